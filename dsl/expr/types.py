@@ -62,6 +62,17 @@ class ListType(Type):
         return f"list({self.element})"
 
 
+@dataclass(frozen=True, slots=True)
+class MapType(Type):
+    """A mapping literal such as `{weak: 20, strong: 90}` (keys are text or numbers)."""
+
+    key: Type = field(default_factory=lambda: ANY)
+    value: Type = field(default_factory=lambda: ANY)
+
+    def __str__(self) -> str:
+        return f"map({self.key} -> {self.value})"
+
+
 NUMBER = Type("number")
 INTEGER = Type("integer")
 MONEY = Type("money")
@@ -73,6 +84,7 @@ DATETIME = Type("datetime")
 DURATION = Type("duration")
 NULL = Type("null")
 ANY = Type("any")
+PERIOD = Type("period")  # a calendar span (`3 months`, `2 quarters`): only in literals, windows, date arithmetic
 
 NUMERIC = frozenset({"number", "integer", "money", "percent"})
 
@@ -95,6 +107,10 @@ def list_of(element: Type) -> ListType:
     return ListType("list", element)
 
 
+def map_of(key: Type, value: Type) -> MapType:
+    return MapType("map", key, value)
+
+
 def is_numeric(t: Type) -> bool:
     return t.name in NUMERIC
 
@@ -112,10 +128,21 @@ class TypeEnv:
 
     The link step builds one from the bundle's entities and forms; tests build small ones
     by hand: `TypeEnv({"company": {"name": FieldInfo(STRING)}})`.
+    `time_fields` names, per entity, the date or datetime field that windows
+    (`within 24h`, `last 2 quarters of ...`) and `latest(...)` order by.
     """
 
-    def __init__(self, records: Mapping[str, Mapping[str, FieldInfo]] | None = None):
+    def __init__(self, records: Mapping[str, Mapping[str, FieldInfo]] | None = None,
+                 time_fields: Mapping[str, str] | None = None):
         self._records: dict[str, Mapping[str, FieldInfo]] = dict(records or {})
+        self._time_fields: dict[str, str] = dict(time_fields or {})
+
+    def time_field(self, entity: str) -> str | None:
+        """The field windows over `entity` records order by, or None when none is declared."""
+        return self._time_fields.get(entity)
+
+    def set_time_field(self, entity: str, field_name: str) -> None:
+        self._time_fields[entity] = field_name
 
     def fields(self, entity: str) -> Mapping[str, FieldInfo] | None:
         return self._records.get(entity)
