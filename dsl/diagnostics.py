@@ -134,3 +134,8 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     if match:
         return f"did you mean `{match[0]}`?"
     return None
+
+
+def a(word: str) -> str:
+    """`a money field`, `an enum field`: the indefinite article for a word."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word

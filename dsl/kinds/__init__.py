@@ -1,0 +1,3 @@
+"""Every kind Banyan knows; importing this package registers them all."""
+from . import entity  # noqa: F401
+from .registry import KINDS, KindDef, register  # noqa: F401

@@ -1,0 +1,189 @@
+"""The Entity kind: a record type. Its IR carries compiled rules the runtime and forms run."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..expr.types import (BOOL, DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo,
+                          Type, enum, list_of, record)
+from ..ir import Label, Metadata
+from ..link import BUILTIN_RECORDS, Declarations, LinkContext
+from ..loader import Document
+from ..source import Span
+from .entity_schema import SCHEMA
+from .meta import metadata_of
+from .registry import KindDef, register
+
+_SIMPLE_TYPES: dict[str, Type] = {
+    "string": STRING, "text": STRING, "file": STRING, "integer": INTEGER, "number": NUMBER, "money": MONEY,
+    "percent": PERCENT, "bool": BOOL, "date": DATE, "datetime": DATETIME, "duration": DURATION,
+}
+_REF = re.compile(r"^ref\(([a-z][a-z0-9_]*)\)$")
+_NUMERIC = {"integer", "number", "money", "percent"}
+_ORDERED = _NUMERIC | {"date", "datetime", "duration"}
+_TEXTUAL = {"string", "text"}
+
+
+@dataclass(frozen=True, slots=True)
+class EnumValue:
+    value: str
+    label: Label
+
+
+@dataclass(frozen=True)
+class EntityField:
+    name: str
+    type_name: str          # as declared, without the ref target: string, money, enum, ref ...
+    type: Type              # the expression type
+    ref: str | None
+    label: Label
+    help: Label
+    required: bool
+    required_when: Any      # CompiledExpr | None
+    unique: bool
+    index: bool
+    default: Any
+    min: Any
+    max: Any
+    min_length: int | None
+    max_length: int | None
+    pattern: str | None
+    values: tuple[EnumValue, ...]
+    currency: str | None
+    scale: int | None
+    compute: Any            # CompiledExpr | None
+    check: Any              # CompiledExpr | None
+    check_message: Label
+    on_hidden: str
+    span: Span
+
+    @property
+    def computed(self) -> bool:
+        return self.compute is not None
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    entity: str
+    via: str
+    label: Label
+    span: Span
+
+
+@dataclass(frozen=True)
+class Validation:
+    rule: Any               # CompiledExpr
+    message: Label
+    fields: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Entity:
+    meta: Metadata
+    key: str | None
+    display: str | None
+    time_field: str | None
+    fields: tuple[EntityField, ...]
+    collections: tuple[Collection, ...]
+    validations: tuple[Validation, ...]
+    compute_order: tuple[str, ...]   # computed fields, each after the ones it reads
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    def field(self, name: str) -> EntityField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def field_type(type_name: str, values: list | None = None) -> tuple[Type | None, str | None]:
+    """(expression type, ref target) of a declared field type; (None, None) if unknown."""
+    if type_name in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[type_name], None
+    if type_name in ("enum", "multi_enum"):
+        names = tuple(_enum_value(v) for v in (values or []) if _enum_value(v))
+        t = enum(names)
+        return (t if type_name == "enum" else list_of(t)), None
+    m = _REF.match(type_name or "")
+    if m:
+        return record(m.group(1)), m.group(1)
+    return None, None
+
+
+def _enum_value(v: Any) -> str | None:
+    if isinstance(v, dict):
+        v = v.get("value")
+    return v if isinstance(v, str) else None
+
+
+def _declare(doc: Document, decls: Declarations) -> None:
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    if not isinstance(spec, dict):
+        return
+    fields: dict[str, FieldInfo] = {}
+    for f in _list(spec.get("fields")):
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+            continue
+        t, _ = field_type(str(f.get("type")), f.get("values"))
+        if t is not None:
+            fields[f["name"]] = FieldInfo(t, nullable=not f.get("required", False))
+    for c in _list(spec.get("collections")):
+        if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("entity"), str):
+            fields[c["name"]] = FieldInfo(list_of(record(c["entity"])), nullable=False)
+    decls.records[doc.name] = fields
+    if isinstance(spec.get("time_field"), str):
+        decls.time_fields[doc.name] = spec["time_field"]
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _build(doc: Document, ctx: LinkContext) -> Entity:
+    from .entity_rules import build_fields, check_collections, compute_order, build_validations
+    spec = doc.data["spec"]
+    meta = metadata_of(doc)
+    fields = build_fields(doc, ctx)
+    names = {f.name for f in fields}
+    for key in ("key", "display", "time_field"):
+        value = spec.get(key)
+        if value is not None and value not in names:
+            from ..diagnostics import did_you_mean
+            ctx.diags.add("BNY404", f"`{key}: {value}` names no field of {doc.name}", doc.span(("spec", key)),
+                          did_you_mean(value, names))
+    _check_key_and_time(doc, ctx, fields)
+    collections = check_collections(doc, ctx)
+    validations = build_validations(doc, ctx, names)
+    order = compute_order(doc, ctx, fields)
+    return Entity(meta, spec.get("key"), spec.get("display"), spec.get("time_field"), tuple(fields),
+                  tuple(collections), tuple(validations), order)
+
+
+def _check_key_and_time(doc: Document, ctx: LinkContext, fields: list[EntityField]) -> None:
+    spec = doc.data["spec"]
+    by_name = {f.name: f for f in fields}
+    key = by_name.get(spec.get("key"))
+    if key is not None and not (key.unique and key.required):
+        ctx.diags.add("BNY407", f"the key field `{key.name}` must be `required: true` and `unique: true`",
+                      key.span, "a key identifies one record: mark it required and unique")
+    tf = by_name.get(spec.get("time_field"))
+    if tf is not None and tf.type_name not in ("date", "datetime"):
+        ctx.diags.add("BNY407", f"`time_field: {tf.name}` is a {tf.type_name}; windows need a date or datetime",
+                      doc.span(("spec", "time_field")), "name a date or datetime field")
+
+
+ENTITY = register(KindDef(
+    kind="Entity", schema=SCHEMA, order=10, declare=_declare, build=_build,
+    summary="A record type (a table): fields with types, labels and rules; collections; validations.",
+    scaffold="""\
+spec:
+  key: code
+  display: name
+  fields:
+    - {name: code, type: string, label: {zh: 编号, en: Code}, required: true, unique: true}
+    - {name: name, type: string, label: {zh: 名称, en: Name}, required: true}
+""",
+))

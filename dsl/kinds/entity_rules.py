@@ -1,0 +1,181 @@
+"""Entity semantics: field options that fit their type, references, rules, computed-field order."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..diagnostics import a, did_you_mean
+from ..expr.types import BOOL, STRING
+from ..ir import Label
+from ..link import BUILTIN_RECORDS, LinkContext
+from ..loader import Document
+
+if TYPE_CHECKING:
+    from .entity import Collection, EntityField, Validation
+
+_NUMERIC = {"integer", "number", "money", "percent"}
+_ORDERED = _NUMERIC | {"date", "datetime", "duration"}
+_TEXTUAL = {"string", "text"}
+# option -> the declared types it fits
+_OPTION_FITS = {
+    "currency": {"money"}, "scale": {"number", "money", "percent"}, "values": {"enum", "multi_enum"},
+    "min": _ORDERED, "max": _ORDERED, "min_length": _TEXTUAL, "max_length": _TEXTUAL, "pattern": _TEXTUAL,
+}
+
+
+def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
+    from .entity import EntityField, EnumValue, field_type
+    spec = doc.data["spec"]
+    scope = ctx.decls.records.get(doc.name, {})
+    out: list[EntityField] = []
+    seen: dict[str, int] = {}
+    for i, f in enumerate(spec["fields"]):
+        path = ("spec", "fields", i)
+        name = f["name"]
+        if name in seen:
+            ctx.diags.add("BNY402", f"field `{name}` is declared twice in {doc.name}", doc.span(path + ("name",)),
+                          f"the first is field #{seen[name] + 1}; rename or remove one")
+            continue
+        seen[name] = i
+        declared = f["type"]
+        type_name = "ref" if declared.startswith("ref(") else declared
+        t, ref = field_type(declared, f.get("values"))
+        if ref is not None:
+            ctx.resolve("Entity", ref, doc, path + ("type",), builtins=BUILTIN_RECORDS)
+        _check_options(doc, ctx, f, path, type_name)
+        values = tuple(EnumValue(v if isinstance(v, str) else v["value"],
+                                 Label.of(v.get("label") if isinstance(v, dict) else v))
+                       for v in f.get("values") or [])
+        literal_type = t if type_name in _ORDERED else None
+        out.append(EntityField(
+            name=name, type_name=type_name, type=t, ref=ref, label=Label.of(f.get("label")),
+            help=Label.of(f.get("help")), required=bool(f.get("required", False)),
+            required_when=ctx.expr(doc, path + ("required_when",), scope, BOOL) if "required_when" in f else None,
+            unique=bool(f.get("unique", False)), index=bool(f.get("index", False)),
+            default=_default(doc, ctx, f, path, t, type_name),
+            min=ctx.literal(doc, path + ("min",), literal_type) if "min" in f else None,
+            max=ctx.literal(doc, path + ("max",), literal_type) if "max" in f else None,
+            min_length=f.get("min_length"), max_length=f.get("max_length"), pattern=f.get("pattern"),
+            values=values, currency=f.get("currency", "CNY" if type_name == "money" else None),
+            scale=f.get("scale", 2 if type_name == "money" else None),
+            compute=ctx.expr(doc, path + ("compute",), scope, t) if "compute" in f else None,
+            check=ctx.expr(doc, path + ("check",), scope, BOOL) if "check" in f else None,
+            check_message=Label.of(f.get("check_message")), on_hidden=f.get("on_hidden", "clear"),
+            span=doc.span(path),
+        ))
+    return out
+
+
+def _check_options(doc: Document, ctx: LinkContext, f: dict, path, type_name: str) -> None:
+    for option, fits in _OPTION_FITS.items():
+        if option in f and type_name not in fits:
+            ctx.diags.add("BNY407", f"`{option}` does not apply to {a(type_name)} field", doc.key_span(path + (option,)),
+                          f"`{option}` fits {', '.join(sorted(fits))} fields; remove it or change the type")
+    if type_name in ("enum", "multi_enum"):
+        values = [v if isinstance(v, str) else v.get("value") for v in f.get("values") or []]
+        if not values:
+            ctx.diags.add("BNY406", f"enum field `{f['name']}` has no values", doc.key_span(path + ("type",)),
+                          "add `values: [...]` listing the allowed values")
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        for v in dupes:
+            ctx.diags.add("BNY406", f"enum value `{v}` is listed twice", doc.span(path + ("values",)),
+                          "each value may appear once")
+    if f.get("required") and "required_when" in f:
+        ctx.diags.add("BNY407", "`required: true` and `required_when` exclude each other",
+                      doc.key_span(path + ("required_when",)), "keep one of them")
+    if "compute" in f and ("default" in f or f.get("required")):
+        ctx.diags.add("BNY407", "a computed field cannot also have `default` or `required`",
+                      doc.key_span(path + ("compute",)), "computed fields are read-only")
+    if "pattern" in f:
+        try:
+            re.compile(f["pattern"])
+        except re.error as exc:
+            ctx.diags.add("BNY208", f"the pattern is not a valid regular expression: {exc}",
+                          doc.span(path + ("pattern",)), "check brackets and escapes; quote the pattern in YAML")
+    lo, hi = f.get("min_length"), f.get("max_length")
+    if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+        ctx.diags.add("BNY209", f"min_length {lo} is greater than max_length {hi}", doc.span(path + ("min_length",)),
+                      "swap them")
+
+
+def _default(doc: Document, ctx: LinkContext, f: dict, path, t, type_name: str):
+    if "default" not in f:
+        return None
+    value = f["default"]
+    if type_name in ("enum",):
+        allowed = [v if isinstance(v, str) else v.get("value") for v in f.get("values") or []]
+        if value not in allowed:
+            ctx.diags.add("BNY207", f"default `{value}` is not one of the enum's values",
+                          doc.span(path + ("default",)), did_you_mean(str(value), allowed) or
+                          f"use one of: {', '.join(map(str, allowed))}")
+        return value
+    if type_name in _TEXTUAL and path + ("default",) in doc.plain_scalars:
+        written = doc.plain_scalars[path + ("default",)]
+        ctx.diags.add("BNY106", f"`{written}` is read as a number, but `{f['name']}` is text",
+                      doc.span(path + ("default",)), f"quote it: '{written}'")
+        return written
+    if type_name == "bool" or type_name in _TEXTUAL:
+        return value
+    return ctx.literal(doc, path + ("default",), t)
+
+
+def check_collections(doc: Document, ctx: LinkContext) -> list["Collection"]:
+    from .entity import Collection
+    out = []
+    for i, c in enumerate(doc.data["spec"].get("collections") or []):
+        path = ("spec", "collections", i)
+        if not ctx.resolve("Entity", c["entity"], doc, path + ("entity",)):
+            continue
+        target = ctx.decls.records.get(c["entity"], {})
+        via = target.get(c["via"])
+        if via is None:
+            ctx.diags.add("BNY404", f"entity `{c['entity']}` has no field `{c['via']}`", doc.span(path + ("via",)),
+                          did_you_mean(c["via"], target) or f"name the field of {c['entity']} that points to {doc.name}")
+        elif getattr(via.type, "entity", None) != doc.name:
+            ctx.diags.add("BNY405", f"`{c['entity']}.{c['via']}` is a {via.type}, not a ref({doc.name})",
+                          doc.span(path + ("via",)), f"name a field of {c['entity']} of type ref({doc.name})")
+        out.append(Collection(c["name"], c["entity"], c["via"], Label.of(c.get("label")), doc.span(path)))
+    return out
+
+
+def build_validations(doc: Document, ctx: LinkContext, names: set[str]) -> list["Validation"]:
+    from .entity import Validation
+    scope = ctx.decls.records.get(doc.name, {})
+    out = []
+    for i, v in enumerate(doc.data["spec"].get("validations") or []):
+        path = ("spec", "validations", i)
+        for j, fname in enumerate(v.get("fields") or []):
+            if fname not in names:
+                ctx.diags.add("BNY404", f"`{fname}` names no field of {doc.name}", doc.span(path + ("fields", j)),
+                              did_you_mean(fname, names))
+        rule = ctx.expr(doc, path + ("rule",), scope, BOOL)
+        if rule is not None:
+            out.append(Validation(rule, Label.of(v.get("message")), tuple(v.get("fields") or ()), doc.span(path)))
+    return out
+
+
+def compute_order(doc: Document, ctx: LinkContext, fields: list["EntityField"]) -> tuple[str, ...]:
+    """Computed fields in dependency order; a cycle among them is reported (BNY403)."""
+    computed = {f.name: f for f in fields if f.compute is not None}
+    deps = {n: sorted(set(f.compute.names) & set(computed)) for n, f in computed.items()}
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(n: str, trail: list[str]) -> None:
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            cycle = trail[trail.index(n):] + [n]
+            first = computed[cycle[0]]
+            ctx.diags.add("BNY403", "computed fields depend on each other: " + " → ".join(cycle),
+                          first.compute.span, "compute one of them from stored fields only")
+            return
+        state[n] = 1
+        for d in deps[n]:
+            visit(d, trail + [n])
+        state[n] = 2
+        order.append(n)
+
+    for n in computed:
+        visit(n, [])
+    return tuple(order)

@@ -1,0 +1,83 @@
+"""The JSON Schema of the Entity kind: a record type with fields, collections and validations."""
+from __future__ import annotations
+
+from .common import EXPRESSION, LABEL, LITERAL, NAME, envelope
+
+FIELD_TYPE = {
+    "type": "string",
+    "pattern": r"^(string|text|integer|number|money|percent|bool|date|datetime|duration|enum|multi_enum|file|ref\([a-z][a-z0-9_]*\))$",
+    "description": "string | text | integer | number | money | percent | bool | date | datetime | duration | "
+                   "enum | multi_enum | file | ref(ENTITY)",
+    "x-code": "BNY211",
+    "x-suggest": ["string", "text", "integer", "number", "money", "percent", "bool", "date", "datetime",
+                  "duration", "enum", "multi_enum", "file"],
+    "x-hint": "one of string, text, integer, number, money, percent, bool, date, datetime, duration, enum, "
+              "multi_enum, file, ref(ENTITY)",
+}
+
+ENUM_VALUE = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "object", "required": ["value"], "additionalProperties": False,
+         "properties": {"value": {"type": "string", "minLength": 1}, "label": LABEL}},
+    ],
+}
+
+FIELD = {
+    "type": "object",
+    "required": ["name", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "name": NAME,
+        "type": FIELD_TYPE,
+        "label": LABEL,
+        "help": LABEL,
+        "required": {"type": "boolean", "description": "A value must be given."},
+        "required_when": {**EXPRESSION, "description": "A value must be given when this condition holds."},
+        "unique": {"type": "boolean"},
+        "index": {"type": "boolean", "description": "Index the column for fast lookups."},
+        "default": {**LITERAL, "description": "The value a new record starts with."},
+        "min": LITERAL,
+        "max": LITERAL,
+        "min_length": {"type": "integer", "minimum": 0},
+        "max_length": {"type": "integer", "minimum": 1},
+        "pattern": {"type": "string", "description": "A regular expression the whole text must match."},
+        "values": {"type": "array", "items": ENUM_VALUE, "minItems": 1,
+                   "description": "The allowed values of an enum or multi_enum."},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code, e.g. CNY.",
+                     "x-hint": "a three-letter ISO currency code such as CNY"},
+        "scale": {"type": "integer", "minimum": 0, "maximum": 8, "description": "Decimal places kept."},
+        "compute": {**EXPRESSION, "description": "Computed from other fields; read-only."},
+        "check": {**EXPRESSION, "description": "A condition the value must satisfy."},
+        "check_message": LABEL,
+        "on_hidden": {"enum": ["clear", "keep"], "description": "What a form does with the value when the field is hidden."},
+    },
+}
+
+ENTITY_SPEC = {
+    "type": "object",
+    "required": ["fields"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {**NAME, "description": "The field that identifies a record to people (unique)."},
+        "display": {**NAME, "description": "The field shown as a record's title."},
+        "time_field": {**NAME, "description": "The date or datetime field that windows order by "
+                                              "(`last 2 quarters of financials`)."},
+        "fields": {"type": "array", "items": FIELD, "minItems": 1},
+        "collections": {
+            "type": "array",
+            "description": "One-to-many: records of another entity that point to this one.",
+            "items": {"type": "object", "required": ["name", "entity", "via"], "additionalProperties": False,
+                      "properties": {"name": NAME, "entity": NAME, "via": NAME, "label": LABEL}},
+        },
+        "validations": {
+            "type": "array",
+            "description": "Rules across fields; each must hold for a record to be saved.",
+            "items": {"type": "object", "required": ["rule", "message"], "additionalProperties": False,
+                      "properties": {"rule": EXPRESSION, "message": LABEL,
+                                     "fields": {"type": "array", "items": NAME}}},
+        },
+    },
+}
+
+SCHEMA = envelope("Entity", ENTITY_SPEC, "A record type: its fields, their rules, and its collections.")
