@@ -31,7 +31,7 @@ class Declarations:
         key = (doc.kind, doc.name)
         if key in self.documents:
             first = self.documents[key]
-            self.diags.add("BNY402", f"a {doc.kind} named `{doc.name}` is already defined in {first.file}",
+            self.diags.add("BNY402", f"{a(doc.kind)} named `{doc.name}` is already defined in {first.file}",
                            doc.span(("metadata", "name")),
                            f"rename one of them; names are unique within a kind (first at {first.span(('metadata', 'name'))})")
             return False

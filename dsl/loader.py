@@ -94,7 +94,6 @@ class _Loader(yaml.SafeLoader):
             self._diags.add("BNY108", f"anchor `&{event.anchor}` is not allowed",
                             _mark_span(self._file, event.start_mark),
                             "remove the anchor; write each value where it is used")
-            event.anchor = None
         return super().compose_node(parent, index)
 
 
@@ -107,8 +106,9 @@ def _mark_span(file: str, mark, end=None) -> Span:
 def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Load one file's text. Problems go to diags; returns None when nothing usable came out."""
     before = len(diags)
-    loader = _Loader(text, file, diags)
+    loader = None
     try:
+        loader = _Loader(text, file, diags)
         nodes = []
         while loader.check_node():
             nodes.append(loader.get_node())
@@ -118,10 +118,12 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
         diags.add("BNY101", _syntax_message(exc), span, _syntax_hint(exc, text, mark))
         return None
     except yaml.YAMLError as exc:  # reader errors: control characters and the like
-        diags.add("BNY101", str(exc).splitlines()[0], Span(file, 1, 1), "remove non-printable characters")
+        line, col = _offset_to_line_col(text, getattr(exc, "position", 0) or 0)
+        diags.add("BNY101", str(exc).splitlines()[0], Span(file, line, col), "remove non-printable characters")
         return None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not nodes:
         diags.add("BNY107", "the file is empty", Span(file, 1, 1), "add a document (see `banyan new`) or delete the file")
         return None
@@ -131,6 +133,11 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     doc = Document(file=file, text=text, data=None)
     doc.data = _convert(nodes[0], (), doc, diags)
     return doc if len(diags) == before or doc.data is not None else None
+
+
+def _offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
@@ -165,6 +172,11 @@ def _convert(node: Node, path: Path, doc: Document, diags: Diagnostics) -> Any:
     if isinstance(node, SequenceNode):
         return [_convert(child, path + (i,), doc, diags) for i, child in enumerate(node.value)]
     if isinstance(node, MappingNode):
+        raw = doc.text[node.start_mark.index:node.end_mark.index]
+        if raw.startswith("{{") and raw.endswith("}}"):
+            diags.add("BNY101", "an expression written inside {{ }} is read as a nested mapping", doc.spans[path],
+                      f"write the expression as a plain string, without braces: \"{raw[2:-2].strip()}\"")
+            return raw[2:-2].strip()
         return _mapping(node, path, doc, diags)
     return None
 
@@ -175,11 +187,17 @@ def _mapping(node: MappingNode, path: Path, doc: Document, diags: Diagnostics) -
     for key_node, value_node in node.value:
         key_span = _mark_span(doc.file, key_node.start_mark)
         if not isinstance(key_node, ScalarNode):
-            diags.add("BNY101", "a mapping key must be plain text", key_span, "write the key as a word, e.g. `name:`")
+            braces = "{{" in doc.text.splitlines()[key_node.start_mark.line] if doc.text else False
+            diags.add("BNY101", "a mapping key must be plain text", key_span,
+                      "write expressions as plain strings, without {{ }}: when: \"amount > 5亿\"" if braces
+                      else "write the key as a word, e.g. `name:`")
             continue
         key = key_node.value
         if key == "<<" and key_node.style is None:
             diags.add("BNY108", "merge keys (`<<`) are not allowed", key_span, "write the keys out")
+            if isinstance(value_node, MappingNode):  # recover: merge, so later layers see the keys
+                for k, v in _mapping(value_node, path, doc, Diagnostics()).items():
+                    out.setdefault(k, v)
             continue
         if key in first_seen:
             diags.add("BNY102", f"duplicate key `{key}`", key_span,
