@@ -1,0 +1,92 @@
+"""compile_expression: text → parsed → checked → generated Python → a CompiledExpr."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Mapping
+
+from ..diagnostics import Diagnostics
+from ..source import Span
+from . import ast
+from .checker import check_expression, path_text
+from .codegen import FoldError, generate
+from .functions import REGISTRY, Registry
+from .parser import parse_expression, to_span
+from .runtime import EvaluationError, make_failure, make_now
+from .types import FieldInfo, Type, TypeEnv
+
+_GLOBALS = {"__builtins__": {"Exception": Exception}}
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledExpr:
+    """A checked, compiled expression. Call it with a context mapping root names to values."""
+
+    text: str
+    span: Span
+    type: Type
+    names: frozenset[str]
+    nullable: bool = True
+    paths: frozenset[tuple[str, ...]] = frozenset()
+    uses_now: bool = False
+    source: str = field(default="", repr=False)
+    _fn: Callable[[Mapping[str, Any]], Any] = field(default=None, repr=False)
+
+    def __call__(self, ctx: Mapping[str, Any]) -> Any:
+        """The value (None for null). Raises EvaluationError when the data breaks evaluation."""
+        return self._fn(ctx)
+
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        """A condition's verdict: true only when the value is true (null counts as false)."""
+        return self._fn(ctx) is True
+
+    @property
+    def evaluate(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The bare evaluation function (same behaviour as calling the object), for hot loops."""
+        return self._fn
+
+
+def referenced_fields(expr: CompiledExpr) -> set[tuple[str, ...]]:
+    """Field paths the expression reads, root name first: {("subject", "lead_branch", "name"), …}.
+    Inside `x -> …` the element's fields extend the list's path: ("loans", "balance")."""
+    return set(expr.paths)
+
+
+def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo], env: TypeEnv,
+                       diags: Diagnostics, expected: Type | None = None,
+                       registry: Registry | None = None,
+                       clock: Callable[[], date] | None = None) -> CompiledExpr | None:
+    """Parse, type-check and compile `text`; None when diagnostics were added.
+
+    `span` is where the text's first character sits in its YAML file; `scope` the root names
+    (e.g. an entity's fields); `env` the record types; `expected` the type the key needs.
+    `clock` gives the current time when the context has no "$now" (windows, today()).
+    """
+    node = parse_expression(text, span=span, diags=diags)
+    if node is None:
+        return None
+    checked = check_expression(node, scope=scope, env=env, registry=registry or REGISTRY, diags=diags,
+                               span=span, expected=expected)
+    if checked is None:
+        return None
+    try:
+        source, bindings = generate(checked)
+    except FoldError as exc:
+        diags.add("BNY308", f"`{path_text(exc.node)}` cannot be evaluated: {exc.cause}",
+                  to_span(span, exc.node.pos), "check the literal arguments")
+        return None
+    try:
+        code = compile(source, f"<banyan expression at {span}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
+        return None
+    namespace: dict[str, Any] = {}
+    exec(code, _GLOBALS, namespace)  # generated source only (see codegen.py), never user text
+    fn = namespace["_make"](**bindings, _fail=make_failure(text, span), _now=make_now(text, span, clock),
+                            _EvaluationError=EvaluationError)
+    ti = checked.info[node]
+    return CompiledExpr(text, span, ti.type, frozenset(checked.roots), ti.nullable, frozenset(checked.paths),
+                        checked.uses_now, source, fn)
+
+
+__all__ = ["CompiledExpr", "compile_expression", "referenced_fields", "ast"]

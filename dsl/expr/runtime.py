@@ -1,0 +1,149 @@
+"""What generated expression code calls at evaluation time, and EvaluationError.
+
+Everything here is given the current time as an argument (the context key "$now", or the
+clock passed to compile_expression); nothing reads the wall clock.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Sequence
+
+from ..source import Span
+from .values import Period, as_datetime, shift
+
+NOW_KEY = "$now"
+
+
+class EvaluationError(Exception):
+    """An expression failed on the data it was given (a function raised, a value of the wrong
+    kind, no current time for a window). Carries the expression text and its source span."""
+
+    def __init__(self, message: str, *, text: str, span: Span):
+        self.message, self.text, self.span = message, text, span
+        super().__init__(f"{span}: cannot evaluate `{text}`: {message}")
+
+
+def make_failure(text: str, span: Span) -> Callable[[BaseException], EvaluationError]:
+    def fail(exc: BaseException) -> EvaluationError:
+        detail = str(exc)
+        if "NoneType" in detail:
+            message = f"a value is missing (null) where the expression needs one ({type(exc).__name__}: {detail})"
+        else:
+            message = f"{type(exc).__name__}: {detail}"
+        return EvaluationError(message, text=text, span=span)
+    return fail
+
+
+def make_now(text: str, span: Span, clock: Callable[[], date] | None) -> Callable[[Mapping], datetime]:
+    def now(ctx: Mapping) -> datetime:
+        value = ctx.get(NOW_KEY)
+        if value is None and clock is not None:
+            value = clock()
+        if value is None:
+            raise EvaluationError(f"no current time: put `{NOW_KEY}` in the context (or pass a clock)",
+                                  text=text, span=span)
+        if not isinstance(value, date):
+            raise EvaluationError(f"`{NOW_KEY}` must be a date or datetime, got {type(value).__name__}",
+                                  text=text, span=span)
+        return as_datetime(value)
+    return now
+
+
+def div(a, b):
+    """a / b; null when either is null or b is zero. Whole numbers divide exactly (Decimal)."""
+    if a is None or b is None or not b:
+        return None
+    if isinstance(a, timedelta):
+        return a / b if isinstance(b, timedelta) else a / float(b)
+    if isinstance(a, int) and isinstance(b, int):
+        return Decimal(a) / Decimal(b)
+    return a / b
+
+
+def scale(a, b):
+    """duration × number (either order)."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, timedelta):
+        return a * float(b)
+    return b * float(a)
+
+
+def shift_by(a, b, sign: int):
+    """date ± period / period + date."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, Period):
+        a, b = b, a
+    return shift(a, b, sign)
+
+
+def avg(values: Sequence):
+    if not values:
+        return None
+    return div(sum(values, Decimal(0) if isinstance(values[0], Decimal) else 0), len(values))
+
+
+def smallest(values: Sequence):
+    return min(values) if values else None
+
+
+def largest(values: Sequence):
+    return max(values) if values else None
+
+
+def dt(value):
+    return None if value is None else as_datetime(value)
+
+
+def within(items: Sequence[Mapping] | None, time_field: str, span: timedelta | Period,
+           now: datetime) -> list | None:
+    """The records whose time lies in (now − span, now]."""
+    if items is None or span is None:
+        return None
+    start = shift(now, span, -1)
+    out = []
+    for item in items:
+        if item is None:
+            continue
+        t = item.get(time_field)
+        if t is not None and start < as_datetime(t) <= now:
+            out.append(item)
+    return out
+
+
+def latest(items: Sequence[Mapping] | None, time_field: str) -> Any:
+    """The record with the greatest time (the later in the list on a tie); null if none has one."""
+    if not items:
+        return None
+    best, best_t = None, None
+    for item in items:
+        if item is None:
+            continue
+        t = item.get(time_field)
+        if t is None:
+            continue
+        t = as_datetime(t)
+        if best_t is None or t >= best_t:
+            best, best_t = item, t
+    return best
+
+
+def project(items: Sequence[Mapping] | None, names: tuple[str, ...]) -> list | None:
+    """`financials.revenue`: the field of every record (null where a record or a step is null)."""
+    if items is None:
+        return None
+    out = []
+    for item in items:
+        for name in names:
+            if item is None:
+                break
+            item = item.get(name)
+        out.append(item)
+    return out
+
+
+HELPERS = {"_div": div, "_scale": scale, "_shift": shift_by, "_avg": avg, "_smallest": smallest,
+           "_largest": largest, "_dt": dt, "_within": within, "_latest": latest, "_project": project,
+           "_len": len, "_sum": sum, "_min": min, "_max": max, "_set": set}
