@@ -19,12 +19,15 @@ class Period:
 
 
 def add_months(when: date, months: int) -> date:
-    """`when` moved by whole months; the day is clamped to the target month's last day
-    (2026-08-31 minus 6 months is 2026-02-28). Works for dates and datetimes."""
+    """`when` moved by whole months, with the end-of-month rule of finance: a month's last day
+    maps to the target month's last day (2026-09-30 minus 6 months is 2026-03-31), other days
+    are clamped (2026-08-30 minus 6 months is 2026-02-28). Works for dates and datetimes."""
     index = when.year * 12 + (when.month - 1) + months
     year, month = divmod(index, 12)
     month += 1
-    day = min(when.day, calendar.monthrange(year, month)[1])
+    last = calendar.monthrange(year, month)[1]
+    month_end = when.day == calendar.monthrange(when.year, when.month)[1]
+    day = last if month_end else min(when.day, last)
     return when.replace(year=year, month=month, day=day)
 
 

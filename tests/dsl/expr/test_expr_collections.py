@@ -1,0 +1,128 @@
+"""Aggregates, filters, distinct, projections, latest() and windows over a fixed now."""
+from datetime import date, datetime
+from decimal import Decimal as D
+
+from dsl.expr import EvaluationError
+from dsl.expr.types import INTEGER, MONEY, NUMBER, ListType
+
+import pytest
+
+from expr_helpers import NOW, compile_err, compile_ok, ev
+
+
+def test_sum_count_avg_min_max(company):
+    assert ev("sum(loans, l -> l.balance)", company) == D(60000000)
+    assert ev("sum(loans where l -> l.status == 'active', l -> l.balance)", company) == D(50000000)
+    assert ev("count(loans)", company) == 3
+    assert ev("count(loans, l -> l.overdue_days > 90)", company) == 1
+    assert ev("count(loans where l -> l.status == 'active')", company) == 2
+    assert ev("avg(loans, l -> l.balance)", company) == D(20000000)
+    assert ev("min(loans, l -> l.balance)", company) == D(10000000)
+    assert ev("max(financials, f -> f.period_end)", company) == date(2026, 9, 30)
+    assert compile_ok("sum(loans, l -> l.balance)").type == MONEY
+    assert compile_ok("avg(loans, l -> l.overdue_days)").type == NUMBER
+    assert compile_ok("count(loans)").type == INTEGER
+
+
+def test_any_all(company):
+    assert ev("any(loans, l -> l.overdue_days > 90)", company) is True
+    assert ev("all(loans, l -> l.balance > 1000万)", company) is False
+    assert ev("all(financials, f -> f.total_assets > 0)", company) is True
+
+
+def test_distinct(company):
+    assert ev("count(distinct products)", company) == 3
+    assert ev("count_distinct(products)", company) == 3
+    assert ev("count(distinct loans, l -> l.product)", company) == 2
+    assert ev("count(distinct loans where l -> l.status == 'active', l -> l.product)", company) == 2
+    diags = compile_err("count(distinct loans)")
+    assert diags[0].code == "BNY305" and "p -> p.code" in diags[0].hint
+    assert compile_err("sum(distinct loans, l -> l.balance)")[0].code == "BNY305"
+
+
+def test_projection_and_aggregates_without_a_function(company):
+    assert compile_ok("financials.operating_cash_flow").type == ListType("list", MONEY)
+    assert ev("sum(financials.operating_cash_flow)", company) == D(-22000000)
+    assert ev("max(financials.total_liabilities)", company) == D(75)
+
+
+def test_nested_lambdas(company):
+    company["loans"] = [{"balance": D(1), "overdue_days": 1}, {"balance": D(2), "overdue_days": 2}]
+    text = "count(loans, l -> any(financials, f -> f.total_liabilities > l.overdue_days * 30))"
+    assert ev(text, company) == 2
+
+
+def test_latest(company):
+    assert ev("latest(financials).period_end", company) == date(2026, 9, 30)
+    assert ev("latest(financials).total_liabilities / latest(financials).total_assets", company) == D("0.75")
+    company["financials"] = []
+    assert ev("latest(financials).total_assets", company) is None
+
+
+def test_last_quarters_window(company):
+    text = "all(last 2 quarters of financials, f -> f.operating_cash_flow < 0)"
+    assert ev(text, company) is True
+    assert ev("all(last 4 quarters of financials, f -> f.operating_cash_flow < 0)", company) is False
+    assert ev("count(last 2 quarters of financials)", company) == 2
+    assert ev("count(last 1 year of financials)", company) == 4
+
+
+def test_window_boundaries_are_half_open(company):
+    company["$now"] = datetime(2026, 12, 31)
+    # (2026-06-30, 2026-12-31]: the June statement is out, September in.
+    assert ev("count(last 2 quarters of financials)", company) == 1
+    company["$now"] = date(2026, 9, 30)  # a date stands for its midnight
+    assert ev("count(last 2 quarters of financials)", company) == 2
+
+
+def test_within_durations(company):
+    assert ev("count(transactions within 24h)", company) == 1
+    assert ev("sum(transactions within 3 days, t -> t.amount)", company) == D(2500000)
+    assert ev("count(last 7 days of transactions)", company) == 2
+    assert ev("count(transactions within 6 months)", company) == 3
+
+
+def test_window_projection(company):
+    assert ev("last 2 quarters of financials.operating_cash_flow", company) == [D(-12000000), D(-8000000)]
+
+
+def test_now_from_clock_when_context_has_none(company):
+    del company["$now"]
+    expr = compile_ok("count(transactions within 24h)", clock=lambda: NOW)
+    assert expr(company) == 1
+    with pytest.raises(EvaluationError) as info:
+        compile_ok("count(transactions within 24h)")(company)
+    assert "$now" in str(info.value) and info.value.span.line == 7
+
+
+def test_today(company):
+    assert ev("today()", company) == date(2026, 11, 15)
+    assert ev("days_between(founded, today())", company) == (date(2026, 11, 15) - date(2008, 5, 12)).days
+
+
+@pytest.mark.parametrize("text,code", [
+    ("sum(name, x -> x)", "BNY310"), ("count(net_assets)", "BNY310"), ("name within 2d", "BNY310"),
+    ("loans within 2d", "BNY305"), ("financials within 5", "BNY305"), ("sum(loans, 3)", "BNY305"),
+    ("sum(loans)", "BNY305"), ("any(loans, l -> l.balance)", "BNY306"), ("count(loans, l -> l.balanse > 1)", "BNY307"),
+    ("sum(loans, l -> l.balance, 3)", "BNY304"), ("latest(loans)", "BNY305"), ("l -> l.balance", "BNY301"),
+    ("abs(x -> x)", "BNY305"), ("loans.balance", None), ("min(3)", "BNY304"),
+])
+def test_collection_errors(text, code):
+    if code is None:
+        compile_ok(text)
+    else:
+        assert compile_err(text)[0].code == code
+
+
+def test_scalar_min_max(company):
+    assert ev("min(100, employees / 10)", company) == D(85)
+    assert ev("max(debt_ratio, 80%, 10%)", company) == D("0.80")
+    assert ev("min(5, 3, 9)") == 3
+
+
+def test_referenced_fields_and_names():
+    from dsl.expr import referenced_fields
+    expr = compile_ok("group.lead_branch.name == 'x' and sum(loans, l -> l.balance) > 0 and listed")
+    assert expr.names == frozenset({"group", "loans", "listed"})
+    assert ("group", "lead_branch", "name") in referenced_fields(expr)
+    assert ("loans", "balance") in referenced_fields(expr)
