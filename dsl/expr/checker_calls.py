@@ -207,6 +207,11 @@ def function_call(self: "Checker", node: ast.Call) -> "TI":
         hint = did_you_mean(node.name, list(self.registry.names()) + list(SPECIAL_FORMS))
         return self.error("BNY303", f"unknown function `{node.name}`", node.pos, hint)
     sig = fn.signature
+    if not sig.accepts_count(len(node.args)):
+        for arg in node.args:
+            self.check(arg)
+        return self.error("BNY304", f"`{node.name}` takes {sig.arity_text()} argument"
+                          f"{'' if sig.arity_text() == '1' else 's'}, got {len(node.args)}", node.pos)
     errors_before = self.errors
     types: list[Type] = []
     nullable = fn.nullable
@@ -214,14 +219,10 @@ def function_call(self: "Checker", node: ast.Call) -> "TI":
         ti = self.check(arg)
         types.append(ti.type)
         nullable = nullable or (fn.nulls == "propagate" and ti.nullable)
-        if i < len(sig.params) or sig.variadic:
-            param = sig.param_for(i)
-            if not accepts(param, ti.type):
-                self.error("BNY305", f"argument {i + 1} of `{node.name}` must be {param_text(param)}, "
-                           f"not {describe(ti.type)}", arg.pos)
-    if not sig.accepts_count(len(node.args)):
-        return self.error("BNY304", f"`{node.name}` takes {sig.arity_text()} argument"
-                          f"{'' if sig.arity_text() == '1' else 's'}, got {len(node.args)}", node.pos)
+        param = sig.param_for(i)
+        if not accepts(param, ti.type):
+            self.error("BNY305", f"argument {i + 1} of `{node.name}` must be {param_text(param)}, "
+                       f"not {describe(ti.type)}", arg.pos)
     if self.errors > errors_before:
         return _unknown()
     result = sig.result(types)
