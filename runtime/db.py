@@ -1,0 +1,104 @@
+"""One database URL → one SQLAlchemy engine, configured the same way everywhere.
+
+The URL comes from `--env NAME` (looked up in `banyan.toml`), else `BANYAN_DATABASE_URL`,
+else a SQLite file `banyan.db` in the working directory. SQLite gets WAL, foreign keys,
+a busy timeout and real transactions around DDL (pysqlite's own transaction handling
+would silently commit before a `CREATE TABLE`, which would break atomic deploys).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+import warnings
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+DEFAULT_URL = "sqlite:///banyan.db"
+ENV_FILE = "banyan.toml"
+
+# SQLite stores NUMERIC as a double; decimals read back exactly to 15 significant digits,
+# which covers money up to 10^13 yuan with two decimals. PostgreSQL stores them exactly.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
+
+
+class ConfigError(Exception):
+    """A database or environment setting that cannot be used; the message says what to fix."""
+
+
+def environments(config_file: str | os.PathLike | None = None) -> dict[str, str]:
+    """`{name: url}` from `banyan.toml`'s `[environments]` table (empty when there is no file)."""
+    path = Path(config_file or os.environ.get("BANYAN_CONFIG", ENV_FILE))
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    envs = data.get("environments", {})
+    if not isinstance(envs, dict) or not all(isinstance(v, str) for v in envs.values()):
+        raise ConfigError(f"{path}: [environments] must map names to database URLs, e.g. test = \"sqlite:///test.db\"")
+    return dict(envs)
+
+
+def database_url(env: str | None = None) -> str:
+    if env:
+        envs = environments()
+        if env not in envs:
+            known = ", ".join(sorted(envs)) or f"none (no [environments] in {ENV_FILE})"
+            raise ConfigError(f"unknown environment `{env}`; known: {known}")
+        return envs[env]
+    return os.environ.get("BANYAN_DATABASE_URL") or DEFAULT_URL
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
+    """An engine for `url`; `schema` (PostgreSQL only) puts every table in that schema (tests use it)."""
+    url = url or database_url()
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options = {"options": f"-csearch_path={schema}"} if schema else {}
+        engine = sa.create_engine(parsed, connect_args=options, pool_pre_ping=True)
+    else:
+        raise ConfigError(f"unsupported database `{parsed.get_backend_name()}`; use sqlite:/// or postgresql://")
+    return engine
+
+
+def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None          # we issue BEGIN ourselves (see below)
+        cur = dbapi_conn.cursor()
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        # IMMEDIATE takes the write lock at the start, so a transaction never fails half way
+        # because another writer got in between its read and its first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_connection(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as exc:
+        raise ConfigError(f"cannot connect to {engine.url.render_as_string(hide_password=True)}: "
+                          f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}") from exc

@@ -1,0 +1,53 @@
+"""Banyan's own tables (not the entities'): deployments, the audit chain, idempotent requests.
+
+These definitions are what the services query; the Alembic revisions under
+runtime/migrations create and evolve them (a revision is a frozen copy, never an import).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+deployments = sa.Table(
+    "banyan_deployments", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),          # deploy | rollback | promote
+    sa.Column("based_on", sa.String(200)),                      # rollback: the version; promote: the source env
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sources", sa.Text, nullable=False),               # normalized YAML data as JSON
+    sa.Column("model", sa.Text, nullable=False),                 # the table model as JSON
+)
+
+audit_log = sa.Table(
+    "banyan_audit", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("bundle_version", sa.Integer),
+    sa.Column("action", sa.String(16), nullable=False),         # create | update | delete | deploy
+    sa.Column("entity", sa.String(100)),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+audit_head = sa.Table(
+    "banyan_audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+requests = sa.Table(
+    "banyan_requests", metadata,
+    sa.Column("request_id", sa.String(200), primary_key=True),
+    sa.Column("entity", sa.String(100), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
