@@ -1,0 +1,209 @@
+"""Building each node type of a Flow: one builder per `type:`, chosen through NODE_BUILDERS."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+from ..diagnostics import a, did_you_mean
+from ..expr.types import BOOL, FieldInfo
+from ..ir import Label
+from ..link import LinkContext
+from ..loader import Document, Path
+from .actions import build_actions
+from .flow_ir import (ActionNode, ApprovalNode, BranchNode, Case, Countersign, EndNode, Escalation, FieldAccess,
+                      InclusiveNode, JoinNode, Node, ParallelNode, Reminders, TaskNode, Timing)
+from .flow_steps import build_subflow, build_wait
+from .parts import check_role_calls, compile_assignees, duration_at
+
+_APPROVAL_ONLY = {"approve", "reject", "add_signer", "remove_signer"}
+_DEFAULT_ACTIONS = {"task": ("complete", "return", "transfer", "delegate", "urge", "cc", "comment"),
+                    "approval": ("approve", "reject", "return", "transfer", "delegate", "urge", "cc", "comment")}
+
+
+@dataclass
+class FlowScope:
+    """What every node builder needs: the document, the link context, the expression scope."""
+
+    doc: Document
+    ctx: LinkContext
+    scope: Mapping[str, FieldInfo]
+    ids: list[str]
+    subject: str | None
+    form_fields: Mapping[str, FieldInfo]
+
+    def target(self, path: Path, what: str = "node") -> str | None:
+        """The node id written at path; reported (BNY501) when the flow has no such node."""
+        from .parts import get
+        name = get(self.doc.data, path)
+        if isinstance(name, str) and name not in self.ids:
+            self.ctx.diags.add("BNY501", f"unknown {what} `{name}`", self.doc.span(path),
+                               did_you_mean(name, self.ids) or f"nodes of this flow: {', '.join(self.ids)}")
+        return name if isinstance(name, str) else None
+
+    def assignees(self, path: Path):
+        check_role_calls(self.ctx, self.doc, path)
+        return compile_assignees(self.ctx, self.doc, path, self.scope)
+
+    def condition(self, path: Path):
+        return self.ctx.expr(self.doc, path, self.scope, BOOL)
+
+
+def timing(fs: FlowScope, n: dict, path: Path) -> Timing:
+    doc, ctx = fs.doc, fs.ctx
+    has_deadline = "deadline" in n
+    for key in ("reminders", "escalation", "on_timeout"):
+        if key in n and not has_deadline and not (key == "reminders" and "every" in n[key] and "before" not in n[key]):
+            ctx.diags.add("BNY204", f"`{key}` needs a `deadline` on the same step", doc.key_span(path + (key,)),
+                          "add e.g. `deadline: 2 business days`")
+    r = n.get("reminders")
+    reminders = Reminders(duration_at(doc, path + ("reminders", "before")), duration_at(doc, path + ("reminders", "every")),
+                          r.get("max"), tuple(r.get("channels") or ())) if r else None
+    for j, ch in enumerate((r or {}).get("channels") or []):
+        ctx.resolve("Channel", ch, doc, path + ("reminders", "channels", j))
+    levels = []
+    for i, e in enumerate(n.get("escalation") or []):
+        epath = path + ("escalation", i)
+        for j, ch in enumerate(e.get("channels") or []):
+            ctx.resolve("Channel", ch, doc, epath + ("channels", j))
+        levels.append(Escalation(duration_at(doc, epath + ("after",)), fs.assignees(epath + ("to",)),
+                                 e.get("action", "notify"), tuple(e.get("channels") or ()), doc.span(epath)))
+    on_timeout, goto = n.get("on_timeout"), None
+    if isinstance(on_timeout, dict):
+        goto, on_timeout = fs.target(path + ("on_timeout", "goto")), "goto"
+    if on_timeout in ("auto_approve", "auto_reject") and n["type"] != "approval":
+        ctx.diags.add("BNY407", f"`on_timeout: {on_timeout}` applies only to an approval step",
+                      doc.span(path + ("on_timeout",)), "use remind, escalate or {goto: node}")
+    if on_timeout == "escalate" and not levels:
+        ctx.diags.add("BNY204", "`on_timeout: escalate` needs an `escalation` list", doc.span(path + ("on_timeout",)),
+                      "add `escalation: [{after: 1d, to: \"role('branch_head', subject.lead_branch)\"}]`")
+    cc = fs.assignees(path + ("cc",)) if "cc" in n else None
+    return Timing(duration_at(doc, path + ("deadline",)), reminders, tuple(levels), on_timeout, goto, cc)
+
+
+def _field_access(fs: FlowScope, n: dict, path: Path) -> FieldAccess:
+    spec = n.get("fields") or {}
+    seen: dict[str, str] = {}
+    for key in ("editable", "readonly", "hidden", "required"):
+        for j, name in enumerate(spec.get(key) or []):
+            fpath = path + ("fields", key, j)
+            if name not in fs.form_fields:
+                fs.ctx.diags.add("BNY404", f"`{name}` names no field of the flow's form", fs.doc.span(fpath),
+                                 did_you_mean(name, fs.form_fields) or ("the flow has no `form`" if not fs.form_fields else None))
+                continue
+            if key != "required" and name in seen:
+                fs.ctx.diags.add("BNY407", f"field `{name}` is both {seen[name]} and {key}", fs.doc.span(fpath),
+                                 "list each field once among editable, readonly and hidden")
+            elif key == "required" and seen.get(name) in ("readonly", "hidden"):
+                fs.ctx.diags.add("BNY407", f"field `{name}` is required but {seen[name]}", fs.doc.span(fpath),
+                                 "a required field must be editable")
+            seen.setdefault(name, key)
+    return FieldAccess(*(tuple(spec.get(k) or ()) for k in ("editable", "readonly", "hidden", "required")))
+
+
+def _task(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> TaskNode:
+    kind = n["type"]
+    actions = tuple(n.get("actions") or _DEFAULT_ACTIONS[kind])
+    for j, act in enumerate(n.get("actions") or []):
+        wrong = (kind == "task" and act in _APPROVAL_ONLY) or (kind == "approval" and act == "complete")
+        if wrong:
+            fs.ctx.diags.add("BNY407", f"`{act}` does not apply to {a(kind)} step", fs.doc.span(path + ("actions", j)),
+                             "approve/reject/add_signer/remove_signer belong to approvals; complete to tasks")
+    return_to = tuple(t for j, _ in enumerate(n.get("return_to") or []) if (t := fs.target(path + ("return_to", j))))
+    common = dict(id=n["id"], type=kind, label=Label.of(n.get("label")), next=next_id, span=fs.doc.span(path),
+                  timing=timing(fs, n, path), assignees=fs.assignees(path + ("assignees",)), actions=actions,
+                  fields=_field_access(fs, n, path), if_no_assignee=n.get("if_no_assignee", "escalate"),
+                  if_initiator=n.get("if_initiator", "supervisor"), return_to=return_to)
+    if kind == "task":
+        return TaskNode(**common)
+    on_reject = fs.target(path + ("on_reject",)) if "on_reject" in n else None
+    return ApprovalNode(**common, countersign=_countersign(fs, n, path), on_reject=on_reject)
+
+
+def _countersign(fs: FlowScope, n: dict, path: Path) -> Countersign | None:
+    c = n.get("countersign")
+    if c is None:
+        return None
+    cpath = path + ("countersign",)
+    mode, ratio = c["mode"], None
+    if mode == "ratio":
+        if "pass" not in c:
+            fs.ctx.diags.add("BNY509", "a ratio countersign needs `pass`", fs.doc.key_span(cpath + ("mode",)),
+                             "add e.g. `pass: 2/3` or `pass: 67%`")
+        else:
+            ratio = parse_ratio(c["pass"])
+            if ratio is None or not 0 < ratio <= 1:
+                fs.ctx.diags.add("BNY509", f"`pass: {c['pass']}` is not a share between 0 and 1",
+                                 fs.doc.span(cpath + ("pass",)), "write 2/3, 67% or 0.67")
+                ratio = None
+    elif "pass" in c:
+        fs.ctx.diags.add("BNY509", f"`pass` applies only to `mode: ratio`, not {mode}", fs.doc.key_span(cpath + ("pass",)),
+                         "remove `pass`, or use `mode: ratio`")
+    veto, veto_roles = c.get("veto"), ()
+    veto_expr = None
+    if isinstance(veto, list):
+        veto_roles = tuple(r for j, r in enumerate(veto) if fs.ctx.resolve("Role", r, fs.doc, cpath + ("veto", j)))
+    elif isinstance(veto, str):
+        veto_expr = fs.assignees(cpath + ("veto",))
+    if mode in ("any",) and veto is not None:
+        fs.ctx.diags.add("BNY509", "a veto means nothing when any one signer decides", fs.doc.key_span(cpath + ("veto",)),
+                         "use mode all, ratio or sequential, or remove `veto`")
+    return Countersign(mode, ratio, veto_roles, veto_expr, fs.doc.span(cpath))
+
+
+def parse_ratio(value: Any) -> Fraction | None:
+    """2/3, 67%, 0.67 or 1 as a fraction; None when it is none of these."""
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            return Fraction(text[:-1].strip()) / 100
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _cases(fs: FlowScope, n: dict, path: Path) -> tuple[Case, ...]:
+    out = []
+    for i, c in enumerate(n["cases"]):
+        cpath = path + ("cases", i)
+        when = fs.condition(cpath + ("when",)) if "when" in c else None
+        out.append(Case(when, fs.target(cpath + ("goto",)), Label.of(c.get("label")), fs.doc.span(cpath)))
+    return tuple(out)
+
+
+def _branch(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> Node:
+    cases = _cases(fs, n, path)
+    default = fs.target(path + ("default",)) if "default" in n else None
+    base = dict(id=n["id"], type=n["type"], label=Label.of(n.get("label")), next=None, span=fs.doc.span(path),
+                cases=cases, default=default)
+    if n["type"] == "branch":
+        return BranchNode(**base)
+    return InclusiveNode(**base, join=fs.target(path + ("join",), "join node"))
+
+
+def _parallel(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> ParallelNode:
+    branches = tuple(fs.target(path + ("branches", j)) for j in range(len(n["branches"])))
+    return ParallelNode(n["id"], "parallel", Label.of(n.get("label")), None, fs.doc.span(path), branches,
+                        fs.target(path + ("join",), "join node"))
+
+
+def _join(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> JoinNode:
+    return JoinNode(n["id"], "join", Label.of(n.get("label")), next_id, fs.doc.span(path), n.get("wait", "all"))
+
+
+def _action(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> ActionNode:
+    acts = build_actions(fs.doc, fs.ctx, path + ("do",), fs.scope, fs.subject, fs.form_fields)
+    return ActionNode(n["id"], "action", Label.of(n.get("label")), next_id, fs.doc.span(path), acts)
+
+
+def _end(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> EndNode:
+    acts = build_actions(fs.doc, fs.ctx, path + ("do",), fs.scope, fs.subject, fs.form_fields) if "do" in n else ()
+    return EndNode(n["id"], "end", Label.of(n.get("label")), None, fs.doc.span(path), n.get("outcome", "done"), acts)
+
+
+NODE_BUILDERS: dict[str, Callable[[FlowScope, dict, Path, str | None], Node]] = {
+    "task": _task, "approval": _task, "branch": _branch, "inclusive": _branch, "parallel": _parallel,
+    "join": _join, "subflow": lambda fs, n, p, nx: build_subflow(fs, n, p, nx, timing(fs, n, p)),
+    "wait": lambda fs, n, p, nx: build_wait(fs, n, p, nx, timing(fs, n, p)),
+    "action": _action, "end": _end,
+}
