@@ -128,6 +128,12 @@ class EquityGraph:
         lo, hi = self._at.indptr[f], self._at.indptr[f + 1]
         return dict(zip(self._index.ids(self._at.indices[lo:hi]), self._at.data[lo:hi].tolist()))
 
+    def holdings(self, holder: str) -> dict[str, float]:
+        """Firms ``holder`` holds directly and the shares."""
+        h = self._index.index(holder)
+        lo, hi = self._a.indptr[h], self._a.indptr[h + 1]
+        return dict(zip(self._index.ids(self._a.indices[lo:hi]), self._a.data[lo:hi].tolist()))
+
     # -- look-through ownership ---------------------------------------------------
     def effective_share(self, holder: str, firm: str, tol: float = ownership.DEFAULT_TOLERANCE) -> float:
         """Product along each path, summed over paths; 0 for ``holder == firm``."""
