@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import tomllib
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 DEFAULT_URL = "sqlite:///banyan.db"
+WRITE_OPTION = "banyan_write"
 ENV_FILE = "banyan.toml"
 
 # SQLite stores NUMERIC as a double; decimals read back exactly to 15 significant digits,
@@ -90,9 +93,18 @@ def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        # IMMEDIATE takes the write lock at the start, so a transaction never fails half way
-        # because another writer got in between its read and its first write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writing transaction takes the write lock at the start (IMMEDIATE), so it never fails
+        # half way because another writer got in between its first read and its first write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that will write (on SQLite it holds the write lock from the start)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
 
 
 def check_connection(engine: Engine) -> None:

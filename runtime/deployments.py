@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
+from .db import WRITE_OPTION
 from .migrate import upgrade
 from .migrator import StepHook, apply_changes
 from .plan import Plan, Probe, diff_models, diff_sources
@@ -78,6 +79,7 @@ def ddl_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction for DDL and data. On SQLite, foreign keys are off while tables are rebuilt
     (they cannot be toggled inside a transaction) and checked before the commit."""
     with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
