@@ -33,6 +33,8 @@ class Codegen:
         self.roots: dict[str, str] = {}
         self.params: list[tuple[str, str]] = []
         self.ntmp = 0
+        self.fast = False  # fast: subscripts (a missing key raises KeyError); slow: .get (missing is null)
+        self.folded: dict[ast.Call, str] = {}
 
     # -- plumbing -----------------------------------------------------------------------------
     def bind(self, value: Any, prefix: str = "k") -> str:
@@ -80,6 +82,8 @@ class Codegen:
         obj = self.gen(node.obj)
         if node in self.c.projections:
             return f"_project({obj}, ({node.name!r},))"
+        if self.fast:
+            return self.guard([(node.obj, obj)], lambda o: f"{o}[{node.name!r}]")
         return self.guard([(node.obj, obj)], lambda o: f"{o}.get({node.name!r})")
 
     # -- operators ----------------------------------------------------------------------------
@@ -197,6 +201,11 @@ class Codegen:
         return self.guard(parts, lambda *xs: f"{impl}({', '.join(lead + list(xs))})")
 
     def _fold(self, node: ast.Call, fn) -> str:
+        if node not in self.folded:
+            self.folded[node] = self._fold_now(node, fn)
+        return self.folded[node]
+
+    def _fold_now(self, node: ast.Call, fn) -> str:
         args = [_constant_value(a) for a in node.args]
         if fn.nulls == "propagate" and any(a is None for a in args):
             return "None"
@@ -253,20 +262,27 @@ def _constant_value(node: ast.Node) -> Any:
 
 
 def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
-    """Python source defining `_make(**bindings) -> evaluate(ctx)`, and the bindings."""
+    """Python source defining `_make(**bindings) -> evaluate(ctx)`, and the bindings.
+
+    Two bodies are generated: a fast one that reads with subscripts (`ctx['x']`, `rec['f']`)
+    and, when a key is missing (KeyError), the same expression reading with `.get`, where a
+    missing key is null. Complete records, the usual case, take the fast path only."""
     gen = Codegen(checked)
-    body = gen.gen(checked.root)
-    lines = ["def _make(" + ", ".join(gen.bindings) + ", _fail, _now, _EvaluationError):",
-             "    def evaluate(ctx):", "        try:"]
-    if len(gen.roots) > 1:
-        lines.append("            _get = ctx.get")
-        lines += [f"            {var} = _get({name!r})" for name, var in gen.roots.items()]
-    else:
-        lines += [f"            {var} = ctx.get({name!r})" for name, var in gen.roots.items()]
-    if checked.uses_now:
-        lines.append("            now = _now(ctx)")
-    lines += [f"            return {body}",
-              "        except _EvaluationError:", "            raise",
-              "        except Exception as exc:", "            raise _fail(exc) from exc",
-              "    return evaluate"]
+    slow_body = gen.gen(checked.root)
+    gen.fast = True
+    fast_body = gen.gen(checked.root)
+    params = ", ".join(list(gen.bindings) + ["_fail", "_now", "_EvaluationError"])
+    lines = [f"def _make({params}):"]
+    for name, body, fast in (("slow", slow_body, False), ("evaluate", fast_body, True)):
+        lines += [f"    def {name}(ctx):", "        try:"]
+        reads = [f"ctx[{root!r}]" if fast else f"ctx.get({root!r})" for root in gen.roots]
+        lines += [f"            {var} = {read}" for var, read in zip(gen.roots.values(), reads)]
+        if checked.uses_now:
+            lines.append("            now = _now(ctx)")
+        lines.append(f"            return {body}")
+        if fast:
+            lines += ["        except KeyError:", "            return slow(ctx)"]
+        lines += ["        except _EvaluationError:", "            raise",
+                  "        except Exception as exc:", "            raise _fail(exc) from exc"]
+    lines.append("    return evaluate")
     return "\n".join(lines) + "\n", gen.bindings

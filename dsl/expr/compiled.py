@@ -15,7 +15,7 @@ from .parser import parse_expression, to_span
 from .runtime import EvaluationError, make_failure, make_now
 from .types import FieldInfo, Type, TypeEnv
 
-_GLOBALS = {"__builtins__": {"Exception": Exception}}
+_GLOBALS = {"__builtins__": {"Exception": Exception, "KeyError": KeyError}}
 
 
 @dataclass(frozen=True, eq=False)

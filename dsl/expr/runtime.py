@@ -99,16 +99,22 @@ def dt(value):
 
 def within(items: Sequence[Mapping] | None, time_field: str, span: timedelta | Period,
            now: datetime) -> list | None:
-    """The records whose time lies in (now − span, now]."""
+    """The records whose time lies in (now − span, now]; a date stands for its midnight."""
     if items is None or span is None:
         return None
     start = shift(now, span, -1)
+    start_d, now_d = start.date(), now.date()  # for a date t: start < midnight(t) <= now ⟺ start_d < t <= now_d
     out = []
     for item in items:
         if item is None:
             continue
         t = item.get(time_field)
-        if t is not None and start < as_datetime(t) <= now:
+        if t is None:
+            continue
+        if type(t) is date:
+            if start_d < t <= now_d:
+                out.append(item)
+        elif start < as_datetime(t) <= now:
             out.append(item)
     return out
 
@@ -117,6 +123,13 @@ def latest(items: Sequence[Mapping] | None, time_field: str) -> Any:
     """The record with the greatest time (the later in the list on a tie); null if none has one."""
     if not items:
         return None
+    try:
+        return _latest_by(items, time_field, None)
+    except TypeError:  # dates mixed with datetimes: compare every time as a datetime
+        return _latest_by(items, time_field, as_datetime)
+
+
+def _latest_by(items, time_field, convert):
     best, best_t = None, None
     for item in items:
         if item is None:
@@ -124,7 +137,8 @@ def latest(items: Sequence[Mapping] | None, time_field: str) -> Any:
         t = item.get(time_field)
         if t is None:
             continue
-        t = as_datetime(t)
+        if convert is not None:
+            t = convert(t)
         if best_t is None or t >= best_t:
             best, best_t = item, t
     return best

@@ -157,3 +157,13 @@ def test_bad_data_gives_evaluation_error_not_traceback(company):
 def test_date_from_context_today(company):
     assert ev("today() > founded", company) is True
     assert ev("date(updated_at)", company) == date(2026, 11, 1)
+
+
+def test_function_raising_key_error_is_still_an_evaluation_error(company):
+    registry = Registry()
+    registry.register("lookup_rating", Signature((STRING,), STRING), lambda s: {}[s], pure=False)
+    expr = compile_expression("lookup_rating(name) == 'A'", span=SPAN, scope=SCOPE, env=ENV, diags=Diagnostics(),
+                              registry=registry)
+    with pytest.raises(EvaluationError) as info:
+        expr(company)
+    assert "KeyError" in info.value.message

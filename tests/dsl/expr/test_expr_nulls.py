@@ -86,3 +86,11 @@ def test_empty_and_null_collections(company):
         assert ev("any(loans, l -> l.balance > 0)", company) is False
         assert ev("all(loans, l -> l.balance > 0)", company) is True
     assert SCOPE["loans"].nullable
+
+
+def test_records_missing_a_field_read_it_as_null(company):
+    company["financials"] = [{"period_end": None}, {"period_end": None, "operating_cash_flow": -1}]
+    assert ev("count(financials, f -> f.operating_cash_flow < 0)", company) == 1
+    assert ev("sum(financials, f -> f.total_assets)", company) == 0
+    del company["group"]
+    assert ev("group.name", company) is None
