@@ -8,14 +8,12 @@ from ..diagnostics import did_you_mean
 from ..expr.types import BOOL, STRING, FieldInfo, RecordType, record
 from ..ir import Label
 from ..loader import Path
+from .events import check_event
 from .flow_ir import SubflowNode, Timing, WaitNode
 from .parts import as_dict, duration_at, spec_of
 
 if TYPE_CHECKING:
     from .flow_nodes import FlowScope
-
-EVENT_VERBS = ("created", "updated", "deleted", "changed")
-
 
 def build_subflow(fs: "FlowScope", n: dict, path: Path, next_id: str | None, timing: Timing) -> SubflowNode:
     doc, ctx = fs.doc, fs.ctx
@@ -89,29 +87,6 @@ def build_wait(fs: "FlowScope", n: dict, path: Path, next_id: str | None, timing
 
 
 def _event_scope(fs: "FlowScope", path: Path, event: str):
-    """The scope of a `where` on `noun.verb`: the flow's scope plus `event` (the changed record)."""
-    noun, _, verb = event.partition(".")
-    doc, ctx = fs.doc, fs.ctx
-    if verb not in EVENT_VERBS:
-        ctx.diags.add("BNY401", f"unknown event `{verb}` in `{event}`", doc.span(path),
-                      did_you_mean(verb, EVENT_VERBS) or f"events: {', '.join(EVENT_VERBS)}")
-        return None
-    entity = event_entity(ctx, fs.subject, noun)
-    if entity is None:
-        known = sorted(set(ctx.decls.records.get(fs.subject or "", {})) | set(ctx.decls.names("Entity")) | {"subject"})
-        ctx.diags.add("BNY401", f"`{noun}` is neither an entity nor a collection of the subject", doc.span(path),
-                      did_you_mean(noun, known))
-        return None
-    return {**fs.scope, "event": FieldInfo(record(entity), nullable=False)}
-
-
-def event_entity(ctx, subject: str | None, noun: str) -> str | None:
-    """The entity an event noun names: `subject`, a collection of the subject, or an entity."""
-    if noun == "subject" and subject:
-        return subject
-    info = ctx.decls.records.get(subject or "", {}).get(noun)
-    if info is not None and hasattr(info.type, "element") and isinstance(info.type.element, RecordType):
-        return info.type.element.entity
-    if ctx.exists("Entity", noun):
-        return noun
-    return None
+    """The scope of a `where` on `RECORD.VERB`: the flow's scope plus `event` (the changed record)."""
+    entity = check_event(fs.ctx, fs.doc, path, fs.subject, event)
+    return {**fs.scope, "event": FieldInfo(record(entity), nullable=False)} if entity else None

@@ -107,8 +107,13 @@ def resolve_roles(ctx: LinkContext, doc: Document, path: Path) -> tuple[str, ...
     return tuple(n for i, n in enumerate(names) if ctx.resolve("Role", n, doc, path + (i,)))
 
 
-def record_scope(ctx: LinkContext, entity: str | None) -> dict:
-    return dict(ctx.decls.records.get(entity, {})) if entity else {}
+def subject_scope(ctx: LinkContext, entity: str | None) -> dict:
+    """A scope over one record of `entity`: its fields by name, and the record as `subject`."""
+    from ..expr.types import FieldInfo
+    fields = dict(ctx.decls.records.get(entity, {})) if entity else {}
+    if entity:
+        fields.setdefault("subject", FieldInfo(record(entity), nullable=False))
+    return fields
 
 
 def user_valued(t: Type | None) -> bool:

@@ -1,0 +1,164 @@
+"""The AlertRule kind: a 7x24 warning rule (预警规则). Each grade's condition is compiled
+against the scope entity; the engine raises the highest grade that holds, records the
+evidence, suppresses repeats, rolls the alert up to the group and runs the actions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..diagnostics import did_you_mean
+from ..expr.types import BOOL, FieldInfo, RecordType, enum
+from ..ir import Label, Metadata
+from ..link import LinkContext
+from ..loader import Document
+from ..source import Span
+from .actions import Action, build_actions
+from .alert_rule_schema import GRADES, SCHEMA
+from .channel import placeholders
+from .events import check_event
+from .meta import metadata_of
+from .parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
+from .registry import KindDef, register
+from .schedule import Schedule, parse_schedule
+
+
+@dataclass(frozen=True)
+class Grade:
+    name: str                 # yellow | orange | red
+    when: Any                 # CompiledExpr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Evidence:
+    label: Label
+    value: Any                # CompiledExpr
+    span: Span
+
+
+@dataclass(frozen=True)
+class RollUp:
+    to: str                   # the ref field of the scope
+    entity: str | None        # the entity it points to
+    grade: str                # same | worst_minus_one
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    meta: Metadata
+    scope: str
+    category: str
+    events: tuple[str, ...]
+    schedules: tuple[Schedule, ...]
+    grades: tuple[Grade, ...]          # in order yellow → red
+    message: Label
+    evidence: tuple[Evidence, ...]
+    respond_within: Mapping[str, Duration]
+    suppress_while_open: bool
+    lift_after: Duration | None
+    roll_up: RollUp | None
+    actions: tuple[Action, ...]
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def grade_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.grades)
+
+
+def _build(doc: Document, ctx: LinkContext) -> AlertRule:
+    spec = spec_of(doc)
+    scope_name = resolve_entity(ctx, doc, ("spec", "scope"))
+    scope = subject_scope(ctx, scope_name)
+    events, schedules = _triggers(doc, ctx, scope_name)
+    grades = _grades(doc, ctx, scope if scope_name else None)
+    evidence = []
+    for i, e in enumerate(spec.get("evidence") or []):
+        path = ("spec", "evidence", i) + (("value",) if isinstance(e, dict) else ())
+        value = ctx.expr(doc, path, scope, None) if scope_name else None
+        evidence.append(Evidence(Label.of(e.get("label") if isinstance(e, dict) else None), value, doc.span(path)))
+    message = spec.get("message")
+    for sub, text in ([((), message)] if isinstance(message, str) else list(as_dict(message).items())):
+        if isinstance(text, str):
+            placeholders(ctx, doc, ("spec", "message") + ((sub,) if sub else ()), text)
+    respond = {g: duration_at(doc, ("spec", "respond_within", g)) for g in as_dict(spec.get("respond_within"))}
+    for g in respond:
+        if g not in [x.name for x in grades]:
+            ctx.diags.add("BNY604", f"`respond_within.{g}`: the rule has no {g} grade",
+                          doc.key_span(("spec", "respond_within", g)), "give a time only for the grades the rule raises")
+    suppress = as_dict(spec.get("suppress"))
+    action_scope = {**scope, "grade": FieldInfo(enum(tuple(g.name for g in grades) or GRADES), nullable=False)}
+    actions = build_actions(doc, ctx, ("spec", "actions"), action_scope, scope_name) if scope_name else ()
+    return AlertRule(metadata_of(doc), spec["scope"], spec["category"], events, schedules, tuple(grades),
+                     Label.of(message), tuple(evidence), MappingProxyType(respond),
+                     bool(suppress.get("while_open", True)), duration_at(doc, ("spec", "suppress", "lift_after")),
+                     _roll_up(doc, ctx, scope_name), actions)
+
+
+def _triggers(doc: Document, ctx: LinkContext, scope: str | None) -> tuple[tuple[str, ...], tuple[Schedule, ...]]:
+    events, schedules = [], []
+    for i, item in enumerate(spec_of(doc)["on"]):
+        path = ("spec", "on", i)
+        if isinstance(item, str):
+            check_event(ctx, doc, path, scope, item)
+            events.append(item)
+            continue
+        s = parse_schedule(item["schedule"], doc.span(path + ("schedule",)))
+        if s is None:
+            ctx.diags.add("BNY208", f"`{item['schedule']}` is not a schedule this engine can run",
+                          doc.span(path + ("schedule",)), "hours 0-23, minutes 0-59, cron fields in range")
+        else:
+            schedules.append(s)
+    return tuple(events), tuple(schedules)
+
+
+def _grades(doc: Document, ctx: LinkContext, scope) -> list[Grade]:
+    written = list(as_dict(spec_of(doc).get("grades")))
+    out, highest = [], -1
+    for name in written:
+        path = ("spec", "grades", name)
+        rank = GRADES.index(name)
+        if rank < highest:
+            ctx.diags.add("BNY604", f"grade `{name}` is written after `{GRADES[highest]}`", doc.key_span(path),
+                          "write the grades in the order yellow, orange, red")
+        highest = max(highest, rank)
+        when = ctx.expr(doc, path, scope, BOOL) if scope is not None else None
+        out.append(Grade(name, when, doc.span(path)))
+    return sorted(out, key=lambda g: GRADES.index(g.name))
+
+
+def _roll_up(doc: Document, ctx: LinkContext, scope: str | None) -> RollUp | None:
+    r = spec_of(doc).get("roll_up")
+    if r is None:
+        return None
+    path = ("spec", "roll_up", "to")
+    fields = ctx.decls.records.get(scope, {}) if scope else {}
+    info = fields.get(r["to"])
+    entity = None
+    if scope and info is None:
+        ctx.diags.add("BNY404", f"`{scope}` has no field `{r['to']}`", doc.span(path), did_you_mean(r["to"], fields))
+    elif info is not None and not isinstance(info.type, RecordType):
+        ctx.diags.add("BNY405", f"`{scope}.{r['to']}` is {info.type}, not a reference", doc.span(path),
+                      "roll up along a ref field, e.g. `to: group`")
+    elif info is not None:
+        entity = info.type.entity
+    return RollUp(r["to"], entity, r.get("grade", "worst_minus_one"))
+
+
+ALERT_RULE = register(KindDef(
+    kind="AlertRule", schema=SCHEMA, order=50, build=_build,
+    summary="A graded warning rule (yellow/orange/red) on an entity: triggers, conditions, evidence, suppression, "
+            "roll-up to the group, notify and start_flow actions.",
+    scaffold="""\
+spec:
+  scope: org_unit            # the entity watched, e.g. company
+  category: financial
+  on: [{schedule: daily 06:00}]
+  grades:
+    yellow: "type == 'sub_branch'"
+  suppress: {while_open: true, lift_after: 3 months}
+""",
+))

@@ -1,0 +1,57 @@
+"""The JSON Schema of the AlertRule kind: graded conditions on a record, with disposal."""
+from __future__ import annotations
+
+from .actions import action_schema
+from .channel import TEXT
+from .common import EXPRESSION, LABEL, NAME, envelope
+from .events import EVENT
+from .parts import CONDITION, SLA
+from .schedule import SCHEDULE
+
+GRADES = ["yellow", "orange", "red"]
+CATEGORIES = ["financial", "behavioural", "external", "contagion", "concentration"]
+
+_GRADE_MAP = {"type": "object", "additionalProperties": False, "minProperties": 1}
+
+ALERT_SPEC = {
+    "type": "object",
+    "required": ["scope", "category", "on", "grades"],
+    "additionalProperties": False,
+    "properties": {
+        "scope": {**NAME, "description": "The entity each evaluation looks at (company, group, loan …). Conditions "
+                                         "see its fields by name and the record as `subject`."},
+        "category": {"enum": CATEGORIES, "description": "financial (财务指标恶化), behavioural (经营行为异常), external "
+                                                        "(外部负面信息), contagion (关联风险传导), concentration (集中度)."},
+        "on": {"type": "array", "minItems": 1, "description": "When to evaluate: events (financials.updated) and/or "
+                                                             "{schedule: daily 06:00}.",
+               "items": {"oneOf": [EVENT, {"type": "object", "required": ["schedule"], "additionalProperties": False,
+                                           "properties": {"schedule": SCHEDULE}}]}},
+        "grades": {**_GRADE_MAP, "description": "A condition per grade, written yellow, orange, red; the highest grade "
+                                                "whose condition holds is raised.",
+                   "properties": {g: {**CONDITION, "description": f"When the alert is {g}."} for g in GRADES}},
+        "message": {**TEXT, "description": "The alert's headline; ${subject.…} and ${alert.…} placeholders."},
+        "evidence": {"type": "array", "minItems": 1,
+                     "description": "Values recorded with the alert, so anyone can see why it fired.",
+                     "items": {"oneOf": [EXPRESSION, {"type": "object", "required": ["value"], "additionalProperties": False,
+                                                      "properties": {"label": LABEL, "value": EXPRESSION}}]}},
+        "respond_within": {**_GRADE_MAP, "description": "How soon each grade must be handled, e.g. "
+                                                        "{yellow: 10 business days, orange: 5 business days, red: 2 business days}.",
+                           "properties": {g: SLA for g in GRADES}},
+        "suppress": {"type": "object", "additionalProperties": False,
+                     "description": "Against repeats: one open alert per subject and rule, lifted after a quiet spell.",
+                     "properties": {"while_open": {"type": "boolean", "description": "Raise no new alert while one is "
+                                                                                     "open for the subject (default true)."},
+                                    "lift_after": {**SLA, "description": "Close the alert after its condition has not "
+                                                                         "held for this long, e.g. 3 months."}}},
+        "roll_up": {"type": "object", "required": ["to"], "additionalProperties": False,
+                    "description": "Raise the alert on a related record too (a member's alert on its group).",
+                    "properties": {"to": {**NAME, "description": "A ref field of the scope, e.g. group."},
+                                   "grade": {"enum": ["same", "worst_minus_one"],
+                                             "description": "The rolled-up grade: the same, or the worst member's "
+                                                            "grade softened one step (default)."}}},
+        "actions": {"type": "array", "minItems": 1, "items": action_schema(("notify", "start_flow", "webhook")),
+                    "description": "What happens when the alert is raised; `when` sees `grade` and the scope's fields."},
+    },
+}
+
+SCHEMA = envelope("AlertRule", ALERT_SPEC, "A graded warning rule: when to evaluate, the condition per grade, disposal.")

@@ -1,0 +1,225 @@
+"""The Tiering kind: the group value matrix (集团客户价值矩阵). Dimensions score a subject 0–100
+and weigh into `score`; a decision table with a DMN hit policy picks the tier; caps then
+lower it (any red alert caps a group at opportunity adjustment); each tier carries the
+service package the runtime assigns and supervises."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..diagnostics import did_you_mean
+from ..expr.types import BOOL, NUMBER, EnumType, FieldInfo, enum, record
+from ..ir import Label, Metadata
+from ..link import LinkContext
+from ..loader import Document
+from ..source import Span
+from .events import check_event
+from .meta import metadata_of
+from .parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
+from .registry import KindDef, register
+from .schedule import Schedule, parse_schedule
+from .tiering_schema import SCHEMA
+
+ALERT_GRADE = enum(("yellow", "orange", "red"))
+RESERVED = ("score", "alert_grade", "subject")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    label: Label
+    weight: Decimal
+    score: Any               # CompiledExpr giving 0-100
+    span: Span
+
+
+@dataclass(frozen=True)
+class ServicePackage:
+    label: Label
+    lead_role: str | None
+    team_roles: tuple[str, ...]
+    review_every: Duration | None
+    response_within: Duration | None
+    benefits: tuple[Label, ...]
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    label: Label
+    rank: int                # 0 is the best
+    service_package: ServicePackage | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class TableRule:
+    when: Any                # CompiledExpr | None (always)
+    tier: str
+    label: Label
+    span: Span
+
+
+@dataclass(frozen=True)
+class Cap:
+    when: Any
+    at_most: str
+    reason: Label
+    span: Span
+
+
+@dataclass(frozen=True)
+class Tiering:
+    meta: Metadata
+    subject: str
+    assign_to: str | None
+    dimensions: tuple[Dimension, ...]
+    tiers: tuple[Tier, ...]
+    hit_policy: str
+    rules: tuple[TableRule, ...]
+    caps: tuple[Cap, ...]
+    schedule: Schedule | None
+    triggers: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    def tier(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+
+def _build(doc: Document, ctx: LinkContext) -> Tiering:
+    spec = spec_of(doc)
+    subject = resolve_entity(ctx, doc, ("spec", "subject"))
+    base = subject_scope(ctx, subject)
+    dims = _dimensions(doc, ctx, base if subject else None)
+    tiers = _tiers(doc, ctx)
+    names = [t.name for t in tiers]
+    table_scope = {d.name: FieldInfo(NUMBER, nullable=False) for d in dims}
+    table_scope.update(score=FieldInfo(NUMBER, nullable=False), alert_grade=FieldInfo(ALERT_GRADE))
+    if subject:
+        table_scope["subject"] = FieldInfo(record(subject), nullable=False)
+    policy = spec["table"].get("hit_policy", "first")
+    rules = []
+    for i, r in enumerate(spec["table"]["rules"]):
+        path = ("spec", "table", "rules", i)
+        _tier_ref(doc, ctx, path + ("tier",), names)
+        when = ctx.expr(doc, path + ("when",), table_scope, BOOL) if "when" in r and subject else None
+        rules.append(TableRule(when, r["tier"], Label.of(r.get("label")), doc.span(path)))
+    last = spec["table"]["rules"][-1]
+    if policy == "first" and "when" in last:
+        ctx.diags.add("BNY603", "with hit policy `first`, the last rule should have no `when`",
+                      doc.span(("spec", "table", "rules", len(rules) - 1)),
+                      f"add a catch-all rule at the end: `- {{tier: {names[-1]}}}`")
+    caps = []
+    for i, c in enumerate(spec.get("caps") or []):
+        path = ("spec", "caps", i)
+        _tier_ref(doc, ctx, path + ("at_most",), names)
+        when = ctx.expr(doc, path + ("when",), table_scope, BOOL) if subject else None
+        caps.append(Cap(when, c["at_most"], Label.of(c.get("reason")), doc.span(path)))
+    _check_assign_to(doc, ctx, subject, names)
+    schedule = None
+    if "schedule" in spec:
+        schedule = parse_schedule(spec["schedule"], doc.span(("spec", "schedule")))
+        if schedule is None:
+            ctx.diags.add("BNY208", f"`{spec['schedule']}` is not a schedule this engine can run",
+                          doc.span(("spec", "schedule")), "hours 0-23, minutes 0-59, cron fields in range")
+    for i, event in enumerate(spec.get("on") or []):
+        check_event(ctx, doc, ("spec", "on", i), subject, event, alerts=True)
+    return Tiering(metadata_of(doc), subject or spec["subject"], spec.get("assign_to"), tuple(dims), tuple(tiers),
+                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()))
+
+
+def _dimensions(doc: Document, ctx: LinkContext, scope) -> list[Dimension]:
+    out, total = [], Decimal(0)
+    for name, d in as_dict(spec_of(doc).get("dimensions")).items():
+        path = ("spec", "dimensions", name)
+        if name in RESERVED:
+            ctx.diags.add("BNY402", f"`{name}` is a reserved name in the decision table", doc.key_span(path),
+                          "rename the dimension")
+        weight = Decimal(str(d["weight"]))
+        total += weight
+        score = ctx.expr(doc, path + ("score",), scope, NUMBER) if scope is not None else None
+        out.append(Dimension(name, Label.of(d.get("label")), weight, score, doc.key_span(path)))
+    if out and total != 100:
+        listed = " + ".join(f"{d.weight.normalize():f}" for d in out)
+        ctx.diags.add("BNY601", f"the weights add up to {total.normalize():f}, not 100 ({listed})",
+                      doc.key_span(("spec", "dimensions")), "adjust the weights so they add up to 100")
+    return out
+
+
+def _tiers(doc: Document, ctx: LinkContext) -> list[Tier]:
+    out: list[Tier] = []
+    for i, t in enumerate(spec_of(doc)["tiers"]):
+        path = ("spec", "tiers", i)
+        if any(x.name == t["name"] for x in out):
+            ctx.diags.add("BNY402", f"tier `{t['name']}` is declared twice", doc.span(path + ("name",)),
+                          "each tier once")
+            continue
+        out.append(Tier(t["name"], Label.of(t.get("label")), len(out), _package(doc, ctx, t, path), doc.span(path)))
+    return out
+
+
+def _package(doc: Document, ctx: LinkContext, t: dict, path) -> ServicePackage | None:
+    p = t.get("service_package")
+    if p is None:
+        return None
+    ppath = path + ("service_package",)
+    if "lead_role" in p:
+        ctx.resolve("Role", p["lead_role"], doc, ppath + ("lead_role",))
+    team = tuple(r for j, r in enumerate(p.get("team_roles") or []) if ctx.resolve("Role", r, doc, ppath + ("team_roles", j)))
+    return ServicePackage(Label.of(p.get("label")), p.get("lead_role"), team, duration_at(doc, ppath + ("review_every",)),
+                          duration_at(doc, ppath + ("response_within",)),
+                          tuple(Label.of(b) for b in p.get("benefits") or ()))
+
+
+def _tier_ref(doc: Document, ctx: LinkContext, path, names: list[str]) -> None:
+    from .parts import get
+    name = get(doc.data, path)
+    if name not in names:
+        ctx.diags.add("BNY602", f"unknown tier `{name}`", doc.span(path),
+                      did_you_mean(str(name), names) or f"declared tiers: {', '.join(names)}")
+
+
+def _check_assign_to(doc: Document, ctx: LinkContext, subject: str | None, names: list[str]) -> None:
+    field = spec_of(doc).get("assign_to")
+    if field is None or subject is None:
+        return
+    path = ("spec", "assign_to")
+    fields = ctx.decls.records.get(subject, {})
+    info = fields.get(field)
+    if info is None:
+        ctx.diags.add("BNY404", f"`{subject}` has no field `{field}`", doc.span(path), did_you_mean(field, fields))
+    elif not isinstance(info.type, EnumType):
+        ctx.diags.add("BNY405", f"`{subject}.{field}` is {info.type}, but the tier goes into an enum field",
+                      doc.span(path), "name an enum field whose values are the tiers")
+    else:
+        for name in names:
+            if name not in info.type.values:
+                ctx.diags.add("BNY602", f"tier `{name}` is not a value of `{subject}.{field}`", doc.span(path),
+                              f"add `{name}` to the field's values, or rename the tier")
+
+
+TIERING = register(KindDef(
+    kind="Tiering", schema=SCHEMA, order=40, build=_build,
+    summary="Client tiering: weighted dimensions (adding to 100), a decision table with a hit policy, caps, "
+            "tiers with service packages, a schedule.",
+    scaffold="""\
+spec:
+  subject: org_unit          # the entity to tier, e.g. group
+  dimensions:
+    size: {weight: 60, score: "if type == 'branch' then 80 else 40"}
+    reach: {weight: 40, score: "50"}
+  tiers:
+    - {name: core, label: {zh: 核心, en: Core}}
+    - {name: other, label: {zh: 其他, en: Other}}
+  table:
+    hit_policy: first
+    rules:
+      - {when: "score >= 60", tier: core}
+      - {tier: other}
+  schedule: monthly 1 06:00
+""",
+))
