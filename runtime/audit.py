@@ -22,8 +22,8 @@ GENESIS = "0" * 64
 
 
 def utc_now() -> datetime:
-    """Now, as naive UTC (SQLite keeps no zone; one form on both backends keeps the hashes equal)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now, in UTC. Hashes use the naive UTC form, which both backends give back unchanged."""
+    return datetime.now(timezone.utc)
 
 
 def _naive_utc(dt: datetime) -> datetime:

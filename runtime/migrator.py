@@ -110,6 +110,8 @@ class _PostgresApplier(_Applier):
         for name in created:
             self.step(f"create table e_{name}")
             self.tables[name].create(self.conn)
+            seq = _q(f"e_{name}_id_seq")
+            self.run(f"CREATE SEQUENCE {seq} OWNED BY {_q('e_' + name)}.id")
         for name in created:
             for col in self.new[name].columns:
                 if col.kind == "ref":

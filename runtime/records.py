@@ -1,0 +1,281 @@
+"""The records service: create, read, update, delete, query and bulk-create records of any
+deployed entity, validated by the compiled field rules, audited, one transaction each.
+
+Records come out as dicts: `id`, `version`, `created_at`, `updated_at`, then the fields, a
+reference given as the referenced record's key (its id when the entity has no key).
+References go in the same way (a key, or an id).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import audit
+from .computed import propagate
+from .db import writing
+from .errors import InvalidRecord, NotFound, VersionConflict, invalid
+from .live import LiveModel, load_live
+from .record_context import Loader, RecordContext, from_row
+from .record_store import allocate_ids, check_unique, ids_to_keys, keys_to_ids, to_json
+from .record_writes import prepare_new, resolve_refs
+from .system_tables import deployments as t_deployments, requests as t_requests
+from .validation import EntityRules, Problem
+
+SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at")
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    total: int
+    limit: int
+    offset: int
+
+
+class Records:
+    def __init__(self, engine: Engine, live: LiveModel | None = None, *, batch_size: int = 1000):
+        self.engine = engine
+        self._live = live
+        self.batch_size = batch_size
+        self._rules: dict[tuple[str, str], EntityRules] = {}
+
+    # -- the deployed model ---------------------------------------------------------------------
+    @property
+    def live(self) -> LiveModel:
+        if self._live is None:
+            self._live = load_live(self.engine)
+        return self._live
+
+    def refresh(self) -> LiveModel:
+        """Follow a new deployment if there is one (cheap when nothing changed)."""
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.select(t_deployments.c.version).order_by(t_deployments.c.version.desc())
+                                .limit(1)).scalar()
+        if self._live is None or head != self._live.version:
+            self._live = load_live(self.engine)
+        return self._live
+
+    def rules(self, entity: str) -> EntityRules:
+        key = (self.live.hash, entity)
+        found = self._rules.get(key)
+        if found is None:
+            found = self._rules[key] = EntityRules(self.live.entity(entity))
+        return found
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, entity: str, id_: int) -> dict:
+        with self.engine.connect() as conn:
+            return self._get(conn, entity, id_)
+
+    def _get(self, conn: Connection, entity: str, id_: int) -> dict:
+        t = self.live.table(entity)
+        row = conn.execute(sa.select(t).where(t.c.id == id_)).mappings().first()
+        if row is None:
+            raise NotFound(f"no {entity} record #{id_}")
+        return self.output(conn, entity, [row])[0]
+
+    def find(self, entity: str, key: Any) -> dict:
+        with self.engine.connect() as conn:
+            ids = keys_to_ids(conn, self.live, entity, [key])
+            if key not in ids:
+                raise NotFound(f"no {entity} record `{key}`")
+            return self._get(conn, entity, ids[key])
+
+    def query(self, entity: str, where: Mapping[str, Any] | None = None, *, order_by: str | None = None,
+              limit: int = 100, offset: int = 0) -> Page:
+        t, rules = self.live.table(entity), self.rules(entity)
+        problems: list[Problem] = []
+        where = dict(where or {})
+        raw_id = where.pop("id", None)
+        values = rules.convert(where, problems)
+        if problems:
+            raise invalid(entity, problems)
+        with self.engine.connect() as conn:
+            conds = [] if raw_id is None else [t.c.id == int(raw_id)]
+            for name, v in values.items():
+                if name in rules.refs and v is not None:
+                    v = keys_to_ids(conn, self.live, rules.refs[name], [v]).get(v, -1)
+                conds.append(t.c[name].is_(None) if v is None else t.c[name] == v)
+            order = self._order(t, order_by, rules)
+            total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar()
+            rows = conn.execute(sa.select(t).where(*conds).order_by(*order).limit(limit).offset(offset)).mappings().all()
+            return Page(self.output(conn, entity, rows), total, limit, offset)
+
+    def _order(self, t: sa.Table, order_by: str | None, rules: EntityRules) -> list:
+        if not order_by:
+            return [t.c.id]
+        name = order_by.lstrip("-")
+        if name not in t.c:
+            raise InvalidRecord(f"cannot order by `{name}`", [Problem(("order_by",), f"no field `{name}`", "unknown_field")])
+        col = t.c[name]
+        return [col.desc() if order_by.startswith("-") else col, t.c.id]
+
+    def output(self, conn: Connection, entity: str, rows: Iterable[Mapping]) -> list[dict]:
+        spec, rules = self.live.model[entity], self.rules(entity)
+        items = [{"id": r["id"], "version": r["version"], "created_at": r["created_at"],
+                  "updated_at": r["updated_at"], **from_row(spec.columns, r)} for r in rows]
+        for field, target in rules.refs.items():
+            ids = {i[field] for i in items if i[field] is not None}
+            if ids:
+                keys = ids_to_keys(conn, self.live, target, ids)
+                for i in items:
+                    if i[field] is not None:
+                        i[field] = keys.get(i[field], i[field])
+        return items
+
+    # -- writing --------------------------------------------------------------------------------
+    def _replay(self, conn: Connection, request_id: str | None, entity: str) -> dict | None:
+        if request_id is None:
+            return None
+        row = conn.execute(sa.select(t_requests).where(t_requests.c.request_id == request_id)).first()
+        if row is None:
+            return None
+        if row.entity != entity:
+            raise VersionConflict(f"request id `{request_id}` was already used for {row.entity}")
+        return {"response": row.response}
+
+    def _remember(self, conn: Connection, request_id: str | None, entity: str, response: str) -> None:
+        if request_id is not None:
+            conn.execute(t_requests.insert().values(request_id=request_id, entity=entity, response=response,
+                                                    at=audit.utc_now()))
+
+    def create(self, entity: str, values: Mapping[str, Any], *, actor: str, request_id: str | None = None) -> dict:
+        with writing(self.engine) as conn:
+            done = self._replay(conn, request_id, entity)
+            if done is not None:
+                return self._get(conn, entity, int(done["response"]))
+            ids = self._create_many(conn, entity, [values], actor, first_row=None)
+            self._remember(conn, request_id, entity, str(ids[0]))
+            return self._get(conn, entity, ids[0])
+
+    def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], *, actor: str, first_row: int = 1,
+                    on_progress: Callable[[int], None] | None = None) -> int:
+        """Create many records in one transaction: all of them, or (with every problem, per row) none."""
+        with writing(self.engine) as conn:
+            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress))
+
+    def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
+                     first_row: int | None, on_progress: Callable[[int], None] | None = None) -> list[int]:
+        live, rules = self.live, self.rules(entity)
+        loader = Loader(conn, live)
+        pending: dict[Any, int] = {}
+        problems: list[Problem] = []
+        created: list[int] = []
+        changes: list[tuple[None, dict]] = []
+        batch: list[Mapping] = []
+        seen = 0
+
+        def flush() -> None:
+            nonlocal seen
+            ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen)
+            seen += len(batch)
+            for pos, probs in sorted(batch_problems.items()):
+                label = pos + (first_row or 1)
+                problems.extend(Problem(((label,) if first_row is not None else ()) + p.path, p.message, p.code)
+                                for p in probs)
+            if not problems:
+                self._insert(conn, entity, ready, actor)
+                created.extend(v["id"] for v in ready)
+                changes.extend((None, v) for v in ready)
+            batch.clear()
+            if on_progress:
+                on_progress(seen)
+
+        for raw in rows:
+            batch.append(raw)
+            if len(batch) >= self.batch_size:
+                flush()
+        if batch or seen == 0:
+            flush()
+        if problems:
+            raise invalid(entity, problems, rows=seen if first_row is not None else None)
+        propagate(conn, loader, entity, changes, self.rules, actor)
+        return created
+
+    def _insert(self, conn: Connection, entity: str, ready: list[dict], actor: str) -> None:
+        if not ready:
+            return
+        now = audit.utc_now()
+        rows = [{**v, "version": 1, "created_at": now, "updated_at": now} for v in ready]
+        conn.execute(self.live.table(entity).insert(), rows)
+        audit.append(conn, (audit.AuditEntry(actor, "create", entity, v["id"], None, to_json(v)) for v in ready),
+                     self.live.version)
+
+    def update(self, entity: str, id_: int, changes: Mapping[str, Any], *, actor: str,
+               expected_version: int | None = None, request_id: str | None = None) -> dict:
+        live, rules = self.live, self.rules(entity)
+        t, spec = live.table(entity), live.model[entity]
+        with writing(self.engine) as conn:
+            if self._replay(conn, request_id, entity) is not None:
+                return self._get(conn, entity, id_)
+            row = self._locked_row(conn, t, entity, id_, expected_version)
+            old = {"id": id_, **from_row(spec.columns, row)}
+            problems: list[Problem] = []
+            given = rules.convert(changes, problems)
+            bad = {p.path[0] for p in problems if p.path}
+            resolve_refs(conn, live, rules, entity, [(0, given)], {}, {0: problems})
+            new = {**old, **given}
+            loader = Loader(conn, live)
+            ctx = RecordContext(entity, new, loader, id_)
+            rules.compute(new, ctx, problems)
+            rules.check(new, ctx, problems, skip=bad | {p.path[0] for p in problems if p.path})
+            uniq: dict[int, list[Problem]] = {}
+            check_unique(conn, live, entity, [f for f in rules.unique if f in given], [(0, id_, new)], uniq)
+            problems += uniq.get(0, [])
+            if problems:
+                raise invalid(entity, problems)
+            stored = {k: v for k, v in new.items() if k != "id" and v != old.get(k)}
+            if stored:
+                stored_at = audit.utc_now()
+                done = conn.execute(t.update().where(t.c.id == id_, t.c.version == row["version"])
+                                    .values(**stored, version=row["version"] + 1, updated_at=stored_at))
+                if done.rowcount != 1:
+                    raise VersionConflict(f"{entity} #{id_} was changed by someone else; reload and retry")
+                audit.append(conn, [audit.AuditEntry(actor, "update", entity, id_, to_json(old), to_json(new))],
+                             live.version)
+                propagate(conn, loader, entity, [(old, new)], self.rules, actor)
+            self._remember(conn, request_id, entity, str(id_))
+            return self._get(conn, entity, id_)
+
+    def delete(self, entity: str, id_: int, *, actor: str, expected_version: int | None = None,
+               request_id: str | None = None) -> None:
+        live = self.live
+        t, spec = live.table(entity), live.model[entity]
+        with writing(self.engine) as conn:
+            if self._replay(conn, request_id, entity) is not None:
+                return
+            row = self._locked_row(conn, t, entity, id_, expected_version)
+            users = self._referrers(conn, entity, id_)
+            if users:
+                raise VersionConflict(f"{entity} #{id_} is still referenced by " + ", ".join(users))
+            old = {"id": id_, **from_row(spec.columns, row)}
+            conn.execute(t.delete().where(t.c.id == id_))
+            audit.append(conn, [audit.AuditEntry(actor, "delete", entity, id_, to_json(old), None)], live.version)
+            propagate(conn, Loader(conn, live), entity, [(old, None)], self.rules, actor)
+            self._remember(conn, request_id, entity, str(id_))
+
+    def _locked_row(self, conn: Connection, t: sa.Table, entity: str, id_: int, expected: int | None):
+        q = sa.select(t).where(t.c.id == id_)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"no {entity} record #{id_}")
+        if expected is not None and row["version"] != expected:
+            raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {expected}; "
+                                  "someone else changed it — reload and retry")
+        return row
+
+    def _referrers(self, conn: Connection, entity: str, id_: int) -> list[str]:
+        out = []
+        for name, spec in self.live.model.items():
+            for col in spec.columns:
+                if col.kind == "ref" and col.ref == entity:
+                    t = self.live.tables[name]
+                    n = conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c[col.name] == id_)).scalar()
+                    if n:
+                        out.append(f"{n} {name}.{col.name}")
+        return out
