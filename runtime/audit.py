@@ -109,7 +109,8 @@ def verify(conn: Connection, limit_problems: int = 50) -> VerifyResult:
         result.problems.append("the head row is missing")
     elif head is not None and (head.seq != last or head.hash != prev):
         if head.seq > last:
-            result.problems.append(f"entries {last + 1}–{head.seq} at the end are missing (deleted)")
+            gone = f"entry {head.seq} at the end is" if head.seq == last + 1 else f"entries {last + 1}–{head.seq} at the end are"
+            result.problems.append(f"{gone} missing (deleted)")
         else:
             result.problems.append(f"the head says entry {head.seq}, the log ends at {last} with another hash")
     return result

@@ -90,8 +90,8 @@ def diff_models(old: Mapping[str, TableSpec], new: Mapping[str, TableSpec],
     for name in sorted(old):
         if name not in new:
             rows = probe.rows(old[name])
-            changes.append(Change(DROP_TABLE, name, detail=f"drop table e_{name}",
-                                  loss=f"table e_{name} and its {_n(rows, 'record')}"))
+            changes.append(Change(DROP_TABLE, name, detail=f"drop table e_{name}" + (" (empty)" if rows == 0 else ""),
+                                  loss=None if rows == 0 else f"table e_{name} and its {_n(rows, 'record')}"))
     for name in sorted(set(old) & set(new)):
         changes.extend(_table_changes(old[name], new[name], probe))
     return changes
@@ -111,8 +111,8 @@ def _table_changes(old: TableSpec, new: TableSpec, probe: "Probe") -> list[Chang
     for prev in old.columns:
         if new.column(prev.name) is None:
             n = probe.nonnull(old, prev.name)
-            out.append(Change(DROP_COLUMN, new.entity, prev.name, f"drop column {prev.name}",
-                              loss=f"{new.entity}.{prev.name}: {_n(n, 'value')}", old=prev))
+            out.append(Change(DROP_COLUMN, new.entity, prev.name, f"drop column {prev.name}" + (" (empty)" if n == 0 else ""),
+                              loss=None if n == 0 else f"{new.entity}.{prev.name}: {_n(n, 'value')}", old=prev))
     return out
 
 

@@ -12,6 +12,21 @@ from .record_store import allocate_ids, check_unique, keys_to_ids
 from .validation import EntityRules, Problem
 
 
+class Row(dict):
+    """Field values of one input row that knows its line in a file (for the error report)."""
+
+    def __init__(self, values: Mapping[str, Any], line: int):
+        super().__init__(values)
+        self.line = line
+
+
+class RowError:
+    """An input row that could not even be split into fields (e.g. too many cells)."""
+
+    def __init__(self, message: str, line: int):
+        self.message, self.line = message, line
+
+
 def resolve_refs(conn: Connection, live: LiveModel, rules: EntityRules, entity: str,
                  rows: list[tuple[int, dict]], pending: dict[Any, int], problems: dict[int, list[Problem]]) -> None:
     """Replace reference keys by ids in place; `pending` maps (entity, key) of records being
@@ -46,7 +61,8 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
         pos = offset + i
         probs: list[Problem] = []
         if not isinstance(raw, Mapping):
-            problems[pos] = [Problem((), "a record must be an object of field values", "type")]
+            message = raw.message if isinstance(raw, RowError) else "a record must be an object of field values"
+            problems[pos] = [Problem((), message, "format")]
             continue
         vals = rules.complete(rules.convert(raw, probs))
         vals["id"] = id_

@@ -19,7 +19,7 @@ from .db import writing
 from .errors import InvalidRecord, NotFound, VersionConflict, invalid
 from .live import LiveModel, load_live
 from .record_context import Loader, RecordContext, from_row
-from .record_store import allocate_ids, check_unique, ids_to_keys, keys_to_ids, to_json
+from .record_store import check_unique, ids_to_keys, keys_to_ids, to_json
 from .record_writes import prepare_new, resolve_refs
 from .system_tables import deployments as t_deployments, requests as t_requests
 from .validation import EntityRules, Problem
@@ -171,11 +171,11 @@ class Records:
         def flush() -> None:
             nonlocal seen
             ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen)
-            seen += len(batch)
             for pos, probs in sorted(batch_problems.items()):
-                label = pos + (first_row or 1)
+                label = getattr(batch[pos - seen], "line", None) or pos + (first_row or 1)
                 problems.extend(Problem(((label,) if first_row is not None else ()) + p.path, p.message, p.code)
                                 for p in probs)
+            seen += len(batch)
             if not problems:
                 self._insert(conn, entity, ready, actor)
                 created.extend(v["id"] for v in ready)
@@ -194,6 +194,19 @@ class Records:
             raise invalid(entity, problems, rows=seen if first_row is not None else None)
         propagate(conn, loader, entity, changes, self.rules, actor)
         return created
+
+    def iter_all(self, entity: str, chunk: int = 2000) -> Iterable[dict]:
+        """Every record of `entity` in id order, read in chunks (for exports)."""
+        t = self.live.table(entity)
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(t).where(t.c.id > last).order_by(t.c.id).limit(chunk)).mappings().all()
+                items = self.output(conn, entity, rows)
+            yield from items
+            if len(rows) < chunk:
+                return
+            last = rows[-1]["id"]
 
     def _insert(self, conn: Connection, entity: str, ready: list[dict], actor: str) -> None:
         if not ready:

@@ -1,0 +1,162 @@
+"""CSV and XLSX in and out, as banks move lists of companies.
+
+Import: the header names fields (by name, or by their Chinese or English label); an unknown
+column, a missing required column or a computed column is reported before any row is read;
+then every row goes through the records service in one transaction, so a bad row means
+nothing is imported and the report names each bad row by its line in the file.
+Export: one column per field, keys for references, ISO dates, plain decimals.
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from dsl.diagnostics import did_you_mean
+
+from .errors import InvalidRecord
+from .record_writes import Row, RowError
+from .records import Records
+from .validation import Problem
+
+FORMATS = ("csv", "xlsx")
+
+
+def file_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise InvalidRecord(f"{path}: unsupported file type `.{suffix}`; use .csv or .xlsx",
+                            [Problem(("file",), "use .csv or .xlsx", "format")])
+    return suffix
+
+
+def _read(path: Path, fmt: str) -> tuple[list[str], Iterator[list[Any]]]:
+    if fmt == "csv":
+        handle = path.open(newline="", encoding="utf-8-sig")
+        reader = csv.reader(handle)
+        header = next(reader, [])
+
+        def rows() -> Iterator[list[Any]]:
+            with handle:
+                yield from reader
+        return header, rows()
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise InvalidRecord(f"{path}: not a readable .xlsx file ({exc})", [Problem(("file",), str(exc), "format")]) from exc
+    it = wb.worksheets[0].iter_rows(values_only=True)
+    header = [("" if c is None else str(c)) for c in next(it, ())]
+
+    def xrows() -> Iterator[list[Any]]:
+        try:
+            for r in it:
+                yield list(r)
+        finally:
+            wb.close()
+    return header, xrows()
+
+
+def header_fields(records: Records, entity: str, header: list[str]) -> list[str | None]:
+    """The field each column fills (None: a computed column, skipped); raises on a bad header."""
+    ent = records.live.entity(entity)
+    by_label: dict[str, str] = {}
+    for f in ent.fields:
+        by_label[f.name] = f.name
+        for text in (f.label.zh, f.label.en):
+            if text:
+                by_label.setdefault(text, f.name)
+    problems: list[Problem] = []
+    out: list[str | None] = []
+    for i, raw in enumerate(header):
+        col = raw.strip()
+        name = by_label.get(col)
+        if name is None:
+            if col:
+                hint = did_you_mean(col, [f.name for f in ent.fields])
+                problems.append(Problem(("header", i + 1), f"column `{col}` is not a field of {entity}"
+                                        + (f" ({hint})" if hint else ""), "unknown_field"))
+            out.append(None)
+            continue
+        if name in out:
+            problems.append(Problem(("header", i + 1), f"column `{col}` repeats field `{name}`", "duplicate"))
+        out.append(None if ent.field(name).computed else name)
+    missing = [f.name for f in ent.fields if f.required and f.name not in out]
+    if missing:
+        problems.append(Problem(("header",), "required column(s) missing: " + ", ".join(missing), "required"))
+    if problems:
+        raise InvalidRecord(f"the header does not fit {entity}: " + "; ".join(p.message for p in problems), problems)
+    return out
+
+
+def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
+                on_progress: Callable[[int], None] | None = None) -> int:
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.exists():
+        raise InvalidRecord(f"no such file: {path}", [Problem(("file",), "not found", "not_found")])
+    header, rows = _read(path, fmt)
+    fields = header_fields(records, entity, header)
+
+    def dicts() -> Iterator[Row | RowError]:
+        for line, cells in enumerate(rows, start=2):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue                                   # blank lines are skipped
+            if any(c not in (None, "") for c in cells[len(fields):]):
+                yield RowError(f"the row has {len(cells)} cells but the header has {len(fields)}", line)
+                continue
+            yield Row({f: c for f, c in zip(fields, cells) if f is not None}, line)
+
+    return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress)
+
+
+def _cell(v: Any, xlsx: bool) -> Any:
+    if v is None:
+        return None if xlsx else ""
+    if isinstance(v, bool):
+        return v if xlsx else ("true" if v else "false")
+    if isinstance(v, datetime):
+        v = v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v
+        return v if xlsx else v.isoformat()
+    if isinstance(v, date):
+        return v if xlsx else v.isoformat()
+    if isinstance(v, Decimal):
+        return v if xlsx else format(v, "f")
+    if isinstance(v, timedelta):
+        return v.total_seconds()
+    if isinstance(v, list):
+        return ";".join(map(str, v))
+    return v
+
+
+def export_file(records: Records, entity: str, path: str | Path,
+                on_progress: Callable[[int], None] | None = None) -> int:
+    path = Path(path)
+    fmt = file_format(path)
+    ent = records.live.entity(entity)
+    names = ["id"] + [f.name for f in ent.fields]
+    count = 0
+    if fmt == "csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            w = csv.writer(handle)
+            w.writerow(names)
+            for rec in records.iter_all(entity):
+                w.writerow([_cell(rec[n], False) for n in names])
+                count += 1
+                if on_progress and count % 1000 == 0:
+                    on_progress(count)
+        return count
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(entity[:31])
+    ws.append(names)
+    for rec in records.iter_all(entity):
+        ws.append([_cell(rec[n], True) for n in names])
+        count += 1
+        if on_progress and count % 1000 == 0:
+            on_progress(count)
+    wb.save(path)
+    return count
