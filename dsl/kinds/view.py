@@ -20,8 +20,8 @@ from .parts import CONDITION, ID, NAME_LIST, resolve_entity, spec_of, subject_sc
 from .registry import KindDef, register
 
 SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline"]
-_KEYS = {"fields": {"fields"}, "table": {"rows", "columns", "sort", "limit"}, "metrics": {"metrics"},
-         "graph": {"graph", "depth"}, "timeline": {"rows", "columns", "limit"}}
+_KEYS = {"fields": {"fields"}, "table": {"rows", "where", "columns", "sort", "limit"}, "metrics": {"metrics"},
+         "graph": {"graph", "depth"}, "timeline": {"rows", "where", "columns", "limit"}}
 _NEEDS = {"fields": ("fields",), "table": ("rows", "columns"), "metrics": ("metrics",), "graph": ("graph",),
           "timeline": ("rows", "columns")}
 
@@ -35,6 +35,8 @@ SECTION = {
         "fields": {**NAME_LIST, "minItems": 1, "description": "fields: the subject's fields shown."},
         "rows": {**EXPRESSION, "description": "table, timeline: an expression giving a list of records, e.g. "
                                               "`facilities`, `flatten(members.loans)`."},
+        "where": {**CONDITION, "description": "table, timeline: keep the rows for which this holds; sees the row's "
+                                             "fields by name, e.g. \"type == 'litigation'\"."},
         "columns": {**NAME_LIST, "minItems": 1, "description": "table, timeline: fields of each row."},
         "sort": {"type": "object", "required": ["by"], "additionalProperties": False,
                  "properties": {"by": NAME, "order": {"enum": ["asc", "desc"]}}},
@@ -78,6 +80,7 @@ class ViewSection:
     label: Label
     fields: tuple[str, ...]
     rows: Any                        # CompiledExpr giving a list of records | None
+    where: Any                       # CompiledExpr over one row | None
     row_entity: str | None
     columns: tuple[str, ...]
     sort: tuple[str, str] | None
@@ -142,8 +145,11 @@ def _section(doc: Document, ctx: LinkContext, s: dict, path, subject: str | None
         elif t is not None and t.name not in ("any", "null"):
             ctx.diags.add("BNY310", f"`rows` gives {t}, not a list of records", doc.span(path + ("rows",)),
                           "name a collection, e.g. `facilities` or `flatten(members.loans)`")
+    where = None
     if row_entity:
         row_fields = ctx.decls.records.get(row_entity, {})
+        if "where" in s:
+            where = ctx.expr(doc, path + ("where",), row_fields, BOOL)
         _names(doc, ctx, path + ("columns",), s.get("columns"), row_fields, row_entity)
         if "sort" in s:
             _names(doc, ctx, path + ("sort",), [s["sort"]["by"]], row_fields, row_entity, key="by")
@@ -161,7 +167,7 @@ def _section(doc: Document, ctx: LinkContext, s: dict, path, subject: str | None
     visible = ctx.expr(doc, path + ("visible_when",), scope, BOOL) if "visible_when" in s and live else None
     roles = tuple(r for j, r in enumerate(s.get("roles") or []) if ctx.resolve("Role", r, doc, path + ("roles", j)))
     sort = (s["sort"]["by"], s["sort"].get("order", "asc")) if "sort" in s else None
-    return ViewSection(s["id"], kind, Label.of(s.get("label")), tuple(s.get("fields") or ()), rows, row_entity,
+    return ViewSection(s["id"], kind, Label.of(s.get("label")), tuple(s.get("fields") or ()), rows, where, row_entity,
                        tuple(s.get("columns") or ()), sort, s.get("limit"), tuple(metrics), s.get("graph"),
                        s.get("depth"), visible, roles, s.get("width", "full"), doc.span(path))
 
