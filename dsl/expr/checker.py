@@ -178,8 +178,10 @@ class Checker:
         left, right = self.check(node.left), self.check(node.right)
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:
-                return self.error("BNY305", f"`{node.op} null` is always null", node.op_pos,
-                                  f"write `{'not ' if node.op == '!=' else ''}is_null({path_text(a)})`")
+                if node.op not in ("==", "!="):
+                    return self.error("BNY305", f"`{node.op} null` is always null", node.op_pos,
+                                      f"compare with a value, or test `is_null({path_text(a)})`")
+                return TI(BOOL, False)  # `x == null` tests for null: true or false, never null
         ok = equatable if node.op in ("==", "!=") else orderable
         if not ok(left.type, right.type):
             return self.error("BNY305", f"cannot compare {describe(left.type)} with {describe(right.type)} "

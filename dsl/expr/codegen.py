@@ -119,6 +119,9 @@ class Codegen:
                 f"({go} if {a} is {go} and {b} is {go} else None)))")
 
     def _compare(self, node: ast.Compare) -> str:
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(b, ast.Literal) and b.value is None:  # `x == null`: a null test
+                return f"({self.gen(a)} {'is' if node.op == '==' else 'is not'} None)"
         left, right = self.gen(node.left), self.gen(node.right)
         if node in self.c.mixed_time:
             left, right = f"_dt({left})", f"_dt({right})"

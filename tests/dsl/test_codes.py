@@ -21,7 +21,7 @@ RESERVED_FOR_LATER = {"BNY504", "BNY505", "BNY506", "BNY507"}
 def test_code_is_catalogued_properly(code):
     entry = CODES[code]
     assert re.fullmatch(r"BNY\d{3}", code)
-    assert entry.title and entry.title[0].islower()
+    assert entry.title and not entry.title.endswith(".")
     assert len(entry.explanation) > 30
     assert explain(code).startswith(code)
 

@@ -80,8 +80,11 @@ def test_enum_literal_must_be_a_value():
     assert compile_err("'bogus' != tier")[0].code == "BNY309"
 
 
-def test_comparing_with_null_is_refused_with_a_hint():
-    diags = compile_err("debt_ratio == null")
+def test_equality_with_null_is_a_null_test_and_ordering_with_null_is_refused():
+    assert ev("debt_ratio == null", {"debt_ratio": None}) is True
+    assert ev("debt_ratio != null", {}) is False
+    assert ev("null != debt_ratio", {"debt_ratio": D("0.5")}) is True
+    diags = compile_err("debt_ratio > null")
     assert diags[0].code == "BNY305" and "is_null(debt_ratio)" in diags[0].hint
 
 
