@@ -171,7 +171,7 @@ class EquityGraph:
         ]
         return sorted(hits, key=lambda ps: (-ps[1], ps[0]))
 
-    def ultimate_owner_matrix(self, tol: float = 1e-9) -> tuple[list[str], list[str], sp.csr_matrix]:
+    def ultimate_owner_matrix(self, tol: float = 1e-7) -> tuple[list[str], list[str], sp.csr_matrix]:
         """Bulk look-through for every firm at once: ``(root ids, node ids, shares)``.
 
         ``shares[r, f]`` is root r's effective share in node f; contributions under
