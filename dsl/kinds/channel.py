@@ -98,12 +98,18 @@ class Channel:
 def placeholders(ctx: LinkContext, doc: Document, path, text: str) -> list[str]:
     """The placeholder paths of a template text; malformed ones are reported."""
     found = []
-    span = doc.span(path)
-    stripped = text.replace("$$", "")
-    if stripped.count("${") != len(_PLACEHOLDER.findall(stripped)):
-        ctx.diags.add("BNY301", "a `${` placeholder is not closed with `}`", span, "write ${subject.name}")
+    base = doc.span(path)
+    stripped = text.replace("$$", "\0\0")
+
+    def at(offset: int):
+        return base.shifted(0, offset + 1) if "\n" not in text[:offset] else base
+
+    closed = {m.start() for m in _PLACEHOLDER.finditer(stripped)}
+    for i in range(len(stripped) - 1):
+        if stripped.startswith("${", i) and i not in closed:
+            ctx.diags.add("BNY301", "a `${` placeholder is not closed with `}`", at(i), "write ${subject.name}")
     for m in _PLACEHOLDER.finditer(stripped):
-        inner = m.group(1)
+        inner, span = m.group(1), at(m.start())
         if not _PATH.match(inner):
             ctx.diags.add("BNY301", f"`${{{inner}}}` is not a placeholder path", span,
                           "a placeholder is a dotted path such as ${subject.name}; templates hold no code")

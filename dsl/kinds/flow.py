@@ -6,7 +6,7 @@ flow's form) and `initiator` (the user who started it). Assignee expressions giv
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
-from ..expr.types import FieldInfo, record
+from ..expr.types import ANY, FieldInfo, record
 from ..link import BUILTIN_RECORDS, LinkContext
 from ..loader import Document
 from . import flow_functions  # noqa: F401  (registers role())
@@ -19,12 +19,15 @@ from .parts import check_role_calls, compile_assignees, spec_of
 from .registry import KindDef, register
 
 
-def flow_scope(ctx: LinkContext, subject: str | None, form: str | None) -> dict[str, FieldInfo]:
+def flow_scope(spec: dict, subject: str | None, form: str | None) -> dict[str, FieldInfo]:
+    """The names flow expressions see. A subject or form that is written but unknown (already
+    reported) is typed `any`, so its uses are not reported a second time."""
     scope = {"initiator": FieldInfo(record("user"), nullable=False)}
-    if subject:
-        scope["subject"] = FieldInfo(record(subject), nullable=False)
-    if form:
-        scope["form"] = FieldInfo(record(form), nullable=False)
+    for key, name in (("subject", subject), ("form", form)):
+        if name:
+            scope[key] = FieldInfo(record(name), nullable=False)
+        elif key in spec:
+            scope[key] = FieldInfo(ANY, nullable=False)
     return scope
 
 
@@ -36,7 +39,7 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
     form = spec.get("form")
     if form is not None and not ctx.resolve(("Form", "Entity"), form, doc, ("spec", "form")):
         form = None
-    scope = flow_scope(ctx, subject, form)
+    scope = flow_scope(spec, subject, form)
     for i, r in enumerate(spec.get("roles") or []):
         ctx.resolve("Role", r, doc, ("spec", "roles", i))
     raw = [n for n in spec["nodes"]]
