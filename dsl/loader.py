@@ -97,6 +97,22 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_FastLoader = getattr(yaml, "CSafeLoader", None)
+
+
+def _needs_slow_path(text: str) -> bool:
+    """libyaml composes ten times faster, but cannot tell us where anchors and aliases are:
+    take the pure-Python loader (which reports them) only when the events show one."""
+    if _FastLoader is None:
+        return True
+    if "&" not in text and "*" not in text:
+        return False
+    try:
+        return any(getattr(e, "anchor", None) for e in yaml.parse(text, Loader=_FastLoader))
+    except yaml.YAMLError:
+        return True
+
+
 def _mark_span(file: str, mark, end=None) -> Span:
     if end is not None:
         return Span(file, mark.line + 1, mark.column + 1, end.line + 1, end.column + 1)
@@ -108,7 +124,7 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     before = len(diags)
     loader = None
     try:
-        loader = _Loader(text, file, diags)
+        loader = _Loader(text, file, diags) if _needs_slow_path(text) else _FastLoader(text)
         nodes = []
         while loader.check_node():
             nodes.append(loader.get_node())
@@ -193,7 +209,7 @@ def _mapping(node: MappingNode, path: Path, doc: Document, diags: Diagnostics) -
                       else "write the key as a word, e.g. `name:`")
             continue
         key = key_node.value
-        if key == "<<" and key_node.style is None:
+        if key == "<<" and not key_node.style:
             diags.add("BNY108", "merge keys (`<<`) are not allowed", key_span, "write the keys out")
             if isinstance(value_node, MappingNode):  # recover: merge, so later layers see the keys
                 for k, v in _mapping(value_node, path, doc, Diagnostics()).items():
@@ -225,7 +241,7 @@ def _value_span(node: Node, doc: Document) -> Span:
 
 def _scalar(node: ScalarNode, path: Path, doc: Document, diags: Diagnostics) -> Any:
     text = node.value
-    if node.style is not None:  # quoted or block: always text
+    if node.style:  # quoted or block: always text (libyaml says "" for plain, PyYAML None)
         return text
     tag = node.tag
     span = doc.spans[path]
