@@ -196,4 +196,4 @@ def test_joins_subflows_and_events_are_checked():
     codes = found(compile_flow(par=text), "par.yaml")
     assert {c for c, _, _ in codes} == {"BNY405", "BNY401", "BNY404"}
     assert ("BNY405", 8, 59) in codes          # join names a task
-    assert ("BNY405", 12, 60) in codes         # subflow subject is an org unit, not a group
+    assert ("BNY405", 12, 58) in codes         # subflow subject is an org unit, not a group
