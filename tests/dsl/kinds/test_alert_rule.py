@@ -1,0 +1,96 @@
+"""AlertRule: grades in order, triggers, evidence, roll-up, and actions that name real
+roles, channels, templates and flows."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from kinds_helpers import compile_with_base, found
+
+RULE = """\
+apiVersion: banyan/v1
+kind: AlertRule
+metadata: {name: lawsuits}
+spec:
+  scope: company
+  category: external
+  on: [events.created, {schedule: daily 06:00}]
+  grades:
+    yellow: "count(events, e -> e.kind == 'lawsuit') >= 1"
+    red: "sum(events, e -> e.amount) > 1亿"
+  message: {zh: '${subject.name} 涉诉', en: 'Lawsuits against ${subject.name}'}
+  evidence: ["count(events)", {label: {zh: 金额}, value: "sum(events, e -> e.amount)"}]
+  respond_within: {yellow: 10 business days, red: 2 business days}
+  suppress: {lift_after: 3 months}
+  roll_up: {to: group}
+  actions:
+    - notify: {roles: [risk_manager], channels: [in_app], template: alert_default}
+    - when: "grade == 'red'"
+      start_flow: dispose
+"""
+
+DISPOSE = """\
+apiVersion: banyan/v1
+kind: Flow
+metadata: {name: dispose}
+spec:
+  subject: company
+  start: {}
+  nodes:
+    - {id: act, type: task, assignees: "role('risk_manager', subject.branch)"}
+    - {id: done, type: end}
+"""
+
+
+def test_a_rule_compiles_with_its_grades_in_order():
+    result = compile_with_base(lawsuits=RULE, dispose=DISPOSE)
+    assert result.ok, [d.message for d in result.diagnostics]
+    rule = result.bundle.documents[("AlertRule", "lawsuits")]
+    assert rule.grade_names == ("yellow", "red")
+    events = [{"kind": "lawsuit", "amount": Decimal("200000000"), "occurred_on": date(2026, 1, 1)}]
+    assert rule.grades[0].when.test({"events": events}) and rule.grades[1].when.test({"events": events})
+    assert rule.events == ("events.created",) and rule.schedules[0].hour == 6
+    assert rule.roll_up.entity == "group" and rule.roll_up.grade == "worst_minus_one"
+    assert rule.suppress_while_open and rule.lift_after.unit == "months"
+    assert rule.respond_within["red"].business
+    notify, start = rule.actions
+    assert notify.effect.roles == ("risk_manager",) and start.effect.flow == "dispose"
+    assert start.when.test({"grade": "red"}) and not start.when.test({"grade": "yellow"})
+
+
+def test_grades_out_of_order():
+    text = RULE.replace('    yellow: "count(events, e -> e.kind == \'lawsuit\') >= 1"\n', "") \
+               .replace('    red: "sum(events, e -> e.amount) > 1亿"\n',
+                        '    red: "sum(events, e -> e.amount) > 1亿"\n    orange: "count(events) > 2"\n')
+    codes = found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")
+    assert ("BNY604", 10, 5) in codes        # orange after red
+    assert ("BNY604", 13, 20) in codes       # respond_within names a grade the rule lacks
+
+
+def test_actions_name_real_flows_roles_channels_and_templates():
+    text = RULE.replace("start_flow: dispose", "start_flow: dispse").replace("roles: [risk_manager]", "roles: [risk_manger]") \
+               .replace("template: alert_default", "template: alert_defalt")
+    codes = found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")
+    assert codes == {("BNY401", 19, 19), ("BNY401", 17, 24), ("BNY401", 17, 68)}
+
+
+def test_a_flow_about_another_entity_needs_a_subject():
+    other = DISPOSE.replace("subject: company", "subject: group").replace("subject.branch", "subject.lead_branch")
+    codes = found(compile_with_base(lawsuits=RULE, dispose=other), "lawsuits.yaml")
+    assert codes == {("BNY405", 19, 19)}
+    fixed = RULE.replace("start_flow: dispose", "start_flow: {flow: dispose, subject: \"group\"}")
+    assert compile_with_base(lawsuits=fixed, dispose=other).ok
+
+
+def test_roll_up_triggers_and_schedules_are_checked():
+    text = RULE.replace("roll_up: {to: group}", "roll_up: {to: name}").replace("events.created", "events.creatd") \
+               .replace("daily 06:00", "daily 25:00")
+    codes = found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")
+    assert {c for c, _, _ in codes} == {"BNY405", "BNY401", "BNY208"}
+
+
+def test_conditions_are_bool_over_the_scope():
+    text = RULE.replace('"sum(events, e -> e.amount) > 1亿"', '"sum(events, e -> e.amount)"') \
+               .replace("${subject.name} 涉诉", "${subjec.name} 涉诉")
+    codes = {c for c, _, _ in found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")}
+    assert codes == {"BNY311", "BNY302"} or codes == {"BNY306", "BNY302"}

@@ -1,0 +1,76 @@
+"""Tiering: weights add to 100, the table names declared tiers, `first` ends with a catch-all,
+caps, and the subject's enum field that receives the tier."""
+from __future__ import annotations
+
+from kinds_helpers import compile_with_base, found
+
+TIERING = """\
+apiVersion: banyan/v1
+kind: Tiering
+metadata: {name: matrix}
+spec:
+  subject: group
+  assign_to: tier
+  dimensions:
+    value: {weight: 60, score: "band(credit, {0: 10, 1亿: 50, 10亿: 90})"}
+    outlook: {weight: 40, score: "band(subject.outlook, {weak: 20, strong: 90})"}
+  tiers:
+    - name: core
+      service_package: {lead_role: branch_head, team_roles: [credit_officer], review_every: 1 month, response_within: 4h}
+    - {name: other}
+  table:
+    hit_policy: first
+    rules:
+      - {when: "value >= 50 and outlook >= 70", tier: core}
+      - {tier: other}
+  caps:
+    - {when: "alert_grade == 'red'", at_most: other}
+  schedule: monthly 1 06:00
+  on: [alert.opened, members.updated]
+"""
+
+
+def test_a_tiering_compiles_and_scores():
+    result = compile_with_base(matrix=TIERING)
+    assert result.ok, [d.message for d in result.diagnostics]
+    t = result.bundle.documents[("Tiering", "matrix")]
+    value, outlook = t.dimensions
+    assert value.score({"credit": 2 * 10**8}) == 50 and outlook.score({"subject": {"outlook": "strong"}}) == 90
+    assert [x.name for x in t.tiers] == ["core", "other"] and t.tiers[0].rank == 0
+    assert t.tiers[0].service_package.response_within.unit == "hours"
+    assert t.rules[0].when.test({"value": 60, "outlook": 90}) and t.rules[1].when is None
+    assert t.caps[0].when.test({"alert_grade": "red"}) and not t.caps[0].when.test({"alert_grade": None})
+    assert (t.schedule.kind, t.schedule.day, t.schedule.hour) == ("monthly", "1", 6)
+
+
+def test_weights_must_add_up_to_100():
+    result = compile_with_base(matrix=TIERING.replace("weight: 40", "weight: 30"))
+    diag = next(d for d in result.diagnostics if d.code == "BNY601")
+    assert (diag.span.line, diag.span.col) == (7, 3) and "90" in diag.message
+
+
+def test_unknown_tiers_and_a_missing_catch_all():
+    text = TIERING.replace("tier: core}", "tier: cor}").replace("at_most: other", "at_most: others") \
+                  .replace("      - {tier: other}\n", "")
+    codes = found(compile_with_base(matrix=text), "matrix.yaml")
+    assert ("BNY602", 17, 55) in codes and ("BNY602", 19, 47) in codes and ("BNY603", 17, 9) in codes
+
+
+def test_the_tier_field_must_hold_every_tier():
+    codes = found(compile_with_base(matrix=TIERING.replace("name: core", "name: strategic")), "matrix.yaml")
+    assert ("BNY602", 6, 14) in codes
+    wrong = found(compile_with_base(matrix=TIERING.replace("assign_to: tier", "assign_to: name")), "matrix.yaml")
+    assert wrong == {("BNY405", 6, 14)}
+
+
+def test_table_conditions_see_dimensions_not_fields():
+    text = TIERING.replace('"value >= 50 and outlook >= 70"', '"credit >= 50"')
+    assert {c for c, _, _ in found(compile_with_base(matrix=text), "matrix.yaml")} == {"BNY302"}
+
+
+def test_reserved_dimension_names_roles_and_events():
+    text = TIERING.replace("    outlook: {weight: 40", "    score: {weight: 40").replace("lead_role: branch_head",
+                                                                                      "lead_role: branch_heads") \
+                  .replace("members.updated", "member.updated")
+    codes = {c for c, _, _ in found(compile_with_base(matrix=text), "matrix.yaml")}
+    assert {"BNY402", "BNY401"} <= codes
