@@ -1,0 +1,134 @@
+"""Credit facilities (group unified limits and member sub-limits) and the loans drawn under them.
+
+Planted for the concentration and usage rules of domain/NOTES.md:
+- `planted["concentration"]`: group -> credit balance / net capital, for the three groups above
+  12% (yellow), 13.5% (orange) and 15% (red); every other group stays below 11%.
+- `planted["limit_usage"]`: group -> used / unified limit for the three groups at 85%+, 95%+
+  and over 100%; every other group stays below 80%.
+Loans are overdue only at distressed firms; the five-tier class is never milder than the
+regulatory minimum for the days overdue.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from .parties import _spread
+from .values import AS_OF, NET_CAPITAL, money, money_wan, percent, random_date
+from .world import World
+
+CONCENTRATION = (0.125, 0.14, 0.155)
+USAGE = (0.88, 0.97, 1.06)
+OTHER_CAP = 0.11
+PRODUCTS = ("working_capital", "fixed_asset", "trade_finance", "bank_acceptance", "letter_of_guarantee",
+            "letter_of_credit", "comprehensive")
+LOAN_PRODUCT = {"working_capital": ("working_capital",), "fixed_asset": ("fixed_asset", "project_finance"),
+                "comprehensive": ("working_capital", "syndicated"), "trade_finance": ("trade_finance",),
+                "bank_acceptance": ("trade_finance",), "letter_of_guarantee": ("working_capital",),
+                "letter_of_credit": ("trade_finance",)}
+PURPOSES = ("日常经营周转", "采购原材料", "项目建设", "设备购置", "支付工程款", "进口付汇", "归还他行贷款")
+
+
+def minimum_class(days: int) -> str:
+    if days > 360:
+        return "loss"
+    if days > 270:
+        return "doubtful"
+    if days > 90:
+        return "substandard"
+    return "special_mention" if days > 0 else "normal"
+
+
+def build_credit(world: World) -> None:
+    rng = world.rng("credit")
+    groups = world.records["group"]
+    ranked = sorted(groups, key=lambda g: -len(world.members[g["code"]]))
+    concentration = {g["code"]: c for g, c in zip(ranked[:3], CONCENTRATION)}
+    usage_groups = [g["code"] for g in ranked[3:] if g["code"] not in concentration]
+    usage_planted = dict(zip(rng.sample(usage_groups, 3), USAGE))
+    n_sub = max(len(groups), world.target("facility") - len(groups))
+    subs_per_group = _spread(n_sub, [len(world.members[g["code"]]) for g in groups])
+    n_loans_total = max(n_sub, world.target("loan"))
+    facilities: list[dict] = []
+    loans: list[dict] = []
+    for group, n_group_subs in zip(groups, subs_per_group, strict=True):
+        code = group["code"]
+        assets = sum(world.profile[m]["total_assets"] for m in world.members[code])
+        balance_target = (float(NET_CAPITAL) * concentration[code] if code in concentration
+                          else min(float(NET_CAPITAL) * OTHER_CAP, assets * rng.uniform(0.005, 0.02)))
+        usage = usage_planted.get(code, rng.uniform(0.45, 0.78))
+        unified = money_wan(balance_target / usage)
+        start = random_date(rng, AS_OF - timedelta(days=700), AS_OF - timedelta(days=30))
+        top = _facility(facilities, "group_unified", code, None, None, "comprehensive", unified,
+                        "CNY", start, start + timedelta(days=3 * 365), group["lead_branch"])
+        n_loans = max(n_group_subs, round(n_loans_total * n_group_subs / n_sub))
+        _member_limits(world, rng, top, n_group_subs, n_loans, balance_target, facilities, loans)
+        top["used"] = sum((f["used"] for f in facilities if f["parent_facility"] == top["facility_no"]),
+                          start=money(0))
+    world.records["facility"] = facilities
+    world.records["loan"] = loans
+    world.planted["concentration"] = {g: percent(c) for g, c in concentration.items()}
+    world.planted["limit_usage"] = {g: percent(u) for g, u in usage_planted.items()}
+
+
+def _facility(facilities: list[dict], level: str, group: str, borrower: str | None, parent: str | None,
+              product: str, amount, currency: str, start, expiry, branch: str) -> dict:
+    record = {
+        "facility_no": f"F{len(facilities) + 1:06d}", "level": level, "group": group, "borrower": borrower,
+        "parent_facility": parent, "product": product, "amount": amount, "used": money(0),
+        "currency": currency, "start_date": start, "expiry_date": expiry, "approving_branch": branch,
+        "status": "active",
+    }
+    facilities.append(record)
+    return record
+
+
+def _member_limits(world: World, rng: random.Random, top: dict, count: int, n_loans: int,
+                   balance_target: float, facilities: list[dict], loans: list[dict]) -> None:
+    members = world.members[top["group"]]
+    weights = [world.profile[m]["total_assets"] ** 0.7 for m in members]
+    borrowers = rng.choices(members, weights, k=count) if count > len(members) else rng.sample(members, count)
+    shares = [world.profile[b]["total_assets"] ** 0.7 * rng.uniform(0.5, 1.5) for b in borrowers]
+    limit_total = float(top["amount"]) * rng.uniform(0.85, 1.0)
+    draws = [s * rng.uniform(0.5, 1.5) for s in shares]
+    loans_per = _spread(n_loans, [1] * count)
+    for borrower, share, draw, k in zip(borrowers, shares, draws, loans_per, strict=True):
+        product = rng.choice(PRODUCTS)
+        sub = _facility(facilities, "member_sub", top["group"], borrower, top["facility_no"], product,
+                        money_wan(max(limit_total * share / sum(shares), 1e6)),
+                        rng.choices(["CNY", "USD", "EUR", "HKD"], [90, 6, 2, 2])[0],
+                        top["start_date"], top["expiry_date"], world.company[borrower]["branch"])
+        drawn = balance_target * draw / sum(draws)
+        for _ in range(k):
+            loans.append(_loan(world, rng, len(loans) + 1, sub, drawn / k))
+        sub["used"] = sum((l["balance"] for l in loans[len(loans) - k:]), start=money(0))
+
+
+def _loan(world: World, rng: random.Random, number: int, facility: dict, balance: float) -> dict:
+    borrower = facility["borrower"]
+    kind = world.distress.get(borrower)
+    if kind == "composite":
+        days = rng.choice((0, 45, 75, 120, 200, 300, 400))
+    elif kind is not None and rng.random() < 0.2:
+        days = rng.randint(1, 60)
+    else:
+        days = 0
+    disbursed = random_date(rng, AS_OF - timedelta(days=3 * 365), AS_OF - timedelta(days=max(10, days + 1)))
+    if days:
+        maturity = AS_OF - timedelta(days=days)
+        disbursed = min(disbursed, maturity - timedelta(days=90))
+    else:
+        maturity = max(disbursed + timedelta(days=365 * rng.randint(1, 5)), AS_OF + timedelta(days=30))
+    cls = minimum_class(days)
+    if cls == "normal" and kind is not None and rng.random() < 0.3:
+        cls = "special_mention"
+    balance_value = money(max(balance, 1e5))
+    return {
+        "loan_no": f"L{number:07d}", "facility": facility["facility_no"], "borrower": borrower,
+        "product": rng.choice(LOAN_PRODUCT[facility["product"]]),
+        "principal": money_wan(float(balance_value) / rng.uniform(0.5, 1.0) + 10_000),
+        "balance": balance_value, "rate": percent(rng.uniform(0.028, 0.065)),
+        "disbursed_on": disbursed, "maturity_date": maturity, "overdue_days": days,
+        "classification": cls, "branch": world.company[borrower]["branch"],
+        "purpose": rng.choice(PURPOSES),
+    }
