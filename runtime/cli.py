@@ -95,5 +95,8 @@ def new(kind: str, name: str, directory: str, schemas: str) -> None:
     click.echo(f"wrote {path}")
 
 
+from . import cli_runtime  # noqa: E402,F401
+
+
 if __name__ == "__main__":
     main()

@@ -152,8 +152,11 @@ class Records:
             return self._get(conn, entity, ids[0])
 
     def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], *, actor: str, first_row: int = 1,
-                    on_progress: Callable[[int], None] | None = None) -> int:
-        """Create many records in one transaction: all of them, or (with every problem, per row) none."""
+                    on_progress: Callable[[int], None] | None = None, conn: Connection | None = None) -> int:
+        """Create many records in one transaction: all of them, or (with every problem, per row) none.
+        Pass `conn` (from `db.writing`) to make it part of a larger transaction."""
+        if conn is not None:
+            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress))
         with writing(self.engine) as conn:
             return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress))
 
@@ -218,40 +221,47 @@ class Records:
                      self.live.version)
 
     def update(self, entity: str, id_: int, changes: Mapping[str, Any], *, actor: str,
-               expected_version: int | None = None, request_id: str | None = None) -> dict:
+               expected_version: int | None = None, request_id: str | None = None,
+               conn: Connection | None = None) -> dict:
+        if conn is not None:
+            return self._update(conn, entity, id_, changes, actor, expected_version, request_id)
+        with writing(self.engine) as conn:
+            return self._update(conn, entity, id_, changes, actor, expected_version, request_id)
+
+    def _update(self, conn: Connection, entity: str, id_: int, changes: Mapping[str, Any], actor: str,
+                expected_version: int | None, request_id: str | None) -> dict:
         live, rules = self.live, self.rules(entity)
         t, spec = live.table(entity), live.model[entity]
-        with writing(self.engine) as conn:
-            if self._replay(conn, request_id, entity) is not None:
-                return self._get(conn, entity, id_)
-            row = self._locked_row(conn, t, entity, id_, expected_version)
-            old = {"id": id_, **from_row(spec.columns, row)}
-            problems: list[Problem] = []
-            given = rules.convert(changes, problems)
-            bad = {p.path[0] for p in problems if p.path}
-            resolve_refs(conn, live, rules, entity, [(0, given)], {}, {0: problems})
-            new = {**old, **given}
-            loader = Loader(conn, live)
-            ctx = RecordContext(entity, new, loader, id_)
-            rules.compute(new, ctx, problems)
-            rules.check(new, ctx, problems, skip=bad | {p.path[0] for p in problems if p.path})
-            uniq: dict[int, list[Problem]] = {}
-            check_unique(conn, live, entity, [f for f in rules.unique if f in given], [(0, id_, new)], uniq)
-            problems += uniq.get(0, [])
-            if problems:
-                raise invalid(entity, problems)
-            stored = {k: v for k, v in new.items() if k != "id" and v != old.get(k)}
-            if stored:
-                stored_at = audit.utc_now()
-                done = conn.execute(t.update().where(t.c.id == id_, t.c.version == row["version"])
-                                    .values(**stored, version=row["version"] + 1, updated_at=stored_at))
-                if done.rowcount != 1:
-                    raise VersionConflict(f"{entity} #{id_} was changed by someone else; reload and retry")
-                audit.append(conn, [audit.AuditEntry(actor, "update", entity, id_, to_json(old), to_json(new))],
-                             live.version)
-                propagate(conn, loader, entity, [(old, new)], self.rules, actor)
-            self._remember(conn, request_id, entity, str(id_))
+        if self._replay(conn, request_id, entity) is not None:
             return self._get(conn, entity, id_)
+        row = self._locked_row(conn, t, entity, id_, expected_version)
+        old = {"id": id_, **from_row(spec.columns, row)}
+        problems: list[Problem] = []
+        given = rules.convert(changes, problems)
+        bad = {p.path[0] for p in problems if p.path}
+        resolve_refs(conn, live, rules, entity, [(0, given)], {}, {0: problems})
+        new = {**old, **given}
+        loader = Loader(conn, live)
+        ctx = RecordContext(entity, new, loader, id_)
+        rules.compute(new, ctx, problems)
+        rules.check(new, ctx, problems, skip=bad | {p.path[0] for p in problems if p.path})
+        uniq: dict[int, list[Problem]] = {}
+        check_unique(conn, live, entity, [f for f in rules.unique if f in given], [(0, id_, new)], uniq)
+        problems += uniq.get(0, [])
+        if problems:
+            raise invalid(entity, problems)
+        stored = {k: v for k, v in new.items() if k != "id" and v != old.get(k)}
+        if stored:
+            stored_at = audit.utc_now()
+            done = conn.execute(t.update().where(t.c.id == id_, t.c.version == row["version"])
+                                .values(**stored, version=row["version"] + 1, updated_at=stored_at))
+            if done.rowcount != 1:
+                raise VersionConflict(f"{entity} #{id_} was changed by someone else; reload and retry")
+            audit.append(conn, [audit.AuditEntry(actor, "update", entity, id_, to_json(old), to_json(new))],
+                         live.version)
+            propagate(conn, loader, entity, [(old, new)], self.rules, actor)
+        self._remember(conn, request_id, entity, str(id_))
+        return self._get(conn, entity, id_)
 
     def delete(self, entity: str, id_: int, *, actor: str, expected_version: int | None = None,
                request_id: str | None = None) -> None:

@@ -1,0 +1,198 @@
+"""`banyan records … | import | export | audit verify`."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .cli import main
+from .cli_common import engine_for, env_option, fail, handle_errors
+from .deployments import default_author
+from .record_store import json_value
+from .records import Records
+
+
+def _records(env: str | None) -> Records:
+    return Records(engine_for(env))
+
+
+def _pairs(items: tuple[str, ...], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"{what} `{item}`: write FIELD=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _values(sets: tuple[str, ...], raw_json: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if raw_json:
+        try:
+            values = json.loads(raw_json)
+        except json.JSONDecodeError as exc:
+            fail(f"--json is not valid JSON: {exc}")
+        if not isinstance(values, dict):
+            fail("--json must be an object of field values")
+    values.update(_pairs(sets, "--set"))
+    return values
+
+
+def _echo(record: dict) -> None:
+    click.echo(json.dumps(record, default=json_value, ensure_ascii=False, indent=2))
+
+
+def _target(recs: Records, entity: str, ident: str) -> int:
+    """A record id from `#ID`/an integer, or from the entity's key."""
+    if ident.lstrip("#").isdigit():
+        return int(ident.lstrip("#"))
+    return recs.find(entity, ident)["id"]
+
+
+@main.group()
+def records() -> None:
+    """Read and change records of the deployed entities."""
+
+
+@records.command("list")
+@click.argument("entity")
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="Keep records with this value.")
+@click.option("--order", "order", default=None, help="Sort by a field; prefix - for descending.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@env_option
+@handle_errors
+def list_records(entity: str, where: tuple, order: str | None, limit: int, offset: int, as_json: bool,
+                 env: str | None) -> None:
+    """List records of ENTITY."""
+    recs = _records(env)
+    page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset)
+    if as_json:
+        for item in page.items:
+            click.echo(json.dumps(item, default=json_value, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    ent = recs.live.entity(entity)
+    cols = ["id"] + [f.name for f in ent.fields][:8]
+    table = Table(title=f"{entity}: {len(page.items)} of {page.total}")
+    for c in cols:
+        table.add_column(c)
+    for item in page.items:
+        table.add_row(*("" if item[c] is None else str(item[c]) for c in cols))
+    Console().print(table)
+
+
+@records.command("get")
+@click.argument("entity")
+@click.argument("ident")
+@env_option
+@handle_errors
+def get_record(entity: str, ident: str, env: str | None) -> None:
+    """Show one record, by id (#12) or by key."""
+    recs = _records(env)
+    _echo(recs.get(entity, _target(recs, entity, ident)))
+
+
+@records.command("create")
+@click.argument("entity")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE")
+@click.option("--json", "raw_json", default=None, help="Field values as a JSON object.")
+@click.option("--request-id", default=None, help="Idempotency key: a repeat does nothing.")
+@env_option
+@handle_errors
+def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: str | None, env: str | None) -> None:
+    """Create a record."""
+    _echo(_records(env).create(entity, _values(sets, raw_json), actor=default_author(), request_id=request_id))
+
+
+@records.command("update")
+@click.argument("entity")
+@click.argument("ident")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE")
+@click.option("--json", "raw_json", default=None)
+@click.option("--version", "expected", type=int, default=None, help="Fail unless the record is at this version.")
+@click.option("--request-id", default=None)
+@env_option
+@handle_errors
+def update_record(entity: str, ident: str, sets: tuple, raw_json: str | None, expected: int | None,
+                  request_id: str | None, env: str | None) -> None:
+    """Change fields of a record."""
+    recs = _records(env)
+    _echo(recs.update(entity, _target(recs, entity, ident), _values(sets, raw_json), actor=default_author(),
+                      expected_version=expected, request_id=request_id))
+
+
+@records.command("delete")
+@click.argument("entity")
+@click.argument("ident")
+@click.option("--version", "expected", type=int, default=None)
+@env_option
+@handle_errors
+def delete_record(entity: str, ident: str, expected: int | None, env: str | None) -> None:
+    """Delete a record (refused while other records point at it)."""
+    recs = _records(env)
+    rid = _target(recs, entity, ident)
+    recs.delete(entity, rid, actor=default_author(), expected_version=expected)
+    click.echo(f"✓ deleted {entity} #{rid}")
+
+
+def _progress(label: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                    transient=not sys.stderr.isatty())
+
+
+@main.command("import")
+@click.argument("entity")
+@click.argument("file", type=click.Path())
+@env_option
+@handle_errors
+def import_cmd(entity: str, file: str, env: str | None) -> None:
+    """Import FILE (.csv or .xlsx) into ENTITY: every row, or none with a report per line."""
+    from .tabular import import_file
+    recs = _records(env)
+    with _progress(f"import {entity}") as progress:
+        task = progress.add_task("import", total=None)
+        n = import_file(recs, entity, file, actor=default_author(),
+                        on_progress=lambda done: progress.update(task, completed=done))
+    click.secho(f"✓ imported {n:,} {entity} record(s) from {file}", fg="green")
+
+
+@main.command("export")
+@click.argument("entity")
+@click.argument("file", type=click.Path())
+@env_option
+@handle_errors
+def export_cmd(entity: str, file: str, env: str | None) -> None:
+    """Export every record of ENTITY to FILE (.csv or .xlsx)."""
+    from .tabular import export_file
+    n = export_file(_records(env), entity, file)
+    click.secho(f"✓ exported {n:,} {entity} record(s) to {file}", fg="green")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@env_option
+@handle_errors
+def audit_verify(env: str | None) -> None:
+    """Check the hash chain: exit 1 if any entry was edited or deleted."""
+    from . import audit as audit_log
+    from .migrate import upgrade
+    engine = engine_for(env)
+    upgrade(engine)
+    with engine.connect() as conn:
+        result = audit_log.verify(conn)
+    for problem in result.problems:
+        click.secho(f"✗ {problem}", fg="red")
+    if not result.ok:
+        fail(f"the audit log was tampered with ({len(result.problems)} problem(s) in {result.checked:,} entries)", 1)
+    click.secho(f"✓ audit log intact: {result.checked:,} entries, hash chain verified", fg="green")
