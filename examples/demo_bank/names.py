@@ -17,19 +17,19 @@ CITIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("成都", ("510100", "510107"), "cd_branch"),
     ("重庆", ("500000", "500112"), "cq_branch"),
     ("武汉", ("420100", "420106"), "wh_branch"),
-    ("长沙", ("430100",), "wh_branch"),
+    ("长沙", ("430100",), "cs_branch"),
     ("西安", ("610100", "610113"), "xa_branch"),
     ("天津", ("120000", "120116"), "tj_branch"),
-    ("济南", ("370100",), "jn_branch"),
-    ("青岛", ("370200",), "jn_branch"),
-    ("福州", ("350100",), "fz_branch"),
-    ("厦门", ("350200",), "fz_branch"),
-    ("郑州", ("410100",), "zz_branch"),
+    ("济南", ("370100",), "tj_branch"),
+    ("青岛", ("370200",), "tj_branch"),
+    ("福州", ("350100",), "gz_branch"),
+    ("厦门", ("350200",), "sz_branch"),
+    ("郑州", ("410100",), "wh_branch"),
     ("沈阳", ("210100",), "sy_branch"),
     ("大连", ("210200",), "sy_branch"),
 )
 
-# org unit code -> (zh, en); head office first
+# org unit code -> (zh, en), as in configs/org; head office first
 BRANCHES: dict[str, tuple[str, str]] = {
     "head_office": ("总行", "Head office"),
     "bj_branch": ("北京分行", "Beijing branch"),
@@ -43,9 +43,7 @@ BRANCHES: dict[str, tuple[str, str]] = {
     "wh_branch": ("武汉分行", "Wuhan branch"),
     "xa_branch": ("西安分行", "Xi'an branch"),
     "tj_branch": ("天津分行", "Tianjin branch"),
-    "jn_branch": ("济南分行", "Jinan branch"),
-    "fz_branch": ("福州分行", "Fuzhou branch"),
-    "zz_branch": ("郑州分行", "Zhengzhou branch"),
+    "cs_branch": ("长沙分行", "Changsha branch"),
     "sy_branch": ("沈阳分行", "Shenyang branch"),
 }
 

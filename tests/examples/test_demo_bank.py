@@ -141,3 +141,11 @@ def test_conditional_requirements_hold(full_bank):
     assert all(a["closed_on"] is None or a["closed_on"] >= a["opened_on"] for a in r["account"])
     assert all(s["current_assets"] <= s["total_assets"] and s["cash"] <= s["current_assets"]
                and s["current_liabilities"] <= s["total_liabilities"] for s in r["financial_statement"])
+
+
+def test_branches_and_users_exist_in_the_org_bundle(full_bank):
+    import yaml
+    org = {yaml.safe_load(p.read_text(encoding="utf-8"))["metadata"]["name"]
+           for p in (ROOT / "configs" / "org").glob("*.yaml")}
+    assert {u["code"] for u in full_bank.org_units} <= org
+    assert {c["branch"] for c in full_bank.records["company"]} <= org
