@@ -129,7 +129,7 @@ def _section(doc: Document, ctx: LinkContext, s: dict, path, subject: str | None
     for key in _NEEDS[kind]:
         if key not in s:
             ctx.diags.add("BNY204", f"a {kind} section is missing the required key `{key}`", doc.key_span(path + ("type",)),
-                          f"see `banyan explain View.sections.{key}`")
+                          f"see `banyan explain View.spec.sections.{key}`")
     for key in set().union(*_KEYS.values()) - _KEYS[kind]:
         if key in s:
             ctx.diags.add("BNY407", f"`{key}` does not apply to {a(kind)} section", doc.key_span(path + (key,)),
