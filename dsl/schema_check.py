@@ -27,7 +27,12 @@ def _order(doc: Document, error: ValidationError):
 def _most_specific(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf, the branch error that explains best (deepest, most relevant)."""
     while error.validator in ("oneOf", "anyOf") and error.context:
-        error = best_match(error.context)
+        # Branches that failed only because the value has another type say little; prefer the
+        # branch whose type fits (a mapping label with a bad key, not "must be a string").
+        depth = len(error.absolute_path)
+        fitting = [e for e in error.context
+                   if not (e.validator == "type" and len(e.absolute_path) == depth)]
+        error = best_match(fitting or error.context)
     return error
 
 
