@@ -46,14 +46,21 @@ def propagate(conn: Connection, loader: Loader, entity: str, changes: Iterable[t
     return total
 
 
+def prime_collections(loader: Loader, ent: Any, rules: Any, ids: list[int]) -> None:
+    """Load, in bulk, the collections the entity's computed fields read, for records `ids`."""
+    read = set().union(*(f.compute.names for f in rules.computed)) if rules.computed else set()
+    for c in ent.collections:
+        if c.name in read:
+            loader.prime(c.entity, c.via, ids)
+
+
 def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rules: Any,
               actor: str) -> list[tuple[dict, dict]]:
     live = loader.live
     t, spec = live.table(entity), live.model[entity]
     ent = live.entity(entity)
     computed_names = [f.name for f in rules.computed]
-    for c in ent.collections:
-        loader.prime(c.entity, c.via, ids)
+    prime_collections(loader, ent, rules, ids)
     changed: list[tuple[dict, dict]] = []
     now = audit.utc_now()
     entries = []

@@ -14,14 +14,20 @@ from sqlalchemy.engine import Connection
 from .live import LiveModel
 
 
+_COLUMN_NAMES: dict[int, tuple] = {}
+
+
 def from_row(spec_columns, row: Mapping) -> dict[str, Any]:
     """Field values of a table row, as runtime values (datetimes in UTC)."""
-    out = {}
-    for col in spec_columns:
-        v = row[col.name]
+    found = _COLUMN_NAMES.get(id(spec_columns))
+    if found is None or found[0] is not spec_columns:
+        found = _COLUMN_NAMES[id(spec_columns)] = (
+            spec_columns, tuple(c.name for c in spec_columns), tuple(c.name for c in spec_columns if c.kind == "datetime"))
+    out = {n: row[n] for n in found[1]}
+    for n in found[2]:
+        v = out[n]
         if isinstance(v, datetime) and v.tzinfo is None:
-            v = v.replace(tzinfo=timezone.utc)
-        out[col.name] = v
+            out[n] = v.replace(tzinfo=timezone.utc)
     return out
 
 

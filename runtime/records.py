@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
-from .computed import propagate
+from .computed import prime_collections, propagate
 from .db import writing
 from .errors import InvalidRecord, NotFound, VersionConflict, invalid
 from .live import LiveModel, load_live
@@ -230,38 +230,71 @@ class Records:
 
     def _update(self, conn: Connection, entity: str, id_: int, changes: Mapping[str, Any], actor: str,
                 expected_version: int | None, request_id: str | None) -> dict:
+        if self._replay(conn, request_id, entity) is None:
+            self._update_many(conn, entity, [(id_, changes, expected_version)], actor, numbered=False)
+            self._remember(conn, request_id, entity, str(id_))
+        return self._get(conn, entity, id_)
+
+    def bulk_update(self, entity: str, items: Iterable[tuple[int, Mapping[str, Any]]], *, actor: str,
+                    conn: Connection | None = None) -> int:
+        """Change many records (id, changes) in one transaction: all of them or none."""
+        batch = [(i, c, None) for i, c in items]
+        if conn is not None:
+            return self._update_many(conn, entity, batch, actor, numbered=True)
+        with writing(self.engine) as conn:
+            return self._update_many(conn, entity, batch, actor, numbered=True)
+
+    def _update_many(self, conn: Connection, entity: str, items: list[tuple[int, Mapping, int | None]],
+                     actor: str, numbered: bool) -> int:
         live, rules = self.live, self.rules(entity)
         t, spec = live.table(entity), live.model[entity]
-        if self._replay(conn, request_id, entity) is not None:
-            return self._get(conn, entity, id_)
-        row = self._locked_row(conn, t, entity, id_, expected_version)
-        old = {"id": id_, **from_row(spec.columns, row)}
-        problems: list[Problem] = []
-        given = rules.convert(changes, problems)
-        bad = {p.path[0] for p in problems if p.path}
-        resolve_refs(conn, live, rules, entity, [(0, given)], {}, {0: problems})
-        new = {**old, **given}
         loader = Loader(conn, live)
-        ctx = RecordContext(entity, new, loader, id_)
-        rules.compute(new, ctx, problems)
-        rules.check(new, ctx, problems, skip=bad | {p.path[0] for p in problems if p.path})
-        uniq: dict[int, list[Problem]] = {}
-        check_unique(conn, live, entity, [f for f in rules.unique if f in given], [(0, id_, new)], uniq)
-        problems += uniq.get(0, [])
-        if problems:
-            raise invalid(entity, problems)
-        stored = {k: v for k, v in new.items() if k != "id" and v != old.get(k)}
-        if stored:
-            stored_at = audit.utc_now()
-            done = conn.execute(t.update().where(t.c.id == id_, t.c.version == row["version"])
-                                .values(**stored, version=row["version"] + 1, updated_at=stored_at))
+        olds: dict[int, dict] = {}
+        rows: list[tuple[int, dict]] = []
+        problems: dict[int, list[Problem]] = {}
+        given_by_pos: dict[int, dict] = {}
+        found = self._locked_rows(conn, t, entity, [i for i, _, _ in items])
+        prime_collections(loader, live.entity(entity), rules, sorted(found))
+        for pos, (id_, changes, expected) in enumerate(items):
+            row = found[id_]
+            if expected is not None and row["version"] != expected:
+                raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {expected}; "
+                                      "someone else changed it — reload and retry")
+            olds[pos] = {"id": id_, "version": row["version"], **from_row(spec.columns, row)}
+            given_by_pos[pos] = given = rules.convert(changes, problems.setdefault(pos, []))
+            rows.append((pos, given))
+        resolve_refs(conn, live, rules, entity, rows, {}, problems)
+        news: dict[int, dict] = {}
+        for pos, given in rows:
+            old, probs = olds[pos], problems[pos]
+            bad = {p.path[0] for p in probs if p.path}
+            new = news[pos] = {**old, **given}
+            ctx = RecordContext(entity, new, loader, old["id"])
+            rules.compute(new, ctx, probs)
+            rules.check(new, ctx, probs, skip=bad | {p.path[0] for p in probs if p.path})
+        changed_unique = [f for f in rules.unique if any(f in g for g in given_by_pos.values())]
+        check_unique(conn, live, entity, changed_unique, [(pos, olds[pos]["id"], news[pos]) for pos, _ in rows],
+                     problems)
+        flat = [Problem(((pos + 1,) if numbered else ()) + p.path, p.message, p.code)
+                for pos, probs in sorted(problems.items()) for p in probs]
+        if flat:
+            raise invalid(entity, flat, rows=len(items) if numbered else None)
+        now, entries, changes_done = audit.utc_now(), [], []
+        for pos, _ in rows:
+            old, new = olds[pos], news[pos]
+            stored = {k: v for k, v in new.items() if k not in ("id", "version") and v != old.get(k)}
+            if not stored:
+                continue
+            done = conn.execute(t.update().where(t.c.id == old["id"], t.c.version == old["version"])
+                                .values(**stored, version=old["version"] + 1, updated_at=now))
             if done.rowcount != 1:
-                raise VersionConflict(f"{entity} #{id_} was changed by someone else; reload and retry")
-            audit.append(conn, [audit.AuditEntry(actor, "update", entity, id_, to_json(old), to_json(new))],
-                         live.version)
-            propagate(conn, loader, entity, [(old, new)], self.rules, actor)
-        self._remember(conn, request_id, entity, str(id_))
-        return self._get(conn, entity, id_)
+                raise VersionConflict(f"{entity} #{old['id']} was changed by someone else; reload and retry")
+            new["version"] = old["version"] + 1
+            entries.append(audit.AuditEntry(actor, "update", entity, old["id"], to_json(old), to_json(new)))
+            changes_done.append((old, new))
+        audit.append(conn, entries, live.version)
+        propagate(conn, loader, entity, changes_done, self.rules, actor)
+        return len(changes_done)
 
     def delete(self, entity: str, id_: int, *, actor: str, expected_version: int | None = None,
                request_id: str | None = None) -> None:
@@ -291,6 +324,18 @@ class Records:
             raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {expected}; "
                                   "someone else changed it — reload and retry")
         return row
+
+    def _locked_rows(self, conn: Connection, t: sa.Table, entity: str, ids: list[int]) -> dict[int, Mapping]:
+        out: dict[int, Mapping] = {}
+        for start in range(0, len(ids), 500):
+            q = sa.select(t).where(t.c.id.in_(ids[start:start + 500]))
+            if conn.dialect.name == "postgresql":
+                q = q.with_for_update()
+            out.update({r["id"]: r for r in conn.execute(q).mappings()})
+        missing = [i for i in ids if i not in out]
+        if missing:
+            raise NotFound(f"no {entity} record #{missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        return out
 
     def _referrers(self, conn: Connection, entity: str, id_: int) -> list[str]:
         out = []

@@ -45,7 +45,7 @@ def _decode(obj: dict) -> Any:
 
 def encode_sources(sources: Mapping[tuple[str, str], Any]) -> str:
     items = [[kind, name, data] for (kind, name), data in sorted(sources.items())]
-    return json.dumps(items, ensure_ascii=False, default=_encode, sort_keys=True)
+    return json.dumps(items, ensure_ascii=False, default=_encode)   # key order matters to some kinds
 
 
 def decode_sources(text: str) -> dict[tuple[str, str], Any]:

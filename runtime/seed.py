@@ -5,6 +5,8 @@ left empty at first and set once their targets exist, still inside the transacti
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -24,7 +26,7 @@ class SeedError(Exception):
 
 def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transactions: int | None = None,
               actor: str = "seed", on_progress: ProgressHook | None = None, bank: Any = None) -> dict[str, int]:
-    from examples.demo_bank import ENTITY_ORDER, generate
+    ENTITY_ORDER, generate = _demo_bank()
     live = records.live
     missing = [e for e in ENTITY_ORDER if e not in live.bundle.entities]
     if missing:
@@ -62,10 +64,26 @@ def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transacti
             except RecordError as exc:
                 raise SeedError(f"the demo {entity} records do not pass the deployed rules: {exc.message}") from exc
             loaded.add(entity)
-        for entity, key, values in deferred:
-            rid = keys_to_ids(conn, live, entity, [key])[key]
-            records.update(entity, rid, values, actor=actor, conn=conn)
+        for entity in ENTITY_ORDER:
+            later = [(key, values) for e, key, values in deferred if e == entity]
+            if later:
+                ids = keys_to_ids(conn, live, entity, [k for k, _ in later])
+                records.bulk_update(entity, [(ids[k], v) for k, v in later], actor=actor, conn=conn)
     return counts
+
+
+def _demo_bank():
+    """The generator lives in examples/ of the checkout (not an installed package)."""
+    try:
+        from examples.demo_bank import ENTITY_ORDER, generate
+    except ModuleNotFoundError:
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "examples" / "demo_bank").is_dir():
+            raise SeedError("the demo bank generator (examples/demo_bank) is not here; "
+                            "run `banyan seed demo` from a Banyan checkout") from None
+        sys.path.insert(0, str(root))
+        from examples.demo_bank import ENTITY_ORDER, generate
+    return ENTITY_ORDER, generate
 
 
 def ensure_deployed(engine: Engine, path: str, author: str) -> int | None:
