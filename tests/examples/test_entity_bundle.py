@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import ENTITY_DIR, load_entities
+from .conftest import ENTITY_DIR, load_entities
 
 ENTITIES = load_entities()
 BUILT_INS = {"org_unit", "user"}

@@ -1,1 +1,1 @@
-from expr_helpers import company  # noqa: F401  (fixture)
+from .expr_helpers import company  # noqa: F401  (fixture)

@@ -7,7 +7,7 @@ from dsl.expr.types import INTEGER, MONEY, NUMBER, ListType
 
 import pytest
 
-from expr_helpers import NOW, compile_err, compile_ok, ev
+from .expr_helpers import NOW, compile_err, compile_ok, ev
 
 
 def test_sum_count_avg_min_max(company):

@@ -10,7 +10,7 @@ from dsl.expr.functions import Registry, Signature, TypeSet
 from dsl.expr.types import BOOL, INTEGER, MONEY, NUMBER, STRING
 from dsl.expr.uscc import CHARSET, check_character, is_uscc
 
-from expr_helpers import ENV, SCOPE, SPAN, compile_err, compile_ok, ev
+from .expr_helpers import ENV, SCOPE, SPAN, compile_err, compile_ok, ev
 
 REAL_CODES = ["91310000MA1FL8XQ6G",  # the sketch's example
               "914403001922038216", "9144030071526726XG", "91330100799655058B", "91110108551385082Q"]

@@ -7,7 +7,7 @@ import pytest
 from dsl.expr import Period
 from dsl.expr.types import DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, PERIOD, STRING
 
-from expr_helpers import compile_err, compile_ok, ev
+from .expr_helpers import compile_err, compile_ok, ev
 
 
 @pytest.mark.parametrize("text,value,type_", [

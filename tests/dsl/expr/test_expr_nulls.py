@@ -1,7 +1,7 @@
 """The null rules of dsl/expr/README.md, as a table."""
 import pytest
 
-from expr_helpers import SCOPE, compile_ok, ev
+from .expr_helpers import SCOPE, compile_ok, ev
 from dsl.expr.types import BOOL, FieldInfo, MONEY
 
 T, F, N = True, False, None

@@ -6,7 +6,7 @@ import pytest
 
 from dsl.expr.types import BOOL, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, enum
 
-from expr_helpers import compile_err, compile_ok, ev
+from .expr_helpers import compile_err, compile_ok, ev
 
 
 @pytest.mark.parametrize("text,type_", [

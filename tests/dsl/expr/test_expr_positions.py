@@ -6,7 +6,7 @@ from dsl.diagnostics import Diagnostics
 from dsl.expr import compile_expression, parse_expression
 from dsl.source import Span
 
-from expr_helpers import ENV, SCOPE
+from .expr_helpers import ENV, SCOPE
 
 
 def first(text, line=12, col=20):
@@ -83,7 +83,7 @@ def test_too_deep_nesting_is_a_diagnostic():
 
 
 def test_long_flat_chains_compile():
-    from expr_helpers import compile_ok
+    from .expr_helpers import compile_ok
     text = " or ".join(f"employees == {i}" for i in range(40))
     assert compile_ok(text)({"employees": 39}) is True
     assert compile_ok(" + ".join(["1"] * 40))({}) == 40

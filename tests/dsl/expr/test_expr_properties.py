@@ -8,7 +8,7 @@ from dsl.diagnostics import Diagnostics
 from dsl.expr import EvaluationError, compile_expression, parse_expression
 from dsl.source import Span
 
-from expr_helpers import ENV, SCOPE, company
+from .expr_helpers import ENV, SCOPE, company
 
 RECORD = company.__wrapped__()
 

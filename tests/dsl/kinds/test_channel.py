@@ -1,7 +1,7 @@
 """Channel: templates use ${path} placeholders from known roots; type-specific keys."""
 from __future__ import annotations
 
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 
 def channel(kind: str, templates: str, extra: str = "") -> str:

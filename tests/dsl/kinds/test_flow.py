@@ -5,7 +5,7 @@ from fractions import Fraction
 
 from dsl.kinds.flow_functions import RoleHolders
 from dsl.kinds.flow_ir import ApprovalNode, BranchNode, EndNode, TaskNode
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 FORM = """\
 apiVersion: banyan/v1

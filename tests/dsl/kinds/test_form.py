@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 FORM = """\
 apiVersion: banyan/v1

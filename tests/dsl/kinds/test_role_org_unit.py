@@ -1,7 +1,7 @@
 """Role and OrgUnit: the org tree's shape and the role hierarchy are checked at link time."""
 from __future__ import annotations
 
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 HEAD = """\
 apiVersion: banyan/v1

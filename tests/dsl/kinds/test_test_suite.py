@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from kinds_helpers import compile_with_base, found
-from test_alert_rule import DISPOSE, RULE
+from .kinds_helpers import compile_with_base, found
+from .test_alert_rule import DISPOSE, RULE
 
 SUITE = """\
 apiVersion: banyan/v1

@@ -2,7 +2,7 @@
 caps, and the subject's enum field that receives the tier."""
 from __future__ import annotations
 
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 TIERING = """\
 apiVersion: banyan/v1

@@ -1,7 +1,7 @@
 """View: sections show fields that exist, rows that are lists of records, and columns of them."""
 from __future__ import annotations
 
-from kinds_helpers import compile_with_base, found
+from .kinds_helpers import compile_with_base, found
 
 VIEW = """\
 apiVersion: banyan/v1
