@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/banyan explain Entity.spec.fields
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
