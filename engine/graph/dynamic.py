@@ -10,7 +10,9 @@ deletion, run two breadth-first searches in lock step from the two ends: the fir
 to run dry is the piece that split off, so the work is bounded by the smaller side.
 
 Labels are representative node indices; members are kept only for components of two
-or more nodes.
+or more nodes.  A local step that would touch more than ``LOCAL_BUDGET`` nodes gives
+up and recomputes everything with scipy instead (about a second for a million firms),
+so an edit is never much slower than a full recomputation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from scipy.sparse import csgraph
 from .adjacency import DynamicAdjacency
 
 _MIN_GAP = 1e-7
+LOCAL_BUDGET = 50_000
+
+
+class _TooLarge(Exception):
+    """Internal signal: the local update would cost more than a full recomputation."""
 
 
 class Components:
@@ -80,9 +87,20 @@ class DynamicStrong:
     def __init__(self, adj: DynamicAdjacency, labels: np.ndarray, csr: sp.csr_matrix) -> None:
         self.adj = adj
         self.parts = Components(labels)
-        self.pos = np.full(adj.n, np.nan)
+        self._order(csr)
+
+    def _order(self, csr: sp.csr_matrix) -> None:
+        self.pos = np.full(self.adj.n, np.nan)
         order = _topological_order(csr, self.parts.label)
         self.pos[order] = np.arange(order.size, dtype=np.float64)
+
+    def rebuild(self) -> None:
+        """Full recomputation with scipy (used when a local step would be larger)."""
+        csr = self.adj.to_csr()
+        labels = csgraph.connected_components(csr, directed=True, connection="strong")[1]
+        fresh = Components(labels)
+        self.parts.label, self.parts.members = fresh.label, fresh.members
+        self._order(csr)
 
     def grow(self, n: int) -> None:
         old = self.pos.size
@@ -92,6 +110,12 @@ class DynamicStrong:
             self.pos = np.concatenate([self.pos, top + 1.0 + np.arange(n - old)])
 
     def inserted(self, u: int, v: int) -> None:
+        try:
+            self._inserted(u, v)
+        except _TooLarge:
+            self.rebuild()
+
+    def _inserted(self, u: int, v: int) -> None:
         comp, pos = self.parts.label, self.pos
         cu, cv = int(comp[u]), int(comp[v])
         if cu == cv or pos[cu] < pos[cv]:
@@ -119,9 +143,14 @@ class DynamicStrong:
         comp = self.parts.label
         seen = {start}
         stack = [start]
+        visits = 0
         while stack:
             c = stack.pop()
-            for x in self.parts.of(c):
+            members = self.parts.of(c)
+            visits += len(members)
+            if visits > LOCAL_BUDGET:
+                raise _TooLarge
+            for x in members:
                 for y in step(x):
                     d = int(comp[y])
                     if d not in seen and inside(d):
@@ -134,6 +163,9 @@ class DynamicStrong:
         if c != int(self.parts.label[v]):
             return
         members = self.parts.of(c)
+        if len(members) > LOCAL_BUDGET:
+            self.rebuild()
+            return
         pieces = _tarjan(members, self.adj.out)
         if len(pieces) == 1:
             return
@@ -175,7 +207,13 @@ class DynamicWeak:
     def removed(self, u: int, v: int) -> None:
         if self.adj.has(v, u):
             return
-        piece = self._smaller_side(u, v)
+        try:
+            piece = self._smaller_side(u, v)
+        except _TooLarge:
+            labels = csgraph.connected_components(self.adj.to_csr(), directed=True, connection="weak")[1]
+            fresh = Components(labels)
+            self.parts.label, self.parts.members = fresh.label, fresh.members
+            return
         if piece is None:
             return
         old = int(self.parts.label[u])
@@ -202,6 +240,8 @@ class DynamicWeak:
                 frontier[side][:] = nxt
                 if not nxt:
                     return seen[side]
+                if len(seen[0]) + len(seen[1]) > LOCAL_BUDGET:
+                    raise _TooLarge
         return seen[0] if not frontier[0] else seen[1]
 
 

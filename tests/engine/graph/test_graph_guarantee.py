@@ -144,3 +144,22 @@ def test_from_arrays_and_new_nodes():
     assert g.circle_size("新") == 4
     assert g.remove_edge("b", "c") == 6.0
     assert _parts(g.circles()) == {frozenset({"c", "新"})}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_full_recompute_fallback_keeps_results_equal(seed, monkeypatch):
+    from engine.graph import dynamic
+
+    monkeypatch.setattr(dynamic, "LOCAL_BUDGET", 3)  # force the scipy fallback often
+    rng = np.random.default_rng(500 + seed)
+    g = GuaranteeGraph(_random_edges(seed, n=16, m=24))
+    for _ in range(80):
+        edges = g.edges()
+        if edges and rng.random() < 0.4:
+            a, b, _ = edges[rng.integers(len(edges))]
+            g.remove_edge(a, b)
+        else:
+            a, b = rng.integers(0, 18, 2)
+            if a != b:
+                g.add_edge(f"f{a}", f"f{b}", 1.0)
+        _check_against_full(g)
