@@ -42,8 +42,9 @@ class AuditEntry:
 
 def entry_hash(prev: str, seq: int, at: datetime, actor: str, version: int | None, action: str,
                entity: str | None, record_id: int | None, before: str | None, after: str | None) -> str:
-    body = json.dumps([prev, seq, _naive_utc(at).isoformat(timespec="microseconds"), actor, version, action,
-                       entity, record_id, before, after], ensure_ascii=False, separators=(",", ":"))
+    # fields joined by the unit separator; text fields are JSON-escaped so none can contain it
+    body = "\x1f".join((prev, str(seq), _naive_utc(at).isoformat(timespec="microseconds"), json.dumps(actor),
+                        str(version), action, json.dumps(entity), str(record_id), json.dumps(before), json.dumps(after)))
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -163,7 +163,3 @@ class RecordContext(Mapping):
 
     def __hash__(self) -> int:
         return hash((self.entity, self.id))
-
-    def invalidate(self, names) -> None:
-        for n in names:
-            self._cache.pop(n, None)

@@ -78,7 +78,7 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
     for pos, vals in rows:
         probs = problems.setdefault(pos, [])
         ctx = RecordContext(entity, vals, loader, vals["id"], new=True)
-        rules.compute(vals, ctx, probs)
+        rules.compute(vals, ctx, probs, new=True)
         rules.check(vals, ctx, probs, skip={p.path[0] for p in probs if p.path})
         if probs:
             continue

@@ -50,6 +50,10 @@ class EntityRules:
                         if f.required or f.required_when is not None or f.min is not None or f.max is not None
                         or f.min_length is not None or f.max_length is not None or f.name in self.patterns]
         self._checks = [f for f in self.stored if f.check is not None]
+        collections = {c.name for c in entity.collections}
+        self._constant_when_new = {f.name for f in self.computed
+                                   if f.compute.names <= collections and not f.compute.uses_now}
+        self._new_values: dict[str, Any] = {}
 
     def convert(self, raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
         """Typed values of the given fields; unknown and computed names are problems."""
@@ -77,15 +81,24 @@ class EntityRules:
         """A new record's full set of stored values: given, else the default, else null."""
         return {f.name: values[f.name] if f.name in values else self.defaults.get(f.name) for f in self.stored}
 
-    def compute(self, values: dict[str, Any], ctx: Any, problems: list[Problem]) -> None:
+    def compute(self, values: dict[str, Any], ctx: Any, problems: list[Problem], new: bool = False) -> None:
+        """Computed fields in dependency order. For a new record (`new`), a field that reads only
+        collections (all still empty) and not the clock has one value for every record: it is
+        evaluated once and reused."""
         for f in self.computed:
-            try:
-                values[f.name] = f.compute(ctx)
-            except EvaluationError as exc:
-                values[f.name] = None
-                problems.append(Problem((f.name,), f"cannot be computed: {_expr_error(exc)}", "compute"))
-            if hasattr(ctx, "invalidate"):
-                ctx.invalidate((f.name,))
+            if new and f.name in self._constant_when_new:
+                if f.name not in self._new_values:
+                    self._new_values[f.name] = self._evaluate(f, ctx, problems)
+                values[f.name] = self._new_values[f.name]
+                continue
+            values[f.name] = self._evaluate(f, ctx, problems)
+
+    def _evaluate(self, f: Any, ctx: Any, problems: list[Problem]) -> Any:
+        try:
+            return f.compute(ctx)
+        except EvaluationError as exc:
+            problems.append(Problem((f.name,), f"cannot be computed: {_expr_error(exc)}", "compute"))
+            return None
 
     def check(self, values: Mapping[str, Any], ctx: Any, problems: list[Problem], skip: set[str] = frozenset()) -> None:
         """Rules on converted values (fields in `skip` already have a problem)."""
