@@ -8,6 +8,7 @@ References go in the same way (a key, or an id).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -25,6 +26,10 @@ from .system_tables import deployments as t_deployments, requests as t_requests
 from .validation import EntityRules, Problem
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at")
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 @dataclass
@@ -115,8 +120,8 @@ class Records:
 
     def output(self, conn: Connection, entity: str, rows: Iterable[Mapping]) -> list[dict]:
         spec, rules = self.live.model[entity], self.rules(entity)
-        items = [{"id": r["id"], "version": r["version"], "created_at": r["created_at"],
-                  "updated_at": r["updated_at"], **from_row(spec.columns, r)} for r in rows]
+        items = [{"id": r["id"], "version": r["version"], "created_at": _utc(r["created_at"]),
+                  "updated_at": _utc(r["updated_at"]), **from_row(spec.columns, r)} for r in rows]
         for field, target in rules.refs.items():
             ids = {i[field] for i in items if i[field] is not None}
             if ids:

@@ -88,7 +88,12 @@ class EntityRules:
         for f in self.computed:
             if new and f.name in self._constant_when_new:
                 if f.name not in self._new_values:
-                    self._new_values[f.name] = self._evaluate(f, ctx, problems)
+                    before = len(problems)
+                    value = self._evaluate(f, ctx, problems)
+                    if len(problems) > before:          # an error is reported for every record
+                        values[f.name] = value
+                        continue
+                    self._new_values[f.name] = value
                 values[f.name] = self._new_values[f.name]
                 continue
             values[f.name] = self._evaluate(f, ctx, problems)
