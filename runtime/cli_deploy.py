@@ -37,7 +37,6 @@ def print_plan(plan: Plan, allow: bool | tuple = False) -> None:
             click.secho(f"        cannot apply: {c.conflict}", fg="red")
     if plan.losses:
         click.secho(f"  {len(plan.losses)} change(s) lose data; deploy needs --allow-data-loss", fg="red", bold=True)
-    click.echo("  running work: no flow instances are affected (flows run on the version they started on)")
 
 
 @main.command()
