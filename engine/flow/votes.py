@@ -1,0 +1,175 @@
+"""Deciding a human step: claim, approve, reject, complete; counting a countersign (distinct
+people, approvals not completions, veto at once, one signer at a time when sequential); and
+what follows a decision (pass on, on_reject, or the end with outcome `rejected`)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping
+
+from dsl.kinds.flow_ir import ApprovalNode, TaskNode
+
+from .commands import TaskCommand
+from .effects import SetFields
+from .errors import CommandRejected
+from .routing import advance, relocate
+from .state import APPROVE, FINISHED, REJECT, Handoff, Task
+from .steps import four_eyes
+from .work import Work
+
+
+def held_task(work: Work, cmd: TaskCommand, action: str | None) -> Task:
+    """The task the actor acts on, checked: theirs (or in their pool), not held, action allowed."""
+    task = work.task(cmd.task)
+    if task.assignee is None:
+        if work.actor not in task.candidates:
+            raise CommandRejected("not_assignee", f"{work.actor} is not among the people of task {task.id}")
+    elif task.assignee != work.actor:
+        raise CommandRejected("not_assignee", f"task {task.id} is {task.assignee}'s, not {work.actor}'s")
+    if task.held:
+        raise CommandRejected("task_held", f"task {task.id} waits for the signers added before it")
+    node = work.plan.nodes[task.node]
+    if action is not None and action not in node.actions:
+        raise CommandRejected("action_not_allowed", f"`{action}` is not allowed at step `{node.id}` "
+                                                    f"(allowed: {', '.join(node.actions)})")
+    return task
+
+
+def claim(work: Work, cmd: TaskCommand) -> None:
+    task = work.task(cmd.task)
+    if task.assignee is not None:
+        raise CommandRejected("already_claimed", f"task {task.id} is already {task.assignee}'s")
+    held_task(work, cmd, None)
+    work.update_task(replace(task, assignee=work.actor, candidates=()))
+    work.touch(task.token)
+    work.event("claimed", task.node, task.id)
+
+
+def vote(work: Work, cmd, verdict: str) -> None:
+    """approve | reject | complete on a task."""
+    task = held_task(work, cmd, verdict)
+    node = work.plan.nodes[task.node]
+    is_approval = isinstance(node, ApprovalNode)
+    if is_approval == (verdict == "complete"):
+        raise CommandRejected("wrong_action", f"step `{node.id}` is {'an approval' if is_approval else 'a task'}: "
+                                              f"{'approve or reject it' if is_approval else 'complete it'}")
+    token = work.tokens[task.token]
+    step = token.step
+    fields = _checked_fields(node, cmd.fields, work.form, verdict)
+    work.touch(token.id)
+    if task.owner is not None:                      # the delegate has acted: back to the delegator
+        _set_fields(work, fields)
+        work.update_task(replace(task, assignee=task.owner, owner=None))
+        work.event("delegate_acted", node.id, task.id, verdict=verdict, comment=cmd.comment, owner=task.owner)
+        return
+    signer = work.actor
+    if step.voted(signer):
+        raise CommandRejected("already_acted", f"{signer} has already acted on step `{node.id}`")
+    if verdict == APPROVE and signer == work.base.initiator and four_eyes(node, signer):
+        raise CommandRejected("four_eyes", f"{signer} started this request and cannot approve it")
+    _set_fields(work, fields)
+    work.close_task(task.id, "done")
+    counted = REJECT if verdict == REJECT else APPROVE
+    step = replace(step, votes=step.votes + ((signer, counted),))
+    if task.release is not None and not any(t.release == task.release for t in work.tasks.values()):
+        held = work.tasks.get(task.release)
+        if held is not None:
+            work.update_task(replace(held, held=False))
+    decisive = counted if counted == REJECT or not (task.release or task.after) else None
+    if counted == APPROVE and task.after:
+        fresh = [u for u in task.after if u not in step.signers]
+        step = replace(step, signers=step.signers + tuple(fresh))
+        for user in fresh:
+            work.add_task(Task(work.task_id(), token.id, node.id, user))
+    work.tokens[token.id] = replace(work.tokens[token.id], step=step)
+    work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
+    if counted == REJECT and is_approval and _vetoes(work, node, signer):
+        work.event("veto", node.id, task.id, by=signer)
+        return reject_step(work, token.id)
+    settle(work, token.id, decisive)
+
+
+def _vetoes(work: Work, node: ApprovalNode, user: str) -> bool:
+    cs = node.countersign
+    if cs is None:
+        return False
+    if any(work.ctx.directory.has_role(user, r) for r in cs.veto_roles):
+        return True
+    return cs.veto is not None and user in work.users(cs.veto)
+
+
+def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
+    """Decide the step if its votes now allow it; ask the next sequential signer otherwise."""
+    token = work.tokens[token_id]
+    step, node = token.step, work.plan.nodes[token.node]
+    open_tasks = work.tasks_of_token(token_id)
+    verdict = None
+    if step.mode in ("single", "any"):
+        verdict = decisive
+    elif any(v == REJECT for _, v in step.votes) and step.mode != "ratio":
+        verdict = REJECT
+    elif step.mode == "all":
+        if not open_tasks and all(step.voted(u) for u in step.signers):
+            verdict = APPROVE
+    elif step.mode == "ratio":
+        n, approvals = len(step.signers), step.approvals
+        undecided = sum(1 for u in step.signers if not step.voted(u))
+        ratio = node.countersign.pass_ratio
+        if approvals * ratio.denominator >= ratio.numerator * n:
+            verdict = APPROVE
+        elif (approvals + undecided) * ratio.denominator < ratio.numerator * n:
+            verdict = REJECT
+    elif step.mode == "sequential" and not open_tasks:
+        if step.queue:
+            nxt, rest = step.queue[0], step.queue[1:]
+            work.tokens[token_id] = replace(token, step=replace(step, signers=step.signers + (nxt,), queue=rest))
+            work.add_task(Task(work.task_id(), token_id, node.id, nxt))
+        else:
+            verdict = APPROVE
+    if verdict == APPROVE:
+        pass_step(work, token_id)
+    elif verdict == REJECT:
+        reject_step(work, token_id)
+
+
+def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None) -> None:
+    token = work.tokens[token_id]
+    node = work.plan.nodes[token.node]
+    approvers = by if by is not None else tuple(u for u, v in token.step.votes if v == APPROVE)
+    work.drop_token(token_id, "step decided")
+    work.event("step_passed", node.id)
+    route = advance(work, node.next, token.scopes)
+    if work.running and not route.closed and approvers:
+        work.handoffs = [h for h in work.handoffs if h.node != node.id or h.scopes != token.scopes]
+        work.handoffs.append(Handoff(node.id, approvers, token.scopes, token.step, tuple(route.tokens),
+                                     tuple(route.arrivals), tuple(route.splits)))
+
+
+def reject_step(work: Work, token_id: str) -> None:
+    token = work.tokens[token_id]
+    node = work.plan.nodes[token.node]
+    work.event("step_rejected", node.id)
+    on_reject = getattr(node, "on_reject", None)
+    if on_reject:
+        relocate(work, token, on_reject, "step rejected")
+    else:
+        work.drop_token(token_id, "step rejected")
+        work.finish(FINISHED, "rejected", "request rejected")
+
+
+def _checked_fields(node: TaskNode, values: Mapping, form: Mapping, verdict: str) -> Mapping:
+    allowed = set(node.fields.editable)
+    wrong = sorted(k for k in values if k not in allowed)
+    if wrong:
+        raise CommandRejected("field_not_editable", f"step `{node.id}` may not change {', '.join(wrong)}"
+                                                    f" (editable: {', '.join(sorted(allowed)) or 'none'})")
+    if verdict != REJECT:
+        missing = [k for k in node.fields.required if values.get(k, form.get(k)) in (None, "")]
+        if missing:
+            raise CommandRejected("field_required", f"fill {', '.join(missing)} to finish step `{node.id}`")
+    return values
+
+
+def _set_fields(work: Work, values: Mapping) -> None:
+    if values:
+        work.set_form(values)
+        work.effects.append(SetFields(dict(values)))

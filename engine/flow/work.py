@@ -1,0 +1,164 @@
+"""The working copy one command edits: copies of the state's mappings, the effects and events
+so far, and the helpers every handler shares (ids, tokens, tasks, timers, cancellation).
+`freeze()` turns it into the next immutable FlowInstance."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from dsl.expr.runtime import NOW_KEY
+
+from .calendar import WEEKDAYS, Calendar
+from .commands import Command
+from .directory import Directory, resolve_users
+from .effects import CancelSubflow, ClearTimer, CloseTask, CreateTask, Event, Finished, SetTimer, UpdateTask
+from .errors import CommandRejected
+from .plan import FlowPlan
+from .state import CANCELLED, RUNNING, FlowInstance, Split, Task, Timer, Token
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What the runtime passes in besides the state: people, the calendar, the subject record
+    (as expressions see it) and the initiator's user record (default: just the name)."""
+
+    directory: Directory
+    calendar: Calendar = WEEKDAYS
+    subject: Mapping[str, Any] = field(default_factory=dict)
+    initiator: Mapping[str, Any] | None = None
+
+
+class Work:
+    def __init__(self, plan: FlowPlan, state: FlowInstance, cmd: Command, ctx: FlowContext):
+        self.plan, self.flow, self.cmd, self.ctx = plan, plan.flow, cmd, ctx
+        self.now, self.actor = cmd.now, cmd.actor
+        self.base = state
+        self.status, self.outcome = state.status, state.outcome
+        self.seq = state.seq
+        self.form = state.form
+        self.tokens = dict(state.tokens)
+        self.tasks = dict(state.tasks)
+        self.splits = dict(state.splits)
+        self.timers = dict(state.timers)
+        self.handoffs = list(state.handoffs)
+        self.watchers = state.watchers
+        self.effects: list[Any] = []
+        self.events: list[Event] = []
+        self.budget = 10_000           # automatic moves per command: an unguarded loop stops here
+        self._ectx: dict | None = None
+
+    # ids, effects, events -------------------------------------------------------------
+    def next_id(self, prefix: str) -> str:
+        self.seq += 1
+        return f"{prefix}{self.seq}"
+
+    def task_id(self) -> str:
+        self.seq += 1
+        return f"{self.base.id}/{self.seq}"
+
+    def event(self, kind: str, node: str | None = None, task: str | None = None, actor: str | None = None,
+              **data: Any) -> None:
+        self.events.append(Event(kind, self.now, actor or self.actor, node, task, data))
+
+    # expressions and people -----------------------------------------------------------
+    def expr_ctx(self) -> dict:
+        if self._ectx is None or self._ectx["form"] is not self.form:
+            initiator = self.ctx.initiator or {"name": self.base.initiator}
+            self._ectx = {"subject": self.ctx.subject, "form": self.form, "initiator": initiator, NOW_KEY: self.now}
+        return self._ectx
+
+    def evaluate(self, expr: Any, extra: Mapping[str, Any] | None = None) -> Any:
+        if expr is None:
+            return None
+        ctx = self.expr_ctx() if not extra else {**self.expr_ctx(), **extra}
+        try:
+            return expr(ctx)
+        except Exception as exc:   # an EvaluationError from the data: refuse the command, keep the state
+            raise CommandRejected("evaluation_failed", f"`{expr.text}` could not be evaluated: {exc}") from exc
+
+    def users(self, expr: Any) -> list[str]:
+        return resolve_users(self.evaluate(expr), self.ctx.directory)
+
+    def set_form(self, values: Mapping[str, Any]) -> None:
+        if values:
+            self.form = {**self.form, **values}
+
+    # tokens, tasks, timers ------------------------------------------------------------
+    def task(self, task_id: str) -> Task:
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise CommandRejected("unknown_task", f"task {task_id} is not open in this instance")
+        return task
+
+    def add_task(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        self.effects.append(CreateTask(task.id, task.node, task.assignee, task.candidates,
+                                       self.tokens[task.token].due, task.held))
+
+    def update_task(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        self.effects.append(UpdateTask(task.id, task.assignee, task.candidates, task.held, task.owner))
+
+    def close_task(self, task_id: str, reason: str) -> None:
+        del self.tasks[task_id]
+        self.effects.append(CloseTask(task_id, reason))
+
+    def tasks_of_token(self, token_id: str) -> list[Task]:
+        return [t for t in self.tasks.values() if t.token == token_id]
+
+    def touch(self, token_id: str) -> None:
+        tok = self.tokens[token_id]
+        if not tok.touched:
+            self.tokens[token_id] = replace(tok, touched=True)
+
+    def set_timer(self, token: str, kind: str, at, level: int = 0) -> None:
+        timer = Timer(self.next_id("m"), token, kind, at, level)
+        self.timers[timer.id] = timer
+        self.effects.append(SetTimer(timer.id, at, kind))
+
+    def clear_timers(self, token_id: str, kinds: tuple[str, ...] | None = None) -> None:
+        for tid in [t.id for t in self.timers.values() if t.token == token_id and (kinds is None or t.kind in kinds)]:
+            del self.timers[tid]
+            self.effects.append(ClearTimer(tid))
+
+    def drop_token(self, token_id: str, reason: str, call_over: bool = False) -> None:
+        """Remove a token and everything hanging on it: open tasks, timers, a running subflow
+        (unless `call_over`: the subflow has ended by itself)."""
+        tok = self.tokens.pop(token_id)
+        for task in self.tasks_of_token(token_id):
+            self.close_task(task.id, reason)
+        self.clear_timers(token_id)
+        if not call_over and tok.step is None and self.plan.nodes[tok.node].type == "subflow":
+            self.effects.append(CancelSubflow(token_id))
+
+    def cancel_split(self, split_id: str, reason: str, keep: str | None = None) -> None:
+        """Close a split and all inside it: tokens (but `keep`) and nested splits."""
+        for tid in [t.id for t in self.tokens.values() if t.id != keep and any(s == split_id for s, _ in t.scopes)]:
+            self.drop_token(tid, reason)
+        for sid in [s.id for s in self.splits.values() if any(p == split_id for p, _ in s.scopes)]:
+            self.splits.pop(sid, None)
+        self.splits.pop(split_id, None)
+
+    def add_split(self, split: Split) -> None:
+        self.splits[split.id] = split
+
+    def finish(self, status: str, outcome: str, reason: str) -> None:
+        for tid in list(self.tokens):
+            self.drop_token(tid, reason)
+        self.splits.clear()
+        for tid in list(self.timers):
+            del self.timers[tid]
+            self.effects.append(ClearTimer(tid))
+        self.handoffs.clear()
+        self.status, self.outcome = status, outcome
+        self.effects.append(Finished(status, outcome))
+        self.event("finished" if status != CANCELLED else "cancelled", status=status, outcome=outcome)
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    def freeze(self) -> FlowInstance:
+        return FlowInstance(self.base.id, self.base.flow, self.base.initiator, self.base.started_at, self.status,
+                            self.outcome, self.base.version + 1, self.seq, self.form, self.tokens, self.tasks,
+                            self.splits, self.timers, tuple(self.handoffs), self.watchers)
