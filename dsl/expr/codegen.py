@@ -198,7 +198,7 @@ class Codegen:
             return self._fold(node, fn)
         impl = self.bind(fn.impl, "f")
         parts = [(a, self.gen(a)) for a in node.args]
-        lead = ["now"] if fn.uses_now else []
+        lead = (["now"] if fn.uses_now else []) + (["ctx"] if fn.uses_context else [])
         if fn.nulls == "accept":
             return f"{impl}({', '.join(lead + [code for _, code in parts])})"
         return self.guard(parts, lambda *xs: f"{impl}({', '.join(lead + list(xs))})")

@@ -14,6 +14,10 @@ checker enforces the signature; the compiler calls `impl` directly from generate
   null; "accept" hands nulls to impl (coalesce, is_null).
 - `uses_now`: impl receives the evaluation's current time as its first argument
   (today(), now()): the context key "$now", else the clock given to compile_expression.
+- `uses_context`: impl receives the evaluation context (the mapping the expression was
+  called with) before its arguments, after `now` if both. This is how functions read facts
+  the runtime supplies under `$` keys, e.g. the relationship graph under "$graph". Such calls
+  are never folded at compile time.
 - `nullable`: whether the result may be null even for non-null arguments (default True).
 
 Aggregates (sum, count, avg, min/max over a list, any, all, count_distinct) and latest()
@@ -95,6 +99,7 @@ class Function:
     uses_now: bool = False
     nullable: bool = True
     doc: str = ""
+    uses_context: bool = False
 
 
 @dataclass
@@ -103,7 +108,7 @@ class Registry:
 
     def register(self, name: str, signature: Signature, impl: Callable, *, pure: bool = True,
                  nulls: str = "propagate", uses_now: bool = False, nullable: bool = True,
-                 doc: str = "", replace: bool = False) -> Function:
+                 doc: str = "", replace: bool = False, uses_context: bool = False) -> Function:
         if not name.isidentifier() or not name.isascii():
             raise ValueError(f"function name {name!r} must be an ASCII identifier")
         if name in SPECIAL_FORMS:
@@ -112,14 +117,20 @@ class Registry:
             raise ValueError(f"function {name!r} is already registered (pass replace=True to override)")
         if nulls not in ("propagate", "accept"):
             raise ValueError("nulls must be 'propagate' or 'accept'")
-        fn = Function(name, signature, impl, pure, nulls, uses_now, nullable, doc)
+        fn = Function(name, signature, impl, pure and not uses_context, nulls, uses_now, nullable, doc,
+                      uses_context)
         self.functions[name] = fn
         return fn
 
     def get(self, name: str) -> Function | None:
-        return self.functions.get(name)
+        fn = self.functions.get(name)
+        if fn is None and self is REGISTRY and load_plugins():
+            fn = self.functions.get(name)
+        return fn
 
     def names(self) -> list[str]:
+        if self is REGISTRY:
+            load_plugins()
         return sorted(self.functions)
 
     def copy(self) -> "Registry":
@@ -134,6 +145,26 @@ class Registry:
 
 REGISTRY = Registry()
 """The process-wide registry compile_expression uses unless given another one."""
+
+
+PLUGIN_GROUP = "banyan.functions"
+_plugins_loaded = False
+
+
+def load_plugins() -> bool:
+    """Import the modules other packages declare under the `banyan.functions` entry point
+    (engine's graph functions, for one), so they register their functions. Runs once; True
+    if this call loaded something. dsl/ never imports them by name."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return False
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+    loaded = False
+    for ep in entry_points(group=PLUGIN_GROUP):
+        ep.load()
+        loaded = True
+    return loaded
 
 
 def register(name: str, signature: Signature, impl: Callable, **options) -> Function:

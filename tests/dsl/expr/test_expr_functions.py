@@ -167,3 +167,15 @@ def test_function_raising_key_error_is_still_an_evaluation_error(company):
     with pytest.raises(EvaluationError) as info:
         expr(company)
     assert "KeyError" in info.value.message
+
+
+def test_a_function_may_read_the_evaluation_context():
+    from dsl.expr import functions as fns
+    from dsl.expr.types import BOOL, STRING
+    reg = fns.REGISTRY.copy()
+    reg.register("flagged", fns.Signature((STRING,), BOOL), lambda ctx, code: code in ctx.get("$flags", ()),
+                 uses_context=True)
+    expr = compile_ok("flagged(name) and flagged('x')", registry=reg)
+    assert expr({"name": "a", "$flags": {"a", "x"}}) is True
+    assert expr({"name": "a", "$flags": {"a"}}) is False
+    assert reg.get("flagged").pure is False  # never folded: its value depends on the context
