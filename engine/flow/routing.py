@@ -170,10 +170,15 @@ def relocate(work: Work, token: Token, target: str, reason: str) -> Route:
         if split is None or split.node != snode or (sbranch is not None and sbranch != branch):
             break
         depth += 1
-    if depth < len(region):
+    if depth < len(region) and (depth < len(token.scopes) or any(b is None for _, b in region[depth:])):
         raise CommandRejected("illegal_target", f"`{target}` lies in another branch than step `{token.node}`; "
                                                 "work can only go back along its own path")
     work.drop_token(token.id, reason)
     if depth < len(token.scopes):
         work.cancel_split(token.scopes[depth][0], reason)
-    return advance(work, target, token.scopes[:depth])
+    scopes = token.scopes[:depth]
+    for split_node, branch in region[depth:]:   # back into a branch whose join has passed: redo it alone
+        split = Split(work.next_id("s"), split_node, work.plan.nodes[split_node].join, 1, scopes)
+        work.add_split(split)
+        scopes += ((split.id, branch),)
+    return advance(work, target, scopes)
