@@ -14,6 +14,7 @@ from .flow_graph import check_graph
 from .flow_ir import Flow
 from .flow_nodes import NODE_BUILDERS, FlowScope
 from .flow_schema import SCHEMA
+from .flow_verify import verify_flow
 from .meta import metadata_of
 from .parts import check_role_calls, compile_assignees, spec_of
 from .registry import KindDef, register
@@ -66,6 +67,7 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
         nodes.append(NODE_BUILDERS[n["type"]](fs, n, ("spec", "nodes", i), next_id))
     _check_joins(doc, ctx, nodes)
     check_graph(doc, ctx, nodes, first)
+    verify_flow(doc, ctx, nodes, first, scope)
     return Flow(metadata_of(doc), subject, form, who, first, tuple(spec.get("roles") or ()), tuple(nodes))
 
 
