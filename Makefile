@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench venv clean
+.PHONY: demo serve test bench venv clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,21 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The demo runs on its own SQLite file (demo.db), made afresh each time.
+DEMO_DB := sqlite:///demo.db
+DEMO_ENV := BANYAN_DATABASE_URL=$(DEMO_DB) BANYAN_ACTOR=demo
+
 demo: $(STAMP)
+	@rm -f demo.db demo.db-wal demo.db-shm
 	$(BIN)/banyan validate configs/
-	$(BIN)/banyan explain Entity.spec.fields
+	$(DEMO_ENV) $(BIN)/banyan deploy configs/ -m "demo bank"
+	$(DEMO_ENV) $(BIN)/banyan seed demo --scale 0.1
+	$(DEMO_ENV) $(BIN)/banyan records list company --limit 5 --order -registered_capital --fields name,group,branch,industry,registered_capital
+	$(DEMO_ENV) $(BIN)/banyan audit verify
+	@echo "next: make serve   (the API on http://127.0.0.1:8000/docs, over demo.db)"
+
+serve: $(STAMP)
+	$(DEMO_ENV) $(BIN)/banyan serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -25,4 +37,4 @@ bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache benchmarks/results/*.json
+	rm -rf $(VENV) .pytest_cache demo.db demo.db-wal demo.db-shm

@@ -63,11 +63,13 @@ def records() -> None:
 @click.option("--order", "order", default=None, help="Sort by a field; prefix - for descending.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--fields", "fields", default=None, metavar="A,B,C",
+              help="The columns to show (default: the first eight fields).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @env_option
 @handle_errors
-def list_records(entity: str, where: tuple, order: str | None, limit: int, offset: int, as_json: bool,
-                 env: str | None) -> None:
+def list_records(entity: str, where: tuple, order: str | None, limit: int, offset: int, fields: str | None,
+                 as_json: bool, env: str | None) -> None:
     """List records of ENTITY."""
     recs = _records(env)
     page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset)
@@ -78,7 +80,14 @@ def list_records(entity: str, where: tuple, order: str | None, limit: int, offse
     from rich.console import Console
     from rich.table import Table
     ent = recs.live.entity(entity)
-    cols = ["id"] + [f.name for f in ent.fields][:8]
+    names = [f.name for f in ent.fields]
+    if fields:
+        cols = [c.strip() for c in fields.split(",") if c.strip()]
+        unknown = [c for c in cols if c not in names and c != "id"]
+        if unknown:
+            raise click.UsageError(f"{entity} has no field {', '.join(unknown)}; fields: {', '.join(names)}")
+    else:
+        cols = ["id"] + names[:8]
     table = Table(title=f"{entity}: {len(page.items)} of {page.total}")
     for c in cols:
         table.add_column(c)
