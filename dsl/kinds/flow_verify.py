@@ -98,7 +98,7 @@ def return_problem(node: str, target: str, by_id: Mapping[str, Node], net: Net, 
         return (f"`{target}` does not always run before `{node}`{shown}",
                 "a return goes back to a step every run has passed through (not a sibling parallel branch, "
                 "not an alternative path)")
-    trial = play(net, {node: (Move(node, (target,), f"{node} returns to {target}"),)})
+    trial = play(net, {node: (Move(node, (target,), f"{node} returns to {target}"),)}, base=game)
     if trial.truncated or not trial.problems:
         return None
     p = next(iter(trial.problems.values()))

@@ -35,6 +35,8 @@ class Game:
     edges: list[list[tuple[int, str, str]]] = field(default_factory=list)   # per state: (dst, node fired, label)
     parent: list[tuple[int, str] | None] = field(default_factory=list)
     problems: dict[str, Problem] = field(default_factory=dict)
+    totals: list[int] = field(default_factory=list)                         # live tokens per state
+    index: dict[State, int] = field(default_factory=dict)
     truncated: bool = False
     unsynchronized: bool = False
 
@@ -63,18 +65,31 @@ def show_path(labels: list[str]) -> str:
     return " → ".join(labels)
 
 
-def play(net: Net, extra: Mapping[str, Sequence[Move]] | None = None, limit: int | None = None) -> Game:
-    """Explore every marking reachable from a token at the first node (at most `limit`, default MAX_STATES)."""
+def play(net: Net, extra: Mapping[str, Sequence[Move]] | None = None, limit: int | None = None,
+         base: Game | None = None) -> Game:
+    """Explore every marking reachable from a token at the first node (at most `limit`, default
+    MAX_STATES). With `base`, a game already played on the same net without `extra`: only what
+    the extra moves add is explored (its problems are the new ones)."""
     extra, limit = extra or {}, limit or MAX_STATES
     game = Game(net)
-    start: State = (((("", net.first), 1),), frozenset())
-    index = {start: 0}
-    game.states.append(start), game.edges.append([]), game.parent.append(None)
+    if base is not None:
+        game.states, game.parent, game.totals = list(base.states), list(base.parent), list(base.totals)
+        game.edges = [[] for _ in base.states]
+        index = dict(base.index)
+    else:
+        game.states, game.edges, game.parent, game.totals = [(((("", net.first), 1),), frozenset())], [[]], [None], [1]
+        index = {game.states[0]: 0}
+    game.index = index
+    known = len(game.states) if base is not None else 0
+    starts = {("", x) for x in extra}
     i = 0
     while i < len(game.states):
+        if i < known and not any(p in starts for p, _ in game.states[i][0]):
+            i += 1
+            continue                                       # a known marking the extra moves do not touch
         toks, fired = dict(game.states[i][0]), game.states[i][1]
         moved = False
-        for label, node, result in _successors(net, toks, fired, extra):
+        for label, node, result in _successors(net, toks, fired, extra, only_extra=i < known):
             moved = True
             if result is None:
                 continue                                   # the instance ends
@@ -91,20 +106,21 @@ def play(net: Net, extra: Mapping[str, Sequence[Move]] | None = None, limit: int
                     return game
                 index[state] = len(game.states)
                 game.states.append(state), game.edges.append([]), game.parent.append((i, label))
+                game.totals.append(sum(c for _, c in state[0]))
             game.edges[i].append((index[state], node, label))
-        if not moved:
+        if not moved and i >= known:
             _report_stuck(game, i, toks)
         i += 1
     return game
 
 
-def _successors(net: Net, toks: dict[Place, int], fired: frozenset[str],
-                extra: Mapping[str, Sequence[Move]]) -> Iterator[tuple[str, str, tuple | None]]:
+def _successors(net: Net, toks: dict[Place, int], fired: frozenset[str], extra: Mapping[str, Sequence[Move]],
+                only_extra: bool = False) -> Iterator[tuple[str, str, tuple | None]]:
     for place in list(toks):
         pred, node = place
         if pred:
             continue                                       # arc tokens move when their join fires
-        for move in net.moves.get(node, ()) + tuple(extra.get(node, ())):
+        for move in (() if only_extra else net.moves.get(node, ())) + tuple(extra.get(node, ())):
             if not move.targets:
                 yield move.label, node, None
                 continue
@@ -114,6 +130,8 @@ def _successors(net: Net, toks: dict[Place, int], fired: frozenset[str],
             for t in move.targets:
                 clash = _put(net, new, node, t) or clash
             yield move.label, node, (new, fired, clash)
+    if only_extra:
+        return
     for j in net.joins.values():
         marked = [a for a in j.arcs if toks.get((a, j.id))]
         if not marked:
@@ -182,9 +200,13 @@ def _stuck_hint(j: Join, exclusive: list[str]) -> str:
 
 def _covers_ancestor(game: Game, i: int, state: State, label: str) -> bool:
     new = dict(state[0])
+    total = sum(new.values())
     k: int | None = i
     while k is not None:
         old_toks, old_fired = game.states[k]
+        if game.totals[k] >= total:                        # covering needs strictly more tokens
+            k = game.parent[k][0] if game.parent[k] is not None else None
+            continue
         old = dict(old_toks)
         if old_fired == state[1] and old != new and all(new.get(p, 0) >= c for p, c in old.items()):
             grown = next(p for p in sorted(new) if new[p] > old.get(p, 0))
