@@ -164,10 +164,19 @@ def _put(net: Net, toks: dict[Place, int], src: str, target: str) -> tuple[str, 
 
 def _report_clash(game: Game, i: int, label: str, join: str, src: str) -> None:
     j: Join = game.net.joins[join]
-    others = [a for a in j.arcs if a != src]
-    waiting = f" while it still waits for {_names(others)}" if others else ""
+    toks = dict(game.states[i][0])
+    late = [a for a in j.arcs if a != src and not toks.get((a, join))]
+    path = show_path(game.path(i) + [label])
+    if join in game.states[i][1]:
+        game.report(join, f"join `{join}` has fired but still waits for {_names(late)} to finish that round when "
+                          f"work from `{src}` of the next round arrives: after {path}",
+                    f"a join that waits for {j.need} of its paths lets the others run on, and a loop back before "
+                    f"the split starts them again; use `wait: all` when the flow can come round again",
+                    unsynchronized=True)
+        return
+    waiting = f" while it still waits for {_names(late)}" if late else ""
     game.report(join, f"join `{join}` can get a second token from `{src}` before it has fired: after "
-                      f"{show_path(game.path(i) + [label])}, work reaches it twice{waiting}",
+                      f"{path}, work reaches it twice{waiting}",
                 "a path that loops or leaves the split must not lead back into a branch of it: end each branch "
                 "at its join, and put a loop around the whole split and join", unsynchronized=True)
 

@@ -183,6 +183,15 @@ def test_a_parallel_split_looping_without_its_join_piles_up_work():
     assert "piles up" in messages["BNY504"] or "second token" in messages["BNY504"]
 
 
+def test_a_discriminator_in_a_loop_mixes_rounds():
+    result = compile_nodes(
+        step("intake"), "- {id: split, type: parallel, branches: [a, b], join: sync}",
+        step("a", "sync"), step("b", "sync"), "- {id: sync, type: join, wait: any}",
+        "- {id: again, type: branch, cases: [{when: 'form.urgent', goto: intake}], default: done}", END)
+    d = only(result, "BNY504")
+    assert "has fired but still waits for `b`" in d.message and "`wait: all`" in d.hint
+
+
 def test_too_many_states_is_a_warning_not_a_verdict(monkeypatch):
     monkeypatch.setattr(flow_verify_game, "MAX_STATES", 3)
     result = compile_nodes(*SOUND["nested splits"])
