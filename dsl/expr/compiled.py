@@ -16,6 +16,10 @@ from .runtime import EvaluationError, make_failure, make_now
 from .types import FieldInfo, Type, TypeEnv
 
 _GLOBALS = {"__builtins__": {"Exception": Exception, "KeyError": KeyError}}
+# Generated source names its literals and functions by position (`_c0`, `_f1`), bound when the
+# code runs, so expressions of one shape share one code object: compile() is the costliest step.
+_CODE: dict[str, Any] = {}
+_CODE_MAX = 20_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,11 +79,15 @@ def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo],
         diags.add("BNY308", f"`{path_text(exc.node)}` cannot be evaluated: {exc.cause}",
                   to_span(span, exc.node.pos), "check the literal arguments")
         return None
-    try:
-        code = compile(source, f"<banyan expression at {span}>", "exec")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
-        return None
+    code = _CODE.get(source)
+    if code is None:
+        try:
+            code = compile(source, "<banyan expression>", "exec")
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
+            return None
+        if len(_CODE) < _CODE_MAX:
+            _CODE[source] = code
     namespace: dict[str, Any] = {}
     exec(code, _GLOBALS, namespace)  # generated source only (see codegen.py), never user text
     fn = namespace["_make"](**bindings, _fail=make_failure(text, span), _now=make_now(text, span, clock),

@@ -56,8 +56,23 @@ def _end_pos(text: str) -> ast.Pos:
     return len(lines), len(lines[-1]) + 1
 
 
+_PARSED: dict[str, ast.Node] = {}
+_PARSED_MAX = 20_000
+
+
 def parse_expression(text: str, *, span: Span, diags: Diagnostics) -> ast.Node | None:
-    """The syntax tree of `text`, or None after adding diagnostics (syntax only, no types)."""
+    """The syntax tree of `text`, or None after adding diagnostics (syntax only, no types).
+    Trees are immutable and positions inside them relative to the text, so a text parsed once
+    is not parsed again (bundles repeat conditions such as `end_date >= start_date`)."""
+    node = _PARSED.get(text) if isinstance(text, str) else None
+    if node is None:
+        node = _parse(text, span, diags)
+        if node is not None and len(_PARSED) < _PARSED_MAX:
+            _PARSED[text] = node
+    return node
+
+
+def _parse(text: str, span: Span, diags: Diagnostics) -> ast.Node | None:
     if not isinstance(text, str) or not text.strip():
         diags.add("BNY301", "the expression is empty", span, "write an expression, e.g. `debt_ratio > 70%`")
         return None

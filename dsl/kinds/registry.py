@@ -45,7 +45,6 @@ _VALIDATORS: dict[str, Draft202012Validator] = {}
 def register(kind: KindDef) -> KindDef:
     if kind.kind in KINDS:
         raise ValueError(f"kind {kind.kind} registered twice")
-    Draft202012Validator.check_schema(kind.schema)
     KINDS[kind.kind] = kind
     return kind
 

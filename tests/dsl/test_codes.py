@@ -37,3 +37,12 @@ def test_emitted_codes_are_catalogued():
 def test_an_uncatalogued_code_is_refused():
     with pytest.raises(ValueError):
         Diagnostic("BNY999", "x", Span("f", 1, 1))
+
+
+def test_every_kind_schema_is_a_valid_json_schema():
+    # Checked here rather than at import: meta-validation costs a second at every start-up.
+    from jsonschema import Draft202012Validator
+
+    from dsl.kinds import KINDS
+    for kind in KINDS.values():
+        Draft202012Validator.check_schema(kind.schema)
