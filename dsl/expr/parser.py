@@ -41,7 +41,12 @@ _CHAR_HINTS = {
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=True)
+    # Building the LALR tables takes half a second; lark keeps them in a cache file keyed by
+    # the grammar's hash (in the temp directory), so later starts load them instead.
+    try:
+        return Lark(grammar, parser="lalr", maybe_placeholders=True, cache=True)
+    except OSError:  # no writable temp directory: build every time
+        return Lark(grammar, parser="lalr", maybe_placeholders=True)
 
 
 def to_span(span: Span, pos: ast.Pos) -> Span:
