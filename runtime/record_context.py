@@ -16,6 +16,10 @@ from .live import LiveModel
 
 _COLUMN_NAMES: dict[int, tuple] = {}
 
+# Context entries expressions may read besides fields ("$graph" for the graph functions):
+# name → provider(loader, name), asked once per operation, only when an expression reads it.
+CONTEXT_PROVIDERS: dict[str, Any] = {}
+
 
 def from_row(spec_columns, row: Mapping) -> dict[str, Any]:
     """Field values of a table row, as runtime values (datetimes in UTC)."""
@@ -39,6 +43,15 @@ class Loader:
         self._rows: dict[tuple[str, int], dict | None] = {}
         self._children: dict[tuple[str, str], dict[int, list[dict]]] = {}
         self._meta: dict[str, tuple[dict, dict]] = {}
+        self._context: dict[str, Any] = {}
+
+    def context_value(self, name: str) -> Any:
+        if name not in self._context:
+            provider = CONTEXT_PROVIDERS.get(name)
+            if provider is None:
+                raise KeyError(name)
+            self._context[name] = provider(self, name)
+        return self._context[name]
 
     def meta(self, entity: str) -> tuple[dict, dict]:
         """(reference fields → target entity, collections by name) of an entity."""
@@ -144,6 +157,8 @@ class RecordContext(Mapping):
             out = [RecordContext(c.entity, r, self.loader, r["id"]) for r in rows]
         elif name in self.values:
             return self.values[name]
+        elif name[:1] == "$" and self.loader is not None:
+            return self.loader.context_value(name)
         else:
             raise KeyError(name)
         self._cache[name] = out

@@ -359,3 +359,6 @@ class Records:
                     if n:
                         out.append(f"{n} {name}.{col.name}")
         return out
+
+
+from . import graph_context  # noqa: E402,F401  (registers `$graph` for expressions on records)
