@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from .deployments import DeploymentRegistry
 from .errors import RecordError
+from .graph_api import graph_router
 from .live import NothingDeployed, UnknownEntity
 from .record_store import json_value
 from .records import Records
@@ -136,4 +137,5 @@ def create_app(engine: Engine) -> FastAPI:
                               request_id=idempotency_key)
         return Response(status_code=204)
 
+    app.include_router(graph_router(engine, records))
     return app
