@@ -16,7 +16,7 @@ from dsl.schema_export import editor_settings, explain as explain_topic, kind_sc
 # Modules that add the operational commands (deploy, records, serve …). They import SQLAlchemy
 # and FastAPI, so they load only when one of their commands (or the command list) is asked
 # for: `banyan validate` starts in a fraction of the time.
-EXTENSIONS = ("runtime.cli_runtime",)
+EXTENSIONS = ("runtime.cli_runtime", "runtime.graph_cli")
 
 
 class _Banyan(click.Group):
