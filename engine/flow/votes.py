@@ -12,7 +12,7 @@ from .commands import TaskCommand
 from .effects import SetFields
 from .errors import CommandRejected
 from .routing import advance, relocate
-from .state import APPROVE, FINISHED, REJECT, Handoff, Task
+from .state import APPROVE, FINISHED, REJECT, Handoff, Step, Task, Token
 from .steps import four_eyes
 from .work import Work
 
@@ -54,9 +54,9 @@ def vote(work: Work, cmd, verdict: str) -> None:
                                               f"{'approve or reject it' if is_approval else 'complete it'}")
     token = work.tokens[task.token]
     step = token.step
-    fields = _checked_fields(node, cmd.fields, work.form, verdict)
-    work.touch(token.id)
-    if task.owner is not None:                      # the delegate has acted: back to the delegator
+    fields = _checked_fields(node, cmd.fields, work.form, verdict) if cmd.fields or node.fields.required else cmd.fields
+    if task.owner is not None:
+        work.touch(token.id)                      # the delegate has acted: back to the delegator
         _set_fields(work, fields)
         work.update_task(replace(task, assignee=task.owner, owner=None))
         work.event("delegate_acted", node.id, task.id, verdict=verdict, comment=cmd.comment, owner=task.owner)
@@ -69,7 +69,7 @@ def vote(work: Work, cmd, verdict: str) -> None:
     _set_fields(work, fields)
     work.close_task(task.id, "done")
     counted = REJECT if verdict == REJECT else APPROVE
-    step = replace(step, votes=step.votes + ((signer, counted),))
+    step = Step(step.mode, step.signers, step.queue, step.votes + ((signer, counted),))
     if task.release is not None and not any(t.release == task.release for t in work.tasks.values()):
         held = work.tasks.get(task.release)
         if held is not None:
@@ -77,10 +77,10 @@ def vote(work: Work, cmd, verdict: str) -> None:
     decisive = counted if counted == REJECT or not (task.release or task.after) else None
     if counted == APPROVE and task.after:
         fresh = [u for u in task.after if u not in step.signers]
-        step = replace(step, signers=step.signers + tuple(fresh))
+        step = Step(step.mode, step.signers + tuple(fresh), step.queue, step.votes)
         for user in fresh:
             work.add_task(Task(work.task_id(), token.id, node.id, user))
-    work.tokens[token.id] = replace(work.tokens[token.id], step=step)
+    work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
     work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
     if counted == REJECT and is_approval and _vetoes(work, node, signer):
         work.event("veto", node.id, task.id, by=signer)
@@ -121,7 +121,8 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
     elif step.mode == "sequential" and not open_tasks:
         if step.queue:
             nxt, rest = step.queue[0], step.queue[1:]
-            work.tokens[token_id] = replace(token, step=replace(step, signers=step.signers + (nxt,), queue=rest))
+            step = Step(step.mode, step.signers + (nxt,), rest, step.votes)
+            work.tokens[token_id] = Token(token.id, token.node, token.scopes, step, token.touched, token.due)
             work.add_task(Task(work.task_id(), token_id, node.id, nxt))
         else:
             verdict = APPROVE

@@ -109,7 +109,7 @@ class Work:
     def touch(self, token_id: str) -> None:
         tok = self.tokens[token_id]
         if not tok.touched:
-            self.tokens[token_id] = replace(tok, touched=True)
+            self.tokens[token_id] = Token(tok.id, tok.node, tok.scopes, tok.step, True, tok.due)
 
     def set_timer(self, token: str, kind: str, at, level: int = 0) -> None:
         timer = Timer(self.next_id("m"), token, kind, at, level)

@@ -1,0 +1,236 @@
+"""Benchmark of engine.flow against SpiffWorkflow 3.2 (pip `spiffworkflow==3.2.0`).
+
+    python benchmarks/flows.py [--quick]
+
+The same approval process on both engines, side by side in one run (medians of rounds that
+alternate the engines): start → apply (user task) → exclusive gateway → either one approval
+or a 3-way parallel countersign (multi-instance) → end; half the instances take each way.
+
+- engine_vs_spiff_memory: user tasks/s in memory, Banyan ÷ Spiff (value: Banyan's tasks/s).
+- step_cost_growth: a 200-step chain, each step = run the task + save the state to JSON + load
+  it back (what a durable engine does per step); cost of step 200 ÷ cost of step 10.
+- roundtrip_vs_spiff_serialize_proxy: tasks/s with a JSON save + reload after every task,
+  in memory, no database. A PROXY for durable_vs_spiff_persisted, which needs the runtime's
+  SQLite store and is not measured here.
+
+Writes benchmarks/results/flows.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import metric, report  # noqa: E402
+from dsl.compiler import compile_texts  # noqa: E402
+from engine.flow import (Approve, Complete, FlowContext, Start, StaticDirectory, apply, from_json,  # noqa: E402
+                         to_json)
+
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="approval" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="apply" name="Apply"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="route" default="small"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>big</bpmn:outgoing><bpmn:outgoing>small</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="single" name="Approve"><bpmn:incoming>small</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="committee" name="Countersign"><bpmn:incoming>big</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false">
+        <bpmn:loopCardinality>3</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>
+    <bpmn:endEvent id="end1"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end2"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="apply"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="apply" targetRef="route"/>
+    <bpmn:sequenceFlow id="big" sourceRef="route" targetRef="committee">
+      <bpmn:conditionExpression>amount &gt; 100</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="small" sourceRef="route" targetRef="single"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="single" targetRef="end1"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="committee" targetRef="end2"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+CHAIN_BPMN_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="chain" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>s0</bpmn:outgoing></bpmn:startEvent>
+"""
+
+ROLE = "apiVersion: banyan/v1\nkind: Role\nmetadata: {name: %s}\nspec: {scope: org_unit}\n"
+BASE = {
+    "app.yaml": "apiVersion: banyan/v1\nkind: Form\nmetadata: {name: app}\nspec:\n  fields:\n"
+                "    - {name: amount, type: integer}\n",
+    **{f"{r}.yaml": ROLE % r for r in ("clerk", "approver", "committee")},
+}
+FLOW = """apiVersion: banyan/v1
+kind: Flow
+metadata: {name: approval}
+spec:
+  form: app
+  start: {}
+  nodes:
+    - {id: apply, type: task, assignees: "role('clerk')"}
+    - id: route
+      type: branch
+      cases:
+        - {when: "form.amount > 100", goto: committee}
+      default: single
+    - {id: single, type: approval, assignees: "role('approver')", next: done}
+    - {id: committee, type: approval, assignees: "role('committee')", countersign: {mode: all}}
+    - {id: done, type: end, outcome: approved}
+"""
+DIRECTORY = StaticDirectory({"clerk": {None: ["clerk"]}, "approver": {None: ["boss"]},
+                             "committee": {None: ["m1", "m2", "m3"]}, "hand": {None: ["hand"]}})
+CTX = FlowContext(directory=DIRECTORY)
+T0 = datetime(2026, 3, 2, 9, 0)
+
+
+def banyan_flows(chain: int):
+    nodes = "".join(f"    - {{id: s{i}, type: task, assignees: \"role('hand')\"}}\n" for i in range(chain))
+    chain_flow = ("apiVersion: banyan/v1\nkind: Flow\nmetadata: {name: chain}\nspec:\n  start: {}\n  nodes:\n"
+                  + nodes + "    - {id: done, type: end}\n")
+    result = compile_texts({**BASE, "hand.yaml": ROLE % "hand", "approval.yaml": FLOW, "chain.yaml": chain_flow})
+    assert result.ok, [str(d.message) for d in result.diagnostics]
+    docs = result.bundle.documents
+    return docs[("Flow", "approval")], docs[("Flow", "chain")]
+
+
+# --- running one instance on each engine --------------------------------------------------
+def banyan_instance(flow, n: int, amount: int, persist: bool) -> int:
+    now = T0
+    state = apply(flow, None, Start(actor="ann", now=now, instance=f"i{n}", form={"amount": amount}), CTX).state
+    done = 0
+    while state.running:
+        task = next(iter(state.tasks.values()))
+        kind = Complete if task.node == "apply" else Approve
+        state = apply(flow, state, kind(actor=task.assignee, now=now, task=task.id), CTX).state
+        if persist:
+            state = from_json(json.loads(json.dumps(to_json(state))))
+        done += 1
+    return done
+
+
+def spiff_instance(spec, serializer, amount: int, persist: bool) -> int:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+    wf = BpmnWorkflow(spec)
+    wf.do_engine_steps()
+    done = 0
+    while not wf.is_completed():
+        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+        if task.task_spec.name == "apply":
+            task.data["amount"] = amount
+        task.run()
+        wf.do_engine_steps()
+        if persist:
+            wf = serializer.deserialize_json(serializer.serialize_json(wf))
+        done += 1
+    return done
+
+
+def spiff_setup(chain: int):
+    from SpiffWorkflow.bpmn.parser import BpmnParser
+    from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
+    parser = BpmnParser()
+    parser.add_bpmn_str(BPMN.encode())
+    body = "".join(f'    <bpmn:userTask id="s{i}"><bpmn:incoming>s{i}f</bpmn:incoming>'
+                   f'<bpmn:outgoing>s{i + 1}f</bpmn:outgoing></bpmn:userTask>\n'
+                   f'    <bpmn:sequenceFlow id="s{i + 1}f" sourceRef="s{i}" targetRef="{f"s{i + 1}" if i + 1 < chain else "end"}"/>\n'
+                   for i in range(chain))
+    xml = (CHAIN_BPMN_HEAD.replace("<bpmn:outgoing>s0</bpmn:outgoing>", "<bpmn:outgoing>s0f</bpmn:outgoing>")
+           + '    <bpmn:sequenceFlow id="s0f" sourceRef="start" targetRef="s0"/>\n' + body
+           + f'    <bpmn:endEvent id="end"><bpmn:incoming>s{chain}f</bpmn:incoming></bpmn:endEvent>\n'
+           + "  </bpmn:process>\n</bpmn:definitions>")
+    parser.add_bpmn_str(xml.encode())
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+    return parser.get_spec("approval"), parser.get_spec("chain"), serializer
+
+
+# --- measurements ---------------------------------------------------------------------------
+def throughput(instances: int, rounds: int, persist: bool, flow, spec, serializer):
+    """Median user tasks/s of each engine over `rounds` alternating rounds."""
+    b, s = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        tasks = sum(banyan_instance(flow, n, 50 if n % 2 else 500, persist) for n in range(instances))
+        b.append(tasks / (time.perf_counter() - start))
+        start = time.perf_counter()
+        tasks = sum(spiff_instance(spec, serializer, 50 if n % 2 else 500, persist) for n in range(instances))
+        s.append(tasks / (time.perf_counter() - start))
+    return statistics.median(b), statistics.median(s)
+
+
+def banyan_step_costs(chain_flow, steps: int, repeat: int) -> list[float]:
+    """Per step i: median over `repeat` runs of (apply + save + load) time."""
+    costs = [[] for _ in range(steps)]
+    for r in range(repeat):
+        now = T0
+        state = apply(chain_flow, None, Start(actor="ann", now=now, instance=f"c{r}"), CTX).state
+        for i in range(steps):
+            task = next(iter(state.tasks.values()))
+            t = time.perf_counter()
+            state = apply(chain_flow, state, Complete(actor="hand", now=now, task=task.id), CTX).state
+            state = from_json(json.loads(json.dumps(to_json(state))))
+            costs[i].append(time.perf_counter() - t)
+            now += timedelta(minutes=1)
+    return [statistics.median(c) for c in costs]
+
+
+def spiff_step_costs(chain_spec, serializer, steps: int, repeat: int) -> list[float]:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+    costs = [[] for _ in range(steps)]
+    for _ in range(repeat):
+        wf = BpmnWorkflow(chain_spec)
+        wf.do_engine_steps()
+        for i in range(steps):
+            t = time.perf_counter()
+            wf.get_tasks(state=TaskState.READY, manual=True)[0].run()
+            wf.do_engine_steps()
+            wf = serializer.deserialize_json(serializer.serialize_json(wf))
+            costs[i].append(time.perf_counter() - t)
+    return [statistics.median(c) for c in costs]
+
+
+def window(costs: list[float], at: int, width: int = 2) -> float:
+    """Median cost around step `at` (1-based), to smooth a single noisy step."""
+    return statistics.median(costs[max(0, at - 1 - width): at + width])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    instances, rounds, repeat = (200, 3, 3) if args.quick else (1000, 5, 7)
+    steps = 200
+    flow, chain_flow = banyan_flows(steps)
+    spec, chain_spec, serializer = spiff_setup(steps)
+    banyan_instance(flow, 0, 500, True), spiff_instance(spec, serializer, 500, True)       # warm up
+
+    b_mem, s_mem = throughput(instances, rounds, False, flow, spec, serializer)
+    b_rt, s_rt = throughput(instances // 4, rounds, True, flow, spec, serializer)
+    b_costs = banyan_step_costs(chain_flow, steps, repeat)
+    s_costs = spiff_step_costs(chain_spec, serializer, steps, max(1, repeat // 2))
+    b_growth = window(b_costs, 200) / window(b_costs, 10)
+    s_growth = window(s_costs, 200) / window(s_costs, 10)
+    rows = [
+        metric("engine_vs_spiff_memory", b_mem, "tasks/s", "spiffworkflow 3.2 tasks/s", s_mem, b_mem / s_mem),
+        metric("step_cost_growth", b_growth, "x", "spiffworkflow 3.2 growth", s_growth, s_growth / b_growth),
+        metric("step_10_cost", window(b_costs, 10) * 1e6, "us", "spiffworkflow 3.2 us", window(s_costs, 10) * 1e6,
+               window(s_costs, 10) / window(b_costs, 10)),
+        metric("step_200_cost", window(b_costs, 200) * 1e6, "us", "spiffworkflow 3.2 us", window(s_costs, 200) * 1e6,
+               window(s_costs, 200) / window(b_costs, 200)),
+        metric("roundtrip_vs_spiff_serialize_proxy", b_rt, "tasks/s", "spiffworkflow 3.2 save+reload tasks/s", s_rt,
+               b_rt / s_rt),
+    ]
+    report("flows", rows)
+
+
+if __name__ == "__main__":
+    main()
