@@ -75,7 +75,10 @@ class GraphService:
                 self._state = state = self._build(conn, head)
                 self.last_update = {"kind": "build", "seconds": state.built_seconds, "seq": head}
                 return state
-            applied = replay(conn, state, REPLAY_LIMIT) if state.seq < head else 0
+            try:
+                applied = replay(conn, state, REPLAY_LIMIT) if state.seq < head else 0
+            except (KeyError, ValueError):   # the cache disagrees with the log: never serve it half-edited
+                applied = None
             if applied is None:
                 self._state = state = self._build(conn, head)
                 self.last_update = {"kind": "rebuild", "seconds": state.built_seconds, "seq": head}
