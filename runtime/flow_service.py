@@ -1,0 +1,175 @@
+"""The flow service: what the API, the CLI, the worker and the web pages call.
+
+Every command is one transaction (`runtime.db.writing`): load, apply the pure engine, write the
+state over the version read (optimistic concurrency), tasks, timers, events, outbox, audit.
+A refused command raises `FlowError` (code, message, HTTP status) and changes nothing. A client
+`request_id` makes a command safe to retry: the same id again gives the first answer and does
+nothing twice (the id is stored in the same transaction as the change). Instances run on the
+deployment version they started on. Results are JSON-ready dicts."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from engine.flow import WEEKDAYS
+
+from .db import writing
+from .flow_commands import build
+from .flow_directory import DirectoryFactory, table_directory
+from .flow_queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
+from .flow_store import FlowError, bundle_at, current_version, db_time, flow_in, load
+from .flow_tables import requests
+from .flow_tx import FlowTx
+from .migrate import upgrade
+from .records import Records
+
+RETRIES = 3       # a command without an expected version is re-run on a write conflict
+
+
+def bank_timezone() -> Any:
+    try:
+        return ZoneInfo(os.environ.get("BANYAN_TIMEZONE", "Asia/Shanghai"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone(timedelta(hours=8))
+
+
+class FlowService:
+    def __init__(self, engine: Engine, *, directory: DirectoryFactory = table_directory, calendar: Any = WEEKDAYS,
+                 clock: Callable[[], datetime] | None = None):
+        upgrade(engine)
+        self.engine, self.directory, self.calendar = engine, directory, calendar
+        tz = bank_timezone()
+        self.clock = clock or (lambda: datetime.now(tz))
+        self.records = Records(engine)
+
+    # -- commands --------------------------------------------------------------------------------
+    def start(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None,
+              request_id: str | None = None) -> dict:
+        """Start `flow` about the subject record with key `subject`; returns the instance view."""
+        if form is not None and not isinstance(form, Mapping):
+            raise FlowError("invalid", "the form must be an object of field values")
+        return self._run(request_id, actor, f"start {flow} {subject}", None,
+                         lambda tx: tx.start(flow, actor, subject, dict(form or {})))
+
+    def act(self, instance_id: str, action: str, *, actor: str, request_id: str | None = None,
+            expected_version: int | None = None, **params: Any) -> dict:
+        """Run `action` (approve, reject, complete, claim, return, transfer, delegate, add_signer,
+        remove_signer, withdraw, urge, cc, comment, cancel, event) with its parameters (task,
+        comment, fields, to, users, position, user, node, message, text, reason, event, record)."""
+        build(action, params, actor=actor, now=self.clock(), expected_version=expected_version)   # shape check first
+
+        def run(tx: FlowTx) -> str:
+            tx.apply(instance_id, build(action, params, actor=actor, now=tx.now, expected_version=expected_version),
+                     action)
+            return instance_id
+        return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
+                         expected_version, run)
+
+    def _run(self, request_id: str | None, actor: str, what: str, expected: int | None,
+             work: Callable[[FlowTx], str]) -> dict:
+        if not isinstance(actor, str) or not actor.strip():
+            raise FlowError("invalid", "who acts must be named (actor)")
+        if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 200):
+            raise FlowError("invalid", "a request id is 1–200 characters")
+        for attempt in range(RETRIES):
+            try:
+                with writing(self.engine) as conn:
+                    if request_id is not None:
+                        seen = _replay(conn, request_id, actor, what)
+                        if seen is not None:
+                            return seen
+                    tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
+                    instance_id = work(tx)
+                    tx.settle()
+                    view = self._view(conn, instance_id)
+                    if request_id is not None:
+                        conn.execute(requests.insert().values(
+                            request_id=request_id, actor=actor, command=what[:300], instance_id=instance_id,
+                            response=json.dumps(view, ensure_ascii=False), at=db_time(tx.now)))
+                    return view
+            except FlowError as exc:
+                if exc.code != "conflict" or expected is not None or attempt == RETRIES - 1:
+                    raise
+            except sa.exc.IntegrityError:
+                if request_id is None:
+                    raise
+                with self.engine.connect() as conn:      # the same request id landed first elsewhere
+                    seen = _replay(conn, request_id, actor, what)
+                if seen is None:
+                    raise
+                return seen
+        raise FlowError("conflict", "the instance kept changing; try again")
+
+    def fire_timer(self, instance_id: str, timer: str) -> dict:
+        """TimerFired for one due timer (the worker's call); the timer row goes in the same transaction."""
+        from engine.flow import TimerFired
+        from .flow_tables import timers
+
+        def run(tx: FlowTx) -> str:
+            tx.conn.execute(timers.delete().where(timers.c.instance_id == instance_id, timers.c.timer == timer))
+            tx.apply(instance_id, TimerFired(actor="system", now=tx.now, timer=timer), "timer")
+            return instance_id
+        return self._run(None, "system", "timer", None, run)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _view(self, conn: Any, instance_id: str) -> dict:
+        stored = load(conn, instance_id)
+        return instance_view(stored.row, stored.state)
+
+    def instance(self, instance_id: str, *, with_timeline: bool = True) -> dict:
+        with self.engine.connect() as conn:
+            view = self._view(conn, instance_id)
+            if with_timeline:
+                view["timeline"] = timeline(conn, instance_id)
+            return view
+
+    def timeline(self, instance_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            load(conn, instance_id)
+            return timeline(conn, instance_id)
+
+    def inbox(self, user: str, box: str = "mine", *, limit: int = 50, offset: int = 0) -> dict:
+        if box not in BOXES:
+            raise FlowError("invalid", f"no inbox `{box}`; use one of: {', '.join(BOXES)}")
+        if not 1 <= limit <= 500 or offset < 0:
+            raise FlowError("invalid", "limit must be 1–500 and offset ≥ 0")
+        with self.engine.connect() as conn:
+            return inbox(conn, user, box, self.clock(), limit, offset)
+
+    def task(self, task_id: str) -> dict:
+        """A task with its instance and its step's rules (actions, field access): a task page's data."""
+        with self.engine.connect() as conn:
+            row = task_row(conn, task_id)
+            if row is None:
+                raise FlowError("unknown_task", f"no task `{task_id}`")
+            stored = load(conn, row.instance_id)
+            flow = flow_in(bundle_at(conn, stored.row.deployment_version), stored.row.flow)
+            return {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
+                    "instance": instance_view(stored.row, stored.state), "step": step_rules(flow.by_id[row.node])}
+
+    def flow(self, name: str, version: int | None = None) -> Any:
+        """The compiled flow of deployment `version` (default: the current one)."""
+        with self.engine.connect() as conn:
+            return flow_in(bundle_at(conn, version or current_version(conn)), name)
+
+    def flows(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            bundle = bundle_at(conn, current_version(conn))
+        return [{"name": n, "label": {"zh": f.meta.label.zh, "en": f.meta.label.en}, "subject": f.subject,
+                 "form": f.form} for (k, n), f in sorted(bundle.documents.items()) if k == "Flow"]
+
+
+def _replay(conn: Any, request_id: str, actor: str, what: str) -> dict | None:
+    row = conn.execute(sa.select(requests).where(requests.c.request_id == request_id)).first()
+    if row is None:
+        return None
+    if row.actor != actor or row.command != what[:300]:
+        raise FlowError("request_reused", f"request id {request_id} was already used for `{row.command}` "
+                                          f"by {row.actor}; use a new id for a new command")
+    return json.loads(row.response)
