@@ -153,6 +153,19 @@ class FlowService:
             return {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
                     "instance": instance_view(stored.row, stored.state), "step": step_rules(flow.by_id[row.node])}
 
+    def preview(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None) -> dict:
+        """Who would hold each step if `actor` submitted this draft now; nothing is written."""
+        from .flow_preview import preview
+        if form is not None and not isinstance(form, Mapping):
+            raise FlowError("invalid", "the form must be an object of field values")
+        with self.engine.connect() as conn:
+            version = current_version(conn)
+            bundle = bundle_at(conn, version)
+            compiled = flow_in(bundle, flow)
+            tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
+            ctx = tx.context(bundle, compiled, subject, actor, strict=True)
+            return {**preview(compiled, dict(form or {}), ctx, actor, tx.now), "deployment_version": version}
+
     def flow(self, name: str, version: int | None = None) -> Any:
         """The compiled flow of deployment `version` (default: the current one)."""
         with self.engine.connect() as conn:

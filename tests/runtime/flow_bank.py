@@ -66,6 +66,11 @@ def _demo_companies() -> tuple:
     return tuple(generate(scale=0.01, seed=7, transactions=0).records["company"][:2])
 
 
+def company_key(code: str) -> str:
+    """The credit code (the company key) of test company C1 or C2."""
+    return _demo_companies()[int(code[1:]) - 1]["credit_code"]
+
+
 def company(code: str, branch: str) -> dict:
     """A valid company (a demo-bank one, with a real credit-code checksum) in G0001 at `branch`;
     `code` picks which: C1 or C2."""
