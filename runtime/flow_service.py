@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine.flow import WEEKDAYS
+from engine.flow import WEEKDAYS, TimerFired
 
 from .db import writing
 from .flow_commands import build
 from .flow_directory import DirectoryFactory, table_directory
 from .flow_queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
 from .flow_store import FlowError, bundle_at, current_version, db_time, flow_in, load
-from .flow_tables import requests
+from .flow_tables import messages, requests, timers
 from .flow_tx import FlowTx
 from .migrate import upgrade
 from .records import Records
@@ -106,16 +106,32 @@ class FlowService:
                 return seen
         raise FlowError("conflict", "the instance kept changing; try again")
 
-    def fire_timer(self, instance_id: str, timer: str) -> dict:
-        """TimerFired for one due timer (the worker's call); the timer row goes in the same transaction."""
-        from engine.flow import TimerFired
-        from .flow_tables import timers
+    def fire_timer(self, instance_id: str, timer: str, *, claimed_by: str | None = None) -> dict | None:
+        """TimerFired for one due timer (the worker's call). Its row is deleted in the same
+        transaction, only while `claimed_by` still holds it; None if it no longer does."""
+        class Gone(Exception):
+            pass
 
         def run(tx: FlowTx) -> str:
-            tx.conn.execute(timers.delete().where(timers.c.instance_id == instance_id, timers.c.timer == timer))
+            gone = tx.conn.execute(timers.delete().where(
+                timers.c.instance_id == instance_id, timers.c.timer == timer,
+                *([timers.c.claimed_by == claimed_by] if claimed_by else [])))
+            if gone.rowcount != 1:
+                raise Gone()
             tx.apply(instance_id, TimerFired(actor="system", now=tx.now, timer=timer), "timer")
             return instance_id
-        return self._run(None, "system", "timer", None, run)
+        try:
+            return self._run(None, "system", "timer", None, run)
+        except Gone:
+            return None
+
+    def migrate(self, flow: str, to_version: int, mapping: Mapping[str, str] | None = None, *, actor: str,
+                dry_run: bool = True, only: list[str] | None = None) -> dict:
+        """Move running instances of `flow` to deployment `to_version` by a node mapping (see
+        runtime.flow_migration); a dry run (the default) only checks and reports."""
+        from .flow_migration import migrate
+        return migrate(self.engine, flow, to_version, mapping or {}, actor=actor, now=self.clock(), dry_run=dry_run,
+                       only=only)
 
     # -- reading ---------------------------------------------------------------------------------
     def _view(self, conn: Any, instance_id: str) -> dict:
@@ -165,6 +181,17 @@ class FlowService:
             tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
             ctx = tx.context(bundle, compiled, subject, actor, strict=True)
             return {**preview(compiled, dict(form or {}), ctx, actor, tx.now), "deployment_version": version}
+
+    def messages(self, user: str, *, unread_only: bool = False, limit: int = 50) -> list[dict]:
+        """In-app messages the worker delivered to `user`, newest first."""
+        from .flow_queries import iso
+        q = sa.select(messages).where(messages.c.user_name == user)
+        if unread_only:
+            q = q.where(messages.c.read_at.is_(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(messages.c.id.desc()).limit(limit)).all()
+        return [{"id": r.id, "instance": r.instance_id, "template": r.template, "text": r.text,
+                 "at": iso(r.created_at), "read": r.read_at is not None} for r in rows]
 
     def flow(self, name: str, version: int | None = None) -> Any:
         """The compiled flow of deployment `version` (default: the current one)."""
