@@ -33,8 +33,8 @@ class ContagionRequest(BaseModel):
     distressed: Union[list[str], dict[str, Probability]] = Field(min_length=1)
     guarantee_default: Probability = 0.5
     control_rate: Probability = 0.3
-    holding_rate: Probability = 1.0
-    min_score: Probability = 0.001
+    holding_rate: Probability = 0.3
+    min_score: Probability = 0.01
     limit: int = Field(100, ge=1, le=10_000)
 
 

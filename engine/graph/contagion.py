@@ -1,13 +1,22 @@
 """Contagion of distress through guarantees and control.
 
-A *channel* ``(x, v, q)`` says that distress of ``x`` reaches ``v`` with probability
-``q = p(v|x)``.  From the firms known to be distressed (each with its own
-probability ``p_s``) the model of NOTES.md is solved as a fixpoint:
+A *channel* ``(x, v, q)`` says that distress of ``x`` reaches ``v`` with weight
+``q = p(v|x)``. Two models:
 
-    p(v) = 1 - (1 - p_s(v)) * prod over channels x->v of (1 - p(v|x) * p(x))
+- ``"debtrank"`` (default; Battiston et al. 2012): distress levels ``h`` in [0, 1] start
+  at ``p_s``; each round, every firm that became distressed in the previous round passes
+  ``q * h(x)`` along its channels, once, and then goes inactive:
 
-Starting from ``p = p_s`` the iteration only increases and is bounded by 1, so it
-converges; loops (mutual guarantees) feed back, which is the point of a circle.
+      h(v) <- min(1, h(v) + sum over newly distressed x of q(x, v) * h(x))
+
+  Because a firm propagates only once, distress cannot echo round a loop (a 100%
+  subsidiary and its parent, a mutual guarantee) and inflate itself: results stay
+  readable on a whole bank.
+- ``"probabilistic"``: the fixpoint of NOTES.md,
+  ``p(v) = 1 - (1 - p_s(v)) * prod over channels x->v of (1 - p(v|x) * p(x))``. Loops feed
+  back as if each pass were fresh evidence, so on dense ownership it saturates toward 1;
+  kept for small networks and for comparison.
+
 Each affected firm is explained by its strongest path from a distressed firm: the
 path maximising ``p_s(source) * prod q`` (Dijkstra on ``-log q``).
 """
@@ -83,8 +92,11 @@ def contagion(
     min_score: float = 1e-3,
     tol: float = 1e-10,
     max_rounds: int = 10_000,
+    model: str = "debtrank",
 ) -> ContagionResult:
     """Propagate distress through ``channels`` from ``distressed`` (ids, or {id: p_s})."""
+    if model not in ("debtrank", "probabilistic"):
+        raise ValueError(f"model must be 'debtrank' or 'probabilistic', got {model!r}")
     seeds = dict(distressed) if isinstance(distressed, Mapping) else {f: 1.0 for f in distressed}
     index = NodeIndex()
     src, dst, q = [], [], []
@@ -105,7 +117,10 @@ def contagion(
     ps = np.zeros(n)
     for f, p in seeds.items():
         ps[index.index(f)] = p
-    p = _fixpoint(n, src_a, dst_a, q_a, ps, tol, max_rounds)
+    if model == "debtrank":
+        p = _debtrank(n, src_a, dst_a, q_a, ps)
+    else:
+        p = _fixpoint(n, src_a, dst_a, q_a, ps, tol, max_rounds)
     g, pred = _strongest_paths(n, src_a, dst_a, q_a, ps)
     scores = {index.id(i): float(p[i]) for i in np.flatnonzero(p > 0)}
     affected = []
@@ -115,6 +130,23 @@ def contagion(
         affected.append(Affected(index.id(int(i)), float(p[i]), tuple(index.ids(path)), strength))
     affected.sort(key=lambda a: (-a.score, a.firm))
     return ContagionResult(scores, tuple(affected))
+
+
+def _debtrank(n, src, dst, q, ps) -> np.ndarray:
+    """Each firm passes its distress along its channels once, in the round after it was hit."""
+    w = sp.csr_matrix((q, (src, dst)), shape=(n, n))  # parallel channels add up
+    h = ps.copy()
+    active = ps > 0          # distressed, propagating this round
+    done = np.zeros(n, bool)  # has propagated: inactive
+    for _ in range(n + 1):
+        if not active.any():
+            break
+        push = w.T @ np.where(active, h, 0.0)
+        done |= active
+        nxt = np.minimum(1.0, h + push)  # an inactive firm still takes losses, but passes none on
+        active = (nxt > h) & ~done
+        h = nxt
+    return h
 
 
 def _fixpoint(n, src, dst, q, ps, tol, max_rounds) -> np.ndarray:

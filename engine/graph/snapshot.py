@@ -47,11 +47,12 @@ class GraphSnapshot:
 
     def contagion(
         self, distressed: Mapping[str, float] | Iterable[str], *, guarantee_default: float = 0.5,
-        control_rate: float = 0.3, holding_rate: float = 1.0, min_score: float = 1e-3,
+        control_rate: float = 0.3, holding_rate: float = 0.3, min_score: float = 0.01,
+        model: str = "debtrank",
     ) -> ContagionResult:
         channels = guarantee_channels(self.guarantees, self.net_assets, guarantee_default)
         channels += equity_channels(self.equity, control_rate, holding_rate)
-        return contagion(channels, distressed, min_score=min_score)
+        return contagion(channels, distressed, min_score=min_score, model=model)
 
     def contagion_score(self, firm: str, distressed: Mapping[str, float] | Iterable[str]) -> float:
         return self.contagion(distressed).score(firm)

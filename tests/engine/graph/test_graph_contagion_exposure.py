@@ -8,8 +8,9 @@ from engine.graph import (
 )
 
 
-def test_contagion_formula_and_feedback_by_hand():
-    r = contagion([("A", "B", 0.5), ("B", "C", 0.5), ("A", "C", 0.1), ("C", "D", 1.0), ("D", "C", 0.2)], ["A"])
+def test_probabilistic_formula_and_feedback_by_hand():
+    r = contagion([("A", "B", 0.5), ("B", "C", 0.5), ("A", "C", 0.1), ("C", "D", 1.0), ("D", "C", 0.2)], ["A"],
+                  model="probabilistic")
     # C = 1 - (1 - 0.25)(1 - 0.1)(1 - 0.2 C)  =>  C = 0.325 / 0.865
     assert r.score("B") == pytest.approx(0.5)
     assert r.score("C") == pytest.approx(0.325 / 0.865, abs=1e-8)
@@ -18,11 +19,35 @@ def test_contagion_formula_and_feedback_by_hand():
     assert [a.firm for a in r.affected][0] == "B"
 
 
-def test_contagion_own_probability_and_validation():
-    r = contagion([("A", "B", 0.5)], {"A": 0.4, "B": 0.1})
+def test_probabilistic_own_probability_and_validation():
+    r = contagion([("A", "B", 0.5)], {"A": 0.4, "B": 0.1}, model="probabilistic")
     assert r.score("B") == pytest.approx(1 - 0.9 * 0.8)
     with pytest.raises(ValueError):
         contagion([("A", "B", 1.5)], ["A"])
+    with pytest.raises(ValueError):
+        contagion([("A", "B", 0.5)], ["A"], model="magic")
+
+
+def test_debtrank_by_hand_each_firm_propagates_once():
+    # Round 1: A (seed, 1.0) hits B 0.5 and C 0.1. Round 2: B adds 0.5 * 0.5 to C; C passes its
+    # 0.1 to D. Round 3: D passes 0.2 * 0.1 back to C, which takes the loss (0.37) but, having
+    # propagated once already, passes nothing on: D stays 0.1, no echo round the loop.
+    channels = [("A", "B", 0.5), ("B", "C", 0.5), ("A", "C", 0.1), ("C", "D", 1.0), ("D", "C", 0.2)]
+    r = contagion(channels, ["A"])
+    assert r.score("B") == pytest.approx(0.5)
+    assert r.score("C") == pytest.approx(0.1 + 0.25 + 0.02)
+    assert r.score("D") == pytest.approx(0.1)
+    c = next(a for a in r.affected if a.firm == "C")
+    assert c.path == ("A", "B", "C")
+
+
+def test_debtrank_does_not_saturate_round_a_loop():
+    # A parent and its 100% subsidiary feed each other; the probabilistic fixpoint inflates
+    # both toward 1, DebtRank keeps the one-pass value.
+    channels = [("S", "P", 1.0), ("P", "S", 0.3), ("S", "X", 0.4), ("X", "S", 0.9)]
+    assert contagion(channels, {"S": 0.5}).score("P") == pytest.approx(0.5)
+    assert contagion(channels, {"S": 0.5}).score("X") == pytest.approx(0.2)
+    assert contagion(channels, {"S": 0.5}, model="probabilistic").score("P") > 0.5
 
 
 def test_guarantee_channels_run_borrower_to_guarantor():
