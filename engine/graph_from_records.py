@@ -30,5 +30,9 @@ def snapshot_from_records(records: Mapping[str, Iterable[Mapping]]) -> GraphSnap
                   if g.get("status") in ACTIVE and g.get("guarantor") and g.get("borrower")]
     companies = list(records.get("company", ()))
     group_of = {c["credit_code"]: c["group"] for c in companies if c.get("group")}
+    net_assets = {c["credit_code"]: float(c["net_assets"]) for c in companies if c.get("net_assets") is not None}
+    # Close relatives act as one controlling party (CBRC: 主要投资者个人及其近亲属).
+    relatives = [(p["person_no"], p["relative_of"]) for p in records.get("person", ()) if p.get("relative_of")]
+    persons |= {x for pair in relatives for x in pair}
     return GraphSnapshot(holdings=holdings, guarantees=guarantees, persons=persons, agreements=agreements,
-                         group_of=group_of)
+                         relatives=relatives, group_of=group_of, net_assets=net_assets)
