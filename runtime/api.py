@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from .deployments import DeploymentRegistry
 from .errors import RecordError
+from .flow_api import install_flows
 from .graph_api import graph_router
 from .live import NothingDeployed, UnknownEntity
 from .record_store import json_value
@@ -138,4 +139,5 @@ def create_app(engine: Engine) -> FastAPI:
         return Response(status_code=204)
 
     app.include_router(graph_router(engine, records))
+    install_flows(app, engine)
     return app
