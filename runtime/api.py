@@ -46,7 +46,9 @@ def _version(if_match: str | None) -> int | None:
     return int(text)
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
+    """The API; with `web=True` (what `banyan serve` runs) also the pages, sign-in in front of every
+    endpoint and the security headers (runtime/web_app.py)."""
     app = FastAPI(title="Banyan", version="0.1.0", default_response_class=BanyanJSON,
                   description="Records and deployments of a Banyan system.")
     registry = DeploymentRegistry(engine)
@@ -140,4 +142,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     app.include_router(graph_router(engine, records))
     install_flows(app, engine)
+    if web:
+        from .web_app import install_web
+        install_web(app, engine)
     return app

@@ -49,7 +49,13 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
         fail(str(exc))
     total = sum(counts.values())
     click.secho(f"✓ loaded {total:,} records: " + ", ".join(f"{n:,} {e}" for e, n in counts.items()), fg="green")
-    click.echo("next: `banyan serve` and open http://127.0.0.1:8000/docs")
+    from .auth_demo import DEMO_PASSWORD, seed_demo_users
+    from .auth_org import OrgTree
+    from .auth_users import UserStore
+    made = seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    if made:
+        click.echo(f"demo users: {', '.join(made)} (password {DEMO_PASSWORD})")
+    click.echo("next: `banyan serve` and open http://127.0.0.1:8000/ui/ (sign in as rm_sh_01)")
 
 
 @main.command()
@@ -58,8 +64,8 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
 @env_option
 @handle_errors
 def serve(host: str, port: int, env: str | None) -> None:
-    """Run the HTTP API (OpenAPI at /docs)."""
+    """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs)."""
     import uvicorn
 
     from .api import create_app
-    uvicorn.run(create_app(engine_for(env)), host=host, port=port)
+    uvicorn.run(create_app(engine_for(env), web=True), host=host, port=port)

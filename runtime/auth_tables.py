@@ -1,0 +1,42 @@
+"""Sign-in's tables (Alembic revision 0003 creates them): credentials, what each role may do
+on the web, API tokens.
+
+A person's profile (display name, org unit, e-mail) and the roles they hold in which unit are
+the flow runtime's people directory (`banyan_flow_people`, `banyan_flow_role_holders`, see
+flow_tables.py): one record of who is who, read by the flow engine and by sign-in alike.
+Roles and org units themselves are YAML (Role and OrgUnit kinds, deployed with the bundle).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .flow_tables import people, role_holders  # noqa: F401  (re-exported: the profile and the roles)
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "banyan_users", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),            # = banyan_flow_people.name, what ref(user) holds
+    sa.Column("password_hash", sa.String(200)),                      # argon2id; null: cannot sign in with a password
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),   # bumped: older sessions end
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+role_grants = sa.Table(
+    "banyan_role_grants", metadata,
+    sa.Column("role", sa.String(100), primary_key=True),
+    sa.Column("permission", sa.String(50), primary_key=True),
+)
+
+api_tokens = sa.Table(
+    "banyan_api_tokens", metadata,
+    sa.Column("id", sa.String(24), primary_key=True),               # the public part of the token
+    sa.Column("user_name", sa.String(200), nullable=False, index=True),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),        # sha256 of the secret part
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)

@@ -1,0 +1,145 @@
+"""Import (CSV/XLSX upload, all or nothing, a report of every problem by line and field) and
+export (the person's records in scope, streamed) for any entity."""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from .errors import RecordError
+from .live import UnknownEntity
+from .tabular import _cell, import_file
+from .web_context import WebContext, redirect
+from .web_query import list_records, unit_allowed
+from .web_text import text
+
+MAX_IMPORT = 20 * 1024 * 1024
+
+
+def transfer_router(web: WebContext) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    def page(request: Request, ent, status: int = 200, problems=(), error: str = "") -> HTMLResponse:
+        lang = web.lang(request)
+        return web.page(request, "import.html", status, title=text("import_title", lang, entity=ent.meta.label.text(lang)),
+                        entity=ent, problems=list(problems), error=error,
+                        fields=[f for f in ent.fields if not f.computed])
+
+    def entity(request: Request, name: str):
+        try:
+            return web.live().entity(name)
+        except UnknownEntity:
+            return None
+
+    @r.get("/ui/e/{name}/import")
+    def import_page(request: Request, name: str) -> HTMLResponse:
+        ent = entity(request, name)
+        if ent is None:
+            return web.not_found(request, name)
+        if not web.user(request).can("records.import"):
+            return web.denied(request)
+        return page(request, ent)
+
+    @r.post("/ui/e/{name}/import")
+    async def import_post(request: Request, name: str) -> Response:
+        lang, user = web.lang(request), web.user(request)
+        ent = entity(request, name)
+        if ent is None:
+            return web.not_found(request, name)
+        if not user.can("records.import"):
+            return web.denied(request)
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        upload = form.get("file")
+        suffix = Path(upload.filename or "").suffix.lower() if isinstance(upload, UploadFile) else ""
+        if suffix not in (".csv", ".xlsx"):
+            return page(request, ent, 422, error=text("import_type", lang))
+        data = await upload.read(MAX_IMPORT + 1)
+        if len(data) > MAX_IMPORT:
+            return page(request, ent, 413, error=text("import_too_big", lang, mb=MAX_IMPORT // (1024 * 1024)))
+        scope = web.scope(user)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / ("upload" + suffix)
+            path.write_bytes(data)
+            try:
+                if scope is not None:
+                    _check_scope(web, name, scope, path, lang)
+                count = import_file(web.records, name, path, actor=user.name)
+            except RecordError as exc:
+                rows = [(p.path[0] if p.path and isinstance(p.path[0], int) else "",
+                         ".".join(map(str, p.path[1:] if p.path and isinstance(p.path[0], int) else p.path)),
+                         p.message) for p in exc.problems] or [("", "", exc.message)]
+                return page(request, ent, 422, problems=rows, error=text("import_failed", lang, n=len(rows)))
+            except (ValueError, OSError, KeyError) as exc:      # a file openpyxl or csv cannot read
+                return page(request, ent, 422, error=f"{text('import_type', lang)} ({type(exc).__name__})")
+        request.session["flash"] = text("import_done", lang, n=count)
+        return redirect(f"/ui/e/{name}")
+
+    @r.get("/ui/e/{name}/export")
+    def export(request: Request, name: str, format: str = "csv") -> Response:
+        ent = entity(request, name)
+        if ent is None:
+            return web.not_found(request, name)
+        scope = web.scope(web.user(request))
+        names = ["id"] + [f.name for f in ent.fields]
+        if format == "xlsx":
+            from openpyxl import Workbook
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet(name[:31])
+            ws.append(names)
+            for rec in _all(web, name, scope):
+                ws.append([_cell(rec[n], True) for n in names])
+            buf = io.BytesIO()
+            wb.save(buf)
+            return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
+
+        def rows():
+            out = io.StringIO()
+            w = csv.writer(out)
+            out.write("\ufeff")                 # Excel reads UTF-8 with a BOM
+            w.writerow(names)
+            for rec in _all(web, name, scope):
+                w.writerow([_cell(rec[n], False) for n in names])
+                if out.tell() > 64 * 1024:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
+                                 headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+
+    return r
+
+
+def _all(web: WebContext, entity: str, scope):
+    offset = 0
+    while True:
+        page = list_records(web, entity, scope, limit=2000, offset=offset)
+        yield from page.items
+        offset += len(page.items)
+        if len(page.items) < 2000:
+            return
+
+
+def _check_scope(web: WebContext, entity: str, scope, path: Path, lang: str) -> None:
+    """Refuse an import that would place a record outside the person's scope."""
+    from .tabular import _read, file_format, header_fields
+    from .validation import Problem
+    from .errors import InvalidRecord
+    header, rows = _read(path, file_format(path))
+    fields = header_fields(web.records, entity, header)
+    problems = []
+    for line, cells in enumerate(rows, start=2):
+        values = {f: c for f, c in zip(fields, cells) if f is not None}
+        bad = unit_allowed(web, entity, scope, {k: (str(v).strip() if v is not None else None) for k, v in values.items()})
+        if bad:
+            problems.append(Problem((line, bad), text("out_of_scope", lang), "scope"))
+    if problems:
+        raise InvalidRecord("rows outside your scope", problems)
