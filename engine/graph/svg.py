@@ -137,6 +137,26 @@ def _place(key: int, children: dict[int, list[int]], xs: dict[int, float], curso
     xs[key] = (xs[kids[0]] + xs[kids[-1]]) / 2
 
 
+def _ring_order(graph: GuaranteeGraph, firm: str, shown: Sequence[str]) -> list[str]:
+    """Firms in the order the guarantees run (depth first from ``firm``, following who each
+    firm guarantees), so a circle is drawn as a ring with short arrows between neighbours
+    rather than as chords across it."""
+    members = set(shown)
+    order: list[str] = []
+    seen: set[str] = set()
+    for start in [firm] + sorted(members):
+        stack = [start] if start in members else []
+        while stack:
+            f = stack.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            order.append(f)
+            stack.extend(sorted((b for b in graph.guarantees_given(f) if b in members and b not in seen),
+                                reverse=True))
+    return order
+
+
 def guarantee_circle_svg(
     graph: GuaranteeGraph,
     firm: str,
@@ -160,6 +180,7 @@ def guarantee_circle_svg(
         near = {**graph.chain(firm, "down", radius), **graph.chain(firm, "up", radius)}
         ranked = sorted((len(p), f) for f, p in near.items() if f in members)
         shown = sorted([firm] + [f for _, f in ranked[: max_nodes - 1]])
+    shown = _ring_order(graph, firm, shown)
     hot = _path_edges(highlight)
     hot_nodes = {n for e in hot for n in e} | {firm}
     r = max(120.0, len(shown) * (BOX_W * 0.42) / math.pi)
