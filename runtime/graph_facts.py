@@ -134,7 +134,7 @@ def equity_svg(state: GraphState, key: str, *, focus: bool = False, depth: int |
     path = chain_path(chain)
     root = key if focus or not path else path[0]
     depth = depth or max(4, len(path))
-    return equity_tree_svg(equity, root, labels=state.names, max_depth=depth, max_children=children,
+    return equity_tree_svg(equity, root, labels={**state.person_names, **state.names}, max_depth=depth, max_children=children,
                            highlight=[path] if path and not focus else (),
                            title=f"Equity tree of {state.names.get(key, key)} ({key})")
 
@@ -146,7 +146,7 @@ def guarantee_svg(state: GraphState, key: str, *, depth: int = 2, max_nodes: int
     if key not in graph:
         graph = GuaranteeGraph((), nodes=[key])
     mutual = [[key, b] for b in sorted(set(graph.guarantees_given(key)) & set(graph.guarantees_received(key)))]
-    return guarantee_circle_svg(graph, key, labels=state.names, max_nodes=max_nodes, radius=depth,
+    return guarantee_circle_svg(graph, key, labels={**state.person_names, **state.names}, max_nodes=max_nodes, radius=depth,
                                 highlight=mutual + [[b, a] for a, b in mutual],
                                 title=f"Guarantee circle of {state.names.get(key, key)} ({key})")
 

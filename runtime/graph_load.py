@@ -44,7 +44,8 @@ class GraphState:
     seq: int                                       # the last audit entry it reflects
     company_code: dict[int, str] = field(default_factory=dict)
     group_code: dict[int, str] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)           # firm key → name (the firms the graph knows)
+    person_names: dict[str, str] = field(default_factory=dict)    # person key → name (for pictures)
     loan_balance: dict[str, float] = field(default_factory=dict)
     edges: dict[int, Edge] = field(default_factory=dict)          # guarantee id → active edge
     by_pair: dict[tuple[str, str], set[int]] = field(default_factory=dict)   # (guarantor, borrower) → ids
@@ -94,13 +95,18 @@ def read_companies(conn: Connection, live: LiveModel, state: GraphState) -> list
     return out
 
 
-def read_holdings(conn: Connection, live: LiveModel, company_code: Mapping[int, str]) -> list[dict]:
+def read_holdings(conn: Connection, live: LiveModel, state: GraphState) -> list[dict]:
     h, p = live.table("equity_holding"), live.table("person")
-    q = (sa.select(h.c.holder_company, p.c.person_no, h.c.investee, h.c.share, h.c.control_agreement)
+    q = (sa.select(h.c.holder_company, p.c.person_no, p.c.name, h.c.investee, h.c.share, h.c.control_agreement)
          .select_from(h.outerjoin(p, h.c.holder_person == p.c.id)))
-    return [{"holder_company": company_code.get(r.holder_company), "holder_person": r.person_no,
-             "investee": company_code.get(r.investee), "share": r.share, "control_agreement": r.control_agreement}
-            for r in conn.execute(q)]
+    out = []
+    for r in conn.execute(q):
+        if r.person_no is not None and r.name:
+            state.person_names[r.person_no] = r.name
+        out.append({"holder_company": state.company_code.get(r.holder_company), "holder_person": r.person_no,
+                    "investee": state.company_code.get(r.investee), "share": r.share,
+                    "control_agreement": r.control_agreement})
+    return out
 
 
 def read_guarantees(conn: Connection, live: LiveModel, state: GraphState) -> list[dict]:
@@ -122,7 +128,7 @@ def build_state(conn: Connection, live: LiveModel, seq: int) -> GraphState:
     state = GraphState(GraphSnapshot(), live.version, seq)
     companies = read_companies(conn, live, state)
     net_assets = state.snapshot.net_assets
-    holdings = read_holdings(conn, live, state.company_code)
+    holdings = read_holdings(conn, live, state)
     guarantees = read_guarantees(conn, live, state)
     try:
         snapshot = snapshot_from_records({"company": companies, "equity_holding": holdings, "guarantee": guarantees})
@@ -135,7 +141,7 @@ def build_state(conn: Connection, live: LiveModel, seq: int) -> GraphState:
 
 def rebuild_equity(conn: Connection, live: LiveModel, state: GraphState) -> None:
     """Re-read the equity holdings alone and replace the snapshot's equity graph."""
-    records = {"equity_holding": read_holdings(conn, live, state.company_code)}
+    records = {"equity_holding": read_holdings(conn, live, state)}
     try:
         fresh = snapshot_from_records(records)
     except ValueError as exc:
