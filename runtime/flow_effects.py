@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.flow import (CancelSubflow, ClearTimer, CloseTask, CreateTask, Finished, Notify, SetTimer, StartFlow,
@@ -19,6 +20,12 @@ from .flow_store import db_time, dumps
 from .flow_tables import ccs, outbox, task_candidates, tasks, timers
 
 DEFAULT_CHANNELS = ("in_app",)
+_TASK_NEW = tasks.insert()
+_TASK_CLOSE = tasks.update().where(tasks.c.id == sa.bindparam("k_id")).values(
+    status=sa.bindparam("status"), close_reason=sa.bindparam("close_reason"), closed_at=sa.bindparam("closed_at"),
+    closed_by=sa.bindparam("closed_by"))
+_CANDIDATES = task_candidates.insert()
+_TIMER_NEW = timers.insert()
 FOLLOW_UPS = (StartSubflow, StartFlow, CancelSubflow, Finished)
 
 
@@ -30,9 +37,9 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
     out_rows: list[dict] = []
     for e in effects:
         if isinstance(e, CreateTask):
-            conn.execute(tasks.insert().values(id=e.task, instance_id=instance_id, flow=flow, node=e.node,
-                                               assignee=e.assignee, owner=None, held=e.held, status="open",
-                                               due_at=db_time(e.due), created_at=at))
+            conn.execute(_TASK_NEW, {"id": e.task, "instance_id": instance_id, "flow": flow, "node": e.node,
+                                     "assignee": e.assignee, "owner": None, "held": e.held, "status": "open",
+                                     "due_at": db_time(e.due), "created_at": at})
             _candidates(conn, e.task, e.candidates)
         elif isinstance(e, UpdateTask):
             conn.execute(tasks.update().where(tasks.c.id == e.task)
@@ -41,13 +48,11 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
             _candidates(conn, e.task, e.candidates)
         elif isinstance(e, CloseTask):
             done = e.reason == "done"
-            conn.execute(tasks.update().where(tasks.c.id == e.task).values(
-                status="done" if done else "cancelled", close_reason=e.reason, closed_at=at,
-                closed_by=actor if done else None))
-            conn.execute(task_candidates.delete().where(task_candidates.c.task_id == e.task))
+            conn.execute(_TASK_CLOSE, {"k_id": e.task, "status": "done" if done else "cancelled",
+                                       "close_reason": e.reason, "closed_at": at, "closed_by": actor if done else None})
         elif isinstance(e, SetTimer):
-            conn.execute(timers.insert().values(instance_id=instance_id, timer=e.timer, kind=e.kind,
-                                                due_at=db_time(e.at)))
+            conn.execute(_TIMER_NEW, {"instance_id": instance_id, "timer": e.timer, "kind": e.kind,
+                                      "due_at": db_time(e.at)})
         elif isinstance(e, ClearTimer):
             conn.execute(timers.delete().where(timers.c.instance_id == instance_id, timers.c.timer == e.timer))
         elif isinstance(e, Notify):
@@ -64,7 +69,7 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
 def _candidates(conn: Connection, task_id: str, users: Iterable[str]) -> None:
     rows = [{"task_id": task_id, "user_name": u} for u in dict.fromkeys(users)]
     if rows:
-        conn.execute(task_candidates.insert(), rows)
+        conn.execute(_CANDIDATES, rows)
 
 
 def _notify(conn: Connection, instance_id: str, e: Notify, actor: str, at: datetime, directory: Any) -> list[dict]:

@@ -87,7 +87,8 @@ class FlowService:
                     tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
                     instance_id = work(tx)
                     tx.settle()
-                    view = self._view(conn, instance_id)
+                    row, state = tx.latest[instance_id]
+                    view = instance_view(row, state)
                     if request_id is not None:
                         conn.execute(requests.insert().values(
                             request_id=request_id, actor=actor, command=what[:300], instance_id=instance_id,

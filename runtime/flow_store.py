@@ -140,8 +140,15 @@ class Stored:
         return self.row.id
 
 
+_LOAD = sa.select(instances).where(instances.c.id == sa.bindparam("k_id"))
+_SAVE = (instances.update().where(instances.c.id == sa.bindparam("k_id"), instances.c.version == sa.bindparam("k_v"))
+         .values(state=sa.bindparam("state"), version=sa.bindparam("version"), status=sa.bindparam("status"),
+                 outcome=sa.bindparam("outcome"), updated_at=sa.bindparam("updated_at")))
+_EVENTS = events.insert()
+
+
 def load(conn: Connection, instance_id: str) -> Stored:
-    row = conn.execute(sa.select(instances).where(instances.c.id == instance_id)).first()
+    row = conn.execute(_LOAD, {"k_id": instance_id}).first()
     if row is None:
         raise FlowError("not_found", f"no flow instance `{instance_id}`")
     return Stored(row, from_json(json.loads(row.state)))
@@ -159,9 +166,13 @@ def insert(conn: Connection, state: FlowInstance, version: int, subject: tuple[s
 
 def save(conn: Connection, old: Stored, state: FlowInstance, now: datetime, **extra: Any) -> None:
     """Write the new state if nobody wrote since we read it; else a 409 `conflict`."""
-    done = conn.execute(instances.update().where(instances.c.id == old.id, instances.c.version == old.row.version)
-                        .values(state=json.dumps(to_json(state), ensure_ascii=False), version=state.version,
-                                status=state.status, outcome=state.outcome, updated_at=db_time(now), **extra))
+    values = {"state": json.dumps(to_json(state), ensure_ascii=False), "version": state.version,
+              "status": state.status, "outcome": state.outcome, "updated_at": db_time(now)}
+    if extra:
+        done = conn.execute(instances.update().where(instances.c.id == old.id, instances.c.version == old.row.version)
+                            .values(**values, **extra))
+    else:
+        done = conn.execute(_SAVE, {"k_id": old.id, "k_v": old.row.version, **values})
     if done.rowcount != 1:
         raise FlowError("conflict", f"instance {old.id} changed while this command ran; reload and try again")
 
@@ -171,4 +182,4 @@ def append_events(conn: Connection, instance_id: str, version: int, evs: Iterabl
              "node": e.node, "task": e.task, "data": dumps({k: v for k, v in e.data.items() if v is not None})}
             for e in evs]
     if rows:
-        conn.execute(events.insert(), rows)
+        conn.execute(_EVENTS, rows)

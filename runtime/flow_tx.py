@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -16,8 +17,8 @@ from engine.flow import (Cancel, CancelSubflow, CommandRejected, Finished, FlowC
 
 from . import audit
 from .flow_effects import write_effects
-from .flow_store import FlowError, Stored, append_events, bundle_at, current_version, dumps, flow_in, insert, load, \
-    plain, record_key, save
+from .flow_store import FlowError, Stored, append_events, bundle_at, current_version, db_time, dumps, flow_in, insert, \
+    load, plain, record_key, save
 from .live import LiveModel
 from .record_context import Loader, RecordContext
 from .record_store import keys_to_ids
@@ -33,7 +34,7 @@ class FlowTx:
     def __init__(self, conn: Connection, directory: Callable, live: Callable[[], LiveModel], calendar: Any,
                  now: datetime):
         self.conn, self.directory_for, self.live, self.calendar, self.now = conn, directory, live, calendar, now
-        self.touched: list[str] = []
+        self.latest: dict[str, tuple[Any, Any]] = {}     # instance → (its row's fixed columns, state now)
         self._pending: list[tuple[str, Any]] = []
 
     # -- context ---------------------------------------------------------------------------------
@@ -69,6 +70,10 @@ class FlowTx:
         cmd = Start(actor=actor, now=self.now, instance=instance_id, form=dict(form))
         result = self._engine(run_flow, None, cmd, ctx)
         insert(self.conn, result.state, version, (flow.subject, key), self.now, parent)
+        self.latest[instance_id] = (SimpleNamespace(
+            id=instance_id, flow=flow.name, deployment_version=version, subject_entity=flow.subject,
+            subject_key=None if key is None else str(key), initiator=actor, started_at=db_time(self.now),
+            parent_id=parent[0]), None)
         self._record(instance_id, flow, version, result, actor, "start", ctx)
         return instance_id
 
@@ -80,6 +85,7 @@ class FlowTx:
         ctx = self.context(bundle, flow, stored.row.subject_key, stored.row.initiator, strict=False)
         result = self._engine(flow, stored.state, cmd, ctx)
         save(self.conn, stored, result.state, self.now)
+        self.latest[instance_id] = (stored.row, None)
         self._record(instance_id, flow, version, result, cmd.actor, action, ctx)
         return result
 
@@ -98,7 +104,7 @@ class FlowTx:
                    "status": state.status, "events": [e.kind for e in result.events]}
         audit.append(self.conn, [audit.AuditEntry(actor, "flow", "flow_instance", None, None, dumps(summary))],
                      version)
-        self.touched.append(instance_id)
+        self.latest[instance_id] = (self.latest[instance_id][0], state)
         self._pending += [(instance_id, f) for f in follow]
 
     # -- follow-ups ------------------------------------------------------------------------------
