@@ -72,6 +72,18 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                   for e in exc.errors()]
         return _error(422, "invalid", "the request is not valid", detail)
 
+    def _guard(request: Request, what: str, entity: str, record_id: int | None, values: Any = None,
+               permission: str = "records.write") -> None:
+        """Org scope and permissions when the web app is on (runtime/web_api_guard.py); else nothing."""
+        guard = getattr(app.state, "guard", None)
+        if guard is None:
+            return
+        live_records()
+        if what == "read":
+            guard.read(request, entity, record_id)
+        else:
+            guard.write(request, entity, record_id, values if isinstance(values, dict) else {}, permission)
+
     def live_records() -> Records:
         records.refresh()
         return records
@@ -114,28 +126,37 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
             return _error(422, "invalid", "limit must be 1–1000 and offset ≥ 0",
                           [{"loc": ["query", "limit"], "msg": "out of range", "type": "range"}])
         where = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset)
+        guard = getattr(app.state, "guard", None)
+        if guard is not None:
+            live_records()
+            page = guard.query(request, entity, where, order, limit, offset)
+        else:
+            page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset)
         return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
     @app.post("/records/{entity}", status_code=201, tags=["records"])
-    def create(entity: str, values: dict[str, Any] = Body(...),
+    def create(entity: str, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), idempotency_key: str | None = Header(None)) -> dict:
+        _guard(request, "write", entity, None, values)
         return live_records().create(entity, values, actor=x_banyan_actor, request_id=idempotency_key)
 
     @app.get("/records/{entity}/{record_id}", tags=["records"])
-    def read(entity: str, record_id: int) -> dict:
+    def read(entity: str, record_id: int, request: Request) -> dict:
+        _guard(request, "read", entity, record_id)
         return live_records().get(entity, record_id)
 
     @app.patch("/records/{entity}/{record_id}", tags=["records"])
-    def update(entity: str, record_id: int, values: dict[str, Any] = Body(...),
+    def update(entity: str, record_id: int, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), if_match: str | None = Header(None),
                idempotency_key: str | None = Header(None)) -> dict:
+        _guard(request, "write", entity, record_id, values)
         return live_records().update(entity, record_id, values, actor=x_banyan_actor,
                                      expected_version=_version(if_match), request_id=idempotency_key)
 
     @app.delete("/records/{entity}/{record_id}", status_code=204, tags=["records"])
-    def delete(entity: str, record_id: int, x_banyan_actor: str = Header("api"),
+    def delete(entity: str, record_id: int, request: Request, x_banyan_actor: str = Header("api"),
                if_match: str | None = Header(None), idempotency_key: str | None = Header(None)) -> Response:
+        _guard(request, "write", entity, record_id, {}, "records.delete")
         live_records().delete(entity, record_id, actor=x_banyan_actor, expected_version=_version(if_match),
                               request_id=idempotency_key)
         return Response(status_code=204)

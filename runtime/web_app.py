@@ -18,6 +18,7 @@ from forms import STATIC_DIR as FORMS_STATIC
 from .auth_session import SESSION_COOKIE, SESSION_SECONDS, secret_key, secure_cookies
 from .live import NothingDeployed
 from .web_admin import admin_router
+from .web_api_guard import ApiGuard
 from .web_context import TEMPLATES, PermissionDenied, WebContext
 from .web_lookup import lookup_router
 from .web_middleware import AuthGate, SecurityHeaders
@@ -32,6 +33,7 @@ STATIC = TEMPLATES.parent / "static"
 def install_web(app: FastAPI, engine: Engine) -> WebContext:
     web = WebContext(engine)
     app.state.web = web
+    app.state.guard = ApiGuard(web)
     app.mount("/static/forms", StaticFiles(directory=str(FORMS_STATIC)), name="forms-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),

@@ -90,3 +90,25 @@ def test_admin_user_pages(admin):
     assert r.status_code == 303
     assert "rm_sz_09" in admin.get("/ui/admin/users").text
     signed_in(admin.app, "rm_sz_09", "a-long-enough-one")
+
+
+def test_the_api_keeps_the_org_scope(app, rm, admin):
+    def token_of(client):
+        page = client.get("/ui/me")
+        r = client.post("/ui/me", data={"csrf_token": csrf_of(page.text), "action": "token", "label": "t"})
+        return {"Authorization": "Bearer " + r.text.split('<code class="token">')[1].split("<")[0]}
+    mine, everything = token_of(rm), token_of(admin)
+    bare = TestClient(app)
+    branch = bare.get("/records/company?limit=1", headers=mine).json()["total"]
+    bank = bare.get("/records/company?limit=1", headers=everything).json()["total"]
+    assert 0 < branch < bank
+    beijing = bare.get("/records/company?branch=bj_branch&limit=1", headers=everything).json()["items"]
+    if beijing:
+        assert bare.get(f"/records/company/{beijing[0]['id']}", headers=mine).status_code == 404
+        r = bare.patch(f"/records/company/{beijing[0]['id']}", json={"address": "x"}, headers=mine)
+        assert r.status_code == 404
+    r = bare.post("/records/company", json={"branch": "bj_branch", "name": "x"}, headers=mine)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["branch"]
+    committee = signed_in(app, "committee_1")
+    r = bare.post("/records/company", json={"name": "x"}, headers=token_of(committee))
+    assert r.status_code == 403
