@@ -42,9 +42,11 @@ Shape = tuple   # ("scalar", type) | ("list", type) | ("rows", scope) | ("row", 
 
 
 def scope_of(fields: tuple[FieldSpec, ...]) -> dict[str, Shape]:
+    """Root names → shapes; a required scalar is ("scalar", type, True): the type checker proves it
+    never null, so the server's code compares it without a null guard (`None != 'new'` is true)."""
     out: dict[str, Shape] = {}
     for f in fields:
-        out[f.name] = ("rows", scope_of(f.columns)) if f.is_table else ("scalar", f.type)
+        out[f.name] = ("rows", scope_of(f.columns)) if f.is_table else ("scalar", f.type, bool(f.field.required))
     return out
 
 
@@ -88,13 +90,30 @@ class _Translator:
         obj, shape = self.tr(node.obj)
         if shape[0] in ("record", "row") and node.name in shape[1]:
             inner = shape[1][node.name]
+            if shape[0] == "record" and inner[0] == "scalar":
+                inner = inner[:2]          # the whole form, seen from a row: no promise it is filled
             return ["get", obj, node.name], inner
         if shape[0] == "rows" and node.name in shape[1] and shape[1][node.name][0] == "scalar":
             return ["get", obj, node.name], ("list", shape[1][node.name][1])
         raise Untranslatable(node.name)
 
+    def nonnull(self, node: ast.Node) -> bool:
+        """What the checker proves never null (the server's code then has no null guard)."""
+        if isinstance(node, ast.Literal):
+            return node.value is not None
+        if isinstance(node, (ast.Name, ast.Field)):
+            try:
+                shape = self.tr(node)[1]
+            except Untranslatable:
+                return False
+            return shape[0] == "scalar" and len(shape) > 2 and shape[2] is True
+        return False
+
     def _unary(self, node: ast.Unary) -> tuple[list, Shape]:
-        return ["not" if node.op == "not" else "neg", self.scalar(node.operand, node.op == "-")], ("scalar", "value")
+        code = ["not" if node.op == "not" else "neg", self.scalar(node.operand, node.op == "-")]
+        if node.op == "not" and self.nonnull(node.operand):
+            code.append(True)
+        return code, ("scalar", "value")
 
     def _binary(self, node: ast.Binary) -> tuple[list, Shape]:
         arith = node.op not in ("and", "or")
@@ -104,13 +123,17 @@ class _Translator:
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:
                 return ["isnull", self.scalar(a), node.op != "=="], ("scalar", "bool")
-        return ["cmp", node.op, self.scalar(node.left), self.scalar(node.right)], ("scalar", "bool")
+        code = ["cmp", node.op, self.scalar(node.left), self.scalar(node.right)]
+        if node.op in ("==", "!=") and self.nonnull(node.left) and self.nonnull(node.right):
+            code.append(True)          # strict: no null guard, as on the server
+        return code, ("scalar", "bool")
 
     def _in(self, node: ast.In) -> tuple[list, Shape]:
         cont, shape = self.tr(node.container)
         if shape[0] not in ("scalar", "list"):
             raise Untranslatable("in")
-        return ["in", self.scalar(node.item), cont, node.negated], ("scalar", "bool")
+        strict = self.nonnull(node.item) and isinstance(node.container, ast.ListLit)
+        return ["in", self.scalar(node.item), cont, node.negated, strict], ("scalar", "bool")
 
     def _between(self, node: ast.Between) -> tuple[list, Shape]:
         return ["between", self.scalar(node.item), self.scalar(node.low), self.scalar(node.high)], ("scalar", "bool")

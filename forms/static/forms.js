@@ -42,7 +42,7 @@
         if (a === null || a === undefined) return null;
         if (Array.isArray(a)) return a.map(function (r) { return r === null ? null : (r[n[2]] === undefined ? null : r[n[2]]); });
         return a[n[2]] === undefined ? null : a[n[2]];
-      case "not": a = ev(n[1], env); return a === null ? null : !a;
+      case "not": a = ev(n[1], env); return a === null ? (n[2] ? true : null) : !a;
       case "neg": a = ev(n[1], env); return a === null ? null : -a;
       case "and": case "or":
         var stop = op === "and" ? false : true;
@@ -58,6 +58,7 @@
         return b === 0 ? null : tidy(a / b);
       case "cmp":
         a = ev(n[2], env); b = ev(n[3], env);
+        if (n[4] && (n[1] === "==" || n[1] === "!=")) return n[1] === "==" ? a === b : a !== b;
         if (a === null || b === null) return null;
         switch (n[1]) {
           case "==": return a === b; case "!=": return a !== b; case "<": return a < b;
@@ -66,7 +67,7 @@
       case "isnull": a = ev(n[1], env); return n[2] ? a !== null : a === null;
       case "in":
         a = ev(n[1], env); b = ev(n[2], env);
-        if (a === null || b === null) return null;
+        if (b === null || (a === null && !n[4])) return null;
         c = b.indexOf(a) >= 0; return n[3] ? !c : c;
       case "between":
         a = ev(n[1], env); b = ev(n[2], env); c = ev(n[3], env);
@@ -181,7 +182,7 @@
 
   /* ---- one form ------------------------------------------------------------------------ */
   function Form(form, prog) {
-    this.form = form; this.p = prog; this.touched = {};
+    this.form = form; this.p = prog; this.touched = {}; this.dirty = {};
     this.all = !!form.querySelector(".bf-summary:not([hidden])");
   }
   Form.prototype.wrap = function (key) { return this.form.querySelector('[data-bf-field="' + key + '"]'); };
@@ -383,12 +384,14 @@
       var name = e.target.name; if (!name) return;
       f.touched[name] = true; f.touched[name.split(".")[0]] = true;
     }
-    form.addEventListener("input", function () { f.update(); });
+    form.addEventListener("input", function (e) { if (e.target.name) f.dirty[e.target.name] = true; f.update(); });
     form.addEventListener("change", function (e) {
       if (e.target.hasAttribute("data-bf-remove-row")) { var tr = e.target.closest("tr"); tr.parentNode.removeChild(tr); }
       touch(e); f.update();
     });
-    form.addEventListener("focusout", function (e) { touch(e); f.update(); });
+    /* leaving a field shows its messages only once it was edited: no message, and no layout
+       shift under the pointer, for a field merely tabbed through */
+    form.addEventListener("focusout", function (e) { if (f.dirty[e.target.name]) { touch(e); f.update(); } });
     form.addEventListener("click", function (e) {
       var add = e.target.closest("[data-bf-add-row]");
       if (add) { e.preventDefault(); f.addRow(add.getAttribute("data-bf-add-row")); f.update(); }

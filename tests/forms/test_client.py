@@ -10,8 +10,8 @@ from forms.client import scope_of, translate
 def test_conditions_become_json_trees(bundle):
     p = program(FormSpec.of_form(bundle.get("Form", "credit_application")), "en")
     assert p["fields"]["collateral_description"]["visible"] == [
-        "or", ["cmp", "==", ["var", "guarantee_mode"], ["lit", "mortgage"]],
-        ["cmp", "==", ["var", "guarantee_mode"], ["lit", "pledge"]]]
+        "or", ["cmp", "==", ["var", "guarantee_mode"], ["lit", "mortgage"], True],
+        ["cmp", "==", ["var", "guarantee_mode"], ["lit", "pledge"], True]]        # required: no null guard
     guarantor = p["fields"]["sub_limits"]["columns"]["guarantor"]
     assert guarantor["required_when"] == ["var", "guaranteed"]
     assert guarantor["check"] == ["cmp", "!=", ["var", "guarantor"], ["var", "borrower"]]
