@@ -42,7 +42,7 @@ class Loader:
         self.conn, self.live = conn, live
         self._rows: dict[tuple[str, int], dict | None] = {}
         self._children: dict[tuple[str, str], dict[int, list[dict]]] = {}
-        self._meta: dict[str, tuple[dict, dict]] = {}
+        self._meta: dict[str, tuple[dict, dict, dict]] = {}
         self._context: dict[str, Any] = {}
 
     def context_value(self, name: str) -> Any:
@@ -53,13 +53,14 @@ class Loader:
             self._context[name] = provider(self, name)
         return self._context[name]
 
-    def meta(self, entity: str) -> tuple[dict, dict]:
-        """(reference fields → target entity, collections by name) of an entity."""
+    def meta(self, entity: str) -> tuple[dict, dict, dict]:
+        """(reference fields → target entity, collections by name, each collection → empty) of an entity."""
         found = self._meta.get(entity)
         if found is None:
             ent = self.live.entity(entity)
             refs = {f.name: f.ref for f in ent.fields if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
-            found = self._meta[entity] = (refs, {c.name: c for c in ent.collections})
+            collections = {c.name: c for c in ent.collections}
+            found = self._meta[entity] = (refs, collections, dict.fromkeys(collections, ()))
         return found
 
     def row(self, entity: str, id_: int) -> dict | None:
@@ -141,9 +142,12 @@ class RecordContext(Mapping):
     def __init__(self, entity: str, values: Mapping, loader: Loader | None, id_: int | None,
                  new: bool = False):
         self.entity, self.values, self.loader, self.id = entity, values, loader, id_
-        self._refs, self._collections = loader.meta(entity) if loader else ({}, {})
+        if loader is None:
+            self._refs, self._collections, self._cache = {}, {}, {}
+            return
+        self._refs, self._collections, empty = loader.meta(entity)
         # nothing can point at a record that is being created: its collections are empty
-        self._cache: dict[str, Any] = dict.fromkeys(self._collections, ()) if new else {}
+        self._cache: dict[str, Any] = empty.copy() if new else {}
 
     def __getitem__(self, name: str) -> Any:
         if name in self._cache:

@@ -54,33 +54,37 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
     """(values ready to insert, {position: problems}) for one batch; positions count from `offset`."""
     problems: dict[int, list[Problem]] = {}
     rows: list[tuple[int, dict]] = []
-    bad_fields: dict[int, set] = {}
     ids = allocate_ids(conn, live, entity, len(raws))
     key = rules.entity.key
-    for i, (raw, id_) in enumerate(zip(raws, ids)):
-        pos = offset + i
-        probs: list[Problem] = []
-        if not isinstance(raw, Mapping):
+    convert_new = rules.convert_new
+    for pos, raw, id_ in zip(range(offset, offset + len(raws)), raws, ids):
+        if not isinstance(raw, dict) and not isinstance(raw, Mapping):
             message = raw.message if isinstance(raw, RowError) else "a record must be an object of field values"
             problems[pos] = [Problem((), message, "format")]
             continue
-        vals = rules.complete(rules.convert(raw, probs))
+        probs: list[Problem] = []
+        vals = convert_new(raw, probs)
         vals["id"] = id_
         if probs:
             problems[pos] = probs
-            bad_fields[pos] = {p.path[0] for p in probs if p.path}
-        if key is not None and vals.get(key) is not None:
-            pending.setdefault((entity, vals[key]), id_)
+        if key is not None:
+            k = vals.get(key)
+            if k is not None:
+                pending.setdefault((entity, k), id_)
         rows.append((pos, vals))
     resolve_refs(conn, live, rules, entity, rows, pending, problems)
     check_unique(conn, live, entity, rules.unique, [(pos, None, vals) for pos, vals in rows], problems)
     ready = []
+    compute, check = rules.compute, rules.check
     for pos, vals in rows:
-        probs = problems.setdefault(pos, [])
+        probs = problems.get(pos)
+        if probs is None:
+            probs = []
         ctx = RecordContext(entity, vals, loader, vals["id"], new=True)
-        rules.compute(vals, ctx, probs, new=True)
-        rules.check(vals, ctx, probs, skip={p.path[0] for p in probs if p.path})
+        compute(vals, ctx, probs, new=True)
+        check(vals, ctx, probs, skip={p.path[0] for p in probs if p.path} if probs else frozenset())
         if probs:
+            problems[pos] = probs
             continue
         ready.append(vals)
     return ready, {p: v for p, v in problems.items() if v}
