@@ -20,7 +20,7 @@ from .db import writing
 from .errors import InvalidRecord, NotFound, VersionConflict, invalid
 from .live import LiveModel, load_live
 from .record_context import Loader, RecordContext, from_row
-from .record_store import check_unique, ids_to_keys, keys_to_ids, to_json
+from .record_store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from .record_writes import prepare_new, resolve_refs
 from .system_tables import deployments as t_deployments, requests as t_requests
 from .validation import EntityRules, Problem
@@ -222,9 +222,7 @@ class Records:
         now = audit.utc_now()
         # columns null in every row are left to the table's NULL default: binding thousands of
         # None values costs as much as the rest of the insert
-        used = [c for c in ready[0] if any(v[c] is not None for v in ready)]
-        rows = [{**{c: v[c] for c in used}, "version": 1, "created_at": now, "updated_at": now} for v in ready]
-        conn.execute(self.live.table(entity).insert(), rows)
+        insert_new(conn, self.live.table(entity), ready, {"version": 1, "created_at": now, "updated_at": now})
         if len(ready) == 1:
             entries = [audit.AuditEntry(actor, "create", entity, ready[0]["id"], None, to_json(ready[0]))]
         else:   # a bulk batch is one entry holding every created record (with its id)
