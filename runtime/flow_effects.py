@@ -16,17 +16,50 @@ from sqlalchemy.engine import Connection
 from engine.flow import (CancelSubflow, ClearTimer, CloseTask, CreateTask, Finished, Notify, SetTimer, StartFlow,
                          StartSubflow, UpdateTask, Webhook)
 
+from .flow_sql import Prepared
 from .flow_store import db_time, dumps
 from .flow_tables import ccs, outbox, task_candidates, tasks, timers
 
 DEFAULT_CHANNELS = ("in_app",)
-_TASK_NEW = tasks.insert()
-_TASK_CLOSE = tasks.update().where(tasks.c.id == sa.bindparam("k_id")).values(
+_TASK_NEW = Prepared(tasks.insert(), ["id", "instance_id", "flow", "node", "assignee", "owner", "held", "status",
+                                      "due_at", "created_at"])
+_TASK_UPDATE = Prepared(tasks.update().where(tasks.c.id == sa.bindparam("k_id")).values(
+    assignee=sa.bindparam("assignee"), owner=sa.bindparam("owner"), held=sa.bindparam("held")))
+_TASK_CLOSE = Prepared(tasks.update().where(tasks.c.id == sa.bindparam("k_id")).values(
     status=sa.bindparam("status"), close_reason=sa.bindparam("close_reason"), closed_at=sa.bindparam("closed_at"),
-    closed_by=sa.bindparam("closed_by"))
-_CANDIDATES = task_candidates.insert()
-_TIMER_NEW = timers.insert()
+    closed_by=sa.bindparam("closed_by")))
+_CANDIDATES = Prepared(task_candidates.insert(), ["task_id", "user_name"])
+_CANDIDATES_CLEAR = Prepared(task_candidates.delete().where(task_candidates.c.task_id == sa.bindparam("k_task")))
+_TIMER_NEW = Prepared(timers.insert(), ["instance_id", "timer", "kind", "due_at"])
+_TIMER_CLEAR = Prepared(timers.delete().where(timers.c.instance_id == sa.bindparam("k_instance"),
+                                              timers.c.timer == sa.bindparam("k_timer")))
+_OUTBOX = Prepared(outbox.insert(), ["instance_id", "channel", "recipient", "template", "payload", "created_at",
+                                     "attempts"])
+_CC = Prepared(ccs.insert(), ["instance_id", "user_name", "node", "task", "by", "at"])
 FOLLOW_UPS = (StartSubflow, StartFlow, CancelSubflow, Finished)
+
+
+class _Writes:
+    """Rows to write, kept in order per table; consecutive rows for the same statement go out
+    as one executemany. The flow tables have no foreign keys between them, so only the order
+    within a table matters (a timer cleared then set again, a task's candidates replaced)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple[Prepared, list[dict]]]] = {}
+
+    def add(self, statement: Prepared, rows: list[dict]) -> None:
+        if not rows:
+            return
+        queue = self.tables.setdefault(statement.stmt.table.name, [])
+        if queue and queue[-1][0] is statement:
+            queue[-1][1].extend(rows)
+        else:
+            queue.append((statement, list(rows)))
+
+    def flush(self, conn: Connection) -> None:
+        for queue in self.tables.values():
+            for statement, rows in queue:
+                statement.many(conn, rows)
 
 
 def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterable[Any], actor: str,
@@ -34,51 +67,47 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
     """Write the effects' rows; return the follow-ups (subflows, flows to start, the end)."""
     at = db_time(now)
     follow: list[Any] = []
-    out_rows: list[dict] = []
+    w = _Writes()
     for e in effects:
         if isinstance(e, CreateTask):
-            conn.execute(_TASK_NEW, {"id": e.task, "instance_id": instance_id, "flow": flow, "node": e.node,
-                                     "assignee": e.assignee, "owner": None, "held": e.held, "status": "open",
-                                     "due_at": db_time(e.due), "created_at": at})
-            _candidates(conn, e.task, e.candidates)
+            w.add(_TASK_NEW, [{"id": e.task, "instance_id": instance_id, "flow": flow, "node": e.node,
+                               "assignee": e.assignee, "owner": None, "held": e.held, "status": "open",
+                               "due_at": db_time(e.due), "created_at": at}])
+            w.add(_CANDIDATES, _candidates(e.task, e.candidates))
         elif isinstance(e, UpdateTask):
-            conn.execute(tasks.update().where(tasks.c.id == e.task)
-                         .values(assignee=e.assignee, owner=e.owner, held=e.held))
-            conn.execute(task_candidates.delete().where(task_candidates.c.task_id == e.task))
-            _candidates(conn, e.task, e.candidates)
+            w.add(_TASK_UPDATE, [{"k_id": e.task, "assignee": e.assignee, "owner": e.owner, "held": e.held}])
+            w.add(_CANDIDATES_CLEAR, [{"k_task": e.task}])
+            w.add(_CANDIDATES, _candidates(e.task, e.candidates))
         elif isinstance(e, CloseTask):
             done = e.reason == "done"
-            conn.execute(_TASK_CLOSE, {"k_id": e.task, "status": "done" if done else "cancelled",
-                                       "close_reason": e.reason, "closed_at": at, "closed_by": actor if done else None})
+            w.add(_TASK_CLOSE, [{"k_id": e.task, "status": "done" if done else "cancelled",
+                                 "close_reason": e.reason, "closed_at": at, "closed_by": actor if done else None}])
         elif isinstance(e, SetTimer):
-            conn.execute(_TIMER_NEW, {"instance_id": instance_id, "timer": e.timer, "kind": e.kind,
-                                      "due_at": db_time(e.at)})
+            w.add(_TIMER_NEW, [{"instance_id": instance_id, "timer": e.timer, "kind": e.kind,
+                                "due_at": db_time(e.at)}])
         elif isinstance(e, ClearTimer):
-            conn.execute(timers.delete().where(timers.c.instance_id == instance_id, timers.c.timer == e.timer))
+            w.add(_TIMER_CLEAR, [{"k_instance": instance_id, "k_timer": e.timer}])
         elif isinstance(e, Notify):
-            out_rows += _notify(conn, instance_id, e, actor, at, directory)
+            w.add(_OUTBOX, _notify(w, instance_id, e, actor, at, directory))
         elif isinstance(e, Webhook):
-            out_rows.append(_row(instance_id, e.channel, None, e.template, {"flow": flow, "by": actor}, at))
+            w.add(_OUTBOX, [_row(instance_id, e.channel, None, e.template, {"flow": flow, "by": actor}, at)])
         elif isinstance(e, FOLLOW_UPS):
             follow.append(e)
-    if out_rows:
-        conn.execute(outbox.insert(), out_rows)
+    w.flush(conn)
     return follow
 
 
-def _candidates(conn: Connection, task_id: str, users: Iterable[str]) -> None:
-    rows = [{"task_id": task_id, "user_name": u} for u in dict.fromkeys(users)]
-    if rows:
-        conn.execute(_CANDIDATES, rows)
+def _candidates(task_id: str, users: Iterable[str]) -> list[dict]:
+    return [{"task_id": task_id, "user_name": u} for u in dict.fromkeys(users)]
 
 
-def _notify(conn: Connection, instance_id: str, e: Notify, actor: str, at: datetime, directory: Any) -> list[dict]:
+def _notify(w: _Writes, instance_id: str, e: Notify, actor: str, at: datetime, directory: Any) -> list[dict]:
     users = list(dict.fromkeys(e.users))
     for role in e.roles:
         users += [u for u in directory.holders(role, None) if u not in users]
-    if e.template == "cc" and users:
-        conn.execute(ccs.insert(), [{"instance_id": instance_id, "user_name": u, "node": e.node, "task": e.task,
-                                     "by": actor, "at": at} for u in users])
+    if e.template == "cc":
+        w.add(_CC, [{"instance_id": instance_id, "user_name": u, "node": e.node, "task": e.task, "by": actor, "at": at}
+                    for u in users])
     payload = {"node": e.node, "task": e.task, "message": e.message, "by": actor}
     return [_row(instance_id, ch, u, e.template, payload, at) for u in users
             for ch in (e.channels or DEFAULT_CHANNELS)]

@@ -23,6 +23,7 @@ from .db import writing
 from .flow_commands import build
 from .flow_directory import DirectoryFactory, table_directory
 from .flow_queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
+from .flow_sql import Prepared
 from .flow_store import FlowError, bundle_at, current_version, db_time, flow_in, load
 from .flow_tables import messages, requests, timers
 from .flow_tx import FlowTx
@@ -90,9 +91,10 @@ class FlowService:
                     row, state = tx.latest[instance_id]
                     view = instance_view(row, state)
                     if request_id is not None:
-                        conn.execute(requests.insert().values(
-                            request_id=request_id, actor=actor, command=what[:300], instance_id=instance_id,
-                            response=json.dumps(view, ensure_ascii=False), at=db_time(tx.now)))
+                        _REQUEST.run(conn, {
+                            "request_id": request_id, "actor": actor, "command": what[:300],
+                            "instance_id": instance_id, "response": json.dumps(view, ensure_ascii=False),
+                            "at": db_time(tx.now)})
                     return view
             except FlowError as exc:
                 if exc.code != "conflict" or expected is not None or attempt == RETRIES - 1:
@@ -206,8 +208,13 @@ class FlowService:
                  "form": f.form} for (k, n), f in sorted(bundle.documents.items()) if k == "Flow"]
 
 
+_REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "instance_id", "response", "at"])
+_REPLAY = Prepared(sa.select(requests.c.actor, requests.c.command, requests.c.response)
+                   .where(requests.c.request_id == sa.bindparam("k_id")))
+
+
 def _replay(conn: Any, request_id: str, actor: str, what: str) -> dict | None:
-    row = conn.execute(sa.select(requests).where(requests.c.request_id == request_id)).first()
+    row = _REPLAY.first(conn, {"k_id": request_id})
     if row is None:
         return None
     if row.actor != actor or row.command != what[:300]:

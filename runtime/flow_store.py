@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from engine.flow import CommandRejected, FlowInstance, from_json, to_json
 
 from . import live as _live
+from .flow_sql import Prepared
 from .flow_tables import events, instances
 from .releases import decode_sources, load_bundle
 from .system_tables import deployments
@@ -114,8 +115,11 @@ def bundle_at(conn: Connection, version: int) -> Any:
     return _live._BUNDLES[h]
 
 
+_CURRENT = Prepared(sa.select(sa.func.max(deployments.c.version)))
+
+
 def current_version(conn: Connection) -> int:
-    v = conn.execute(sa.select(sa.func.max(deployments.c.version))).scalar()
+    v = _CURRENT.scalar(conn)
     if v is None:
         raise FlowError("nothing_deployed", "nothing is deployed in this database yet; run `banyan deploy configs`")
     return v
@@ -140,15 +144,21 @@ class Stored:
         return self.row.id
 
 
-_LOAD = sa.select(instances).where(instances.c.id == sa.bindparam("k_id"))
-_SAVE = (instances.update().where(instances.c.id == sa.bindparam("k_id"), instances.c.version == sa.bindparam("k_v"))
-         .values(state=sa.bindparam("state"), version=sa.bindparam("version"), status=sa.bindparam("status"),
-                 outcome=sa.bindparam("outcome"), updated_at=sa.bindparam("updated_at")))
-_EVENTS = events.insert()
+_LOAD = Prepared(sa.select(instances).where(instances.c.id == sa.bindparam("k_id")))
+_INSERT = Prepared(instances.insert(), [c.key for c in instances.c])
+_SAVE = Prepared(instances.update()
+                 .where(instances.c.id == sa.bindparam("k_id"), instances.c.version == sa.bindparam("k_v"))
+                 .values(state=sa.bindparam("state"), version=sa.bindparam("version"), status=sa.bindparam("status"),
+                         outcome=sa.bindparam("outcome"), updated_at=sa.bindparam("updated_at")))
+_EVENTS = Prepared(events.insert(), ["instance_id", "version", "at", "actor", "kind", "node", "task", "data"])
+
+
+def encode_state(state: FlowInstance) -> str:
+    return json.dumps(to_json(state), ensure_ascii=False)
 
 
 def load(conn: Connection, instance_id: str) -> Stored:
-    row = conn.execute(_LOAD, {"k_id": instance_id}).first()
+    row = _LOAD.first(conn, {"k_id": instance_id})
     if row is None:
         raise FlowError("not_found", f"no flow instance `{instance_id}`")
     return Stored(row, from_json(json.loads(row.state)))
@@ -156,23 +166,23 @@ def load(conn: Connection, instance_id: str) -> Stored:
 
 def insert(conn: Connection, state: FlowInstance, version: int, subject: tuple[str | None, str | None],
            now: datetime, parent: tuple[str | None, str | None] = (None, None)) -> None:
-    conn.execute(instances.insert().values(
-        id=state.id, flow=state.flow, deployment_version=version, subject_entity=subject[0],
-        subject_key=None if subject[1] is None else str(subject[1]), initiator=state.initiator,
-        state=json.dumps(to_json(state), ensure_ascii=False), version=state.version, status=state.status,
-        outcome=state.outcome, parent_id=parent[0], parent_call=parent[1], started_at=db_time(now),
-        updated_at=db_time(now)))
+    _INSERT.run(conn, {
+        "id": state.id, "flow": state.flow, "deployment_version": version, "subject_entity": subject[0],
+        "subject_key": None if subject[1] is None else str(subject[1]), "initiator": state.initiator,
+        "state": encode_state(state), "version": state.version, "status": state.status,
+        "outcome": state.outcome, "parent_id": parent[0], "parent_call": parent[1], "started_at": db_time(now),
+        "updated_at": db_time(now)})
 
 
 def save(conn: Connection, old: Stored, state: FlowInstance, now: datetime, **extra: Any) -> None:
     """Write the new state if nobody wrote since we read it; else a 409 `conflict`."""
-    values = {"state": json.dumps(to_json(state), ensure_ascii=False), "version": state.version,
+    values = {"state": encode_state(state), "version": state.version,
               "status": state.status, "outcome": state.outcome, "updated_at": db_time(now)}
     if extra:
         done = conn.execute(instances.update().where(instances.c.id == old.id, instances.c.version == old.row.version)
                             .values(**values, **extra))
     else:
-        done = conn.execute(_SAVE, {"k_id": old.id, "k_v": old.row.version, **values})
+        done = _SAVE.run(conn, {"k_id": old.id, "k_v": old.row.version, **values})
     if done.rowcount != 1:
         raise FlowError("conflict", f"instance {old.id} changed while this command ran; reload and try again")
 
@@ -181,5 +191,4 @@ def append_events(conn: Connection, instance_id: str, version: int, evs: Iterabl
     rows = [{"instance_id": instance_id, "version": version, "at": db_time(e.at), "actor": e.actor, "kind": e.kind,
              "node": e.node, "task": e.task, "data": dumps({k: v for k, v in e.data.items() if v is not None})}
             for e in evs]
-    if rows:
-        conn.execute(_EVENTS, rows)
+    _EVENTS.many(conn, rows)

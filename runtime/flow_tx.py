@@ -73,7 +73,7 @@ class FlowTx:
         self.latest[instance_id] = (SimpleNamespace(
             id=instance_id, flow=flow.name, deployment_version=version, subject_entity=flow.subject,
             subject_key=None if key is None else str(key), initiator=actor, started_at=db_time(self.now),
-            parent_id=parent[0]), None)
+            parent_id=parent[0], parent_call=parent[1]), None)
         self._record(instance_id, flow, version, result, actor, "start", ctx)
         return instance_id
 
@@ -119,8 +119,7 @@ class FlowTx:
             self._follow(instance_id, effect)
 
     def _follow(self, instance_id: str, effect: Any) -> None:
-        stored = load(self.conn, instance_id)
-        row = stored.row
+        row = self.latest[instance_id][0]        # its fixed columns, as this transaction wrote or read them
         if isinstance(effect, StartSubflow):
             self.start(effect.flow, row.initiator, effect.subject if effect.subject is not None else row.subject_key,
                        plain(effect.input), row.deployment_version, (instance_id, effect.call))
@@ -136,6 +135,7 @@ class FlowTx:
         elif isinstance(effect, Finished) and row.parent_id and row.parent_call:
             parent = load(self.conn, row.parent_id)
             if parent.state.running and row.parent_call in parent.state.tokens:
+                stored = load(self.conn, instance_id)
                 cmd = SubflowEnded(actor="system", now=self.now, call=row.parent_call, outcome=effect.outcome,
                                    result=dict(stored.state.form))
                 self.apply(row.parent_id, cmd, "subflow_ended", parent)

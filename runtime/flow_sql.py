@@ -1,0 +1,92 @@
+"""Prepared statements for the flow commands' hot path.
+
+A flow command runs about ten small statements; through `Connection.execute(core_statement)`
+most of each one's cost is SQLAlchemy's per-call work (cache key, compiled-cache lookup,
+parameter construction, execution context), not the database's. A `Prepared` statement is
+compiled once per dialect and run with `exec_driver_sql` on the same connection and
+transaction: bind values still go through the column types' bind processors, so what lands in
+the database is what `conn.execute(statement)` would have written, errors are still
+SQLAlchemy's (`IntegrityError` …), and a list of rows is one `executemany`. A SELECT's rows
+come back through the columns' result processors as named tuples (attribute access, like a Row).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy.engine import Connection, CursorResult
+
+
+class _Compiled:
+    __slots__ = ("sql", "positional", "names", "procs", "fixed", "row", "results")
+
+    def __init__(self, stmt: Any, dialect: Any, keys: Sequence[str] | None):
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        if getattr(compiled, "escaped_bind_names", None):
+            raise ValueError(f"prepared statements need plain parameter names: {compiled.escaped_bind_names}")
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        self.procs: dict[str, Any] = {}
+        self.fixed: dict[str, Any] = {}
+        for name, bind in compiled.binds.items():
+            proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                self.procs[name] = proc
+            if not bind.required:
+                self.fixed[name] = bind.effective_value
+        self.row = self.results = None
+        if stmt.is_select:
+            cols = list(stmt.selected_columns)
+            self.row = namedtuple("Row", [c.key for c in cols], rename=True)
+            self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        if self.fixed:
+            params = {**self.fixed, **params}
+        procs = self.procs
+        values = (procs[n](params[n]) if n in procs else params[n] for n in self.names)
+        return tuple(values) if self.positional else dict(zip(self.names, values))
+
+
+class Prepared:
+    """`stmt` compiled once per dialect. For an INSERT give `keys`, the columns every row
+    supplies (no Python-side column defaults are applied: give every value)."""
+
+    def __init__(self, stmt: Any, keys: Sequence[str] | None = None):
+        self.stmt, self.keys = stmt, keys
+        self._compiled: dict[tuple[type, str], _Compiled] = {}
+
+    def _for(self, conn: Connection) -> _Compiled:
+        dialect = conn.dialect
+        key = (type(dialect), dialect.paramstyle)
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = _Compiled(self.stmt, dialect, self.keys)
+        return found
+
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> CursorResult:
+        """One execution; the result gives `rowcount`."""
+        c = self._for(conn)
+        return conn.exec_driver_sql(c.sql, c.args(params or {}))
+
+    def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        """One executemany over `rows` (nothing at all when there are none)."""
+        c = self._for(conn)
+        args = [c.args(r) for r in rows]
+        if len(args) == 1:
+            conn.exec_driver_sql(c.sql, args[0])
+        elif args:
+            conn.exec_driver_sql(c.sql, args)
+
+    def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row (a named tuple, values through the columns' result processors) or None."""
+        c = self._for(conn)
+        raw = conn.exec_driver_sql(c.sql, c.args(params or {})).first()
+        if raw is None:
+            return None
+        return c.row._make(v if p is None else p(v) for p, v in zip(c.results, raw))
+
+    def scalar(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
+        row = self.first(conn, params)
+        return None if row is None else row[0]
