@@ -1,0 +1,125 @@
+"""The words of the flow pages in zh-CN and en, and a refused command in words a person reads
+(the engine's own message follows, for the detail)."""
+from __future__ import annotations
+
+from typing import Any
+
+WORDS: dict[str, tuple[str, str]] = {
+    "inbox": ("待办", "Inbox"), "start_flow": ("发起流程", "Start a flow"),
+    "box_mine": ("我的待办", "To do"), "box_pool": ("待认领", "To claim"), "box_cc": ("抄送我的", "CC'd to me"),
+    "box_overdue": ("已超时", "Overdue"), "box_done": ("已办", "Done"), "box_started": ("我发起的", "Started by me"),
+    "boxes": ("待办分类", "Boxes"),
+    "step": ("环节", "Step"), "flow": ("流程", "Flow"), "subject": ("对象", "Subject"), "initiator": ("发起人", "Started by"),
+    "due": ("时限", "Due"), "received": ("到达时间", "Arrived"), "closed": ("办结时间", "Closed"),
+    "status": ("状态", "Status"), "outcome": ("结果", "Outcome"), "open": ("打开", "Open"), "by": ("经办", "By"),
+    "overdue": ("已超时", "overdue"), "nothing_here": ("这里没有事项。", "Nothing here."),
+    "status_running": ("进行中", "Running"), "status_finished": ("已办结", "Finished"),
+    "status_cancelled": ("已撤销", "Cancelled"),
+    "task_open": ("待处理", "Open"), "task_done": ("已处理", "Done"), "task_cancelled": ("已取消", "Cancelled"),
+    "choose_flow": ("选择要发起的流程", "Choose a flow to start"),
+    "no_flows": ("您目前不能发起任何流程。", "There is no flow you may start."),
+    "about": ("关于 {entity}", "About a {entity}"),
+    "choose_subject": ("选择{entity}", "Choose the {entity}"),
+    "find": ("查找", "Find"), "choose": ("选择", "Choose"), "change": ("更换", "Change"),
+    "no_match": ("没有找到您可见范围内的匹配记录。", "No record in your scope matches."),
+    "subject_unknown": ("没有这条记录，或它不在您的可见范围内。", "There is no such record, or it is outside your scope."),
+    "submit_request": ("提交申请", "Submit"),
+    "preview": ("审批路径预览", "Route preview"), "refresh_preview": ("按当前填写刷新预览", "Refresh the preview"),
+    "preview_help": ("若现在提交，各环节将由以下人员处理（假设每一步都同意、表单不再修改）。",
+                     "If you submitted now, these people would hold each step (assuming every step approves "
+                     "and the form stays as drafted)."),
+    "preview_outcome": ("预计结果：{outcome}", "Expected outcome: {outcome}"),
+    "preview_stopped": ("无法提交：{message}", "Cannot be submitted: {message}"),
+    "round": ("第 {n} 步", "Step {n}"), "who": ("处理人", "Who"), "mode": ("方式", "Mode"),
+    "mode_single": ("一人处理", "One person"), "mode_any": ("任一人", "Any one"), "mode_all": ("全部同意", "All approve"),
+    "mode_ratio": ("比例会签 {ratio}", "Countersign {ratio}"), "mode_sequential": ("依次审批", "One after another"),
+    "subflow": ("子流程 {flow}", "Subflow {flow}"), "nobody": ("（无人）", "(nobody)"),
+    "started": ("已提交。", "Submitted."), "done_ok": ("已处理。", "Done."),
+    "form_has_errors": ("请先修改标出的问题。", "Fix the marked problems first."),
+    "subject_record": ("业务对象", "Subject record"), "request_form": ("申请表", "Request form"),
+    "actions": ("处理", "Actions"), "comment": ("意见", "Comment"), "comment_optional": ("意见（可选）", "Comment (optional)"),
+    "act_approve": ("同意", "Approve"), "act_reject": ("不同意", "Reject"), "act_complete": ("提交本环节", "Complete"),
+    "act_claim": ("认领", "Claim"), "act_return": ("退回", "Return"), "act_transfer": ("转办", "Transfer"),
+    "act_delegate": ("委托", "Delegate"), "act_add_signer": ("加签", "Add a signer"),
+    "act_remove_signer": ("减签", "Remove a signer"), "act_withdraw": ("撤回", "Withdraw"),
+    "act_urge": ("催办", "Urge"), "act_cc": ("抄送", "CC"), "act_comment": ("发表评论", "Comment"),
+    "act_cancel": ("撤销申请", "Cancel the request"),
+    "return_to": ("退回到", "Return to"), "to_user": ("交给（用户名）", "To (user name)"),
+    "users": ("用户名（多个用逗号分隔）", "User names (comma-separated)"), "position": ("加签位置", "Where"),
+    "pos_before": ("在我之前", "Before me"), "pos_after": ("在我之后", "After me"), "pos_parallel": ("与我并行", "Alongside me"),
+    "message": ("留言", "Message"), "reason": ("原因", "Reason"),
+    "confirm_approve": ("确认同意？", "Approve this?"), "confirm_reject": ("确认不同意？这将按流程规定处理（可能终止申请）。",
+                                                      "Reject this? The flow decides what follows (it may end the request)."),
+    "confirm_return": ("确认退回？", "Return it?"), "confirm_transfer": ("确认转办？此任务将交给对方。",
+                                                                   "Transfer it? The task becomes theirs."),
+    "confirm_delegate": ("确认委托？对方处理后任务回到您这里。", "Delegate it? It comes back to you after they act."),
+    "confirm_withdraw": ("确认撤回？", "Withdraw?"), "confirm_cancel": ("确认撤销整个申请？", "Cancel the whole request?"),
+    "confirm_complete": ("确认提交本环节？", "Complete this step?"),
+    "not_yours": ("此任务不在您名下；您可以查看，但不能处理。", "This task is not yours: you may read it, not act on it."),
+    "task_closed": ("此任务已处理完毕。", "This task is closed."),
+    "held": ("此任务正在等待加签人先处理。", "This task waits for the signers added before it."),
+    "countersign": ("会签", "Countersign"), "veto": ("一票否决", "Veto"),
+    "votes": ("已表决", "Votes"),
+    "timeline": ("流程记录", "Timeline"), "diagram": ("流程图", "Flow diagram"),
+    "diagram_alt": ("{flow} 流程图，当前所在环节：{where}", "Diagram of {flow}; it stands at: {where}"),
+    "where_now": ("当前环节", "Now at"), "ended": ("已结束", "ended"),
+    "open_tasks": ("待处理任务", "Open tasks"), "instance": ("流程实例", "Request"),
+    "instance_actions": ("对申请的操作", "On the whole request"),
+    "started_at": ("发起时间", "Started"), "form_values": ("申请内容", "What was asked"),
+    "version_now": ("实例版本", "Version"),
+    "ev_started": ("发起", "Started"), "ev_step_opened": ("进入环节", "Step opened"),
+    "ev_approve": ("同意", "Approved"), "ev_reject": ("不同意", "Rejected"), "ev_complete": ("完成", "Completed"),
+    "ev_claimed": ("认领", "Claimed"), "ev_returned": ("退回", "Returned"), "ev_transferred": ("转办", "Transferred"),
+    "ev_delegated": ("委托", "Delegated"), "ev_delegate_acted": ("受托人已处理", "Delegate acted"),
+    "ev_step_passed": ("环节通过", "Step passed"), "ev_step_rejected": ("环节否决", "Step rejected"),
+    "ev_step_reopened": ("环节重新打开", "Step reopened"), "ev_veto": ("一票否决", "Vetoed"),
+    "ev_finished": ("办结", "Finished"), "ev_comment": ("评论", "Comment"), "ev_urged": ("催办", "Urged"),
+    "ev_cc": ("抄送", "CC'd"), "ev_withdrawn": ("撤回", "Withdrawn"), "ev_cancel_requested": ("撤销", "Cancelled"),
+    "ev_signer_added": ("加签", "Signer added"), "ev_signer_removed": ("减签", "Signer removed"),
+    "ev_branch": ("路由", "Routed"), "ev_arrived": ("到达", "Arrived"), "ev_split": ("分支", "Split"),
+    "ev_joined": ("汇合", "Joined"), "ev_escalated": ("升级", "Escalated"), "ev_skipped": ("跳过", "Skipped"),
+    "ev_action": ("自动处理", "Automatic action"), "ev_timer": ("计时", "Timer"),
+    "ev_subflow_started": ("启动子流程", "Subflow started"), "ev_subflow_ended": ("子流程结束", "Subflow ended"),
+    "page_of": ("第 {a}–{b} 条，共 {n} 条", "{a}–{b} of {n}"), "prev": ("上一页", "Previous"), "next": ("下一页", "Next"),
+    "not_a_user": ("没有这些用户：{names}", "No such user: {names}"),
+    "no_form": ("此流程没有表单。", "This flow has no form."),
+}
+
+REFUSED: dict[str, tuple[str, str]] = {
+    "stale_version": ("其他人已先处理了这笔申请，页面已更新为最新状态，请核对后再操作。",
+                      "Someone acted first: the page now shows where the request stands. Check it and try again."),
+    "conflict": ("其他人已先处理了这笔申请，页面已更新为最新状态，请核对后再操作。",
+                 "Someone acted first: the page now shows where the request stands. Check it and try again."),
+    "not_assignee": ("这不是您的任务，不能处理。", "This task is not yours to act on."),
+    "already_acted": ("您已经处理过这一环节。", "You have already acted on this step."),
+    "already_claimed": ("此任务已被他人认领。", "Someone else has claimed this task."),
+    "four_eyes": ("四眼原则：发起人不能审批自己的申请。", "Four eyes: nobody approves their own request."),
+    "not_allowed": ("您不能执行此操作。", "You may not do this."),
+    "action_not_allowed": ("本环节不允许此操作。", "This step does not allow that."),
+    "illegal_target": ("不能退回到该环节。", "It cannot be returned there."),
+    "withdraw_too_late": ("下一环节已经处理，无法撤回。", "Too late to withdraw: the next step has acted."),
+    "field_required": ("请先填写本环节必填的内容。", "Fill in what this step requires first."),
+    "field_not_editable": ("本环节不能修改这些字段。", "This step may not change those fields."),
+    "task_closed": ("此任务已关闭。", "This task is closed."),
+    "unknown_task": ("此任务已不存在。", "This task no longer exists."),
+    "no_assignee": ("下一环节找不到处理人，未能提交。", "Nobody holds the next step, so nothing was sent."),
+    "request_reused": ("这个提交已处理过；请刷新页面后再操作。", "This submission was already handled; reload the page."),
+    "task_held": ("此任务正在等待加签人先处理。", "This task waits for the signers added before it."),
+    "unknown_subject": ("没有这条业务记录。", "There is no such record."),
+    "not_running": ("这笔申请已经结束。", "This request has ended."),
+}
+
+
+def ftext(key: str, lang: str = "zh", **slots: Any) -> str:
+    zh, en = WORDS[key]
+    value = en if lang == "en" else zh
+    return value.format(**slots) if slots else value
+
+
+def refusal(code: str, message: str, lang: str) -> str:
+    """A refused command for a person: a sentence for the code they can act on, and the detail."""
+    words = REFUSED.get(code)
+    if words is None:
+        return message
+    head = words[1] if lang == "en" else words[0]
+    return f"{head}（{message}）" if lang != "en" else f"{head} ({message})"
