@@ -39,6 +39,8 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
                    lookup_router(web)):
         app.include_router(router)
+    from .web_flow import install_flow_pages
+    install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, _exc: PermissionDenied) -> HTMLResponse:
