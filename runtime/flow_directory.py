@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .flow_sql import Prepared
 from .flow_tables import people, role_holders
 
 BANK_WIDE = ""
@@ -34,13 +35,29 @@ class FlowDirectory(Protocol):
 DirectoryFactory = Callable[[Connection, Any], FlowDirectory]
 
 
+_PARENTS: dict[int, tuple[Any, dict[str, str]]] = {}       # id(bundle) → (bundle, its parents): bundles never change
+
+
 def org_parents(bundle: Any) -> dict[str, str]:
-    """{org unit: parent} from the bundle's OrgUnit documents."""
+    """{org unit: parent} from the bundle's OrgUnit documents (worked out once per bundle)."""
+    known = _PARENTS.get(id(bundle))
+    if known is not None and known[0] is bundle:
+        return known[1]
     out = {}
     for (kind, name), doc in getattr(bundle, "documents", {}).items():
         if kind == "OrgUnit" and getattr(doc, "parent", None):
             out[name] = doc.parent
+    if len(_PARENTS) > 64:
+        _PARENTS.clear()
+    _PARENTS[id(bundle)] = (bundle, out)
     return out
+
+
+_BANK_HOLDERS = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.role == sa.bindparam("k_role"))
+                         .order_by(role_holders.c.user_name))
+_HAS_ROLE = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.user_name == sa.bindparam("k_user"),
+                                                               role_holders.c.role == sa.bindparam("k_role")).limit(1))
+_PERSON = Prepared(sa.select(people).where(people.c.name == sa.bindparam("k_name")))
 
 
 class TableDirectory:
@@ -66,10 +83,12 @@ class TableDirectory:
     def holders(self, role: str, org_unit: str | None) -> list[str]:
         key = ("holders", role, org_unit)
         if key not in self._cache:
-            q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role)
-            if org_unit is not None:
-                q = q.where(role_holders.c.org_unit.in_(self._below(str(org_unit))))
-            users = self.conn.execute(q.order_by(role_holders.c.user_name)).scalars()
+            if org_unit is None:
+                users = [r.user_name for r in _BANK_HOLDERS.all(self.conn, {"k_role": role})]
+            else:
+                q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role,
+                                                              role_holders.c.org_unit.in_(self._below(str(org_unit))))
+                users = self.conn.execute(q.order_by(role_holders.c.user_name)).scalars()
             self._cache[key] = list(dict.fromkeys(users))
         return list(self._cache[key])
 
@@ -79,16 +98,14 @@ class TableDirectory:
     def has_role(self, user: str, role: str) -> bool:
         key = ("has", user, role)
         if key not in self._cache:
-            q = sa.select(role_holders.c.user_name).where(role_holders.c.user_name == user,
-                                                           role_holders.c.role == role).limit(1)
-            self._cache[key] = self.conn.execute(q).first() is not None
+            self._cache[key] = _HAS_ROLE.first(self.conn, {"k_user": user, "k_role": role}) is not None
         return self._cache[key]
 
     def user_record(self, user: str) -> Mapping[str, Any]:
         key = ("user", user)
         if key not in self._cache:
-            row = self.conn.execute(sa.select(people).where(people.c.name == user)).mappings().first()
-            self._cache[key] = {"name": user, **({k: v for k, v in row.items() if k != "name"} if row else {})}
+            row = _PERSON.first(self.conn, {"k_name": user})
+            self._cache[key] = {"name": user, **({k: v for k, v in row._asdict().items() if k != "name"} if row else {})}
         return self._cache[key]
 
 

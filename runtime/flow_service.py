@@ -8,6 +8,7 @@ nothing twice (the id is stored in the same transaction as the change). Instance
 deployment version they started on. Results are JSON-ready dicts."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -63,11 +64,11 @@ class FlowService:
         """Run `action` (approve, reject, complete, claim, return, transfer, delegate, add_signer,
         remove_signer, withdraw, urge, cc, comment, cancel, event) with its parameters (task,
         comment, fields, to, users, position, user, node, message, text, reason, event, record)."""
-        build(action, params, actor=actor, now=self.clock(), expected_version=expected_version)   # shape check first
+        # the shape is checked before anything is read; the command gets the transaction's time
+        checked = build(action, params, actor=actor, now=None, expected_version=expected_version)
 
         def run(tx: FlowTx) -> str:
-            tx.apply(instance_id, build(action, params, actor=actor, now=tx.now, expected_version=expected_version),
-                     action)
+            tx.apply(instance_id, dataclasses.replace(checked, now=tx.now), action)
             return instance_id
         return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
                          expected_version, run)

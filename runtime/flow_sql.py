@@ -2,23 +2,29 @@
 
 A flow command runs about ten small statements; through `Connection.execute(core_statement)`
 most of each one's cost is SQLAlchemy's per-call work (cache key, compiled-cache lookup,
-parameter construction, execution context), not the database's. A `Prepared` statement is
-compiled once per dialect and run with `exec_driver_sql` on the same connection and
-transaction: bind values still go through the column types' bind processors, so what lands in
-the database is what `conn.execute(statement)` would have written, errors are still
-SQLAlchemy's (`IntegrityError` …), and a list of rows is one `executemany`. A SELECT's rows
-come back through the columns' result processors as named tuples (attribute access, like a Row).
+parameter construction, execution context, result set-up), not the database's. A `Prepared`
+statement is compiled once per dialect and run in the caller's connection and transaction:
+
+- bind values go through the column types' bind processors, and a SELECT's values through their
+  result processors, so what is written and read is what `conn.execute(statement)` gives
+  (rows come back as named tuples: attribute access, like a Row);
+- on SQLite (in-process, where that per-call work is most of a statement's cost) the statement
+  goes straight to the sqlite3 cursor of the connection SQLAlchemy holds, and a driver error is
+  raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError` …); elsewhere through
+  `exec_driver_sql`, which keeps SQLAlchemy's disconnect handling;
+- a list of rows is one `executemany`.
 """
 from __future__ import annotations
 
 from collections import namedtuple
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy.engine import Connection, CursorResult
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 
 class _Compiled:
-    __slots__ = ("sql", "positional", "names", "procs", "fixed", "row", "results")
+    __slots__ = ("sql", "positional", "names", "procs", "fixed", "row", "results", "direct")
 
     def __init__(self, stmt: Any, dialect: Any, keys: Sequence[str] | None):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
@@ -40,6 +46,7 @@ class _Compiled:
             cols = list(stmt.selected_columns)
             self.row = namedtuple("Row", [c.key for c in cols], rename=True)
             self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
+        self.direct = dialect.name == "sqlite"
 
     def args(self, params: Mapping[str, Any]) -> Any:
         if self.fixed:
@@ -65,28 +72,68 @@ class Prepared:
             found = self._compiled[key] = _Compiled(self.stmt, dialect, self.keys)
         return found
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> CursorResult:
+    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """One execution; the result gives `rowcount`."""
         c = self._for(conn)
-        return conn.exec_driver_sql(c.sql, c.args(params or {}))
+        args = c.args(params or {})
+        if c.direct:
+            return _direct(conn, c.sql, args, many=False)
+        return conn.exec_driver_sql(c.sql, args)
 
     def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
         """One executemany over `rows` (nothing at all when there are none)."""
         c = self._for(conn)
         args = [c.args(r) for r in rows]
-        if len(args) == 1:
-            conn.exec_driver_sql(c.sql, args[0])
-        elif args:
-            conn.exec_driver_sql(c.sql, args)
+        if not args:
+            return
+        if c.direct:
+            _direct(conn, c.sql, args[0] if len(args) == 1 else args, many=len(args) > 1).close()
+        else:
+            conn.exec_driver_sql(c.sql, args[0] if len(args) == 1 else args)
 
     def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """The first row (a named tuple, values through the columns' result processors) or None."""
         c = self._for(conn)
-        raw = conn.exec_driver_sql(c.sql, c.args(params or {})).first()
+        args = c.args(params or {})
+        if c.direct:
+            cur = _direct(conn, c.sql, args, many=False)
+            raw = cur.fetchone()
+            cur.close()
+        else:
+            raw = conn.exec_driver_sql(c.sql, args).first()
         if raw is None:
             return None
         return c.row._make(v if p is None else p(v) for p, v in zip(c.results, raw))
 
+    def all(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row (named tuples, values through the columns' result processors)."""
+        c = self._for(conn)
+        args = c.args(params or {})
+        if c.direct:
+            cur = _direct(conn, c.sql, args, many=False)
+            raws = cur.fetchall()
+            cur.close()
+        else:
+            raws = conn.exec_driver_sql(c.sql, args).all()
+        make, results = c.row._make, c.results
+        return [make(v if p is None else p(v) for p, v in zip(results, raw)) for raw in raws]
+
     def scalar(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(conn, params)
         return None if row is None else row[0]
+
+
+def _direct(conn: Connection, sql: str, args: Any, many: bool) -> Any:
+    """Run on the DBAPI cursor of the connection (and so in its transaction); a driver error
+    comes out as SQLAlchemy's exception class for it, the driver's as its cause."""
+    dbapi = conn.dialect.loaded_dbapi
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        if many:
+            cur.executemany(sql, args)
+        else:
+            cur.execute(sql, args)
+    except dbapi.Error as exc:
+        cur.close()
+        raise sa.exc.DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many) from exc
+    return cur

@@ -5,6 +5,7 @@ All within a caller's transaction; `flow_service` decides where transactions beg
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -98,11 +99,16 @@ def dumps(value: Any) -> str:
 
 # -- the pinned bundle -------------------------------------------------------------------------
 _HASHES: dict[tuple[str, int], str] = {}
+_URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()      # engine → its URL, rendered once
 
 
 def bundle_at(conn: Connection, version: int) -> Any:
     """The compiled bundle of deployment `version` (compiled once per process per hash)."""
-    key = (conn.engine.url.render_as_string(hide_password=False), version)
+    engine = conn.engine
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = engine.url.render_as_string(hide_password=False)
+    key = (url, version)
     h = _HASHES.get(key)
     if h is None or h not in _live._BUNDLES:
         row = conn.execute(sa.select(deployments.c.hash, deployments.c.sources)

@@ -97,3 +97,16 @@ def test_batched_effects_keep_each_tables_order(tables):
     assert got == {"i/1": ("dan", "open", None), "i/2": ("cat", "cancelled", "cancelled")}
     assert cands == [("i/1", "dan")]
     assert armed == [("m1", "remind", AT)]
+
+
+def test_all_rows_and_a_limit(tables):
+    new = Prepared(tasks.insert(), list(task_row()))
+    with writing(tables) as conn:
+        new.many(conn, [task_row(id=f"i/{n}", assignee=f"u{n % 2}") for n in range(4)])
+    mine = Prepared(sa.select(tasks.c.id, tasks.c.due_at).where(tasks.c.assignee == sa.bindparam("who"))
+                    .order_by(tasks.c.id))
+    first = Prepared(sa.select(tasks.c.id).where(tasks.c.assignee == sa.bindparam("who")).order_by(tasks.c.id).limit(1))
+    with tables.connect() as conn:
+        assert [tuple(r) for r in mine.all(conn, {"who": "u1"})] == [("i/1", DUE), ("i/3", DUE)]
+        assert mine.all(conn, {"who": "nobody"}) == []
+        assert first.scalar(conn, {"who": "u0"}) == "i/0"
