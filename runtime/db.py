@@ -95,7 +95,14 @@ def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
     def _on_begin(conn):  # noqa: ANN001
         # A writing transaction takes the write lock at the start (IMMEDIATE), so it never fails
         # half way because another writer got in between its first read and its first write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+        # Sent on the driver connection: SQLAlchemy's statement machinery would cost more than
+        # the BEGIN itself, on every transaction; a driver error still comes out as SQLAlchemy's.
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(sql, (), exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 @contextmanager

@@ -110,3 +110,36 @@ def test_all_rows_and_a_limit(tables):
         assert [tuple(r) for r in mine.all(conn, {"who": "u1"})] == [("i/1", DUE), ("i/3", DUE)]
         assert mine.all(conn, {"who": "nobody"}) == []
         assert first.scalar(conn, {"who": "u0"}) == "i/0"
+
+
+def test_a_locked_sqlite_database_is_still_sqlalchemys_operational_error(tmp_path):
+    """runtime.db sends BEGIN [IMMEDIATE] on the driver connection; a writer that cannot get
+    the lock still gets SQLAlchemy's OperationalError (what the CLI turns into a message)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from runtime.db import make_engine
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _short_wait(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.execute("PRAGMA busy_timeout=50")
+
+    with writing(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            with writing(engine) as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with engine.connect() as conn:                       # a reader is not blocked
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with writing(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    engine.dispose()
