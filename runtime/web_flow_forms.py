@@ -30,8 +30,27 @@ def narrowed(spec: FormSpec, editable: Iterable[str] | None, hidden: Iterable[st
     fields = tuple(f if keep_open is None or f.name in keep_open or f.computed or f.readonly
                    else dataclasses.replace(f, readonly=True) for f in spec.fields)
     fields = tuple(dataclasses.replace(f, readonly=True) if f.name in gone else f for f in fields)
+    gone |= {f.name for f in fields if f.is_table and not f.editable}    # read-only tables: read_tables() shows them
     sections = tuple(dataclasses.replace(s, fields=tuple(n for n in s.fields if n not in gone)) for s in spec.sections)
-    return dataclasses.replace(spec, fields=fields, sections=sections)
+    sections = tuple(s for s in sections if s.fields)
+    kept = {s.id for s in sections}
+    tabs = tuple(dataclasses.replace(t, sections=tuple(x for x in t.sections if x in kept)) for t in spec.tabs)
+    tabs = tuple(t for t in tabs if t.sections)
+    return dataclasses.replace(spec, fields=fields, sections=sections, tabs=tabs if len(tabs) > 1 else ())
+
+
+def read_tables(spec: FormSpec, values: Mapping[str, Any], lang: str, hidden: Iterable[str] = (),
+                editable: Iterable[str] = ()) -> list[dict]:
+    """The sub-tables a step may not change, for reading: label, column labels, rows of texts."""
+    from forms.display import display_text
+    skip = set(hidden) | set(editable)
+    out = []
+    for f in spec.fields:
+        if f.is_table and f.name not in skip:
+            out.append({"label": f.label(lang), "columns": [c.label(lang) for c in f.columns],
+                        "rows": [[display_text(c.field, row.get(c.name), lang) for c in f.columns]
+                                 for row in values.get(f.name) or []]})
+    return out
 
 
 def later_fields(flow: Any) -> set[str]:

@@ -17,7 +17,7 @@ from .flow_store import FlowError
 from .web_context import redirect
 from .web_flow import FlowPages
 from .web_flow_access import can_see
-from .web_flow_forms import typed
+from .web_flow_forms import read_tables, typed
 from .web_flow_inbox import short_time
 from .web_flow_text import WORDS, ftext, refusal
 
@@ -58,7 +58,9 @@ def instance_router(fp: FlowPages) -> APIRouter:
                              "detail": "；".join(f"{v if not isinstance(v, list) else '、'.join(map(str, v))}"
                                                 for v in detail.values())})
         spec = fp.form_spec(view["deployment_version"], flow.form)
-        asked = read_view(spec, typed(spec, view["form"]), lang) if spec is not None else []
+        values = typed(spec, view["form"]) if spec is not None else {}
+        asked = read_view(spec, values, lang) if spec is not None else []
+        tables = read_tables(spec, values, lang) if spec is not None else []
         subject = view["subject"]
         subject_title = fp.subject_labels(subject.get("entity"), [subject.get("key")]).get(str(subject.get("key")), "") \
             if subject.get("key") is not None else ""
@@ -76,7 +78,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
                 actions.append("cancel")
         title = f"{flow.meta.label.text(lang) or flow.name} · {subject_title or subject.get('key') or view['id']}"
         return web.page(request, "flow_instance.html", status, title=title, ft=ftext, view=view, tasks=tasks,
-                        timeline=timeline, asked=asked, where=where, actions=actions, problem=problem,
+                        timeline=timeline, asked=asked, tables=tables, where=where, actions=actions, problem=problem,
                         initiator=names.get(view["initiator"], view["initiator"]),
                         started=short_time(view["started_at"]), key=fp.new_key,
                         diagram_alt=ftext("diagram_alt", lang, flow=flow.meta.label.text(lang) or flow.name,

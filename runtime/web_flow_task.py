@@ -25,7 +25,7 @@ from .live import UnknownEntity
 from .web_context import redirect
 from .web_flow import FlowPages
 from .web_flow_access import can_see, may_act
-from .web_flow_forms import check_step, step_fields, step_spec, typed
+from .web_flow_forms import check_step, read_tables, step_fields, step_spec, typed
 from .web_flow_inbox import short_time
 from .web_flow_text import ftext, refusal
 from .web_forms import options_for, submitted
@@ -73,7 +73,7 @@ def task_router(fp: FlowPages) -> APIRouter:
                                     "candidates": data["candidates"]}) and not data["held"]
         spec = fp.form_spec(view["deployment_version"], flow.form)
         base = {"csrf_token": request.session.get("csrf", ""), "_version": str(view["version"])}
-        form_html, form_id = "", "bf-task"
+        form_html, form_id, tables = "", "bf-task", []
         if spec is not None:
             narrowed = step_spec(spec, step) if actionable else step_spec(spec, {"fields": None})
             current = typed(spec, view["form"])
@@ -85,6 +85,8 @@ def task_router(fp: FlowPages) -> APIRouter:
                                     options=options_for(web, user, lang), action=f"/ui/tasks/{task_id}",
                                     hidden={**base, "_request": fp.new_key()}, submit_label=ftext("act_comment", lang),
                                     extra_rows=extra_rows)
+            access = (step.get("fields") or {}) if actionable else {}
+            tables = read_tables(spec, current, lang, access.get("hidden", ()), access.get("editable", ()))
         allowed = list(step["actions"])
         decisions = [a for a in DECISIONS if a in allowed] if actionable else []
         pool = data["assignee"] is None and user.name in data["candidates"] and data["status"] == "open"
@@ -119,7 +121,7 @@ def task_router(fp: FlowPages) -> APIRouter:
             notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
             signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
             targets=[(n, fp.node_label(flow, n, lang)) for n in return_targets(flow, step["node"])],
-            names=names, key=fp.new_key, has_form=spec is not None, due=_due(fp, task_id))
+            names=names, key=fp.new_key, has_form=spec is not None, due=_due(fp, task_id), tables=tables)
 
     @r.get("/ui/tasks/{instance_id}/{n}")
     def task_page(request: Request, instance_id: str, n: str) -> HTMLResponse:

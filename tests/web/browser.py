@@ -2,6 +2,7 @@
 no browser download). Browser tests skip, saying why, only when /usr/bin/chromium is absent."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -10,7 +11,27 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+TRACKED_SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+_scratch: list[Path] = []
+
+
+def use_scratch_screenshots(path: Path) -> None:
+    """Where screenshots go on a normal run (a pytest tmp dir; conftest sets it)."""
+    _scratch[:] = [path]
+
+
+def screenshots() -> Path:
+    """tests/web/screenshots/ (tracked, for the README) only with BANYAN_SCREENSHOTS=1, so an
+    ordinary test run changes no tracked file; otherwise the session's tmp dir."""
+    if os.environ.get("BANYAN_SCREENSHOTS") == "1" or not _scratch:
+        return TRACKED_SCREENSHOTS
+    return _scratch[0]
+
+
+def shot(page, name: str) -> None:
+    target = screenshots()
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),

@@ -20,6 +20,12 @@ from runtime.seed import ensure_deployed, seed_demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _screenshot_dir(tmp_path_factory) -> None:
+    from .browser import use_scratch_screenshots
+    use_scratch_screenshots(tmp_path_factory.mktemp("screenshots"))
+
+
 @pytest.fixture(scope="session")
 def demo_url(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("web") / "demo.db"

@@ -7,7 +7,7 @@ import pytest
 
 from dsl.expr.uscc import check_character
 
-from .browser import ARGS, CHROMIUM, SCREENSHOTS, LiveServer, needs_chromium, sign_in
+from .browser import ARGS, CHROMIUM, LiveServer, needs_chromium, shot, sign_in
 
 pytestmark = needs_chromium
 
@@ -42,11 +42,6 @@ def page(browser, server):
     yield pg
     context.close()
     assert errors == [], errors                      # no script error, no CSP refusal
-
-
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def error_of(page, field: str) -> str:
