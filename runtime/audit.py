@@ -16,6 +16,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .prepared import Prepared
 from .system_tables import audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -48,15 +49,23 @@ def entry_hash(prev: str, seq: int, at: datetime, actor: str, version: int | Non
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+# Prepared once: append runs in every write transaction (each flow command, each record write).
+_HEAD = Prepared(sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1))
+_HEAD_LOCKED = Prepared(sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update())
+_LOG = Prepared(audit_log.insert(), ["seq", "at", "actor", "bundle_version", "action", "entity", "record_id",
+                                     "before", "after", "prev_hash", "hash"])
+_MOVE = Prepared(audit_head.update().where(audit_head.c.id == 1).values(seq=sa.bindparam("seq"),
+                                                                         hash=sa.bindparam("hash")))
+_FIRST = Prepared(audit_head.insert(), ["id", "seq", "hash"])
+
+
 def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int | None) -> int:
-    """Chain `entries` onto the log in the caller's transaction; returns how many were written."""
+    """Chain `entries` onto the log in the caller's transaction; returns how many were written.
+    On PostgreSQL the head row is locked, so concurrent writers chain one after the other."""
     entries = list(entries)
     if not entries:
         return 0
-    head_q = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-    if conn.dialect.name == "postgresql":
-        head_q = head_q.with_for_update()
-    head = conn.execute(head_q).first()
+    head = (_HEAD_LOCKED if conn.dialect.name == "postgresql" else _HEAD).first(conn)
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     at = utc_now()
     rows = []
@@ -67,11 +76,11 @@ def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int 
                      "entity": e.entity, "record_id": e.record_id, "before": e.before, "after": e.after,
                      "prev_hash": prev, "hash": h})
         prev = h
-    conn.execute(audit_log.insert(), rows)
+    _LOG.many(conn, rows)
     if head:
-        conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+        _MOVE.run(conn, {"seq": seq, "hash": prev})
     else:
-        conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+        _FIRST.run(conn, {"id": 1, "seq": seq, "hash": prev})
     return len(rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .flow_sql import Prepared
+from .prepared import Prepared
 from .flow_tables import people, role_holders
 
 BANK_WIDE = ""

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from engine.flow import (CancelSubflow, ClearTimer, CloseTask, CreateTask, Finished, Notify, SetTimer, StartFlow,
                          StartSubflow, UpdateTask, Webhook)
 
-from .flow_sql import Prepared
+from .prepared import Prepared
 from .flow_store import db_time, dumps
 from .flow_tables import ccs, outbox, task_candidates, tasks, timers
 

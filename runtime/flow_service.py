@@ -24,7 +24,7 @@ from .db import writing
 from .flow_commands import build
 from .flow_directory import DirectoryFactory, table_directory
 from .flow_queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
-from .flow_sql import Prepared
+from .prepared import Prepared
 from .flow_store import FlowError, bundle_at, current_version, db_time, flow_in, load
 from .flow_tables import messages, requests, timers
 from .flow_tx import FlowTx

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from engine.flow import CommandRejected, FlowInstance, from_json, to_json
 
 from . import live as _live
-from .flow_sql import Prepared
+from .prepared import Prepared
 from .flow_tables import events, instances
 from .releases import decode_sources, load_bundle
 from .system_tables import deployments

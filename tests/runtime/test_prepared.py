@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.flow import ClearTimer, CloseTask, CreateTask, Finished, SetTimer, UpdateTask
 from runtime.db import writing
 from runtime.flow_effects import write_effects
-from runtime.flow_sql import Prepared
+from runtime.prepared import Prepared
 from runtime.flow_tables import metadata, task_candidates, tasks, timers
 
 AT = datetime(2026, 3, 2, 9, 30, 0)          # whole seconds: SQLite's text form must still be SQLAlchemy's

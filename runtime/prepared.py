@@ -1,4 +1,4 @@
-"""Prepared statements for the flow commands' hot path.
+"""Prepared statements for hot write paths (flow commands, the audit chain).
 
 A flow command runs about ten small statements; through `Connection.execute(core_statement)`
 most of each one's cost is SQLAlchemy's per-call work (cache key, compiled-cache lookup,
