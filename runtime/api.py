@@ -24,6 +24,7 @@ from .graph_api import graph_router
 from .live import NothingDeployed, UnknownEntity
 from .record_store import json_value
 from .records import Records
+from .api_params import DbId, Offset
 
 RESERVED = {"limit", "offset", "order"}
 
@@ -100,7 +101,7 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                  "author": d.author, "message": d.message, "created_at": d.created_at} for d in registry.history()]
 
     @app.get("/deployments/{version}", tags=["deployments"])
-    def deployment(version: int) -> dict:
+    def deployment(version: DbId) -> dict:
         from .deployments import UnknownVersion
         try:
             d = registry.get(version)
@@ -121,7 +122,7 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                 for name, e in recs.live.bundle.entities.items()]
 
     @app.get("/records/{entity}", tags=["records"])
-    def query(entity: str, request: Request, limit: int = 50, offset: int = 0, order: str | None = None) -> dict:
+    def query(entity: str, request: Request, limit: int = 50, offset: Offset = 0, order: str | None = None) -> dict:
         if not 1 <= limit <= 1000 or offset < 0:
             return _error(422, "invalid", "limit must be 1–1000 and offset ≥ 0",
                           [{"loc": ["query", "limit"], "msg": "out of range", "type": "range"}])
@@ -141,12 +142,12 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
         return live_records().create(entity, values, actor=x_banyan_actor, request_id=idempotency_key)
 
     @app.get("/records/{entity}/{record_id}", tags=["records"])
-    def read(entity: str, record_id: int, request: Request) -> dict:
+    def read(entity: str, record_id: DbId, request: Request) -> dict:
         _guard(request, "read", entity, record_id)
         return live_records().get(entity, record_id)
 
     @app.patch("/records/{entity}/{record_id}", tags=["records"])
-    def update(entity: str, record_id: int, request: Request, values: dict[str, Any] = Body(...),
+    def update(entity: str, record_id: DbId, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), if_match: str | None = Header(None),
                idempotency_key: str | None = Header(None)) -> dict:
         _guard(request, "write", entity, record_id, values)
@@ -154,7 +155,7 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                                      expected_version=_version(if_match), request_id=idempotency_key)
 
     @app.delete("/records/{entity}/{record_id}", status_code=204, tags=["records"])
-    def delete(entity: str, record_id: int, request: Request, x_banyan_actor: str = Header("api"),
+    def delete(entity: str, record_id: DbId, request: Request, x_banyan_actor: str = Header("api"),
                if_match: str | None = Header(None), idempotency_key: str | None = Header(None)) -> Response:
         _guard(request, "write", entity, record_id, {}, "records.delete")
         live_records().delete(entity, record_id, actor=x_banyan_actor, expected_version=_version(if_match),

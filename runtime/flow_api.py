@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
+from .api_params import Limit, Offset
 from .flow_service import FlowService
 from .flow_store import FlowError
 from .flow_worker import FlowWorker, start_scheduler
@@ -111,7 +112,7 @@ def flow_router(service: FlowService) -> APIRouter:
                            expected_version=_if_match(if_match), **body)
 
     @r.get("/inbox")
-    def inbox(x_banyan_actor: str = Header(...), box: str = "mine", limit: int = 50, offset: int = 0) -> dict:
+    def inbox(x_banyan_actor: str = Header(...), box: str = "mine", limit: Limit = 50, offset: Offset = 0) -> dict:
         return service.inbox(x_banyan_actor, box, limit=limit, offset=offset)
 
     @r.get("/flow-tasks/{task_id:path}")

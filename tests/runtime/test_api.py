@@ -53,3 +53,13 @@ def test_invalid_values_are_422_with_field_paths(engine):
     assert c.post("/records/company", json=[1, 2]).status_code == 422
     r = c.get("/records/compnay")
     assert r.status_code == 404 and "company" in r.json()["message"]
+
+
+def test_ids_beyond_64_bits_are_422_not_a_crash(engine):
+    # Found by schemathesis: a huge path id overflowed the driver (500).
+    deploy(engine)
+    c = client(engine)
+    huge = 2**63 + 1
+    for path in (f"/deployments/{huge}", f"/records/company/{huge}", f"/records/company?offset={huge}"):
+        r = c.get(path)
+        assert r.status_code == 422, (path, r.status_code, r.text)
