@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from forms import read_view, render_form
 from forms.display import display_text
 
+from .api_params import DbId
 from .errors import InvalidRecord, NotFound, RecordError, VersionConflict
 from .live import UnknownEntity
 from .web_context import WebContext, redirect
@@ -152,7 +153,7 @@ def records_router(web: WebContext) -> APIRouter:
         return redirect(f"/ui/e/{entity}/{found['id']}")
 
     @r.get("/ui/e/{entity}/{record_id}")
-    def detail(request: Request, entity: str, record_id: int) -> HTMLResponse:
+    def detail(request: Request, entity: str, record_id: DbId) -> HTMLResponse:
         lang, user = web.lang(request), web.user(request)
         ent = entity_or_none(entity)
         if ent is None:
@@ -176,7 +177,7 @@ def records_router(web: WebContext) -> APIRouter:
                         related=related)
 
     @r.get("/ui/e/{entity}/{record_id}/edit")
-    def edit_page(request: Request, entity: str, record_id: int) -> HTMLResponse:
+    def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:
         lang, user = web.lang(request), web.user(request)
         ent = entity_or_none(entity)
         if ent is None:
@@ -192,11 +193,11 @@ def records_router(web: WebContext) -> APIRouter:
         return form_page(request, ent, values=record, record=record)
 
     @r.post("/ui/e/{entity}/{record_id}/edit")
-    async def update(request: Request, entity: str, record_id: int) -> Response:
+    async def update(request: Request, entity: str, record_id: DbId) -> Response:
         return await save(request, entity, record_id)
 
     @r.post("/ui/e/{entity}/{record_id}/delete")
-    async def delete(request: Request, entity: str, record_id: int) -> Response:
+    async def delete(request: Request, entity: str, record_id: DbId) -> Response:
         lang, user = web.lang(request), web.user(request)
         if entity_or_none(entity) is None:
             return web.not_found(request, entity)
