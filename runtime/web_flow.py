@@ -9,6 +9,7 @@ records, the narrowed form specs, a fresh idempotency key for every action form,
 outcome of a command (a redirect, or the page again with the refusal in words)."""
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any, Iterable
 
@@ -33,6 +34,7 @@ class FlowPages:
         self.service = service or FlowService(web.engine)
         self._flows: dict[tuple[str, int], Any] = {}
         self._specs: dict[tuple[int, str], FormSpec | None] = {}
+        self._counted = threading.local()      # the inbox page's counts, reused by its own nav badge
 
     # -- the flows and their forms, per deployment version -------------------------------------
     def flow(self, name: str, version: int | None = None) -> Any:
@@ -108,8 +110,14 @@ class FlowPages:
         text = str(form.get("_version") or "").strip()
         return int(text) if text.isdigit() and len(text) < 10 else None
 
+    def counted(self, user: str, counts: dict) -> None:
+        """The inbox page has just counted every box: its badge need not count again."""
+        self._counted.value = (user, counts)
+
     def open_count(self, user: User) -> int | None:
-        counts = self.service.inbox(user.name, "mine", limit=1)["counts"]
+        known, self._counted.value = getattr(self._counted, "value", None), None
+        counts = known[1] if known is not None and known[0] == user.name else \
+            self.service.inbox(user.name, "mine", limit=1)["counts"]
         return counts["mine"] + counts["pool"]
 
 

@@ -61,6 +61,7 @@ def inbox_router(fp: FlowPages) -> APIRouter:
         found = fp.service.inbox(user.name, "mine" if box == "started" else box, limit=PAGE_SIZE,
                                  offset=0 if box == "started" else offset)
         counts = {**found["counts"], "started": started_total}
+        fp.counted(user.name, found["counts"])
         items = started if box == "started" else found["items"]
         flows = fp.current_flows()
         entity_of = {n: f.subject for n, f in flows.items()}
