@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from .frozen import fast_init
 from .state import FlowInstance
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CreateTask:
     task: str
@@ -21,6 +23,7 @@ class CreateTask:
     held: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UpdateTask:
     """A task changed hands or state (claim, transfer, delegate, held/released, reassigned)."""
@@ -31,6 +34,7 @@ class UpdateTask:
     owner: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseTask:
     """A task is over: reason `done` (its holder acted) or why it was cancelled."""
@@ -38,6 +42,7 @@ class CloseTask:
     reason: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Notify:
     users: tuple[str, ...]
@@ -49,6 +54,7 @@ class Notify:
     message: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetTimer:
     timer: str
@@ -56,11 +62,13 @@ class SetTimer:
     kind: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClearTimer:
     timer: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StartSubflow:
     """Start the child flow; answer with SubflowEnded(call=call) when it ends."""
@@ -70,11 +78,13 @@ class StartSubflow:
     input: Mapping[str, Any]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CancelSubflow:
     call: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StartFlow:
     """Start an independent flow (an action's `start_flow`); nothing waits for it."""
@@ -83,23 +93,27 @@ class StartFlow:
     input: Mapping[str, Any]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetFields:
     values: Mapping[str, Any]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Webhook:
     channel: str
     template: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finished:
     status: str
     outcome: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """One line of the instance's timeline."""
@@ -111,6 +125,7 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Result:
     state: FlowInstance

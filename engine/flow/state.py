@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from .frozen import fast_init
+
 Scope = tuple[str, str]          # (split id, the first node of the branch the token took)
 
 RUNNING, FINISHED, CANCELLED = "running", "finished", "cancelled"
 APPROVE, REJECT = "approve", "reject"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Step:
     """How the people at one human step decide.
@@ -41,6 +44,7 @@ class Step:
         return sum(1 for _, v in self.votes if v == APPROVE)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Token:
     """A point of control resting at a node (human step, subflow call or wait).
@@ -56,6 +60,7 @@ class Token:
     due: datetime | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Task:
     """An open work item. `assignee` None: a pool task any of `candidates` may claim.
@@ -80,6 +85,7 @@ class Task:
         return self.owner or self.assignee
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Split:
     """An open parallel or inclusive split: how many paths left, how many reached the join."""
@@ -93,6 +99,7 @@ class Split:
     fired: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Timer:
     """An armed timer: the runtime fires it at `at` with TimerFired(id)."""
@@ -104,6 +111,7 @@ class Timer:
     level: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Handoff:
     """What the last pass of a human step produced, kept so its approvers may withdraw (撤回)
@@ -118,6 +126,7 @@ class Handoff:
     splits: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FlowInstance:
     id: str
