@@ -23,6 +23,8 @@ class Directory(Protocol):
 
 def resolve_users(value: Any, directory: Directory) -> list[str]:
     """The distinct user names an assignee value stands for, in order of first mention."""
+    if type(value) is RoleHolders:          # the common case, `role(...)`: no walk needed
+        return list(dict.fromkeys(directory.holders(value.role, value.org_unit)))
     out: dict[str, None] = {}
     _collect(value, directory, out)
     return list(out)
@@ -61,6 +63,9 @@ class StaticDirectory:
     def holders(self, role: str, org_unit: str | None) -> list[str]:
         units = self.roles.get(role, {})
         if org_unit is None:
+            if len(units) == 1:
+                for users in units.values():
+                    return list(dict.fromkeys(users))
             return list(dict.fromkeys(u for users in units.values() for u in users))
         return list(dict.fromkeys(u for unit, users in units.items() if unit is not None
                                   and self._within(unit, org_unit) for u in users))

@@ -33,9 +33,18 @@ def give_back(work: Work, cmd: Return) -> None:
 
 def valid(work: Work, h: Handoff) -> bool:
     """A hand-off can still be withdrawn: nothing it produced has been acted on or moved on."""
-    return (all(t in work.tokens and not work.tokens[t].touched for t in h.tokens)
-            and all(s in work.splits for s in h.arrivals)
-            and all(s in work.splits for s, _ in h.scopes))
+    tokens, splits = work.tokens, work.splits
+    for t in h.tokens:
+        token = tokens.get(t)
+        if token is None or token.touched:
+            return False
+    for s in h.arrivals:
+        if s not in splits:
+            return False
+    for s, _ in h.scopes:
+        if s not in splits:
+            return False
+    return True
 
 
 def withdraw(work: Work, cmd: Withdraw) -> None:

@@ -4,35 +4,38 @@ call or a wait; and relocating a token (return, on_reject, timeout goto) without
 duplicating work in parallel branches."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from dsl.kinds.flow_ir import BranchNode, InclusiveNode, JoinNode, ParallelNode
 
 from .actions import run_actions
 from .effects import StartSubflow
 from .errors import CommandRejected
-from .state import FINISHED, Scope, Split, Token
+from .state import FINISHED, RUNNING, Scope, Split, Token
 from .steps import arm, open_step
 from .work import Work
 
 
-@dataclass
 class Route:
     """What one advance produced: resting tokens, join arrivals that did not fire, new splits;
     `closed` when a join fired or the flow ended (then the move cannot be withdrawn)."""
 
-    tokens: list[str] = field(default_factory=list)
-    arrivals: list[str] = field(default_factory=list)
-    splits: list[str] = field(default_factory=list)
-    closed: bool = False
+    __slots__ = ("tokens", "arrivals", "splits", "closed")
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.arrivals: list[str] = []
+        self.splits: list[str] = []
+        self.closed = False
 
 
 def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route:
     route = Route()
     stack = [(node_id, scopes)]
-    while stack and work.running:
+    splits = work.splits
+    while stack and work.status == RUNNING:
         nid, sc = stack.pop()
-        if any(s not in work.splits for s, _ in sc):
+        if sc and any(s not in splits for s, _ in sc):
             continue                   # its split was cancelled by a partial join on the way
         work.budget -= 1
         if work.budget < 0:

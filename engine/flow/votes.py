@@ -62,7 +62,7 @@ def vote(work: Work, cmd, verdict: str) -> None:
         work.event("delegate_acted", node.id, task.id, verdict=verdict, comment=cmd.comment, owner=task.owner)
         return
     signer = work.actor
-    if step.voted(signer):
+    if step.votes and step.voted(signer):
         raise CommandRejected("already_acted", f"{signer} has already acted on step `{node.id}`")
     if verdict == APPROVE and signer == work.base.initiator and four_eyes(node, signer):
         raise CommandRejected("four_eyes", f"{signer} started this request and cannot approve it")
@@ -101,14 +101,14 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
     """Decide the step if its votes now allow it; ask the next sequential signer otherwise."""
     token = work.tokens[token_id]
     step, node = token.step, work.plan.nodes[token.node]
-    open_tasks = work.tasks_of_token(token_id)
+    mode = step.mode
     verdict = None
-    if step.mode in ("single", "any"):
+    if mode == "single" or mode == "any":
         verdict = decisive
-    elif any(v == REJECT for _, v in step.votes) and step.mode != "ratio":
+    elif mode != "ratio" and any(v == REJECT for _, v in step.votes):
         verdict = REJECT
-    elif step.mode == "all":
-        if not open_tasks and all(step.voted(u) for u in step.signers):
+    elif mode == "all":
+        if not work.tasks_of_token(token_id) and all(step.voted(u) for u in step.signers):
             verdict = APPROVE
     elif step.mode == "ratio":
         n, approvals = len(step.signers), step.approvals
@@ -118,7 +118,7 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
             verdict = APPROVE
         elif (approvals + undecided) * ratio.denominator < ratio.numerator * n:
             verdict = REJECT
-    elif step.mode == "sequential" and not open_tasks:
+    elif mode == "sequential" and not work.tasks_of_token(token_id):
         if step.queue:
             nxt, rest = step.queue[0], step.queue[1:]
             step = Step(step.mode, step.signers + (nxt,), rest, step.votes)
@@ -140,7 +140,8 @@ def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None) -> N
     work.event("step_passed", node.id)
     route = advance(work, node.next, token.scopes)
     if work.running and not route.closed and approvers:
-        work.handoffs = [h for h in work.handoffs if h.node != node.id or h.scopes != token.scopes]
+        if work.handoffs:
+            work.handoffs = [h for h in work.handoffs if h.node != node.id or h.scopes != token.scopes]
         work.handoffs.append(Handoff(node.id, approvers, token.scopes, token.step, tuple(route.tokens),
                                      tuple(route.arrivals), tuple(route.splits)))
 

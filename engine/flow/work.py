@@ -127,7 +127,8 @@ class Work:
         tok = self.tokens.pop(token_id)
         for task in self.tasks_of_token(token_id):
             self.close_task(task.id, reason)
-        self.clear_timers(token_id)
+        if self.timers:
+            self.clear_timers(token_id)
         if not call_over and tok.step is None and self.plan.nodes[tok.node].type == "subflow":
             self.effects.append(CancelSubflow(token_id))
 
@@ -146,9 +147,10 @@ class Work:
         for tid in list(self.tokens):
             self.drop_token(tid, reason)
         self.splits.clear()
-        for tid in list(self.timers):
-            del self.timers[tid]
-            self.effects.append(ClearTimer(tid))
+        if self.timers:
+            for tid in list(self.timers):
+                del self.timers[tid]
+                self.effects.append(ClearTimer(tid))
         self.handoffs.clear()
         self.status, self.outcome = status, outcome
         self.effects.append(Finished(status, outcome))
