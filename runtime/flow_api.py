@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
-from .api_params import Limit, Offset
+from .api_params import MAX_ID, Limit, Offset
 from .flow_service import FlowService
 from .flow_store import FlowError
 from .flow_worker import FlowWorker, start_scheduler
@@ -31,7 +31,7 @@ class StartBody(BaseModel):
 
 class MigrationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to_version: int
+    to_version: int = Field(ge=1, le=MAX_ID, description="the deployment version to move the instances to")
     mapping: dict[str, str] = Field(default_factory=dict, description="{old node: new node}")
     dry_run: bool = True
     instances: Optional[list[str]] = None
@@ -41,7 +41,7 @@ def _if_match(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isdigit() or int(text) > MAX_ID:
         raise FlowError("invalid", "If-Match must be the instance's version number")
     return int(text)
 
