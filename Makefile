@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan deploy configs/ -m "demo bank"
 	$(DEMO_ENV) $(BIN)/banyan seed demo --scale 0.1
 	$(DEMO_ENV) $(BIN)/banyan records list company --limit 5 --order -registered_capital --fields name,group,branch,industry,registered_capital
+	$(DEMO_ENV) $(BIN)/banyan graph circles
 	$(DEMO_ENV) $(BIN)/banyan audit verify
 	@echo "next: make serve, then open http://127.0.0.1:8000/ui/ and sign in as rm_sh_01 (password banyan-demo-2026)"
 
