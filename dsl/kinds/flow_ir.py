@@ -85,7 +85,8 @@ class TaskNode(Node):
     actions: tuple[str, ...]
     fields: FieldAccess
     if_no_assignee: str
-    if_initiator: str
+    if_initiator: str | None      # allow | skip | supervisor; None: not written (approvals keep the initiator
+                                  # off as `supervisor` does, tasks keep them as `allow` does)
     return_to: tuple[str, ...]    # empty: any earlier step
 
 
@@ -144,6 +145,8 @@ class ActionNode(Node):
 class EndNode(Node):
     outcome: str
     actions: tuple[Action, ...]
+    terminate: bool = True        # False: ends only the path that reaches it (implicit termination: the
+                                  # instance finishes when no path is left)
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,8 @@ def _action(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> ActionNo
 
 def _end(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> EndNode:
     acts = build_actions(fs.doc, fs.ctx, path + ("do",), fs.scope, fs.subject, fs.form_fields) if "do" in n else ()
-    return EndNode(n["id"], "end", Label.of(n.get("label")), None, fs.doc.span(path), n.get("outcome", "done"), acts)
+    return EndNode(n["id"], "end", Label.of(n.get("label")), None, fs.doc.span(path), n.get("outcome", "done"), acts,
+                   n.get("terminate", True))
 
 
 NODE_BUILDERS: dict[str, Callable[[FlowScope, dict, Path, str | None], Node]] = {

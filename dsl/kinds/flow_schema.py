@@ -57,7 +57,7 @@ _HUMAN = {
                                       "escalation's first level, else to the flow admin)."},
     "if_initiator": {"enum": ["allow", "skip", "supervisor"],
                      "description": "When the initiator is an assignee: allow, skip them, or pass to their "
-                                    "supervisor (default)."},
+                                    "supervisor. Left out: supervisor for an approval, allow for a task."},
     "return_to": {"type": "array", "items": TARGET, "uniqueItems": True, "minItems": 1,
                   "description": "Nodes a `return` may send the work back to (default: any earlier step)."},
 }
@@ -110,6 +110,10 @@ _BY_TYPE = {
     "action": ({**_NEXT, "do": {"type": "array", "minItems": 1,
                                 "items": action_schema(("set", "notify", "start_flow", "webhook"))}}, ["do"]),
     "end": ({"outcome": {**NAME, "description": "The outcome the flow ends with (approved, rejected, done …)."},
+             "terminate": {"type": "boolean",
+                           "description": "true (default): reaching this end ends the whole instance and cancels "
+                                          "open work. false: it ends only the path that reaches it; the instance "
+                                          "finishes when no path is left."},
              "do": {"type": "array", "minItems": 1, "items": action_schema(("set", "notify", "start_flow", "webhook"))}},
             []),
 }

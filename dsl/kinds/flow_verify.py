@@ -1,13 +1,15 @@
 """Verification of a Flow before deploy, beyond reachability (flow_graph): each problem a
 diagnostic at the offending node.
 
-- BNY504 a join that can deadlock, or lack of synchronization: the token game
-  (flow_verify_game) on the flow's net (flow_verify_net), plus the structure of splits and joins;
+- BNY504 a join that can deadlock, lack of synchronization, work piling up, or an on_reject /
+  timeout goto the engine would refuse: the token game (flow_verify_game) played with the
+  engine's semantics (flow_verify_net), plus the structure of splits and joins;
 - BNY505 an unguarded loop: a cycle no choice on it can leave (flow_verify_loops);
 - BNY506 an exclusive or inclusive branch without `default` whose cases leave values
   uncovered (flow_verify_cases);
-- BNY507 an illegal return target: not a step with people, not run before on every run, or
-  a return that would break the token game (e.g. into a sibling branch or a joined region).
+- BNY507 an illegal return target: not a step with people, not run before on every run, a
+  return the engine refuses (into another branch, or into a joined split's branch from inside
+  another split), or one that would break the token game.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .flow_ir import Flow, Node, TaskNode
 from .flow_verify_cases import check_cases
 from .flow_verify_game import Game, always_before, play, run_without, show_path
 from .flow_verify_loops import check_loops
-from .flow_verify_net import Move, Net, build_net
+from .flow_verify_net import Net, build_net
 
 _PEOPLE = ("task", "approval")
 
@@ -33,16 +35,15 @@ def verify_flow(doc: Document, ctx: LinkContext, nodes: Iterable[Node], first: s
     if first not in {n.id for n in nodes}:
         return
     net, structural = build_net(nodes, first)
-    for join, message in structural:
-        ctx.diags.add("BNY504", message, where.span(join),
-                      "a join closes exactly one parallel or inclusive split: every path into it starts at one "
-                      "of that split's branches")
+    for p in structural:
+        ctx.diags.add("BNY504", p.message, where.span(p.join), p.hint, severity=p.severity)
     check_loops(ctx, nodes, net, where.span)
-    if structural:
+    if any(p.severity == "error" for p in structural):
         return
     game = play(net)
     for p in game.problems.values():
-        ctx.diags.add("BNY504", p.message, where.span(p.node), p.hint)
+        span = where.doc.span(where.node_path(p.node) + p.at) if p.at else where.span(p.node)
+        ctx.diags.add("BNY504", p.message, span, p.hint)
     if game.truncated:
         ctx.diags.add("BNY504", f"the flow has more than {len(game.states)} states of parallel work, too many to "
                                 "check every join and return", where.span(first),
@@ -98,20 +99,23 @@ def return_problem(node: str, target: str, by_id: Mapping[str, Node], net: Net, 
         return (f"`{target}` does not always run before `{node}`{shown}",
                 "a return goes back to a step every run has passed through (not a sibling parallel branch, "
                 "not an alternative path)")
-    trial = play(net, {node: (Move(node, (target,), f"{node} returns to {target}"),)}, base=game)
+    trial = play(net, {node: (target,)}, base=game)
     if trial.truncated or not trial.problems:
         return None
-    p = next(iter(trial.problems.values()))
-    return (f"returning from `{node}` to `{target}` would break the flow: {p.message}",
-            "return within the same parallel branch, or to a step before the split from a step after its join")
+    p = trial.problems.get(node) or next(iter(trial.problems.values()))
+    if p.refused:
+        return p.message, p.hint
+    return (f"returning from `{node}` to `{target}` would break the flow: {p.message}", p.hint)
 
 
 def legal_return_targets(flow: Flow) -> dict[str, tuple[str, ...]]:
     """For each task or approval: the steps it may return work to (its `return_to` when written,
     else every step that passes the checks above, in flow order). Empty when none."""
     net, structural = build_net(flow.nodes, flow.first)
+    if any(p.severity == "error" for p in structural):
+        return {}
     game = play(net)
-    if structural or game.problems or game.truncated:
+    if game.problems or game.truncated:
         return {}
     before = always_before(game)
     by_id = flow.by_id

@@ -1,24 +1,35 @@
-"""The token game on a flow's net (flow_verify_net): every reachable marking, breadth first.
+"""The token game on a flow (flow_verify_net): every state the engine can reach, breadth first.
 
-A marking is where the live tokens are (at nodes, or on a join's incoming arcs) plus which
-discriminator-like joins have fired and wait to reset. Exploring every marking is exact for
-the net (conditions taken as free choices) and small for approval flows. It finds
-- a join that waits forever: a marking where nothing can move and a join holds tokens;
-- lack of synchronization: a join arc getting a second token before the join consumed the
-  first (a branch ran twice, or work from two rounds met);
-- tokens piling up: a marking that covers an earlier one on its own path (Karp–Miller), so
-  the loop between them adds live tokens without bound.
-Each problem comes with the shortest run that shows it."""
+A state is what the engine keeps alive between two commands: the tokens resting at steps
+(task, approval, subflow, wait), each inside the split instances it took, and the open split
+instances with the branches that have reached their join. It is kept as a tree (a split
+instance holds what runs inside it) so that two states differing only in the engine's ids
+are one. A move is one command at one resting token — pass, reject, time out, or (for the
+BNY507 trials) return — followed by the engine's automatic routing to the next resting
+places, played exactly as engine/flow/routing.py does, with branch conditions as free choices.
+
+It finds, each with the shortest run that shows it:
+- a join that waits forever: a state with no resting token left while a split is still open
+  (a path ended with `terminate: false`, or left its split, and the join cannot fire);
+- lack of synchronization: a join getting work twice from one branch of its split (it would
+  fire early and cancel work that is still due);
+- work piling up: a split starting again from inside one of its own branches while its
+  previous round still runs (each time round adds another copy);
+- a move the engine refuses: on_reject or a timeout's goto into another branch."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
-from .flow_verify_net import Join, Move, Net
+from .flow_ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
+                      TaskNode, WaitNode)
+from .flow_verify_net import Net
 
 MAX_STATES = 20_000
-Place = tuple[str, str]            # ("", node) for a token at a node; (pred, join) on a join's arc
-State = tuple[tuple[tuple[Place, int], ...], frozenset[str]]
+MOVES_PER_STATE = 5                # on average: beyond MAX_STATES × this many moves, the game stops too
+Tree = tuple                        # sorted items: ("t", branch, node) | ("s", branch, node, expected, arrived, Tree)
+ROOT: Tree = (("<start>",),)        # before the instance starts
+_RESTING = ("task", "approval", "subflow", "wait")
 
 
 @dataclass(frozen=True)
@@ -26,35 +37,30 @@ class Problem:
     node: str
     message: str
     hint: str
+    at: tuple = ()                  # the key under the node where it is written (default: the node's id)
+    refused: bool = False           # the engine refuses the move (rather than the run going wrong later)
 
 
 @dataclass
 class Game:
     net: Net
-    states: list[State] = field(default_factory=list)
-    edges: list[list[tuple[int, str, str]]] = field(default_factory=list)   # per state: (dst, node fired, label)
-    parent: list[tuple[int, str] | None] = field(default_factory=list)
+    states: list[Tree] = field(default_factory=list)
+    edges: list[list[tuple[int, str, tuple[str, ...]]]] = field(default_factory=list)  # (dst, node acting, labels)
+    parent: list[tuple[int, tuple[str, ...]] | None] = field(default_factory=list)
+    at: list[frozenset[str]] = field(default_factory=list)                           # nodes holding a token
     problems: dict[str, Problem] = field(default_factory=dict)
-    totals: list[int] = field(default_factory=list)                         # live tokens per state
-    index: dict[State, int] = field(default_factory=dict)
+    index: dict[Tree, int] = field(default_factory=dict)
     truncated: bool = False
-    unsynchronized: bool = False
 
     def path(self, index: int) -> list[str]:
-        labels = []
+        labels: list[str] = []
         while self.parent[index] is not None:
-            index, label = self.parent[index]
-            labels.append(label)
-        return labels[::-1]
+            index, step = self.parent[index]
+            labels[:0] = step
+        return labels
 
-    def report(self, node: str, message: str, hint: str, unsynchronized: bool = False) -> None:
-        """Keep the first problem per node; of lack of synchronization only the first (shortest) run,
-        as one mistake lets work pile up at several places."""
-        if unsynchronized:
-            if self.unsynchronized:
-                return
-            self.unsynchronized = True
-        self.problems.setdefault(node, Problem(node, message, hint))
+    def report(self, problem: Problem) -> None:
+        self.problems.setdefault(problem.node, problem)
 
 
 def show_path(labels: list[str]) -> str:
@@ -65,168 +71,369 @@ def show_path(labels: list[str]) -> str:
     return " → ".join(labels)
 
 
-def play(net: Net, extra: Mapping[str, Sequence[Move]] | None = None, limit: int | None = None,
+def play(net: Net, returns: Mapping[str, Sequence[str]] | None = None, limit: int | None = None,
          base: Game | None = None) -> Game:
-    """Explore every marking reachable from a token at the first node (at most `limit`, default
-    MAX_STATES). With `base`, a game already played on the same net without `extra`: only what
-    the extra moves add is explored (its problems are the new ones)."""
-    extra, limit = extra or {}, limit or MAX_STATES
+    """Explore every state reachable from the start (at most `limit`, default MAX_STATES).
+    `returns`: extra moves, node → the steps it may return work to. With `base`, a game already
+    played on the same net without them: only what the returns add is explored (its problems
+    are the new ones)."""
+    returns, limit = returns or {}, limit or MAX_STATES
     game = Game(net)
     if base is not None:
-        game.states, game.parent, game.totals = list(base.states), list(base.parent), list(base.totals)
+        game.states, game.parent, game.at = list(base.states), list(base.parent), list(base.at)
         game.edges = [[] for _ in base.states]
-        index = dict(base.index)
+        game.index = dict(base.index)
     else:
-        game.states, game.edges, game.parent, game.totals = [(((("", net.first), 1),), frozenset())], [[]], [None], [1]
-        index = {game.states[0]: 0}
-    game.index = index
+        game.states, game.edges, game.parent, game.at = [ROOT], [[]], [None], [frozenset()]
+        game.index = {ROOT: 0}
     known = len(game.states) if base is not None else 0
-    starts = {("", x) for x in extra}
+    budget = limit * MOVES_PER_STATE
     i = 0
     while i < len(game.states):
-        if i < known and not any(p in starts for p, _ in game.states[i][0]):
+        if i < known and game.at[i].isdisjoint(returns):
             i += 1
-            continue                                       # a known marking the extra moves do not touch
-        toks, fired = dict(game.states[i][0]), game.states[i][1]
-        moved = False
-        for label, node, result in _successors(net, toks, fired, extra, only_extra=i < known):
-            moved = True
-            if result is None:
-                continue                                   # the instance ends
-            new, new_fired, clash = result
-            if clash is not None:
-                _report_clash(game, i, label, *clash)
+            continue                                       # a known state the returns do not touch
+        for node, labels, outcome in _moves(net, game.states[i], returns, only_returns=i < known):
+            budget -= 1
+            if budget < 0:
+                game.truncated = True
+                return game
+            if isinstance(outcome, Problem):
+                run = show_path(game.path(i) + list(labels))
+                game.report(Problem(outcome.node, outcome.message.replace("{run}", run), outcome.hint, outcome.at,
+                                    outcome.refused))
                 continue
-            state: State = (tuple(sorted((p, c) for p, c in new.items() if c)), new_fired)
-            if state not in index:
-                if _covers_ancestor(game, i, state, label):
-                    continue
+            if outcome is None:
+                continue                                   # the instance ends, or the engine refuses the move
+            if outcome not in game.index:
                 if len(game.states) >= limit:
                     game.truncated = True
                     return game
-                index[state] = len(game.states)
-                game.states.append(state), game.edges.append([]), game.parent.append((i, label))
-                game.totals.append(sum(c for _, c in state[0]))
-            game.edges[i].append((index[state], node, label))
-        if not moved and i >= known:
-            _report_stuck(game, i, toks)
+                game.index[outcome] = len(game.states)
+                game.states.append(outcome), game.edges.append([]), game.parent.append((i, labels))
+                game.at.append(frozenset(_token_nodes(outcome)))
+                stuck = _stuck(net, outcome)
+                if stuck is not None:
+                    run = show_path(game.path(len(game.states) - 1))
+                    game.report(Problem(stuck.node, stuck.message.replace("{run}", run), stuck.hint))
+            game.edges[i].append((game.index[outcome], node, labels))
         i += 1
     return game
 
 
-def _successors(net: Net, toks: dict[Place, int], fired: frozenset[str], extra: Mapping[str, Sequence[Move]],
-                only_extra: bool = False) -> Iterator[tuple[str, str, tuple | None]]:
-    for place in list(toks):
-        pred, node = place
-        if pred:
-            continue                                       # arc tokens move when their join fires
-        for move in (() if only_extra else net.moves.get(node, ())) + tuple(extra.get(node, ())):
-            if not move.targets:
-                yield move.label, node, None
+# -- the engine's state, flat while a move is played ------------------------------------------
+
+@dataclass
+class _Split:
+    node: str
+    join: str
+    expected: int
+    arrived: tuple[str, ...]
+    scopes: tuple[tuple[int, str], ...]
+
+
+class _Run:
+    """One way a move can go: the flat state it edits, the labels of the run, the routing stack."""
+
+    def __init__(self, tokens, splits, seq):
+        self.tokens: list[tuple[str, tuple[tuple[int, str], ...]]] = tokens
+        self.splits: dict[int, _Split] = splits
+        self.seq = seq
+        self.labels: list[str] = []
+        self.stack: list[tuple[str | None, tuple[tuple[int, str], ...]]] = []
+        self.finished = False
+        self.problem: Problem | None = None
+        self.steps = 0
+
+    def copy(self) -> "_Run":
+        run = _Run(list(self.tokens), {k: _Split(s.node, s.join, s.expected, s.arrived, s.scopes)
+                                       for k, s in self.splits.items()}, self.seq)
+        run.labels, run.stack, run.finished, run.steps = list(self.labels), list(self.stack), self.finished, self.steps
+        return run
+
+    def new_split(self, node: str, join: str, expected: int, scopes) -> int:
+        self.seq += 1
+        self.splits[self.seq] = _Split(node, join, expected, (), scopes)
+        return self.seq
+
+    def cancel_split(self, sid: int) -> None:
+        """The engine's Work.cancel_split: the split, every token and split inside it."""
+        self.tokens = [t for t in self.tokens if all(s != sid for s, _ in t[1])]
+        for other in [k for k, s in self.splits.items() if any(p == sid for p, _ in s.scopes)]:
+            self.splits.pop(other, None)
+        self.splits.pop(sid, None)
+
+
+def _decode(tree: Tree) -> _Run:
+    """The flat state of a tree, with fresh split ids."""
+    run = _Run([], {}, 0)
+
+    def walk(items: Tree, scopes) -> None:
+        for item in items:
+            if item[0] == "t":
+                run.tokens.append((item[2], scopes))
                 continue
-            new = dict(toks)
-            new[place] -= 1
-            clash = None
-            for t in move.targets:
-                clash = _put(net, new, node, t) or clash
-            yield move.label, node, (new, fired, clash)
-    if only_extra:
+            _, _, node, join, expected, arrived, inner = item
+            run.seq += 1
+            sid = run.seq
+            run.splits[sid] = _Split(node, join, expected, arrived, scopes)
+            for child in inner:
+                walk((child,), scopes + ((sid, child[1]),))
+
+    walk(tree, ())
+    return run
+
+
+def _encode(run: _Run) -> Tree:
+    children: dict[int | None, list] = {}
+    for node, scopes in run.tokens:
+        parent, branch = scopes[-1] if scopes else (None, "")
+        children.setdefault(parent, []).append(("t", branch, node))
+
+    def split_item(sid: int) -> tuple:
+        s = run.splits[sid]
+        inner = tuple(sorted(children.get(sid, [])))
+        branch = s.scopes[-1][1] if s.scopes else ""
+        return ("s", branch, s.node, s.join, s.expected, tuple(sorted(s.arrived)), inner)
+
+    for sid in sorted(run.splits, key=lambda k: -len(run.splits[k].scopes)):   # innermost first
+        s = run.splits[sid]
+        parent = s.scopes[-1][0] if s.scopes else None
+        children.setdefault(parent, []).append(split_item(sid))
+    return tuple(sorted(children.get(None, [])))
+
+
+def _token_nodes(tree: Tree) -> Iterator[str]:
+    for item in tree:
+        if item[0] == "t":
+            yield item[2]
+        elif item[0] == "s":
+            yield from _token_nodes(item[6])
+
+
+def _stuck(net: Net, tree: Tree) -> Problem | None:
+    """A state with no resting token is final: fine when no split is open (every path ended),
+    a join waiting forever otherwise (reported at the innermost open split's join)."""
+    if next(_token_nodes(tree), None) is not None or not tree:
+        return None
+    item = tree[0]
+    while item[6]:
+        item = item[6][0]
+    _, _, split, join, expected, arrived, _ = item
+    wait = net.nodes[join].wait if isinstance(net.nodes.get(join), JoinNode) else "all"
+    need = expected if wait == "all" else 1 if wait == "any" else min(int(wait), expected)
+    have = f"it has work from {_names(list(arrived))}" if arrived else "no work has reached it"
+    ended = [n for n, x in net.nodes.items() if isinstance(x, EndNode) and not x.terminate]
+    hint = (f"every path of `{split}` must reach `{join}`: a path that ends "
+            f"({_names(ended)} has `terminate: false`) or leaves the split without passing its join never arrives"
+            if ended else f"every path of `{split}` must reach `{join}`: a path that leaves the split without passing "
+                          "its join never arrives")
+    return Problem(join, f"join `{join}` can wait forever: after {{run}}, {have} but nothing more can arrive "
+                         f"(it waits for {need} of the {expected} paths `{split}` started)", hint)
+
+
+# -- moves ------------------------------------------------------------------------------------
+
+def _moves(net: Net, tree: Tree, returns: Mapping[str, Sequence[str]],
+           only_returns: bool) -> Iterator[tuple[str, tuple[str, ...], Tree | Problem | None]]:
+    """(node acting, labels, outcome) for every way every resting token can move: the new state,
+    a Problem, or None (the instance ended or the engine refuses the move)."""
+    if tree == ROOT:
+        for run in _route(net, _start(net)):
+            yield "", tuple(run.labels), _outcome(run)
         return
-    for j in net.joins.values():
-        marked = [a for a in j.arcs if toks.get((a, j.id))]
-        if not marked:
+    base = _decode(tree)
+    seen = set()
+    for k, (nid, scopes) in enumerate(base.tokens):
+        if (nid, scopes) in seen:
             continue
-        pending = j.inclusive and any(c and p[1] in j.upstream for p, c in toks.items() if p[1] != j.id)
-        ready = (not pending) if j.need is None else len(marked) >= j.need
-        settled = (not pending) if j.inclusive else len(marked) == len(j.arcs)
-        if j.id not in fired and ready:
-            new = dict(toks)
-            consume = j.need is None or (not j.inclusive and j.need == len(j.arcs))
-            if consume:
-                for a in marked:
-                    new[(a, j.id)] -= 1
-            clash = _put(net, new, j.id, j.next) if j.next else None
-            yield f"{j.id} fires", j.id, (new, fired if consume else fired | {j.id}, clash)
-        elif j.id in fired and settled:
-            new = dict(toks)
-            for a in marked:
-                new[(a, j.id)] -= 1
-            yield f"{j.id} resets", j.id, (new, fired - {j.id}, None)
+        seen.add((nid, scopes))
+        node = net.nodes[nid]
+        for label, kind, target in _choices(node, returns.get(nid, ()), only_returns):
+            run = base.copy()
+            del run.tokens[k]
+            run.labels.append(label)
+            if kind == "pass":
+                if target is None:
+                    continue                               # no `next` (BNY503): the engine refuses
+                run.stack.append((target, scopes))
+            elif kind == "end":
+                run.finished = True
+            elif not _relocate(net, run, nid, scopes, target, kind):
+                yield nid, tuple(run.labels), run.problem
+                continue
+            for done in _route(net, run):
+                yield nid, tuple(done.labels), _outcome(done)
 
 
-def _put(net: Net, toks: dict[Place, int], src: str, target: str) -> tuple[str, str] | None:
-    """Put a token on target; (join, src) when it lands on a join arc that already holds one."""
-    place = (src, target) if target in net.joins else ("", target)
-    clash = (target, src) if place[0] and toks.get(place) else None
-    toks[place] = toks.get(place, 0) + 1
-    return clash
+def _start(net: Net) -> _Run:
+    run = _Run([], {}, 0)
+    run.stack.append((net.first, ()))
+    return run
 
 
-def _report_clash(game: Game, i: int, label: str, join: str, src: str) -> None:
-    j: Join = game.net.joins[join]
-    toks = dict(game.states[i][0])
-    late = [a for a in j.arcs if a != src and not toks.get((a, join))]
-    path = show_path(game.path(i) + [label])
-    if join in game.states[i][1]:
-        game.report(join, f"join `{join}` has fired but still waits for {_names(late)} to finish that round when "
-                          f"work from `{src}` of the next round arrives: after {path}",
-                    f"a join that waits for {j.need} of its paths lets the others run on, and a loop back before "
-                    f"the split starts them again; use `wait: all` when the flow can come round again",
-                    unsynchronized=True)
+def _outcome(run: _Run) -> Tree | Problem | None:
+    if run.problem is not None:
+        return run.problem
+    if run.finished:
+        return None
+    return _encode(run)
+
+
+def _choices(node: Node, returns: Sequence[str], only_returns: bool) -> list[tuple[str, str, str | None]]:
+    """(label, kind, target) for what a person or timer can do at a resting step."""
+    out: list[tuple[str, str, str | None]] = []
+    nid = node.id
+    if not only_returns:
+        out.append((nid, "pass", node.next))
+        if isinstance(node, ApprovalNode):
+            out.append((f"{nid} rejects ⇒ {node.on_reject}", "reject", node.on_reject) if node.on_reject
+                       else (f"{nid} rejects (ends)", "end", None))
+        if isinstance(node, (TaskNode, SubflowNode, WaitNode)) and node.timing.timeout_goto:
+            out.append((f"{nid} times out ⇒ {node.timing.timeout_goto}", "timeout", node.timing.timeout_goto))
+    out += [(f"{nid} returns to {t}", "return", t) for t in returns]
+    return out
+
+
+def _relocate(net: Net, run: _Run, nid: str, scopes, target: str, kind: str) -> bool:
+    """The engine's relocate (routing.py): False, with run.problem set, when it refuses the move."""
+    if target not in net.nodes:
+        return False
+    region = net.regions.get(target, ())
+    depth = 0
+    for (sid, branch), (snode, sbranch) in zip(scopes, region):
+        split = run.splits.get(sid)
+        if split is None or split.node != snode or (sbranch is not None and sbranch != branch):
+            break
+        depth += 1
+    if depth < len(region) and (depth < len(scopes) or any(b is None for _, b in region[depth:])):
+        snode, sbranch = region[depth]
+        same = depth < len(scopes) and run.splits.get(scopes[depth][0]) is not None \
+            and run.splits[scopes[depth][0]].node == snode
+        where = (f"another branch of `{snode}` than `{nid}`" if same else
+                 f"{'a branch' if sbranch else 'the branches'} of `{snode}`, a split `{nid}` is not inside")
+        verb = {"reject": "rejects to", "timeout": "times out to", "return": "returns to"}[kind]
+        at = {"reject": ("on_reject",), "timeout": ("on_timeout", "goto")}.get(kind, ())
+        run.problem = Problem(nid, f"when `{nid}` {verb} `{target}` (after {{run}}), the engine refuses the move: "
+                                   f"`{target}` lies in {where}",
+                              "work can go back along its own path, to before a split (which cancels the split's other "
+                              "paths), or from outside every split into one branch whose join has passed (redone "
+                              "alone); not into another branch, nor to a step several branches share",
+                              at, refused=True)
+        return False
+    if depth < len(scopes):
+        run.cancel_split(scopes[depth][0])
+    scopes = scopes[:depth]
+    for split_node, branch in region[depth:]:      # back into a branch whose join has passed: redo it alone
+        sid = run.new_split(split_node, net.nodes[split_node].join, 1, scopes)
+        scopes += ((sid, branch),)
+    run.stack.append((target, scopes))
+    return True
+
+
+def _route(net: Net, first: _Run) -> Iterator[_Run]:
+    """The engine's advance (routing.py) from every entry on the run's stack, forking at each
+    free choice; yields every way it can end (with run.problem set when it goes wrong). A run
+    the engine would refuse (nowhere to go, an automatic loop) is dropped."""
+    budget = 4 * len(net.nodes) + 50
+    todo = [first]
+    while todo:
+        run, refused = todo.pop(), False
+        while run.stack and not run.finished and run.problem is None:
+            nid, sc = run.stack.pop()
+            if any(s not in run.splits for s, _ in sc):
+                continue                           # its split was cancelled by a partial join on the way
+            run.steps += 1
+            node = net.nodes.get(nid) if nid is not None else None
+            options = net.moves.get(nid, ()) if isinstance(node, (BranchNode, ParallelNode)) else ()
+            if node is None or run.steps > budget or (isinstance(node, (BranchNode, ParallelNode)) and not options):
+                refused = True
+                break
+            if node.type in _RESTING:
+                run.tokens.append((nid, sc))
+            elif isinstance(node, EndNode):
+                run.labels.append(f"{nid} (ends)" if node.terminate else f"{nid} (ends its path)")
+                run.finished = node.terminate
+            elif isinstance(node, JoinNode):
+                _arrive(net, run, node, sc)
+            elif options:
+                for move in options[1:]:
+                    other = run.copy()
+                    _fan(run=other, node=node, targets=move.targets, label=move.label, sc=sc)
+                    todo.append(other)
+                _fan(run=run, node=node, targets=options[0].targets, label=options[0].label, sc=sc)
+            else:                                  # action
+                run.stack.append((node.next, sc))
+        if not refused:
+            yield run
+
+
+def _fan(run: _Run, node: Node, targets: tuple[str, ...], label: str, sc) -> None:
+    """A branch's choice: on to one target; a split's: a new split instance, a path per target."""
+    run.labels.append(label)
+    if not isinstance(node, (ParallelNode, InclusiveNode)):
+        run.stack.append((targets[0], sc))
         return
-    waiting = f" while it still waits for {_names(late)}" if late else ""
-    game.report(join, f"join `{join}` can get a second token from `{src}` before it has fired: after "
-                      f"{path}, work reaches it twice{waiting}",
-                "a path that loops or leaves the split must not lead back into a branch of it: end each branch "
-                "at its join, and put a loop around the whole split and join", unsynchronized=True)
-
-
-def _report_stuck(game: Game, i: int, toks: dict[Place, int]) -> None:
-    for (pred, node), count in toks.items():
-        if not pred or not count:
-            continue
-        j: Join = game.net.joins[node]
-        have = [a for a in j.arcs if toks.get((a, node))]
-        missing = [a for a in j.arcs if a not in have]
-        labels = game.path(i)
-        exclusive = [n for n in (lbl.split(" ")[0] for lbl in labels) if game.net.kinds.get(n) == "branch"]
-        waits = "every path" if j.need in (None, len(j.arcs)) else f"{j.need} of its paths"
-        game.report(node, f"join `{node}` can wait forever: after {show_path(labels)}, it has work from "
-                          f"{_names(have)} but nothing more can arrive{' from ' + _names(missing) if missing else ''}"
-                          f" (it waits for {waits})", _stuck_hint(j, exclusive))
+    if any(run.splits.get(s) is not None and run.splits[s].node == node.id for s, _ in sc):
+        run.problem = Problem(node.id, f"live work piles up at `{node.id}`: after {{run}}, the split starts again "
+                                       "from inside one of its own branches while its earlier round still runs, "
+                                       "and each time round adds another copy of that round's work",
+                              "a loop through a parallel or inclusive split must pass its join too: start the loop "
+                              "before the split and close it after the join (a rejection or timeout back before the "
+                              "split is fine: it cancels the split)")
         return
+    sid = run.new_split(node.id, node.join, len(targets), sc)
+    for t in reversed(targets):
+        run.stack.append((t, sc + ((sid, t),)))
 
 
-def _stuck_hint(j: Join, exclusive: list[str]) -> str:
-    if exclusive:
-        return (f"`{exclusive[-1]}` is an exclusive branch: only one of its paths runs, so a join after it waits "
-                f"for the others forever; let its paths meet at an ordinary step instead of `{j.id}`, or make it "
-                f"`type: inclusive` with its own join")
-    if j.split is None:
-        return f"no parallel or inclusive split names `{j.id}` as its `join`; alternative paths meet at an ordinary step"
-    return f"every path into `{j.id}` must come from a branch of `{j.split}`, and `wait` cannot exceed them"
-
-
-def _covers_ancestor(game: Game, i: int, state: State, label: str) -> bool:
-    new = dict(state[0])
-    total = sum(new.values())
-    k: int | None = i
-    while k is not None:
-        old_toks, old_fired = game.states[k]
-        if game.totals[k] >= total:                        # covering needs strictly more tokens
-            k = game.parent[k][0] if game.parent[k] is not None else None
-            continue
-        old = dict(old_toks)
-        if old_fired == state[1] and old != new and all(new.get(p, 0) >= c for p, c in old.items()):
-            grown = next(p for p in sorted(new) if new[p] > old.get(p, 0))
-            where = grown[1]
-            game.report(where, f"live work piles up at `{where}`: after {show_path(game.path(i) + [label])}, "
-                               f"the same steps can repeat and add another copy each time round",
-                        "a loop through a parallel or inclusive split must pass its join too; "
-                        "start the loop before the split and close it after the join", unsynchronized=True)
-            return True
-        k = game.parent[k][0] if game.parent[k] is not None else None
-    return False
+def _arrive(net: Net, run: _Run, node: JoinNode, sc) -> None:
+    """The engine's _arrive: count the arrival for the innermost split of this join the token is in."""
+    for i in range(len(sc) - 1, -1, -1):
+        split = run.splits.get(sc[i][0])
+        if split is not None and split.join == node.id:
+            break
+    else:
+        owner = net.joins[node.id].split if node.id in net.joins else None
+        if owner is not None:
+            run.problem = Problem(node.id, f"work reaches join `{node.id}` from outside its split `{owner}`: after "
+                                           "{run}; the engine lets it pass uncounted (a simple merge), so the join "
+                                           "does not wait for the split's paths",
+                                  f"enter `{owner}`'s branches only through `{owner}`: a jump or rejection into a "
+                                  "branch from outside the split skips its synchronization")
+            return
+        run.stack.append((node.next, sc))          # a join no split names: a simple merge
+        return
+    sid, branch = sc[i]
+    if branch in split.arrived:
+        late = [b for b in net.nodes[split.node].branches] if isinstance(net.nodes[split.node], ParallelNode) else []
+        late = [b for b in late if b not in split.arrived]
+        waiting = f" while {_names(late)} may still be running" if late else ""
+        run.problem = Problem(node.id, f"join `{node.id}` can get work twice from the branch `{branch}` of "
+                                       f"`{split.node}`{waiting}: after {{run}}; it counts arrivals, so it would "
+                                       "fire early and cancel work still due",
+                              "each path of a split must reach its join once: a split inside a branch needs its own "
+                              "join before the outer one, and a path must not loop back into a branch")
+        return
+    wait = node.wait
+    need = split.expected if wait == "all" else 1 if wait == "any" else min(int(wait), split.expected)
+    split.arrived = split.arrived + (branch,)
+    if len(split.arrived) < need:
+        return
+    if wait == "all":
+        inside = [n for n, scopes in run.tokens + run.stack if any(s == sid for s, _ in scopes)] + \
+                 [s.node for s in run.splits.values() if any(p == sid for p, _ in s.scopes)]
+        if inside:
+            run.problem = Problem(node.id, f"join `{node.id}` can fire while work of `{split.node}` is still running "
+                                           f"at {_names(list(dict.fromkeys(x for x in inside if x)))}: after {{run}}, "
+                                           "every path it counts has arrived, so that work would be cancelled "
+                                           "unfinished",
+                                  "each path of a split must reach its join once: a split inside a branch needs its "
+                                  "own join, and every path of it must pass that join before the outer one")
+            return
+    run.labels.append(f"{node.id} fires")
+    run.cancel_split(sid)                          # a partial join cancels the paths still running
+    run.stack.append((node.next, sc[:i]))
 
 
 def _names(ids: list[str]) -> str:
@@ -234,8 +441,8 @@ def _names(ids: list[str]) -> str:
 
 
 def always_before(game: Game) -> dict[str, frozenset[str]]:
-    """For each node: the nodes that have run on every run that gives it a token (its dominators in
-    the game's state graph, so a branch of a parallel split is not "before" its sibling)."""
+    """For each node: the steps that have acted on every run that gives it a token (its dominators
+    in the game's state graph, so a branch of a parallel split is not "before" its sibling)."""
     ids = list(game.net.kinds)
     bit = {n: 1 << k for k, n in enumerate(ids)}
     full = (1 << len(ids)) - 1
@@ -250,25 +457,25 @@ def always_before(game: Game) -> dict[str, frozenset[str]]:
         for d in range(1, len(game.states)):
             value = full
             for s, node in incoming[d]:
-                value &= must[s] | bit[node]
+                value &= must[s] | bit.get(node, 0)
             if value != must[d]:
                 must[d], changed = value, True
     masks: dict[str, int] = {}
-    for d, (toks, _) in enumerate(game.states):
-        for (pred, node), _count in toks:
-            if not pred:
-                masks[node] = masks.get(node, full) & must[d]
+    for d in range(1, len(game.states)):
+        for node in game.at[d]:
+            masks[node] = masks.get(node, full) & must[d]
     return {n: frozenset(x for x in ids if m & bit[x]) for n, m in masks.items()}
 
 
 def run_without(game: Game, node: str, avoid: str) -> list[str] | None:
-    """The shortest run that gives `node` a token without `avoid` ever running, or None."""
-    seen, todo = {0: []}, [0]
+    """The shortest run that gives `node` a token without `avoid` ever acting, or None."""
+    seen: dict[int, list[str]] = {0: []}
+    todo = [0]
     for i in todo:
-        if any(not pred and n == node for (pred, n), _ in game.states[i][0]):
+        if node in game.at[i]:
             return seen[i]
-        for dst, fired, label in game.edges[i]:
-            if fired != avoid and dst not in seen:
-                seen[dst] = seen[i] + [label]
+        for dst, acted, labels in game.edges[i]:
+            if acted != avoid and dst not in seen:
+                seen[dst] = seen[i] + list(labels)
                 todo.append(dst)
     return None

@@ -1,20 +1,27 @@
-"""A Flow as a token net: what each node can do with a token, and how each join fires.
+"""A Flow as the token game (flow_verify_game) sees it: what each node can do with a token,
+the split each join closes, and the split region of every node.
 
-This is the model the verification pass plays the token game on (flow_verify_game). Branch
-conditions are abstracted as free choices, except a case that always holds (no `when`, or
+Branch conditions are free choices, except a case that always holds (no `when`, or
 `when: "true"`): an exclusive branch never goes past it, an inclusive branch always takes it.
 
-The semantics, which the engine keeps:
-- a step hands its token to its `next`; an approval may instead reject (to `on_reject`, or
-  the instance ends `rejected`); a step with `on_timeout: {goto: x}` may time out to x;
+The semantics are the engine's (engine/flow, routing.py and moves.py):
+- a step hands its token to its `next`; an approval may instead reject (to `on_reject`, or the
+  instance ends `rejected`); a step with `on_timeout: {goto: x}` may time out to x;
 - an exclusive branch sends the token down one case (or `default`); an inclusive branch down
-  one or more cases (or `default` when none holds); a parallel split down every branch;
-- an end node ends the instance (any other live token is cancelled);
-- a join has one incoming arc per node that hands it tokens. A join of a parallel split, or a
-  join named by no split, fires when `wait` of its arcs hold a token (`all`: every arc), and
-  resets once every arc has delivered; a join of an inclusive split fires when `wait` arcs
-  hold a token (`all`: when no live token elsewhere can still reach it) and resets when none
-  can still arrive. `return` is not a move here: returns are checked one by one (BNY507).
+  one or more cases (or `default` when none holds); a parallel split down every branch. A
+  token carries the split instances it is inside (and which branch it took);
+- a join counts arrivals of the innermost split it closes that the token is inside: `all`
+  waits for as many as the split started (an inclusive split: the paths that fired), `any`
+  for one, N for min(N, started). When it fires it cancels that split's paths still running
+  (a partial join) and the token goes on outside the split. A token inside no split of the
+  join passes it (a simple merge);
+- an end node ends the instance (open work is cancelled); with `terminate: false` it ends
+  only its own path, and the instance finishes when no path is left;
+- on_reject, a timeout's goto and a return relocate the token by the target's split region
+  (`regions`): along its own path the splits stay; to before or outside a split it closes it
+  and cancels its other paths; into a branch whose join has passed it redoes that branch
+  alone; into another branch (or into a split the token is not in, from inside another) the
+  engine refuses the move (`illegal_target`).
 """
 from __future__ import annotations
 
@@ -35,15 +42,25 @@ class Move:
     label: str
 
 
+Region = tuple[tuple[str, "str | None"], ...]   # (split node, branch first node, or None: any branch)
+
+
 @dataclass(frozen=True)
 class Join:
     id: str
     arcs: tuple[str, ...]          # the nodes that hand this join tokens
-    need: int | None               # arcs that fire it; None: inclusive `all` (no token can still arrive)
-    inclusive: bool
     split: str | None              # the split whose `join` names it
-    upstream: frozenset[str]       # nodes from which a token can still reach it without passing it
     next: str | None
+
+
+@dataclass(frozen=True)
+class Structural:
+    """A problem of the splits' and joins' wiring, found before the game (at a join)."""
+
+    join: str
+    message: str
+    hint: str
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,8 @@ class Net:
     moves: dict[str, tuple[Move, ...]]
     joins: dict[str, Join]
     kinds: dict[str, str]          # node id → type
+    nodes: dict[str, Node]
+    regions: dict[str, Region]     # the engine's split region of each node (engine/flow/plan.py)
 
     def successors(self, node: str) -> list[str]:
         """Where control can go from node (returns excluded)."""
@@ -68,7 +87,7 @@ def _moves(node: Node, known: set[str]) -> list[Move]:
     nid = node.id
     out: list[tuple[tuple[str, ...], str]] = []
     if isinstance(node, EndNode):
-        return [Move(nid, (), f"{nid} (ends)")]
+        return [Move(nid, (), f"{nid} (ends)" if node.terminate else f"{nid} (ends its path)")]
     if isinstance(node, InclusiveNode):
         forced = tuple(dict.fromkeys(c.goto for c in node.cases if always_holds(c)))
         free = [c.goto for c in node.cases if not always_holds(c) and c.goto not in forced]
@@ -100,8 +119,12 @@ def _moves(node: Node, known: set[str]) -> list[Move]:
     return [Move(nid, targets, label) for targets, label in out if all(t in known for t in targets)]
 
 
-def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[tuple[str, str]]]:
-    """The net, and structural join problems found on the way: (join id, message)."""
+_JOIN_HINT = ("a join closes exactly one parallel or inclusive split: every path into it starts at one of that "
+              "split's branches")
+
+
+def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[Structural]]:
+    """The net, and structural problems of the joins found on the way."""
     nodes = list(nodes)
     by_id = {n.id: n for n in nodes}
     known = set(by_id)
@@ -117,46 +140,103 @@ def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[tuple[str, s
     for n in nodes:
         if isinstance(n, (ParallelNode, InclusiveNode)) and isinstance(by_id.get(n.join), JoinNode):
             splits.setdefault(n.join, []).append(n)
-    problems: list[tuple[str, str]] = []
+    problems: list[Structural] = []
     succ = {nid: list(dict.fromkeys(t for m in ms for t in m.targets)) for nid, ms in moves.items()}
     succ.update({n.id: [n.next] if n.next in known else [] for n in nodes if isinstance(n, JoinNode)})
-    rev = _reverse(succ)
     joins = {}
     for n in nodes:
         if not isinstance(n, JoinNode):
             continue
         owners = splits.get(n.id, [])
         if len(owners) > 1:
-            problems.append((n.id, f"join `{n.id}` is the join of {len(owners)} splits "
-                                   f"({', '.join(f'`{s.id}`' for s in owners)}); each split needs its own join"))
+            problems.append(Structural(n.id, f"join `{n.id}` is the join of {len(owners)} splits "
+                                             f"({', '.join(f'`{s.id}`' for s in owners)}); each split needs its own "
+                                             "join", _JOIN_HINT))
         split = owners[0] if owners else None
-        inclusive = isinstance(split, InclusiveNode)
-        if split is not None:
+        if split is None:
+            problems.append(Structural(
+                n.id, f"join `{n.id}` closes no parallel or inclusive split: each path lets work through it on its "
+                      "own (a simple merge), so it synchronizes nothing",
+                f"name it as a split's `join`, or let the paths meet at an ordinary step", "warning"))
+        else:
             region = _closure(list(_starts(split)), succ, stop=n.id)
             for p in preds[n.id]:
                 if p not in region and p != split.id:
-                    problems.append((n.id, f"join `{n.id}` belongs to the {split.type} split `{split.id}`, "
-                                           f"but its path from `{p}` does not start at `{split.id}`"))
-        wait = n.wait
-        need = (None if inclusive else len(preds[n.id])) if wait == "all" else (1 if wait == "any" else int(wait))
-        upstream = _closure(preds[n.id], rev, stop=n.id)
-        joins[n.id] = Join(n.id, tuple(preds[n.id]), need, inclusive, split.id if split else None,
-                           frozenset(upstream), n.next if n.next in known else None)
-    return Net(first, moves, joins, {n.id: n.type for n in nodes}), problems
+                    problems.append(Structural(n.id, f"join `{n.id}` belongs to the {split.type} split `{split.id}`, "
+                                                     f"but its path from `{p}` does not start at `{split.id}`: work "
+                                                     "from there passes the join without being counted", _JOIN_HINT))
+            if isinstance(split, ParallelNode) and isinstance(n.wait, int) and n.wait > len(split.branches):
+                problems.append(Structural(
+                    n.id, f"join `{n.id}` waits for {n.wait} paths, but `{split.id}` starts only "
+                          f"{len(split.branches)}: it fires when all of them have arrived",
+                    "write `wait: all`, or a number no larger than the split's branches", "warning"))
+        joins[n.id] = Join(n.id, tuple(preds[n.id]), split.id if split else None,
+                           n.next if n.next in known else None)
+    return Net(first, moves, joins, {n.id: n.type for n in nodes}, by_id, regions(by_id, first)), problems
+
+
+def forward(node: Node) -> list[str]:
+    """Where control goes on its own, as the engine's plan counts it (returns left out)."""
+    out: list[str] = []
+    if isinstance(node, BranchNode):
+        out += [c.goto for c in node.cases] + ([node.default] if node.default else [])
+    elif isinstance(node, ParallelNode):
+        out += list(node.branches)
+    elif node.next:
+        out.append(node.next)
+    if isinstance(node, ApprovalNode) and node.on_reject:
+        out.append(node.on_reject)
+    if isinstance(node, (TaskNode, SubflowNode, WaitNode)) and node.timing.timeout_goto:
+        out.append(node.timing.timeout_goto)
+    return [t for t in out if t]
+
+
+def regions(by_id: dict[str, Node], first: str) -> dict[str, Region]:
+    """The split region of each node, as the engine computes it (engine/flow/plan.py): the splits
+    around it, merged over every way to reach it (reached from two branches of one split: "any
+    branch"; from inside and outside a split: outside it). A fixpoint over the forward edges."""
+    out: dict[str, Region] = {first: ()}
+    todo = [first]
+    while todo:
+        node = by_id.get(todo.pop())
+        if node is None:
+            continue
+        here = out[node.id]
+        steps: list[tuple[str, Region]] = []
+        if isinstance(node, (ParallelNode, InclusiveNode)):
+            steps = [(t, here + ((node.id, t),)) for t in _starts(node)]
+        else:
+            if isinstance(node, JoinNode):
+                for i in range(len(here) - 1, -1, -1):
+                    if getattr(by_id.get(here[i][0]), "join", None) == node.id:
+                        here = here[:i]
+                        break
+            steps = [(t, here) for t in forward(node)]
+        for target, region in steps:
+            if target not in by_id:
+                continue
+            merged = region if target not in out else _merge(out[target], region)
+            if out.get(target) != merged:
+                out[target] = merged
+                todo.append(target)
+    return out
+
+
+def _merge(a: Region, b: Region) -> Region:
+    out = []
+    for (sa, ba), (sb, bb) in zip(a, b):
+        if sa != sb:
+            break
+        out.append((sa, ba if ba == bb else None))
+        if ba != bb:
+            break
+    return tuple(out)
 
 
 def _starts(split: Node) -> tuple[str, ...]:
     if isinstance(split, ParallelNode):
         return split.branches
     return tuple(c.goto for c in split.cases) + ((split.default,) if split.default else ())
-
-
-def _reverse(succ: dict[str, list[str]]) -> dict[str, list[str]]:
-    rev: dict[str, list[str]] = {k: [] for k in succ}
-    for src, targets in succ.items():
-        for t in targets:
-            rev.setdefault(t, []).append(src)
-    return rev
 
 
 def _closure(start: list[str], succ: dict[str, list[str]], stop: str) -> set[str]:

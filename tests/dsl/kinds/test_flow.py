@@ -182,6 +182,14 @@ spec:
 """
 
 
+def test_an_end_terminates_the_instance_unless_told_otherwise():
+    text = FLOW.replace("      outcome: approved\n", "      outcome: approved\n      terminate: false\n")
+    assert compile_flow(text).bundle.documents[("Flow", "approve")].nodes[-1].terminate is False
+    assert compile_flow().bundle.documents[("Flow", "approve")].nodes[-1].terminate is True
+    wrong = compile_flow(FLOW.replace("      outcome: approved\n", "      outcome: approved\n      terminate: maybe\n"))
+    assert not wrong.ok and {d.code for d in wrong.diagnostics} == {"BNY206"}
+
+
 def test_parallel_wait_and_subflow():
     result = compile_flow(par=PARALLEL)
     assert result.ok, [d.message for d in result.diagnostics]
@@ -194,6 +202,6 @@ def test_joins_subflows_and_events_are_checked():
     text = PARALLEL.replace("join: meet}", "join: a}").replace("events.created", "evnts.created") \
                    .replace('subject: "subject.group"', 'subject: "subject.branch"').replace("{amount:", "{amont:")
     codes = found(compile_flow(par=text), "par.yaml")
-    assert {c for c, _, _ in codes} == {"BNY405", "BNY401", "BNY404"}
+    assert {c for c, _, _ in codes} == {"BNY405", "BNY401", "BNY404", "BNY504"}   # BNY504: `meet`, a warning
     assert ("BNY405", 8, 59) in codes          # join names a task
     assert ("BNY405", 12, 58) in codes         # subflow subject is an org unit, not a group
