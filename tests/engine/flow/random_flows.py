@@ -44,13 +44,13 @@ def flow_spec(top) -> str:
     counter = itertools.count(1)
     nodes: list[str] = []
 
-    def seq(its, after: str, inside: bool = False) -> str:
+    def seq(its, after: str) -> str:
         first = after
         for item in reversed(its):
-            first = node(item, first, inside)
+            first = node(item, first)
         return first
 
-    def node(item, nxt: str, inside: bool) -> str:
+    def node(item, nxt: str) -> str:
         nid = f"n{next(counter)}"
         kind = item[0]
         if kind in ("task", "approval"):
@@ -66,19 +66,18 @@ def flow_spec(top) -> str:
                     line += f", countersign: {{mode: {mode}" + (", pass: 1/2}" if mode == "ratio" else "}")
                 if timeout:
                     line += f", deadline: 2 business days, on_timeout: {timeout}"
-                if loops and nodes_first and not inside:
+                if loops and nodes_first:
                     line += f", on_reject: {nodes_first[0]}"
             nodes.append(line + "}")
         elif kind == "branch":
-            firsts = [seq(s, nxt, inside) for s in item[1]]
+            firsts = [seq(s, nxt) for s in item[1]]
             cases = ", ".join(f"{{when: \"form.amount > {i * 100}\", goto: {f}}}" for i, f in enumerate(firsts[:-1]))
             nodes.append(f"  - {{id: {nid}, type: branch, cases: [{cases}], default: {firsts[-1]}}}")
         else:
             join = f"j{next(counter)}"
-            flat = all(x[0] in ("task", "approval") for s in item[1] for x in s)
-            wait = item[2] if kind == "parallel" and flat else "all"   # partial joins around plain steps
+            wait = item[2] if kind == "parallel" else "all"
             nodes.append(f"  - {{id: {join}, type: join, wait: {wait}, next: {nxt}}}")
-            firsts = [seq(s, join, True) for s in item[1]]
+            firsts = [seq(s, join) for s in item[1]]
             if kind == "parallel":
                 nodes.append(f"  - {{id: {nid}, type: parallel, branches: [{', '.join(firsts)}], join: {join}}}")
             else:
@@ -88,9 +87,7 @@ def flow_spec(top) -> str:
         return nid
 
     nodes_first: list[str] = []
-    first = seq(top, "done")
-    if not any("wait: any" in n or "wait: 2" in n for n in nodes):   # see engine/README.md: partial joins
-        nodes_first.append(first)
+    nodes_first.append(seq(top, "done"))            # a rejection may send the work back to the first step
     nodes.clear()
     counter = itertools.count(1)
     first = seq(top, "done")
