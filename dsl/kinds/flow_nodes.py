@@ -113,7 +113,7 @@ def _task(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> TaskNode:
     common = dict(id=n["id"], type=kind, label=Label.of(n.get("label")), next=next_id, span=fs.doc.span(path),
                   timing=timing(fs, n, path), assignees=fs.assignees(path + ("assignees",)), actions=actions,
                   fields=_field_access(fs, n, path), if_no_assignee=n.get("if_no_assignee", "escalate"),
-                  if_initiator=n.get("if_initiator", "supervisor"), return_to=return_to)
+                  if_initiator=n.get("if_initiator"), return_to=return_to)
     if kind == "task":
         return TaskNode(**common)
     on_reject = fs.target(path + ("on_reject",)) if "on_reject" in n else None

@@ -190,6 +190,12 @@ def test_an_end_terminates_the_instance_unless_told_otherwise():
     assert not wrong.ok and {d.code for d in wrong.diagnostics} == {"BNY206"}
 
 
+def test_if_initiator_stays_unset_when_not_written():
+    text = FLOW.replace("      assignees: \"form.reviewer\"\n", "      assignees: \"form.reviewer\"\n      if_initiator: allow\n")
+    review, _, branch_ok, committee, _ = compile_flow(text).bundle.documents[("Flow", "approve")].nodes
+    assert review.if_initiator is None and committee.if_initiator is None and branch_ok.if_initiator == "allow"
+
+
 def test_parallel_wait_and_subflow():
     result = compile_flow(par=PARALLEL)
     assert result.ok, [d.message for d in result.diagnostics]
