@@ -110,6 +110,11 @@ def remove_signer(work: Work, cmd: RemoveSigner) -> None:
         work.close_task(t.id, "signer removed")
         if t.release and not any(x.release == t.release for x in work.tasks.values()) and t.release in work.tasks:
             work.update_task(replace(work.tasks[t.release], held=False))
+        # Signers added "before" the removed one were to sign ahead of their decision; with that
+        # signer gone, their own votes decide the step (otherwise the step would wait forever).
+        for x in list(work.tasks.values()):
+            if x.release == t.id:
+                work.update_task(replace(x, release=None))
     step = replace(step, signers=tuple(u for u in step.signers if u != user),
                    queue=tuple(u for u in step.queue if u != user))
     work.tokens[token.id] = replace(token, step=step, touched=True)

@@ -45,7 +45,7 @@ def assignees(work: Work, node: TaskNode) -> list[str] | None:
     users = work.users(node.assignees)
     initiator = work.base.initiator
     if isinstance(node, ApprovalNode) and initiator in users and node.if_initiator != "allow":
-        if node.if_initiator == "supervisor":
+        if node.if_initiator in (None, "supervisor"):
             boss = work.ctx.directory.supervisor(initiator)
             users = list(dict.fromkeys(boss if u == initiator else u for u in users if u != initiator or boss))
             work.event("initiator_replaced", node.id, by=boss)

@@ -294,3 +294,21 @@ def test_create_and_close_effects_pair_up():
     d.approve("vote", "c2")
     created = [e.task for e in d.effects if isinstance(e, CreateTask)]
     assert len(created) == len(set(created)) == 3 and d.created_minus_closed() == set()
+
+
+def test_removing_the_signer_others_signed_before_lets_their_votes_decide():
+    # Found by the property test: u1 adds u2 "before" themself, u2 removes u1, u2 approves —
+    # the step used to wait forever for u1's decision.
+    from .flow_helpers import DIRECTORY, SUBJECT, T0, compile_flow
+    from engine.flow import AddSigner, Approve, FlowContext, RemoveSigner, Start, apply
+    actions = "[approve, reject, return, transfer, delegate, add_signer, remove_signer, comment]"
+    spec = (f"start: {{first: n1}}\nnodes:\n  - {{id: n1, type: approval, assignees: \"[role('u1')]\", "
+            f"next: done, actions: {actions}}}\n  - {{id: done, type: end, outcome: ok}}\n")
+    flow = compile_flow(spec, "remove_before")
+    ctx = FlowContext(directory=DIRECTORY, subject=SUBJECT)
+    state = apply(flow, None, Start(actor="ann", now=T0, instance="p", form={"amount": 0}), ctx).state
+    for cmd in (AddSigner(actor="u1", now=T0, task="p/2", users=("u2",), position="before"),
+                RemoveSigner(actor="u2", now=T0, task="p/3", user="u1"),
+                Approve(actor="u2", now=T0, task="p/3")):
+        state = apply(flow, state, cmd, ctx).state
+    assert state.status == "finished" and state.outcome == "ok" and not state.tasks
