@@ -12,8 +12,9 @@ from ..loader import Document
 from .flow_ir import ApprovalNode, BranchNode, EndNode, Node, ParallelNode, SubflowNode, TaskNode, WaitNode
 
 
-def edges(node: Node) -> list[str]:
-    """Every node this one can hand control to (returns included)."""
+def forward_edges(node: Node) -> list[str]:
+    """Where control goes on its own (returns left out: they are people's choice). The one
+    definition the verifier's token game and the engine's plan both use."""
     out: list[str] = []
     if isinstance(node, BranchNode):
         out += [c.goto for c in node.cases] + ([node.default] if node.default else [])
@@ -23,11 +24,17 @@ def edges(node: Node) -> list[str]:
         out.append(node.next)
     if isinstance(node, ApprovalNode) and node.on_reject:
         out.append(node.on_reject)
-    if isinstance(node, TaskNode):
-        out += list(node.return_to)
     if isinstance(node, (TaskNode, SubflowNode, WaitNode)) and node.timing.timeout_goto:
         out.append(node.timing.timeout_goto)
     return [t for t in out if t]
+
+
+def edges(node: Node) -> list[str]:
+    """Every node this one can hand control to (returns included)."""
+    out = forward_edges(node)
+    if isinstance(node, TaskNode):
+        out += [t for t in node.return_to if t]
+    return out
 
 
 def finishes(node: Node) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterable
 
+from .flow_graph import forward_edges
 from .flow_ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
                       TaskNode, WaitNode)
 
@@ -175,22 +176,6 @@ def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[Structural]]
     return Net(first, moves, joins, {n.id: n.type for n in nodes}, by_id, regions(by_id, first)), problems
 
 
-def forward(node: Node) -> list[str]:
-    """Where control goes on its own, as the engine's plan counts it (returns left out)."""
-    out: list[str] = []
-    if isinstance(node, BranchNode):
-        out += [c.goto for c in node.cases] + ([node.default] if node.default else [])
-    elif isinstance(node, ParallelNode):
-        out += list(node.branches)
-    elif node.next:
-        out.append(node.next)
-    if isinstance(node, ApprovalNode) and node.on_reject:
-        out.append(node.on_reject)
-    if isinstance(node, (TaskNode, SubflowNode, WaitNode)) and node.timing.timeout_goto:
-        out.append(node.timing.timeout_goto)
-    return [t for t in out if t]
-
-
 def regions(by_id: dict[str, Node], first: str) -> dict[str, Region]:
     """The split region of each node, as the engine computes it (engine/flow/plan.py): the splits
     around it, merged over every way to reach it (reached from two branches of one split: "any
@@ -211,7 +196,7 @@ def regions(by_id: dict[str, Node], first: str) -> dict[str, Region]:
                     if getattr(by_id.get(here[i][0]), "join", None) == node.id:
                         here = here[:i]
                         break
-            steps = [(t, here) for t in forward(node)]
+            steps = [(t, here) for t in forward_edges(node)]
         for target, region in steps:
             if target not in by_id:
                 continue
