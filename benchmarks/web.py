@@ -31,7 +31,7 @@ from _common import metric, report
 
 from dsl.compiler import compile_path
 from runtime.auth_demo import DEMO_PASSWORD, seed_demo_users
-from runtime.auth_org import OrgTree
+from runtime.auth.org import OrgTree
 from runtime.auth_users import UserStore
 from runtime.db import make_engine
 from runtime.deployments import DeploymentRegistry

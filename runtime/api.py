@@ -25,6 +25,7 @@ from .live import NothingDeployed, UnknownEntity
 from .record_store import json_value
 from .records import Records
 from .api_params import DbId, Offset
+from .auth.scope import Scope
 
 RESERVED = {"limit", "offset", "order"}
 
@@ -73,17 +74,15 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                   for e in exc.errors()]
         return _error(422, "invalid", "the request is not valid", detail)
 
-    def _guard(request: Request, what: str, entity: str, record_id: int | None, values: Any = None,
-               permission: str = "records.write") -> None:
-        """Org scope and permissions when the web app is on (runtime/web_api_guard.py); else nothing."""
+    def scope(request: Request) -> Scope | None:
+        """The asker's org scope when the web app is on (runtime/web_api_guard.py); else None."""
         guard = getattr(app.state, "guard", None)
-        if guard is None:
-            return
-        live_records()
-        if what == "read":
-            guard.read(request, entity, record_id)
-        else:
-            guard.write(request, entity, record_id, values if isinstance(values, dict) else {}, permission)
+        return None if guard is None else guard.scope(request)
+
+    def permit(request: Request, permission: str) -> None:
+        guard = getattr(app.state, "guard", None)
+        if guard is not None:
+            guard.permit(request, permission)
 
     def live_records() -> Records:
         records.refresh()
@@ -96,13 +95,15 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
                 "deployment": None if head is None else {"version": head.version, "hash": head.hash}}
 
     @app.get("/deployments", tags=["deployments"])
-    def deployments() -> list[dict]:
+    def deployments(request: Request) -> list[dict]:
+        permit(request, "deployments.read")
         return [{"version": d.version, "hash": d.hash, "action": d.action, "based_on": d.based_on,
                  "author": d.author, "message": d.message, "created_at": d.created_at} for d in registry.history()]
 
     @app.get("/deployments/{version}", tags=["deployments"])
-    def deployment(version: DbId) -> dict:
+    def deployment(version: DbId, request: Request) -> dict:
         from .deployments import UnknownVersion
+        permit(request, "deployments.read")
         try:
             d = registry.get(version)
         except UnknownVersion as exc:
@@ -127,42 +128,38 @@ def create_app(engine: Engine, *, web: bool = False) -> FastAPI:
             return _error(422, "invalid", "limit must be 1–1000 and offset ≥ 0",
                           [{"loc": ["query", "limit"], "msg": "out of range", "type": "range"}])
         where = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        guard = getattr(app.state, "guard", None)
-        if guard is not None:
-            live_records()
-            page = guard.query(request, entity, where, order, limit, offset)
-        else:
-            page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset)
+        page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset, scope=scope(request))
         return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
     @app.post("/records/{entity}", status_code=201, tags=["records"])
     def create(entity: str, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), idempotency_key: str | None = Header(None)) -> dict:
-        _guard(request, "write", entity, None, values)
-        return live_records().create(entity, values, actor=x_banyan_actor, request_id=idempotency_key)
+        permit(request, "records.write")
+        return live_records().create(entity, values, actor=x_banyan_actor, request_id=idempotency_key,
+                                     scope=scope(request))
 
     @app.get("/records/{entity}/{record_id}", tags=["records"])
     def read(entity: str, record_id: DbId, request: Request) -> dict:
-        _guard(request, "read", entity, record_id)
-        return live_records().get(entity, record_id)
+        return live_records().get(entity, record_id, scope=scope(request))
 
     @app.patch("/records/{entity}/{record_id}", tags=["records"])
     def update(entity: str, record_id: DbId, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), if_match: str | None = Header(None),
                idempotency_key: str | None = Header(None)) -> dict:
-        _guard(request, "write", entity, record_id, values)
+        permit(request, "records.write")
         return live_records().update(entity, record_id, values, actor=x_banyan_actor,
-                                     expected_version=_version(if_match), request_id=idempotency_key)
+                                     expected_version=_version(if_match), request_id=idempotency_key,
+                                     scope=scope(request))
 
     @app.delete("/records/{entity}/{record_id}", status_code=204, tags=["records"])
     def delete(entity: str, record_id: DbId, request: Request, x_banyan_actor: str = Header("api"),
                if_match: str | None = Header(None), idempotency_key: str | None = Header(None)) -> Response:
-        _guard(request, "write", entity, record_id, {}, "records.delete")
+        permit(request, "records.delete")
         live_records().delete(entity, record_id, actor=x_banyan_actor, expected_version=_version(if_match),
-                              request_id=idempotency_key)
+                              request_id=idempotency_key, scope=scope(request))
         return Response(status_code=204)
 
-    app.include_router(graph_router(engine, records))
+    app.include_router(graph_router(engine, records, scope))
     install_flows(app, engine)
     if web:
         from .web_app import install_web

@@ -2,7 +2,7 @@
 demo password (README: `banyan-demo-2026`), and sensible role permissions."""
 from __future__ import annotations
 
-from .auth_org import OrgTree
+from .auth.org import OrgTree
 from .auth_users import UserStore
 
 DEMO_PASSWORD = "banyan-demo-2026"

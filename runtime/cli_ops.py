@@ -50,7 +50,7 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     total = sum(counts.values())
     click.secho(f"✓ loaded {total:,} records: " + ", ".join(f"{n:,} {e}" for e, n in counts.items()), fg="green")
     from .auth_demo import DEMO_PASSWORD, seed_demo_users
-    from .auth_org import OrgTree
+    from .auth.org import OrgTree
     from .auth_users import UserStore
     made = seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
     if made:

@@ -10,7 +10,7 @@ from .cli_common import engine_for, env_option, fail, handle_errors
 
 
 def _services(env: str | None):
-    from .auth_org import OrgTree
+    from .auth.org import OrgTree
     from .auth_users import UserStore
     from .live import load_live
     from .migrate import upgrade

@@ -25,6 +25,11 @@ class NotFound(RecordError):
     status, code = 404, "not_found"
 
 
+class Forbidden(RecordError):
+    """A right the person lacks (a permission, or changing a record they may only read)."""
+    status, code = 403, "forbidden"
+
+
 class VersionConflict(RecordError):
     status, code = 409, "conflict"
 

@@ -20,7 +20,11 @@ from sqlalchemy.engine import Engine
 
 from engine.flow import WEEKDAYS, TimerFired
 
+from .auth.org import OrgTree
+from .auth.scope import scope_for
+from .auth_users import UserStore
 from .db import writing
+from .errors import NotFound
 from .flow_commands import build
 from .flow_directory import DirectoryFactory, table_directory
 from .flow_queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
@@ -56,8 +60,28 @@ class FlowService:
         """Start `flow` about the subject record with key `subject`; returns the instance view."""
         if form is not None and not isinstance(form, Mapping):
             raise FlowError("invalid", "the form must be an object of field values")
+        self._check_subject(flow, actor, subject)
         return self._run(request_id, actor, f"start {flow} {subject}", None,
                          lambda tx: tx.start(flow, actor, subject, dict(form or {})))
+
+    def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
+        """A person who signs in starts a flow only about a record in their org scope
+        (runtime/auth/scope.py); out of scope reads as an unknown record."""
+        if subject is None or not isinstance(actor, str):
+            return
+        user = UserStore(self.engine).get(actor)
+        if user is None:
+            return                      # not a signed-in person (the system, a test directory)
+        live = self.records.refresh()
+        scope = scope_for(OrgTree(live.bundle), user)
+        if scope.bank_wide:
+            return
+        entity = self.flow(flow).subject
+        if entity:
+            try:
+                self.records.find(entity, subject, scope=scope)
+            except NotFound:
+                raise FlowError("not_found", f"no {entity} `{subject}`") from None
 
     def act(self, instance_id: str, action: str, *, actor: str, request_id: str | None = None,
             expected_version: int | None = None, **params: Any) -> dict:
@@ -210,15 +234,17 @@ class FlowService:
 
 
 _REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "instance_id", "response", "at"])
-_REPLAY = Prepared(sa.select(requests.c.actor, requests.c.command, requests.c.response)
-                   .where(requests.c.request_id == sa.bindparam("k_id")))
+_REPLAY = Prepared(sa.select(requests.c.command, requests.c.response)
+                   .where(requests.c.actor == sa.bindparam("k_actor"), requests.c.request_id == sa.bindparam("k_id")))
 
 
 def _replay(conn: Any, request_id: str, actor: str, what: str) -> dict | None:
-    row = _REPLAY.first(conn, {"k_id": request_id})
+    """The first answer to `actor`'s request `request_id`, or None. Keys are each person's own:
+    another person's key is never seen, and one's own key reused for another command is refused."""
+    row = _REPLAY.first(conn, {"k_actor": actor, "k_id": request_id})
     if row is None:
         return None
-    if row.actor != actor or row.command != what[:300]:
-        raise FlowError("request_reused", f"request id {request_id} was already used for `{row.command}` "
-                                          f"by {row.actor}; use a new id for a new command")
+    if row.command != what[:300]:
+        raise FlowError("request_reused", f"you already used request id {request_id} for `{row.command}`; "
+                                          "use a new id for a new command")
     return json.loads(row.response)

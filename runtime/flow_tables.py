@@ -82,9 +82,9 @@ ccs = sa.Table(
 )
 
 requests = sa.Table(
-    "banyan_flow_requests", metadata,
+    "banyan_flow_requests", metadata,                               # idempotency keys, per actor
+    sa.Column("actor", sa.String(200), primary_key=True),
     sa.Column("request_id", sa.String(200), primary_key=True),
-    sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("command", sa.String(300), nullable=False),              # what the id was first used for
     sa.Column("instance_id", sa.String(64), nullable=False),
     sa.Column("response", sa.Text, nullable=False),

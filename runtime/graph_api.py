@@ -7,13 +7,14 @@ bundle has no graph entities or nothing is deployed.
 """
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Callable, Union
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
+from .auth.scope import Scope
 from .db import ConfigError
 from .graph_facts import circles, contagion_facts, equity_svg, firm_facts, guarantee_svg, status
 from .graph_group import group_facts
@@ -38,7 +39,8 @@ class ContagionRequest(BaseModel):
     limit: int = Field(100, ge=1, le=10_000)
 
 
-def graph_router(engine: Engine, records: Records) -> APIRouter:
+def graph_router(engine: Engine, records: Records, scope_of: Callable[[Request], Scope | None]) -> APIRouter:
+    """`scope_of(request)` is the asker's org scope (None: the whole bank) — see runtime/auth/scope.py."""
     router = APIRouter(prefix="/graph", tags=["graph"])
     service = graph_service(engine, records)
 

@@ -2,7 +2,7 @@
 compute, validate — every problem of every row collected, nothing written here."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy.engine import Connection
 
@@ -49,9 +49,12 @@ def resolve_refs(conn: Connection, live: LiveModel, rules: EntityRules, entity: 
 
 
 def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: EntityRules, entity: str,
-                raws: list[Mapping[str, Any]], pending: dict[Any, int], offset: int
+                raws: list[Mapping[str, Any]], pending: dict[Any, int], offset: int,
+                outside: Callable[[list[tuple[int, dict]]], dict[int, tuple[str, str]]] | None = None
                 ) -> tuple[list[dict], dict[int, list[Problem]]]:
-    """(values ready to insert, {position: problems}) for one batch; positions count from `offset`."""
+    """(values ready to insert, {position: problems}) for one batch; positions count from `offset`.
+    `outside` names the rows (normalised, references resolved) that would sit outside the
+    writer's org scope (runtime/auth/scope.py)."""
     problems: dict[int, list[Problem]] = {}
     rows: list[tuple[int, dict]] = []
     ids = allocate_ids(conn, live, entity, len(raws))
@@ -73,6 +76,9 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
                 pending.setdefault((entity, k), id_)
         rows.append((pos, vals))
     resolve_refs(conn, live, rules, entity, rows, pending, problems)
+    if outside is not None:
+        for pos, (field, why) in outside(rows).items():
+            problems.setdefault(pos, []).append(Problem((field,), why, "scope"))
     check_unique(conn, live, entity, rules.unique, [(pos, None, vals) for pos, vals in rows], problems)
     ready = []
     compute, check = rules.compute, rules.check

@@ -4,9 +4,17 @@ deployed entity, validated by the compiled field rules, audited, one transaction
 Records come out as dicts: `id`, `version`, `created_at`, `updated_at`, then the fields, a
 reference given as the referenced record's key (its id when the entity has no key).
 References go in the same way (a key, or an id).
+
+Every method takes the asking person's `scope` (runtime/auth/scope.py; None for the operator
+and the system): reads see only what it may read, writes are checked on the normalised values
+after references are resolved, inside the write's transaction. `request_id` (an idempotency
+key) is the actor's own: the same key and body again gives the first answer, the same key
+with another body is a conflict, and another person's key is never seen.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -15,9 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit
+from .auth.scope import Scope, placement_of
 from .computed import prime_collections, propagate
 from .db import writing
-from .errors import InvalidRecord, NotFound, VersionConflict, invalid
+from .errors import Forbidden, InvalidRecord, NotFound, VersionConflict, invalid
 from .live import LiveModel, load_live
 from .record_context import Loader, RecordContext, from_row
 from .record_store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
@@ -71,26 +80,59 @@ class Records:
         return found
 
     # -- reading --------------------------------------------------------------------------------
-    def get(self, entity: str, id_: int) -> dict:
+    def get(self, entity: str, id_: int, *, scope: Scope | None = None) -> dict:
         with self.engine.connect() as conn:
-            return self._get(conn, entity, id_)
+            return self._get(conn, entity, id_, scope)
 
-    def _get(self, conn: Connection, entity: str, id_: int) -> dict:
+    def _get(self, conn: Connection, entity: str, id_: int, scope: Scope | None = None) -> dict:
         t = self.live.table(entity)
-        row = conn.execute(sa.select(t).where(t.c.id == id_)).mappings().first()
+        row = conn.execute(sa.select(t).where(t.c.id == id_, *self.readable(entity, scope))).mappings().first()
         if row is None:
             raise NotFound(f"no {entity} record #{id_}")
         return self.output(conn, entity, [row])[0]
 
-    def find(self, entity: str, key: Any) -> dict:
+    def readable(self, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
+        """WHERE conditions keeping `entity`'s records to those `scope` may read (runtime/auth)."""
+        return placement_of(self.live).readable(self.live, entity, scope, table)
+
+    def keys_within(self, entity: str, scope: Scope | None, *, write: bool = False) -> frozenset | None:
+        """The keys (ids for an entity without a key) of `entity`'s records that `scope` may read
+        (with `write`: change); None when it may read them all."""
+        placement = placement_of(self.live)
+        conds = (placement.writable if write else placement.readable)(self.live, entity, scope)
+        if scope is None or scope.units is None:
+            return None
+        t, key = self.live.table(entity), self.live.entity(entity).key
         with self.engine.connect() as conn:
-            ids = keys_to_ids(conn, self.live, entity, [key])
+            return frozenset(conn.execute(sa.select(t.c[key or "id"]).where(*conds)).scalars())
+
+    def find(self, entity: str, key: Any, *, scope: Scope | None = None) -> dict:
+        """The record whose key is `key` (normalised first: a padded or numeric key is found);
+        NotFound alike for a key that does not exist and one outside `scope`."""
+        with self.engine.connect() as conn:
+            key = self.normal_key(entity, key)
+            ids = keys_to_ids(conn, self.live, entity, [key]) if key is not None else {}
             if key not in ids:
                 raise NotFound(f"no {entity} record `{key}`")
-            return self._get(conn, entity, ids[key])
+            return self._get(conn, entity, ids[key], scope)
+
+    def normal_key(self, entity: str, key: Any) -> Any:
+        """`key` as the entity's key field stores it (None when it cannot be one)."""
+        name = self.live.entity(entity).key
+        if name is None:
+            if isinstance(key, bool):
+                return None
+            if isinstance(key, float) and key.is_integer():
+                return int(key)
+            if isinstance(key, str) and key.strip().isdigit():
+                return int(key.strip())
+            return key if isinstance(key, int) else None
+        problems: list[Problem] = []
+        got = self.rules(entity).convert({name: key}, problems)
+        return None if problems else got.get(name)
 
     def query(self, entity: str, where: Mapping[str, Any] | None = None, *, order_by: str | None = None,
-              limit: int = 100, offset: int = 0) -> Page:
+              limit: int = 100, offset: int = 0, scope: Scope | None = None) -> Page:
         t, rules = self.live.table(entity), self.rules(entity)
         problems: list[Problem] = []
         where = dict(where or {})
@@ -100,6 +142,7 @@ class Records:
             raise invalid(entity, problems)
         with self.engine.connect() as conn:
             conds = [] if raw_id is None else [t.c.id == int(raw_id)]
+            conds += self.readable(entity, scope)
             for name, v in values.items():
                 if name in rules.refs and v is not None:
                     v = keys_to_ids(conn, self.live, rules.refs[name], [v]).get(v, -1)
@@ -132,44 +175,61 @@ class Records:
         return items
 
     # -- writing --------------------------------------------------------------------------------
-    def _replay(self, conn: Connection, request_id: str | None, entity: str) -> dict | None:
+    def _replay(self, conn: Connection, request_id: str | None, actor: str, command: str,
+                body: Any = None) -> str | None:
+        """The stored answer to `actor`'s request `request_id` (None if new). The key is the actor's
+        own; reusing it for another request is a conflict that names only the caller's first use."""
         if request_id is None:
             return None
-        row = conn.execute(sa.select(t_requests).where(t_requests.c.request_id == request_id)).first()
+        row = conn.execute(sa.select(t_requests).where(t_requests.c.actor == actor,
+                                                       t_requests.c.request_id == request_id)).first()
         if row is None:
             return None
-        if row.entity != entity:
-            raise VersionConflict(f"request id `{request_id}` was already used for {row.entity}")
-        return {"response": row.response}
+        if row.command != command or row.fingerprint != _fingerprint(body):
+            raise VersionConflict(f"you already used request id `{request_id}` for another request "
+                                  f"({row.command}); use a new id for a new request")
+        return row.response
 
-    def _remember(self, conn: Connection, request_id: str | None, entity: str, response: str) -> None:
+    def _remember(self, conn: Connection, request_id: str | None, actor: str, command: str, body: Any,
+                  entity: str, response: str) -> None:
         if request_id is not None:
-            conn.execute(t_requests.insert().values(request_id=request_id, entity=entity, response=response,
-                                                    at=audit.utc_now()))
+            conn.execute(t_requests.insert().values(
+                actor=actor, request_id=request_id, entity=entity, command=command[:300],
+                fingerprint=_fingerprint(body), response=response, at=audit.utc_now()))
 
-    def create(self, entity: str, values: Mapping[str, Any], *, actor: str, request_id: str | None = None) -> dict:
+    def create(self, entity: str, values: Mapping[str, Any], *, actor: str, request_id: str | None = None,
+               scope: Scope | None = None) -> dict:
+        command = f"create {entity}"
         with writing(self.engine) as conn:
-            done = self._replay(conn, request_id, entity)
+            done = self._replay(conn, request_id, actor, command, values)
             if done is not None:
-                return self._get(conn, entity, int(done["response"]))
-            ids = self._create_many(conn, entity, [values], actor, first_row=None)
-            self._remember(conn, request_id, entity, str(ids[0]))
-            return self._get(conn, entity, ids[0])
+                return self._get(conn, entity, int(done), scope)
+            ids = self._create_many(conn, entity, [values], actor, first_row=None, scope=scope)
+            self._remember(conn, request_id, actor, command, values, entity, str(ids[0]))
+            return self._get(conn, entity, ids[0], scope)
 
     def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], *, actor: str, first_row: int = 1,
-                    on_progress: Callable[[int], None] | None = None, conn: Connection | None = None) -> int:
+                    on_progress: Callable[[int], None] | None = None, conn: Connection | None = None,
+                    scope: Scope | None = None) -> int:
         """Create many records in one transaction: all of them, or (with every problem, per row) none.
         Pass `conn` (from `db.writing`) to make it part of a larger transaction."""
         if conn is not None:
-            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress))
+            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
+                                         scope=scope))
         with writing(self.engine) as conn:
-            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress))
+            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
+                                         scope=scope))
 
     def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
-                     first_row: int | None, on_progress: Callable[[int], None] | None = None) -> list[int]:
+                     first_row: int | None, on_progress: Callable[[int], None] | None = None,
+                     scope: Scope | None = None) -> list[int]:
         live, rules = self.live, self.rules(entity)
         loader = Loader(conn, live)
         pending: dict[Any, int] = {}
+        outside = None
+        if scope is not None and scope.units is not None:
+            def outside(rows: list[tuple[int, dict]]) -> dict[int, tuple[str, str]]:
+                return placement_of(live).outside(conn, live, entity, scope, rows)
         problems: list[Problem] = []
         created: list[int] = []
         changes: list[tuple[None, dict]] = []
@@ -178,7 +238,7 @@ class Records:
 
         def flush() -> None:
             nonlocal seen
-            ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen)
+            ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen, outside)
             for pos, probs in sorted(batch_problems.items()):
                 label = getattr(batch[pos - seen], "line", None) or pos + (first_row or 1)
                 problems.extend(Problem(((label,) if first_row is not None else ()) + p.path, p.message, p.code)
@@ -203,13 +263,15 @@ class Records:
         propagate(conn, loader, entity, changes, self.rules, actor)
         return created
 
-    def iter_all(self, entity: str, chunk: int = 2000) -> Iterable[dict]:
-        """Every record of `entity` in id order, read in chunks (for exports)."""
+    def iter_all(self, entity: str, chunk: int = 2000, *, scope: Scope | None = None) -> Iterable[dict]:
+        """Every record of `entity` (that `scope` may read) in id order, read in chunks (for exports)."""
         t = self.live.table(entity)
+        conds = self.readable(entity, scope)
         last = 0
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(t).where(t.c.id > last).order_by(t.c.id).limit(chunk)).mappings().all()
+                rows = conn.execute(sa.select(t).where(t.c.id > last, *conds).order_by(t.c.id).limit(chunk)
+                                    ).mappings().all()
                 items = self.output(conn, entity, rows)
             yield from items
             if len(rows) < chunk:
@@ -232,30 +294,53 @@ class Records:
 
     def update(self, entity: str, id_: int, changes: Mapping[str, Any], *, actor: str,
                expected_version: int | None = None, request_id: str | None = None,
-               conn: Connection | None = None) -> dict:
+               conn: Connection | None = None, scope: Scope | None = None) -> dict:
         if conn is not None:
-            return self._update(conn, entity, id_, changes, actor, expected_version, request_id)
+            return self._update(conn, entity, id_, changes, actor, expected_version, request_id, scope)
         with writing(self.engine) as conn:
-            return self._update(conn, entity, id_, changes, actor, expected_version, request_id)
+            return self._update(conn, entity, id_, changes, actor, expected_version, request_id, scope)
 
     def _update(self, conn: Connection, entity: str, id_: int, changes: Mapping[str, Any], actor: str,
-                expected_version: int | None, request_id: str | None) -> dict:
-        if self._replay(conn, request_id, entity) is None:
-            self._update_many(conn, entity, [(id_, changes, expected_version)], actor, numbered=False)
-            self._remember(conn, request_id, entity, str(id_))
-        return self._get(conn, entity, id_)
+                expected_version: int | None, request_id: str | None, scope: Scope | None) -> dict:
+        command = f"update {entity} #{id_}"
+        if self._replay(conn, request_id, actor, command, changes) is None:
+            self._update_many(conn, entity, [(id_, changes, expected_version)], actor, numbered=False, scope=scope)
+            self._remember(conn, request_id, actor, command, changes, entity, str(id_))
+        return self._get(conn, entity, id_, scope)
 
     def bulk_update(self, entity: str, items: Iterable[tuple[int, Mapping[str, Any]]], *, actor: str,
-                    conn: Connection | None = None) -> int:
+                    conn: Connection | None = None, scope: Scope | None = None) -> int:
         """Change many records (id, changes) in one transaction: all of them or none."""
         batch = [(i, c, None) for i, c in items]
         if conn is not None:
-            return self._update_many(conn, entity, batch, actor, numbered=True)
+            return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope)
         with writing(self.engine) as conn:
-            return self._update_many(conn, entity, batch, actor, numbered=True)
+            return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope)
+
+    def can_change(self, entity: str, id_: int, scope: Scope | None) -> bool:
+        """Whether `scope` may change or delete record `id_` (it is placed inside the scope)."""
+        if scope is None or scope.units is None:
+            return True
+        with self.engine.connect() as conn:
+            return bool(placement_of(self.live).ids_within(conn, self.live, entity, scope, [id_], write=True))
+
+    def _may_change(self, conn: Connection, entity: str, ids: list[int], scope: Scope | None) -> None:
+        """NotFound for a record `scope` may not read, Forbidden for one it may only read."""
+        if scope is None or scope.units is None:
+            return
+        placement = placement_of(self.live)
+        mine = placement.ids_within(conn, self.live, entity, scope, ids, write=True)
+        if len(mine) == len(set(ids)):
+            return
+        others = sorted(set(ids) - mine)
+        seen = placement.ids_within(conn, self.live, entity, scope, others)
+        hidden = [i for i in others if i not in seen]
+        if hidden:
+            raise NotFound(f"no {entity} record #{hidden[0]}")
+        raise Forbidden(f"{entity} #{others[0]} belongs to another branch: you may read it, not change it")
 
     def _update_many(self, conn: Connection, entity: str, items: list[tuple[int, Mapping, int | None]],
-                     actor: str, numbered: bool) -> int:
+                     actor: str, numbered: bool, scope: Scope | None = None) -> int:
         live, rules = self.live, self.rules(entity)
         t, spec = live.table(entity), live.model[entity]
         loader = Loader(conn, live)
@@ -264,6 +349,7 @@ class Records:
         problems: dict[int, list[Problem]] = {}
         given_by_pos: dict[int, dict] = {}
         found = self._locked_rows(conn, t, entity, [i for i, _, _ in items])
+        self._may_change(conn, entity, list(found), scope)
         prime_collections(loader, live.entity(entity), rules, sorted(found))
         for pos, (id_, changes, expected) in enumerate(items):
             row = found[id_]
@@ -282,6 +368,10 @@ class Records:
             ctx = RecordContext(entity, new, loader, old["id"])
             rules.compute(new, ctx, probs)
             rules.check(new, ctx, probs, skip=bad | {p.path[0] for p in probs if p.path})
+        if scope is not None and scope.units is not None:
+            for pos, (field, why) in placement_of(live).outside(
+                    conn, live, entity, scope, [(pos, news[pos]) for pos, _ in rows]).items():
+                problems[pos].append(Problem((field,), why, "scope"))
         changed_unique = [f for f in rules.unique if any(f in g for g in given_by_pos.values())]
         check_unique(conn, live, entity, changed_unique, [(pos, olds[pos]["id"], news[pos]) for pos, _ in rows],
                      problems)
@@ -307,13 +397,15 @@ class Records:
         return len(changes_done)
 
     def delete(self, entity: str, id_: int, *, actor: str, expected_version: int | None = None,
-               request_id: str | None = None) -> None:
+               request_id: str | None = None, scope: Scope | None = None) -> None:
         live = self.live
         t, spec = live.table(entity), live.model[entity]
+        command = f"delete {entity} #{id_}"
         with writing(self.engine) as conn:
-            if self._replay(conn, request_id, entity) is not None:
+            if self._replay(conn, request_id, actor, command) is not None:
                 return
             row = self._locked_row(conn, t, entity, id_, expected_version)
+            self._may_change(conn, entity, [id_], scope)
             users = self._referrers(conn, entity, id_)
             if users:
                 raise VersionConflict(f"{entity} #{id_} is still referenced by " + ", ".join(users))
@@ -321,7 +413,7 @@ class Records:
             conn.execute(t.delete().where(t.c.id == id_))
             audit.append(conn, [audit.AuditEntry(actor, "delete", entity, id_, to_json(old), None)], live.version)
             propagate(conn, Loader(conn, live), entity, [(old, None)], self.rules, actor)
-            self._remember(conn, request_id, entity, str(id_))
+            self._remember(conn, request_id, actor, command, None, entity, str(id_))
 
     def _locked_row(self, conn: Connection, t: sa.Table, entity: str, id_: int, expected: int | None):
         q = sa.select(t).where(t.c.id == id_)
@@ -357,6 +449,12 @@ class Records:
                     if n:
                         out.append(f"{n} {name}.{col.name}")
         return out
+
+
+def _fingerprint(body: Any) -> str:
+    """A stable digest of a request body (keys sorted; values as their JSON text or repr)."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 from . import graph_context  # noqa: E402,F401  (registers `$graph` for expressions on records)

@@ -44,10 +44,13 @@ audit_head = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
-requests = sa.Table(
+requests = sa.Table(                                             # idempotency keys, per actor
     "banyan_requests", metadata,
+    sa.Column("actor", sa.String(200), primary_key=True),
     sa.Column("request_id", sa.String(200), primary_key=True),
     sa.Column("entity", sa.String(100), nullable=False),
+    sa.Column("command", sa.String(300), nullable=False, server_default=""),     # e.g. "update company #12"
+    sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),  # sha256 of the body
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from dsl.diagnostics import did_you_mean
 
+from .auth.scope import Scope
 from .errors import InvalidRecord
 from .record_writes import Row, RowError
 from .records import Records
@@ -93,7 +94,9 @@ def header_fields(records: Records, entity: str, header: list[str]) -> list[str 
 
 
 def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
-                on_progress: Callable[[int], None] | None = None) -> int:
+                on_progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> int:
+    """Every row of the file or none (each problem by line and field); the rows are checked
+    against `scope` like any write (runtime/auth/scope.py), after their cells are normalised."""
     path = Path(path)
     fmt = file_format(path)
     if not path.exists():
@@ -110,7 +113,7 @@ def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
                 continue
             yield Row({f: c for f, c in zip(fields, cells) if f is not None}, line)
 
-    return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress)
+    return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress, scope=scope)
 
 
 def _cell(v: Any, xlsx: bool) -> Any:

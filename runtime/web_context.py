@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from forms import FormSpec
 from forms.i18n import lang_of
 
-from .auth_org import OrgTree, placement
+from .auth.org import OrgTree
+from .auth.scope import Scope, scope_for
 from .auth_session import csrf_ok, csrf_token
 from .auth_users import User, UserStore
 from .deployments import DeploymentRegistry
@@ -64,7 +65,6 @@ class WebContext:
         self.env.filters["urlencode_except"] = _urlencode_except
         self._trees: dict[str, OrgTree] = {}
         self._specs: dict[tuple[str, str], FormSpec] = {}
-        self._placement: dict[str, dict] = {}
 
     # -- the deployed bundle ---------------------------------------------------------------
     def live(self):
@@ -83,12 +83,6 @@ class WebContext:
             self._specs[key] = FormSpec.of_entity(live.entity(entity))
         return self._specs[key]
 
-    def placement(self) -> dict[str, tuple[str, ...]]:
-        live = self.live()
-        if live.hash not in self._placement:
-            self._placement[live.hash] = placement(live.bundle.entities)
-        return self._placement[live.hash]
-
     # -- the person asking -----------------------------------------------------------------
     @staticmethod
     def user(request: Request) -> User:
@@ -100,11 +94,9 @@ class WebContext:
             raise PermissionDenied(permission)
         return user
 
-    def scope(self, user: User) -> frozenset[str] | None:
-        tree = self.tree()
-        bank_wide = user.is_admin or any(tree.roles.get(r) is not None and tree.roles[r].scope == "global"
-                                         for r, _ in user.roles)
-        return tree.scope([user.org_unit] + [u for _, u in user.roles], bank_wide)
+    def scope(self, user: User) -> Scope:
+        """What the person sees (runtime/auth/scope.py decides; every service applies it)."""
+        return scope_for(self.tree(), user)
 
     @staticmethod
     def lang(request: Request) -> str:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 from .auth_users import User
 from .flow_tables import ccs, instances, task_candidates, tasks
-from .record_store import keys_to_ids
-from .web_query import visible
+from .errors import NotFound
 
 
 def involved(conn: Any, instance_id: str, user: str) -> bool:
@@ -32,15 +31,13 @@ def involved(conn: Any, instance_id: str, user: str) -> bool:
 def subject_in_scope(web: Any, user: User, entity: str | None, key: str | None) -> bool:
     if not entity or key is None:
         return False
-    scope = web.scope(user)
-    if scope is None:
-        return True
-    live = web.live()
-    if entity not in live.bundle.entities:
+    if entity not in web.live().bundle.entities:
         return False
-    with web.engine.connect() as conn:
-        found = keys_to_ids(conn, live, entity, [key])
-    return key in found and visible(web, entity, scope, found[key])
+    try:
+        web.records.find(entity, key, scope=web.scope(user))
+    except NotFound:
+        return False
+    return True
 
 
 def can_see(web: Any, user: User, view: dict) -> bool:

@@ -27,20 +27,21 @@ class FlowApiGuard:
     def __init__(self, app: Any, pages: Any):
         self.app, self.pages = app, pages
 
-    def _instance_of(self, scope: dict) -> str | None:
-        """The instance a read names, or None when the request is not one this guard checks."""
+    def _instances_of(self, scope: dict) -> list[str]:
+        """Every instance a read names (all of a repeated `instance` parameter: the framework
+        reads the last, so each one is checked), or [] when this guard does not check it."""
         path, method = scope["path"], scope["method"]
         if method != "GET":
-            return None
+            return []
         if path.startswith("/flow-instances/") and path.count("/") == 2:
-            return path.split("/")[2]
+            return [path.split("/")[2]]
         if path.startswith("/flow-tasks/"):
             task_id = path[len("/flow-tasks/"):]
-            return task_id.split("/")[0] if "/" in task_id else task_id
+            return [task_id.split("/")[0] if "/" in task_id else task_id]
         if path.startswith("/flows/") and path.endswith("/graph.svg"):
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            return query.get("instance", [None])[0]
-        return None
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            return [v for v in query.get("instance", []) if v]
+        return []
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(("/flow-instances/", "/flow-tasks/", "/flows/")):
@@ -53,13 +54,12 @@ class FlowApiGuard:
         if scope["method"] == "POST" and scope["path"].endswith("/migrations") and not user.is_admin:
             await _json(send, 403, "forbidden", "moving instances to another deployment is for administrators")
             return
-        instance_id = self._instance_of(scope)
-        if instance_id:
+        for instance_id in self._instances_of(scope):
             try:
                 view = self.pages.service.instance(instance_id, with_timeline=False)
             except FlowError:
                 view = None
             if view is not None and not can_see(self.pages.web, user, view):
-                await _json(send, 404, "not_found", f"no flow instance `{instance_id}` you may see")
+                await _json(send, 404, "not_found", f"no flow instance `{instance_id}`")
                 return
         await self.app(scope, receive, send)

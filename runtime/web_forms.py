@@ -19,6 +19,7 @@ _CODES = {
     "unique": ("已被其他记录使用", "Already used by another record"),
     "reference": ("找不到该编号对应的记录", "No record has this key"),
     "required": ("此项必填", "This field is required"),
+    "scope": ("不在您的可见范围内：请填写本机构（或下辖机构）的客户或机构", "Outside your org scope: name a client or unit of your own branch"),
 }
 
 
@@ -37,7 +38,7 @@ async def submitted(form: Any) -> Submitted:
 def options_for(web: Any, user: User, lang: str) -> RenderOptions:
     tree = web.tree()
     scope = web.scope(user)
-    units = [(u, ("　" * depth) + tree.label(u, lang)) for u, depth in tree.ordered() if scope is None or u in scope]
+    units = [(u, ("　" * depth) + tree.label(u, lang)) for u, depth in tree.ordered() if scope.holds(u)]
 
     def choices(target: str) -> list[tuple[str, str]] | None:
         return units if target == "org_unit" else None
@@ -45,17 +46,13 @@ def options_for(web: Any, user: User, lang: str) -> RenderOptions:
 
 
 def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple[dict, Outcome]:
-    """Typed values and every forms/ rule; an org unit outside the person's scope is a problem too."""
+    """Typed values and every forms/ rule (the org scope is the records service's decision,
+    on the normalised values, when the record is saved)."""
     spec = web.spec(entity)
     values, problems = parse(spec, sub, lang)
     outcome = validate(spec, values, lang)
     bad = {e.key for e in outcome.errors}
     outcome.errors[:0] = [p for p in problems if p.key not in bad]
-    from .web_query import unit_allowed
-    from .web_text import text
-    outside = unit_allowed(web, entity, web.scope(user), outcome.values)
-    if outside is not None:
-        outcome.errors.append(FieldError((outside,), text("out_of_scope", lang), "scope"))
     return outcome.values, outcome
 
 

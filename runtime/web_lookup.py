@@ -32,7 +32,7 @@ def lookup_router(web: WebContext) -> APIRouter:
         if target == "org_unit":
             tree, scope = web.tree(), web.scope(user)
             found = [{"key": u, "label": tree.label(u, lang)} for u, _ in tree.ordered()
-                     if (scope is None or u in scope) and (q.lower() in u.lower() or q in tree.label(u, lang))]
+                     if scope.holds(u) and (q.lower() in u.lower() or q in tree.label(u, lang))]
             return JSONResponse(found[:LIMIT])
         if target == "user":
             like = f"%{q}%"

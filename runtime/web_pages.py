@@ -68,23 +68,22 @@ def pages_router(web: WebContext) -> APIRouter:
         lang, user = web.lang(request), web.user(request)
         live = web.live()
         scope = web.scope(user)
-        from .web_query import scope_conditions
         entities = []
         with web.engine.connect() as conn:
             for name, e in sorted(live.bundle.entities.items()):
                 t = live.table(name)
                 n = conn.execute(sa.select(sa.func.count()).select_from(t)
-                                 .where(*scope_conditions(web, name, scope))).scalar() or 0
+                                 .where(*web.records.readable(name, scope))).scalar() or 0
                 entities.append({"name": name, "label": e.meta.label.text(lang) or name, "count": n})
         forms = [{"name": n, "label": f.meta.label.text(lang) or n} for n, f in live.bundle.of_kind("Form").items()]
         tree = web.tree()
         roles = [(tree.roles[r].meta.label.text(lang) if r in tree.roles else r) +
                  (" · " + (tree.label(u, lang) if u else text("bank_wide", lang)) if u != user.org_unit else "")
                  for r, u in user.roles]
-        if scope is None:
+        if scope.bank_wide:
             scope_text = text("scope_all", lang)
         else:
-            units = [tree.label(u, lang) for u, _ in tree.ordered() if u in scope]
+            units = [tree.label(u, lang) for u, _ in tree.ordered() if scope.holds(u)]
             scope_text = text("scope_units", lang, n=len(units), units="、".join(units[:6]) + ("…" if len(units) > 6 else ""))
         return web.page(request, "home.html", title=text("home", lang), entities=entities, forms=forms,
                         roles=roles, scope_text=scope_text)

@@ -1,5 +1,6 @@
-"""Listing and finding records for a person: their org scope, a free-text search, field
-filters, ordering and paging — one COUNT and one SELECT per page."""
+"""Listing and finding records for a person: a free-text search, field filters, ordering and
+paging — one COUNT and one SELECT per page — inside their org scope (the records service's
+`readable`, decided by runtime/auth/scope.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
+from .auth.scope import Scope
 from .errors import InvalidRecord
 from .record_store import keys_to_ids
 from .validation import Problem
@@ -22,23 +24,6 @@ class Listing:
     offset: int
 
 
-def scope_conditions(ctx: Any, entity: str, scope: frozenset[str] | None) -> list:
-    """WHERE conditions keeping `entity`'s records inside `scope` (none when it is everything)."""
-    if scope is None:
-        return []
-    live = ctx.live()
-    t = live.table(entity)
-    how = ctx.placement().get(entity)
-    if how is None:
-        return []
-    units = sorted(scope)
-    if len(how) == 1:
-        return [t.c[how[0]].in_(units)]
-    via, target, org = how
-    tt = live.table(target)
-    return [t.c[via].in_(sa.select(tt.c.id).where(tt.c[org].in_(units)))]
-
-
 def search_columns(entity: Any) -> list[str]:
     """The key, the display field and the indexed text fields: what a search box looks in."""
     names = [n for n in (entity.key, entity.display) if n]
@@ -50,7 +35,7 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_records(ctx: Any, entity: str, scope: frozenset[str] | None, *, search: str = "",
+def list_records(ctx: Any, entity: str, scope: Scope | None, *, search: str = "",
                  filters: Mapping[str, str] | None = None, order: str | None = None,
                  limit: int = 25, offset: int = 0) -> Listing:
     live = ctx.live()
@@ -60,7 +45,7 @@ def list_records(ctx: Any, entity: str, scope: frozenset[str] | None, *, search:
     values = rules.convert({k: v for k, v in (filters or {}).items() if v not in (None, "")}, problems)
     if problems:
         raise InvalidRecord("the filters are not valid", problems)
-    conds = scope_conditions(ctx, entity, scope)
+    conds = ctx.records.readable(entity, scope)
     search = search.strip()
     with ctx.engine.connect() as conn:
         for name, v in values.items():
@@ -82,36 +67,3 @@ def list_records(ctx: Any, entity: str, scope: frozenset[str] | None, *, search:
         rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(limit).offset(offset)).mappings().all()
         return Listing(ctx.records.output(conn, entity, rows), total, limit, offset)
 
-
-def visible(ctx: Any, entity: str, scope: frozenset[str] | None, record_id: int) -> bool:
-    """Whether record `record_id` lies inside `scope`."""
-    conds = scope_conditions(ctx, entity, scope)
-    if not conds:
-        return True
-    t = ctx.live().table(entity)
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(t.c.id).where(t.c.id == record_id, *conds)).first() is not None
-
-
-def unit_allowed(ctx: Any, entity: str, scope: frozenset[str] | None, values: Mapping[str, Any]) -> str | None:
-    """The field placing a new or changed record outside `scope`, if any."""
-    if scope is None:
-        return None
-    how = ctx.placement().get(entity)
-    if how is None:
-        return None
-    if len(how) == 1:
-        unit = values.get(how[0])
-        return how[0] if unit is not None and unit not in scope else None
-    via, target, org = how
-    key = values.get(via)
-    if key is None:
-        return None
-    live = ctx.live()
-    tt = live.table(target)
-    with ctx.engine.connect() as conn:
-        ids = keys_to_ids(conn, live, target, [key])
-        if key not in ids:
-            return None      # the records service reports the unknown reference
-        unit = conn.execute(sa.select(tt.c[org]).where(tt.c.id == ids[key])).scalar()
-    return via if unit is not None and unit not in scope else None

@@ -13,11 +13,11 @@ from forms import read_view, render_form
 from forms.display import display_text
 
 from .api_params import DbId
-from .errors import InvalidRecord, NotFound, RecordError, VersionConflict
+from .errors import Forbidden, InvalidRecord, NotFound, RecordError, VersionConflict
 from .live import UnknownEntity
 from .web_context import WebContext, redirect
 from .web_forms import check, options_for, record_problems, submitted
-from .web_query import list_records, visible
+from .web_query import list_records
 from .web_text import text
 
 PAGE_SIZE = 25
@@ -109,14 +109,14 @@ def records_router(web: WebContext) -> APIRouter:
             return web.not_found(request, entity)
         if not user.can("records.write"):
             return web.denied(request)
-        record = None
+        record, scope = None, web.scope(user)
         if record_id is not None:
-            if not visible(web, entity, web.scope(user), record_id):
-                return web.not_found(request, text("no_such_record", lang))
             try:
-                record = web.records.get(entity, record_id)
+                record = web.records.get(entity, record_id, scope=scope)
             except NotFound:
                 return web.not_found(request, text("no_such_record", lang))
+            if not web.records.can_change(entity, record_id, scope):
+                return web.denied(request, text("read_only", lang))
         form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
@@ -130,11 +130,15 @@ def records_router(web: WebContext) -> APIRouter:
         editable = {f.name: values.get(f.name) for f in web.spec(entity).fields if f.editable}
         try:
             if record is None:
-                saved = web.records.create(entity, editable, actor=user.name)
+                saved = web.records.create(entity, editable, actor=user.name, scope=scope)
             else:
                 version = str(form.get("_version") or "")
-                saved = web.records.update(entity, record["id"], editable, actor=user.name,
+                saved = web.records.update(entity, record["id"], editable, actor=user.name, scope=scope,
                                            expected_version=int(version) if version.isdigit() else None)
+        except NotFound:
+            return web.not_found(request, text("no_such_record", lang))
+        except Forbidden:
+            return web.denied(request, text("read_only", lang))
         except VersionConflict:
             return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome, status=409,
                              flash=text("conflict", lang))
@@ -147,7 +151,7 @@ def records_router(web: WebContext) -> APIRouter:
     @r.get("/ui/e/{entity}/key/{key}")
     def by_key(request: Request, entity: str, key: str) -> Response:
         try:
-            found = web.records.find(entity, key)
+            found = web.records.find(entity, key, scope=web.scope(web.user(request)))
         except (NotFound, UnknownEntity, RecordError):
             return web.not_found(request, text("no_such_record", web.lang(request)))
         return redirect(f"/ui/e/{entity}/{found['id']}")
@@ -158,10 +162,9 @@ def records_router(web: WebContext) -> APIRouter:
         ent = entity_or_none(entity)
         if ent is None:
             return web.not_found(request, entity)
-        if not visible(web, entity, web.scope(user), record_id):
-            return web.not_found(request, text("no_such_record", lang))
+        scope = web.scope(user)
         try:
-            record = web.records.get(entity, record_id)
+            record = web.records.get(entity, record_id, scope=scope)
         except NotFound:
             return web.not_found(request, text("no_such_record", lang))
         entities = web.live().bundle.entities
@@ -174,7 +177,7 @@ def records_router(web: WebContext) -> APIRouter:
                    for c in ent.collections if c.entity in entities]
         title = str(record.get(ent.display) or key_value)
         return web.page(request, "detail.html", title=title, entity=ent, record=record, sections=sections,
-                        related=related)
+                        related=related, changeable=web.records.can_change(entity, record_id, scope))
 
     @r.get("/ui/e/{entity}/{record_id}/edit")
     def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:
@@ -184,12 +187,13 @@ def records_router(web: WebContext) -> APIRouter:
             return web.not_found(request, entity)
         if not user.can("records.write"):
             return web.denied(request)
-        if not visible(web, entity, web.scope(user), record_id):
-            return web.not_found(request, text("no_such_record", lang))
+        scope = web.scope(user)
         try:
-            record = web.records.get(entity, record_id)
+            record = web.records.get(entity, record_id, scope=scope)
         except NotFound:
             return web.not_found(request, text("no_such_record", lang))
+        if not web.records.can_change(entity, record_id, scope):
+            return web.denied(request, text("read_only", lang))
         return form_page(request, ent, values=record, record=record)
 
     @r.post("/ui/e/{entity}/{record_id}/edit")
@@ -206,14 +210,14 @@ def records_router(web: WebContext) -> APIRouter:
         form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
-        if not visible(web, entity, web.scope(user), record_id):
-            return web.not_found(request, text("no_such_record", lang))
         version = str(form.get("_version") or "")
         try:
-            web.records.delete(entity, record_id, actor=user.name,
+            web.records.delete(entity, record_id, actor=user.name, scope=web.scope(user),
                                expected_version=int(version) if version.isdigit() else None)
         except NotFound:
             return web.not_found(request, text("no_such_record", lang))
+        except Forbidden:
+            return web.denied(request, text("read_only", lang))
         except RecordError as exc:
             request.session["flash"] = exc.message if not isinstance(exc, VersionConflict) else text("conflict", lang)
             return redirect(f"/ui/e/{entity}/{record_id}")

@@ -31,6 +31,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "out_of_scope": ("该机构不在您的可见范围内", "This unit is outside what you may see"),
     "not_found": ("未找到", "Not found"), "denied_title": ("无权访问", "Not allowed"),
     "denied": ("您没有执行此操作的权限。", "You are not allowed to do this."),
+    "read_only": ("这条记录由其他机构主办，您可以查看，但不能修改。", "Another branch leads this record: you may read it, not change it."),
     "no_such_record": ("没有这条记录，或它不在您的可见范围内。", "There is no such record, or it is outside what you may see."),
     "import_title": ("导入 {entity}", "Import {entity}"),
     "import_help": ("上传 CSV 或 XLSX 文件，首行为字段名（中文或英文标签、字段名均可）。全部校验通过才写入，否则一条也不写。",

@@ -15,7 +15,7 @@ from .errors import RecordError
 from .live import UnknownEntity
 from .tabular import _cell, import_file
 from .web_context import WebContext, redirect
-from .web_query import list_records, unit_allowed
+from .web_query import list_records
 from .web_text import text
 
 MAX_IMPORT = 20 * 1024 * 1024
@@ -68,9 +68,7 @@ def transfer_router(web: WebContext) -> APIRouter:
             path = Path(tmp) / ("upload" + suffix)
             path.write_bytes(data)
             try:
-                if scope is not None:
-                    _check_scope(web, name, scope, path, lang)
-                count = import_file(web.records, name, path, actor=user.name)
+                count = import_file(web.records, name, path, actor=user.name, scope=scope)
             except RecordError as exc:
                 rows = [(p.path[0] if p.path and isinstance(p.path[0], int) else "",
                          ".".join(map(str, p.path[1:] if p.path and isinstance(p.path[0], int) else p.path)),
@@ -127,19 +125,3 @@ def _all(web: WebContext, entity: str, scope):
         if len(page.items) < 2000:
             return
 
-
-def _check_scope(web: WebContext, entity: str, scope, path: Path, lang: str) -> None:
-    """Refuse an import that would place a record outside the person's scope."""
-    from .tabular import _read, file_format, header_fields
-    from .validation import Problem
-    from .errors import InvalidRecord
-    header, rows = _read(path, file_format(path))
-    fields = header_fields(web.records, entity, header)
-    problems = []
-    for line, cells in enumerate(rows, start=2):
-        values = {f: c for f, c in zip(fields, cells) if f is not None}
-        bad = unit_allowed(web, entity, scope, {k: (str(v).strip() if v is not None else None) for k, v in values.items()})
-        if bad:
-            problems.append(Problem((line, bad), text("out_of_scope", lang), "scope"))
-    if problems:
-        raise InvalidRecord("rows outside your scope", problems)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from runtime.auth_org import OrgTree
+from runtime.auth.org import OrgTree
 from runtime.auth_users import UserStore
 from runtime.flow_tables import instances
 from runtime.records import Records

@@ -2,9 +2,8 @@
 
 A person sees the subtree of each unit where they sit or hold a role; a department serves the
 unit above it (a head-office department sees the whole bank, a branch department its branch);
-a bank-wide role (Role `scope: global`) or the admin flag sees everything. Records are placed
-in the tree by their entity's first `ref(org_unit)` field, or, for an entity without one, by
-the first reference to an entity that has one (a loan's statement → its company → its branch).
+a bank-wide role (Role `scope: global`) or the admin flag sees everything. How records sit in
+the tree, and what follows for reading and writing them, is runtime/auth/scope.py.
 """
 from __future__ import annotations
 
@@ -88,19 +87,3 @@ class OrgTree:
             return f"`{role}` is held in a {' or '.join(r.org_levels)}, not in a {u.type}"
         return None
 
-
-def placement(entities: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """How each entity's records sit in the org tree: (org field,) or (ref field, target's org field)."""
-    direct = {}
-    for name, e in entities.items():
-        org = next((f.name for f in e.fields if f.type_name == "ref" and f.ref == "org_unit" and not f.computed), None)
-        if org:
-            direct[name] = (org,)
-    out = dict(direct)
-    for name, e in entities.items():
-        if name in out:
-            continue
-        via = next((f for f in e.fields if f.type_name == "ref" and f.ref in direct and not f.computed), None)
-        if via is not None:
-            out[name] = (via.name, via.ref, direct[via.ref][0])
-    return out

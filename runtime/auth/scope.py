@@ -1,0 +1,200 @@
+"""The one scope decision: which records a person may read, and which they may write.
+
+A person's `Scope` is a set of org units (None: the whole bank). Records sit in the org tree
+by their entity's placement, worked out once per deployed bundle from the entities' fields:
+
+* **placed directly** — an entity with its own `ref(org_unit)` field (a company's branch, a
+  group's lead branch 主办行, a loan's booking branch) sits in that unit;
+* **placed by its parties** — an entity without one sits wherever the records it refers to
+  sit (a rating through its company or its group; a guarantee through its guarantor, its
+  borrower and its loan; a transaction through its account and its counterparty): a record
+  linking two parties belongs to the branches of either.
+
+Reading: a record is readable where it is placed, and also — read-only — by the branches
+of directly placed records that refer to it: a group by every branch serving one of its
+members (协办行; what it reads of the group's members is cut to the members it serves, since
+the members are records of their own), a company by the branch that booked its loan, a
+person by the branches of the firms naming them. Writing: a new or changed record must be
+placed inside the writer's scope (after its values are normalised and its references
+resolved — never on the raw input), and only a record placed there may be changed or
+deleted. Out of scope reads as "no such record" (404) at every door; a record that may be
+read but not changed is a 403; a new record placed outside is a 422 naming the field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .org import OrgTree
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the bank `who` sees: `units` (None: all of it)."""
+    who: str
+    units: frozenset[str] | None
+
+    @property
+    def bank_wide(self) -> bool:
+        return self.units is None
+
+    def holds(self, unit: str | None) -> bool:
+        return self.units is None or (unit is not None and unit in self.units)
+
+
+BANK_WIDE = Scope("", None)
+
+
+def scope_for(tree: OrgTree, user: Any) -> Scope:
+    """A signed-in person's scope: their unit's and their roles' subtrees; everything for an
+    administrator or the holder of a bank-wide role (Role `scope: global`)."""
+    bank_wide = bool(user.is_admin) or any(
+        tree.roles.get(r) is not None and tree.roles[r].scope == "global" for r, _ in user.roles)
+    return Scope(user.name, tree.scope([user.org_unit] + [u for _, u in user.roles], bank_wide))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a record sits: its own org field (`target` None), or a reference `field` to a
+    directly placed `target` entity whose org field is `org`."""
+    field: str
+    target: str | None = None
+    org: str | None = None
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """Records of the directly placed `entity` whose `field` refers here (readers, not owners)."""
+    entity: str
+    field: str
+    org: str
+
+
+@dataclass(frozen=True)
+class Placed:
+    anchors: tuple[Anchor, ...]
+    referrers: tuple[Referrer, ...]
+
+
+class Placement:
+    """How each entity of a bundle sits in the org tree, and the SQL and checks that follow."""
+
+    def __init__(self, entities: Mapping[str, Any]):
+        direct: dict[str, str] = {}
+        for name, e in entities.items():
+            org = next((f.name for f in e.fields
+                        if f.type_name == "ref" and f.ref == "org_unit" and not f.computed), None)
+            if org:
+                direct[name] = org
+        self.entities: dict[str, Placed] = {}
+        for name, e in entities.items():
+            if name in direct:
+                anchors: tuple[Anchor, ...] = (Anchor(direct[name]),)
+            else:
+                anchors = tuple(Anchor(f.name, f.ref, direct[f.ref]) for f in e.fields
+                                if f.type_name == "ref" and f.ref in direct and not f.computed)
+            referrers = tuple(Referrer(other, f.name, direct[other])
+                              for other in direct for f in entities[other].fields
+                              if f.type_name == "ref" and f.ref == name and not f.computed)
+            self.entities[name] = Placed(anchors, referrers)
+
+    def of(self, entity: str) -> Placed:
+        return self.entities.get(entity) or Placed((), ())
+
+    def placed(self, entity: str) -> bool:
+        return bool(self.of(entity).anchors)
+
+    # -- SQL --------------------------------------------------------------------------------
+    def _anchor_sql(self, live: Any, t: sa.Table, a: Anchor, units: list[str]) -> Any:
+        if a.target is None:
+            return t.c[a.field].in_(units)
+        tt = live.table(a.target)
+        return t.c[a.field].in_(sa.select(tt.c.id).where(tt.c[a.org].in_(units)).scalar_subquery())
+
+    def writable(self, live: Any, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
+        """WHERE conditions keeping `entity`'s records to those placed inside `scope`."""
+        if scope is None or scope.units is None:
+            return []
+        placed = self.of(entity)
+        if not placed.anchors:
+            return []
+        t, units = table if table is not None else live.table(entity), sorted(scope.units)
+        return [sa.or_(*(self._anchor_sql(live, t, a, units) for a in placed.anchors))]
+
+    def readable(self, live: Any, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
+        """WHERE conditions keeping `entity`'s records to those `scope` may read."""
+        if scope is None or scope.units is None:
+            return []
+        placed = self.of(entity)
+        if not placed.anchors:
+            return []
+        t, units = table if table is not None else live.table(entity), sorted(scope.units)
+        conds = [self._anchor_sql(live, t, a, units) for a in placed.anchors]
+        for r in placed.referrers:
+            rt = live.table(r.entity)
+            conds.append(t.c.id.in_(sa.select(rt.c[r.field]).where(rt.c[r.org].in_(units),
+                                                                      rt.c[r.field].is_not(None))
+                                    .scalar_subquery()))
+        return [sa.or_(*conds)]
+
+    def ids_within(self, conn: Connection, live: Any, entity: str, scope: Scope | None, ids: Iterable[int],
+                   *, write: bool = False) -> set[int]:
+        """Which of `ids` the scope may read (or, with `write`, change)."""
+        ids = sorted(set(ids))
+        conds = (self.writable if write else self.readable)(live, entity, scope)
+        if not conds:
+            return set(ids)
+        t, out = live.table(entity), set()
+        for start in range(0, len(ids), 500):
+            out |= set(conn.execute(sa.select(t.c.id).where(t.c.id.in_(ids[start:start + 500]), *conds)).scalars())
+        return out
+
+    # -- writes, on normalised values -----------------------------------------------------------
+    def outside(self, conn: Connection, live: Any, entity: str, scope: Scope | None,
+                rows: list[tuple[Any, Mapping[str, Any]]]) -> dict[Any, tuple[str, str]]:
+        """{position: (field, why)} for the rows that would sit outside `scope`. `rows` hold
+        normalised values with references already resolved to ids."""
+        if scope is None or scope.units is None:
+            return {}
+        placed = self.of(entity)
+        if not placed.anchors:
+            return {}
+        units_of: dict[str, dict[int, str | None]] = {}
+        for a in placed.anchors:
+            if a.target is None:
+                continue
+            wanted = sorted({v[a.field] for _, v in rows if isinstance(v.get(a.field), int)})
+            tt, found = live.table(a.target), units_of.setdefault(a.field, {})
+            for start in range(0, len(wanted), 500):
+                found.update(conn.execute(sa.select(tt.c.id, tt.c[a.org])
+                                          .where(tt.c.id.in_(wanted[start:start + 500]))).all())
+        out: dict[Any, tuple[str, str]] = {}
+        for pos, values in rows:
+            given = [a for a in placed.anchors if values.get(a.field) is not None]
+            units = [values[a.field] if a.target is None else units_of[a.field].get(values[a.field])
+                     for a in given]
+            if any(scope.holds(u) for u in units if u is not None):
+                continue
+            if not given:
+                names = " or ".join(f"`{a.field}`" for a in placed.anchors)
+                out[pos] = (placed.anchors[0].field, f"give {names} inside your org scope, or the record "
+                                                      "would be placed nowhere you can see it")
+            else:
+                out[pos] = (given[0].field, "outside your org scope")
+        return out
+
+
+_CACHE: dict[str, Placement] = {}
+
+
+def placement_of(live: Any) -> Placement:
+    """The placement of the deployed bundle `live` (worked out once per bundle hash)."""
+    found = _CACHE.get(live.hash)
+    if found is None:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        found = _CACHE[live.hash] = Placement(live.bundle.entities)
+    return found
