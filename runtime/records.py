@@ -89,7 +89,7 @@ class Records:
         row = conn.execute(sa.select(t).where(t.c.id == id_, *self.readable(entity, scope))).mappings().first()
         if row is None:
             raise NotFound(f"no {entity} record #{id_}")
-        return self.output(conn, entity, [row])[0]
+        return self.output(conn, entity, [row], scope)[0]
 
     def readable(self, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
         """WHERE conditions keeping `entity`'s records to those `scope` may read (runtime/auth)."""
@@ -150,7 +150,7 @@ class Records:
             order = self._order(t, order_by, rules)
             total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar()
             rows = conn.execute(sa.select(t).where(*conds).order_by(*order).limit(limit).offset(offset)).mappings().all()
-            return Page(self.output(conn, entity, rows), total, limit, offset)
+            return Page(self.output(conn, entity, rows, scope), total, limit, offset)
 
     def _order(self, t: sa.Table, order_by: str | None, rules: EntityRules) -> list:
         if not order_by:
@@ -161,7 +161,9 @@ class Records:
         col = t.c[name]
         return [col.desc() if order_by.startswith("-") else col, t.c.id]
 
-    def output(self, conn: Connection, entity: str, rows: Iterable[Mapping]) -> list[dict]:
+    def output(self, conn: Connection, entity: str, rows: Iterable[Mapping], scope: Scope | None = None) -> list[dict]:
+        """Rows as records; for a reader who may only read a record (not change it), its figures
+        over all its members are blank (runtime/auth/scope.py)."""
         spec, rules = self.live.model[entity], self.rules(entity)
         items = [{"id": r["id"], "version": r["version"], "created_at": _utc(r["created_at"]),
                   "updated_at": _utc(r["updated_at"]), **from_row(spec.columns, r)} for r in rows]
@@ -172,6 +174,13 @@ class Records:
                 for i in items:
                     if i[field] is not None:
                         i[field] = keys.get(i[field], i[field])
+        hide = placement_of(self.live).of(entity).aggregates if scope is not None and scope.units is not None else ()
+        if hide and items:
+            mine = placement_of(self.live).ids_within(conn, self.live, entity, scope, [i["id"] for i in items],
+                                                      write=True)
+            for i in items:
+                if i["id"] not in mine:
+                    i.update(dict.fromkeys(hide))
         return items
 
     # -- writing --------------------------------------------------------------------------------
@@ -272,7 +281,7 @@ class Records:
             with self.engine.connect() as conn:
                 rows = conn.execute(sa.select(t).where(t.c.id > last, *conds).order_by(t.c.id).limit(chunk)
                                     ).mappings().all()
-                items = self.output(conn, entity, rows)
+                items = self.output(conn, entity, rows, scope)
             yield from items
             if len(rows) < chunk:
                 return

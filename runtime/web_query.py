@@ -65,5 +65,5 @@ def list_records(ctx: Any, entity: str, scope: Scope | None, *, search: str = ""
         by = [col.desc() if (order or "").startswith("-") else col, t.c.id]
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar() or 0
         rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(limit).offset(offset)).mappings().all()
-        return Listing(ctx.records.output(conn, entity, rows), total, limit, offset)
+        return Listing(ctx.records.output(conn, entity, rows, scope), total, limit, offset)
 

@@ -13,8 +13,9 @@ by their entity's placement, worked out once per deployed bundle from the entiti
 Reading: a record is readable where it is placed, and also — read-only — by the branches
 of directly placed records that refer to it: a group by every branch serving one of its
 members (协办行; what it reads of the group's members is cut to the members it serves, since
-the members are records of their own), a company by the branch that booked its loan, a
-person by the branches of the firms naming them. Writing: a new or changed record must be
+the members are records of their own, and the group's figures over all its members are
+blank for it), a company by the branch that booked its loan, a person by the branches of
+the firms naming them. Writing: a new or changed record must be
 placed inside the writer's scope (after its values are normalised and its references
 resolved — never on the raw input), and only a record placed there may be changed or
 deleted. Out of scope reads as "no such record" (404) at every door; a record that may be
@@ -77,6 +78,7 @@ class Referrer:
 class Placed:
     anchors: tuple[Anchor, ...]
     referrers: tuple[Referrer, ...]
+    aggregates: frozenset[str] = frozenset()     # computed over collections: blank for read-only readers
 
 
 class Placement:
@@ -99,7 +101,7 @@ class Placement:
             referrers = tuple(Referrer(other, f.name, direct[other])
                               for other in direct for f in entities[other].fields
                               if f.type_name == "ref" and f.ref == name and not f.computed)
-            self.entities[name] = Placed(anchors, referrers)
+            self.entities[name] = Placed(anchors, referrers, _aggregates(e))
 
     def of(self, entity: str) -> Placed:
         return self.entities.get(entity) or Placed((), ())
@@ -185,6 +187,22 @@ class Placement:
             else:
                 out[pos] = (given[0].field, "outside your org scope")
         return out
+
+
+def _aggregates(entity: Any) -> frozenset[str]:
+    """Computed fields that read a collection, directly or through another such field (a group's
+    `total_credit_balance`, and `limit_usage` computed from it): figures over every member, which
+    a branch that may only read the record (协办行) does not see."""
+    names = {c.name for c in entity.collections}
+    out: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for f in entity.fields:
+            if f.compute is not None and f.name not in out and set(f.compute.names) & (names | out):
+                out.add(f.name)
+                grew = True
+    return frozenset(out)
 
 
 _CACHE: dict[str, Placement] = {}

@@ -139,7 +139,13 @@ def test_a_group_of_another_branch_is_read_only_where_a_member_is_served(app, rm
     if bank["co_served"] is None:
         pytest.skip("no group of another branch with a Shanghai member at this scale")
     gid = bank["co_served"].id
-    assert api.get(f"/records/group/{gid}").status_code == 200
+    read = api.get(f"/records/group/{gid}")
+    assert read.status_code == 200
+    # its figures over every member are another branch's business: blank for a co-serving branch
+    everything = TestClient(app, headers=token_of(signed_in(app, "admin"))).get(f"/records/group/{gid}").json()
+    assert everything["total_credit_balance"] is not None and everything["member_count"] > 0
+    assert read.json()["total_credit_balance"] is None and read.json()["limit_usage"] is None
+    assert read.json()["member_count"] is None and read.json()["name"] == everything["name"]
     r = api.patch(f"/records/group/{gid}", json={"status": "active"})
     assert r.status_code == 403 and r.json()["error"] == "forbidden"
     page = rm.get(f"/ui/e/group/{gid}")
