@@ -202,6 +202,7 @@ class FlowService:
         from .flow_preview import preview
         if form is not None and not isinstance(form, Mapping):
             raise FlowError("invalid", "the form must be an object of field values")
+        self._check_subject(flow, actor, subject)
         with self.engine.connect() as conn:
             version = current_version(conn)
             bundle = bundle_at(conn, version)

@@ -180,6 +180,9 @@ def test_the_flow_service_starts_only_about_a_subject_in_scope(engine, bank):
                                   form={"amount": "1亿", "term_months": 12, "products": ["working_capital"],
                                         "purpose": "测试", "guarantee_mode": "credit"})
     assert caught.value.code == "not_found" and "rm_sh_01" not in str(caught.value)
+    with pytest.raises(FlowError) as caught:                   # nor previews who would approve it
+        FlowService(engine).preview("group_credit_approval", actor="rm_sh_01", subject=code, form={})
+    assert caught.value.code == "not_found"
 
 
 # -- 3. idempotency keys are each person's own ---------------------------------------------------------
