@@ -11,6 +11,13 @@ Exposure, as the figures the data model holds allow:
 * used ÷ unified limit (the group's `unified_limit`; null when it has none);
 * indirect = what members guarantee for borrowers outside the group, each capped by the
   bank's exposure to that borrower (engine.graph.indirect_exposure), added to the credit.
+
+Org scope (runtime/graph_scope.py): the caller answers 404 for a group the asker may not read.
+`access` says how the asker sees the group: `bank_wide`, `lead_branch` (the group is placed in
+their scope, 主办行) or `serving_branch` (they serve one of its members, 协办行). Exposure
+(whole-group totals and ratios) is given to the first two and is `null` for a serving branch.
+Members, suggestions and circles name only the firms the asker may read; `others` counts the
+rest; `cut` is true when anything was left out (hidden members, or the exposure withheld).
 """
 from __future__ import annotations
 
@@ -26,9 +33,12 @@ from engine.graph import (
     propose_groups,
 )
 
-from .graph_facts import circles, edge_dict, party
+from .graph_facts import all_circles, circle_dict, edge_dict, masked, party, split
 from .graph_load import GraphState
+from .graph_scope import BANK_WIDE, Sight
 from .graph_settings import BankSettings
+
+OTHER = "(client of another branch)"        # a hidden firm's place in an evidence text
 
 
 def _float(value: Any) -> float:
@@ -46,15 +56,27 @@ def _proposals(state: GraphState) -> tuple[list, list[Suggestion]]:
     return found
 
 
-def _suggestion(state: GraphState, s: Suggestion) -> dict:
+def _suggestion(state: GraphState, s: Suggestion, sight: Sight = BANK_WIDE) -> dict:
     ev = s.evidence
     path = [ev.control[0].holder] + [e.firm for e in ev.control] if ev.control else list(ev.relation or ())
-    return {"kind": s.kind, **party(state, s.firm), "reason": s.reason,
-            "evidence": {"path": path, "control": [edge_dict(e) for e in ev.control],
-                         "relation": list(ev.relation) if ev.relation else None, "text": ev.describe()}}
+    if sight.bank_wide:
+        text = ev.describe()
+    elif ev.control:
+        text = " -> ".join(x or OTHER for x in masked(state, path, sight))
+    elif ev.relation:
+        a, b = (x or OTHER for x in masked(state, ev.relation, sight))
+        text = f"declared relation {a} ~ {b}"
+    else:
+        text = ev.describe()
+    return {"kind": s.kind, **party(state, s.firm, sight), "reason": s.reason,
+            "evidence": {"path": masked(state, path, sight),
+                         "control": [edge_dict(e, state, sight) for e in ev.control],
+                         "relation": masked(state, ev.relation, sight) if ev.relation else None, "text": text}}
 
 
-def membership(state: GraphState, code: str) -> dict:
+def _targets(state: GraphState, code: str) -> tuple[list[str], list[Suggestion], set[str], Any]:
+    """(declared members, this group's join/leave suggestions, the members control proposes,
+    the proposed group matching them)."""
     declared = state.members(code)
     proposed, suggestions = _proposals(state)
     mine = [s for s in suggestions if s.group == code and s.kind in ("join", "leave")]
@@ -62,10 +84,20 @@ def membership(state: GraphState, code: str) -> dict:
     leaves = {s.firm for s in mine if s.kind == "leave"}
     target = (set(declared) - leaves) | joins
     match = next((p for p in proposed if set(p.members) == target), None)
-    return {"declared": declared, "proposed": sorted(target),
-            "proposed_group": None if match is None else {"key": match.key, "controller": list(match.controller),
+    return declared, mine, target, match
+
+
+def membership(state: GraphState, code: str, sight: Sight = BANK_WIDE) -> dict:
+    declared, mine, target, match = _targets(state, code)
+    shown_declared, hidden_declared = split(state, declared, sight)
+    shown_target, hidden_target = split(state, target, sight)
+    shown = [s for s in mine if sight.shows(state, s.firm)]
+    return {"declared": shown_declared, "proposed": shown_target,
+            "proposed_group": None if match is None else {"key": sight.mask(state, match.key),
+                                                          "controller": masked(state, match.controller, sight),
                                                           "size": len(match.members)},
-            "suggestions": [_suggestion(state, s) for s in mine], "applied": False}
+            "suggestions": [_suggestion(state, s, sight) for s in shown], "applied": False,
+            "others": {"declared": hidden_declared, "proposed": hidden_target, "suggestions": len(mine) - len(shown)}}
 
 
 def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], connected: list[str],
@@ -97,19 +129,31 @@ def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], co
     }
 
 
-def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSettings) -> dict:
+def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSettings,
+                sight: Sight = BANK_WIDE, lead: bool = True) -> dict:
+    """The group's facts as `sight` sees them; `lead`: the group is placed in the asker's scope
+    (always true bank-wide), so its exposure is shown."""
     code = group["code"]
-    members = membership(state, code)
-    declared = set(members["declared"])
-    touching = [c for c in circles(state) if declared.intersection(c["members"])]
-    for c in touching:
-        c["members_in_group"] = sum(1 for m in c["members"] if m in declared)
-    connected = sorted(declared | set(members["proposed"]))
+    members = membership(state, code, sight)
+    declared = set(state.members(code))
+    touching = []
+    for found in all_circles(state):
+        if declared.intersection(found) and (sight.bank_wide or any(sight.sees_firm(m) for m in found)):
+            c = circle_dict(state, found, sight)
+            c["members_in_group"] = sum(1 for m in found if m in declared)
+            touching.append(c)
+    connected = sorted(declared | _targets(state, code)[2])
+    parent = group.get("parent_company")
+    controller = group.get("actual_controller")
+    others = members["others"]
     return {
-        "code": code, "name": group.get("name"), "parent_company": group.get("parent_company"),
-        "actual_controller": group.get("actual_controller"),
+        "code": code, "name": group.get("name"),
+        "parent_company": parent if parent is None else sight.mask(state, parent),
+        "actual_controller": controller if controller is None else sight.mask(state, controller),
+        "access": "bank_wide" if sight.bank_wide else ("lead_branch" if lead else "serving_branch"),
+        "cut": not lead or any(others.values()) or any(c["others"] for c in touching),
         "members": members,
         "circles": touching,
         "cross_group_circles": [c for c in touching if c["spans_groups"]],
-        "exposure": exposure(state, group, members["declared"], connected, settings),
+        "exposure": exposure(state, group, sorted(declared), connected, settings) if lead else None,
     }

@@ -112,9 +112,12 @@ class Records:
         with self.engine.connect() as conn:
             key = self.normal_key(entity, key)
             ids = keys_to_ids(conn, self.live, entity, [key]) if key is not None else {}
-            if key not in ids:
-                raise NotFound(f"no {entity} record `{key}`")
-            return self._get(conn, entity, ids[key], scope)
+            try:
+                if key not in ids:
+                    raise NotFound("")
+                return self._get(conn, entity, ids[key], scope)
+            except NotFound:            # unknown and out of scope answer alike (no id, no hint)
+                raise NotFound(f"no {entity} record `{key}`") from None
 
     def normal_key(self, entity: str, key: Any) -> Any:
         """`key` as the entity's key field stores it (None when it cannot be one)."""

@@ -6,12 +6,16 @@ groups stay readable: an equity tree is cut at ``max_depth`` and shows at most
 ``max_children`` children per holder (the largest stakes; the rest collapse into
 a "+N more" box); a circle picture shows at most ``max_nodes`` firms, those nearest
 to the focus firm (within ``radius`` guarantee steps), and says how many it left out.
+
+Nodes in ``hidden`` (firms the viewer may not see) are drawn as anonymous boxes: the
+``hidden_label`` text, a dashed outline, and neither their id nor their name anywhere in
+the output (nor the amounts of the guarantees they give or receive).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from .equity import EquityGraph
@@ -19,6 +23,7 @@ from .guarantee import GuaranteeGraph
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 150, 38, 16, 84, 24
 PLAIN, HOT, MUTED = "#44546a", "#c0392b", "#8a94a6"
+HIDDEN_LABEL = "其他机构客户"          # "a client of another branch": what an anonymous box says
 
 
 def _label(node: str, labels: Mapping[str, str] | None, width: int = 11) -> str:
@@ -42,6 +47,7 @@ def _document(width: float, height: float, body: list[str], title: str) -> str:
 
 
 def _box(x: float, y: float, text: str, sub: str, hot: bool, collapsed: bool = False) -> str:
+    """A node's box; `collapsed` (a "+N more" box or an anonymous one) is muted and dashed."""
     stroke = HOT if hot else (MUTED if collapsed else PLAIN)
     dash = ' stroke-dasharray="4 3"' if collapsed else ""
     out = (
@@ -63,15 +69,22 @@ def equity_tree_svg(
     max_children: int = 8,
     highlight: Iterable[Sequence[str]] = (),
     title: str | None = None,
+    hidden: Container[str] = frozenset(),
+    hidden_label: str = HIDDEN_LABEL,
 ) -> str:
-    """The holdings below ``root`` as a top-down tree; ``highlight`` paths are drawn in red."""
+    """The holdings below ``root`` as a top-down tree; ``highlight`` paths are drawn in red;
+    ``hidden`` nodes are anonymous boxes saying ``hidden_label``."""
     if max_depth < 1 or max_children < 1:
         raise ValueError("max_depth and max_children must be at least 1")
+
+    def name_of(node: str) -> str:
+        return _label(node, {node: hidden_label} if node in hidden else labels)
+
     hot = _path_edges(highlight)
     hot_nodes = {n for e in hot for n in e}
     seen = {root}
     # tree nodes: (key, node id or None for a collapsed box, text, parent key, share, depth)
-    tree: list[tuple[int, str | None, str, int, float, int]] = [(0, root, _label(root, labels), -1, 0.0, 0)]
+    tree: list[tuple[int, str | None, str, int, float, int]] = [(0, root, name_of(root), -1, 0.0, 0)]
     children: dict[int, list[int]] = {0: []}
     frontier = [0]
     while frontier:
@@ -89,7 +102,7 @@ def equity_tree_svg(
             shown += [(f, s) for f, s in fresh[max_children:] if (node, f) in hot]
             for f, s in shown:
                 seen.add(f)
-                nxt.append(_append(tree, children, key, f, _label(f, labels), s, depth + 1))
+                nxt.append(_append(tree, children, key, f, name_of(f), s, depth + 1))
             if len(fresh) > len(shown):
                 _append(tree, children, key, None, f"+{len(fresh) - len(shown)} more", 0.0, depth + 1)
         frontier = nxt
@@ -112,8 +125,9 @@ def equity_tree_svg(
             body.append(f'<text x="{(px + cx) / 2 + 4:.1f}" y="{(py + cy) / 2:.1f}" font-size="10" fill="{colour}">{share:.1%}</text>')
     for key, node, text, parent, share, depth in tree:
         x, y = xs[key] + MARGIN, depth * (BOX_H + GAP_Y) + MARGIN
-        sub = node if node is not None and labels and node in labels else ""
-        body.append(_box(x, y, text, sub, node in hot_nodes, node is None))
+        anonymous = node in hidden
+        sub = node if node is not None and labels and node in labels and not anonymous else ""
+        body.append(_box(x, y, text, sub, node in hot_nodes, node is None or anonymous))
     return _document(width, height, body, title or f"Equity tree of {root}")
 
 
@@ -166,11 +180,14 @@ def guarantee_circle_svg(
     radius: int = 2,
     highlight: Iterable[Sequence[str]] = (),
     title: str | None = None,
+    hidden: Container[str] = frozenset(),
+    hidden_label: str = HIDDEN_LABEL,
 ) -> str:
     """``firm``'s guarantee circle (or its cluster if it is on no circle) on a ring.
 
     Beyond ``max_nodes`` firms only those within ``radius`` guarantee steps of
     ``firm`` are drawn, nearest first.  Arrows point guarantor -> borrower.
+    ``hidden`` firms are anonymous: ``hidden_label``, no id, no amounts on their arrows.
     """
     if max_nodes < 2:
         raise ValueError("max_nodes must be at least 2")
@@ -201,15 +218,22 @@ def guarantee_circle_svg(
             ex, ey = x2 - (x2 - x1) * 22 / d, y2 - (y2 - y1) * 22 / d
             is_hot = (f, b) in hot
             colour = HOT if is_hot else PLAIN
+            if f in hidden or b in hidden:
+                tip = f"{hidden_label if f in hidden else f} → {hidden_label if b in hidden else b}"
+            else:
+                tip = f"{f} → {b}: {amount:,.0f}"
             body.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" stroke="{colour}" '
                         f'stroke-width="{2.5 if is_hot else 0.9}" marker-end="url(#arrow)">'
-                        f"<title>{escape(f)} → {escape(b)}: {amount:,.0f}</title></line>")
+                        f"<title>{escape(tip)}</title></line>")
     for f in shown:
         x, y = place[f]
-        colour = HOT if f in hot_nodes else PLAIN
+        anonymous = f in hidden
+        colour = HOT if f in hot_nodes else (MUTED if anonymous else PLAIN)
+        dash = ' stroke-dasharray="4 3"' if anonymous else ""
+        name, tip = (_label(f, {f: hidden_label}), hidden_label) if anonymous else (_label(f, labels), f)
         body.append(f'<g><circle cx="{x:.1f}" cy="{y:.1f}" r="18" fill="#fff" stroke="{colour}" '
-                    f'stroke-width="{2.5 if f in hot_nodes else 1.2}"><title>{escape(f)}</title></circle>'
-                    f'<text x="{x:.1f}" y="{y + 32:.1f}" text-anchor="middle">{escape(_label(f, labels))}</text></g>')
+                    f'stroke-width="{2.5 if f in hot_nodes else 1.2}"{dash}><title>{escape(tip)}</title></circle>'
+                    f'<text x="{x:.1f}" y="{y + 32:.1f}" text-anchor="middle">{escape(name)}</text></g>')
     size = 2 * cx
     note = f"{len(shown)} of {len(members)} firms shown" if len(shown) < len(members) else f"{len(members)} firms"
     body.append(f'<text x="{MARGIN}" y="{MARGIN}" fill="{MUTED}" data-note={quoteattr(note)}>{escape(note)}</text>')

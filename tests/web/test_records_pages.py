@@ -58,7 +58,7 @@ def test_a_branch_cannot_place_records_elsewhere(rm):
 
 
 def test_edit_with_version_and_conflict(rm):
-    listing = rm.get("/ui/e/company?q=" + GOOD_CODE[:10])
+    listing = rm.get("/ui/e/company?q=" + GOOD_CODE)
     rid = re.search(r'href="/ui/e/company/(\d+)"', listing.text).group(1)
     form = rm.get(f"/ui/e/company/{rid}/edit").text
     version = re.search(r'name="_version" value="(\d+)"', form).group(1)
