@@ -53,6 +53,7 @@ class FlowService:
         tz = bank_timezone()
         self.clock = clock or (lambda: datetime.now(tz))
         self.records = Records(engine)
+        self._tree: tuple[str, OrgTree] | None = None
 
     # -- commands --------------------------------------------------------------------------------
     def start(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None,
@@ -73,7 +74,9 @@ class FlowService:
         if user is None:
             return                      # not a signed-in person (the system, a test directory)
         live = self.records.refresh()
-        scope = scope_for(OrgTree(live.bundle), user)
+        if self._tree is None or self._tree[0] != live.hash:
+            self._tree = (live.hash, OrgTree(live.bundle))
+        scope = scope_for(self._tree[1], user)
         if scope.bank_wide:
             return
         entity = self.flow(flow).subject
