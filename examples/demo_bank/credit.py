@@ -7,19 +7,29 @@ Planted for the concentration and usage rules of domain/NOTES.md:
   and over 100%; every other group stays below 80%.
 Loans are overdue only at distressed firms; the five-tier class is never milder than the
 regulatory minimum for the days overdue.
+
+The figures add up: a loan's balance is within its principal; the member sub-limits of a group
+share out at most its unified limit, and the loans drawn on a sub-limit stay within it (usage
+≤ 100%) — except in the group planted over its limit, whose sub-limits are over too. The
+Shanghai team's groups (parties.SHANGHAI_GROUPS) are never planted: the large one has a unified
+limit of 25亿 about 60% used (5% of net capital, room for an 8亿 application), the small one 6亿.
 """
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 
-from .parties import _spread
+from .parties import SHANGHAI_GROUPS, _spread
 from .values import AS_OF, NET_CAPITAL, money, money_wan, percent, random_date
 from .world import World
 
 CONCENTRATION = (0.125, 0.14, 0.155)
 USAGE = (0.88, 0.97, 1.06)
 OTHER_CAP = 0.11
+SHANGHAI_LIMITS = {"large": (2.5e9, 0.55, 0.65), "small": (6e8, 0.5, 0.6)}   # unified limit, usage range
+MIN_SUB_LIMIT = 1e6             # 100万
+MIN_LOAN = 1e5                  # 10万
 PRODUCTS = ("working_capital", "fixed_asset", "trade_finance", "bank_acceptance", "letter_of_guarantee",
             "letter_of_credit", "comprehensive")
 LOAN_PRODUCT = {"working_capital": ("working_capital",), "fixed_asset": ("fixed_asset", "project_finance"),
@@ -42,9 +52,10 @@ def minimum_class(days: int) -> str:
 def build_credit(world: World) -> None:
     rng = world.rng("credit")
     groups = world.records["group"]
-    ranked = sorted(groups, key=lambda g: -len(world.members[g["code"]]))
+    plantable = [g for g in groups if g["code"] not in SHANGHAI_GROUPS]
+    ranked = sorted(plantable, key=lambda g: -len(world.members[g["code"]]))
     concentration = {g["code"]: c for g, c in zip(ranked[:3], CONCENTRATION)}
-    usage_groups = [g["code"] for g in ranked[3:] if g["code"] not in concentration]
+    usage_groups = [g["code"] for g in ranked[3:]]
     usage_planted = dict(zip(rng.sample(usage_groups, 3), USAGE))
     n_sub = max(len(groups), world.target("facility") - len(groups))
     subs_per_group = _spread(n_sub, [len(world.members[g["code"]]) for g in groups])
@@ -58,6 +69,10 @@ def build_credit(world: World) -> None:
                           else min(float(NET_CAPITAL) * OTHER_CAP, assets * rng.uniform(0.005, 0.02)))
         usage = usage_planted.get(code, rng.uniform(0.45, 0.78))
         unified = money_wan(balance_target / usage)
+        if code in SHANGHAI_GROUPS:
+            limit, low, high = SHANGHAI_LIMITS[SHANGHAI_GROUPS[code]]
+            unified = money_wan(limit)
+            balance_target = limit * rng.uniform(low, high)
         start = random_date(rng, AS_OF - timedelta(days=700), AS_OF - timedelta(days=30))
         top = _facility(facilities, "group_unified", code, None, None, "comprehensive", unified,
                         "CNY", start, start + timedelta(days=3 * 365), group["lead_branch"])
@@ -85,23 +100,68 @@ def _facility(facilities: list[dict], level: str, group: str, borrower: str | No
 
 def _member_limits(world: World, rng: random.Random, top: dict, count: int, n_loans: int,
                    balance_target: float, facilities: list[dict], loans: list[dict]) -> None:
+    """Share `top` out as `count` sub-limits and draw `n_loans` loans totalling `balance_target` on
+    them, each sub-limit's loans within its amount unless the whole group is over its limit."""
     members = world.members[top["group"]]
     weights = [world.profile[m]["total_assets"] ** 0.7 for m in members]
     borrowers = rng.choices(members, weights, k=count) if count > len(members) else rng.sample(members, count)
     shares = [world.profile[b]["total_assets"] ** 0.7 * rng.uniform(0.5, 1.5) for b in borrowers]
-    limit_total = float(top["amount"]) * rng.uniform(0.85, 1.0)
-    draws = [s * rng.uniform(0.5, 1.5) for s in shares]
+    unified = float(top["amount"])
+    usage = balance_target / unified
+    over = usage > 1          # the planted over-limit group: its sub-limits are over too
+    # Most of the unified limit is shared out: enough of it that a high usage still fits under the parts.
+    share_out = rng.uniform(0.85, 1.0)
+    limit_total = unified * (share_out if over else max(share_out, min(1.0, usage / 0.95)))
     loans_per = _spread(n_loans, [1] * count)
-    for borrower, share, draw, k in zip(borrowers, shares, draws, loans_per, strict=True):
+    floors = [_wan_up(max(MIN_SUB_LIMIT, k * MIN_LOAN / 0.9)) for k in loans_per]
+    amounts = [_wan_down(a) for a in _allocate(limit_total, shares, floors, [math.inf] * count)]
+    amounts = [max(a, f) for a, f in zip(amounts, floors, strict=True)]
+    draws = [a * rng.uniform(0.6, 1.3) for a in amounts]
+    if over:
+        caps = [math.inf] * count
+    else:   # each sub-limit used up to a random 90–99.9% at most (99.9% if that is what it takes)
+        lowest = min(0.999, max(0.9, 2 * balance_target / sum(amounts) - 1 + 0.02))
+        caps = [a * rng.uniform(lowest, 0.999) - 1 for a in amounts]
+        if sum(caps) < balance_target:
+            caps = [a * 0.999 - 1 for a in amounts]
+    drawn_total = _allocate(balance_target, draws, [k * MIN_LOAN for k in loans_per], caps)
+    for borrower, amount, drawn, k in zip(borrowers, amounts, drawn_total, loans_per, strict=True):
         product = rng.choice(PRODUCTS)
         sub = _facility(facilities, "member_sub", top["group"], borrower, top["facility_no"], product,
-                        money_wan(max(limit_total * share / sum(shares), 1e6)),
-                        rng.choices(["CNY", "USD", "EUR", "HKD"], [90, 6, 2, 2])[0],
+                        money(amount), rng.choices(["CNY", "USD", "EUR", "HKD"], [90, 6, 2, 2])[0],
                         top["start_date"], top["expiry_date"], world.company[borrower]["branch"])
-        drawn = balance_target * draw / sum(draws)
         for _ in range(k):
             loans.append(_loan(world, rng, len(loans) + 1, sub, drawn / k))
         sub["used"] = sum((l["balance"] for l in loans[len(loans) - k:]), start=money(0))
+
+
+def _allocate(total: float, weights: list[float], lows: list[float], highs: list[float]) -> list[float]:
+    """`total` split in proportion to `weights`, each part kept within [low, high] (water-filling:
+    a part pushed past a bound is held there and the rest is shared again)."""
+    parts = [0.0] * len(weights)
+    fixed: dict[int, float] = {}
+    while True:
+        free = [i for i in range(len(weights)) if i not in fixed]
+        if not free:
+            return [fixed[i] for i in range(len(weights))]
+        rest = total - sum(fixed.values())
+        weight = sum(weights[i] for i in free)
+        for i in free:
+            parts[i] = rest * weights[i] / weight
+        above = [i for i in free if parts[i] > highs[i]]
+        below = [i for i in free if parts[i] < lows[i]]
+        if not above and not below:
+            return [fixed.get(i, parts[i]) for i in range(len(weights))]
+        for i in above or below:
+            fixed[i] = highs[i] if above else lows[i]
+
+
+def _wan_up(yuan: float) -> float:
+    return math.ceil(yuan / 10_000) * 10_000.0
+
+
+def _wan_down(yuan: float) -> float:
+    return math.floor(yuan / 10_000) * 10_000.0
 
 
 def _loan(world: World, rng: random.Random, number: int, facility: dict, balance: float) -> dict:

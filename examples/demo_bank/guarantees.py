@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from .parties import SHANGHAI_GROUPS
 from .values import AS_OF, cumulative, lognormal, money_wan, random_date
 from .world import World
 
@@ -35,8 +36,8 @@ def plant_structures(world: World) -> None:
             group = rng.choices(groups, sizes)[0]["code"]
         return [free[group].pop() for _ in range(count)]
 
-    big_groups = rng.sample([g["code"] for g in groups[:max(BIG_CIRCLE_GROUPS, len(groups) // 2)]],
-                            BIG_CIRCLE_GROUPS)
+    large = [g["code"] for g in groups if g["code"] not in SHANGHAI_GROUPS]   # the demo's own groups stay out
+    big_groups = rng.sample(large[:max(BIG_CIRCLE_GROUPS, len(groups) // 2)], BIG_CIRCLE_GROUPS)
     big_circle = [code for g in big_groups for code in take(BIG_CIRCLE_PER_GROUP, g)]
     pairs = [tuple(take(2)) for _ in range(MUTUAL_PAIRS)]
     cycles = [take(n) for n in (*CYCLE_LENGTHS, rng.randint(3, 6))]

@@ -13,6 +13,17 @@ from .world import World
 
 ROADS = ("人民路", "解放路", "中山路", "建设路", "长江路", "科技园路", "世纪大道", "滨江大道", "新华路", "金融街")
 RMS_PER_BRANCH = 6
+HEAD_OFFICE_SHARE = 5           # the head office leads the largest fifth of the groups ...
+# ... except the Shanghai team's own groups, the same codes at every scale and seed: led by the
+# Shanghai branch, `rm_sh_01` their lead relationship manager, most members banked in Shanghai and
+# a few by other branches (协办行). The large one carries a credit application above 5亿 (the
+# committee route of group_credit_approval), the small one one below it.
+SHANGHAI_GROUPS = {"G0002": "large", "G0006": "small"}
+SHANGHAI_BRANCH, SHANGHAI_RM = "sh_branch", "rm_sh_01"
+SHANGHAI_AWAY = 0.25            # the share of a Shanghai group's members served by other branches
+CO_SERVED = 2                   # at least this many Shanghai firms belong to groups other branches lead
+SHANGHAI = next(c for c in CITIES if c[2] == SHANGHAI_BRANCH)
+ELSEWHERE = tuple(c for c in CITIES if c[2] != SHANGHAI_BRANCH)
 
 
 def build_org(world: World) -> None:
@@ -45,22 +56,39 @@ def build_groups_and_companies(world: World) -> None:
     used_codes: set[str] = set()
     tickers: set[str] = set()
     groups, companies = [], []
+    co_served = 0
     for index, (size, brand) in enumerate(zip(sizes, group_brands, strict=True)):
         code = f"G{index + 1:04d}"
         city, divisions, home_branch = rng.choice(CITIES)
         main_trade, industry = rng.choice(TRADES)
-        lead_branch = "head_office" if index < max(1, n_groups // 5) else home_branch
+        shanghai = code in SHANGHAI_GROUPS
+        if shanghai:
+            city, divisions, home_branch = SHANGHAI
+            lead_branch = SHANGHAI_BRANCH
+        else:
+            lead_branch = "head_office" if index < max(1, n_groups // HEAD_OFFICE_SHARE) else home_branch
         members: list[str] = []
         names: set[str] = set()
+        away = 0
         for m in range(size):
             root = m == 0
-            if root or rng.random() < 0.65:
+            if shanghai:   # most at home, at least one elsewhere: the group spans branches
+                home = root or (rng.random() >= SHANGHAI_AWAY and (away or m < size - 1))
+            else:
+                home = root or rng.random() < 0.65
+            if home:
                 m_city, m_divisions, m_branch = city, divisions, home_branch
             else:
-                m_city, m_divisions, m_branch = rng.choice(CITIES)
+                m_city, m_divisions, m_branch = rng.choice(ELSEWHERE if shanghai else CITIES)
+                away += 1
+                if lead_branch not in ("head_office", SHANGHAI_BRANCH) and co_served < CO_SERVED:
+                    m_city, m_divisions, m_branch = SHANGHAI    # the Shanghai branch co-serves this group
+                    co_served += 1
             trade, m_industry = (main_trade, industry) if rng.random() < 0.5 else rng.choice(TRADES)
             record = _company(rng, code, brand, root, m_city, rng.choice(m_divisions), m_branch,
                               trade, m_industry, names, used_codes, tickers, rms)
+            if shanghai and root:
+                record["relationship_manager"] = SHANGHAI_RM
             companies.append(record)
             members.append(record["credit_code"])
             world.company[record["credit_code"]] = record
@@ -75,6 +103,8 @@ def build_groups_and_companies(world: World) -> None:
             "tier": None, "main_settlement_bank": rng.random() < 0.4,
             "recognized_on": random_date(rng, date(2008, 1, 1), date(2024, 12, 31)), "status": "active",
         })
+        if shanghai:
+            groups[-1]["relationship_manager"] = SHANGHAI_RM
     world.records["group"] = groups
     world.records["company"] = companies
 

@@ -18,6 +18,7 @@ TARGETS = {
 DEFAULT_TRANSACTIONS = 30_000   # at scale 1.0; pass transactions=2_000_000 for the full year
 FULL_TRANSACTIONS = 2_000_000
 MIN_COMPANIES = 300             # room for the planted guarantee structures (about 110 firms)
+MIN_GROUPS = 8                  # 3 concentration + 3 limit-usage plants + the 2 Shanghai demo groups
 
 
 @dataclass
@@ -40,7 +41,7 @@ class World:
     def target(self, entity: str) -> int:
         count = round(TARGETS[entity] * self.scale)
         if entity == "group":
-            return max(6, count)   # 3 concentration + 3 limit-usage plants
+            return max(MIN_GROUPS, count)
         if entity == "company":
             return max(MIN_COMPANIES, count)
         return max(1, count)

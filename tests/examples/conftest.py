@@ -33,5 +33,17 @@ def small_bank():
 
 
 @pytest.fixture(scope="session")
+def tiny_bank():
+    """The smallest bank (the minimum group and company counts), as the flow tests use it."""
+    return generate(scale=0.01, seed=42, transactions=0)
+
+
+@pytest.fixture(scope="session")
+def demo_bank():
+    """The bank `make demo` loads (`banyan seed demo --scale 0.1`)."""
+    return generate(scale=0.1, seed=42, transactions=0)
+
+
+@pytest.fixture(scope="session")
 def full_bank():
     return generate()
