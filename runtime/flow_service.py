@@ -66,8 +66,9 @@ class FlowService:
                          lambda tx: tx.start(flow, actor, subject, dict(form or {})))
 
     def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
-        """A person who signs in starts a flow only about a record in their org scope
-        (runtime/auth/scope.py); out of scope reads as an unknown record."""
+        """A person who signs in starts (or previews) a flow only about a record placed in their org
+        scope (runtime/auth/scope.py: a group their branch leads, not one it only co-serves);
+        anything else reads as an unknown record."""
         if subject is None or not isinstance(actor, str):
             return
         user = UserStore(self.engine).get(actor)
@@ -82,7 +83,7 @@ class FlowService:
         entity = self.flow(flow).subject
         if entity:
             try:
-                self.records.find(entity, subject, scope=scope)
+                self.records.find(entity, subject, scope=scope, write=True)
             except NotFound:
                 raise FlowError("not_found", f"no {entity} `{subject}`") from None
 

@@ -91,9 +91,12 @@ class Records:
             raise NotFound(f"no {entity} record #{id_}")
         return self.output(conn, entity, [row], scope)[0]
 
-    def readable(self, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
-        """WHERE conditions keeping `entity`'s records to those `scope` may read (runtime/auth)."""
-        return placement_of(self.live).readable(self.live, entity, scope, table)
+    def readable(self, entity: str, scope: Scope | None, table: sa.Table | None = None, *,
+                 write: bool = False) -> list:
+        """WHERE conditions keeping `entity`'s records to those `scope` may read (runtime/auth);
+        with `write`, to those placed inside it (which it may change, or start a flow about)."""
+        placement = placement_of(self.live)
+        return (placement.writable if write else placement.readable)(self.live, entity, scope, table)
 
     def keys_within(self, entity: str, scope: Scope | None, *, write: bool = False) -> frozenset | None:
         """The keys (ids for an entity without a key) of `entity`'s records that `scope` may read
@@ -106,14 +109,16 @@ class Records:
         with self.engine.connect() as conn:
             return frozenset(conn.execute(sa.select(t.c[key or "id"]).where(*conds)).scalars())
 
-    def find(self, entity: str, key: Any, *, scope: Scope | None = None) -> dict:
+    def find(self, entity: str, key: Any, *, scope: Scope | None = None, write: bool = False) -> dict:
         """The record whose key is `key` (normalised first: a padded or numeric key is found);
-        NotFound alike for a key that does not exist and one outside `scope`."""
+        NotFound alike for a key that does not exist and one outside `scope` (with `write`: one
+        not placed inside it, e.g. a group another branch leads)."""
         with self.engine.connect() as conn:
             key = self.normal_key(entity, key)
             ids = keys_to_ids(conn, self.live, entity, [key]) if key is not None else {}
             try:
-                if key not in ids:
+                if key not in ids or (write and not placement_of(self.live).ids_within(
+                        conn, self.live, entity, scope, [ids[key]], write=True)):
                     raise NotFound("")
                 return self._get(conn, entity, ids[key], scope)
             except NotFound:            # unknown and out of scope answer alike (no id, no hint)

@@ -28,13 +28,16 @@ def involved(conn: Any, instance_id: str, user: str) -> bool:
     return bool(conn.execute(q).scalar())
 
 
-def subject_in_scope(web: Any, user: User, entity: str | None, key: str | None) -> bool:
+def subject_in_scope(web: Any, user: User, entity: str | None, key: str | None, *, own: bool = False) -> bool:
+    """Whether the person may read the subject record (with `own`: whether it is placed in their
+    scope, as starting a flow about it requires — a co-serving branch reads a group, its lead
+    branch applies for it)."""
     if not entity or key is None:
         return False
     if entity not in web.live().bundle.entities:
         return False
     try:
-        web.records.find(entity, key, scope=web.scope(user))
+        web.records.find(entity, key, scope=web.scope(user), write=own)
     except NotFound:
         return False
     return True

@@ -71,7 +71,7 @@ def start_router(fp: FlowPages) -> APIRouter:
                 return web.page(request, "flow_start.html", status, title=flow.meta.label.text(lang) or name, ft=ftext,
                                 **ctx)
             seen = subject_view(flow, subject, lang)
-            if seen is None or not subject_in_scope(web, user, flow.subject, subject):
+            if seen is None or not subject_in_scope(web, user, flow.subject, subject, own=True):
                 ctx["subject"], ctx["problem"] = "", ftext("subject_unknown", lang)
                 return web.page(request, "flow_start.html", 404, title=flow.meta.label.text(lang) or name, ft=ftext,
                                 **ctx)
@@ -140,7 +140,7 @@ def start_router(fp: FlowPages) -> APIRouter:
             return page(request, name, flow, subject=subject, values=outcome.values, raw=raw, outcome=outcome,
                         status=422, problem=ftext("form_has_errors", lang),
                         preview=_preview(fp, name, user.name, subject, values))
-        if flow.subject and not subject_in_scope(web, user, flow.subject, subject):
+        if flow.subject and not subject_in_scope(web, user, flow.subject, subject, own=True):
             return page(request, name, flow, status=404, problem=ftext("subject_unknown", lang))
         try:
             view = fp.service.start(name, actor=user.name, subject=subject or None, form=values,
@@ -188,7 +188,7 @@ def _search(fp: FlowPages, user: Any, entity: str, q: str) -> list[dict]:
     web = fp.web
     ent = web.live().entity(entity)
     try:
-        found = list_records(web, entity, web.scope(user), search=q, limit=SEARCH_LIMIT)
+        found = list_records(web, entity, web.scope(user), search=q, limit=SEARCH_LIMIT, own=True)
     except RecordError:
         return []
     out = []

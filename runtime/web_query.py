@@ -37,7 +37,8 @@ def _like(text: str) -> str:
 
 def list_records(ctx: Any, entity: str, scope: Scope | None, *, search: str = "",
                  filters: Mapping[str, str] | None = None, order: str | None = None,
-                 limit: int = 25, offset: int = 0) -> Listing:
+                 limit: int = 25, offset: int = 0, own: bool = False) -> Listing:
+    """A page of records `scope` may read (with `own`: only those placed inside it)."""
     live = ctx.live()
     ent, t = live.entity(entity), live.table(entity)
     rules = ctx.records.rules(entity)
@@ -45,7 +46,7 @@ def list_records(ctx: Any, entity: str, scope: Scope | None, *, search: str = ""
     values = rules.convert({k: v for k, v in (filters or {}).items() if v not in (None, "")}, problems)
     if problems:
         raise InvalidRecord("the filters are not valid", problems)
-    conds = ctx.records.readable(entity, scope)
+    conds = ctx.records.readable(entity, scope, write=own)
     search = search.strip()
     with ctx.engine.connect() as conn:
         for name, v in values.items():
