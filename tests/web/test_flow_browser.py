@@ -147,7 +147,7 @@ def test_a_credit_application_through_the_committee_countersign(browser, server,
     shot(co.page, "flow-inbox")
     co.close()
     step_by(browser, server, "co_sh", instance, "资料审核", "complete", "资料齐全", review_opinion="资料齐全，同意提交")
-    step_by(browser, server, "cro", instance, "风险评估", "complete", "风险可控", risk_rating="medium",
+    step_by(browser, server, "risk_sh", instance, "风险评估", "complete", "风险可控", risk_rating="medium",
             risk_opinion="集团经营稳定，风险可控")
     step_by(browser, server, "head_sh", instance, "分行审批", "approve", "同意上报", shot_name="flow-task")
     step_by(browser, server, "committee_1", instance, "贷审会", "approve", "同意", approved_amount="7亿")
@@ -175,7 +175,7 @@ def test_the_chief_risk_officers_veto_ends_it_at_once(browser, server, subject, 
         instance, rm = start_application(browser, server, subject, amount="6亿")
         rm.close()
         step_by(browser, server, "co_sh", instance, "资料审核", "complete", "齐全", review_opinion="资料齐全")
-        step_by(browser, server, "cro", instance, "风险评估", "complete", "关注", risk_rating="high", risk_opinion="行业下行")
+        step_by(browser, server, "risk_sh", instance, "风险评估", "complete", "关注", risk_rating="high", risk_opinion="行业下行")
         step_by(browser, server, "head_sh", instance, "分行审批", "approve", "同意上报")
         step_by(browser, server, "committee_1", instance, "贷审会", "approve", "同意", approved_amount="5亿")
         step_by(browser, server, "committee_3", instance, "贷审会", "reject", "一票否决", approved_amount="5亿")
