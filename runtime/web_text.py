@@ -31,6 +31,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "out_of_scope": ("该机构不在您的可见范围内", "This unit is outside what you may see"),
     "not_found": ("未找到", "Not found"), "denied_title": ("无权访问", "Not allowed"),
     "denied": ("您没有执行此操作的权限。", "You are not allowed to do this."),
+    "read_only_record": ("这条记录由其他机构主办（或属于其他机构的客户），您的机构与它有业务往来，因此可以查看、不能修改；"
+                         "跨机构的汇总数据（如集团授信余额）仅主办行可见，此处显示为“—”。",
+                         "Another branch leads this record; your branch does business with it, so you may read it but not "
+                         "change it. Figures summed across branches (such as the group's credit balance) are for the lead "
+                         "branch only and show as “—”."),
     "read_only": ("这条记录由其他机构主办，您可以查看，但不能修改。", "Another branch leads this record: you may read it, not change it."),
     "no_such_record": ("没有这条记录，或它不在您的可见范围内。", "There is no such record, or it is outside what you may see."),
     "import_title": ("导入 {entity}", "Import {entity}"),
