@@ -42,15 +42,40 @@ def resolve_refs(conn: Connection, live: LiveModel, rules: EntityRules, entity: 
                 continue
             got = pending.get((target, v)) or found.get(v)
             if got is None:
-                problems.setdefault(pos, []).append(
-                    Problem((field,), f"no {target} with {key_name} `{v}`", "reference"))
+                problems.setdefault(pos, []).append(unknown_reference(field, target, key_name, v))
             else:
                 vals[field] = got
 
 
+def unknown_reference(field: str, target: str, key_name: str, value: Any) -> Problem:
+    """The one answer for a reference to a record that does not exist — or that the writer may
+    not read (runtime/auth/scope.py), which must not be told apart from it."""
+    return Problem((field,), f"no {target} with {key_name} `{value}`", "reference")
+
+
+def unresolved(problems: list[Problem] | None, rules: EntityRules) -> bool:
+    """Whether a row has a problem on a reference (then it is not checked for scope: that
+    problem already answers, and a second would tell a hidden record from a missing one)."""
+    return bool(problems) and any(p.path and p.path[0] in rules.refs for p in problems)
+
+
+def scope_problems(live: LiveModel, outside: Mapping[int, Any], given: Mapping[int, Mapping[str, Any]]
+                   ) -> dict[int, Problem]:
+    """Problems for the rows `Placement.outside` found outside the writer's scope; `given` holds
+    each row's normalised reference values as written (before they were resolved to ids)."""
+    out = {}
+    for pos, o in outside.items():
+        value = given.get(pos, {}).get(o.field)
+        if o.hidden is not None and value is not None:
+            out[pos] = unknown_reference(o.field, o.hidden, live.entity(o.hidden).key or "id", value)
+        else:
+            out[pos] = Problem((o.field,), o.why or "outside your org scope", "scope")
+    return out
+
+
 def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: EntityRules, entity: str,
                 raws: list[Mapping[str, Any]], pending: dict[Any, int], offset: int,
-                outside: Callable[[list[tuple[int, dict]]], dict[int, tuple[str, str]]] | None = None
+                outside: Callable[[list[tuple[int, dict]]], dict[int, Any]] | None = None
                 ) -> tuple[list[dict], dict[int, list[Problem]]]:
     """(values ready to insert, {position: problems}) for one batch; positions count from `offset`.
     `outside` names the rows (normalised, references resolved) that would sit outside the
@@ -75,10 +100,13 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
             if k is not None:
                 pending.setdefault((entity, k), id_)
         rows.append((pos, vals))
+    given = {pos: {f: vals[f] for f in rules.refs if vals.get(f) is not None} for pos, vals in rows} \
+        if outside is not None else {}
     resolve_refs(conn, live, rules, entity, rows, pending, problems)
     if outside is not None:
-        for pos, (field, why) in outside(rows).items():
-            problems.setdefault(pos, []).append(Problem((field,), why, "scope"))
+        resolved = [(pos, vals) for pos, vals in rows if not unresolved(problems.get(pos), rules)]
+        for pos, problem in scope_problems(live, outside(resolved), given).items():
+            problems.setdefault(pos, []).append(problem)
     check_unique(conn, live, entity, rules.unique, [(pos, None, vals) for pos, vals in rows], problems)
     ready = []
     compute, check = rules.compute, rules.check

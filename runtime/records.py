@@ -30,7 +30,7 @@ from .errors import Forbidden, InvalidRecord, NotFound, VersionConflict, invalid
 from .live import LiveModel, load_live
 from .record_context import Loader, RecordContext, from_row
 from .record_store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
-from .record_writes import prepare_new, resolve_refs
+from .record_writes import prepare_new, resolve_refs, scope_problems, unresolved
 from .system_tables import deployments as t_deployments, requests as t_requests
 from .validation import EntityRules, Problem
 
@@ -376,6 +376,7 @@ class Records:
             olds[pos] = {"id": id_, "version": row["version"], **from_row(spec.columns, row)}
             given_by_pos[pos] = given = rules.convert(changes, problems.setdefault(pos, []))
             rows.append((pos, given))
+        given_refs = {pos: {f: g[f] for f in rules.refs if g.get(f) is not None} for pos, g in rows}
         resolve_refs(conn, live, rules, entity, rows, {}, problems)
         news: dict[int, dict] = {}
         for pos, given in rows:
@@ -386,9 +387,10 @@ class Records:
             rules.compute(new, ctx, probs)
             rules.check(new, ctx, probs, skip=bad | {p.path[0] for p in probs if p.path})
         if scope is not None and scope.units is not None:
-            for pos, (field, why) in placement_of(live).outside(
-                    conn, live, entity, scope, [(pos, news[pos]) for pos, _ in rows]).items():
-                problems[pos].append(Problem((field,), why, "scope"))
+            found_outside = placement_of(live).outside(conn, live, entity, scope, [
+                (pos, news[pos]) for pos, _ in rows if not unresolved(problems.get(pos), rules)])
+            for pos, problem in scope_problems(live, found_outside, given_refs).items():
+                problems[pos].append(problem)
         changed_unique = [f for f in rules.unique if any(f in g for g in given_by_pos.values())]
         check_unique(conn, live, entity, changed_unique, [(pos, olds[pos]["id"], news[pos]) for pos, _ in rows],
                      problems)

@@ -65,6 +65,7 @@ class WebContext:
         self.env.filters["urlencode_except"] = _urlencode_except
         self._trees: dict[str, OrgTree] = {}
         self._specs: dict[tuple[str, str], FormSpec] = {}
+        self.flow_pages: Any = None         # set by the approval pages (runtime/web_flow.py), if installed
 
     # -- the deployed bundle ---------------------------------------------------------------
     def live(self):

@@ -132,8 +132,9 @@ def install_flow_pages(app: FastAPI, web: WebContext) -> FlowPages:
     for router in (inbox_router(fp), start_router(fp), task_router(fp), instance_router(fp)):
         app.include_router(router)
     app.add_middleware(FlowApiGuard, pages=fp)
+    web.flow_pages = fp          # the badge is counted by the app that renders the page (NAV is shared)
     register_nav(NavItem("inbox", {"zh": ftext("inbox", "zh"), "en": ftext("inbox", "en")}, "/ui/inbox", 10,
-                         count=lambda _web, user: _badge(fp, user)))
+                         count=lambda page_web, user: _badge(page_web.flow_pages, user)))
     register_nav(NavItem("start_flow", {"zh": ftext("start_flow", "zh"), "en": ftext("start_flow", "en")},
                          "/ui/start", 11))
     return fp

@@ -156,9 +156,11 @@ class Placement:
 
     # -- writes, on normalised values -----------------------------------------------------------
     def outside(self, conn: Connection, live: Any, entity: str, scope: Scope | None,
-                rows: list[tuple[Any, Mapping[str, Any]]]) -> dict[Any, tuple[str, str]]:
-        """{position: (field, why)} for the rows that would sit outside `scope`. `rows` hold
-        normalised values with references already resolved to ids."""
+                rows: list[tuple[Any, Mapping[str, Any]]]) -> dict[Any, "Outside"]:
+        """The rows that would sit outside `scope`, by position. `rows` hold normalised values
+        with references already resolved to ids. When what places a row is a record the writer
+        may not even read, the answer must be the one an unknown reference gets (`hidden`), or
+        the write would tell them the record exists."""
         if scope is None or scope.units is None:
             return {}
         placed = self.of(entity)
@@ -173,7 +175,7 @@ class Placement:
             for start in range(0, len(wanted), 500):
                 found.update(conn.execute(sa.select(tt.c.id, tt.c[a.org])
                                           .where(tt.c.id.in_(wanted[start:start + 500]))).all())
-        out: dict[Any, tuple[str, str]] = {}
+        out: dict[Any, Outside] = {}
         for pos, values in rows:
             given = [a for a in placed.anchors if values.get(a.field) is not None]
             units = [values[a.field] if a.target is None else units_of[a.field].get(values[a.field])
@@ -182,10 +184,13 @@ class Placement:
                 continue
             if not given:
                 names = " or ".join(f"`{a.field}`" for a in placed.anchors)
-                out[pos] = (placed.anchors[0].field, f"give {names} inside your org scope, or the record "
-                                                      "would be placed nowhere you can see it")
-            else:
-                out[pos] = (given[0].field, "outside your org scope")
+                out[pos] = Outside(placed.anchors[0].field, f"give {names} inside your org scope, or the record "
+                                                            "would be placed nowhere you can see it")
+                continue
+            hidden = next((a for a in given if a.target is not None and not self.ids_within(
+                conn, live, a.target, scope, [values[a.field]])), None)
+            out[pos] = Outside(hidden.field, "", hidden.target) if hidden is not None else \
+                Outside(given[0].field, "outside your org scope")
         return out
 
 
@@ -203,6 +208,16 @@ def _aggregates(entity: Any) -> frozenset[str]:
                 out.add(f.name)
                 grew = True
     return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Outside:
+    """Why a row may not be written: the `field` that places it, and either `why` (the person may
+    see what it names, just not write there) or the `hidden` entity it names, which the person
+    may not read — to be answered exactly as an unknown reference."""
+    field: str
+    why: str
+    hidden: str | None = None
 
 
 _CACHE: dict[str, Placement] = {}

@@ -4,6 +4,7 @@ idempotency keys that are each person's own, and the flow service's subject chec
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -60,16 +61,32 @@ def ratings_of(admin_api, company_key: str) -> int:
 @pytest.mark.parametrize("how", ["padded key", "float id", "int id", "exact key"])
 def test_a_rating_cannot_be_placed_in_another_branch(app, rm, admin, bank, how):
     hidden = bank["hidden"]
-    company = {"padded key": f" {hidden.credit_code} ", "float id": float(hidden.id), "int id": hidden.id,
-               "exact key": hidden.credit_code}[how]
+    company, made_up = {"padded key": (f" {hidden.credit_code} ", " 91310000000000000X "),
+                        "float id": (float(hidden.id), 999999999.0), "int id": (hidden.id, 999999999),
+                        "exact key": (hidden.credit_code, "91310000000000000X")}[how]
+    shown = {"padded key": hidden.credit_code, "exact key": hidden.credit_code}.get(how, hidden.id)
     bare, mine, everything = TestClient(app), token_of(rm), token_of(admin)
     admin_api = TestClient(app, headers=everything)
     before = ratings_of(admin_api, hidden.credit_code)
-    r = bare.post("/records/rating", json=rating(company, "R99" + str(["padded key", "float id", "int id", "exact key"].index(how)).zfill(4)), headers=mine)
-    assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["company"] and r.json()["detail"][0]["type"] == "scope"
-    assert hidden.credit_code not in r.text                    # the answer names nothing of the other branch
+    number = "R99" + str(["padded key", "float id", "int id", "exact key"].index(how)).zfill(4)
+    r = bare.post("/records/rating", json=rating(company, number), headers=mine)
+    unknown = bare.post("/records/rating", json=rating(made_up, number), headers=mine)
+    assert r.status_code == unknown.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["company"]
+    # the very answer a made-up key gets: nothing says the firm is another branch's client
+    same = json.loads(unknown.text.replace(str(made_up).strip().removesuffix(".0"), str(shown)))
+    assert r.json() == same
     assert ratings_of(admin_api, hidden.credit_code) == before
+
+
+def test_a_record_placed_by_what_one_may_only_read_is_outside_the_scope(app, rm, bank):
+    if bank["co_served"] is None:
+        pytest.skip("no group of another branch with a Shanghai member at this scale")
+    api = TestClient(app, headers=token_of(rm))
+    code = api.get(f"/records/group/{bank['co_served'].id}").json()["code"]
+    r = api.post("/records/rating", json={**rating(None, "R999500"), "subject_type": "group", "group": code})
+    assert r.status_code == 422 and r.json()["detail"][0] == {"loc": ["group"], "msg": "outside your org scope",
+                                                              "type": "scope"}
 
 
 def test_a_padded_key_of_ones_own_client_is_normalised_and_accepted(app, rm, admin, bank):
@@ -108,7 +125,7 @@ def test_a_record_cannot_be_moved_out_of_scope_or_changed_from_outside(app, rm, 
     api = TestClient(app, headers=token_of(rm))
     created = api.post("/records/rating", json=rating(mine.credit_code, "R999200")).json()
     r = api.patch(f"/records/rating/{created['id']}", json={"company": hidden.credit_code})
-    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "scope"
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "reference"     # as if it did not exist
     assert api.get(f"/records/rating/{created['id']}").json()["company"] == mine.credit_code
     assert api.patch(f"/records/company/{hidden.id}", json={"address": "x"}).status_code == 404
     assert api.delete(f"/records/company/{hidden.id}").status_code == 403          # an RM deletes nothing anywhere
