@@ -118,24 +118,22 @@ class Placement:
 
     def writable(self, live: Any, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
         """WHERE conditions keeping `entity`'s records to those placed inside `scope`."""
-        if scope is None or scope.units is None:
-            return []
-        placed = self.of(entity)
-        if not placed.anchors:
-            return []
-        t, units = table if table is not None else live.table(entity), sorted(scope.units)
-        return [sa.or_(*(self._anchor_sql(live, t, a, units) for a in placed.anchors))]
+        return self._conditions(live, entity, scope, table, referrers=False)
 
     def readable(self, live: Any, entity: str, scope: Scope | None, table: sa.Table | None = None) -> list:
         """WHERE conditions keeping `entity`'s records to those `scope` may read."""
+        return self._conditions(live, entity, scope, table, referrers=True)
+
+    def _conditions(self, live: Any, entity: str, scope: Scope | None, table: sa.Table | None,
+                    referrers: bool) -> list:
         if scope is None or scope.units is None:
             return []
         placed = self.of(entity)
         if not placed.anchors:
-            return []
+            return []                   # an entity placed nowhere is the whole bank's
         t, units = table if table is not None else live.table(entity), sorted(scope.units)
         conds = [self._anchor_sql(live, t, a, units) for a in placed.anchors]
-        for r in placed.referrers:
+        for r in placed.referrers if referrers else ():
             rt = live.table(r.entity)
             conds.append(t.c.id.in_(sa.select(rt.c[r.field]).where(rt.c[r.org].in_(units),
                                                                       rt.c[r.field].is_not(None))

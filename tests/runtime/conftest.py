@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -27,23 +29,32 @@ def _pg_available() -> bool:
     return _pg_state["ok"]
 
 
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema, dropped afterwards (skips when no server answers)."""
+    if not _pg_available():
+        pytest.skip(f"PostgreSQL does not answer at {PG_URL} (set BANYAN_TEST_POSTGRES_URL)")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A database URL for a fresh, empty database; the test may make its own engines from it."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'banyan.db'}"
         return
-    if not _pg_available():
-        pytest.skip(f"PostgreSQL does not answer at {PG_URL}")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    with fresh_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

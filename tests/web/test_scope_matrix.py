@@ -31,6 +31,7 @@ key (the message may say "outside your org scope": runtime/auth/scope.py's docum
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -59,10 +60,11 @@ from runtime.migrate import upgrade
 from runtime.records import Records
 from runtime.seed import ensure_deployed, seed_demo
 
+from tests.runtime.conftest import fresh_pg_schema
+
 from .conftest import csrf_of, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("BANYAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FLOW = "group_credit_approval"
 FORM = {"amount": "100000000.00", "term_months": 12, "products": ["working_capital"], "purpose": "授信范围矩阵测试",
         "guarantee_mode": "credit"}
@@ -221,17 +223,6 @@ class World:
 def _rating(company: str, no: str) -> dict:
     return {"rating_no": no, "subject_type": "company", "company": company, "source": "internal",
             "grade": "a", "notch": 6, "rated_on": "2026-06-30"}
-
-
-def _pg_answers() -> bool:
-    try:
-        eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with eng.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        eng.dispose()
-        return True
-    except Exception:  # noqa: BLE001 - any failure to connect means: skip PostgreSQL
-        return False
 
 
 def _client(app, user: str) -> tuple[TestClient, str]:
@@ -394,44 +385,36 @@ ON_EACH_DB = pytest.mark.parametrize("world", DBS, indirect=True, scope="module"
 def world(request, tmp_path_factory):
     """One deployed, seeded bank per database (parametrized indirectly: `ON_EACH_DB`)."""
     db = request.param
-    schema = None
-    if db == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('scope_matrix') / 'bank.db'}"
-    else:
-        if not _pg_answers():
-            pytest.skip(f"PostgreSQL does not answer at {PG_URL} (set BANYAN_TEST_POSTGRES_URL)")
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin_engine = sa.create_engine(PG_URL)
-        with admin_engine.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    os.environ.setdefault("BANYAN_SECRET_FILE", str(tmp_path_factory.mktemp("secret") / "secret"))
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        ensure_deployed(engine, str(ROOT / "configs"), "test")
-        records = Records(engine)
-        seed_demo(records, scale=0.02, transactions=0, actor="test")
-        seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
-        missing = [u for u in USERS if UserStore(engine).get(u) is None]
-        assert not missing, f"demo users missing: {missing}"
-        app = create_app(engine, web=True)
-        admin, _ = _client(app, "admin")
-        targets, led = _discover(engine, records, admin)
-        _start_flows(engine, records, targets, led)
-        tree = OrgTree(records.live.bundle)
-        scoped = {u for u in USERS if not scope_for(tree, UserStore(engine).get(u)).bank_wide}
-        assert scoped == {"rm_sh_01", "head_sh"}, scoped
-        clients, csrf = {}, {}
-        for u in USERS:
-            clients[u], csrf[u] = _client(app, u)
-        yield World(db, engine, app, records, clients, csrf, targets, led, scoped)
-    finally:
-        engine.dispose()
-        if schema is not None:
-            with admin_engine.begin() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-            admin_engine.dispose()
+    with contextlib.ExitStack() as stack:
+        if db == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('scope_matrix') / 'bank.db'}"
+        else:
+            url = stack.enter_context(fresh_pg_schema())
+        os.environ.setdefault("BANYAN_SECRET_FILE", str(tmp_path_factory.mktemp("secret") / "secret"))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        yield _build_world(db, engine)
+
+
+def _build_world(db: str, engine) -> "World":
+    upgrade(engine)
+    ensure_deployed(engine, str(ROOT / "configs"), "test")
+    records = Records(engine)
+    seed_demo(records, scale=0.02, transactions=0, actor="test")
+    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    missing = [u for u in USERS if UserStore(engine).get(u) is None]
+    assert not missing, f"demo users missing: {missing}"
+    app = create_app(engine, web=True)
+    admin, _ = _client(app, "admin")
+    targets, led = _discover(engine, records, admin)
+    _start_flows(engine, records, targets, led)
+    tree = OrgTree(records.live.bundle)
+    scoped = {u for u in USERS if not scope_for(tree, UserStore(engine).get(u)).bank_wide}
+    assert scoped == {"rm_sh_01", "head_sh"}, scoped
+    clients, csrf = {}, {}
+    for u in USERS:
+        clients[u], csrf[u] = _client(app, u)
+    return World(db, engine, app, records, clients, csrf, targets, led, scoped)
 
 
 # ---------------------------------------------------------------------------------------------
