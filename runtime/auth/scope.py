@@ -46,9 +46,6 @@ class Scope:
         return self.units is None or (unit is not None and unit in self.units)
 
 
-BANK_WIDE = Scope("", None)
-
-
 def scope_for(tree: OrgTree, user: Any) -> Scope:
     """A signed-in person's scope: their unit's and their roles' subtrees; everything for an
     administrator or the holder of a bank-wide role (Role `scope: global`)."""
@@ -105,9 +102,6 @@ class Placement:
 
     def of(self, entity: str) -> Placed:
         return self.entities.get(entity) or Placed((), ())
-
-    def placed(self, entity: str) -> bool:
-        return bool(self.of(entity).anchors)
 
     # -- SQL --------------------------------------------------------------------------------
     def _anchor_sql(self, live: Any, t: sa.Table, a: Anchor, units: list[str]) -> Any:
