@@ -8,14 +8,44 @@ from typing import Any
 import click
 
 from .cli import main
+from .auth.org import OrgTree
+from .auth.scope import Scope, scope_for
+from .auth_users import UserStore
 from .cli_common import engine_for, env_option, fail, handle_errors
 from .deployments import default_author
 from .record_store import json_value
 from .records import Records
 
+as_option = click.option("--as", "as_user", default=None, metavar="USER",
+                         help="Act as this signed-in user: their org scope, permissions and name "
+                              "(default: the operator, who sees the whole bank).")
 
-def _records(env: str | None) -> Records:
-    return Records(engine_for(env))
+
+class Door:
+    """Who the CLI acts for: the operator (bank-wide, named by BANYAN_ACTOR), or `--as USER` — the
+    same scope and permissions the API and the pages give that person (runtime/auth)."""
+
+    def __init__(self, env: str | None, as_user: str | None):
+        self.records = Records(engine_for(env))
+        self.scope: Scope | None = None
+        self.user = None
+        self.actor = default_author()
+        if as_user is not None:
+            self.user = UserStore(self.records.engine).get(as_user)
+            if self.user is None or not self.user.active:
+                fail(f"no active user `{as_user}` (see `banyan users list`)")
+            self.scope = scope_for(OrgTree(self.records.live.bundle), self.user)
+            self.actor = self.user.name
+
+    def permit(self, permission: str) -> None:
+        if self.user is not None and not self.user.can(permission):
+            fail(f"{self.user.name} may not {permission.replace('.', ' ')}")
+
+    def target(self, entity: str, ident: str) -> int:
+        """A record id from `#ID`/an integer, or from the entity's key (inside the scope)."""
+        if ident.lstrip("#").isdigit():
+            return int(ident.lstrip("#"))
+        return self.records.find(entity, ident, scope=self.scope)["id"]
 
 
 def _pairs(items: tuple[str, ...], what: str) -> dict[str, Any]:
@@ -45,13 +75,6 @@ def _echo(record: dict) -> None:
     click.echo(json.dumps(record, default=json_value, ensure_ascii=False, indent=2))
 
 
-def _target(recs: Records, entity: str, ident: str) -> int:
-    """A record id from `#ID`/an integer, or from the entity's key."""
-    if ident.lstrip("#").isdigit():
-        return int(ident.lstrip("#"))
-    return recs.find(entity, ident)["id"]
-
-
 @main.group()
 def records() -> None:
     """Read and change records of the deployed entities."""
@@ -66,13 +89,15 @@ def records() -> None:
 @click.option("--fields", "fields", default=None, metavar="A,B,C",
               help="The columns to show (default: the first eight fields).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@as_option
 @env_option
 @handle_errors
 def list_records(entity: str, where: tuple, order: str | None, limit: int, offset: int, fields: str | None,
-                 as_json: bool, env: str | None) -> None:
+                 as_json: bool, as_user: str | None, env: str | None) -> None:
     """List records of ENTITY."""
-    recs = _records(env)
-    page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset)
+    door = Door(env, as_user)
+    recs = door.records
+    page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset, scope=door.scope)
     if as_json:
         for item in page.items:
             click.echo(json.dumps(item, default=json_value, ensure_ascii=False))
@@ -99,12 +124,13 @@ def list_records(entity: str, where: tuple, order: str | None, limit: int, offse
 @records.command("get")
 @click.argument("entity")
 @click.argument("ident")
+@as_option
 @env_option
 @handle_errors
-def get_record(entity: str, ident: str, env: str | None) -> None:
+def get_record(entity: str, ident: str, as_user: str | None, env: str | None) -> None:
     """Show one record, by id (#12) or by key."""
-    recs = _records(env)
-    _echo(recs.get(entity, _target(recs, entity, ident)))
+    door = Door(env, as_user)
+    _echo(door.records.get(entity, door.target(entity, ident), scope=door.scope))
 
 
 @records.command("create")
@@ -112,11 +138,16 @@ def get_record(entity: str, ident: str, env: str | None) -> None:
 @click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE")
 @click.option("--json", "raw_json", default=None, help="Field values as a JSON object.")
 @click.option("--request-id", default=None, help="Idempotency key: a repeat does nothing.")
+@as_option
 @env_option
 @handle_errors
-def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: str | None, env: str | None) -> None:
+def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: str | None, as_user: str | None,
+                  env: str | None) -> None:
     """Create a record."""
-    _echo(_records(env).create(entity, _values(sets, raw_json), actor=default_author(), request_id=request_id))
+    door = Door(env, as_user)
+    door.permit("records.write")
+    _echo(door.records.create(entity, _values(sets, raw_json), actor=door.actor, request_id=request_id,
+                              scope=door.scope))
 
 
 @records.command("update")
@@ -126,27 +157,31 @@ def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: st
 @click.option("--json", "raw_json", default=None)
 @click.option("--version", "expected", type=int, default=None, help="Fail unless the record is at this version.")
 @click.option("--request-id", default=None)
+@as_option
 @env_option
 @handle_errors
 def update_record(entity: str, ident: str, sets: tuple, raw_json: str | None, expected: int | None,
-                  request_id: str | None, env: str | None) -> None:
+                  request_id: str | None, as_user: str | None, env: str | None) -> None:
     """Change fields of a record."""
-    recs = _records(env)
-    _echo(recs.update(entity, _target(recs, entity, ident), _values(sets, raw_json), actor=default_author(),
-                      expected_version=expected, request_id=request_id))
+    door = Door(env, as_user)
+    door.permit("records.write")
+    _echo(door.records.update(entity, door.target(entity, ident), _values(sets, raw_json), actor=door.actor,
+                              expected_version=expected, request_id=request_id, scope=door.scope))
 
 
 @records.command("delete")
 @click.argument("entity")
 @click.argument("ident")
 @click.option("--version", "expected", type=int, default=None)
+@as_option
 @env_option
 @handle_errors
-def delete_record(entity: str, ident: str, expected: int | None, env: str | None) -> None:
+def delete_record(entity: str, ident: str, expected: int | None, as_user: str | None, env: str | None) -> None:
     """Delete a record (refused while other records point at it)."""
-    recs = _records(env)
-    rid = _target(recs, entity, ident)
-    recs.delete(entity, rid, actor=default_author(), expected_version=expected)
+    door = Door(env, as_user)
+    door.permit("records.delete")
+    rid = door.target(entity, ident)
+    door.records.delete(entity, rid, actor=door.actor, expected_version=expected, scope=door.scope)
     click.echo(f"✓ deleted {entity} #{rid}")
 
 
@@ -159,15 +194,17 @@ def _progress(label: str):
 @main.command("import")
 @click.argument("entity")
 @click.argument("file", type=click.Path())
+@as_option
 @env_option
 @handle_errors
-def import_cmd(entity: str, file: str, env: str | None) -> None:
+def import_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
     """Import FILE (.csv or .xlsx) into ENTITY: every row, or none with a report per line."""
     from .tabular import import_file
-    recs = _records(env)
+    door = Door(env, as_user)
+    door.permit("records.import")
     with _progress(f"import {entity}") as progress:
         task = progress.add_task("import", total=None)
-        n = import_file(recs, entity, file, actor=default_author(),
+        n = import_file(door.records, entity, file, actor=door.actor, scope=door.scope,
                         on_progress=lambda done: progress.update(task, completed=done))
     click.secho(f"✓ imported {n:,} {entity} record(s) from {file}", fg="green")
 
@@ -175,12 +212,14 @@ def import_cmd(entity: str, file: str, env: str | None) -> None:
 @main.command("export")
 @click.argument("entity")
 @click.argument("file", type=click.Path())
+@as_option
 @env_option
 @handle_errors
-def export_cmd(entity: str, file: str, env: str | None) -> None:
-    """Export every record of ENTITY to FILE (.csv or .xlsx)."""
+def export_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
+    """Export every record of ENTITY (that the user may read, with --as) to FILE (.csv or .xlsx)."""
     from .tabular import export_file
-    n = export_file(_records(env), entity, file)
+    door = Door(env, as_user)
+    n = export_file(door.records, entity, file, scope=door.scope)
     click.secho(f"✓ exported {n:,} {entity} record(s) to {file}", fg="green")
 
 

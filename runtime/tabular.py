@@ -136,7 +136,8 @@ def _cell(v: Any, xlsx: bool) -> Any:
 
 
 def export_file(records: Records, entity: str, path: str | Path,
-                on_progress: Callable[[int], None] | None = None) -> int:
+                on_progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> int:
+    """Every record of `entity` that `scope` may read (all of them for the operator) to a file."""
     path = Path(path)
     fmt = file_format(path)
     ent = records.live.entity(entity)
@@ -146,7 +147,7 @@ def export_file(records: Records, entity: str, path: str | Path,
         with path.open("w", newline="", encoding="utf-8") as handle:
             w = csv.writer(handle)
             w.writerow(names)
-            for rec in records.iter_all(entity):
+            for rec in records.iter_all(entity, scope=scope):
                 w.writerow([_cell(rec[n], False) for n in names])
                 count += 1
                 if on_progress and count % 1000 == 0:
@@ -156,7 +157,7 @@ def export_file(records: Records, entity: str, path: str | Path,
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(entity[:31])
     ws.append(names)
-    for rec in records.iter_all(entity):
+    for rec in records.iter_all(entity, scope=scope):
         ws.append([_cell(rec[n], True) for n in names])
         count += 1
         if on_progress and count % 1000 == 0:

@@ -242,3 +242,28 @@ def test_placement_is_derived_from_the_entities(engine):
     assert [a.field for a in placement.of("group").anchors] == ["lead_branch"]
     assert {(r.entity, r.field) for r in placement.of("group").referrers} >= {("company", "group")}
     assert {(r.entity, r.field) for r in placement.of("person").referrers} >= {("company", "legal_representative")}
+
+
+# -- the CLI is a door too ----------------------------------------------------------------------------
+def cli(demo_url, *args):
+    from click.testing import CliRunner
+    from runtime.cli import main
+    return CliRunner().invoke(main, list(args), env={"BANYAN_DATABASE_URL": demo_url, "BANYAN_ACTOR": "operator"})
+
+
+def test_the_cli_acts_as_a_user_with_their_scope(demo_url, bank):
+    hidden, mine = bank["hidden"], bank["mine"]
+    mine_list = cli(demo_url, "records", "list", "company", "--as", "rm_sh_01", "--json", "--limit", "10000")
+    keys = {json.loads(line)["credit_code"] for line in mine_list.output.splitlines()}
+    assert mine.credit_code in keys and hidden.credit_code not in keys
+    everything = cli(demo_url, "records", "list", "company", "--json", "--limit", "10000")    # the operator
+    assert hidden.credit_code in everything.output
+    got = cli(demo_url, "records", "get", "company", hidden.credit_code, "--as", "rm_sh_01")
+    unknown = cli(demo_url, "records", "get", "company", "91310000000000000X", "--as", "rm_sh_01")
+    assert got.exit_code == unknown.exit_code == 1
+    assert got.output.replace(hidden.credit_code, "K") == unknown.output.replace("91310000000000000X", "K")
+    r = cli(demo_url, "records", "create", "rating", "--as", "rm_sh_01", "--json",
+            json.dumps(rating(hidden.credit_code, "R999600")))
+    assert r.exit_code == 1 and f"no company with credit_code `{hidden.credit_code}`" in r.output
+    assert cli(demo_url, "records", "delete", "company", str(mine.id), "--as", "rm_sh_01").exit_code == 2  # no right
+    assert "no active user `nobody`" in cli(demo_url, "records", "list", "company", "--as", "nobody").output
