@@ -148,8 +148,10 @@ class Records:
         values = rules.convert(where, problems)
         if problems:
             raise invalid(entity, problems)
+        if raw_id is not None and not (str(raw_id).strip().isdigit() and 1 <= int(str(raw_id)) <= 2**63 - 1):
+            raise InvalidRecord("`id` must be a record number", [Problem(("id",), "not a record number", "type")])
         with self.engine.connect() as conn:
-            conds = [] if raw_id is None else [t.c.id == int(raw_id)]
+            conds = [] if raw_id is None else [t.c.id == int(str(raw_id))]
             conds += self.readable(entity, scope)
             for name, v in values.items():
                 if name in rules.refs and v is not None:

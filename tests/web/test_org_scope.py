@@ -267,3 +267,9 @@ def test_the_cli_acts_as_a_user_with_their_scope(demo_url, bank):
     assert r.exit_code == 1 and f"no company with credit_code `{hidden.credit_code}`" in r.output
     assert cli(demo_url, "records", "delete", "company", str(mine.id), "--as", "rm_sh_01").exit_code == 2  # no right
     assert "no active user `nobody`" in cli(demo_url, "records", "list", "company", "--as", "nobody").output
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "99999999999999999999999", "-1"])
+def test_an_id_filter_that_is_no_record_number_is_a_422(app, rm, value):
+    r = TestClient(app, headers=token_of(rm)).get(f"/records/company?id={value}")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["id"]
