@@ -14,18 +14,29 @@ import sqlalchemy as sa
 from .auth_users import User
 from .flow_tables import ccs, instances, task_candidates, tasks
 from .errors import NotFound
+from .prepared import Prepared
+
+
+def _involved_query() -> Prepared:
+    started = sa.select(instances.c.id).where(instances.c.id == sa.bindparam("k_id"),
+                                              instances.c.initiator == sa.bindparam("k_user"))
+    on_task = sa.select(tasks.c.id).where(tasks.c.instance_id == sa.bindparam("k_id"), sa.or_(
+        tasks.c.assignee == sa.bindparam("k_user"), tasks.c.owner == sa.bindparam("k_user"),
+        tasks.c.closed_by == sa.bindparam("k_user")))
+    candidate = (sa.select(task_candidates.c.task_id).join(tasks, tasks.c.id == task_candidates.c.task_id)
+                 .where(tasks.c.instance_id == sa.bindparam("k_id"), task_candidates.c.user_name == sa.bindparam("k_user")))
+    copied = sa.select(ccs.c.id).where(ccs.c.instance_id == sa.bindparam("k_id"), ccs.c.user_name == sa.bindparam("k_user"))
+    return Prepared(sa.select((sa.exists(started) | sa.exists(on_task) | sa.exists(candidate) | sa.exists(copied))
+                              .label("involved")))
+
+
+_INVOLVED = _involved_query()
 
 
 def involved(conn: Any, instance_id: str, user: str) -> bool:
-    """Initiator, on a task (held, owned, closed, candidate) or CC'd — one query."""
-    started = sa.select(instances.c.id).where(instances.c.id == instance_id, instances.c.initiator == user)
-    on_task = sa.select(tasks.c.id).where(tasks.c.instance_id == instance_id, sa.or_(
-        tasks.c.assignee == user, tasks.c.owner == user, tasks.c.closed_by == user))
-    candidate = (sa.select(task_candidates.c.task_id).join(tasks, tasks.c.id == task_candidates.c.task_id)
-                 .where(tasks.c.instance_id == instance_id, task_candidates.c.user_name == user))
-    copied = sa.select(ccs.c.id).where(ccs.c.instance_id == instance_id, ccs.c.user_name == user)
-    q = sa.select(sa.exists(started) | sa.exists(on_task) | sa.exists(candidate) | sa.exists(copied))
-    return bool(conn.execute(q).scalar())
+    """Initiator, on a task (held, owned, closed, candidate) or CC'd — one prepared query (the flow
+    API guard asks it before every command)."""
+    return bool(_INVOLVED.scalar(conn, {"k_id": instance_id, "k_user": user}))
 
 
 def subject_in_scope(web: Any, user: User, entity: str | None, key: str | None, *, own: bool = False) -> bool:
