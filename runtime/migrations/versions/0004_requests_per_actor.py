@@ -49,4 +49,33 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("idempotency keys per actor cannot be folded back into one global key space")
+    """Back to one global key space: a key that one actor alone used keeps its answer; a key two
+    people used cannot be one key again and is dropped (a retry of it then runs anew)."""
+    single = "request_id IN (SELECT request_id FROM {t} GROUP BY request_id HAVING COUNT(*) = 1)"
+    op.create_table(
+        "banyan_requests_old",
+        sa.Column("request_id", sa.String(200), primary_key=True),
+        sa.Column("entity", sa.String(100), nullable=False),
+        sa.Column("response", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.execute("INSERT INTO banyan_requests_old (request_id, entity, response, at) "
+               "SELECT request_id, entity, response, at FROM banyan_requests WHERE "
+               + single.format(t="banyan_requests"))
+    op.drop_table("banyan_requests")
+    op.rename_table("banyan_requests_old", "banyan_requests")
+
+    op.create_table(
+        "banyan_flow_requests_old",
+        sa.Column("request_id", sa.String(200), primary_key=True),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("command", sa.String(300), nullable=False),
+        sa.Column("instance_id", sa.String(64), nullable=False),
+        sa.Column("response", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+    )
+    op.execute("INSERT INTO banyan_flow_requests_old (request_id, actor, command, instance_id, response, at) "
+               "SELECT request_id, actor, command, instance_id, response, at FROM banyan_flow_requests WHERE "
+               + single.format(t="banyan_flow_requests"))
+    op.drop_table("banyan_flow_requests")
+    op.rename_table("banyan_flow_requests_old", "banyan_flow_requests")
