@@ -32,6 +32,7 @@ _TABLE = [
     ("BNY106", "number where text is expected", "An unquoted value such as 1.10 or 2026 is read as a number, losing trailing zeros or the text form. Quote it where an id, code, version or enum value is meant."),
     ("BNY107", "empty file", "The file holds no document. Delete it or add a kind."),
     ("BNY108", "YAML feature not allowed", "Anchors, aliases, merge keys and custom tags are not allowed in Banyan files: they hide where a value comes from. Write the value out."),
+    ("BNY109", "nested too deeply", "Mappings and lists nest deeper than Banyan reads (64 levels; real files need fewer than 15). The file is not read further: flatten the structure."),
     # 2xx — envelope and schema
     ("BNY201", "not a Banyan document", "The top level must be a mapping with apiVersion, kind, metadata and spec."),
     ("BNY202", "unknown apiVersion", "Only `apiVersion: banyan/v1` is supported."),

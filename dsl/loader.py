@@ -3,7 +3,8 @@
 `load_text` turns one file into a `Document`: plain Python data (dict, list, str, int,
 Decimal, bool, None) plus a source map from JSON-pointer-like paths to spans. Rules:
 
-- one document per file; duplicate keys, anchors, aliases and merge keys are errors;
+- one document per file; duplicate keys, anchors, aliases and merge keys are errors (an alias
+  is never expanded); mappings and lists nest at most MAX_DEPTH (64) levels;
 - keys are always text, taken as written (`on:` is the key "on", never True);
 - `yes/no/on/off/y/n` as values are errors (write true/false, or quote the text);
 - `0012` (YAML 1.1 octal) and `12:30` (base-60) are errors: quote them;
@@ -19,7 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+                         SequenceStartEvent)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostics
@@ -90,6 +92,8 @@ class _Loader(yaml.SafeLoader):
             self._diags.add("BNY108", f"alias `*{event.anchor}` is not allowed",
                             _mark_span(self._file, event.start_mark),
                             "write the value out instead of referring to an anchor")
+            self.get_event()            # never expanded: an empty value stands in (no billion laughs)
+            return ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
         elif isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)) and event.anchor:
             self._diags.add("BNY108", f"anchor `&{event.anchor}` is not allowed",
                             _mark_span(self._file, event.start_mark),
@@ -100,17 +104,38 @@ class _Loader(yaml.SafeLoader):
 _FastLoader = getattr(yaml, "CSafeLoader", None)
 
 
-def _needs_slow_path(text: str) -> bool:
-    """libyaml composes ten times faster, but cannot tell us where anchors and aliases are:
-    take the pure-Python loader (which reports them) only when the events show one."""
-    if _FastLoader is None:
-        return True
-    if "&" not in text and "*" not in text:
-        return False
+MAX_DEPTH = 64                  # nesting levels of mappings and lists (real files: fewer than 15)
+SAFE_TO_COMPOSE = 8192          # characters: libyaml composes (recursively, in C) 20,000 levels safely,
+                                # and a text cannot nest deeper than it is long
+_OPEN = (MappingStartEvent, SequenceStartEvent)
+_CLOSE = (MappingEndEvent, SequenceEndEvent)
+
+
+def _scan(text: str) -> tuple[bool, Any]:
+    """(whether the pure-Python loader is needed, the mark where nesting passes MAX_DEPTH or None).
+
+    libyaml composes ten times faster but cannot tell where anchors and aliases are, so the
+    pure-Python loader, which reports them, is taken only when the events show one. Composing
+    recurses once per level (in C, or in Python on that slower path), so before a text long
+    enough to nest dangerously deep, or one the Python composer takes, the event stream —
+    read iteratively — is checked for depth first; `_convert` bounds the depth of the rest."""
+    maybe_anchors = "&" in text or "*" in text
+    if _FastLoader is not None and not maybe_anchors and len(text) <= SAFE_TO_COMPOSE:
+        return False, None
+    anchors, depth = False, 0
     try:
-        return any(getattr(e, "anchor", None) for e in yaml.parse(text, Loader=_FastLoader))
+        for event in yaml.parse(text, Loader=_FastLoader or yaml.SafeLoader):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return anchors, event.start_mark
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+            if not anchors and getattr(event, "anchor", None):
+                anchors = True
     except yaml.YAMLError:
-        return True
+        return True, None               # the composing loader reports the syntax error with its place
+    return anchors or _FastLoader is None, None
 
 
 def _mark_span(file: str, mark, end=None) -> Span:
@@ -123,8 +148,13 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Load one file's text. Problems go to diags; returns None when nothing usable came out."""
     before = len(diags)
     loader = None
+    slow, too_deep = _scan(text)
+    if too_deep is not None:
+        diags.add("BNY109", f"mappings and lists nest more than {MAX_DEPTH} levels deep here",
+                  _mark_span(file, too_deep), "flatten the structure; nothing below this point was read")
+        return None
     try:
-        loader = _Loader(text, file, diags) if _needs_slow_path(text) else _FastLoader(text)
+        loader = _Loader(text, file, diags) if slow else _FastLoader(text)
         nodes = []
         while loader.check_node():
             nodes.append(loader.get_node())
@@ -180,6 +210,10 @@ def _syntax_hint(exc: yaml.MarkedYAMLError, text: str, mark) -> str:
 
 
 def _convert(node: Node, path: Path, doc: Document, diags: Diagnostics) -> Any:
+    if len(path) >= MAX_DEPTH and isinstance(node, (MappingNode, SequenceNode)):
+        diags.add("BNY109", f"mappings and lists nest more than {MAX_DEPTH} levels deep here",
+                  _mark_span(doc.file, node.start_mark), "flatten the structure; nothing below this point was read")
+        return None
     doc.spans[path] = _value_span(node, doc)
     if node.tag not in _STANDARD_TAGS and node.tag.startswith("!"):
         diags.add("BNY108", f"custom tag `{node.tag}` is not allowed", doc.spans[path], "remove the tag")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from dsl.diagnostics import Diagnostics
@@ -141,3 +142,49 @@ def test_random_mutations_of_a_valid_file_give_only_diagnostics(data):
     result = compile_texts({"firm.yaml": text})
     for d in result.diagnostics:
         assert d.code.startswith("BNY") and d.span.line >= 1
+
+
+# -- bounded input (issue 16, part 8) -------------------------------------------------------------
+def _laughs(levels: int = 9, fan: int = 10) -> str:
+    lines = ["a0: &a0 [" + ",".join(['"lol"'] * fan) + "]"]
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * fan) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_is_reported_and_never_expanded():
+    diags = Diagnostics()
+    doc = load_text(_laughs(), "laughs.yaml", diags)           # 10^9 strings if aliases were followed
+    assert doc.data["a8"] == [None] * 10 and doc.data["a1"] == [None] * 10
+    assert sum(d.code == "BNY108" and "alias" in d.message for d in diags) == 80
+
+
+@pytest.mark.parametrize("depth,ok", [(64, True), (65, False), (600, False)])
+def test_nesting_is_bounded(depth, ok):
+    from dsl.loader import MAX_DEPTH
+    assert MAX_DEPTH == 64
+    diags = Diagnostics()
+    doc = load_text("[" * depth + "]" * depth + "\n", "deep.yaml", diags)
+    assert doc is not None
+    assert [d.code for d in diags] == ([] if ok else ["BNY109"])
+    if not ok:
+        first = next(iter(diags))
+        assert first.span.line == 1 and first.span.col == MAX_DEPTH + 1        # where it passes the bound
+
+
+def test_a_long_text_is_checked_for_depth_before_it_is_composed():
+    from dsl.loader import SAFE_TO_COMPOSE
+    diags = Diagnostics()
+    depth = SAFE_TO_COMPOSE // 2 + 1                            # over the length at which composing is trusted
+    assert load_text("[" * depth + "]" * depth + "\n", "deep.yaml", diags) is None
+    assert [d.code for d in diags] == ["BNY109"]
+
+
+def test_thirty_thousand_levels_are_a_diagnostic_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "deep.yaml"
+    path.write_text("key:\n" + "  - " * 1 + "[" * 30000 + "]" * 30000 + "\n")
+    r = subprocess.run([sys.executable, "-m", "runtime.cli", "validate", str(path)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1, r.stderr[-500:]                  # not -11 (SIGSEGV) or a traceback
+    assert "BNY109" in r.stdout + r.stderr and "Traceback" not in r.stderr
