@@ -32,7 +32,7 @@ from _common import metric, report
 from dsl.compiler import compile_path
 from runtime.auth_demo import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.db import make_engine
 from runtime.deployments import DeploymentRegistry
 from runtime.migrate import upgrade

@@ -13,7 +13,7 @@ manager: a second branch, for showing what one branch cannot see of another.
 from __future__ import annotations
 
 from .auth.org import OrgTree
-from .auth_users import UserStore
+from .auth.users import UserStore
 
 DEMO_PASSWORD = "banyan-demo-2026"
 

@@ -51,7 +51,7 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     click.secho(f"✓ loaded {total:,} records: " + ", ".join(f"{n:,} {e}" for e, n in counts.items()), fg="green")
     from .auth_demo import DEMO_PASSWORD, seed_demo_users
     from .auth.org import OrgTree
-    from .auth_users import UserStore
+    from .auth.users import UserStore
     made = seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
     if made:
         click.echo(f"demo users: {', '.join(made)} (password {DEMO_PASSWORD})")

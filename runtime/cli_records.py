@@ -10,7 +10,7 @@ import click
 from .cli import main
 from .auth.org import OrgTree
 from .auth.scope import Scope, scope_for
-from .auth_users import UserStore
+from .auth.users import UserStore
 from .cli_common import engine_for, env_option, fail, handle_errors
 from .deployments import default_author
 from .record_store import json_value

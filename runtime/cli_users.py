@@ -11,7 +11,7 @@ from .cli_common import engine_for, env_option, fail, handle_errors
 
 def _services(env: str | None):
     from .auth.org import OrgTree
-    from .auth_users import UserStore
+    from .auth.users import UserStore
     from .live import load_live
     from .migrate import upgrade
     engine = engine_for(env)
@@ -42,7 +42,7 @@ def users() -> None:
 def add(name: str, display_name: str, org_unit: str, roles: tuple[str, ...], email: str | None, admin: bool,
         env: str | None) -> None:
     """Add a user; the password is read from stdin (or asked for)."""
-    from .auth_users import UserError
+    from .auth.users import UserError
     store, tree = _services(env)
     held = []
     for spec in roles:
@@ -75,7 +75,7 @@ def list_users(env: str | None) -> None:
 @handle_errors
 def passwd(name: str, env: str | None) -> None:
     """Set a user's password (read from stdin, or asked for); their sessions end."""
-    from .auth_users import UserError
+    from .auth.users import UserError
     store, _tree = _services(env)
     try:
         store.set_password(name, _password(True))

@@ -22,7 +22,7 @@ from engine.flow import WEEKDAYS, TimerFired
 
 from .auth.org import OrgTree
 from .auth.scope import scope_for
-from .auth_users import UserStore
+from .auth.users import UserStore
 from .db import writing
 from .errors import NotFound
 from .flow_commands import build

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from .auth_users import PERMISSIONS, UserError
+from .auth.users import PERMISSIONS, UserError
 from .web_context import WebContext, redirect
 from .web_text import text
 

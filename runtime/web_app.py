@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from forms import STATIC_DIR as FORMS_STATIC
 
-from .auth_session import SESSION_COOKIE, SESSION_SECONDS, secret_key, secure_cookies
+from .auth.session import SESSION_COOKIE, SESSION_SECONDS, secret_key, secure_cookies
 from .live import NothingDeployed
 from .web_admin import admin_router
 from .web_api_guard import ApiGuard

@@ -17,8 +17,8 @@ from forms.i18n import lang_of
 
 from .auth.org import OrgTree
 from .auth.scope import Scope, scope_for
-from .auth_session import csrf_ok, csrf_token
-from .auth_users import User, UserStore
+from .auth.session import csrf_ok, csrf_token
+from .auth.users import User, UserStore
 from .deployments import DeploymentRegistry
 from .records import Records
 from .web_text import text

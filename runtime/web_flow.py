@@ -18,8 +18,8 @@ from fastapi import FastAPI
 
 from forms import FormSpec
 
-from .auth_tables import people
-from .auth_users import User
+from .auth.tables import people
+from .auth.users import User
 from .flow_service import FlowService
 from .flow_store import FlowError, bundle_at
 from .web_context import NavItem, WebContext, register_nav

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .auth_users import User
+from .auth.users import User
 from .flow_tables import ccs, instances, task_candidates, tasks
 from .errors import NotFound
 from .prepared import Prepared

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from forms import FieldError, RenderOptions, Submitted, UploadedFile, parse, validate
 from forms.rules import Outcome
 
-from .auth_users import User
+from .auth.users import User
 from .errors import RecordError
 
 MAX_UPLOAD = 10 * 1024 * 1024

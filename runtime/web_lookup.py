@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from forms import FormSpec, parse, render_form, validate
 from forms.display import display_text
 
-from .auth_tables import people
+from .auth.tables import people
 from .errors import RecordError
 from .live import UnknownEntity
 from .web_context import WebContext

@@ -14,8 +14,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from .auth_session import CSRF_HEADER, csrf_ok
-from .auth_users import UserStore
+from .auth.session import CSRF_HEADER, csrf_ok
+from .auth.users import UserStore
 
 PUBLIC = ("/static/", "/ui/signin", "/health", "/openapi.json", "/docs", "/redoc", "/favicon.ico")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from .auth_session import sign_in, sign_out
-from .auth_users import UserError
+from .auth.session import sign_in, sign_out
+from .auth.users import UserError
 from .web_context import WebContext, redirect
 from .web_text import text
 

@@ -19,7 +19,7 @@ import yaml
 from dsl.compiler import compile_path
 from runtime.auth.org import OrgTree
 from runtime.auth_demo import DEMO_GRANTS, DEMO_USERS, seed_demo_users
-from runtime.auth_users import PERMISSIONS, UserStore
+from runtime.auth.users import PERMISSIONS, UserStore
 from runtime.db import make_engine
 from runtime.flow_service import FlowError, FlowService
 from runtime.migrate import upgrade

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from runtime.api import create_app
 from runtime.auth_demo import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.db import make_engine
 from runtime.migrate import upgrade
 from runtime.records import Records

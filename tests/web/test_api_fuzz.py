@@ -6,7 +6,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 
 from .conftest import ROOT  # noqa: F401  (the demo database fixtures)
 

@@ -167,7 +167,7 @@ def test_a_credit_application_through_the_committee_countersign(browser, server,
 
 
 def test_the_chief_risk_officers_veto_ends_it_at_once(browser, server, subject, engine):
-    from runtime.auth_users import UserStore
+    from runtime.auth.users import UserStore
     store = UserStore(engine)
     before = store.get("committee_3")
     _hold(engine, "committee_3", "chief_risk_officer", True)      # a committee member who is also the CRO

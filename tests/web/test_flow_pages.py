@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.auth.org import OrgTree
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.flow_tables import instances
 from runtime.records import Records
 

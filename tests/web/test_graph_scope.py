@@ -24,7 +24,7 @@ from dsl.expr.uscc import check_character
 from runtime.api import create_app
 from runtime.auth.org import OrgTree
 from runtime.auth_demo import seed_demo_users
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.db import make_engine
 from runtime.migrate import upgrade
 from runtime.records import Records

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import placement_of, scope_for
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.flow_service import FlowService
 from runtime.flow_store import FlowError
 from runtime.records import Records

@@ -51,7 +51,7 @@ from runtime.api import create_app
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth_demo import seed_demo_users
-from runtime.auth_users import UserStore
+from runtime.auth.users import UserStore
 from runtime.db import make_engine
 from runtime.errors import NotFound
 from runtime.flow_service import FlowService

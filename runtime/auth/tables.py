@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .flow_tables import people, role_holders  # noqa: F401  (re-exported: the profile and the roles)
+from ..flow_tables import people, role_holders  # noqa: F401  (re-exported: the profile and the roles)
 
 metadata = sa.MetaData()
 
