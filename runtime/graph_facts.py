@@ -147,7 +147,7 @@ def all_circles(state: GraphState) -> list[tuple[str, ...]]:
 
 
 def circle_dict(state: GraphState, members: tuple[str, ...], sight: Sight = BANK_WIDE) -> dict:
-    """One circle: its size, the members shown (`others`: how many are not), the groups of
+    """One circle: its size, the members shown with their names (`others`: how many are not), the groups of
     the members shown (a group the asker may not read counts under "(other groups)") and
     whether the circle spans several groups."""
     group_of = state.snapshot.group_of
@@ -157,7 +157,8 @@ def circle_dict(state: GraphState, members: tuple[str, ...], sight: Sight = BANK
         g = group_of.get(m)
         g = "(no group)" if g is None else (g if sight.sees_group(g) else "(other groups)")
         counts[g] = counts.get(g, 0) + 1
-    return {"size": len(members), "members": shown, "others": len(members) - len(shown),
+    return {"size": len(members), "members": shown, "names": {m: state.names.get(m) for m in shown},
+            "others": len(members) - len(shown),
             "groups": dict(sorted(counts.items())), "spans_groups": len({group_of.get(m) for m in members}) > 1}
 
 

@@ -229,6 +229,7 @@ def test_circles_list_only_firms_the_branch_may_read(sh, everyone):
     spanning = found[(K["A1"], K["A2"])]
     assert spanning["size"] == 4 and spanning["others"] == 2 and spanning["spans_groups"] is True
     assert spanning["groups"] == {"G7001": 2}
+    assert spanning["names"] == {K["A1"]: FIRMS["A1"][3], K["A2"]: FIRMS["A2"][3]}    # one's own clients, by name
     assert found[tuple(sorted([K["A3"], K["A4"]]))]["groups"] == {"(no group)": 1, "G7002": 1}
     assert len(everyone[0].get("/graph/circles").json()) == 3
     status = sh.get("/graph/status")
