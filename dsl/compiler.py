@@ -110,6 +110,10 @@ def _check_envelope(doc: Document, diags: Diagnostics) -> bool:
         diags.add("BNY204", "the document is missing the required key `kind`", doc.span(()),
                   f"add `kind:` with one of: {', '.join(sorted(KINDS))}")
         return False
+    if not isinstance(kind, str):
+        diags.add("BNY206", f"`kind` must be one kind name written as text, not a {type(kind).__name__}",
+                  doc.span(("kind",)), f"write e.g. `kind: Role`; one of: {', '.join(sorted(KINDS))}")
+        return False
     if kind not in KINDS:
         diags.add("BNY203", f"unknown kind `{kind}`", doc.span(("kind",)),
                   did_you_mean(str(kind), KINDS) or f"use one of: {', '.join(sorted(KINDS))}")

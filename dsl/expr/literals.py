@@ -85,8 +85,22 @@ def read_string(text: str) -> str:
     return "".join(out)
 
 
+MAX_DIGITS = 30           # a number literal (money in 分 up to 10^28 yuan is plenty)
+MAX_TEXT = 4096           # a text literal, in characters
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else text[:20] + "…"
+
+
 def read_literal(kind: str, text: str) -> tuple[object, Type]:
-    """Value and type of a literal token of terminal `kind`; LiteralError if malformed."""
+    """Value and type of a literal token of terminal `kind`; LiteralError if malformed or larger
+    than a rule needs (MAX_DIGITS, MAX_TEXT): evaluation has a budget only if its inputs do."""
+    if kind == "STRING" and len(text) > MAX_TEXT + 2:
+        raise LiteralError(f"a text literal of {len(text) - 2:,} characters; at most {MAX_TEXT:,} are read")
+    if kind != "STRING" and kind != "DATE" and sum(c.isdigit() for c in text) > MAX_DIGITS:
+        raise LiteralError(f"`{_shown(text)}` has {sum(c.isdigit() for c in text):,} digits; "
+                           f"a number has at most {MAX_DIGITS}")
     try:
         if kind in ("INT", "DECIMAL"):
             return read_number(text)

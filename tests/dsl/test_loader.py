@@ -188,3 +188,11 @@ def test_thirty_thousand_levels_are_a_diagnostic_not_a_crash(tmp_path):
                        timeout=120)
     assert r.returncode == 1, r.stderr[-500:]                  # not -11 (SIGSEGV) or a traceback
     assert "BNY109" in r.stdout + r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_kind_that_is_not_text_is_a_diagnostic(tmp_path):
+    from dsl.compiler import compile_path
+    path = tmp_path / "x.yaml"
+    path.write_text("apiVersion: banyan/v1\nkind: [Role]\nmetadata: {name: x}\nspec: {}\n")
+    result = compile_path(str(path))
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("BNY206", 2)]      # was a TypeError traceback

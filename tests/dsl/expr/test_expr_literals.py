@@ -54,3 +54,18 @@ def test_impossible_dates_are_invalid_literals(text):
 def test_unit_letters_are_case_sensitive_and_m_is_minutes():
     assert ev("60m") == timedelta(hours=1)
     assert compile_err("3M")[0].code == "BNY301"
+
+
+@pytest.mark.parametrize("text,says", [
+    ("9" * 4301, "4,301 digits"),                       # int() would refuse it with a ValueError (lark VisitError)
+    ("9" * 31 + "亿", "31 digits"), ("1." + "5" * 40 + "%", "41 digits"), ("9" * 31 + " days", "31 digits"),
+    ("'" + "x" * 5000 + "'", "5,000 characters"),
+])
+def test_a_literal_larger_than_a_rule_needs_is_a_diagnostic(text, says):
+    diags = compile_err(text)
+    assert [d.code for d in diags] == ["BNY308"] and says in diags[0].message
+
+
+def test_the_largest_literals_still_read():
+    assert compile_ok("9" * 30)({}) == int("9" * 30)
+    assert compile_ok("'" + "x" * 4096 + "'")({}) == "x" * 4096
