@@ -23,6 +23,7 @@ from typing import Any
 from dsl.diagnostics import Diagnostics
 from dsl.expr import ast
 from dsl.expr.parser import parse_expression
+from dsl.patterns import backtracking_safe
 
 from .display import display_text
 from .i18n import client_messages
@@ -208,9 +209,11 @@ def _field_rules(f: FieldSpec, scope: dict[str, Shape], lang: str, compute: bool
             out[key + "_text"] = expr.text
     if r.check is not None and r.check_message:
         out["check_message"] = r.check_message.text(lang)
-    for key in ("min_length", "max_length", "pattern"):
+    for key in ("min_length", "max_length"):
         if getattr(r, key) is not None:
             out[key] = getattr(r, key)
+    if r.pattern is not None and backtracking_safe(r.pattern):    # the browser's engine backtracks
+        out["pattern"] = r.pattern
     if r.scale is not None:
         out["scale"] = r.scale
     for key in ("min", "max"):

@@ -8,12 +8,12 @@ browser would show.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from dsl.expr import EvaluationError
+from dsl.patterns import compile_pattern
 
 from .display import display_text
 from .i18n import lang_of, message
@@ -62,7 +62,7 @@ def check_value(f: Any, v: Any, lang: str) -> FieldError | None:
             return err("min_length", limit=f.min_length)
         if f.max_length is not None and len(v) > f.max_length:
             return err("max_length", limit=f.max_length)
-        if f.pattern and not re.search(f.pattern, v):
+        if f.pattern and not compile_pattern(f.pattern).search(v):
             return err("pattern")
     try:
         if f.min is not None and not isinstance(v, (str, list)) and v < f.min:

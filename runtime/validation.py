@@ -5,12 +5,12 @@ Problems are collected, never raised one at a time: a person fixing a row sees a
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr import EvaluationError
+from dsl.patterns import compile_pattern
 
 from .values import BadValue, converter, loader
 
@@ -46,7 +46,7 @@ class EntityRules:
         self._loaders = {f.name: loader(f) for f in self.stored}
         self.defaults = {f.name: f.default for f in self.stored if f.default is not None}
         self._blank = {f.name: self.defaults.get(f.name) for f in self.stored}
-        self.patterns = {f.name: re.compile(f.pattern) for f in self.stored if f.pattern}
+        self.patterns = {f.name: compile_pattern(f.pattern) for f in self.stored if f.pattern}
         self.computed = [self.fields[n] for n in entity.compute_order]
         self.refs = {f.name: f.ref for f in self.stored if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
         self.unique = [f.name for f in self.stored if f.unique]
@@ -199,7 +199,7 @@ def _null_rule(f: Any) -> Callable[[Any, list[Problem]], None] | None:
     return is_required_when
 
 
-def _value_rule(f: Any, pattern: re.Pattern | None) -> Callable[[Any, list[Problem]], None] | None:
+def _value_rule(f: Any, pattern: Any | None) -> Callable[[Any, list[Problem]], None] | None:
     """Lengths and pattern (of text), then the range, of a non-null value of field `f`."""
     name, lo_len, hi_len, lo, hi = f.name, f.min_length, f.max_length, f.min, f.max
     search = pattern.search if pattern is not None else None

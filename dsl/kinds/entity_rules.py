@@ -1,7 +1,6 @@
 """Entity semantics: field options that fit their type, references, rules, computed-field order."""
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from ..diagnostics import a, did_you_mean
@@ -9,6 +8,7 @@ from ..expr.types import BOOL, STRING
 from ..ir import Label
 from ..link import BUILTIN_RECORDS, LinkContext
 from ..loader import Document
+from ..patterns import PatternError, compile_pattern
 
 if TYPE_CHECKING:
     from .entity import Collection, EntityField, Validation
@@ -86,12 +86,13 @@ def _check_options(doc: Document, ctx: LinkContext, f: dict, path, type_name: st
     if "compute" in f and ("default" in f or f.get("required")):
         ctx.diags.add("BNY407", "a computed field cannot also have `default` or `required`",
                       doc.key_span(path + ("compute",)), "computed fields are read-only")
-    if "pattern" in f:
+    if "pattern" in f and isinstance(f["pattern"], str):
         try:
-            re.compile(f["pattern"])
-        except re.error as exc:
-            ctx.diags.add("BNY208", f"the pattern is not a valid regular expression: {exc}",
-                          doc.span(path + ("pattern",)), "check brackets and escapes; quote the pattern in YAML")
+            compile_pattern(f["pattern"])
+        except PatternError as exc:
+            ctx.diags.add("BNY208", f"the pattern cannot be used: {exc}", doc.span(path + ("pattern",)),
+                          "check brackets and escapes and quote the pattern in YAML; patterns are matched in linear "
+                          "time, without backreferences (\\1) or lookaround ((?=…), (?<=…))")
     lo, hi = f.get("min_length"), f.get("max_length")
     if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
         ctx.diags.add("BNY209", f"min_length {lo} is greater than max_length {hi}", doc.span(path + ("min_length",)),
