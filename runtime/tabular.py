@@ -9,10 +9,12 @@ Export: one column per field, keys for references, ISO dates, plain decimals.
 from __future__ import annotations
 
 import csv
+import io
+import zipfile
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from dsl.diagnostics import did_you_mean
 
@@ -37,18 +39,27 @@ def _read(path: Path, fmt: str) -> tuple[list[str], Iterator[list[Any]]]:
     if fmt == "csv":
         handle = path.open(newline="", encoding="utf-8-sig")
         reader = csv.reader(handle)
-        header = next(reader, [])
+        try:
+            header = next(reader, [])
+        except UnicodeDecodeError:
+            handle.close()
+            raise _not_utf8(path, 1) from None
 
         def rows() -> Iterator[list[Any]]:
             with handle:
-                yield from reader
+                try:
+                    yield from reader
+                except UnicodeDecodeError:
+                    raise _not_utf8(path, reader.line_num + 1) from None
         return header, rows()
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise InvalidRecord(f"{path}: not a readable .xlsx file ({exc})", [Problem(("file",), str(exc), "format")]) from exc
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile):
+        raise InvalidRecord(f"{path.name}: not a readable .xlsx workbook", [Problem(
+            ("file",), "not a readable .xlsx workbook: save it from Excel as an Excel Workbook (.xlsx), "
+                       "or as CSV UTF-8", "format")]) from None
     it = wb.worksheets[0].iter_rows(values_only=True)
     header = [("" if c is None else str(c)) for c in next(it, ())]
 
@@ -116,6 +127,15 @@ def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
     return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress, scope=scope)
 
 
+def _not_utf8(path: Path, line: int) -> InvalidRecord:
+    why = ("the file is not UTF-8 text (Excel saves CSV as GBK unless asked): "
+           "save it as \"CSV UTF-8 (逗号分隔)\", or as an .xlsx workbook")
+    return InvalidRecord(f"{path.name}: {why}", [Problem((line, "file"), why, "format")])
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet reads as a formula
+
+
 def _cell(v: Any, xlsx: bool) -> Any:
     if v is None:
         return None if xlsx else ""
@@ -131,8 +151,48 @@ def _cell(v: Any, xlsx: bool) -> Any:
     if isinstance(v, timedelta):
         return v.total_seconds()
     if isinstance(v, list):
-        return ";".join(map(str, v))
+        v = ";".join(map(str, v))
+    if not xlsx and isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v              # text, not a formula, when a spreadsheet opens the file (OWASP's advice)
     return v
+
+
+def csv_chunks(names: list[str], rows: Iterable[Mapping[str, Any]], *, bom: bool = False) -> Iterator[str]:
+    """CSV text in chunks of about 64 KB: the header, then one line per record. A text cell that a
+    spreadsheet would run as a formula (`=HYPERLINK(…)`, `+`, `-`, `@`) is written with a leading `'`."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    if bom:
+        out.write("\ufeff")                 # Excel reads UTF-8 with a BOM
+    w.writerow(names)
+    for rec in rows:
+        w.writerow([_cell(rec[n], False) for n in names])
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def write_xlsx(target: Any, sheet: str, names: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """An XLSX workbook (to a path or a binary file) with one sheet: the header, one row per record.
+    Every text cell is stored as text, so `=HYPERLINK(…)` is never a live formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet[:31])
+    ws.append(names)
+
+    def cell(v: Any) -> Any:
+        v = _cell(v, True)
+        if isinstance(v, str) and v.startswith(FORMULA_START):
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"
+            return c
+        return v
+    for rec in rows:
+        ws.append([cell(rec[n]) for n in names])
+    wb.save(target)
 
 
 def export_file(records: Records, entity: str, path: str | Path,
@@ -143,24 +203,18 @@ def export_file(records: Records, entity: str, path: str | Path,
     ent = records.live.entity(entity)
     names = ["id"] + [f.name for f in ent.fields]
     count = 0
+
+    def rows() -> Iterator[dict]:
+        nonlocal count
+        for rec in records.iter_all(entity, scope=scope):
+            yield rec
+            count += 1
+            if on_progress and count % 1000 == 0:
+                on_progress(count)
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
-            w = csv.writer(handle)
-            w.writerow(names)
-            for rec in records.iter_all(entity, scope=scope):
-                w.writerow([_cell(rec[n], False) for n in names])
-                count += 1
-                if on_progress and count % 1000 == 0:
-                    on_progress(count)
-        return count
-    from openpyxl import Workbook
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(entity[:31])
-    ws.append(names)
-    for rec in records.iter_all(entity, scope=scope):
-        ws.append([_cell(rec[n], True) for n in names])
-        count += 1
-        if on_progress and count % 1000 == 0:
-            on_progress(count)
-    wb.save(path)
+            for chunk in csv_chunks(names, rows()):
+                handle.write(chunk)
+    else:
+        write_xlsx(path, entity, names, rows())
     return count

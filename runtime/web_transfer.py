@@ -2,7 +2,6 @@
 export (the person's records in scope, streamed) for any entity."""
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from pathlib import Path
@@ -13,9 +12,8 @@ from starlette.datastructures import UploadFile
 
 from .errors import RecordError
 from .live import UnknownEntity
-from .tabular import _cell, import_file
+from .tabular import csv_chunks, import_file, write_xlsx
 from .web_context import WebContext, redirect
-from .web_query import list_records
 from .web_text import text
 
 MAX_IMPORT = 20 * 1024 * 1024
@@ -74,8 +72,8 @@ def transfer_router(web: WebContext) -> APIRouter:
                          ".".join(map(str, p.path[1:] if p.path and isinstance(p.path[0], int) else p.path)),
                          p.message) for p in exc.problems] or [("", "", exc.message)]
                 return page(request, ent, 422, problems=rows, error=text("import_failed", lang, n=len(rows)))
-            except (ValueError, OSError, KeyError) as exc:      # a file openpyxl or csv cannot read
-                return page(request, ent, 422, error=f"{text('import_type', lang)} ({type(exc).__name__})")
+            except (ValueError, OSError, KeyError):             # a file openpyxl or csv cannot read
+                return page(request, ent, 422, error=text("import_type", lang))
         request.session["flash"] = text("import_done", lang, n=count)
         return redirect(f"/ui/e/{name}")
 
@@ -86,42 +84,14 @@ def transfer_router(web: WebContext) -> APIRouter:
             return web.not_found(request, name)
         scope = web.scope(web.user(request))
         names = ["id"] + [f.name for f in ent.fields]
+        rows = web.records.iter_all(name, scope=scope)
         if format == "xlsx":
-            from openpyxl import Workbook
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet(name[:31])
-            ws.append(names)
-            for rec in _all(web, name, scope):
-                ws.append([_cell(rec[n], True) for n in names])
             buf = io.BytesIO()
-            wb.save(buf)
+            write_xlsx(buf, name, names, rows)
             return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
-
-        def rows():
-            out = io.StringIO()
-            w = csv.writer(out)
-            out.write("\ufeff")                 # Excel reads UTF-8 with a BOM
-            w.writerow(names)
-            for rec in _all(web, name, scope):
-                w.writerow([_cell(rec[n], False) for n in names])
-                if out.tell() > 64 * 1024:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
-            yield out.getvalue()
-        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
+        return StreamingResponse(csv_chunks(names, rows, bom=True), media_type="text/csv; charset=utf-8",
                                  headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
     return r
-
-
-def _all(web: WebContext, entity: str, scope):
-    offset = 0
-    while True:
-        page = list_records(web, entity, scope, limit=2000, offset=offset)
-        yield from page.items
-        offset += len(page.items)
-        if len(page.items) < 2000:
-            return
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from dsl.expr.uscc import check_character
 
 from .conftest import csrf_of, signed_in
@@ -121,3 +123,33 @@ def test_lookup_and_try_form(rm):
     r = rm.post("/ui/forms/credit_application", data=data)
     assert r.status_code == 200 and "全部规则校验通过" in r.text
     assert "应被清除" not in r.text and "保留" in r.text
+
+
+def test_an_exported_formula_stays_text(rm, admin):
+    """Issue 16, part 10: a company address `=HYPERLINK(…)` is no live formula in XLSX or CSV."""
+    import io
+    from openpyxl import load_workbook
+    listing = rm.get("/ui/e/company?q=" + GOOD_CODE)
+    rid = re.search(r'href="/ui/e/company/(\d+)"', listing.text).group(1)
+    form = rm.get(f"/ui/e/company/{rid}/edit").text
+    version = re.search(r'name="_version" value="(\d+)"', form).group(1)
+    evil = '=HYPERLINK("http://example.invalid","点我")'
+    data = {"csrf_token": csrf_of(form), "_version": version, **company_form(GOOD_CODE, address=evil)}
+    assert rm.post(f"/ui/e/company/{rid}/edit", data=data, follow_redirects=False).status_code == 303
+    csv_text = rm.get("/ui/e/company/export?format=csv").text
+    assert "'" + evil.replace('"', '""') in csv_text and ',"=HYPERLINK' not in csv_text
+    book = load_workbook(io.BytesIO(rm.get("/ui/e/company/export?format=xlsx").content))
+    cells = [c for row in book.active.iter_rows() for c in row if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells)           # text, not a formula ("f")
+
+
+@pytest.mark.parametrize("name,content,says", [
+    ("p.xlsx", b"this is no workbook", "not a readable .xlsx workbook"),      # was BadZipFile: a 500
+    ("p.csv", "person_no,name\nP900009,张三\n".encode("gbk"), "is not UTF-8 text"),  # was "(UnicodeDecodeError)"
+])
+def test_an_unreadable_upload_is_a_clear_problem(rm, name, content, says):
+    page = rm.get("/ui/e/person/import")
+    r = rm.post("/ui/e/person/import", data={"csrf_token": csrf_of(page.text)},
+                files={"file": (name, content, "application/octet-stream")})
+    assert r.status_code == 422 and "Error" not in r.text and "Traceback" not in r.text
+    assert says in r.text
