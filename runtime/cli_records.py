@@ -13,6 +13,7 @@ from .auth.scope import Scope, scope_for
 from .auth.users import UserStore
 from .cli_common import engine_for, env_option, fail, handle_errors
 from .deployments import default_author
+from .errors import NotFound
 from .record_store import json_value
 from .records import Records
 
@@ -44,7 +45,10 @@ class Door:
     def target(self, entity: str, ident: str) -> int:
         """A record id from `#ID`/an integer, or from the entity's key (inside the scope)."""
         if ident.lstrip("#").isdigit():
-            return int(ident.lstrip("#"))
+            number = int(ident.lstrip("#"))
+            if number > 2**63 - 1:          # ids are 64-bit: a larger number names no record
+                raise NotFound(f"no {entity} record #{number}")
+            return number
         return self.records.find(entity, ident, scope=self.scope)["id"]
 
 

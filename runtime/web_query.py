@@ -14,6 +14,7 @@ from .record_store import keys_to_ids
 from .validation import Problem
 
 SEARCHABLE = ("string",)
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -56,7 +57,7 @@ def list_records(ctx: Any, entity: str, scope: Scope | None, *, search: str = ""
         if search:
             cols = search_columns(ent)
             like = [t.c[c].like(_like(search), escape="\\") for c in cols]
-            if search.isdigit():
+            if search.isdigit() and int(search) <= MAX_ID:        # a record number (ids are 64-bit)
                 like.append(t.c.id == int(search))
             conds.append(sa.or_(*like))
         name = (order or "").lstrip("-")

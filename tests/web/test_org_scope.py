@@ -273,3 +273,12 @@ def test_the_cli_acts_as_a_user_with_their_scope(demo_url, bank):
 def test_an_id_filter_that_is_no_record_number_is_a_422(app, rm, value):
     r = TestClient(app, headers=token_of(rm)).get(f"/records/company?id={value}")
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["id"]
+
+
+def test_numbers_beyond_64_bits_name_no_record(app, rm, demo_url):
+    """Issue 16, part 11: a 23-digit search and an oversized id were OverflowErrors on SQLite."""
+    big = "9" * 23
+    assert rm.get(f"/ui/e/company?q={big}").status_code == 200
+    assert rm.get(f"/ui/lookup/company?q={big}").status_code == 200
+    r = cli(demo_url, "records", "get", "company", big)
+    assert r.exit_code == 1 and f"no company record #{big}" in r.output and "Traceback" not in r.output
