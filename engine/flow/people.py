@@ -10,7 +10,7 @@ from .effects import Notify
 from .errors import CommandRejected
 from .state import Task
 from .steps import four_eyes
-from .votes import held_task, settle
+from .votes import held_task, settle, take_pool
 from .work import Work
 
 
@@ -38,9 +38,10 @@ def transfer(work: Work, cmd: Transfer) -> None:
     _newcomer(work, task.token, node, cmd.to)
     token = work.tokens[task.token]
     step = token.step
-    signers = tuple(cmd.to if u == work.actor else u for u in step.signers)
-    if task.assignee is None:       # a pool task: the actor's share goes to `to`
-        signers = tuple(dict.fromkeys(s for s in signers))
+    if task.assignee is None:       # a pool task: `to` alone takes it (take_pool)
+        signers: tuple[str, ...] = (cmd.to,)
+    else:
+        signers = tuple(cmd.to if u == work.actor else u for u in step.signers)
     work.tokens[token.id] = replace(token, step=replace(step, signers=signers), touched=True)
     work.update_task(replace(task, assignee=cmd.to, candidates=()))
     work.event("transferred", node.id, task.id, to=cmd.to, comment=cmd.comment)
@@ -54,6 +55,7 @@ def delegate(work: Work, cmd: Delegate) -> None:
     if cmd.to == work.actor:
         raise CommandRejected("already_signer", "you cannot delegate a task to yourself")
     _newcomer(work, task.token, node, cmd.to)
+    take_pool(work, task, work.actor)             # the delegator stays the signer; `to` acts for them
     work.touch(task.token)
     work.update_task(replace(task, assignee=cmd.to, candidates=(), owner=work.actor))
     work.event("delegated", node.id, task.id, to=cmd.to, comment=cmd.comment)

@@ -34,11 +34,22 @@ def held_task(work: Work, cmd: TaskCommand, action: str | None) -> Task:
     return task
 
 
+def take_pool(work: Work, task: Task, holder: str) -> None:
+    """A pool task (a single step's, offered to several people) taken by `holder` — claimed, or
+    delegated or transferred by a candidate: `holder` alone is now the step's signer. The pool's
+    other candidates hold no task, and a step must never wait for people without one (adding
+    a parallel signer made the step wait for them; removing the holder left them in charge)."""
+    token = work.tokens.get(task.token)
+    if task.assignee is None and token is not None and token.step is not None:
+        work.tokens[token.id] = replace(token, step=replace(token.step, signers=(holder,)))
+
+
 def claim(work: Work, cmd: TaskCommand) -> None:
     task = work.task(cmd.task)
     if task.assignee is not None:
         raise CommandRejected("already_claimed", f"task {task.id} is already {task.assignee}'s")
     held_task(work, cmd, None)
+    take_pool(work, task, work.actor)
     work.update_task(replace(task, assignee=work.actor, candidates=()))
     work.touch(task.token)
     work.event("claimed", task.node, task.id)

@@ -312,3 +312,53 @@ def test_removing_the_signer_others_signed_before_lets_their_votes_decide():
                 Approve(actor="u2", now=T0, task="p/3")):
         state = apply(flow, state, cmd, ctx).state
     assert state.status == "finished" and state.outcome == "ok" and not state.tasks
+
+
+def test_add_signer_on_a_claimed_pool_approval_counts_the_claimant_not_the_pool():
+    """Found by the random-commands property: a pool's other candidates hold no task, so the
+    countersign that a parallel signer makes must not wait for them."""
+    flow = compile_flow(f"""
+start: {{}}
+nodes:
+  - {{id: vote, type: approval, assignees: "role('credit_officer', subject.lead_branch)", actions: {ACTIONS}}}
+  - {{id: done, type: end}}
+""")
+    d = Driver(flow)
+    assert d.open() == {"vote": [("olga", "oscar")]}
+    d.claim("vote", "oscar")
+    d.run(AddSigner(actor="oscar", now=d.now, task=d.task("vote", "oscar").id, users=("u3",), position="parallel"))
+    d.approve("vote", "oscar")
+    assert d.open() == {"vote": ["u3"]}
+    d.approve("vote", "u3")
+    assert d.outcome == ("finished", "done")
+
+
+def pool_approval():
+    return compile_flow(f"""
+start: {{}}
+nodes:
+  - {{id: vote, type: approval, assignees: "role('credit_officer', subject.lead_branch)", actions: {ACTIONS}}}
+  - {{id: done, type: end}}
+""")
+
+
+def test_a_delegate_cannot_remove_the_pool_member_they_act_for():
+    """Found by the property too: removing the delegator closed the only task and left the step
+    waiting for the pool's other candidate, who had none."""
+    d = Driver(pool_approval())
+    d.run(Delegate(actor="olga", now=d.now, task=d.task("vote").id, to="u4"))      # a candidate, unclaimed
+    assert d.refused(RemoveSigner(actor="u4", now=d.now, task=d.task("vote", "u4").id, user="olga")) == \
+        "cannot_remove"
+    d.approve("vote", "u4")                                    # the delegate's opinion goes back to olga
+    assert d.open() == {"vote": ["olga"]}
+    d.approve("vote", "olga")
+    assert d.outcome == ("finished", "done")
+
+
+def test_a_transferred_pool_task_is_the_new_holders_alone():
+    d = Driver(pool_approval())
+    d.run(Transfer(actor="oscar", now=d.now, task=d.task("vote").id, to="u3"))
+    d.run(AddSigner(actor="u3", now=d.now, task=d.task("vote", "u3").id, users=("u4",), position="parallel"))
+    d.approve("vote", "u3")
+    d.approve("vote", "u4")
+    assert d.outcome == ("finished", "done")                   # not waiting for olga, who has no task
