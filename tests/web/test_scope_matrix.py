@@ -318,22 +318,17 @@ def _discover(engine, records: Records, admin: TestClient) -> tuple[dict[str, di
         next((m for m in sorted(circle_members)
               if m not in readable["company"] and not _substring_of_any(m, visible)), "")
 
+    def sides(row_in: dict, row_out: dict, key: str, label: str, fake: str) -> dict:
+        """The in-scope, out-of-scope and made-up targets of one entity."""
+        return {"in": Target(row_in["id"], row_in[key], row_in[label]),
+                "out": Target(row_out["id"], row_out[key], row_out[label]), "none": Target(fake_id, fake, "")}
+
     t = {
-        "company": {"in": Target(company_in["id"], company_in["credit_code"], company_in["name"]),
-                    "out": Target(company_out["id"], company_out["credit_code"], company_out["name"]),
-                    "none": Target(fake_id, fake_code, "")},
-        "group": {"in": Target(group_in["id"], group_in["code"], group_in["name"]),
-                  "out": Target(group_out["id"], group_out["code"], group_out["name"]),
-                  "none": Target(fake_id, fake_group, "")},
-        "rating": {"in": Target(r_in["id"], r_in["rating_no"], r_in["rating_no"]),
-                   "out": Target(r_out["id"], r_out["rating_no"], r_out["rating_no"]),
-                   "none": Target(fake_id, fake_rating, "")},
-        "group_rating": {"in": Target(gr_in["id"], gr_in["rating_no"], gr_in["rating_no"]),
-                         "out": Target(gr_out["id"], gr_out["rating_no"], gr_out["rating_no"]),
-                         "none": Target(fake_id, fake_rating, "")},
-        "financial_statement": {"in": Target(s_in["id"], s_in["statement_no"], s_in["statement_no"]),
-                                "out": Target(s_out["id"], s_out["statement_no"], s_out["statement_no"]),
-                                "none": Target(fake_id, "FS-none", "")},
+        "company": sides(company_in, company_out, "credit_code", "name", fake_code),
+        "group": sides(group_in, group_out, "code", "name", fake_group),
+        "rating": sides(r_in, r_out, "rating_no", "rating_no", fake_rating),
+        "group_rating": sides(gr_in, gr_out, "rating_no", "rating_no", fake_rating),
+        "financial_statement": sides(s_in, s_out, "statement_no", "statement_no", "FS-none"),
         "circle": {"in": Target(None, circle_in, circle_in), "out": Target(None, circle_out, circle_out),
                    "none": Target(None, fake_code, "")},
     }
