@@ -13,7 +13,7 @@ or a 3-way parallel countersign (multi-instance) → end; half the instances tak
   in memory, no database.
 - durable_vs_spiff_persisted: tasks/s persisted on SQLite, one transaction per task, the same
   process on both sides (start → apply → gateway → one approval or a 3-way countersign → end),
-  in one database file, through the same `runtime.db.writing` transactions and settings (WAL,
+  in one database file, through the same `runtime.storage.db.writing` transactions and settings (WAL,
   synchronous=NORMAL). Banyan: the runtime's FlowService, per command: load, apply, optimistic
   write, tasks, events, outbox, audit chain; its start is a transaction of its own and counted
   in its time. SpiffWorkflow: per task, read its JSON state from a SQLite row, deserialize, run
@@ -227,10 +227,10 @@ def durable_setup(tmp: Path):
     """A SQLite database with the approval flow deployed, a FlowService over it, and the
     same database's table for SpiffWorkflow's state."""
     import sqlalchemy as sa
-    from runtime.db import make_engine
-    from runtime.deployments import DeploymentRegistry
-    from runtime.flow_service import FlowService
-    from runtime.releases import release_of
+    from runtime.storage.db import make_engine
+    from runtime.deploy.deployments import DeploymentRegistry
+    from runtime.flows.service import FlowService
+    from runtime.deploy.releases import release_of
     result = compile_texts({**BASE, "approval.yaml": FLOW})
     assert result.ok
     engine = make_engine(f"sqlite:///{tmp / 'flows.db'}")
@@ -256,7 +256,7 @@ def banyan_durable(service, amount: int) -> int:
 def spiff_durable(engine, spec, serializer, n: int, amount: int) -> int:
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
-    from runtime.db import writing
+    from runtime.storage.db import writing
     wf = BpmnWorkflow(spec)
     wf.do_engine_steps()
     with writing(engine) as conn:

@@ -30,14 +30,14 @@ from pathlib import Path
 from _common import metric, report
 
 from dsl.compiler import compile_path
-from runtime.auth_demo import DEMO_PASSWORD, seed_demo_users
+from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
-from runtime.db import make_engine
-from runtime.deployments import DeploymentRegistry
-from runtime.migrate import upgrade
-from runtime.records import Records
-from runtime.releases import release_of
+from runtime.storage.db import make_engine
+from runtime.deploy.deployments import DeploymentRegistry
+from runtime.storage.migrate import upgrade
+from runtime.records.service import Records
+from runtime.deploy.releases import release_of
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANCHES = ("sh_branch", "bj_branch", "gz_branch", "sz_branch", "hz_branch", "sh_pudong_sub_branch", "head_office")
@@ -68,7 +68,7 @@ FORM = {"credit_type": "new", "amount": 2 * 10**8, "term_months": 12, "products"
 
 def open_applications(engine, records: Records, n: int) -> None:
     """n credit applications by the Shanghai RM, each waiting at the credit officer's document review."""
-    from runtime.flow_service import FlowService
+    from runtime.flows.service import FlowService
     records.create("group", {"code": GROUP, "name": "基准测试集团", "industry": "manufacturing", "lead_branch": "sh_branch",
                              "recognized_on": "2020-01-01", "tier": "stable_cooperation"}, actor="bench")
     service = FlowService(engine)
@@ -139,9 +139,9 @@ if {bare!r}:
     def bare(body: dict = Body(default_factory=dict)) -> dict:
         return {{"ok": True, "task": body.get("task")}}
 else:
-    from runtime.api import create_app
-    from runtime.db import make_engine
-    app = create_app(make_engine({url!r}), web=True)
+    from runtime.web.app import create_app
+    from runtime.storage.db import make_engine
+    app = create_app(make_engine({url!r}))
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
 
@@ -215,7 +215,7 @@ def session_headers(port: int, user: str) -> dict[str, str]:
 
 
 def completion_throughput(url: str, tmp: str, completions: int, concurrency: int = 8) -> dict[str, float]:
-    from runtime.flow_service import FlowService
+    from runtime.flows.service import FlowService
     engine = make_engine(url)
     work: list[tuple[str, dict]] = []
     offset = 0
@@ -251,8 +251,8 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'web.db'}"
         build(url, n, open_tasks)
         os.environ.setdefault("BANYAN_SECRET_FILE", str(Path(tmp) / "secret"))
-        from runtime.api import create_app
-        app = create_app(make_engine(url), web=True)
+        from runtime.web.app import create_app
+        app = create_app(make_engine(url))
         times: dict[str, list[float]] = {"list": [], "detail": []}
         rng = random.Random(1)
         for user in ("rm_sh_01", "ho_credit"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from .values import AS_OF, percent, random_date
+from .values import percent, random_date
 from .world import World
 
 CROSS_HOLDING_SHARE = 0.03

@@ -8,7 +8,6 @@ exactly the planted structures, and the only cycles are the planted ones.
 """
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from .parties import SHANGHAI_GROUPS

@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 from .codes import make_resident_id, make_uscc
 from .names import BRANCHES, CITIES, TRADES, brands, company_name, person_name
-from .values import AS_OF, lognormal, money_wan, random_date
+from .values import lognormal, money_wan, random_date
 from .world import World
 
 ROADS = ("人民路", "解放路", "中山路", "建设路", "长江路", "科技园路", "世纪大道", "滨江大道", "新华路", "金融街")

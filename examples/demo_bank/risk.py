@@ -6,7 +6,6 @@ changes, small suits as plaintiff, low-severity news).
 """
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from .values import AS_OF, money, percent, random_date

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .org import OrgTree
+from runtime.auth.org import OrgTree
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,14 @@
 on the web, API tokens.
 
 A person's profile (display name, org unit, e-mail) and the roles they hold in which unit are
-the flow runtime's people directory (`banyan_flow_people`, `banyan_flow_role_holders`, see
-flow_tables.py): one record of who is who, read by the flow engine and by sign-in alike.
+the people directory (`banyan_flow_people`, `banyan_flow_role_holders`, below; the names are
+historical, created by revision 0002): one record of who is who, read by the flow engine and by
+sign-in alike.
 Roles and org units themselves are YAML (Role and OrgUnit kinds, deployed with the bundle).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-from ..flow_tables import people, role_holders  # noqa: F401  (re-exported: the profile and the roles)
 
 metadata = sa.MetaData()
 
@@ -39,4 +38,21 @@ api_tokens = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+people = sa.Table(
+    "banyan_flow_people", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("display_name", sa.String(200)),
+    sa.Column("org_unit", sa.String(100)),
+    sa.Column("supervisor", sa.String(200)),
+    sa.Column("email", sa.String(200)),
+    sa.Column("phone", sa.String(50)),
+)
+
+role_holders = sa.Table(
+    "banyan_flow_role_holders", metadata,
+    sa.Column("user_name", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(100), primary_key=True, index=True),
+    sa.Column("org_unit", sa.String(100), primary_key=True),          # "" = bank-wide
 )

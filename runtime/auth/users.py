@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection, Engine
 
-from .tables import api_tokens, people, role_grants, role_holders, users
-from ..db import writing
+from runtime.auth.tables import api_tokens, people, role_grants, role_holders, users
+from runtime.storage.db import writing
 
 PERMISSIONS = ("records.write", "records.import", "records.delete", "deployments.read", "users.admin")
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,99}$")

@@ -184,7 +184,7 @@ def test_thirty_thousand_levels_are_a_diagnostic_not_a_crash(tmp_path):
     import sys
     path = tmp_path / "deep.yaml"
     path.write_text("key:\n" + "  - " * 1 + "[" * 30000 + "]" * 30000 + "\n")
-    r = subprocess.run([sys.executable, "-m", "runtime.cli", "validate", str(path)], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "runtime.cli.main", "validate", str(path)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 1, r.stderr[-500:]                  # not -11 (SIGSEGV) or a traceback
     assert "BNY109" in r.stdout + r.stderr and "Traceback" not in r.stderr

@@ -65,7 +65,7 @@ def test_the_records_service_checks_a_catastrophic_pattern_fast(tmp_path):
     take 2^40 steps on this value (the probe's 31 characters took 36 s)."""
     code = (
         "from dsl.compiler import compile_texts\n"
-        "from runtime.validation import EntityRules\n"
+        "from runtime.records.validation import EntityRules\n"
         f"text = {ENTITY.format(pattern='^(R+)+$')!r}\n"
         "ent = compile_texts({'thing.yaml': text}).bundle.entities['thing']\n"
         "problems = []\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 
 from dsl.compiler import compile_texts
-from runtime.releases import release_of
+from runtime.deploy.releases import release_of
 
 
 def entity(name: str, fields: str, key: str | None = "code", extra: str = "") -> tuple[str, str]:

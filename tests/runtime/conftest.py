@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from runtime.db import make_engine
+from runtime.storage.db import make_engine
 
 PG_URL = os.environ.get("BANYAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, bool] = {}

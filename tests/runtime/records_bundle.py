@@ -1,10 +1,10 @@
 """A two-entity bundle with every kind of rule, for the records tests."""
 from __future__ import annotations
 
-from runtime.deployments import DeploymentRegistry
-from runtime.live import live_from_bundle
-from runtime.records import Records
-from runtime.releases import release_of
+from runtime.deploy.deployments import DeploymentRegistry
+from runtime.deploy.live import live_from_bundle
+from runtime.records.service import Records
+from runtime.deploy.releases import release_of
 
 from .bundles import bundle, entity
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from runtime.api import create_app
+from runtime.http.app import create_app
 
 from .records_bundle import deploy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from runtime.cli import main
+from runtime.cli.main import main
 
 from .bundles import GROUP as PLAIN_GROUP
 from .records_bundle import COMPANY, GROUP

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from runtime.deployments import DataLossRefused, DeployError, DeploymentRegistry
-from runtime.releases import load_bundle
+from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry
+from runtime.deploy.releases import load_bundle
 
 from .bundles import COMPANY, COMPANY_FIELDS, GROUP, entity, release
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from runtime import audit
-from runtime.deployments import DataLossRefused, DeploymentRegistry
-from runtime.errors import InvalidRecord
-from runtime.live import load_live
-from runtime.records import Records
-from runtime.releases import release_of
+from runtime.audit import log as audit
+from runtime.deploy.deployments import DataLossRefused, DeploymentRegistry
+from runtime.records.errors import InvalidRecord
+from runtime.deploy.live import load_live
+from runtime.records.service import Records
+from runtime.deploy.releases import release_of
 
-from .bundles import bundle, entity
+from .bundles import bundle
 from .records_bundle import COMPANY, FILES, GROUP, deploy
 
 

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from dsl.compiler import compile_texts
-from runtime.db import make_engine, writing
-from runtime.deployments import DeploymentRegistry
-from runtime.flow_service import FlowService
-from runtime.flow_store import FlowError, db_time, load, save
-from runtime.flow_tables import deliveries, events, instances, messages, outbox, requests, tasks, timers
-from runtime.flow_worker import FlowWorker
-from runtime.releases import release_of, source_texts
-from runtime.system_tables import audit_log
+from runtime.storage.db import make_engine, writing
+from runtime.deploy.deployments import DeploymentRegistry
+from runtime.flows.service import FlowService
+from runtime.flows.store import FlowError, db_time, load, save
+from runtime.flows.tables import deliveries, events, instances, messages, outbox, requests, tasks, timers
+from runtime.flows.worker import FlowWorker
+from runtime.deploy.releases import release_of, source_texts
+from runtime.storage.tables import audit_log
 
 from .flow_bank import Clock, bundle, make_bank
 from .test_flow_service import CREDIT, act, task_of

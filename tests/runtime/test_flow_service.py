@@ -7,9 +7,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from runtime.flow_store import FlowError
-from runtime.flow_tables import outbox, tasks, timers
-from runtime.system_tables import audit_log
+from runtime.flows.store import FlowError
+from runtime.flows.tables import outbox, tasks, timers
+from runtime.storage.tables import audit_log
 
 from .flow_bank import company_key, make_bank
 

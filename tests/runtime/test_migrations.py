@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from alembic import command
 
-from runtime.migrate import _config, current_revision, head_revision, upgrade
+from runtime.storage.migrate import _config, current_revision, head_revision, upgrade
 
 
 def _downgrade(engine, revision: str) -> None:

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.flow import ClearTimer, CloseTask, CreateTask, Finished, SetTimer, UpdateTask
-from runtime.db import writing
-from runtime.flow_effects import write_effects
-from runtime.prepared import Prepared
-from runtime.flow_tables import metadata, task_candidates, tasks, timers
+from runtime.storage.db import writing
+from runtime.flows.effects import write_effects
+from runtime.storage.prepared import Prepared
+from runtime.flows.tables import metadata, task_candidates, tasks, timers
 
 AT = datetime(2026, 3, 2, 9, 30, 0)          # whole seconds: SQLite's text form must still be SQLAlchemy's
 DUE = datetime(2026, 3, 4, 18, 0, 0, 1234)
@@ -113,13 +113,13 @@ def test_all_rows_and_a_limit(tables):
 
 
 def test_a_locked_sqlite_database_is_still_sqlalchemys_operational_error(tmp_path):
-    """runtime.db sends BEGIN [IMMEDIATE] on the driver connection; a writer that cannot get
+    """runtime.storage.db sends BEGIN [IMMEDIATE] on the driver connection; a writer that cannot get
     the lock still gets SQLAlchemy's OperationalError (what the CLI turns into a message)."""
     import sqlite3
 
     from sqlalchemy import event
 
-    from runtime.db import make_engine
+    from runtime.storage.db import make_engine
     path = tmp_path / "locked.db"
     engine = make_engine(f"sqlite:///{path}")
 

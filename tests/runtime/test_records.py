@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from runtime.errors import InvalidRecord, NotFound, VersionConflict
+from runtime.records.errors import InvalidRecord, NotFound, VersionConflict
 
 from .records_bundle import deploy
 

@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from runtime import audit, record_store
-from runtime.errors import InvalidRecord
-from runtime.system_tables import audit_log
-from runtime.validation import EntityRules
-from runtime.values import BadValue, converter, is_empty, loader
+from runtime.audit import log as audit
+from runtime.records import store as record_store
+from runtime.records.errors import InvalidRecord
+from runtime.storage.tables import audit_log
+from runtime.records.validation import EntityRules
+from runtime.records.values import BadValue, converter, is_empty, loader
 
 from .bundles import entity
 from .records_bundle import deploy

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from runtime.errors import InvalidRecord
-from runtime.tabular import export_file, import_file
+from runtime.records.errors import InvalidRecord
+from runtime.records.tabular import export_file, import_file
 
 from .records_bundle import deploy
 

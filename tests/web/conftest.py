@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from runtime.api import create_app
-from runtime.auth_demo import DEMO_PASSWORD, seed_demo_users
+from runtime.web.app import create_app
+from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
-from runtime.db import make_engine
-from runtime.migrate import upgrade
-from runtime.records import Records
-from runtime.seed import ensure_deployed, seed_demo
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
+from runtime.records.service import Records
+from runtime.cli.seed import ensure_deployed, seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def engine(demo_url):
 def app(engine, tmp_path_factory):
     import os
     os.environ.setdefault("BANYAN_SECRET_FILE", str(tmp_path_factory.mktemp("secret") / "secret"))
-    return create_app(engine, web=True)
+    return create_app(engine)
 
 
 def csrf_of(html: str) -> str:

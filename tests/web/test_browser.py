@@ -136,7 +136,7 @@ def test_the_browser_interpreter_agrees_with_python(page, server, engine):
     from dsl.expr import EvaluationError
     from forms import FormSpec
     from forms.client import scope_of, translate
-    from runtime.live import load_live
+    from runtime.deploy.live import load_live
     bundle = load_live(engine).bundle
     spec = FormSpec.of_form(bundle.get("Form", "credit_application"))
     scope = scope_of(spec.fields)

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
-from runtime.flow_tables import instances
-from runtime.records import Records
+from runtime.flows.tables import instances
+from runtime.records.service import Records
 
 from .conftest import signed_in
 

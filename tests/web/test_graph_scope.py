@@ -21,14 +21,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dsl.expr.uscc import check_character
-from runtime.api import create_app
+from runtime.web.app import create_app
 from runtime.auth.org import OrgTree
-from runtime.auth_demo import seed_demo_users
+from runtime.auth.demo import seed_demo_users
 from runtime.auth.users import UserStore
-from runtime.db import make_engine
-from runtime.migrate import upgrade
-from runtime.records import Records
-from runtime.seed import ensure_deployed
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
+from runtime.records.service import Records
+from runtime.cli.seed import ensure_deployed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,7 +111,7 @@ def graph_bank(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graph_app(graph_bank, tmp_path_factory):
     os.environ.setdefault("BANYAN_SECRET_FILE", str(tmp_path_factory.mktemp("secret") / "secret"))
-    return create_app(graph_bank, web=True)
+    return create_app(graph_bank)
 
 
 def _as(app, engine, user: str) -> TestClient:

@@ -14,9 +14,9 @@ from openpyxl import Workbook
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import placement_of, scope_for
 from runtime.auth.users import UserStore
-from runtime.flow_service import FlowService
-from runtime.flow_store import FlowError
-from runtime.records import Records
+from runtime.flows.service import FlowService
+from runtime.flows.store import FlowError
+from runtime.records.service import Records
 
 from .conftest import csrf_of, signed_in
 
@@ -223,9 +223,9 @@ def test_another_persons_idempotency_key_neither_replays_nor_drops(app, rm, bank
 
 
 def test_flow_request_ids_are_each_persons_own(engine):
-    from runtime.flow_service import _replay
-    from runtime.db import writing
-    from runtime.flow_tables import requests
+    from runtime.flows.service import _replay
+    from runtime.storage.db import writing
+    from runtime.flows.tables import requests
     with writing(engine) as conn:
         conn.execute(requests.insert().values(actor="someone", request_id="f-1", command="start x G1",
                                               instance_id="abc", response="{}", at=sa.func.current_timestamp()))
@@ -247,7 +247,7 @@ def test_placement_is_derived_from_the_entities(engine):
 # -- the CLI is a door too ----------------------------------------------------------------------------
 def cli(demo_url, *args):
     from click.testing import CliRunner
-    from runtime.cli import main
+    from runtime.cli.main import main
     return CliRunner().invoke(main, list(args), env={"BANYAN_DATABASE_URL": demo_url, "BANYAN_ACTOR": "operator"})
 
 

@@ -47,18 +47,18 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from runtime.api import create_app
+from runtime.web.app import create_app
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
-from runtime.auth_demo import seed_demo_users
+from runtime.auth.demo import seed_demo_users
 from runtime.auth.users import UserStore
-from runtime.db import make_engine
-from runtime.errors import NotFound
-from runtime.flow_service import FlowService
-from runtime.flow_store import FlowError
-from runtime.migrate import upgrade
-from runtime.records import Records
-from runtime.seed import ensure_deployed, seed_demo
+from runtime.storage.db import make_engine
+from runtime.records.errors import NotFound
+from runtime.flows.service import FlowService
+from runtime.flows.store import FlowError
+from runtime.storage.migrate import upgrade
+from runtime.records.service import Records
+from runtime.cli.seed import ensure_deployed, seed_demo
 
 from tests.runtime.conftest import fresh_pg_schema
 
@@ -399,7 +399,7 @@ def _build_world(db: str, engine) -> "World":
     seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
     missing = [u for u in USERS if UserStore(engine).get(u) is None]
     assert not missing, f"demo users missing: {missing}"
-    app = create_app(engine, web=True)
+    app = create_app(engine)
     admin, _ = _client(app, "admin")
     targets, led = _discover(engine, records, admin)
     _start_flows(engine, records, targets, led)

@@ -1,0 +1,71 @@
+"""The demo bank's people, all with the documented demo password (README: `banyan-demo-2026`),
+and sensible role permissions.
+
+The Shanghai branch has a holder of every role the shipped flows ask for by org unit, so a
+Shanghai credit application, service request or risk disposal finds its people at the branch
+(its groups G0002 and G0006 are led there, examples/demo_bank): relationship manager, credit
+officer, branch head, risk manager, legal and compliance officer, group client manager and a
+product manager. Roles held only at the head office (head-office credit approver) or bank-wide
+(credit committee, chief risk officer) stay at the head office, where the risk and legal
+departments also have a holder for the other branches. `rm_bj_01` is a Beijing relationship
+manager: a second branch, for showing what one branch cannot see of another.
+"""
+from __future__ import annotations
+
+from runtime.auth.org import OrgTree
+from runtime.auth.users import UserStore
+
+DEMO_PASSWORD = "banyan-demo-2026"
+
+DEMO_USERS = (
+    # name, display name, org unit, is_admin, roles [(role, unit or None = the person's unit)]
+    ("admin", "系统管理员", "head_office", True, [("admin", "")]),
+    # the Shanghai branch
+    ("rm_sh_01", "陈思远", "sh_branch", False, [("relationship_manager", None)]),
+    ("co_sh", "刘敏", "sh_branch", False, [("credit_officer", None)]),
+    ("head_sh", "马文涛", "sh_branch", False, [("branch_head", None)]),
+    ("risk_sh", "林晓峰", "sh_branch", False, [("risk_manager", None)]),
+    ("legal_sh", "许嘉宁", "sh_branch", False, [("legal_compliance", None)]),
+    ("gcm_sh", "王海鹏", "sh_branch", False, [("group_client_manager", None)]),
+    ("pm_sh", "杨帆", "sh_branch", False, [("product_manager", None)]),
+    # another branch
+    ("rm_bj_01", "段明静", "bj_branch", False, [("relationship_manager", None)]),
+    # the head office
+    ("ho_credit", "赵立新", "ho_credit_management_dept", False, [("head_office_credit", None)]),
+    ("risk_ho", "黄静", "ho_risk_management_dept", False, [("risk_manager", None)]),
+    ("legal_ho", "冯雅琴", "ho_legal_compliance_dept", False, [("legal_compliance", None)]),
+    ("committee_1", "孙建国", "head_office", False, [("credit_committee", "")]),
+    ("committee_2", "周慧", "head_office", False, [("credit_committee", "")]),
+    ("committee_3", "吴海涛", "head_office", False, [("credit_committee", "")]),
+    ("cro", "郑宏", "head_office", False, [("chief_risk_officer", "")]),
+)
+
+DEMO_GRANTS = {
+    "relationship_manager": {"records.write", "records.import"},
+    "credit_officer": {"records.write"},
+    "branch_head": {"records.write", "records.delete"},
+    "head_office_credit": {"records.write", "records.import", "deployments.read"},
+    "risk_manager": {"records.write", "deployments.read"},
+    "legal_compliance": {"records.write"},                  # litigation, enforcement, asset preservation
+    "group_client_manager": {"records.write", "records.import"},
+    "product_manager": set(),                               # reads only
+    "chief_risk_officer": {"deployments.read"},
+    "admin": {"records.write", "records.import", "records.delete", "deployments.read", "users.admin"},
+}
+
+
+def seed_demo_users(store: UserStore, tree: OrgTree, password: str = DEMO_PASSWORD) -> list[str]:
+    """Create the demo people that do not exist yet (and the role permissions); returns who was made."""
+    made = []
+    for name, display, unit, admin, roles in DEMO_USERS:
+        if unit not in tree.units or store.get(name) is not None:
+            continue
+        held = [(role, unit if where is None else where) for role, where in roles if role in tree.roles]
+        store.save(name, display_name=display, org_unit=unit, password=password, is_admin=admin, roles=held,
+                   tree=tree, new=True)
+        made.append(name)
+    granted = store.grants()
+    for role, perms in DEMO_GRANTS.items():
+        if role in tree.roles and role not in granted:
+            store.set_grants(role, perms)
+    return made

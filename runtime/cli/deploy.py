@@ -1,0 +1,163 @@
+"""`banyan plan | deploy | history | diff | rollback | promote | db upgrade`."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from runtime.cli.main import main
+from runtime.cli.common import compile_bundle, engine_for, env_option, fail, handle_errors
+from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
+from runtime.deploy.plan import Plan
+from runtime.deploy.releases import release_of
+
+
+def _registry(env: str | None) -> DeploymentRegistry:
+    return DeploymentRegistry(engine_for(env))
+
+
+def print_plan(plan: Plan, allow: bool | tuple = False) -> None:
+    head = f"v{plan.from_version} ({plan.from_hash[:12]})" if plan.from_version else "an empty database"
+    click.echo(f"plan: {head} → bundle {plan.to_hash[:12]}")
+    if plan.same:
+        click.secho("  no changes", fg="green")
+        return
+    for label, items, colour in (("added", plan.kinds_added, "green"), ("changed", plan.kinds_changed, "yellow"),
+                                 ("removed", plan.kinds_removed, "red")):
+        for kind, name in items:
+            click.secho(f"  {label:8} {kind} {name}", fg=colour)
+    if plan.changes:
+        click.echo("  tables:")
+    for c in plan.changes:
+        mark, colour = ("!", "red") if c.conflict else ("-", "red") if c.loss else ("+", "green")
+        click.secho(f"    {mark} e_{c.entity}: {c.detail}", fg=colour)
+        if c.loss:
+            click.secho(f"        would lose {c.loss}", fg="red")
+        if c.conflict:
+            click.secho(f"        cannot apply: {c.conflict}", fg="red")
+    if plan.losses:
+        click.secho(f"  {len(plan.losses)} change(s) lose data; deploy needs --allow-data-loss", fg="red", bold=True)
+
+
+@main.command()
+@click.argument("path", default="configs", type=click.Path())
+@env_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def plan(path: str, env: str | None, fmt: str) -> None:
+    """Show what deploying PATH would change. Exit 0: nothing; 1: changes; 2: error."""
+    import json
+    bundle = compile_bundle(path)
+    result = _registry(env).plan(release_of(bundle))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_plan(result)
+    sys.exit(0 if result.same else 1)
+
+
+def _loss_option(fn):
+    fn = click.option("--allow-loss-of", "allow_names", multiple=True, metavar="NAME",
+                      help="Accept the loss of just this table or field (entity or entity.field).")(fn)
+    return click.option("--allow-data-loss", is_flag=True, help="Accept every data-losing change in the plan.")(fn)
+
+
+def _run_deploy(reg: DeploymentRegistry, fn, allow_all: bool, allow_names: tuple, **kwargs) -> None:
+    allow = True if allow_all else allow_names
+    try:
+        out = fn(allow_data_loss=allow, on_step=lambda m: click.echo(f"  … {m}"), **kwargs)
+    except DataLossRefused as exc:
+        print_plan(exc.plan)
+        fail(f"refused: {exc}; nothing was changed", 1)
+    except DeployError as exc:
+        if exc.plan is not None:
+            print_plan(exc.plan)
+        fail(f"{exc}; nothing was changed", 1)
+    if not out.applied:
+        click.secho(f"✓ already deployed: v{out.version} ({out.plan.to_hash[:12]}); nothing to do", fg="green")
+        return
+    print_plan(out.plan)
+    click.secho(f"✓ deployed v{out.version} ({out.plan.to_hash[:12]})", fg="green")
+
+
+@main.command()
+@click.argument("path", default="configs", type=click.Path())
+@click.option("-m", "--message", default="", help="Why this deploy.")
+@_loss_option
+@env_option
+@handle_errors
+def deploy(path: str, message: str, allow_data_loss: bool, allow_names: tuple, env: str | None) -> None:
+    """Deploy the bundle at PATH: all of it in one transaction, or nothing."""
+    bundle = compile_bundle(path)
+    reg = _registry(env)
+    _run_deploy(reg, reg.deploy, allow_data_loss, allow_names, release=release_of(bundle),
+                author=default_author(), message=message)
+
+
+@main.command()
+@click.argument("version", type=int)
+@click.option("-m", "--message", default="")
+@_loss_option
+@env_option
+@handle_errors
+def rollback(version: int, message: str, allow_data_loss: bool, allow_names: tuple, env: str | None) -> None:
+    """Deploy an earlier VERSION again (a new version with that bundle)."""
+    reg = _registry(env)
+    _run_deploy(reg, reg.rollback, allow_data_loss, allow_names, version=version, author=default_author(),
+                message=message)
+
+
+@main.command()
+@click.option("--from", "source", required=True, metavar="ENV", help="Environment to take the bundle from.")
+@click.option("--to", "target", required=True, metavar="ENV", help="Environment to deploy it to.")
+@click.option("-m", "--message", default="")
+@_loss_option
+@handle_errors
+def promote(source: str, target: str, message: str, allow_data_loss: bool, allow_names: tuple) -> None:
+    """Deploy exactly what runs in one environment (same hash, no recompiling) to another."""
+    if source == target:
+        fail("--from and --to name the same environment")
+    src, dst = _registry(source), _registry(target)
+    _run_deploy(dst, dst.promote, allow_data_loss, allow_names, source=src, source_name=source,
+                author=default_author(), message=message)
+
+
+@main.command()
+@env_option
+@handle_errors
+def history(env: str | None) -> None:
+    """List the deployments, oldest first."""
+    rows = _registry(env).history()
+    if not rows:
+        click.echo("nothing deployed yet")
+        return
+    for d in rows:
+        note = f" ← {d.based_on}" if d.based_on else ""
+        click.echo(f"v{d.version:<4} {d.created_at:%Y-%m-%d %H:%M:%S}  {d.hash[:12]}  {d.action:8}{note:14} "
+                   f"{d.author}  {d.message}")
+
+
+@main.command()
+@click.argument("v1", type=int)
+@click.argument("v2", type=int)
+@env_option
+@handle_errors
+def diff(v1: int, v2: int, env: str | None) -> None:
+    """What changed from deployment V1 to V2 (documents and tables). Exit 1 when they differ."""
+    result = _registry(env).diff(v1, v2)
+    print_plan(result)
+    sys.exit(0 if result.same else 1)
+
+
+@main.group()
+def db() -> None:
+    """Banyan's own tables."""
+
+
+@db.command("upgrade")
+@env_option
+@handle_errors
+def db_upgrade(env: str | None) -> None:
+    """Apply pending migrations of Banyan's own tables."""
+    from runtime.storage.migrate import upgrade
+    click.echo(f"✓ at revision {upgrade(engine_for(env))}")

@@ -1,0 +1,71 @@
+"""`banyan seed demo` and `banyan serve`."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from runtime.cli.main import main
+from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.deploy.deployments import default_author
+
+
+@main.group()
+def seed() -> None:
+    """Load example data."""
+
+
+@seed.command("demo")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.01, 100),
+              help="1.0 = 50 groups and 5,000 companies.")
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
+@click.option("--transactions", default=None, type=click.IntRange(0), help="Number of transactions.")
+@click.option("--path", default="configs", show_default=True, help="Bundle to deploy first if nothing is deployed.")
+@env_option
+@handle_errors
+def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path: str, env: str | None) -> None:
+    """Generate the demo bank and load it through the records service (one transaction)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from runtime.records.service import Records
+    from runtime.cli.seed import SeedError, ensure_deployed, seed_demo
+    engine = engine_for(env)
+    try:
+        version = ensure_deployed(engine, path, default_author())
+        if version is not None:
+            click.echo(f"deployed {path} as v{version}")
+        records = Records(engine)
+        with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=not sys.stdout.isatty()) as progress:
+            tasks: dict[str, int] = {}
+
+            def on_progress(entity: str, done: int, total: int) -> None:
+                if entity not in tasks:
+                    tasks[entity] = progress.add_task(entity, total=total)
+                progress.update(tasks[entity], completed=done)
+            counts = seed_demo(records, scale=scale, seed=seed_value, transactions=transactions,
+                               actor=default_author(), on_progress=on_progress)
+    except SeedError as exc:
+        fail(str(exc))
+    total = sum(counts.values())
+    click.secho(f"✓ loaded {total:,} records: " + ", ".join(f"{n:,} {e}" for e, n in counts.items()), fg="green")
+    from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
+    from runtime.auth.org import OrgTree
+    from runtime.auth.users import UserStore
+    made = seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    if made:
+        click.echo(f"demo users: {', '.join(made)} (password {DEMO_PASSWORD})")
+    click.echo("next: `banyan serve` and open http://127.0.0.1:8000/ui/ (sign in as rm_sh_01)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@env_option
+@handle_errors
+def serve(host: str, port: int, env: str | None) -> None:
+    """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs)."""
+    import uvicorn
+
+    from runtime.web.app import create_app
+    uvicorn.run(create_app(engine_for(env)), host=host, port=port)

@@ -1,0 +1,250 @@
+"""`banyan records … | import | export | audit verify`."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from runtime.cli.main import main
+from runtime.auth.org import OrgTree
+from runtime.auth.scope import Scope, scope_for
+from runtime.auth.users import UserStore
+from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.deploy.deployments import default_author
+from runtime.records.errors import NotFound
+from runtime.records.store import json_value
+from runtime.records.service import Records
+
+as_option = click.option("--as", "as_user", default=None, metavar="USER",
+                         help="Act as this signed-in user: their org scope, permissions and name "
+                              "(default: the operator, who sees the whole bank).")
+
+
+class Door:
+    """Who the CLI acts for: the operator (bank-wide, named by BANYAN_ACTOR), or `--as USER` — the
+    same scope and permissions the API and the pages give that person (runtime/auth)."""
+
+    def __init__(self, env: str | None, as_user: str | None):
+        self.records = Records(engine_for(env))
+        self.scope: Scope | None = None
+        self.user = None
+        self.actor = default_author()
+        if as_user is not None:
+            self.user = UserStore(self.records.engine).get(as_user)
+            if self.user is None or not self.user.active:
+                fail(f"no active user `{as_user}` (see `banyan users list`)")
+            self.scope = scope_for(OrgTree(self.records.live.bundle), self.user)
+            self.actor = self.user.name
+
+    def permit(self, permission: str) -> None:
+        if self.user is not None and not self.user.can(permission):
+            fail(f"{self.user.name} may not {permission.replace('.', ' ')}")
+
+    def target(self, entity: str, ident: str) -> int:
+        """A record id from `#ID`/an integer, or from the entity's key (inside the scope)."""
+        if ident.lstrip("#").isdigit():
+            number = int(ident.lstrip("#"))
+            if number > 2**63 - 1:          # ids are 64-bit: a larger number names no record
+                raise NotFound(f"no {entity} record #{number}")
+            return number
+        return self.records.find(entity, ident, scope=self.scope)["id"]
+
+
+def _pairs(items: tuple[str, ...], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"{what} `{item}`: write FIELD=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _values(sets: tuple[str, ...], raw_json: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if raw_json:
+        try:
+            values = json.loads(raw_json)
+        except json.JSONDecodeError as exc:
+            fail(f"--json is not valid JSON: {exc}")
+        if not isinstance(values, dict):
+            fail("--json must be an object of field values")
+    values.update(_pairs(sets, "--set"))
+    return values
+
+
+def _echo(record: dict) -> None:
+    click.echo(json.dumps(record, default=json_value, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def records() -> None:
+    """Read and change records of the deployed entities."""
+
+
+@records.command("list")
+@click.argument("entity")
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="Keep records with this value.")
+@click.option("--order", "order", default=None, help="Sort by a field; prefix - for descending.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--offset", default=0, type=click.IntRange(0))
+@click.option("--fields", "fields", default=None, metavar="A,B,C",
+              help="The columns to show (default: the first eight fields).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@as_option
+@env_option
+@handle_errors
+def list_records(entity: str, where: tuple, order: str | None, limit: int, offset: int, fields: str | None,
+                 as_json: bool, as_user: str | None, env: str | None) -> None:
+    """List records of ENTITY."""
+    door = Door(env, as_user)
+    recs = door.records
+    page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset, scope=door.scope)
+    if as_json:
+        for item in page.items:
+            click.echo(json.dumps(item, default=json_value, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    ent = recs.live.entity(entity)
+    names = [f.name for f in ent.fields]
+    if fields:
+        cols = [c.strip() for c in fields.split(",") if c.strip()]
+        unknown = [c for c in cols if c not in names and c != "id"]
+        if unknown:
+            raise click.UsageError(f"{entity} has no field {', '.join(unknown)}; fields: {', '.join(names)}")
+    else:
+        cols = ["id"] + names[:8]
+    table = Table(title=f"{entity}: {len(page.items)} of {page.total}")
+    for c in cols:
+        table.add_column(c)
+    for item in page.items:
+        table.add_row(*("" if item[c] is None else str(item[c]) for c in cols))
+    Console().print(table)
+
+
+@records.command("get")
+@click.argument("entity")
+@click.argument("ident")
+@as_option
+@env_option
+@handle_errors
+def get_record(entity: str, ident: str, as_user: str | None, env: str | None) -> None:
+    """Show one record, by id (#12) or by key."""
+    door = Door(env, as_user)
+    _echo(door.records.get(entity, door.target(entity, ident), scope=door.scope))
+
+
+@records.command("create")
+@click.argument("entity")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE")
+@click.option("--json", "raw_json", default=None, help="Field values as a JSON object.")
+@click.option("--request-id", default=None, help="Idempotency key: a repeat does nothing.")
+@as_option
+@env_option
+@handle_errors
+def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: str | None, as_user: str | None,
+                  env: str | None) -> None:
+    """Create a record."""
+    door = Door(env, as_user)
+    door.permit("records.write")
+    _echo(door.records.create(entity, _values(sets, raw_json), actor=door.actor, request_id=request_id,
+                              scope=door.scope))
+
+
+@records.command("update")
+@click.argument("entity")
+@click.argument("ident")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE")
+@click.option("--json", "raw_json", default=None)
+@click.option("--version", "expected", type=int, default=None, help="Fail unless the record is at this version.")
+@click.option("--request-id", default=None)
+@as_option
+@env_option
+@handle_errors
+def update_record(entity: str, ident: str, sets: tuple, raw_json: str | None, expected: int | None,
+                  request_id: str | None, as_user: str | None, env: str | None) -> None:
+    """Change fields of a record."""
+    door = Door(env, as_user)
+    door.permit("records.write")
+    _echo(door.records.update(entity, door.target(entity, ident), _values(sets, raw_json), actor=door.actor,
+                              expected_version=expected, request_id=request_id, scope=door.scope))
+
+
+@records.command("delete")
+@click.argument("entity")
+@click.argument("ident")
+@click.option("--version", "expected", type=int, default=None)
+@as_option
+@env_option
+@handle_errors
+def delete_record(entity: str, ident: str, expected: int | None, as_user: str | None, env: str | None) -> None:
+    """Delete a record (refused while other records point at it)."""
+    door = Door(env, as_user)
+    door.permit("records.delete")
+    rid = door.target(entity, ident)
+    door.records.delete(entity, rid, actor=door.actor, expected_version=expected, scope=door.scope)
+    click.echo(f"✓ deleted {entity} #{rid}")
+
+
+def _progress(label: str):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    return Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                    transient=not sys.stderr.isatty())
+
+
+@main.command("import")
+@click.argument("entity")
+@click.argument("file", type=click.Path())
+@as_option
+@env_option
+@handle_errors
+def import_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
+    """Import FILE (.csv or .xlsx) into ENTITY: every row, or none with a report per line."""
+    from runtime.records.tabular import import_file
+    door = Door(env, as_user)
+    door.permit("records.import")
+    with _progress(f"import {entity}") as progress:
+        task = progress.add_task("import", total=None)
+        n = import_file(door.records, entity, file, actor=door.actor, scope=door.scope,
+                        on_progress=lambda done: progress.update(task, completed=done))
+    click.secho(f"✓ imported {n:,} {entity} record(s) from {file}", fg="green")
+
+
+@main.command("export")
+@click.argument("entity")
+@click.argument("file", type=click.Path())
+@as_option
+@env_option
+@handle_errors
+def export_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
+    """Export every record of ENTITY (that the user may read, with --as) to FILE (.csv or .xlsx)."""
+    from runtime.records.tabular import export_file
+    door = Door(env, as_user)
+    n = export_file(door.records, entity, file, scope=door.scope)
+    click.secho(f"✓ exported {n:,} {entity} record(s) to {file}", fg="green")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@env_option
+@handle_errors
+def audit_verify(env: str | None) -> None:
+    """Check the hash chain: exit 1 if any entry was edited or deleted."""
+    from runtime.audit import log as audit_log
+    from runtime.storage.migrate import upgrade
+    engine = engine_for(env)
+    upgrade(engine)
+    with engine.connect() as conn:
+        result = audit_log.verify(conn)
+    for problem in result.problems:
+        click.secho(f"✗ {problem}", fg="red")
+    if not result.ok:
+        fail(f"the audit log was tampered with ({len(result.problems)} problem(s) in {result.checked:,} entries)", 1)
+    click.secho(f"✓ audit log intact: {result.checked:,} entries, hash chain verified", fg="green")

@@ -1,0 +1,187 @@
+"""The deployment registry: plan, deploy, history, diff, rollback, promote.
+
+A deploy is one transaction: the live model is read from the last deployment, the plan is
+made against the live rows (under the write lock), the tables are migrated, the new
+deployment row and an audit entry are written — or nothing is.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from runtime.audit import log as audit
+from runtime.storage.db import WRITE_OPTION
+from runtime.storage.migrate import upgrade
+from runtime.deploy.migrator import StepHook, apply_changes
+from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources
+from runtime.deploy.releases import Release, decode_sources, encode_sources
+from runtime.storage.tables import deployments as t_deployments
+from runtime.deploy.table_model import TableModel, model_from_json, model_to_json
+
+
+class DeployError(Exception):
+    """A deploy that cannot proceed; `plan` says why."""
+
+    def __init__(self, message: str, plan: Plan | None = None):
+        super().__init__(message)
+        self.plan = plan
+
+
+class DataLossRefused(DeployError):
+    pass
+
+
+class UnknownVersion(DeployError):
+    pass
+
+
+@dataclass(frozen=True)
+class Deployment:
+    version: int
+    hash: str
+    action: str
+    based_on: str | None
+    author: str
+    message: str
+    created_at: datetime
+    sources_json: str
+    model_json: str
+
+    @property
+    def release(self) -> Release:
+        return Release(self.hash, decode_sources(self.sources_json), model_from_json(self.model_json))
+
+    @property
+    def model(self) -> TableModel:
+        return model_from_json(self.model_json)
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    version: int
+    applied: bool
+    plan: Plan
+
+
+def default_author() -> str:
+    return os.environ.get("BANYAN_ACTOR") or getpass.getuser()
+
+
+@contextmanager
+def ddl_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for DDL and data. On SQLite, foreign keys are off while tables are rebuilt
+    (they cannot be toggled inside a transaction) and checked before the commit."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        raise DeployError(f"{len(bad)} reference(s) point at missing records after the change "
+                                          f"(first: table {bad[0][0]} row {bad[0][1]} → {bad[0][2]})")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+class DeploymentRegistry:
+    def __init__(self, engine: Engine, *, migrate: bool = True):
+        self.engine = engine
+        if migrate:
+            upgrade(engine)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _row(self, conn: Connection, version: int | None = None) -> Deployment | None:
+        q = sa.select(t_deployments)
+        q = q.where(t_deployments.c.version == version) if version is not None else \
+            q.order_by(t_deployments.c.version.desc()).limit(1)
+        r = conn.execute(q).first()
+        return None if r is None else Deployment(r.version, r.hash, r.action, r.based_on, r.author, r.message,
+                                                 r.created_at, r.sources, r.model)
+
+    def current(self) -> Deployment | None:
+        with self.engine.connect() as conn:
+            return self._row(conn)
+
+    def get(self, version: int) -> Deployment:
+        with self.engine.connect() as conn:
+            found = self._row(conn, version)
+        if found is None:
+            raise UnknownVersion(f"there is no deployment version {version}; `banyan history` lists them")
+        return found
+
+    def history(self) -> list[Deployment]:
+        cols = [c for c in t_deployments.c if c.name not in ("sources", "model")]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*cols).order_by(t_deployments.c.version)).all()
+        return [Deployment(r.version, r.hash, r.action, r.based_on, r.author, r.message, r.created_at, "[]", "{}")
+                for r in rows]
+
+    # -- planning -------------------------------------------------------------------------------
+    def _plan(self, conn: Connection | None, live: Deployment | None, release: Release) -> Plan:
+        plan = Plan(live.version if live else None, live.hash if live else None, release.hash)
+        old_sources = decode_sources(live.sources_json) if live else {}
+        diff_sources(old_sources, release.sources, plan)
+        plan.changes = diff_models(live.model if live else {}, release.model, Probe(conn))
+        return plan
+
+    def plan(self, release: Release) -> Plan:
+        with self.engine.connect() as conn:
+            return self._plan(conn, self._row(conn), release)
+
+    def diff(self, v1: int, v2: int) -> Plan:
+        a, b = self.get(v1), self.get(v2)
+        return self._plan(None, a, b.release)
+
+    # -- changing -------------------------------------------------------------------------------
+    def deploy(self, release: Release, *, author: str | None = None, message: str = "",
+               allow_data_loss: bool | Iterable[str] = False, action: str = "deploy", based_on: str | None = None,
+               on_step: StepHook | None = None) -> DeployOutcome:
+        author = author or default_author()
+        with ddl_transaction(self.engine) as conn:
+            live = self._row(conn)
+            plan = self._plan(conn, live, release)
+            if plan.same:
+                return DeployOutcome(live.version, False, plan)
+            if plan.conflicts:
+                raise DeployError("the change cannot be applied: " + "; ".join(c.conflict for c in plan.conflicts), plan)
+            refused = plan.unallowed_losses(allow_data_loss)
+            if refused:
+                raise DataLossRefused("the deploy would lose data: " + "; ".join(c.loss for c in refused)
+                                      + " — rerun with --allow-data-loss to accept", plan)
+            apply_changes(conn, live.model if live else {}, release.model, plan.changes, on_step)
+            version = (live.version if live else 0) + 1
+            conn.execute(t_deployments.insert().values(
+                version=version, hash=release.hash, action=action, based_on=based_on, author=author,
+                message=message, created_at=audit.utc_now(), sources=encode_sources(release.sources),
+                model=model_to_json(release.model)))
+            summary = f'{{"version": {version}, "hash": "{release.hash}", "changes": {len(plan.changes)}}}'
+            audit.append(conn, [audit.AuditEntry(author, action, after=summary)], version)
+            if on_step:
+                on_step(f"recorded deployment v{version}")
+        return DeployOutcome(version, True, plan)
+
+    def rollback(self, version: int, **kwargs) -> DeployOutcome:
+        target = self.get(version)
+        return self.deploy(target.release, action="rollback", based_on=str(version),
+                           message=kwargs.pop("message", "") or f"rollback to v{version}", **kwargs)
+
+    def promote(self, source: "DeploymentRegistry", source_name: str, **kwargs) -> DeployOutcome:
+        live = source.current()
+        if live is None:
+            raise DeployError(f"nothing is deployed in `{source_name}`")
+        return self.deploy(live.release, action="promote", based_on=f"{source_name} v{live.version}",
+                           message=kwargs.pop("message", "") or f"promoted from {source_name} v{live.version}",
+                           **kwargs)

@@ -1,0 +1,180 @@
+"""A deploy plan: what changes between the live model and a new one, and what it would cost.
+
+Documents are compared by their normalized sources (kinds added, changed, removed); tables
+by their models. Each table change is additive, or names the data it would lose (counted
+in the live database), or names a conflict that stops it whatever the operator allows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.deploy.column_changes import NARROW, RETYPE, ColumnDelta, compare, describe
+from runtime.deploy.table_model import ColumnSpec, TableSpec
+
+CREATE_TABLE, DROP_TABLE = "create_table", "drop_table"
+ADD_COLUMN, DROP_COLUMN, ALTER_COLUMN = "add_column", "drop_column", "alter_column"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str
+    entity: str
+    column: str | None = None
+    detail: str = ""
+    loss: str | None = None          # what would be lost (the operator must allow it)
+    conflict: str | None = None      # why it cannot be applied at all
+    old: ColumnSpec | None = None
+    new: ColumnSpec | None = None
+    delta: ColumnDelta | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.entity}.{self.column}" if self.column else self.entity
+
+
+@dataclass
+class Plan:
+    from_version: int | None
+    from_hash: str | None
+    to_hash: str
+    kinds_added: list[tuple[str, str]] = field(default_factory=list)
+    kinds_changed: list[tuple[str, str]] = field(default_factory=list)
+    kinds_removed: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        return self.from_hash == self.to_hash and not self.changes
+
+    @property
+    def losses(self) -> list[Change]:
+        return [c for c in self.changes if c.loss]
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return [c for c in self.changes if c.conflict]
+
+    def unallowed_losses(self, allow: bool | Iterable[str]) -> list[Change]:
+        if allow is True:
+            return []
+        names = set(allow or ())
+        return [c for c in self.losses if c.name not in names and c.entity not in names]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from_version": self.from_version, "from_hash": self.from_hash, "to_hash": self.to_hash,
+                "same": self.same,
+                "kinds": {"added": [list(k) for k in self.kinds_added], "changed": [list(k) for k in self.kinds_changed],
+                          "removed": [list(k) for k in self.kinds_removed]},
+                "changes": [{"action": c.action, "name": c.name, "detail": c.detail, "loss": c.loss,
+                             "conflict": c.conflict} for c in self.changes]}
+
+
+def diff_sources(old: Mapping, new: Mapping, plan: Plan) -> None:
+    from dsl.bundle import canonical_json
+    plan.kinds_added = sorted(k for k in new if k not in old)
+    plan.kinds_removed = sorted(k for k in old if k not in new)
+    plan.kinds_changed = sorted(k for k in new if k in old and canonical_json(old[k]) != canonical_json(new[k]))
+
+
+def diff_models(old: Mapping[str, TableSpec], new: Mapping[str, TableSpec],
+                probe: "Probe | None" = None) -> list[Change]:
+    probe = probe or Probe(None)
+    changes: list[Change] = []
+    for name in sorted(new):
+        if name not in old:
+            changes.append(Change(CREATE_TABLE, name, detail=f"create table e_{name} ({len(new[name].columns)} fields)"))
+    for name in sorted(old):
+        if name not in new:
+            rows = probe.rows(old[name])
+            changes.append(Change(DROP_TABLE, name, detail=f"drop table e_{name}" + (" (empty)" if rows == 0 else ""),
+                                  loss=None if rows == 0 else f"table e_{name} and its {_n(rows, 'record')}"))
+    for name in sorted(set(old) & set(new)):
+        changes.extend(_table_changes(old[name], new[name], probe))
+    return changes
+
+
+def _table_changes(old: TableSpec, new: TableSpec, probe: "Probe") -> list[Change]:
+    out: list[Change] = []
+    for col in new.columns:
+        prev = old.column(col.name)
+        if prev is None:
+            out.append(Change(ADD_COLUMN, new.entity, col.name, f"add column {col.name} {describe(col)}", new=col))
+            continue
+        delta = compare(prev, col)
+        if not delta.changed:
+            continue
+        out.append(_alter(new, prev, col, delta, probe))
+    for prev in old.columns:
+        if new.column(prev.name) is None:
+            n = probe.nonnull(old, prev.name)
+            out.append(Change(DROP_COLUMN, new.entity, prev.name, f"drop column {prev.name}" + (" (empty)" if n == 0 else ""),
+                              loss=None if n == 0 else f"{new.entity}.{prev.name}: {_n(n, 'value')}", old=prev))
+    return out
+
+
+def _alter(spec: TableSpec, old: ColumnSpec, new: ColumnSpec, delta: ColumnDelta, probe: "Probe") -> Change:
+    parts, loss, conflict = [], None, None
+    where = f"{spec.entity}.{new.name}"
+    if delta.type_change:
+        parts.append(f"{describe(old)} → {describe(new)} ({delta.type_change})")
+        if delta.type_change == RETYPE:
+            loss = f"{where}: {_n(probe.nonnull(spec, old.name), 'value')} cannot convert to {describe(new)}"
+        elif delta.type_change == NARROW:
+            loss = f"{where}: narrowed to {describe(new)}; {_n(probe.nonnull(spec, old.name), 'value')} may be cut or rounded"
+    if delta.added_values:
+        parts.append("enum values added: " + ", ".join(delta.added_values))
+    if delta.removed_values:
+        parts.append("enum values removed: " + ", ".join(delta.removed_values))
+        used = probe.using(spec, old.name, delta.removed_values)
+        if used:
+            loss = (loss + "; " if loss else f"{where}: ") + f"{_n(used, 'record')} hold a removed value (set to null)"
+    if delta.unique_on:
+        parts.append("now unique")
+        dupes = probe.duplicates(spec, old.name)
+        if dupes:
+            conflict = f"{where}: {_n(dupes, 'value')} appear more than once; make them unique first"
+    if delta.unique_off:
+        parts.append("no longer unique")
+    if delta.index_changed and not (delta.unique_on or delta.unique_off):
+        parts.append("index " + ("added" if new.index else "removed"))
+    return Change(ALTER_COLUMN, spec.entity, new.name, f"alter column {new.name}: " + "; ".join(parts),
+                  loss=loss, conflict=conflict, old=old, new=new, delta=delta)
+
+
+def _n(n: int | None, noun: str) -> str:
+    if n is None:
+        return f"the {noun}s"
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+class Probe:
+    """Counts in the live tables that a plan reports (None when planning without a database)."""
+
+    def __init__(self, conn: Connection | None):
+        self.conn = conn
+
+    def _scalar(self, spec: TableSpec, where: str, params: dict | None = None) -> int | None:
+        if self.conn is None:
+            return None
+        return int(self.conn.execute(sa.text(f'SELECT count(*) FROM "{spec.table}" {where}'), params or {}).scalar())
+
+    def rows(self, spec: TableSpec) -> int | None:
+        return self._scalar(spec, "")
+
+    def nonnull(self, spec: TableSpec, column: str) -> int | None:
+        return self._scalar(spec, f'WHERE "{column}" IS NOT NULL')
+
+    def using(self, spec: TableSpec, column: str, values: tuple[str, ...]) -> int | None:
+        params = {f"v{i}": v for i, v in enumerate(values)}
+        return self._scalar(spec, f'WHERE "{column}" IN ({", ".join(":" + k for k in params)})', params)
+
+    def duplicates(self, spec: TableSpec, column: str) -> int | None:
+        if self.conn is None:
+            return None
+        sql = (f'SELECT count(*) FROM (SELECT "{column}" FROM "{spec.table}" WHERE "{column}" IS NOT NULL '
+               f'GROUP BY "{column}" HAVING count(*) > 1) d')
+        return int(self.conn.execute(sa.text(sql)).scalar())

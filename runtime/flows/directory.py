@@ -1,0 +1,134 @@
+"""Who is who for the flow engine: its `Directory` protocol over the database.
+
+The engine asks three questions (holders of a role within an org unit and the units below it,
+a user's supervisor, whether a user holds a role). `TableDirectory` answers them from
+`banyan_flow_people` and `banyan_flow_role_holders`, with the org hierarchy taken from the
+bundle's OrgUnit documents, a few indexed queries per command, cached for that command.
+
+The service asks a `DirectoryFactory` — `(connection, bundle) -> Directory & user_record` —
+for a directory inside each transaction; sign-in's user table plugs in by passing its own
+factory to `FlowService(directory=...)`. `put_people` loads people and role assignments."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.storage.prepared import Prepared
+from runtime.auth.tables import people, role_holders
+
+BANK_WIDE = ""
+
+
+class FlowDirectory(Protocol):
+    def holders(self, role: str, org_unit: str | None) -> list[str]: ...
+
+    def supervisor(self, user: str) -> str | None: ...
+
+    def has_role(self, user: str, role: str) -> bool: ...
+
+    def user_record(self, user: str) -> Mapping[str, Any]:
+        """What `initiator` is in expressions: at least {"name": user}."""
+
+
+DirectoryFactory = Callable[[Connection, Any], FlowDirectory]
+
+
+_PARENTS: dict[int, tuple[Any, dict[str, str]]] = {}       # id(bundle) → (bundle, its parents): bundles never change
+
+
+def org_parents(bundle: Any) -> dict[str, str]:
+    """{org unit: parent} from the bundle's OrgUnit documents (worked out once per bundle)."""
+    known = _PARENTS.get(id(bundle))
+    if known is not None and known[0] is bundle:
+        return known[1]
+    out = {}
+    for (kind, name), doc in getattr(bundle, "documents", {}).items():
+        if kind == "OrgUnit" and getattr(doc, "parent", None):
+            out[name] = doc.parent
+    if len(_PARENTS) > 64:
+        _PARENTS.clear()
+    _PARENTS[id(bundle)] = (bundle, out)
+    return out
+
+
+_BANK_HOLDERS = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.role == sa.bindparam("k_role"))
+                         .order_by(role_holders.c.user_name))
+_HAS_ROLE = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.user_name == sa.bindparam("k_user"),
+                                                               role_holders.c.role == sa.bindparam("k_role")).limit(1))
+_PERSON = Prepared(sa.select(people).where(people.c.name == sa.bindparam("k_name")))
+
+
+class TableDirectory:
+    def __init__(self, conn: Connection, parents: Mapping[str, str]):
+        self.conn, self.parents = conn, parents
+        self._children: dict[str, list[str]] | None = None
+        self._cache: dict[tuple, Any] = {}
+
+    def _below(self, unit: str) -> list[str]:
+        """`unit` and every unit under it."""
+        if self._children is None:
+            self._children = {}
+            for child, parent in self.parents.items():
+                self._children.setdefault(parent, []).append(child)
+        out, todo = [], [unit]
+        while todo:
+            u = todo.pop()
+            if u not in out:
+                out.append(u)
+                todo.extend(self._children.get(u, ()))
+        return out
+
+    def holders(self, role: str, org_unit: str | None) -> list[str]:
+        key = ("holders", role, org_unit)
+        if key not in self._cache:
+            if org_unit is None:
+                users = [r.user_name for r in _BANK_HOLDERS.all(self.conn, {"k_role": role})]
+            else:
+                q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role,
+                                                              role_holders.c.org_unit.in_(self._below(str(org_unit))))
+                users = self.conn.execute(q.order_by(role_holders.c.user_name)).scalars()
+            self._cache[key] = list(dict.fromkeys(users))
+        return list(self._cache[key])
+
+    def supervisor(self, user: str) -> str | None:
+        return self.user_record(user).get("supervisor")
+
+    def has_role(self, user: str, role: str) -> bool:
+        key = ("has", user, role)
+        if key not in self._cache:
+            self._cache[key] = _HAS_ROLE.first(self.conn, {"k_user": user, "k_role": role}) is not None
+        return self._cache[key]
+
+    def user_record(self, user: str) -> Mapping[str, Any]:
+        key = ("user", user)
+        if key not in self._cache:
+            row = _PERSON.first(self.conn, {"k_name": user})
+            self._cache[key] = {"name": user, **({k: v for k, v in row._asdict().items() if k != "name"} if row else {})}
+        return self._cache[key]
+
+
+def table_directory(conn: Connection, bundle: Any) -> TableDirectory:
+    """The default DirectoryFactory."""
+    return TableDirectory(conn, org_parents(bundle))
+
+
+def put_people(conn: Connection, users: Iterable[Mapping[str, Any]] = (),
+               roles: Iterable[Mapping[str, Any]] = ()) -> tuple[int, int]:
+    """Insert or replace people ({name, display_name, org_unit, supervisor, email, phone}) and
+    role assignments ({user, role, org_unit (absent: bank-wide)}); returns the counts."""
+    users, roles = list(users), list(roles)
+    cols = [c.name for c in people.c]
+    for u in users:
+        if not isinstance(u.get("name"), str) or not u["name"]:
+            raise ValueError(f"a person needs a name: {dict(u)}")
+        conn.execute(people.delete().where(people.c.name == u["name"]))
+        conn.execute(people.insert().values({c: u.get(c) for c in cols}))
+    for r in roles:
+        if not r.get("user") or not r.get("role"):
+            raise ValueError(f"a role assignment needs user and role: {dict(r)}")
+        row = {"user_name": r["user"], "role": r["role"], "org_unit": r.get("org_unit") or BANK_WIDE}
+        conn.execute(role_holders.delete().where(*(role_holders.c[k] == v for k, v in row.items())))
+        conn.execute(role_holders.insert().values(row))
+    return len(users), len(roles)

@@ -1,0 +1,116 @@
+"""Read side of the flows: an instance as the API shows it, its timeline, a task with what its
+step allows, and the inbox — mine, my roles' unclaimed pool, CC'd to me, overdue, done — with
+the count of every box in one round trip each."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.flow import FlowInstance
+
+from runtime.flows.store import db_time, from_db, plain
+from runtime.flows.tables import ccs, events, instances, task_candidates, tasks
+
+BOXES = ("mine", "pool", "cc", "overdue", "done")
+
+
+def iso(dt: datetime | None) -> str | None:
+    dt = from_db(dt)
+    return None if dt is None else dt.isoformat()
+
+
+def instance_view(row: Any, state: FlowInstance) -> dict:
+    """What a client needs to act: status, version (for If-Match), form, open tasks, where it is."""
+    return {
+        "id": row.id, "flow": row.flow, "deployment_version": row.deployment_version,
+        "subject": {"entity": row.subject_entity, "key": row.subject_key}, "initiator": row.initiator,
+        "status": state.status, "outcome": state.outcome, "version": state.version,
+        "started_at": iso(row.started_at), "parent": row.parent_id,
+        "form": plain(dict(state.form)),
+        "current_nodes": sorted({t.node for t in state.tokens.values()}),
+        "tasks": [{"id": t.id, "node": t.node, "assignee": t.assignee, "candidates": list(t.candidates),
+                   "owner": t.owner, "held": t.held} for t in state.tasks.values()],
+        "watchers": list(state.watchers),
+    }
+
+
+def timeline(conn: Connection, instance_id: str) -> list[dict]:
+    rows = conn.execute(sa.select(events).where(events.c.instance_id == instance_id).order_by(events.c.id))
+    return [{"at": iso(r.at), "actor": r.actor, "kind": r.kind, "node": r.node, "task": r.task,
+             "version": r.version, "data": json.loads(r.data)} for r in rows]
+
+
+def child_of(conn: Connection, parent_id: str, call: str) -> Any:
+    return conn.execute(sa.select(instances.c.id, instances.c.status, instances.c.initiator)
+                        .where(instances.c.parent_id == parent_id, instances.c.parent_call == call)).first()
+
+
+def _box(user: str, box: str, now: datetime) -> Any:
+    """The WHERE clause of one inbox box over tasks (cc is over the cc table)."""
+    is_open = tasks.c.status == "open"
+    mine = sa.and_(tasks.c.assignee == user, tasks.c.held.is_(False))
+    pool = sa.and_(tasks.c.assignee.is_(None), tasks.c.id.in_(
+        sa.select(task_candidates.c.task_id).where(task_candidates.c.user_name == user)))
+    if box == "mine":
+        return sa.and_(is_open, mine)
+    if box == "pool":
+        return sa.and_(is_open, pool)
+    if box == "overdue":
+        return sa.and_(is_open, sa.or_(mine, pool), tasks.c.due_at < db_time(now))
+    if box == "done":
+        return sa.and_(tasks.c.status == "done", tasks.c.closed_by == user)
+    raise ValueError(box)
+
+
+def inbox(conn: Connection, user: str, box: str, now: datetime, limit: int, offset: int) -> dict:
+    counts = {b: _count(conn, user, b, now) for b in BOXES}
+    if box == "cc":
+        q = (sa.select(ccs, instances.c.flow, instances.c.status, instances.c.subject_key)
+             .join(instances, instances.c.id == ccs.c.instance_id).where(ccs.c.user_name == user)
+             .order_by(ccs.c.id.desc()).limit(limit).offset(offset))
+        items = [{"instance": r.instance_id, "flow": r.flow, "node": r.node, "task": r.task, "by": r.by,
+                  "at": iso(r.at), "status": r.status, "subject": r.subject_key} for r in conn.execute(q)]
+    else:
+        order = ((tasks.c.closed_at.desc(), tasks.c.id) if box == "done"
+                 else (tasks.c.due_at.is_(None), tasks.c.due_at, tasks.c.id))
+        q = (sa.select(tasks, instances.c.subject_key, instances.c.initiator, instances.c.version)
+             .join(instances, instances.c.id == tasks.c.instance_id).where(_box(user, box, now))
+             .order_by(*order).limit(limit).offset(offset))
+        items = [_task_item(r, now) for r in conn.execute(q)]
+    return {"user": user, "box": box, "items": items, "total": counts[box], "counts": counts}
+
+
+def _count(conn: Connection, user: str, box: str, now: datetime) -> int:
+    if box == "cc":
+        return conn.execute(sa.select(sa.func.count()).select_from(ccs).where(ccs.c.user_name == user)).scalar()
+    return conn.execute(sa.select(sa.func.count()).select_from(tasks).where(_box(user, box, now))).scalar()
+
+
+def _task_item(r: Any, now: datetime) -> dict:
+    due = r.due_at
+    return {"task": r.id, "instance": r.instance_id, "flow": r.flow, "node": r.node, "assignee": r.assignee,
+            "owner": r.owner, "status": r.status, "due_at": iso(due),
+            "overdue": r.status == "open" and due is not None and due < db_time(now),
+            "created_at": iso(r.created_at), "closed_at": iso(r.closed_at), "subject": r.subject_key,
+            "initiator": r.initiator, "instance_version": r.version}
+
+
+def task_row(conn: Connection, task_id: str) -> Any:
+    return conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
+
+
+def step_rules(node: Any) -> dict:
+    """What a task page needs from its step: label, type, actions, field access, countersign."""
+    fields = getattr(node, "fields", None)
+    cs = getattr(node, "countersign", None)
+    return {"node": node.id, "type": node.type, "label": {"zh": node.label.zh, "en": node.label.en},
+            "actions": list(getattr(node, "actions", ())),
+            "fields": None if fields is None else {"editable": list(fields.editable), "readonly": list(fields.readonly),
+                                                   "hidden": list(fields.hidden), "required": list(fields.required)},
+            "countersign": None if cs is None else {"mode": cs.mode, "veto_roles": list(cs.veto_roles),
+                                                    "pass": None if cs.pass_ratio is None else str(cs.pass_ratio)},
+            "return_to": list(getattr(node, "return_to", ()))}

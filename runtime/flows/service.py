@@ -1,0 +1,255 @@
+"""The flow service: what the API, the CLI, the worker and the web pages call.
+
+Every command is one transaction (`runtime.storage.db.writing`): load, apply the pure engine, write the
+state over the version read (optimistic concurrency), tasks, timers, events, outbox, audit.
+A refused command raises `FlowError` (code, message, HTTP status) and changes nothing. A client
+`request_id` makes a command safe to retry: the same id again gives the first answer and does
+nothing twice (the id is stored in the same transaction as the change). Instances run on the
+deployment version they started on. Results are JSON-ready dicts."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from engine.flow import WEEKDAYS, TimerFired
+
+from runtime.auth.org import OrgTree
+from runtime.auth.scope import scope_for
+from runtime.auth.users import UserStore
+from runtime.storage.db import writing
+from runtime.records.errors import NotFound
+from runtime.flows.commands import build
+from runtime.flows.directory import DirectoryFactory, table_directory
+from runtime.flows.queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
+from runtime.storage.prepared import Prepared
+from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
+from runtime.flows.tables import messages, requests, timers
+from runtime.flows.tx import FlowTx
+from runtime.storage.migrate import upgrade
+from runtime.records.service import Records
+from runtime.flows.migration import migrate
+from runtime.flows.preview import preview
+from runtime.flows.queries import iso
+
+RETRIES = 3       # a command without an expected version is re-run on a write conflict
+
+
+def bank_timezone() -> Any:
+    try:
+        return ZoneInfo(os.environ.get("BANYAN_TIMEZONE", "Asia/Shanghai"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone(timedelta(hours=8))
+
+
+class FlowService:
+    def __init__(self, engine: Engine, *, directory: DirectoryFactory = table_directory, calendar: Any = WEEKDAYS,
+                 clock: Callable[[], datetime] | None = None):
+        upgrade(engine)
+        self.engine, self.directory, self.calendar = engine, directory, calendar
+        tz = bank_timezone()
+        self.clock = clock or (lambda: datetime.now(tz))
+        self.records = Records(engine)
+        self._tree: tuple[str, OrgTree] | None = None
+
+    # -- commands --------------------------------------------------------------------------------
+    def start(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None,
+              request_id: str | None = None) -> dict:
+        """Start `flow` about the subject record with key `subject`; returns the instance view."""
+        if form is not None and not isinstance(form, Mapping):
+            raise FlowError("invalid", "the form must be an object of field values")
+        self._check_subject(flow, actor, subject)
+        return self._run(request_id, actor, f"start {flow} {subject}", None,
+                         lambda tx: tx.start(flow, actor, subject, dict(form or {})))
+
+    def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
+        """A person who signs in starts (or previews) a flow only about a record placed in their org
+        scope (runtime/auth/scope.py: a group their branch leads, not one it only co-serves);
+        anything else reads as an unknown record."""
+        if subject is None or not isinstance(actor, str):
+            return
+        user = UserStore(self.engine).get(actor)
+        if user is None:
+            return                      # not a signed-in person (the system, a test directory)
+        live = self.records.refresh()
+        if self._tree is None or self._tree[0] != live.hash:
+            self._tree = (live.hash, OrgTree(live.bundle))
+        scope = scope_for(self._tree[1], user)
+        if scope.bank_wide:
+            return
+        entity = self.flow(flow).subject
+        if entity:
+            try:
+                self.records.find(entity, subject, scope=scope, write=True)
+            except NotFound:
+                raise FlowError("not_found", f"no {entity} `{subject}`") from None
+
+    def act(self, instance_id: str, action: str, *, actor: str, request_id: str | None = None,
+            expected_version: int | None = None, **params: Any) -> dict:
+        """Run `action` (approve, reject, complete, claim, return, transfer, delegate, add_signer,
+        remove_signer, withdraw, urge, cc, comment, cancel, event) with its parameters (task,
+        comment, fields, to, users, position, user, node, message, text, reason, event, record)."""
+        # the shape is checked before anything is read; the command gets the transaction's time
+        checked = build(action, params, actor=actor, now=None, expected_version=expected_version)
+
+        def run(tx: FlowTx) -> str:
+            tx.apply(instance_id, dataclasses.replace(checked, now=tx.now), action)
+            return instance_id
+        return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
+                         expected_version, run)
+
+    def _run(self, request_id: str | None, actor: str, what: str, expected: int | None,
+             work: Callable[[FlowTx], str]) -> dict:
+        if not isinstance(actor, str) or not actor.strip():
+            raise FlowError("invalid", "who acts must be named (actor)")
+        if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 200):
+            raise FlowError("invalid", "a request id is 1–200 characters")
+        for attempt in range(RETRIES):
+            try:
+                with writing(self.engine) as conn:
+                    if request_id is not None:
+                        seen = _replay(conn, request_id, actor, what)
+                        if seen is not None:
+                            return seen
+                    tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
+                    instance_id = work(tx)
+                    tx.settle()
+                    row, state = tx.latest[instance_id]
+                    view = instance_view(row, state)
+                    if request_id is not None:
+                        _REQUEST.run(conn, {
+                            "request_id": request_id, "actor": actor, "command": what[:300],
+                            "instance_id": instance_id, "response": json.dumps(view, ensure_ascii=False),
+                            "at": db_time(tx.now)})
+                    return view
+            except FlowError as exc:
+                if exc.code != "conflict" or expected is not None or attempt == RETRIES - 1:
+                    raise
+            except sa.exc.IntegrityError:
+                if request_id is None:
+                    raise
+                with self.engine.connect() as conn:      # the same request id landed first elsewhere
+                    seen = _replay(conn, request_id, actor, what)
+                if seen is None:
+                    raise
+                return seen
+        raise FlowError("conflict", "the instance kept changing; try again")
+
+    def fire_timer(self, instance_id: str, timer: str, *, claimed_by: str | None = None) -> dict | None:
+        """TimerFired for one due timer (the worker's call). Its row is deleted in the same
+        transaction, only while `claimed_by` still holds it; None if it no longer does."""
+        class Gone(Exception):
+            pass
+
+        def run(tx: FlowTx) -> str:
+            gone = tx.conn.execute(timers.delete().where(
+                timers.c.instance_id == instance_id, timers.c.timer == timer,
+                *([timers.c.claimed_by == claimed_by] if claimed_by else [])))
+            if gone.rowcount != 1:
+                raise Gone()
+            tx.apply(instance_id, TimerFired(actor="system", now=tx.now, timer=timer), "timer")
+            return instance_id
+        try:
+            return self._run(None, "system", "timer", None, run)
+        except Gone:
+            return None
+
+    def migrate(self, flow: str, to_version: int, mapping: Mapping[str, str] | None = None, *, actor: str,
+                dry_run: bool = True, only: list[str] | None = None) -> dict:
+        """Move running instances of `flow` to deployment `to_version` by a node mapping (see
+        runtime.flows.migration); a dry run (the default) only checks and reports."""
+        return migrate(self.engine, flow, to_version, mapping or {}, actor=actor, now=self.clock(), dry_run=dry_run,
+                       only=only)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _view(self, conn: Any, instance_id: str) -> dict:
+        stored = load(conn, instance_id)
+        return instance_view(stored.row, stored.state)
+
+    def instance(self, instance_id: str, *, with_timeline: bool = True) -> dict:
+        with self.engine.connect() as conn:
+            view = self._view(conn, instance_id)
+            if with_timeline:
+                view["timeline"] = timeline(conn, instance_id)
+            return view
+
+    def timeline(self, instance_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            load(conn, instance_id)
+            return timeline(conn, instance_id)
+
+    def inbox(self, user: str, box: str = "mine", *, limit: int = 50, offset: int = 0) -> dict:
+        if box not in BOXES:
+            raise FlowError("invalid", f"no inbox `{box}`; use one of: {', '.join(BOXES)}")
+        if not 1 <= limit <= 500 or offset < 0:
+            raise FlowError("invalid", "limit must be 1–500 and offset ≥ 0")
+        with self.engine.connect() as conn:
+            return inbox(conn, user, box, self.clock(), limit, offset)
+
+    def task(self, task_id: str) -> dict:
+        """A task with its instance and its step's rules (actions, field access): a task page's data."""
+        with self.engine.connect() as conn:
+            row = task_row(conn, task_id)
+            if row is None:
+                raise FlowError("unknown_task", f"no task `{task_id}`")
+            stored = load(conn, row.instance_id)
+            flow = flow_in(bundle_at(conn, stored.row.deployment_version), stored.row.flow)
+            return {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
+                    "instance": instance_view(stored.row, stored.state), "step": step_rules(flow.by_id[row.node])}
+
+    def preview(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None) -> dict:
+        """Who would hold each step if `actor` submitted this draft now; nothing is written."""
+        if form is not None and not isinstance(form, Mapping):
+            raise FlowError("invalid", "the form must be an object of field values")
+        self._check_subject(flow, actor, subject)
+        with self.engine.connect() as conn:
+            version = current_version(conn)
+            bundle = bundle_at(conn, version)
+            compiled = flow_in(bundle, flow)
+            tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
+            ctx = tx.context(bundle, compiled, subject, actor, strict=True)
+            return {**preview(compiled, dict(form or {}), ctx, actor, tx.now), "deployment_version": version}
+
+    def messages(self, user: str, *, unread_only: bool = False, limit: int = 50) -> list[dict]:
+        """In-app messages the worker delivered to `user`, newest first."""
+        q = sa.select(messages).where(messages.c.user_name == user)
+        if unread_only:
+            q = q.where(messages.c.read_at.is_(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(messages.c.id.desc()).limit(limit)).all()
+        return [{"id": r.id, "instance": r.instance_id, "template": r.template, "text": r.text,
+                 "at": iso(r.created_at), "read": r.read_at is not None} for r in rows]
+
+    def flow(self, name: str, version: int | None = None) -> Any:
+        """The compiled flow of deployment `version` (default: the current one)."""
+        with self.engine.connect() as conn:
+            return flow_in(bundle_at(conn, version or current_version(conn)), name)
+
+    def flows(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            bundle = bundle_at(conn, current_version(conn))
+        return [{"name": n, "label": {"zh": f.meta.label.zh, "en": f.meta.label.en}, "subject": f.subject,
+                 "form": f.form} for (k, n), f in sorted(bundle.documents.items()) if k == "Flow"]
+
+
+_REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "instance_id", "response", "at"])
+_REPLAY = Prepared(sa.select(requests.c.command, requests.c.response)
+                   .where(requests.c.actor == sa.bindparam("k_actor"), requests.c.request_id == sa.bindparam("k_id")))
+
+
+def _replay(conn: Any, request_id: str, actor: str, what: str) -> dict | None:
+    """The first answer to `actor`'s request `request_id`, or None. Keys are each person's own:
+    another person's key is never seen, and one's own key reused for another command is refused."""
+    row = _REPLAY.first(conn, {"k_actor": actor, "k_id": request_id})
+    if row is None:
+        return None
+    if row.command != what[:300]:
+        raise FlowError("request_reused", f"you already used request id {request_id} for `{row.command}`; "
+                                          "use a new id for a new command")
+    return json.loads(row.response)

@@ -1,0 +1,200 @@
+"""Reading and writing flow instances: the pinned bundle of a deployment version, the instance
+row (state JSON + version), the optimistic write, the timeline, the errors the services raise.
+
+All within a caller's transaction; `flow_service` decides where transactions begin and end."""
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.flow import CommandRejected, FlowInstance, from_json, to_json
+
+from runtime.deploy import live as _live
+from runtime.storage.prepared import Prepared
+from runtime.flows.tables import events, instances
+from runtime.deploy.releases import decode_sources, load_bundle
+from runtime.storage.tables import deployments
+
+# CommandRejected codes → HTTP status; anything else is 422 (the command itself is wrong).
+STATUS = {
+    "stale_version": 409, "conflict": 409, "not_running": 409, "already_acted": 409, "already_claimed": 409,
+    "already_started": 409, "withdraw_too_late": 409, "task_held": 409, "delegated_task": 409,
+    "already_signer": 409, "request_reused": 409, "nothing_deployed": 409,
+    "not_assignee": 403, "four_eyes": 403, "not_allowed": 403, "not_signer": 403,
+    "unknown_task": 404, "unknown_timer": 404, "unknown_call": 404, "not_found": 404, "unknown_flow": 404,
+    "unknown_subject": 404,
+}
+
+
+class FlowError(Exception):
+    """A refused flow request: `code` (stable), `message` (for people), an HTTP `status`."""
+
+    def __init__(self, code: str, message: str, status: int | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+        self.status = status or STATUS.get(code, 422)
+
+    @classmethod
+    def of(cls, exc: CommandRejected) -> "FlowError":
+        return cls(exc.code, exc.message)
+
+    def to_dict(self) -> dict:
+        return {"error": self.code, "message": self.message, "detail": []}
+
+
+def db_time(dt: datetime | None) -> datetime | None:
+    """Naive UTC, as every flow table stores time (an aware time is converted, a naive one kept)."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def from_db(dt: datetime | None) -> datetime | None:
+    return None if dt is None else (dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of a value from the engine (records become their key or name)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return str(value)                          # exact, as the records API sends money
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "entity") and hasattr(value, "id") and hasattr(value, "loader"):
+        return record_key(value)
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+def record_key(value: Any) -> Any:
+    """The key of a record value (a RecordRef/RecordContext or a mapping), else the value."""
+    if isinstance(value, (str, int)) or value is None:
+        return value
+    loader = getattr(value, "loader", None)
+    entity = getattr(value, "entity", None)
+    if loader is not None and entity is not None:
+        key = loader.live.entity(entity).key
+        if key and key in value:
+            return value[key]
+        return getattr(value, "id", None)
+    if hasattr(value, "get"):
+        return value.get("code", value.get("name", value.get("id")))
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(plain(value), ensure_ascii=False, separators=(",", ":"))
+
+
+# -- the pinned bundle -------------------------------------------------------------------------
+_HASHES: dict[tuple[str, int], str] = {}
+_URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()      # engine → its URL, rendered once
+
+
+def bundle_at(conn: Connection, version: int) -> Any:
+    """The compiled bundle of deployment `version` (compiled once per process per hash)."""
+    engine = conn.engine
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = engine.url.render_as_string(hide_password=False)
+    key = (url, version)
+    h = _HASHES.get(key)
+    if h is None or h not in _live._BUNDLES:
+        row = conn.execute(sa.select(deployments.c.hash, deployments.c.sources)
+                           .where(deployments.c.version == version)).first()
+        if row is None:
+            raise FlowError("nothing_deployed", f"deployment v{version} does not exist in this database")
+        h = _HASHES[key] = row.hash
+        if h not in _live._BUNDLES:
+            _live._BUNDLES[h] = load_bundle(h, decode_sources(row.sources))
+    return _live._BUNDLES[h]
+
+
+_CURRENT = Prepared(sa.select(sa.func.max(deployments.c.version)))
+
+
+def current_version(conn: Connection) -> int:
+    v = _CURRENT.scalar(conn)
+    if v is None:
+        raise FlowError("nothing_deployed", "nothing is deployed in this database yet; run `banyan deploy configs`")
+    return v
+
+
+def flow_in(bundle: Any, name: str) -> Any:
+    flow = bundle.documents.get(("Flow", name))
+    if flow is None:
+        known = sorted(n for k, n in bundle.documents if k == "Flow")
+        raise FlowError("unknown_flow", f"no flow `{name}` in this deployment; known: {', '.join(known) or 'none'}")
+    return flow
+
+
+# -- instances ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stored:
+    row: Any
+    state: FlowInstance
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+
+_LOAD = Prepared(sa.select(instances).where(instances.c.id == sa.bindparam("k_id")))
+_INSERT = Prepared(instances.insert(), [c.key for c in instances.c])
+_SAVE = Prepared(instances.update()
+                 .where(instances.c.id == sa.bindparam("k_id"), instances.c.version == sa.bindparam("k_v"))
+                 .values(state=sa.bindparam("state"), version=sa.bindparam("version"), status=sa.bindparam("status"),
+                         outcome=sa.bindparam("outcome"), updated_at=sa.bindparam("updated_at")))
+_EVENTS = Prepared(events.insert(), ["instance_id", "version", "at", "actor", "kind", "node", "task", "data"])
+
+
+def encode_state(state: FlowInstance) -> str:
+    return json.dumps(to_json(state), ensure_ascii=False)
+
+
+def load(conn: Connection, instance_id: str) -> Stored:
+    row = _LOAD.first(conn, {"k_id": instance_id})
+    if row is None:
+        raise FlowError("not_found", f"no flow instance `{instance_id}`")
+    return Stored(row, from_json(json.loads(row.state)))
+
+
+def insert(conn: Connection, state: FlowInstance, version: int, subject: tuple[str | None, str | None],
+           now: datetime, parent: tuple[str | None, str | None] = (None, None)) -> None:
+    _INSERT.run(conn, {
+        "id": state.id, "flow": state.flow, "deployment_version": version, "subject_entity": subject[0],
+        "subject_key": None if subject[1] is None else str(subject[1]), "initiator": state.initiator,
+        "state": encode_state(state), "version": state.version, "status": state.status,
+        "outcome": state.outcome, "parent_id": parent[0], "parent_call": parent[1], "started_at": db_time(now),
+        "updated_at": db_time(now)})
+
+
+def save(conn: Connection, old: Stored, state: FlowInstance, now: datetime, **extra: Any) -> None:
+    """Write the new state if nobody wrote since we read it; else a 409 `conflict`."""
+    values = {"state": encode_state(state), "version": state.version,
+              "status": state.status, "outcome": state.outcome, "updated_at": db_time(now)}
+    if extra:
+        done = conn.execute(instances.update().where(instances.c.id == old.id, instances.c.version == old.row.version)
+                            .values(**values, **extra))
+    else:
+        done = _SAVE.run(conn, {"k_id": old.id, "k_v": old.row.version, **values})
+    if done.rowcount != 1:
+        raise FlowError("conflict", f"instance {old.id} changed while this command ran; reload and try again")
+
+
+def append_events(conn: Connection, instance_id: str, version: int, evs: Iterable[Any]) -> None:
+    rows = [{"instance_id": instance_id, "version": version, "at": db_time(e.at), "actor": e.actor, "kind": e.kind,
+             "node": e.node, "task": e.task, "data": dumps({k: v for k, v in e.data.items() if v is not None})}
+            for e in evs]
+    _EVENTS.many(conn, rows)

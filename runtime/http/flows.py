@@ -1,0 +1,138 @@
+"""HTTP endpoints of the flows, installed by `runtime.http.app.create_app` (`install_flows`).
+
+Who acts comes from `X-Banyan-Actor` (until sign-in lands); `Idempotency-Key` makes a start or
+a command safe to retry; `If-Match: <version>` refuses a command on a changed instance (409).
+Errors have the API's one shape, `{"error": code, "message": text, "detail": []}`: the engine's
+refusal codes (`not_assignee` 403, `already_acted` 409, `illegal_target` 422 …), 404 for an
+unknown instance, task or flow. With the app's lifespan (uvicorn: `banyan serve`), APScheduler
+runs the flow worker every few seconds, unless `BANYAN_FLOW_WORKER=0`."""
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import Any, Optional
+
+from fastapi import APIRouter, Body, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Engine
+
+from runtime.http.params import MAX_ID, Limit, Offset
+from runtime.flows.service import FlowService
+from runtime.flows.store import FlowError
+from runtime.flows.worker import FlowWorker, start_scheduler
+
+
+class StartBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: Optional[str] = Field(None, description="key of the subject record (e.g. a group code)")
+    form: dict[str, Any] = Field(default_factory=dict)
+
+
+class MigrationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_version: int = Field(ge=1, le=MAX_ID, description="the deployment version to move the instances to")
+    mapping: dict[str, str] = Field(default_factory=dict, description="{old node: new node}")
+    dry_run: bool = True
+    instances: Optional[list[str]] = None
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise FlowError("invalid", "If-Match must be the instance's version number")
+    return int(text)
+
+
+def flow_router(service: FlowService) -> APIRouter:
+    @asynccontextmanager
+    async def lifespan(_app: Any):
+        scheduler = None
+        if os.environ.get("BANYAN_FLOW_WORKER", "1") != "0":
+            interval = float(os.environ.get("BANYAN_FLOW_WORKER_INTERVAL", "5"))
+            scheduler = start_scheduler(FlowWorker(service), interval)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    r = APIRouter(tags=["flows"], lifespan=lifespan)
+
+    @r.get("/flows")
+    def flows() -> list[dict]:
+        return service.flows()
+
+    @r.post("/flows/{name}/instances", status_code=201)
+    def start(name: str, body: StartBody, x_banyan_actor: str = Header(...),
+              idempotency_key: str | None = Header(None)) -> dict:
+        return service.start(name, actor=x_banyan_actor, subject=body.subject, form=body.form,
+                             request_id=idempotency_key)
+
+    @r.post("/flows/{name}/preview")
+    def preview(name: str, body: StartBody, x_banyan_actor: str = Header(...)) -> dict:
+        """Who would hold each step if this draft were submitted now (nothing is written)."""
+        return service.preview(name, actor=x_banyan_actor, subject=body.subject, form=body.form)
+
+    @r.get("/flows/{name}/graph.svg")
+    def graph(name: str, instance: str | None = None, lang: str = Query("zh", pattern="^(zh|en)$")) -> Response:
+        from engine.flow.svg import flow_svg
+        current: list[str] = []
+        if instance is not None:
+            view = service.instance(instance, with_timeline=False)
+            if view["flow"] != name:
+                raise FlowError("not_found", f"instance {instance} runs `{view['flow']}`, not `{name}`")
+            flow, current = service.flow(name, view["deployment_version"]), view["current_nodes"]
+        else:
+            flow = service.flow(name)
+        return Response(flow_svg(flow, current=current, lang=lang), media_type="image/svg+xml")
+
+    @r.post("/flows/{name}/migrations")
+    def migrate(name: str, body: MigrationBody, x_banyan_actor: str = Header(...)) -> dict:
+        return service.migrate(name, body.to_version, body.mapping, actor=x_banyan_actor, dry_run=body.dry_run,
+                               only=body.instances)
+
+    @r.get("/flow-instances/{instance_id}")
+    def instance(instance_id: str) -> dict:
+        return service.instance(instance_id)
+
+    @r.post("/flow-instances/{instance_id}/{action}")
+    def command(instance_id: str, action: str, body: dict[str, Any] = Body(default_factory=dict),
+                x_banyan_actor: str = Header(...), if_match: str | None = Header(None),
+                idempotency_key: str | None = Header(None)) -> dict:
+        """approve, reject, complete, claim, return, transfer, delegate, add_signer, remove_signer,
+        withdraw, urge, cc, comment, cancel, event — the body holds the action's parameters."""
+        reserved = sorted(set(body) & {"actor", "request_id", "expected_version"})
+        if reserved:
+            raise FlowError("invalid", f"{', '.join(reserved)} come from the headers (X-Banyan-Actor, "
+                                       "Idempotency-Key, If-Match), not the body")
+        return service.act(instance_id, action, actor=x_banyan_actor, request_id=idempotency_key,
+                           expected_version=_if_match(if_match), **body)
+
+    @r.get("/inbox")
+    def inbox(x_banyan_actor: str = Header(...), box: str = "mine", limit: Limit = 50, offset: Offset = 0) -> dict:
+        return service.inbox(x_banyan_actor, box, limit=limit, offset=offset)
+
+    @r.get("/flow-tasks/{task_id:path}")
+    def task(task_id: str) -> dict:
+        return service.task(task_id)
+
+    @r.get("/messages")
+    def messages(x_banyan_actor: str = Header(...), unread: bool = False) -> list[dict]:
+        return service.messages(x_banyan_actor, unread_only=unread)
+
+    return r
+
+
+def install_flows(app: FastAPI, engine: Engine, service: FlowService | None = None) -> FlowService:
+    """Add the flow endpoints and their error shape to `app`."""
+    service = service or FlowService(engine)
+
+    @app.exception_handler(FlowError)
+    async def _flow_error(_req: Request, exc: FlowError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    app.include_router(flow_router(service))
+    return service

@@ -1,0 +1,82 @@
+"""Keeping computed fields true when the records they aggregate change.
+
+A computed field may read a collection (`sum(loans, l -> l.balance)`): when a loan is
+written, its borrower's computed fields are recomputed in the same transaction, and so on
+up (the group's `sum(members, m -> m.loan_balance)`), until nothing changes.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.audit import log as audit
+from runtime.records.context import Loader, RecordContext, from_row
+from runtime.records.store import to_json
+
+MAX_DEPTH = 8
+
+
+def dependents(live: Any, entity: str) -> list[tuple[str, str, str]]:
+    """(parent entity, collection, via field) whose computed fields read records of `entity`."""
+    out = []
+    for name, ent in live.bundle.entities.items():
+        readers = set().union(*(f.compute.names for f in ent.fields if f.compute is not None)) if ent.fields else set()
+        for c in ent.collections:
+            if c.entity == entity and c.name in readers:
+                out.append((name, c.name, c.via))
+    return out
+
+
+def propagate(conn: Connection, loader: Loader, entity: str, changes: Iterable[tuple[dict | None, dict | None]],
+              rules_of: Callable[[str], Any], actor: str, depth: int = 0) -> int:
+    """Recompute the parents of changed `entity` records; returns how many parent records changed."""
+    changes = list(changes)
+    total = 0
+    if not changes or depth >= MAX_DEPTH:
+        return 0
+    for parent, _collection, via in dependents(loader.live, entity):
+        ids = {rec.get(via) for pair in changes for rec in pair if rec is not None} - {None}
+        if not ids:
+            continue
+        loader.forget_children(entity)
+        changed = recompute(conn, loader, parent, sorted(ids), rules_of(parent), actor)
+        total += len(changed) + propagate(conn, loader, parent, changed, rules_of, actor, depth + 1)
+    return total
+
+
+def prime_collections(loader: Loader, ent: Any, rules: Any, ids: list[int]) -> None:
+    """Load, in bulk, the collections the entity's computed fields read, for records `ids`."""
+    read = set().union(*(f.compute.names for f in rules.computed)) if rules.computed else set()
+    for c in ent.collections:
+        if c.name in read:
+            loader.prime(c.entity, c.via, ids)
+
+
+def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rules: Any,
+              actor: str) -> list[tuple[dict, dict]]:
+    live = loader.live
+    t, spec = live.table(entity), live.model[entity]
+    ent = live.entity(entity)
+    computed_names = [f.name for f in rules.computed]
+    prime_collections(loader, ent, rules, ids)
+    changed: list[tuple[dict, dict]] = []
+    now = audit.utc_now()
+    entries = []
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(sa.select(t).where(t.c.id.in_(ids[start:start + 500]))).mappings().all()
+        for r in rows:
+            old = {"id": r["id"], **from_row(spec.columns, r)}
+            new = dict(old)
+            ctx = RecordContext(entity, new, loader, r["id"])
+            rules.compute(new, ctx, [])
+            diff = {n: new[n] for n in computed_names if new[n] != old[n]}
+            if not diff:
+                continue
+            conn.execute(t.update().where(t.c.id == r["id"]).values(**diff, version=t.c.version + 1, updated_at=now))
+            new["version"], old["version"] = r["version"] + 1, r["version"]
+            changed.append((old, new))
+            entries.append(audit.AuditEntry(actor, "update", entity, r["id"], to_json(old), to_json(new)))
+    audit.append(conn, entries, live.version)
+    return changed

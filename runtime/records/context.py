@@ -1,0 +1,201 @@
+"""Records as the expression language sees them: a Mapping of field values, where a reference
+is another record (loaded when an expression reads it) and a collection is the list of
+records pointing here (loaded in bulk when primed, else on first read).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from importlib.metadata import entry_points
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.deploy.live import LiveModel
+
+
+_COLUMN_NAMES: dict[int, tuple] = {}
+
+# Context entries expressions may read besides fields ("$graph" for the graph functions):
+# name → provider(loader, name), asked once per operation, only when an expression reads it.
+# Other rooms declare theirs under the `banyan.context` entry point (the graph room's `$graph`),
+# so the records room never imports them by name; tests may add their own.
+CONTEXT_GROUP = "banyan.context"
+CONTEXT_PROVIDERS: dict[str, Any] = {}
+_declared: dict[str, Any] | None = None
+
+
+def _provider(name: str) -> Any:
+    global _declared
+    found = CONTEXT_PROVIDERS.get(name)
+    if found is None:
+        if _declared is None:
+            _declared = {"$" + ep.name: ep for ep in entry_points(group=CONTEXT_GROUP)}
+        ep = _declared.get(name)
+        if ep is not None:
+            found = CONTEXT_PROVIDERS[name] = ep.load()
+    return found
+
+
+def from_row(spec_columns, row: Mapping) -> dict[str, Any]:
+    """Field values of a table row, as runtime values (datetimes in UTC)."""
+    found = _COLUMN_NAMES.get(id(spec_columns))
+    if found is None or found[0] is not spec_columns:
+        found = _COLUMN_NAMES[id(spec_columns)] = (
+            spec_columns, tuple(c.name for c in spec_columns), tuple(c.name for c in spec_columns if c.kind == "datetime"))
+    out = {n: row[n] for n in found[1]}
+    for n in found[2]:
+        v = out[n]
+        if isinstance(v, datetime) and v.tzinfo is None:
+            out[n] = v.replace(tzinfo=timezone.utc)
+    return out
+
+
+class Loader:
+    """Reads records for expressions within one operation, with caches."""
+
+    def __init__(self, conn: Connection, live: LiveModel):
+        self.conn, self.live = conn, live
+        self._rows: dict[tuple[str, int], dict | None] = {}
+        self._children: dict[tuple[str, str], dict[int, list[dict]]] = {}
+        self._meta: dict[str, tuple[dict, dict, dict]] = {}
+        self._context: dict[str, Any] = {}
+
+    def context_value(self, name: str) -> Any:
+        if name not in self._context:
+            provider = _provider(name)
+            if provider is None:
+                raise KeyError(name)
+            self._context[name] = provider(self, name)
+        return self._context[name]
+
+    def meta(self, entity: str) -> tuple[dict, dict, dict]:
+        """(reference fields → target entity, collections by name, each collection → empty) of an entity."""
+        found = self._meta.get(entity)
+        if found is None:
+            ent = self.live.entity(entity)
+            refs = {f.name: f.ref for f in ent.fields if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
+            collections = {c.name: c for c in ent.collections}
+            found = self._meta[entity] = (refs, collections, dict.fromkeys(collections, ()))
+        return found
+
+    def row(self, entity: str, id_: int) -> dict | None:
+        key = (entity, id_)
+        if key not in self._rows:
+            t = self.live.table(entity)
+            r = self.conn.execute(sa.select(t).where(t.c.id == id_)).mappings().first()
+            self._rows[key] = None if r is None else {"id": r["id"], **from_row(self.live.model[entity].columns, r)}
+        return self._rows[key]
+
+    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
+        """Load the children of many parents at once (`entity.via IN parent_ids`)."""
+        cache = self._children.setdefault((entity, via), {})
+        todo = [i for i in parent_ids if i not in cache]
+        t, cols = self.live.table(entity), self.live.model[entity].columns
+        for start in range(0, len(todo), 500):
+            chunk = todo[start:start + 500]
+            for i in chunk:
+                cache[i] = []
+            for r in self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings():
+                cache[r[via]].append({"id": r["id"], **from_row(cols, r)})
+
+    def children(self, entity: str, via: str, parent_id: int | None) -> list[dict]:
+        if parent_id is None:
+            return []
+        cache = self._children.get((entity, via))
+        if cache is None or parent_id not in cache:
+            self.prime(entity, via, [parent_id])
+            cache = self._children[(entity, via)]
+        return cache[parent_id]
+
+    def forget_children(self, entity: str) -> None:
+        for key in [k for k in self._children if k[0] == entity]:
+            del self._children[key]
+
+
+class RecordRef(Mapping):
+    """A referenced record: equal to another reference to the same row, or to its key or id."""
+
+    __slots__ = ("entity", "id", "loader", "_ctx")
+
+    def __init__(self, entity: str, id_: int, loader: Loader | None):
+        self.entity, self.id, self.loader, self._ctx = entity, id_, loader, None
+
+    def _record(self) -> "RecordContext":
+        if self._ctx is None:
+            row = self.loader.row(self.entity, self.id) if self.loader else None
+            self._ctx = RecordContext(self.entity, row or {}, self.loader, row["id"] if row else None)
+        return self._ctx
+
+    def __getitem__(self, name: str) -> Any:
+        return self._record()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record())
+
+    def __len__(self) -> int:
+        return len(self._record())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordRef):
+            return (self.entity, self.id) == (other.entity, other.id)
+        if isinstance(other, int) and not isinstance(other, bool):
+            return other == self.id
+        if isinstance(other, str) and self.loader is not None:
+            key = self.loader.live.entity(self.entity).key
+            return key is not None and self._record().get(key) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.entity, self.id))
+
+
+class RecordContext(Mapping):
+    """One record's fields (and collections) for a compiled expression."""
+
+    __slots__ = ("entity", "values", "loader", "id", "_refs", "_collections", "_cache")
+
+    def __init__(self, entity: str, values: Mapping, loader: Loader | None, id_: int | None,
+                 new: bool = False):
+        self.entity, self.values, self.loader, self.id = entity, values, loader, id_
+        if loader is None:
+            self._refs, self._collections, self._cache = {}, {}, {}
+            return
+        self._refs, self._collections, empty = loader.meta(entity)
+        # nothing can point at a record that is being created: its collections are empty
+        self._cache: dict[str, Any] = empty.copy() if new else {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._cache:
+            return self._cache[name]
+        if name in self._refs:
+            v = self.values.get(name)
+            out = None if v is None else RecordRef(self._refs[name], v, self.loader)
+        elif name in self._collections:
+            c = self._collections[name]
+            rows = self.loader.children(c.entity, c.via, self.id) if self.loader else []
+            out = [RecordContext(c.entity, r, self.loader, r["id"]) for r in rows]
+        elif name in self.values:
+            return self.values[name]
+        elif name[:1] == "$" and self.loader is not None:
+            return self.loader.context_value(name)
+        else:
+            raise KeyError(name)
+        self._cache[name] = out
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.values
+        yield from (c for c in self._collections if c not in self.values)
+
+    def __len__(self) -> int:
+        return len(self.values) + len([c for c in self._collections if c not in self.values])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (RecordContext, RecordRef)) and self.id is not None:
+            return (self.entity, self.id) == (other.entity, other.id)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.entity, self.id))

@@ -1,0 +1,45 @@
+"""Errors the records service raises: each carries an HTTP status and field-level problems."""
+from __future__ import annotations
+
+from runtime.records.validation import Problem
+
+
+class RecordError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+    def to_dict(self) -> dict:
+        return {"error": self.code, "message": self.message, "detail": [p.to_dict() for p in self.problems]}
+
+
+class InvalidRecord(RecordError):
+    status, code = 422, "invalid"
+
+
+class NotFound(RecordError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(RecordError):
+    """A right the person lacks (a permission, or changing a record they may only read)."""
+    status, code = 403, "forbidden"
+
+
+class VersionConflict(RecordError):
+    status, code = 409, "conflict"
+
+
+def invalid(entity: str, problems: list[Problem], rows: int | None = None) -> InvalidRecord:
+    if rows is None:
+        head = f"the {entity} record is not valid"
+    else:
+        bad = len({p.path[0] for p in problems if p.path})
+        head = f"{bad} of {rows} {entity} row(s) are not valid; nothing was written"
+    return InvalidRecord(head + ": " + "; ".join(
+        (".".join(map(str, p.path)) + ": " if p.path else "") + p.message for p in problems[:5])
+        + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""), problems)

@@ -1,0 +1,124 @@
+"""Preparing new records in batches: convert, default, resolve references, check uniqueness,
+compute, validate — every problem of every row collected, nothing written here."""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.engine import Connection
+
+from runtime.deploy.live import LiveModel
+from runtime.records.context import Loader, RecordContext
+from runtime.records.store import allocate_ids, check_unique, keys_to_ids
+from runtime.records.validation import EntityRules, Problem
+
+
+class Row(dict):
+    """Field values of one input row that knows its line in a file (for the error report)."""
+
+    def __init__(self, values: Mapping[str, Any], line: int):
+        super().__init__(values)
+        self.line = line
+
+
+class RowError:
+    """An input row that could not even be split into fields (e.g. too many cells)."""
+
+    def __init__(self, message: str, line: int):
+        self.message, self.line = message, line
+
+
+def resolve_refs(conn: Connection, live: LiveModel, rules: EntityRules, entity: str,
+                 rows: list[tuple[int, dict]], pending: dict[Any, int], problems: dict[int, list[Problem]]) -> None:
+    """Replace reference keys by ids in place; `pending` maps (entity, key) of records being
+    created in this transaction to their ids."""
+    for field, target in rules.refs.items():
+        wanted = {vals[field] for _, vals in rows if vals.get(field) is not None}
+        wanted -= {k for k in wanted if (target, k) in pending}
+        found = keys_to_ids(conn, live, target, wanted) if wanted else {}
+        key_name = live.entity(target).key or "id"
+        for pos, vals in rows:
+            v = vals.get(field)
+            if v is None:
+                continue
+            got = pending.get((target, v)) or found.get(v)
+            if got is None:
+                problems.setdefault(pos, []).append(unknown_reference(field, target, key_name, v))
+            else:
+                vals[field] = got
+
+
+def unknown_reference(field: str, target: str, key_name: str, value: Any) -> Problem:
+    """The one answer for a reference to a record that does not exist — or that the writer may
+    not read (runtime/auth/scope.py), which must not be told apart from it."""
+    return Problem((field,), f"no {target} with {key_name} `{value}`", "reference")
+
+
+def unresolved(problems: list[Problem] | None, rules: EntityRules) -> bool:
+    """Whether a row has a problem on a reference (then it is not checked for scope: that
+    problem already answers, and a second would tell a hidden record from a missing one)."""
+    return bool(problems) and any(p.path and p.path[0] in rules.refs for p in problems)
+
+
+def scope_problems(live: LiveModel, outside: Mapping[int, Any], given: Mapping[int, Mapping[str, Any]]
+                   ) -> dict[int, Problem]:
+    """Problems for the rows `Placement.outside` found outside the writer's scope; `given` holds
+    each row's normalised reference values as written (before they were resolved to ids)."""
+    out = {}
+    for pos, o in outside.items():
+        value = given.get(pos, {}).get(o.field)
+        if o.hidden is not None and value is not None:
+            out[pos] = unknown_reference(o.field, o.hidden, live.entity(o.hidden).key or "id", value)
+        else:
+            out[pos] = Problem((o.field,), o.why or "outside your org scope", "scope")
+    return out
+
+
+def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: EntityRules, entity: str,
+                raws: list[Mapping[str, Any]], pending: dict[Any, int], offset: int,
+                outside: Callable[[list[tuple[int, dict]]], dict[int, Any]] | None = None
+                ) -> tuple[list[dict], dict[int, list[Problem]]]:
+    """(values ready to insert, {position: problems}) for one batch; positions count from `offset`.
+    `outside` names the rows (normalised, references resolved) that would sit outside the
+    writer's org scope (runtime/auth/scope.py)."""
+    problems: dict[int, list[Problem]] = {}
+    rows: list[tuple[int, dict]] = []
+    ids = allocate_ids(conn, live, entity, len(raws))
+    key = rules.entity.key
+    convert_new = rules.convert_new
+    for pos, raw, id_ in zip(range(offset, offset + len(raws)), raws, ids):
+        if not isinstance(raw, dict) and not isinstance(raw, Mapping):
+            message = raw.message if isinstance(raw, RowError) else "a record must be an object of field values"
+            problems[pos] = [Problem((), message, "format")]
+            continue
+        probs: list[Problem] = []
+        vals = convert_new(raw, probs)
+        vals["id"] = id_
+        if probs:
+            problems[pos] = probs
+        if key is not None:
+            k = vals.get(key)
+            if k is not None:
+                pending.setdefault((entity, k), id_)
+        rows.append((pos, vals))
+    given = {pos: {f: vals[f] for f in rules.refs if vals.get(f) is not None} for pos, vals in rows} \
+        if outside is not None else {}
+    resolve_refs(conn, live, rules, entity, rows, pending, problems)
+    if outside is not None:
+        resolved = [(pos, vals) for pos, vals in rows if not unresolved(problems.get(pos), rules)]
+        for pos, problem in scope_problems(live, outside(resolved), given).items():
+            problems.setdefault(pos, []).append(problem)
+    check_unique(conn, live, entity, rules.unique, [(pos, None, vals) for pos, vals in rows], problems)
+    ready = []
+    compute, check = rules.compute, rules.check
+    for pos, vals in rows:
+        probs = problems.get(pos)
+        if probs is None:
+            probs = []
+        ctx = RecordContext(entity, vals, loader, vals["id"], new=True)
+        compute(vals, ctx, probs, new=True)
+        check(vals, ctx, probs, skip={p.path[0] for p in probs if p.path} if probs else frozenset())
+        if probs:
+            problems[pos] = probs
+            continue
+        ready.append(vals)
+    return ready, {p: v for p, v in problems.items() if v}

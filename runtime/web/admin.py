@@ -1,0 +1,117 @@
+"""Admin pages: people (create, change, roles held in org units, deactivate) and what each
+role may do. Only for holders of `users.admin` (and administrators)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from runtime.auth.users import PERMISSIONS, UserError
+from runtime.web.context import WebContext, redirect
+from runtime.web.text import text
+
+
+def admin_router(web: WebContext) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    def allowed(request: Request) -> bool:
+        return web.user(request).can("users.admin")
+
+    def role_labels(lang: str) -> list[tuple[str, str, str]]:
+        tree = web.tree()
+        return [(n, r.meta.label.text(lang) or n, r.scope) for n, r in sorted(tree.roles.items())]
+
+    def units(lang: str) -> list[tuple[str, str]]:
+        tree = web.tree()
+        return [(u, "　" * d + tree.label(u, lang)) for u, d in tree.ordered()]
+
+    @r.get("/ui/admin/users")
+    def users(request: Request) -> HTMLResponse:
+        if not allowed(request):
+            return web.denied(request)
+        lang = web.lang(request)
+        tree = web.tree()
+        people = [(u, tree.label(u.org_unit, lang),
+                   [tree.roles[r].meta.label.text(lang) if r in tree.roles else r for r, _ in u.roles])
+                  for u in web.users.list()]
+        return web.page(request, "admin_users.html", title=text("users", lang), people=people)
+
+    def user_form(request: Request, person, status: int = 200, errors=None, values=None) -> HTMLResponse:
+        lang = web.lang(request)
+        values = values or ({"name": person.name, "display_name": person.display_name, "org_unit": person.org_unit,
+                             "email": person.email or "", "is_admin": person.is_admin, "active": person.active,
+                             "roles": {r: u for r, u in person.roles}} if person else
+                            {"name": "", "display_name": "", "org_unit": "", "email": "", "is_admin": False,
+                             "active": True, "roles": {}})
+        return web.page(request, "admin_user.html", status, title=person.display_name if person else text("new_user", lang),
+                        person=person, values=values, errors=errors or {}, roles=role_labels(lang), units=units(lang))
+
+    @r.get("/ui/admin/users/new")
+    def new_user(request: Request) -> HTMLResponse:
+        return user_form(request, None) if allowed(request) else web.denied(request)
+
+    @r.get("/ui/admin/users/{name}")
+    def edit_user(request: Request, name: str) -> HTMLResponse:
+        if not allowed(request):
+            return web.denied(request)
+        person = web.users.get(name)
+        return user_form(request, person) if person else web.not_found(request, name)
+
+    @r.post("/ui/admin/users/{name}")
+    async def save_user(request: Request, name: str) -> Response:
+        if not allowed(request):
+            return web.denied(request)
+        lang = web.lang(request)
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        new = name == "new"
+        person = None if new else web.users.get(name)
+        if not new and person is None:
+            return web.not_found(request, name)
+        target = str(form.get("name") or "").strip() if new else name
+        roles = {}
+        for role, _label, scope in role_labels(lang):
+            if form.get(f"role.{role}"):
+                unit = str(form.get(f"unit.{role}") or "")
+                roles[role] = "" if scope == "global" else (unit or str(form.get("org_unit") or ""))
+        values = {"name": target, "display_name": str(form.get("display_name") or "").strip(),
+                  "org_unit": str(form.get("org_unit") or ""), "email": str(form.get("email") or "").strip(),
+                  "is_admin": bool(form.get("is_admin")), "active": bool(form.get("active")), "roles": roles}
+        me = web.user(request)
+        if not new and name == me.name and (not values["active"] or (me.is_admin and not values["is_admin"])):
+            return user_form(request, person, 422, {"active": "you cannot lock yourself out"}, values)
+        try:
+            web.users.save(target, display_name=values["display_name"], org_unit=values["org_unit"],
+                           email=values["email"] or None, password=str(form.get("password") or "") or None,
+                           is_admin=values["is_admin"], active=values["active"], roles=list(roles.items()),
+                           tree=web.tree(), new=new)
+        except UserError as exc:
+            errors: dict[str, str] = {}
+            for field, message in exc.problems:
+                errors.setdefault(field, message)
+            return user_form(request, person, 422, errors, values)
+        request.session["flash"] = text("saved", lang)
+        return redirect("/ui/admin/users")
+
+    @r.get("/ui/admin/roles")
+    def roles(request: Request) -> HTMLResponse:
+        if not allowed(request):
+            return web.denied(request)
+        lang = web.lang(request)
+        return web.page(request, "admin_roles.html", title=text("role_permissions", lang), roles=role_labels(lang),
+                        grants=web.users.grants(), permissions=PERMISSIONS)
+
+    @r.post("/ui/admin/roles")
+    async def save_roles(request: Request) -> Response:
+        if not allowed(request):
+            return web.denied(request)
+        lang = web.lang(request)
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        for role, _label, _scope in role_labels(lang):
+            web.users.set_grants(role, {p for p in PERMISSIONS if form.get(f"{role}:{p}")})
+        request.session["flash"] = text("saved", lang)
+        return redirect("/ui/admin/roles")
+
+    return r

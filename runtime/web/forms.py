@@ -1,0 +1,68 @@
+"""The bridge between forms/ and the records service for entity pages: render options for a
+person (lookups, org units they may use), posted data → checked values, and the records
+service's problems → messages next to the fields."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from forms import FieldError, RenderOptions, Submitted, UploadedFile, parse, validate
+from forms.rules import Outcome
+
+from runtime.auth.users import User
+from runtime.records.errors import RecordError
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+_CODES = {
+    "unique": ("已被其他记录使用", "Already used by another record"),
+    "reference": ("找不到该编号对应的记录", "No record has this key"),
+    "required": ("此项必填", "This field is required"),
+    "scope": ("不在您的可见范围内：请填写本机构（或下辖机构）的客户或机构", "Outside your org scope: name a client or unit of your own branch"),
+}
+
+
+async def submitted(form: Any) -> Submitted:
+    """Starlette form data → forms.Submitted (uploads read into memory, at most MAX_UPLOAD + 1 bytes)."""
+    pairs: list[tuple[str, Any]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read(MAX_UPLOAD + 1)
+            pairs.append((name, UploadedFile(value.filename or "", value.content_type or "", data)))
+        else:
+            pairs.append((name, value))
+    return Submitted.of(pairs)
+
+
+def options_for(web: Any, user: User, lang: str) -> RenderOptions:
+    tree = web.tree()
+    scope = web.scope(user)
+    units = [(u, ("　" * depth) + tree.label(u, lang)) for u, depth in tree.ordered() if scope.holds(u)]
+
+    def choices(target: str) -> list[tuple[str, str]] | None:
+        return units if target == "org_unit" else None
+    return RenderOptions(lang=lang, lookup_url=lambda target: f"/ui/lookup/{target}", choices=choices)
+
+
+def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple[dict, Outcome]:
+    """Typed values and every forms/ rule (the org scope is the records service's decision,
+    on the normalised values, when the record is saved)."""
+    spec = web.spec(entity)
+    values, problems = parse(spec, sub, lang)
+    outcome = validate(spec, values, lang)
+    bad = {e.key for e in outcome.errors}
+    outcome.errors[:0] = [p for p in problems if p.key not in bad]
+    return outcome.values, outcome
+
+
+def record_problems(exc: RecordError, lang: str) -> list[FieldError]:
+    out = []
+    for p in exc.problems:
+        code = "unique" if "already used" in p.message or "appears twice" in p.message else p.code
+        words = _CODES.get(code)
+        message = (words[1] if lang == "en" else words[0]) if words else p.message
+        out.append(FieldError(tuple(p.path), message, code))
+    if not out:
+        out.append(FieldError((), exc.message, exc.code))
+    return out

@@ -1,0 +1,99 @@
+"""My inbox: to do, to claim (my roles' unclaimed pool tasks), CC'd to me, overdue, done, and
+the requests I started — each box a tab with its count, a page of items, the oldest deadline
+first."""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from runtime.flows.queries import BOXES, iso
+from runtime.flows.tables import instances
+from runtime.web.flow import PAGE_SIZE, FlowPages
+from runtime.web.flow_text import ftext
+from runtime.flows.service import bank_timezone
+
+TABS = BOXES + ("started",)
+
+
+def _started(fp: FlowPages, user: str, limit: int, offset: int) -> tuple[int, list[dict]]:
+    where = instances.c.initiator == user
+    with fp.web.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(instances).where(where)).scalar() or 0
+        rows = conn.execute(sa.select(instances.c.id, instances.c.flow, instances.c.subject_entity,
+                                      instances.c.subject_key, instances.c.status, instances.c.outcome,
+                                      instances.c.started_at)
+                            .where(where).order_by(instances.c.started_at.desc(), instances.c.id)
+                            .limit(limit).offset(offset)).all()
+    return total, [{"instance": r.id, "flow": r.flow, "subject": r.subject_key, "subject_entity": r.subject_entity,
+                    "status": r.status, "outcome": r.outcome, "at": iso(r.started_at)} for r in rows]
+
+
+def short_time(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return datetime.fromisoformat(text).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return text
+
+
+def _tz():
+    return bank_timezone()
+
+
+def inbox_router(fp: FlowPages) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    web = fp.web
+
+    @r.get("/ui/inbox")
+    def inbox(request: Request, box: str = "mine", page: int = 1) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        if box not in TABS:
+            box = "mine"
+        page = max(1, min(page, 100000))
+        offset = (page - 1) * PAGE_SIZE
+        started_total, started = _started(fp, user.name, PAGE_SIZE, offset) if box == "started" \
+            else (_started(fp, user.name, 1, 0)[0], [])
+        found = fp.service.inbox(user.name, "mine" if box == "started" else box, limit=PAGE_SIZE,
+                                 offset=0 if box == "started" else offset)
+        counts = {**found["counts"], "started": started_total}
+        fp.counted(user.name, found["counts"])
+        items = started if box == "started" else found["items"]
+        flows = fp.current_flows()
+        entity_of = {n: f.subject for n, f in flows.items()}
+        subjects: dict[str, dict[str, str]] = {}
+        for it in items:
+            entity = it.get("subject_entity") or entity_of.get(it["flow"])
+            subjects.setdefault(entity or "", {})
+            it["_entity"] = entity or ""
+        for entity in list(subjects):
+            subjects[entity] = fp.subject_labels(entity, [it.get("subject") for it in items if it["_entity"] == entity])
+        names = fp.people([it.get("initiator") for it in items] + [it.get("by") for it in items])
+        rows = []
+        for it in items:
+            flow = flows.get(it["flow"])
+            subject = it.get("subject")
+            rows.append({
+                "href": f"/ui/tasks/{it['task']}" if it.get("task") and box != "cc" else f"/ui/flow-instances/{it['instance']}",
+                "step": fp.node_label(flow, it.get("node"), lang) if it.get("node") else "",
+                "flow": fp.flow_label(it["flow"], lang),
+                "subject": subjects.get(it["_entity"], {}).get(str(subject), subject) if subject is not None else "—",
+                "initiator": names.get(it.get("initiator") or "", it.get("initiator") or ""),
+                "by": names.get(it.get("by") or "", it.get("by") or ""),
+                "due": short_time(it.get("due_at")), "overdue": bool(it.get("overdue")),
+                "at": short_time(it.get("created_at") or it.get("at")), "closed": short_time(it.get("closed_at")),
+                "status": it.get("status"), "outcome": it.get("outcome"),
+                "pool": box == "pool",
+            })
+        total = counts[box]
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        tabs = [(b, ftext("box_" + b, lang), counts[b]) for b in TABS]
+        return web.page(request, "flow_inbox.html", title=ftext("inbox", lang), box=box, tabs=tabs, rows=rows,
+                        page=page, pages=pages, total=total, first=offset + 1 if total else 0,
+                        last=min(offset + PAGE_SIZE, total), ft=ftext)
+
+    return r

@@ -1,0 +1,108 @@
+"""The reference lookup behind every `ref(...)` input (JSON, the person's scope), and the
+"try a form" page: any deployed Form rendered, filled and checked by every rule, nothing saved
+(flow steps embed the same renderer)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+import sqlalchemy as sa
+
+from forms import FormSpec, parse, render_form, validate
+from forms.display import display_text
+
+from runtime.auth.tables import people
+from runtime.records.errors import RecordError
+from runtime.deploy.live import UnknownEntity
+from runtime.web.context import WebContext
+from runtime.web.forms import options_for, submitted
+from runtime.web.query import list_records
+from runtime.web.text import text
+
+LIMIT = 10
+
+
+def lookup_router(web: WebContext) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    @r.get("/ui/lookup/{target}")
+    def lookup(request: Request, target: str, q: str = "") -> JSONResponse:
+        lang, user = web.lang(request), web.user(request)
+        q = q.strip()[:100]
+        if target == "org_unit":
+            tree, scope = web.tree(), web.scope(user)
+            found = [{"key": u, "label": tree.label(u, lang)} for u, _ in tree.ordered()
+                     if scope.holds(u) and (q.lower() in u.lower() or q in tree.label(u, lang))]
+            return JSONResponse(found[:LIMIT])
+        if target == "user":
+            like = f"%{q}%"
+            with web.engine.connect() as conn:
+                rows = conn.execute(sa.select(people.c.name, people.c.display_name)
+                                    .where(sa.or_(people.c.name.like(like), people.c.display_name.like(like)))
+                                    .order_by(people.c.name).limit(LIMIT)).all()
+            return JSONResponse([{"key": n, "label": d or n} for n, d in rows])
+        try:
+            ent = web.live().entity(target)
+            page = list_records(web, target, web.scope(user), search=q, limit=LIMIT)
+        except (UnknownEntity, RecordError):
+            return JSONResponse([], status_code=404)
+        out = []
+        for item in page.items:
+            key = item.get(ent.key) if ent.key else item["id"]
+            label = item.get(ent.display) if ent.display else key
+            out.append({"key": str(key), "label": str(label)})
+        return JSONResponse(out)
+
+    def form_spec(name: str) -> FormSpec | None:
+        form = web.live().bundle.get("Form", name)
+        return FormSpec.of_form(form) if form is not None else None
+
+    def page(request: Request, spec: FormSpec, status=200, **kw) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        html = render_form(spec, kw.pop("values", {}), raw=kw.pop("raw", None), outcome=kw.pop("outcome", None),
+                           options=options_for(web, user, lang), action=f"/ui/forms/{spec.name}",
+                           hidden={"csrf_token": request.session.get("csrf", "")}, submit_label=text("check", lang),
+                           new=kw.pop("new", False), extra_rows=kw.pop("extra_rows", None))
+        return web.page(request, "try_form.html", status, title=spec.title(lang), form_html=html,
+                        **{"checked": None, **kw})
+
+    @r.get("/ui/forms/{name}")
+    def try_form(request: Request, name: str) -> HTMLResponse:
+        spec = form_spec(name)
+        if spec is None:
+            return web.not_found(request, name)
+        return page(request, spec, new=True, extra_rows={f.name: f.min_rows or 1 for f in spec.fields if f.is_table})
+
+    @r.post("/ui/forms/{name}")
+    async def try_form_post(request: Request, name: str) -> Response:
+        lang = web.lang(request)
+        spec = form_spec(name)
+        if spec is None:
+            return web.not_found(request, name)
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        sub = await submitted(form)
+        values, problems = parse(spec, sub, lang)
+        outcome = validate(spec, values, lang)
+        bad = {e.key for e in outcome.errors}
+        outcome.errors[:0] = [p for p in problems if p.key not in bad]
+        action = str(form.get("_action") or "")
+        extra = {action.split(":", 1)[1]: 1} if action.startswith("add_row:") else None
+        if action != "save":
+            outcome.errors = []
+            return page(request, spec, values=outcome.values, raw=sub, outcome=outcome, extra_rows=extra)
+        checked = None
+        if not outcome.errors:
+            checked = [(f.label(lang), _shown(f, outcome.values.get(f.name), lang)) for f in spec.fields]
+        return page(request, spec, 422 if outcome.errors else 200, values=outcome.values, raw=sub, outcome=outcome,
+                    checked=checked)
+
+    return r
+
+
+def _shown(f, value, lang: str) -> str:
+    if f.is_table:
+        return "; ".join(", ".join(f"{c.label(lang)}={display_text(c.field, row.get(c.name), lang)}" for c in f.columns)
+                         for row in value or [])
+    return display_text(f.field, value, lang)

@@ -1,0 +1,133 @@
+"""Sign-in and out, the language switch, the home page, deployment history, my account."""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from runtime.auth.session import sign_in, sign_out
+from runtime.auth.users import UserError
+from runtime.web.context import WebContext, redirect
+from runtime.web.text import text
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site (no scheme, no host, no `//`): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/ui/"
+    parts = urlparse(target)
+    return target if not parts.scheme and not parts.netloc else "/ui/"
+
+
+def pages_router(web: WebContext) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    @r.get("/")
+    def root() -> RedirectResponse:
+        return redirect("/ui/")
+
+    @r.get("/ui/signin")
+    def signin_page(request: Request, next: str = "/ui/") -> HTMLResponse:
+        return web.page(request, "signin.html", title=text("signin", web.lang(request)), error="",
+                        next=_safe_next(next), username="")
+
+    @r.post("/ui/signin")
+    async def signin(request: Request) -> Response:
+        form = await request.form()
+        lang = web.lang(request)
+        name, password = str(form.get("username") or "").strip(), str(form.get("password") or "")
+        nxt = _safe_next(str(form.get("next") or ""))
+        if not web.check_csrf(request, form):
+            return web.page(request, "signin.html", 400, title=text("signin", lang), error=text("signin_csrf", lang),
+                            next=nxt, username=name)
+        user = web.users.authenticate(name, password) if name and password and len(password) < 1000 else None
+        if user is None:
+            return web.page(request, "signin.html", 401, title=text("signin", lang),
+                            error=text("signin_failed", lang), next=nxt, username=name)
+        sign_in(request.session, user)
+        return redirect(nxt)
+
+    @r.post("/ui/signout")
+    async def signout(request: Request) -> Response:
+        form = await request.form()
+        if web.check_csrf(request, form):
+            sign_out(request.session)
+        return redirect("/ui/signin")
+
+    @r.post("/ui/lang")
+    async def switch_lang(request: Request) -> Response:
+        form = await request.form()
+        if web.check_csrf(request, form) and form.get("to") in ("zh", "en"):
+            request.session["lang"] = form.get("to")
+        return redirect(_safe_next(str(form.get("next") or "")))
+
+    @r.get("/ui/")
+    def home(request: Request) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        live = web.live()
+        scope = web.scope(user)
+        entities = []
+        with web.engine.connect() as conn:
+            for name, e in sorted(live.bundle.entities.items()):
+                t = live.table(name)
+                n = conn.execute(sa.select(sa.func.count()).select_from(t)
+                                 .where(*web.records.readable(name, scope))).scalar() or 0
+                entities.append({"name": name, "label": e.meta.label.text(lang) or name, "count": n})
+        forms = [{"name": n, "label": f.meta.label.text(lang) or n} for n, f in live.bundle.of_kind("Form").items()]
+        tree = web.tree()
+        roles = [(tree.roles[r].meta.label.text(lang) if r in tree.roles else r) +
+                 (" · " + (tree.label(u, lang) if u else text("bank_wide", lang)) if u != user.org_unit else "")
+                 for r, u in user.roles]
+        if scope.bank_wide:
+            scope_text = text("scope_all", lang)
+        else:
+            units = [tree.label(u, lang) for u, _ in tree.ordered() if scope.holds(u)]
+            scope_text = text("scope_units", lang, n=len(units), units="、".join(units[:6]) + ("…" if len(units) > 6 else ""))
+        return web.page(request, "home.html", title=text("home", lang), entities=entities, forms=forms,
+                        roles=roles, scope_text=scope_text)
+
+    @r.get("/ui/deployments")
+    def deployments(request: Request) -> HTMLResponse:
+        lang = web.lang(request)
+        if not web.user(request).can("deployments.read"):
+            return web.denied(request)
+        rows = web.registry.history()
+        return web.page(request, "deployments.html", title=text("deployments", lang), rows=rows)
+
+    @r.get("/ui/me")
+    def me(request: Request) -> HTMLResponse:
+        return _me(request)
+
+    def _me(request: Request, status: int = 200, **extra) -> HTMLResponse:
+        user = web.user(request)
+        return web.page(request, "me.html", status, title=text("me", web.lang(request)),
+                        tokens=web.users.tokens(user.name), **{"new_token": "", "errors": {}, "flash": "", **extra})
+
+    @r.post("/ui/me")
+    async def me_post(request: Request) -> HTMLResponse:
+        form = await request.form()
+        lang, user = web.lang(request), web.user(request)
+        if not web.check_csrf(request, form):
+            return _me(request, 400, flash=text("signin_csrf", lang))
+        action = form.get("action")
+        if action == "token":
+            token = web.users.create_token(user.name, str(form.get("label") or "")[:200])
+            return _me(request, new_token=token)
+        if action == "revoke":
+            web.users.revoke_token(user.name, str(form.get("token_id") or ""))
+            return _me(request, flash=text("revoked", lang))
+        if action == "password":
+            if web.users.authenticate(user.name, str(form.get("current") or "")) is None:
+                return _me(request, 422, errors={"current": text("wrong_password", lang)})
+            try:
+                web.users.set_password(user.name, str(form.get("new") or ""))
+            except UserError as exc:
+                return _me(request, 422, errors={"new": exc.problems[0][1]})
+            fresh = web.users.get(user.name)
+            sign_in(request.session, fresh)
+            return _me(request, flash=text("password_changed", lang))
+        return _me(request, 400)
+
+    return r

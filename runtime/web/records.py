@@ -1,0 +1,227 @@
+"""Record pages for any deployed entity, generated from its IR: list (search, filters,
+paging), detail, create, edit, delete. Every page checks the person's org scope and
+permission; bad input comes back as the form with a message beside each field (422)."""
+from __future__ import annotations
+
+import math
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from forms import read_view, render_form
+from forms.display import display_text
+
+from runtime.http.params import DbId
+from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordError, VersionConflict
+from runtime.deploy.live import UnknownEntity
+from runtime.web.context import WebContext, redirect
+from runtime.web.forms import check, options_for, record_problems, submitted
+from runtime.web.query import list_records
+from runtime.web.text import text
+
+PAGE_SIZE = 25
+LIST_TYPES = ("string", "enum", "money", "ref", "integer", "percent", "date", "bool", "number")
+
+
+def list_columns(entity) -> list:
+    first = [f for f in entity.fields if f.name in (entity.key, entity.display)]
+    rest = [f for f in entity.fields if f not in first and f.type_name in LIST_TYPES]
+    return (first + rest)[:7]
+
+
+def filter_fields(entity) -> list:
+    return [f for f in entity.fields if f.type_name in ("enum", "bool") and not f.computed][:4]
+
+
+def records_router(web: WebContext) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    def entity_or_none(name: str):
+        try:
+            return web.live().entity(name)
+        except UnknownEntity:
+            return None
+
+    @r.get("/ui/e/{entity}")
+    def list_page(request: Request, entity: str, q: str = "", page: int = 1, order: str = "") -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        ent = entity_or_none(entity)
+        if ent is None:
+            return web.not_found(request, entity)
+        fields = filter_fields(ent)
+        stored = {f.name for f in ent.fields if not f.computed}
+        filters = {f.name: request.query_params.get(f.name, "") for f in fields}
+        filters.update({k: v for k, v in request.query_params.items() if k in stored and v and k not in filters})
+        page = max(1, min(page, 100000))
+        try:
+            listing = list_records(web, entity, web.scope(user), search=q[:200], filters=filters,
+                                   order=order or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            problem = ""
+        except InvalidRecord as exc:
+            listing, problem = None, "; ".join(p.message for p in exc.problems) or exc.message
+        cols = list_columns(ent)
+        rows = []
+        for item in (listing.items if listing else []):
+            rows.append({"id": item["id"], "cells": [display_text(f, item.get(f.name), lang) for f in cols]})
+        total = listing.total if listing else 0
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        keep = {k: v for k, v in {"q": q, "order": order, **filters}.items() if v}
+        return web.page(request, "list.html", 422 if problem else 200, title=ent.meta.label.text(lang) or entity,
+                        entity=ent, cols=cols, rows=rows, total=total, page=page, pages=pages, q=q, order=order,
+                        filters=[(f, filters[f.name]) for f in fields], keep=keep,
+                        other_filters=[(ent.field(k).label.text(lang) or k, k, v) for k, v in filters.items()
+                                       if v and k not in {f.name for f in fields}], problem=problem,
+                        first=(page - 1) * PAGE_SIZE + 1 if total else 0, last=min(page * PAGE_SIZE, total))
+
+    def form_page(request: Request, ent, *, values, record=None, raw=None, outcome=None, status=200, flash=""):
+        lang, user = web.lang(request), web.user(request)
+        spec = web.spec(ent.name)
+        new = record is None
+        action = f"/ui/e/{ent.name}/new" if new else f"/ui/e/{ent.name}/{record['id']}/edit"
+        hidden = {"csrf_token": request.session.get("csrf", "")}
+        if not new:
+            hidden["_version"] = str(record["version"])
+        html = render_form(spec, values, raw=raw, outcome=outcome, options=options_for(web, user, lang), action=action,
+                           hidden=hidden, submit_label=text("create" if new else "save", lang), new=new,
+                           cancel_url=f"/ui/e/{ent.name}" if new else f"/ui/e/{ent.name}/{record['id']}")
+        title = f"{text('new' if new else 'edit', lang)} · {ent.meta.label.text(lang)}"
+        return web.page(request, "edit.html", status, title=title, entity=ent, form_html=html, record=record,
+                        flash=flash)
+
+    @r.get("/ui/e/{entity}/new")
+    def new_page(request: Request, entity: str) -> HTMLResponse:
+        ent = entity_or_none(entity)
+        if ent is None:
+            return web.not_found(request, entity)
+        if not web.user(request).can("records.write"):
+            return web.denied(request)
+        return form_page(request, ent, values={})
+
+    @r.post("/ui/e/{entity}/new")
+    async def create(request: Request, entity: str) -> Response:
+        return await save(request, entity, None)
+
+    async def save(request: Request, entity: str, record_id: int | None) -> Response:
+        lang, user = web.lang(request), web.user(request)
+        ent = entity_or_none(entity)
+        if ent is None:
+            return web.not_found(request, entity)
+        if not user.can("records.write"):
+            return web.denied(request)
+        record, scope = None, web.scope(user)
+        if record_id is not None:
+            try:
+                record = web.records.get(entity, record_id, scope=scope)
+            except NotFound:
+                return web.not_found(request, text("no_such_record", lang))
+            if not web.records.can_change(entity, record_id, scope):
+                return web.denied(request, text("read_only", lang))
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        sub = await submitted(form)
+        values, outcome = check(web, entity, sub, lang, user)
+        if form.get("_action") != "save":        # "refresh" or "add_row:…": show the form again, unsaved
+            outcome.errors = []
+            return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome)
+        if outcome.errors:
+            return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome, status=422)
+        editable = {f.name: values.get(f.name) for f in web.spec(entity).fields if f.editable}
+        try:
+            if record is None:
+                saved = web.records.create(entity, editable, actor=user.name, scope=scope)
+            else:
+                version = str(form.get("_version") or "")
+                saved = web.records.update(entity, record["id"], editable, actor=user.name, scope=scope,
+                                           expected_version=int(version) if version.isdigit() else None)
+        except NotFound:
+            return web.not_found(request, text("no_such_record", lang))
+        except Forbidden:
+            return web.denied(request, text("read_only", lang))
+        except VersionConflict:
+            return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome, status=409,
+                             flash=text("conflict", lang))
+        except RecordError as exc:
+            outcome.errors = record_problems(exc, lang)
+            return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome, status=422)
+        request.session["flash"] = text("created" if record is None else "saved", lang)
+        return redirect(f"/ui/e/{entity}/{saved['id']}")
+
+    @r.get("/ui/e/{entity}/key/{key}")
+    def by_key(request: Request, entity: str, key: str) -> Response:
+        try:
+            found = web.records.find(entity, key, scope=web.scope(web.user(request)))
+        except (NotFound, UnknownEntity, RecordError):
+            return web.not_found(request, text("no_such_record", web.lang(request)))
+        return redirect(f"/ui/e/{entity}/{found['id']}")
+
+    @r.get("/ui/e/{entity}/{record_id}")
+    def detail(request: Request, entity: str, record_id: DbId) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        ent = entity_or_none(entity)
+        if ent is None:
+            return web.not_found(request, entity)
+        scope = web.scope(user)
+        try:
+            record = web.records.get(entity, record_id, scope=scope)
+        except NotFound:
+            return web.not_found(request, text("no_such_record", lang))
+        entities = web.live().bundle.entities
+
+        def ref_url(target, key):
+            return f"/ui/e/{target}/key/{key}" if target in entities else ""
+        sections = read_view(web.spec(entity), record, lang, ref_url=ref_url)
+        key_value = record.get(ent.key) if ent.key else record["id"]
+        related = [(c.label.text(lang) or c.name, f"/ui/e/{c.entity}?{c.via}={quote(str(key_value))}")
+                   for c in ent.collections if c.entity in entities]
+        title = str(record.get(ent.display) or key_value)
+        return web.page(request, "detail.html", title=title, entity=ent, record=record, sections=sections,
+                        related=related, changeable=web.records.can_change(entity, record_id, scope))
+
+    @r.get("/ui/e/{entity}/{record_id}/edit")
+    def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        ent = entity_or_none(entity)
+        if ent is None:
+            return web.not_found(request, entity)
+        if not user.can("records.write"):
+            return web.denied(request)
+        scope = web.scope(user)
+        try:
+            record = web.records.get(entity, record_id, scope=scope)
+        except NotFound:
+            return web.not_found(request, text("no_such_record", lang))
+        if not web.records.can_change(entity, record_id, scope):
+            return web.denied(request, text("read_only", lang))
+        return form_page(request, ent, values=record, record=record)
+
+    @r.post("/ui/e/{entity}/{record_id}/edit")
+    async def update(request: Request, entity: str, record_id: DbId) -> Response:
+        return await save(request, entity, record_id)
+
+    @r.post("/ui/e/{entity}/{record_id}/delete")
+    async def delete(request: Request, entity: str, record_id: DbId) -> Response:
+        lang, user = web.lang(request), web.user(request)
+        if entity_or_none(entity) is None:
+            return web.not_found(request, entity)
+        if not user.can("records.delete"):
+            return web.denied(request)
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        version = str(form.get("_version") or "")
+        try:
+            web.records.delete(entity, record_id, actor=user.name, scope=web.scope(user),
+                               expected_version=int(version) if version.isdigit() else None)
+        except NotFound:
+            return web.not_found(request, text("no_such_record", lang))
+        except Forbidden:
+            return web.denied(request, text("read_only", lang))
+        except RecordError as exc:
+            request.session["flash"] = exc.message if not isinstance(exc, VersionConflict) else text("conflict", lang)
+            return redirect(f"/ui/e/{entity}/{record_id}")
+        request.session["flash"] = text("deleted", lang)
+        return redirect(f"/ui/e/{entity}")
+
+    return r

@@ -1,0 +1,217 @@
+"""The task page: the subject record, the flow's form under the step's field permissions
+(editable / read-only / hidden), and exactly the actions the step allows — the decision
+(approve, reject, complete) with a comment under the form, and return to (only the legal
+steps), transfer, delegate, add or remove a signer, CC, comment, claim for a pool task, each
+its own small form with a confirmation.
+
+Every action form carries the CSRF token, a fresh idempotency key and the instance version
+it was drawn from: a double click acts once; a page drawn before someone else acted gets
+"someone acted first" and the fresh state. The person acts as themselves — the engine
+refuses a task that is not theirs — and a task of an instance they may not see is a 404."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from engine.flow.plan import plan_for
+from forms import read_view, render_form
+
+from runtime.records.errors import RecordError
+from runtime.flows.store import FlowError
+from runtime.deploy.live import UnknownEntity
+from runtime.web.context import redirect
+from runtime.web.flow import FlowPages
+from runtime.flows.access import can_see, may_act
+from runtime.web.flow_forms import check_step, read_tables, step_fields, step_spec, typed
+from runtime.web.inbox import short_time
+from runtime.web.flow_text import ftext, refusal
+from runtime.web.forms import options_for, submitted
+from runtime.flows.queries import iso
+from runtime.flows.queries import task_row
+from runtime.web.text import text
+
+DECISIONS = ("approve", "complete", "reject")
+TASK_ACTIONS = ("claim", "return", "transfer", "delegate", "add_signer", "remove_signer", "cc", "comment")
+NEEDS_USER = {"transfer", "delegate", "remove_signer"}
+USERS = re.compile(r"[\s,，、;；]+")
+
+
+def return_targets(flow: Any, node_id: str) -> list[str]:
+    """The steps a return may go to from `node_id`, as the engine allows them."""
+    node = flow.by_id[node_id]
+    allowed = getattr(node, "return_to", ()) or tuple(sorted(plan_for(flow).earlier.get(node_id, ())))
+    return [n for n in allowed if n != node_id and n in flow.by_id]
+
+
+def task_router(fp: FlowPages) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    web = fp.web
+
+    def load(request: Request, task_id: str) -> dict | None:
+        """The task, its instance and step, or None when it does not exist or is out of the person's reach."""
+        user = web.user(request)
+        try:
+            data = fp.service.task(task_id)
+        except FlowError:
+            return None
+        view = data["instance"]
+        live = next((t for t in view["tasks"] if t["id"] == task_id), None)
+        data["candidates"] = list(live["candidates"]) if live else []
+        data["held"] = bool(live and live["held"])
+        mine = user.name in (data["assignee"], data["owner"]) or user.name in data["candidates"]
+        if not mine and not can_see(web, user, view):
+            return None
+        data["flow"] = fp.flow(view["flow"], view["deployment_version"])
+        return data
+
+    def page(request: Request, data: dict, *, raw=None, outcome=None, status: int = 200, problem: str = "",
+             comment: str = "", extra_rows: dict | None = None) -> HTMLResponse:
+        lang, user = web.lang(request), web.user(request)
+        view, step, flow = data["instance"], data["step"], data["flow"]
+        task_id = data["task"]
+        actionable = may_act(user, {"status": data["status"], "assignee": data["assignee"],
+                                    "candidates": data["candidates"]}) and not data["held"]
+        spec = fp.form_spec(view["deployment_version"], flow.form)
+        base = {"csrf_token": request.session.get("csrf", ""), "_version": str(view["version"])}
+        form_html, form_id, tables = "", "bf-task", []
+        if spec is not None:
+            narrowed = step_spec(spec, step) if actionable else step_spec(spec, {"fields": None})
+            current = typed(spec, view["form"])
+            if outcome is None:
+                outcome = check_step(narrowed, current, None, step, lang, deciding=False)
+                outcome.errors = []
+            form_id = "bf-" + narrowed.name
+            form_html = render_form(narrowed, outcome.values, raw=raw, outcome=outcome,
+                                    options=options_for(web, user, lang), action=f"/ui/tasks/{task_id}",
+                                    hidden={**base, "_request": fp.new_key()}, submit_label=ftext("act_comment", lang),
+                                    extra_rows=extra_rows)
+            access = (step.get("fields") or {}) if actionable else {}
+            tables = read_tables(spec, current, lang, access.get("hidden", ()), access.get("editable", ()))
+        allowed = list(step["actions"])
+        decisions = [a for a in DECISIONS if a in allowed] if actionable else []
+        pool = data["assignee"] is None and user.name in data["candidates"] and data["status"] == "open"
+        others = [a for a in TASK_ACTIONS if (a in allowed and actionable) or (a == "claim" and pool)]
+        subject = view["subject"]
+        subject_sections, subject_title = [], subject.get("key") or ""
+        if subject.get("entity") and subject.get("key") is not None:
+            try:
+                record = web.records.find(subject["entity"], subject["key"])
+                ent = web.live().entity(subject["entity"])
+                subject_sections = read_view(web.spec(subject["entity"]), record, lang)
+                subject_title = str(record.get(ent.display) or subject["key"]) if ent.display else subject["key"]
+            except (RecordError, UnknownEntity):
+                pass
+        node = flow.by_id.get(step["node"])
+        cs = step.get("countersign")
+        signers = [t for t in view["tasks"] if t["node"] == step["node"]]
+        names = fp.people([data["assignee"], data["owner"], view["initiator"]] + data["candidates"] +
+                          [t["assignee"] for t in signers])
+        notice = ""
+        if data["status"] != "open":
+            notice = ftext("task_closed", lang)
+        elif data["held"]:
+            notice = ftext("held", lang)
+        elif not actionable:
+            notice = ftext("not_yours", lang)
+        title = f"{fp.node_label(flow, step['node'], lang)} · {subject_title}"
+        return web.page(
+            request, "flow_task.html", status, title=title, ft=ftext, task_id=task_id, data=data, view=view,
+            step=step, flow_label=flow.meta.label.text(lang) or flow.name, node=node, form_html=form_html,
+            form_id=form_id, base=base, decisions=decisions, others=others, problem=problem, comment=comment,
+            notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
+            signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
+            targets=[(n, fp.node_label(flow, n, lang)) for n in return_targets(flow, step["node"])],
+            names=names, key=fp.new_key, has_form=spec is not None, due=_due(fp, task_id), tables=tables)
+
+    @r.get("/ui/tasks/{instance_id}/{n}")
+    def task_page(request: Request, instance_id: str, n: str) -> HTMLResponse:
+        data = load(request, f"{instance_id}/{n}")
+        if data is None:
+            return web.not_found(request, ftext("task_closed", web.lang(request)))
+        return page(request, data)
+
+    @r.post("/ui/tasks/{instance_id}/{n}")
+    async def act(request: Request, instance_id: str, n: str) -> Response:
+        lang, user = web.lang(request), web.user(request)
+        task_id = f"{instance_id}/{n}"
+        data = load(request, task_id)
+        if data is None:
+            return web.not_found(request, ftext("task_closed", lang))
+        form = await request.form()
+        if not web.check_csrf(request, form):
+            return web.denied(request, text("signin_csrf", lang))
+        action = str(form.get("_action") or "")
+        comment = str(form.get("comment") or "").strip()[:4000]
+        step, view = data["step"], data["instance"]
+        spec = fp.form_spec(view["deployment_version"], data["flow"].form)
+        raw = outcome = None
+        if spec is not None and (action in DECISIONS or action in ("save", "refresh") or action.startswith("add_row:")):
+            narrowed = step_spec(spec, step)
+            raw = await submitted(form)
+            outcome = check_step(narrowed, typed(spec, view["form"]), raw, step, lang,
+                                 deciding=action in ("approve", "complete"))
+        if action not in DECISIONS + TASK_ACTIONS:     # Enter in a field, "update the form", "add a row": redraw
+            if outcome is not None:
+                outcome.errors = []
+            extra = {action.split(":", 1)[1]: 1} if action.startswith("add_row:") else None
+            return page(request, data, raw=raw, outcome=outcome, comment=comment, extra_rows=extra)
+        allowed = set(step["actions"]) | ({"claim"} if data["assignee"] is None else set())
+        if action not in allowed:
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+                        problem=refusal("action_not_allowed", f"`{action}`", lang))
+        if outcome is not None and action in DECISIONS and outcome.errors:
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+                        problem=ftext("form_has_errors", lang))
+        params: dict[str, Any] = {"task": task_id}
+        if action in DECISIONS:
+            params.update(comment=comment or None, fields=step_fields(step, outcome) if outcome is not None else None)
+        elif action in ("return", "transfer", "delegate", "add_signer"):
+            params["comment"] = comment or None
+        if action == "return":
+            params["to"] = str(form.get("to") or "")
+        elif action in ("transfer", "delegate"):
+            params["to"] = str(form.get("to") or "").strip()
+        elif action == "remove_signer":
+            params["user"] = str(form.get("user") or "").strip()
+        elif action in ("add_signer", "cc"):
+            params["users"] = [u for u in USERS.split(str(form.get("users") or "")) if u][:20]
+            if action == "add_signer":
+                params["position"] = str(form.get("position") or "parallel")
+        elif action == "comment":
+            params["text"] = str(form.get("text") or comment).strip()[:4000]
+        unknown = _unknown_people(fp, params.get("to") if action in NEEDS_USER else None,
+                                  params.get("user"), *(params.get("users") or []))
+        if unknown:
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+                        problem=ftext("not_a_user", lang, names="、".join(unknown)))
+        try:
+            fp.service.act(instance_id, action, actor=user.name, request_id=fp.request_key(form),
+                           expected_version=fp.version_of(form), **params)
+        except FlowError as exc:
+            fresh = load(request, task_id) or data
+            return page(request, fresh, raw=raw if exc.code not in ("stale_version", "conflict") else None,
+                        outcome=outcome if exc.code not in ("stale_version", "conflict") else None,
+                        status=exc.status, comment=comment, problem=refusal(exc.code, exc.message, lang))
+        request.session["flash"] = ftext("done_ok", lang)
+        if action == "claim":
+            return redirect(f"/ui/tasks/{task_id}")
+        return redirect(f"/ui/flow-instances/{instance_id}")
+
+    return r
+
+
+def _due(fp: FlowPages, task_id: str) -> str:
+    with fp.web.engine.connect() as conn:
+        row = task_row(conn, task_id)
+    return short_time(iso(row.due_at)) if row is not None and row.due_at is not None else ""
+
+
+def _unknown_people(fp: FlowPages, *names: str | None) -> list[str]:
+    wanted = [n for n in names if n]
+    if not wanted:
+        return []
+    known = {n for n in wanted if fp.web.users.get(n) is not None}
+    return [n for n in wanted if n not in known]
