@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL, FieldInfo, RecordType
-from ..link import LinkContext
-from ..loader import Document, Path
-from ..source import Span
-from .channel import check_template
-from .common import EXPRESSION, NAME, ROLE_LIST
-from .parts import ASSIGNEES, CONDITION, NAME_LIST, as_dict, compile_assignees, get, spec_of
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL, FieldInfo, RecordType
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
+from dsl.source import Span
+from dsl.kinds.channel import check_template
+from dsl.kinds.common import EXPRESSION, NAME, ROLE_LIST
+from dsl.kinds.parts import ASSIGNEES, CONDITION, NAME_LIST, as_dict, compile_assignees, get, spec_of
 
 NOTIFY = {"type": "object", "required": ["channels", "template"], "additionalProperties": False,
           "description": "Send a message: to the holders of `roles` and/or the users of `to`, through each channel.",

@@ -7,20 +7,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL, FieldInfo, RecordType, enum
-from ..ir import Label, Metadata
-from ..link import LinkContext
-from ..loader import Document
-from ..source import Span
-from .actions import Action, build_actions
-from .alert_rule_schema import GRADES, SCHEMA
-from .channel import placeholders
-from .events import check_event
-from .meta import metadata_of
-from .parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
-from .registry import KindDef, register
-from .schedule import Schedule, parse_schedule
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL, FieldInfo, RecordType, enum
+from dsl.ir import Label, Metadata
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.actions import Action, build_actions
+from dsl.kinds.alert_rule_schema import GRADES, SCHEMA
+from dsl.kinds.channel import placeholders
+from dsl.kinds.events import check_event
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
+from dsl.kinds.registry import KindDef, register
+from dsl.kinds.schedule import Schedule, parse_schedule
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """The JSON Schema of the AlertRule kind: graded conditions on a record, with disposal."""
 from __future__ import annotations
 
-from .actions import action_schema
-from .channel import TEXT
-from .common import EXPRESSION, LABEL, NAME, envelope
-from .events import EVENT
-from .parts import CONDITION, SLA
-from .schedule import SCHEDULE
+from dsl.kinds.actions import action_schema
+from dsl.kinds.channel import TEXT
+from dsl.kinds.common import EXPRESSION, LABEL, NAME, envelope
+from dsl.kinds.events import EVENT
+from dsl.kinds.parts import CONDITION, SLA
+from dsl.kinds.schedule import SCHEDULE
 
 GRADES = ["yellow", "orange", "red"]
 CATEGORIES = ["financial", "behavioural", "external", "contagion", "concentration"]

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from ..diagnostics import did_you_mean
-from ..ir import Label, Metadata
-from ..link import LinkContext
-from ..loader import Document
-from ..source import Span
-from .common import NAME, envelope
-from .meta import metadata_of
-from .parts import as_dict, spec_of
-from .registry import KindDef, register
+from dsl.diagnostics import did_you_mean
+from dsl.ir import Label, Metadata
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.common import NAME, envelope
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import as_dict, spec_of
+from dsl.kinds.registry import KindDef, register
 
 CHANNEL_TYPES = ["in_app", "email", "sms", "webhook"]
 TEMPLATE_ROOTS = {

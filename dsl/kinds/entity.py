@@ -5,15 +5,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..expr.types import (BOOL, DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo,
+from dsl.expr.types import (BOOL, DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo,
                           Type, enum, list_of, record)
-from ..ir import Label, Metadata
-from ..link import BUILTIN_RECORDS, Declarations, LinkContext
-from ..loader import Document
-from ..source import Span
-from .entity_schema import SCHEMA
-from .meta import metadata_of
-from .registry import KindDef, register
+from dsl.ir import Label, Metadata
+from dsl.link import BUILTIN_RECORDS, Declarations, LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.entity_schema import SCHEMA
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.registry import KindDef, register
 
 _SIMPLE_TYPES: dict[str, Type] = {
     "string": STRING, "text": STRING, "file": STRING, "integer": INTEGER, "number": NUMBER, "money": MONEY,
@@ -143,7 +143,7 @@ def _list(value: Any) -> list:
 
 
 def _build(doc: Document, ctx: LinkContext) -> Entity:
-    from .entity_rules import build_fields, check_collections, compute_order, build_validations
+    from dsl.kinds.entity_rules import build_fields, check_collections, compute_order, build_validations
     spec = doc.data["spec"]
     meta = metadata_of(doc)
     fields = build_fields(doc, ctx)
@@ -151,7 +151,7 @@ def _build(doc: Document, ctx: LinkContext) -> Entity:
     for key in ("key", "display", "time_field"):
         value = spec.get(key)
         if value is not None and value not in names:
-            from ..diagnostics import did_you_mean
+            from dsl.diagnostics import did_you_mean
             ctx.diags.add("BNY404", f"`{key}: {value}` names no field of {doc.name}", doc.span(("spec", key)),
                           did_you_mean(value, names))
     _check_key_and_time(doc, ctx, fields)

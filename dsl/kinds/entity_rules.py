@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..diagnostics import a, did_you_mean
-from ..expr.types import BOOL, STRING
-from ..ir import Label
-from ..link import BUILTIN_RECORDS, LinkContext
-from ..loader import Document
-from ..patterns import PatternError, compile_pattern
+from dsl.diagnostics import a, did_you_mean
+from dsl.expr.types import BOOL, STRING
+from dsl.ir import Label
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document
+from dsl.patterns import PatternError, compile_pattern
 
 if TYPE_CHECKING:
-    from .entity import Collection, EntityField, Validation
+    from dsl.kinds.entity import Collection, EntityField, Validation
 
 _NUMERIC = {"integer", "number", "money", "percent"}
 _ORDERED = _NUMERIC | {"date", "datetime", "duration"}
@@ -24,7 +24,7 @@ _OPTION_FITS = {
 
 
 def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
-    from .entity import EntityField, EnumValue, field_type
+    from dsl.kinds.entity import EntityField, EnumValue, field_type
     spec = doc.data["spec"]
     scope = ctx.decls.records.get(doc.name, {})
     out: list[EntityField] = []
@@ -121,7 +121,7 @@ def _default(doc: Document, ctx: LinkContext, f: dict, path, t, type_name: str):
 
 
 def check_collections(doc: Document, ctx: LinkContext) -> list["Collection"]:
-    from .entity import Collection
+    from dsl.kinds.entity import Collection
     out = []
     for i, c in enumerate(doc.data["spec"].get("collections") or []):
         path = ("spec", "collections", i)
@@ -140,7 +140,7 @@ def check_collections(doc: Document, ctx: LinkContext) -> list["Collection"]:
 
 
 def build_validations(doc: Document, ctx: LinkContext, names: set[str]) -> list["Validation"]:
-    from .entity import Validation
+    from dsl.kinds.entity import Validation
     scope = ctx.decls.records.get(doc.name, {})
     out = []
     for i, v in enumerate(doc.data["spec"].get("validations") or []):

@@ -1,7 +1,7 @@
 """The JSON Schema of the Entity kind: a record type with fields, collections and validations."""
 from __future__ import annotations
 
-from .common import EXPRESSION, LABEL, LITERAL, NAME, envelope
+from dsl.kinds.common import EXPRESSION, LABEL, LITERAL, NAME, envelope
 
 FIELD_TYPE = {
     "type": "string",

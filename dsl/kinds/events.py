@@ -2,10 +2,10 @@
 subject (financials), an entity (external_event) or `alert`, and VERB says what happened."""
 from __future__ import annotations
 
-from ..diagnostics import did_you_mean
-from ..expr.types import RecordType
-from ..link import LinkContext
-from ..loader import Document, Path
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import RecordType
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
 
 RECORD_VERBS = ("created", "updated", "deleted", "changed")
 ALERT_VERBS = ("opened", "escalated", "closed")

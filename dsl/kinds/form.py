@@ -9,18 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL
-from ..ir import Label, Metadata
-from ..link import Declarations, LinkContext
-from ..loader import Document
-from ..source import Span
-from .entity_rules import build_validations, compute_order
-from .form_fields import FormField, build_form_fields, check_names, declared_fields
-from .form_schema import SCHEMA
-from .meta import metadata_of
-from .parts import as_list, spec_of
-from .registry import KindDef, register
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL
+from dsl.ir import Label, Metadata
+from dsl.link import Declarations, LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.entity_rules import build_validations, compute_order
+from dsl.kinds.form_fields import FormField, build_form_fields, check_names, declared_fields
+from dsl.kinds.form_schema import SCHEMA
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import as_list, spec_of
+from dsl.kinds.registry import KindDef, register
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL, FieldInfo, list_of, record
-from ..ir import Label
-from ..link import BUILTIN_RECORDS, LinkContext
-from ..loader import Document, Path
-from ..source import Span
-from .entity import EntityField, EnumValue, field_type
-from .entity_rules import _check_options, _default
-from .parts import get
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL, FieldInfo, list_of, record
+from dsl.ir import Label
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document, Path
+from dsl.source import Span
+from dsl.kinds.entity import EntityField, EnumValue, field_type
+from dsl.kinds.entity_rules import _check_options, _default
+from dsl.kinds.parts import get
 
 _ORDERED = {"integer", "number", "money", "percent", "date", "datetime", "duration"}
 

@@ -1,9 +1,9 @@
 """The JSON Schema of the Form kind: an entity-like field list plus layout for the renderer."""
 from __future__ import annotations
 
-from .common import EXPRESSION, LABEL, NAME, envelope
-from .entity_schema import FIELD, FIELD_TYPE
-from .parts import ID
+from dsl.kinds.common import EXPRESSION, LABEL, NAME, envelope
+from dsl.kinds.entity_schema import FIELD, FIELD_TYPE
+from dsl.kinds.parts import ID
 
 FORM_FIELD_TYPE = {
     **FIELD_TYPE,

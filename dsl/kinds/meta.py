@@ -1,8 +1,8 @@
 """Metadata IR from a loaded document."""
 from __future__ import annotations
 
-from ..ir import Label, Metadata
-from ..loader import Document
+from dsl.ir import Label, Metadata
+from dsl.loader import Document
 
 
 def metadata_of(doc: Document) -> Metadata:

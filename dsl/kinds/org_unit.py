@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..diagnostics import a
-from ..ir import Metadata
-from ..link import LinkContext
-from ..loader import Document
-from ..source import Span
-from .common import LABEL, NAME, envelope
-from .meta import metadata_of
-from .parts import spec_of
-from .registry import KindDef, register
+from dsl.diagnostics import a
+from dsl.ir import Metadata
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.common import LABEL, NAME, envelope
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import spec_of
+from dsl.kinds.registry import KindDef, register
 
 ORG_TYPES = ["head_office", "branch", "sub_branch", "department"]
 # the kinds of unit each kind of unit may sit under

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..diagnostics import did_you_mean
-from ..expr.types import ListType, RecordType, Type, record
-from ..link import BUILTIN_RECORDS, LinkContext
-from ..loader import Document, Path
-from ..source import Span
-from .common import DURATION, EXPRESSION, NAME, NAME_PATTERN
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import ListType, RecordType, Type, record
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document, Path
+from dsl.source import Span
+from dsl.kinds.common import DURATION, EXPRESSION, NAME, NAME_PATTERN
 
 ID = {**NAME, "description": "An id, unique within its list (ASCII snake_case)."}
 NAME_LIST = {"type": "array", "items": NAME, "uniqueItems": True}
@@ -109,7 +109,7 @@ def resolve_roles(ctx: LinkContext, doc: Document, path: Path) -> tuple[str, ...
 
 def subject_scope(ctx: LinkContext, entity: str | None) -> dict:
     """A scope over one record of `entity`: its fields by name, and the record as `subject`."""
-    from ..expr.types import FieldInfo
+    from dsl.expr.types import FieldInfo
     fields = dict(ctx.decls.records.get(entity, {})) if entity else {}
     if entity:
         fields.setdefault("subject", FieldInfo(record(entity), nullable=False))

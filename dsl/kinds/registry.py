@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from jsonschema import Draft202012Validator
 
 if TYPE_CHECKING:
-    from ..link import Declarations, LinkContext
-    from ..loader import Document
+    from dsl.link import Declarations, LinkContext
+    from dsl.loader import Document
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..link import LinkContext
-from ..loader import Document
-from ..ir import Metadata
-from ..source import Span
-from .common import NAME, envelope
-from .meta import metadata_of
-from .parts import spec_of
-from .registry import KindDef, register
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.ir import Metadata
+from dsl.source import Span
+from dsl.kinds.common import NAME, envelope
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import spec_of
+from dsl.kinds.registry import KindDef, register
 
 ORG_LEVELS = ["head_office", "branch", "sub_branch", "department"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..source import Span
+from dsl.source import Span
 
 _TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

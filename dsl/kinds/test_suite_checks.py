@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import did_you_mean
-from ..expr.types import EnumType, RecordType, STRING, Type
-from ..link import LinkContext
-from ..loader import Document, Path
-from .events import event_entity
-from .parts import get, spec_of
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import EnumType, RecordType, STRING, Type
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
+from dsl.kinds.events import event_entity
+from dsl.kinds.parts import get, spec_of
 
 _TEXTUAL = {"string", "record", "list"}
 

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL, NUMBER, EnumType, FieldInfo, enum, record
-from ..ir import Label, Metadata
-from ..link import LinkContext
-from ..loader import Document
-from ..source import Span
-from .events import check_event
-from .meta import metadata_of
-from .parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
-from .registry import KindDef, register
-from .schedule import Schedule, parse_schedule
-from .tiering_schema import SCHEMA
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL, NUMBER, EnumType, FieldInfo, enum, record
+from dsl.ir import Label, Metadata
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.events import check_event
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
+from dsl.kinds.registry import KindDef, register
+from dsl.kinds.schedule import Schedule, parse_schedule
+from dsl.kinds.tiering_schema import SCHEMA
 
 ALERT_GRADE = enum(("yellow", "orange", "red"))
 RESERVED = ("score", "alert_grade", "subject")
@@ -176,7 +176,7 @@ def _package(doc: Document, ctx: LinkContext, t: dict, path) -> ServicePackage |
 
 
 def _tier_ref(doc: Document, ctx: LinkContext, path, names: list[str]) -> None:
-    from .parts import get
+    from dsl.kinds.parts import get
     name = get(doc.data, path)
     if name not in names:
         ctx.diags.add("BNY602", f"unknown tier `{name}`", doc.span(path),

@@ -1,10 +1,10 @@
 """The JSON Schema of the Tiering kind: a weighted scorecard and a decision table of tiers."""
 from __future__ import annotations
 
-from .common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
-from .parts import CONDITION, SLA
-from .events import EVENT
-from .schedule import SCHEDULE
+from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
+from dsl.kinds.parts import CONDITION, SLA
+from dsl.kinds.events import EVENT
+from dsl.kinds.schedule import SCHEDULE
 
 HIT_POLICIES = ["first", "unique", "any", "priority", "collect"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..expr import functions
-from ..expr.types import ListType, Type
+from dsl.expr import functions
+from dsl.expr.types import ListType, Type
 
 _LISTS = functions.TypeSet("a list of lists", frozenset({"list"}))
 

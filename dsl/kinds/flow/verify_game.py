@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
-from .flow_ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
+from dsl.kinds.flow.ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
                       TaskNode, WaitNode)
-from .flow_verify_net import Net
+from dsl.kinds.flow.verify_net import Net
 
 MAX_STATES = 20_000
 MOVES_PER_STATE = 5                # on average: beyond MAX_STATES × this many moves, the game stops too

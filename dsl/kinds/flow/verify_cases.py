@@ -20,16 +20,16 @@ from itertools import product
 from math import floor
 from typing import Any, Callable, Mapping
 
-from ..diagnostics import Diagnostics
-from ..expr import ast
-from ..expr.checker import Checked, check_expression, path_text
-from ..expr.functions import REGISTRY
-from ..expr.parser import parse_expression
-from ..expr.types import NUMERIC, EnumType, FieldInfo
-from ..link import LinkContext
-from ..loader import Document
-from ..source import Span
-from .flow_ir import BranchNode, Node
+from dsl.diagnostics import Diagnostics
+from dsl.expr import ast
+from dsl.expr.checker import Checked, check_expression, path_text
+from dsl.expr.functions import REGISTRY
+from dsl.expr.parser import parse_expression
+from dsl.expr.types import NUMERIC, EnumType, FieldInfo
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
+from dsl.kinds.flow.ir import BranchNode, Node
 
 MAX_COMBINATIONS = 50_000
 OTHER = "\x00other"                 # a text none of the cases names

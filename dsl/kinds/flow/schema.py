@@ -2,9 +2,9 @@
 type), so a misspelt key is reported with the keys that node type allows."""
 from __future__ import annotations
 
-from .actions import action_schema
-from .common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
-from .parts import ASSIGNEES, CONDITION, ID, NAME_LIST, SLA
+from dsl.kinds.actions import action_schema
+from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
+from dsl.kinds.parts import ASSIGNEES, CONDITION, ID, NAME_LIST, SLA
 
 NODE_TYPES = ["task", "approval", "branch", "inclusive", "parallel", "join", "subflow", "wait", "action", "end"]
 STEP_ACTIONS = ["approve", "reject", "return", "withdraw", "transfer", "delegate", "add_signer", "remove_signer",

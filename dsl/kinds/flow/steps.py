@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..diagnostics import did_you_mean
-from ..expr.types import BOOL, STRING, FieldInfo, RecordType, record
-from ..ir import Label
-from ..loader import Path
-from .events import check_event
-from .flow_ir import SubflowNode, Timing, WaitNode
-from .parts import as_dict, duration_at, spec_of
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import BOOL, STRING, FieldInfo, RecordType, record
+from dsl.ir import Label
+from dsl.loader import Path
+from dsl.kinds.events import check_event
+from dsl.kinds.flow.ir import SubflowNode, Timing, WaitNode
+from dsl.kinds.parts import as_dict, duration_at, spec_of
 
 if TYPE_CHECKING:
-    from .flow_nodes import FlowScope
+    from dsl.kinds.flow.nodes import FlowScope
 
 def build_subflow(fs: "FlowScope", n: dict, path: Path, next_id: str | None, timing: Timing) -> SubflowNode:
     doc, ctx = fs.doc, fs.ctx

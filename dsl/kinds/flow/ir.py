@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
 
-from ..ir import Label, Metadata
-from ..source import Span
-from .actions import Action
-from .parts import Duration
+from dsl.ir import Label, Metadata
+from dsl.source import Span
+from dsl.kinds.actions import Action
+from dsl.kinds.parts import Duration
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,19 @@ flow's form) and `initiator` (the user who started it). Assignee expressions giv
 `role('name', unit)` selects role holders (see flow_functions)."""
 from __future__ import annotations
 
-from ..diagnostics import did_you_mean
-from ..expr.types import ANY, FieldInfo, record
-from ..link import BUILTIN_RECORDS, LinkContext
-from ..loader import Document
-from . import flow_functions  # noqa: F401  (registers role())
-from .flow_graph import check_graph
-from .flow_ir import Flow
-from .flow_nodes import NODE_BUILDERS, FlowScope
-from .flow_schema import SCHEMA
-from .flow_verify import verify_flow
-from .meta import metadata_of
-from .parts import check_role_calls, compile_assignees, spec_of
-from .registry import KindDef, register
+from dsl.diagnostics import did_you_mean
+from dsl.expr.types import ANY, FieldInfo, record
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document
+from dsl.kinds.flow import functions as flow_functions  # noqa: F401  (registers role())
+from dsl.kinds.flow.graph import check_graph
+from dsl.kinds.flow.ir import Flow
+from dsl.kinds.flow.nodes import NODE_BUILDERS, FlowScope
+from dsl.kinds.flow.schema import SCHEMA
+from dsl.kinds.flow.verify import verify_flow
+from dsl.kinds.meta import metadata_of
+from dsl.kinds.parts import check_role_calls, compile_assignees, spec_of
+from dsl.kinds.registry import KindDef, register
 
 
 def flow_scope(spec: dict, subject: str | None, form: str | None) -> dict[str, FieldInfo]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..expr import functions
-from ..expr.types import STRING, list_of, record
+from dsl.expr import functions
+from dsl.expr.types import STRING, list_of, record
 
 
 @dataclass(frozen=True, slots=True)

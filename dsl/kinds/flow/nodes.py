@@ -5,16 +5,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
-from ..diagnostics import a, did_you_mean
-from ..expr.types import BOOL, FieldInfo
-from ..ir import Label
-from ..link import LinkContext
-from ..loader import Document, Path
-from .actions import build_actions
-from .flow_ir import (ActionNode, ApprovalNode, BranchNode, Case, Countersign, EndNode, Escalation, FieldAccess,
+from dsl.diagnostics import a, did_you_mean
+from dsl.expr.types import BOOL, FieldInfo
+from dsl.ir import Label
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
+from dsl.kinds.actions import build_actions
+from dsl.kinds.flow.ir import (ActionNode, ApprovalNode, BranchNode, Case, Countersign, EndNode, Escalation, FieldAccess,
                       InclusiveNode, JoinNode, Node, ParallelNode, Reminders, TaskNode, Timing)
-from .flow_steps import build_subflow, build_wait
-from .parts import check_role_calls, compile_assignees, duration_at
+from dsl.kinds.flow.steps import build_subflow, build_wait
+from dsl.kinds.parts import check_role_calls, compile_assignees, duration_at
 
 _APPROVAL_ONLY = {"approve", "reject", "add_signer", "remove_signer"}
 _DEFAULT_ACTIONS = {"task": ("complete", "return", "transfer", "delegate", "urge", "cc", "comment"),
@@ -34,7 +34,7 @@ class FlowScope:
 
     def target(self, path: Path, what: str = "node") -> str | None:
         """The node id written at path; reported (BNY501) when the flow has no such node."""
-        from .parts import get
+        from dsl.kinds.parts import get
         name = get(self.doc.data, path)
         if isinstance(name, str) and name not in self.ids:
             self.ctx.diags.add("BNY501", f"unknown {what} `{name}`", self.doc.span(path),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..link import LinkContext
-from ..source import Span
-from .flow_ir import Node, TaskNode
-from .flow_verify_net import Net
+from dsl.link import LinkContext
+from dsl.source import Span
+from dsl.kinds.flow.ir import Node, TaskNode
+from dsl.kinds.flow.verify_net import Net
 
 
 def check_loops(ctx: LinkContext, nodes: list[Node], net: Net, span_of: Callable[[str], Span]) -> None:

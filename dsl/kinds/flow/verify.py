@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from ..expr.types import FieldInfo
-from ..link import LinkContext
-from ..loader import Document
-from .flow_ir import Flow, Node, TaskNode
-from .flow_verify_cases import check_cases
-from .flow_verify_game import Game, always_before, play, run_without, show_path
-from .flow_verify_loops import check_loops
-from .flow_verify_net import Net, build_net
+from dsl.expr.types import FieldInfo
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.kinds.flow.ir import Flow, Node, TaskNode
+from dsl.kinds.flow.verify_cases import check_cases
+from dsl.kinds.flow.verify_game import Game, always_before, play, run_without, show_path
+from dsl.kinds.flow.verify_loops import check_loops
+from dsl.kinds.flow.verify_net import Net, build_net
 
 _PEOPLE = ("task", "approval")
 

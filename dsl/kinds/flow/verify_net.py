@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterable
 
-from .flow_graph import forward_edges
-from .flow_ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
+from dsl.kinds.flow.graph import forward_edges
+from dsl.kinds.flow.ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
                       TaskNode, WaitNode)
 
 

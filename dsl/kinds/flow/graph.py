@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..link import LinkContext
-from ..loader import Document
-from .flow_ir import ApprovalNode, BranchNode, EndNode, Node, ParallelNode, SubflowNode, TaskNode, WaitNode
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.kinds.flow.ir import ApprovalNode, BranchNode, EndNode, Node, ParallelNode, SubflowNode, TaskNode, WaitNode
 
 
 def forward_edges(node: Node) -> list[str]:
