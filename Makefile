@@ -2,14 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml examples/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo serve test bench venv clean
+.PHONY: demo serve test lint bench venv clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./examples
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
@@ -34,6 +34,11 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff over the whole repository; mypy on dsl/, engine/ (strict) and forms/ (pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy dsl engine forms
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done

@@ -82,11 +82,11 @@ def insert_vs_executemany(tmp: Path, n: int, rounds: int) -> dict:
         typed = [{**row, "id": 10_000_000 + i, "version": 1, "created_at": now, "updated_at": now}
                  for i, row in enumerate(core_rows)]
 
-        def core() -> None:
+        def core(engine=engine, t=t, typed=typed) -> None:
             with engine.begin() as conn:
                 conn.execute(t.insert(), typed)
 
-        def service() -> None:
+        def service(records=records) -> None:
             records.bulk_create("company", service_rows, actor="bench")
 
         if r % 2 == 0:

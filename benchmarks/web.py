@@ -30,7 +30,7 @@ from pathlib import Path
 from _common import metric, report
 
 from dsl.compiler import compile_path
-from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
+from examples.demo_bank.users import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
 from runtime.storage.db import make_engine
@@ -169,7 +169,7 @@ class Served:
             except httpx.HTTPError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.proc.kill()
-                    raise SystemExit("the benchmark server did not start")
+                    raise SystemExit("the benchmark server did not start") from None
                 time.sleep(0.2)
 
     def __exit__(self, *exc) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -22,6 +22,8 @@ class Bundle:
     sources: Mapping[tuple[str, str], Any]        # (kind, name) -> the normalized YAML data
     files: Mapping[tuple[str, str], str]          # (kind, name) -> file it came from
     env: TypeEnv
+    texts: Mapping[str, str] = field(default_factory=dict)        # file -> its text as the authors wrote it
+    unavailable: Mapping[str, str] = field(default_factory=dict)  # "Kind/name" -> why it cannot run (stored releases)
 
     def of_kind(self, kind: str) -> dict[str, Any]:
         return {n: ir for (k, n), ir in sorted(self.documents.items()) if k == kind}
@@ -51,6 +53,11 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot hash {type(value).__name__}")
 
 
+def document_hash(data: Any) -> str:
+    """The hash of one document's normalized data (how a stored release tells a changed document)."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
 def content_hash(sources: Mapping[tuple[str, str], Any]) -> str:
     h = hashlib.sha256(IR_VERSION.encode())
     for (kind, name) in sorted(sources):
@@ -59,6 +66,8 @@ def content_hash(sources: Mapping[tuple[str, str], Any]) -> str:
     return h.hexdigest()
 
 
-def make_bundle(documents: dict, sources: dict, files: dict, env: TypeEnv) -> Bundle:
+def make_bundle(documents: dict, sources: dict, files: dict, env: TypeEnv, texts: Mapping[str, str] | None = None,
+                unavailable: Mapping[str, str] | None = None) -> Bundle:
     return Bundle(hash=content_hash(sources), documents=MappingProxyType(dict(documents)),
-                  sources=MappingProxyType(dict(sources)), files=MappingProxyType(dict(files)), env=env)
+                  sources=MappingProxyType(dict(sources)), files=MappingProxyType(dict(files)), env=env,
+                  texts=MappingProxyType(dict(texts or {})), unavailable=MappingProxyType(dict(unavailable or {})))

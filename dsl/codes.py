@@ -66,6 +66,8 @@ _TABLE = [
     ("BNY406", "invalid enum definition", "An enum needs at least one value and its values must be unique."),
     ("BNY407", "incompatible field options", "Options that do not fit the field's type (for example `currency` on a date, or `values` on a string)."),
     ("BNY408", "file name does not match metadata.name", "Name each file after the document it holds (metadata.name), so a bundle stays navigable. This is a warning."),
+    ("BNY409", "channel has no template for a message", "A flow or an alert rule sends a message kind (a `notify` template, or a step's own reminder, overdue, escalation, urge or cc message) through a channel that has no template of that name, so it could not be rendered. Add the template to the Channel document, in zh and en."),
+    ("BNY410", "invalid message template", "A Channel template is not valid Jinja2 (an unclosed `{{` or `{% if %}`, a stray `}}`), or still uses the old `${path}` placeholders. Write variables as {{ subject.name }} and quote the whole text in YAML."),
     # 5xx — flow soundness
     ("BNY501", "unknown node", "A transition or a return target names a node id that the flow does not define."),
     ("BNY502", "unreachable node", "No path from the start reaches this node."),

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import Mapping
 
 from . import kinds as _kinds  # noqa: F401  (registers every kind)
-from .bundle import Bundle, make_bundle
-from .diagnostics import Diagnostics, SourceCache, did_you_mean
+from .bundle import Bundle, document_hash, make_bundle
+from .diagnostics import Diagnostic, Diagnostics, SourceCache, did_you_mean
 from .kinds.registry import KINDS, validator
 from .link import Declarations, LinkContext
 from .loader import Document, load_text
@@ -67,8 +68,58 @@ def compile_path(path: str | os.PathLike) -> CompileResult:
 
 
 def compile_texts(texts: dict[str, str], diags: Diagnostics | None = None) -> CompileResult:
-    """Compile a bundle given as {file name: text}; the entry point tests use."""
+    """Compile a bundle given as {file name: text}; the entry point tests use. The bundle keeps the
+    texts of the files its documents came from, so a deployment can store them as written."""
     diags = diags if diags is not None else Diagnostics()
+    valid, ctx = _link(texts, diags)
+    result = CompileResult(None, diags, SourceCache(texts), files=len(texts))
+    if not diags.has_errors:
+        result.bundle = _bundle_of(valid, ctx, texts, {})
+    return result
+
+
+def compile_available(texts: dict[str, str],
+                      expected: Mapping[tuple[str, str], tuple[str, str]] | None = None) -> CompileResult:
+    """Compile a stored release document by document, the way a newer Banyan loads what an older
+    one deployed: a document whose file has an error (or, given `expected` {(kind, name): (file,
+    hash of its normalized data)}, that is missing or now reads differently) is left out; it and every
+    document that names it, directly or through others, are listed in `bundle.unavailable`
+    ({"Kind/name": reason}); the rest run. Documents that only depend on a broken one keep their
+    IR (an entity's records stay readable). The bundle is made even when nothing is left."""
+    diags = Diagnostics()
+    valid, ctx = _link(texts, diags)
+    errors: dict[str, Diagnostic] = {}
+    for d in diags.sorted():
+        if d.severity == "error":
+            errors.setdefault(d.span.file, d)
+    broken: dict[tuple[str, str], str] = {}
+    built: dict[tuple[str, str], Document] = {(str(d.kind), str(d.name)): d for d in valid}   # valid: both set
+    for key, doc in built.items():
+        if doc.file in errors:
+            broken[key] = _reason(errors[doc.file])
+        elif expected is not None and key in expected and document_hash(doc.data) != expected[key][1]:
+            broken[key] = f"{doc.file}: this Banyan reads the document differently than the one that deployed it"
+    for key in sorted(set(expected or ()) - set(built)):
+        file = (expected or {})[key][0]
+        broken[key] = _reason(errors[file]) if file in errors else f"{file} no longer holds this document"
+    unavailable = {f"{k}/{n}": why for (k, n), why in broken.items()}
+    changed = True
+    while changed:                              # whoever names an unavailable document is unavailable too
+        changed = False
+        for key in sorted(built):
+            name = f"{key[0]}/{key[1]}"
+            if name in unavailable:
+                continue
+            needs = sorted(f"{k}/{n}" for k, n in ctx.references.get(key, ()) if f"{k}/{n}" in unavailable)
+            if needs:
+                unavailable[name] = f"it refers to {needs[0]}, which is unavailable"
+                changed = True
+    kept = [doc for key, doc in built.items() if key not in broken and key in ctx.built]
+    return CompileResult(_bundle_of(kept, ctx, texts, unavailable), diags, SourceCache(texts), files=len(texts))
+
+
+def _link(texts: dict[str, str], diags: Diagnostics) -> tuple[list[Document], LinkContext]:
+    """Load, check and build every document; the valid ones and the link context that built them."""
     docs = [d for d in (load_text(text, name, diags) for name, text in texts.items()) if d is not None]
     decls = Declarations(diags)
     valid: list[Document] = []
@@ -85,11 +136,17 @@ def compile_texts(texts: dict[str, str], diags: Diagnostics | None = None) -> Co
     for doc in sorted(valid, key=lambda d: (KINDS[d.kind].order, d.kind, d.name)):
         ctx.built[(doc.kind, doc.name)] = KINDS[doc.kind].build(doc, ctx)
     _check_file_names(valid, diags)
-    result = CompileResult(None, diags, SourceCache(texts), files=len(texts))
-    if not diags.has_errors:
-        result.bundle = make_bundle(ctx.built, {(d.kind, d.name): d.data for d in valid},
-                                    {(d.kind, d.name): d.file for d in valid}, ctx.env)
-    return result
+    return valid, ctx
+
+
+def _bundle_of(docs: list[Document], ctx: LinkContext, texts: Mapping[str, str], unavailable: dict) -> Bundle:
+    return make_bundle({(d.kind, d.name): ctx.built[(d.kind, d.name)] for d in docs},
+                       {(d.kind, d.name): d.data for d in docs}, {(d.kind, d.name): d.file for d in docs}, ctx.env,
+                       texts={d.file: texts[d.file] for d in docs if d.file in texts}, unavailable=unavailable)
+
+
+def _reason(d: Diagnostic) -> str:
+    return f"{d.span}: {d.code} {d.message}"
 
 
 def _check_envelope(doc: Document, diags: Diagnostics) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .codes import CODES
+from .errors import BanyanError
 from .source import Span
 
 
@@ -72,12 +73,14 @@ class Diagnostics:
         return sorted(self.items, key=lambda d: (d.span.file, d.span.line, d.span.col, d.code))
 
 
-class DiagnosticError(Exception):
+class DiagnosticError(BanyanError):
     """Raised where a caller wants one exception for a failed compile; carries the diagnostics."""
+    code, status, namespace = "invalid_bundle", 422, "dsl"
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics
-        super().__init__("\n".join(f"{d.span}: {d.code}: {d.message}" for d in diagnostics))
+        super().__init__("\n".join(f"{d.span}: {d.code}: {d.message}" for d in diagnostics),
+                         problems=[((d.span.file, d.span.line), f"{d.code}: {d.message}") for d in diagnostics])
 
 
 class SourceCache:

@@ -50,6 +50,7 @@ class LinkContext:
         self.diags = decls.diags
         self.env = TypeEnv(decls.records, time_fields=decls.time_fields)
         self.built: dict[tuple[str, str], Any] = {}
+        self.references: dict[tuple[str, str], set[tuple[str, str]]] = {}   # document -> documents it names
 
     # -- references -------------------------------------------------------------------------
     def exists(self, kind: str, name: str) -> bool:
@@ -61,7 +62,10 @@ class LinkContext:
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         if not isinstance(name, str):
             return False
-        if name in builtins or any(self.exists(k, name) for k in kinds):
+        found = [(k, name) for k in kinds if self.exists(k, name)]
+        if found:
+            self.references.setdefault((doc.kind, doc.name), set()).update(found)
+        if found or name in builtins:
             return True
         wanted = " or ".join(kinds)
         other = [k for (k, n) in self.decls.documents if n == name]

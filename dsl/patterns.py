@@ -16,12 +16,15 @@ from typing import Any
 
 import re2
 
+from .errors import BanyanError
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False         # a bad pattern is our diagnostic, not a line on stderr
 
 
-class PatternError(ValueError):
+class PatternError(BanyanError, ValueError):
     """A pattern RE2 cannot compile (the message says why, in RE2's words)."""
+    code, status, namespace = "bad_pattern", 422, "dsl"
 
 
 @lru_cache(maxsize=4096)

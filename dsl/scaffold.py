@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 from . import kinds as _kinds  # noqa: F401
+from .errors import BanyanError
 from .kinds.common import NAME_PATTERN
 from .kinds.registry import KINDS
 
 
-class ScaffoldError(ValueError):
-    pass
+class ScaffoldError(BanyanError, ValueError):
+    code, status, namespace = "scaffold", 422, "dsl"
 
 
 def scaffold(kind: str, name: str, directory: Path, schema_dir: str = "schemas") -> tuple[Path, str]:

@@ -17,32 +17,36 @@ Without them a graph function is null ("not known"), so a rule built on it does 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from dsl.expr import functions
 from dsl.expr.functions import Signature
 from dsl.expr.types import BOOL, INTEGER, NUMBER, PERCENT, STRING
+
+if TYPE_CHECKING:                 # the graph (numpy, scipy) loads only when the runtime passes one in
+    from engine.graph.contagion import ContagionResult
+    from engine.graph.snapshot import GraphSnapshot
 
 GRAPH_KEY = "$graph"
 CONTAGION_KEY = "$contagion"
 _PLACES = Decimal("0.000001")
 
 
-def _graph(ctx: Mapping[str, Any]):
+def _graph(ctx: Mapping[str, Any]) -> GraphSnapshot | None:
     return ctx.get(GRAPH_KEY)
 
 
-def in_guarantee_circle(ctx, firm: str) -> bool | None:
+def in_guarantee_circle(ctx: Mapping[str, Any], firm: str) -> bool | None:
     g = _graph(ctx)
     return None if g is None else g.in_guarantee_circle(firm)
 
 
-def circle_size(ctx, firm: str) -> int | None:
+def circle_size(ctx: Mapping[str, Any], firm: str) -> int | None:
     g = _graph(ctx)
     return None if g is None else g.circle_size(firm)
 
 
-def mutual_guarantee(ctx, firm: str) -> bool | None:
+def mutual_guarantee(ctx: Mapping[str, Any], firm: str) -> bool | None:
     g = _graph(ctx)
     if g is None:
         return None
@@ -52,18 +56,18 @@ def mutual_guarantee(ctx, firm: str) -> bool | None:
     return any(firm in graph.guarantees_given(other) for other in graph.guarantees_given(firm))
 
 
-def controller(ctx, firm: str) -> str | None:
+def controller(ctx: Mapping[str, Any], firm: str) -> str | None:
     g = _graph(ctx)
     return None if g is None else g.controller(firm)
 
 
-def effective_share(ctx, holder: str, firm: str) -> Decimal | None:
+def effective_share(ctx: Mapping[str, Any], holder: str, firm: str) -> Decimal | None:
     g = _graph(ctx)
     return None if g is None else Decimal(repr(g.effective_share(holder, firm))).quantize(_PLACES)
 
 
-def contagion_score(ctx, firm: str) -> Decimal | None:
-    result = ctx.get(CONTAGION_KEY)
+def contagion_score(ctx: Mapping[str, Any], firm: str) -> Decimal | None:
+    result: ContagionResult | None = ctx.get(CONTAGION_KEY)
     return None if result is None else Decimal(repr(result.score(firm))).quantize(_PLACES)
 
 

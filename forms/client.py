@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsl.diagnostics import Diagnostics
+from dsl.errors import BanyanError
 from dsl.expr import ast
 from dsl.expr.parser import parse_expression
 from dsl.patterns import backtracking_safe
@@ -35,8 +36,9 @@ AGGREGATES = {"sum", "count", "any", "all", "avg", "min", "max"}
 _TIME = {"date", "datetime", "duration"}
 
 
-class Untranslatable(Exception):
+class Untranslatable(BanyanError):
     """The expression reads something only the server knows."""
+    code, status, namespace = "untranslatable", 422, "forms"
 
 
 Shape = tuple   # ("scalar", type) | ("list", type) | ("rows", scope) | ("row", scope) | ("record", scope)
@@ -111,7 +113,7 @@ class _Translator:
         return False
 
     def _unary(self, node: ast.Unary) -> tuple[list, Shape]:
-        code = ["not" if node.op == "not" else "neg", self.scalar(node.operand, node.op == "-")]
+        code: list[Any] = ["not" if node.op == "not" else "neg", self.scalar(node.operand, node.op == "-")]
         if node.op == "not" and self.nonnull(node.operand):
             code.append(True)
         return code, ("scalar", "value")
@@ -124,7 +126,7 @@ class _Translator:
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:
                 return ["isnull", self.scalar(a), node.op != "=="], ("scalar", "bool")
-        code = ["cmp", node.op, self.scalar(node.left), self.scalar(node.right)]
+        code: list[Any] = ["cmp", node.op, self.scalar(node.left), self.scalar(node.right)]
         if node.op in ("==", "!=") and self.nonnull(node.left) and self.nonnull(node.right):
             code.append(True)          # strict: no null guard, as on the server
         return code, ("scalar", "bool")

@@ -9,31 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from dsl.errors import catalog
+
 LANGS = ("zh", "en")
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "required": {"zh": "此项必填", "en": "This field is required"},
-    "pattern": {"zh": "格式不正确", "en": "This is not in the expected format"},
-    "min": {"zh": "不能小于 {limit}", "en": "Must be at least {limit}"},
-    "max": {"zh": "不能大于 {limit}", "en": "Must be at most {limit}"},
-    "min_length": {"zh": "至少 {limit} 个字符", "en": "Must be at least {limit} characters"},
-    "max_length": {"zh": "最多 {limit} 个字符", "en": "Must be at most {limit} characters"},
-    "scale": {"zh": "最多 {limit} 位小数", "en": "At most {limit} decimal places"},
-    "integer": {"zh": "请输入整数", "en": "Enter a whole number"},
-    "number": {"zh": "请输入数字（可写 万、亿）", "en": "Enter a number (万 and 亿 are understood)"},
-    "percent": {"zh": "请输入百分比数字，如 70", "en": "Enter a percentage, e.g. 70"},
-    "date": {"zh": "请输入日期（YYYY-MM-DD）", "en": "Enter a date (YYYY-MM-DD)"},
-    "datetime": {"zh": "请输入日期和时间", "en": "Enter a date and time"},
-    "duration": {"zh": "请输入时长，如 2d、24h、30m", "en": "Enter a duration such as 2d, 24h or 30m"},
-    "choice": {"zh": "请从列表中选择", "en": "Choose one of the listed values"},
-    "check": {"zh": "不符合规则：{rule}", "en": "Does not satisfy the rule {rule}"},
-    "min_rows": {"zh": "至少需要 {limit} 行", "en": "At least {limit} row(s) are needed"},
-    "max_rows": {"zh": "最多 {limit} 行", "en": "At most {limit} row(s)"},
-    "file_size": {"zh": "文件不能超过 {limit}", "en": "The file must not be larger than {limit}"},
-    "file_type": {"zh": "不支持的文件类型，可上传：{limit}", "en": "This kind of file is not accepted; allowed: {limit}"},
-    "evaluation": {"zh": "规则无法计算：{rule}", "en": "The rule cannot be evaluated: {rule}"},
-    "summary": {"zh": "有 {count} 处需要修改", "en": "{count} problem(s) need your attention"},
-}
+# The messages are the `forms.` entries of the one error catalogue (dsl/messages.yaml), so a
+# value refused by a form, the API and the CLI reads the same.
+MESSAGES: dict[str, dict[str, str]] = {key.removeprefix("forms."): dict(texts) for key, texts in catalog().items()
+                                       if key.startswith("forms.")}
 
 WORDS: dict[str, dict[str, str]] = {
     "add_row": {"zh": "添加一行", "en": "Add a row"},

@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from dsl.errors import BanyanError
+
 from .i18n import file_size, message
 from .spec import FieldSpec, FormSpec
 
@@ -78,10 +80,14 @@ class Submitted:
         return sorted(found)
 
 
-class BadInput(Exception):
+class BadInput(BanyanError):
+    """A typed value that cannot be read: `code` is its catalogue entry `forms.<code>`."""
+    status, namespace = 422, "forms"
+
     def __init__(self, code: str, **slots: Any):
-        super().__init__(code)
-        self.code, self.slots = code, slots
+        super().__init__("", code=code, params=slots)
+        self.slots = slots
+        self.args = (code,)
 
 
 def parse_amount(text: str) -> Decimal:

@@ -99,29 +99,31 @@ def field_view(f: FieldSpec, path: tuple, value: Any, raw: Submitted | None, out
                      r.help.text(lang), placeholder=f.placeholder.text(lang) if f.placeholder else "",
                      editable=f.editable)
     use_raw = raw is not None and f.editable and not hidden
+    submitted = raw if use_raw else None
     if r.type_name in ("enum", "multi_enum"):
         view.options = [(v.value, v.label.text(lang) or v.value) for v in r.values]
     if view.widget == "ref_select" and opts.choices is not None:
         view.options = opts.choices(r.ref or "") or []
     if view.widget in ("checkbox",):
-        view.checked = (any(isinstance(v, str) and v for v in raw.getlist(key)) if use_raw else bool(value))
+        view.checked = (any(isinstance(v, str) and v for v in submitted.getlist(key)) if submitted is not None
+                        else bool(value))
     elif view.widget == "checkboxes":
-        view.selected = tuple(raw.getlist(key)) if use_raw else tuple(value or ())
+        view.selected = tuple(submitted.getlist(key)) if submitted is not None else tuple(value or ())
     elif view.widget == "readonly":
         view.text = (display_text(r, value, lang, opts.tz) if value is not None
                      else (word("computed", lang) if f.computed else word("empty", lang)))
     elif view.widget == "file":
         current = value if isinstance(value, str) else ""
-        if use_raw and isinstance(raw.get(key), UploadedFile):
+        if submitted is not None and isinstance(submitted.get(key), UploadedFile):
             current = ""
-        elif use_raw:
-            current = _raw_text(raw, key + ".__current")
+        elif submitted is not None:
+            current = _raw_text(submitted, key + ".__current")
         view.text = current
         view.accept = ",".join(opts.limits.extensions)
         view.hint = word("allowed_files", lang, types=" ".join(opts.limits.extensions),
                          size=file_size(opts.limits.max_bytes))
     else:
-        view.text = _raw_text(raw, key) if use_raw else input_text(r, value, opts.tz)
+        view.text = _raw_text(submitted, key) if submitted is not None else input_text(r, value, opts.tz)
     if r.type_name == "money":
         view.sign = CURRENCY_SIGNS.get(r.currency or "CNY", r.currency or "")
     if r.type_name in ("money", "number") and value is not None and not use_raw:

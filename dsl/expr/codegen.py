@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
+from ..errors import BanyanError
 from . import ast
 from .checker import Checked
 from .runtime import HELPERS
@@ -18,8 +19,9 @@ _AGG_EMPTY = {"count": "0", "count_distinct": "0", "any": "False", "all": "True"
               "min": "None", "max": "None"}
 
 
-class FoldError(Exception):
+class FoldError(BanyanError):
     """A pure function called on literals failed at compile time (e.g. date('2026-02-30'))."""
+    code, status, namespace = "fold_failed", 422, "dsl"
 
     def __init__(self, node: ast.Call, cause: Exception):
         self.node, self.cause = node, cause

@@ -5,6 +5,7 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from ..errors import BanyanError
 from .types import DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, PERIOD, STRING, Type
 from .values import Period
 
@@ -21,8 +22,9 @@ _SPLIT = re.compile(r"(\d+(?:\.\d+)?)\s*(.*)$", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 
 
-class LiteralError(ValueError):
+class LiteralError(BanyanError, ValueError):
     """A literal token that cannot be read (a date such as 2026-02-30)."""
+    code, status, namespace = "bad_literal", 422, "dsl"
 
 
 def _whole(value: Decimal) -> Decimal:

@@ -6,32 +6,56 @@ clock passed to compile_expression); nothing reads the wall clock.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable, Mapping, Sequence
 
+from ..errors import BanyanError
 from ..source import Span
 from .values import Period, as_datetime, shift
 
 NOW_KEY = "$now"
 
 
-class EvaluationError(Exception):
+class EvaluationError(BanyanError):
     """An expression failed on the data it was given (a function raised, a value of the wrong
-    kind, no current time for a window). Carries the expression text and its source span."""
+    kind, no current time for a window). Carries the expression text and its source span.
+    `reason` (missing, wrong_kind, division, bad_number, too_large, failed) picks its words in
+    the catalogue; the Python exception behind it stays on `__cause__` for developers only."""
+    code, status, namespace = "evaluation_failed", 422, "dsl"
 
-    def __init__(self, message: str, *, text: str, span: Span):
-        self.message, self.text, self.span = message, text, span
-        super().__init__(f"{span}: cannot evaluate `{text}`: {message}")
+    def __init__(self, message: str, *, text: str, span: Span, reason: str | None = None):
+        super().__init__(message, key=None if reason is None else f"dsl.evaluation.{reason}",
+                         params=None if reason is None else {"text": text})
+        self.text, self.span, self.reason = text, span, reason
+        self.args = (f"{span}: cannot evaluate `{text}`: {message}",)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What went wrong, in the catalogue's terms, never in Python's."""
+    if isinstance(exc, (ZeroDivisionError, DivisionByZero)):
+        return "division"
+    if isinstance(exc, TypeError) and "NoneType" in str(exc):
+        return "missing"
+    if isinstance(exc, (TypeError, AttributeError)):
+        return "wrong_kind"
+    if isinstance(exc, OverflowError):
+        return "too_large"
+    if isinstance(exc, InvalidOperation):
+        return "bad_number"
+    return "failed"
+
+
+_REASONS = {"division": "division by zero", "missing": "a value is missing (null) where the expression needs one",
+            "wrong_kind": "a value is of the wrong kind", "too_large": "a number is out of range",
+            "bad_number": "a number is not valid", "failed": "a function failed on this data"}
 
 
 def make_failure(text: str, span: Span) -> Callable[[BaseException], EvaluationError]:
     def fail(exc: BaseException) -> EvaluationError:
-        detail = str(exc)
-        if "NoneType" in detail:
-            message = f"a value is missing (null) where the expression needs one ({type(exc).__name__}: {detail})"
-        else:
-            message = f"{type(exc).__name__}: {detail}"
-        return EvaluationError(message, text=text, span=span)
+        reason = failure_reason(exc)
+        error = EvaluationError(_REASONS[reason], text=text, span=span, reason=reason)
+        error.__cause__ = exc
+        return error
     return fail
 
 

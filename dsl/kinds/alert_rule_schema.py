@@ -29,7 +29,7 @@ ALERT_SPEC = {
         "grades": {**_GRADE_MAP, "description": "A condition per grade, written yellow, orange, red; the highest grade "
                                                 "whose condition holds is raised.",
                    "properties": {g: {**CONDITION, "description": f"When the alert is {g}."} for g in GRADES}},
-        "message": {**TEXT, "description": "The alert's headline; ${subject.…} and ${alert.…} placeholders."},
+        "message": {**TEXT, "description": "The alert's headline (Jinja2): {{ subject.… }} and {{ alert.… }}."},
         "evidence": {"type": "array", "minItems": 1,
                      "description": "Values recorded with the alert, so anyone can see why it fired.",
                      "items": {"oneOf": [EXPRESSION, {"type": "object", "required": ["value"], "additionalProperties": False,

@@ -1,27 +1,32 @@
 """The Channel kind: where notifications go (in-app inbox, e-mail, SMS, a webhook) and the
 message templates for it, in Chinese and English.
 
-Templates are plain text with `${path}` placeholders (`${subject.name}`, `${alert.grade_label}`,
-`${task.deadline}`), never `{{ }}` and never code: the renderer looks each path up in the
-message's context and escapes it for the channel (HTML for e-mail and in-app). `$$` writes a
-literal `$`. A placeholder starts from one of the context roots below.
+Templates are Jinja2 text (`{{ subject.name }}`, `{{ alert.grade_label }}`, `{% if message %}…`),
+rendered by runtime/jobs/templates.py in a sandbox, in the recipient's language; a value the
+message does not carry is an error, never an empty gap. A template is named after the message
+kind it carries (`alert_default`, `reminder`, `flow_finished`, …): `banyan validate` reports a
+template that is not valid Jinja2 (BNY410) and a message kind that a flow or an alert rule sends
+through a channel that has no template for it (BNY409). Variables start from the roots below.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
+
+from jinja2 import TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
 
 from dsl.diagnostics import did_you_mean
 from dsl.ir import Label, Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.common import NAME, envelope
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import as_dict, spec_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 CHANNEL_TYPES = ["in_app", "email", "sms", "webhook"]
 TEMPLATE_ROOTS = {
@@ -32,19 +37,22 @@ TEMPLATE_ROOTS = {
     "tier": "a tiering result: tier, tier_label, previous, score",
     "recipient": "the person receiving the message: display_name, email, mobile",
     "link": "a link that opens the item in Banyan",
+    "message": "a note the sender added (an urge's message), empty when none",
+    "by": "who caused the message (the user name)",
 }
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-_PATH = re.compile(r"^\s*([a-z][a-z0-9_]*)(\.[a-z][a-z0-9_]*)*\s*$")
+DEFAULT_CHANNEL = "in_app"       # where a flow's own messages go when the flow names no channels
+_OLD_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_JINJA = SandboxedEnvironment()
 
-TEXT = {"description": "Text in Chinese and English with ${path} placeholders, e.g. `${subject.name} 触发${alert.grade_label}预警`.",
+TEXT = {"description": "Jinja2 text in Chinese and English, e.g. `{{ subject.name }} 触发{{ alert.grade_label }}预警`.",
         "oneOf": [{"type": "string", "minLength": 1},
                   {"type": "object", "additionalProperties": False, "minProperties": 1,
                    "properties": {"zh": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}}}]}
 
 TEMPLATE = {"type": "object", "required": ["body"], "additionalProperties": False,
             "properties": {"subject": {**TEXT, "description": "The title (e-mail subject, in-app headline)."},
-                           "body": {**TEXT, "description": "The message. Placeholders: " +
-                                    "; ".join(f"${{{k}.…}} {v}" for k, v in TEMPLATE_ROOTS.items())}}}
+                           "body": {**TEXT, "description": "The message (Jinja2). Variables: " +
+                                    "; ".join(f"{{{{ {k}… }}}} {v}" for k, v in TEMPLATE_ROOTS.items())}}}
 
 CHANNEL_SPEC = {
     "type": "object",
@@ -75,7 +83,7 @@ class Template:
     name: str
     subject: Label
     body: Label
-    placeholders: tuple[str, ...]   # the paths used, e.g. subject.name
+    placeholders: tuple[str, ...]   # the variables' roots used, e.g. subject, link
     span: Span
 
 
@@ -96,31 +104,42 @@ class Channel:
 
 
 def placeholders(ctx: LinkContext, doc: Document, path, text: str) -> list[str]:
-    """The placeholder paths of a template text; malformed ones are reported."""
-    found = []
+    """The variable roots a template text uses; a text that is not valid Jinja2 (BNY410), an old
+    `${…}` placeholder (BNY410) and an unknown root (BNY302) are reported at their YAML line."""
     base = doc.span(path)
-    stripped = text.replace("$$", "\0\0")
-
-    def at(offset: int):
-        return base.shifted(0, offset + 1) if "\n" not in text[:offset] else base
-
-    closed = {m.start() for m in _PLACEHOLDER.finditer(stripped)}
-    for i in range(len(stripped) - 1):
-        if stripped.startswith("${", i) and i not in closed:
-            ctx.diags.add("BNY301", "a `${` placeholder is not closed with `}`", at(i), "write ${subject.name}")
-    for m in _PLACEHOLDER.finditer(stripped):
-        inner, span = m.group(1), at(m.start())
-        if not _PATH.match(inner):
-            ctx.diags.add("BNY301", f"`${{{inner}}}` is not a placeholder path", span,
-                          "a placeholder is a dotted path such as ${subject.name}; templates hold no code")
-            continue
-        root = inner.strip().split(".")[0]
+    old = _OLD_PLACEHOLDER.search(text)
+    if old:
+        ctx.diags.add("BNY410", f"`{old.group(0)}` is the old placeholder form; templates are Jinja2 now",
+                      _at(base, text, old.start()), f"write {{{{ {old.group(1).strip() or 'subject.name'} }}}}")
+        return []
+    try:
+        tree = _JINJA.parse(text)
+    except TemplateSyntaxError as exc:
+        ctx.diags.add("BNY410", f"the template is not valid Jinja2: {exc.message}", _line(base, text, exc.lineno),
+                      "write variables as {{ subject.name }} and blocks as {% if message %}…{% endif %}; "
+                      "quote the whole text in YAML")
+        return []
+    found = []
+    for root in sorted(meta.find_undeclared_variables(tree), key=lambda r: (text.find(r), r)):
         if root not in TEMPLATE_ROOTS:
-            ctx.diags.add("BNY302", f"unknown placeholder root `{root}` in `${{{inner.strip()}}}`", span,
+            ctx.diags.add("BNY302", f"unknown template variable `{root}`", _at(base, text, max(text.find(root), 0)),
                           did_you_mean(root, TEMPLATE_ROOTS) or f"start from one of: {', '.join(TEMPLATE_ROOTS)}")
             continue
-        found.append(inner.strip())
+        found.append(root)
     return found
+
+
+def _at(base: Span, text: str, offset: int) -> Span:
+    """Where character `offset` of a one-line template is (the value's start for a multi-line one)."""
+    return base.shifted(0, offset + 1) if "\n" not in text else base
+
+
+def _line(base: Span, text: str, lineno: int | None) -> Span:
+    """The YAML line of a template's line `lineno` (a multi-line text is a block scalar, `|`,
+    whose span starts at its first line)."""
+    if "\n" not in text or not lineno:
+        return base
+    return Span(base.file, base.line + lineno - 1, base.col)
 
 
 def _texts(value) -> list[tuple[tuple, str]]:
@@ -160,27 +179,66 @@ def _build(doc: Document, ctx: LinkContext) -> Channel:
                    (quiet["from"], quiet["to"]) if quiet else None, MappingProxyType(templates))
 
 
-def check_template(ctx: LinkContext, doc: Document, path, channel: str, template: str) -> None:
-    """Report (BNY401) when the named channel exists but has no template of that name."""
+def check_template(ctx: LinkContext, doc: Document, path, channel: str, template: str,
+                   seen: set | None = None) -> None:
+    """Report (BNY409) when the named channel exists but has no template for message kind
+    `template`: the message could not be rendered. `seen` reports each (channel, kind) once."""
     other = ctx.decls.documents.get(("Channel", channel))
-    if other is None:
+    if other is None or (seen is not None and (channel, template) in seen):
         return
     names = list(as_dict(spec_of(other).get("templates")))
     if template not in names:
-        ctx.diags.add("BNY401", f"channel `{channel}` has no template `{template}`", doc.span(path),
-                      did_you_mean(template, names) or f"its templates: {', '.join(names)}")
+        if seen is not None:
+            seen.add((channel, template))
+        ctx.diags.add("BNY409", f"channel `{channel}` has no template `{template}` for the message sent here",
+                      doc.span(path), did_you_mean(template, names) or
+                      f"add a `{template}` template to channel `{channel}` ({other.file})")
+
+
+def check_flow_messages(ctx: LinkContext, doc: Document, nodes: Any) -> None:
+    """The messages a flow's steps send on their own — reminder, overdue, escalation, urge and cc —
+    each need a template in every channel they go through (the flow's `channels`, else in_app)."""
+    seen: set = set()
+    built = {n.id: n for n in nodes}
+    for i, raw in enumerate(doc.data["spec"]["nodes"]):
+        node = built.get(raw.get("id"))
+        timing = getattr(node, "timing", None)
+        if timing is None:
+            continue
+        at = ("spec", "nodes", i)
+        is_task = isinstance(getattr(node, "actions", None), tuple) and hasattr(node, "assignees")
+        for kind, channels, path in _step_messages(node, timing, is_task):
+            for j, ch in enumerate(channels or (DEFAULT_CHANNEL,)):
+                check_template(ctx, doc, at + path + ((j,) if channels else ()), ch, kind, seen)
+    check_template(ctx, doc, ("spec", "start"), DEFAULT_CHANNEL, "cc", seen)   # the initiator may copy anyone
+
+
+def _step_messages(node: Any, timing: Any, is_task: bool):
+    """(kind, channels, path under the node) of the messages one step can send."""
+    if is_task:
+        r = timing.reminders
+        if r is not None or timing.on_timeout == "remind":
+            yield "reminder", r.channels if r else (), ("reminders", "channels") if r and r.channels else ("reminders",)
+        if timing.deadline is not None and timing.on_timeout not in ("auto_approve", "auto_reject", "goto"):
+            yield "overdue", (), ("deadline",)
+        if "urge" in node.actions:
+            yield "urge", (), ("actions",)
+        if "cc" in node.actions or timing.cc is not None:
+            yield "cc", (), ("cc",) if timing.cc is not None else ("actions",)
+    for j, level in enumerate(timing.escalation):
+        yield "escalation", level.channels, ("escalation", j, "channels") if level.channels else ("escalation", j)
 
 
 CHANNEL = register(KindDef(
     kind="Channel", schema=envelope("Channel", CHANNEL_SPEC, "A notification channel and its message templates."),
     build=_build, order=13,
-    summary="A notification channel (in_app, email, sms, webhook) and its zh/en templates with ${path} placeholders.",
+    summary="A notification channel (in_app, email, sms, webhook) and its zh/en Jinja2 templates, one per message kind.",
     scaffold="""\
 spec:
   type: in_app
   templates:
     default:
-      subject: {zh: '${subject.name} 有新消息', en: 'News about ${subject.name}'}
-      body: {zh: '请查看：${link}', en: 'Open: ${link}'}
+      subject: {zh: '{{ subject.name }} 有新消息', en: 'News about {{ subject.name }}'}
+      body: {zh: '请查看：{{ link }}', en: 'Open: {{ link }}'}
 """,
 ))

@@ -8,7 +8,7 @@ from typing import Any
 from dsl.expr.types import (BOOL, DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo,
                           Type, enum, list_of, record)
 from dsl.ir import Label, Metadata
-from dsl.link import BUILTIN_RECORDS, Declarations, LinkContext
+from dsl.link import Declarations, LinkContext
 from dsl.loader import Document
 from dsl.source import Span
 from dsl.kinds.entity_schema import SCHEMA

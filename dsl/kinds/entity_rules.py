@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dsl.diagnostics import a, did_you_mean
-from dsl.expr.types import BOOL, STRING
+from dsl.expr.types import BOOL
 from dsl.ir import Label
 from dsl.link import BUILTIN_RECORDS, LinkContext
 from dsl.loader import Document

@@ -47,5 +47,5 @@ def check_event(ctx: LinkContext, doc: Document, path: Path, subject: str | None
     if entity is None:
         known = set(ctx.decls.records.get(subject or "", {})) | set(ctx.decls.names("Entity")) | {"subject"}
         ctx.diags.add("BNY401", f"`{noun}` is neither a collection of the subject nor an entity", doc.span(path),
-                      did_you_mean(noun, known) or f"write e.g. subject.updated")
+                      did_you_mean(noun, known) or "write e.g. subject.updated")
     return entity

@@ -14,7 +14,7 @@ from .work import Work
 
 def run_actions(work: Work, actions: Iterable[Action], node: str) -> None:
     for action in actions:
-        if action.when is not None and not work.evaluate(action.when) is True:
+        if action.when is not None and work.evaluate(action.when) is not True:
             continue
         effect = action.effect
         if isinstance(effect, SetAction):

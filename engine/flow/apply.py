@@ -4,23 +4,24 @@ Pure: the same inputs give the same result; the given state is never changed; a 
 command raises CommandRejected and produces nothing."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from dsl.kinds.flow_ir import Flow
+from dsl.kinds.flow.ir import Flow
 
 from . import commands as c
 from .effects import Result
 from .errors import CommandRejected
 from .moves import START, cancel, give_back, prune, withdraw
 from .people import add_signer, cc, comment, delegate, remove_signer, transfer, urge
-from .plan import plan_for
+from .plan import FlowPlan, plan_for
 from .routing import advance
 from .state import FlowInstance, Handoff
 from .timers import event_occurred, subflow_ended, timer_fired
 from .votes import claim, vote
 from .work import FlowContext, Work
 
-HANDLERS: dict[type, Callable[[Work, c.Command], None]] = {
+# Keyed by the command's exact type: each handler takes that type (hence `Any` for the command).
+HANDLERS: dict[type[c.Command], Callable[[Work, Any], None]] = {
     c.Claim: claim,
     c.Approve: lambda w, cmd: vote(w, cmd, "approve"),
     c.Reject: lambda w, cmd: vote(w, cmd, "reject"),
@@ -53,7 +54,7 @@ def apply(flow: Flow, state: FlowInstance | None, command: c.Command, ctx: FlowC
     return _result(work)
 
 
-def _start(plan, state, cmd: c.Start, ctx: FlowContext) -> Result:
+def _start(plan: FlowPlan, state: FlowInstance | None, cmd: c.Start, ctx: FlowContext) -> Result:
     if state is not None:
         raise CommandRejected("already_started", f"instance {state.id} has already started")
     flow = plan.flow

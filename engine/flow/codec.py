@@ -1,5 +1,6 @@
 """FlowInstance ⇄ JSON-ready dicts. Dates, times, decimals and fractions in the form are
-tagged ({"$dt": …}), so a round trip gives back an equal state."""
+tagged ({"$dt": …}), so a round trip gives back an equal state. Every saved state carries its
+`format`; an older one is brought up to date first (state_format.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,7 +8,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from .state import FlowInstance, Handoff, Split, Step, Task, Timer, Token
+from .state import FlowInstance, Handoff, Scope, Split, Step, Task, Timer, Token
+from .state_format import FORMAT, upgrade
 
 
 def encode_value(v: Any) -> Any:
@@ -58,27 +60,27 @@ def _undt(v: str | None) -> datetime | None:
     return None if v is None else datetime.fromisoformat(v)
 
 
-def _step(s: Step | None) -> dict | None:
+def _step(s: Step | None) -> dict[str, Any] | None:
     return None if s is None else {"mode": s.mode, "signers": list(s.signers), "queue": list(s.queue),
                                    "votes": [list(v) for v in s.votes]}
 
 
-def _unstep(d: dict | None) -> Step | None:
+def _unstep(d: dict[str, Any] | None) -> Step | None:
     return None if d is None else Step(d["mode"], tuple(d["signers"]), tuple(d["queue"]),
                                        tuple(tuple(v) for v in d["votes"]))
 
 
-def _scopes(sc) -> list:
+def _scopes(sc: tuple[Scope, ...]) -> list[list[str]]:
     return [list(s) for s in sc]
 
 
-def _unscopes(sc) -> tuple:
+def _unscopes(sc: list[Any]) -> tuple[Scope, ...]:
     return tuple(tuple(s) for s in sc)
 
 
-def to_json(s: FlowInstance) -> dict:
+def to_json(s: FlowInstance) -> dict[str, Any]:
     return {
-        "id": s.id, "flow": s.flow, "initiator": s.initiator, "started_at": _dt(s.started_at),
+        "format": FORMAT, "id": s.id, "flow": s.flow, "initiator": s.initiator, "started_at": _dt(s.started_at),
         "status": s.status, "outcome": s.outcome, "version": s.version, "seq": s.seq,
         "form": encode_value(dict(s.form)),
         "tokens": [{"id": t.id, "node": t.node, "scopes": _scopes(t.scopes), "step": _step(t.step),
@@ -97,16 +99,18 @@ def to_json(s: FlowInstance) -> dict:
     }
 
 
-def from_json(d: dict) -> FlowInstance:
+def from_json(d: dict[str, Any]) -> FlowInstance:
+    d = upgrade(d)
     tokens = {t["id"]: Token(t["id"], t["node"], _unscopes(t["scopes"]), _unstep(t["step"]), t["touched"],
                              _undt(t["due"])) for t in d["tokens"]}
     tasks = {t["id"]: Task(t["id"], t["token"], t["node"], t["assignee"], tuple(t["candidates"]), t["owner"],
                            t["held"], t["release"], tuple(t["after"])) for t in d["tasks"]}
     splits = {p["id"]: Split(p["id"], p["node"], p["join"], p["expected"], _unscopes(p["scopes"]), p["arrived"],
                              p["fired"]) for p in d["splits"]}
-    timers = {m["id"]: Timer(m["id"], m["token"], m["kind"], _undt(m["at"]), m["level"]) for m in d["timers"]}
+    timers = {m["id"]: Timer(m["id"], m["token"], m["kind"], datetime.fromisoformat(m["at"]), m["level"])
+              for m in d["timers"]}
     handoffs = tuple(Handoff(h["node"], tuple(h["by"]), _unscopes(h["scopes"]), _unstep(h["step"]),
                              tuple(h["tokens"]), tuple(h["arrivals"]), tuple(h["splits"])) for h in d["handoffs"])
-    return FlowInstance(d["id"], d["flow"], d["initiator"], _undt(d["started_at"]), d["status"], d["outcome"],
-                        d["version"], d["seq"], decode_value(d["form"]), tokens, tasks, splits, timers, handoffs,
-                        tuple(d["watchers"]))
+    return FlowInstance(d["id"], d["flow"], d["initiator"], datetime.fromisoformat(d["started_at"]), d["status"],
+                        d["outcome"], d["version"], d["seq"], decode_value(d["form"]), tokens, tasks, splits, timers,
+                        handoffs, tuple(d["watchers"]))

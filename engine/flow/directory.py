@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Protocol
 
-from dsl.kinds.flow_functions import RoleHolders
+from dsl.kinds.flow.functions import RoleHolders
 
 
 class Directory(Protocol):
@@ -70,7 +70,7 @@ class StaticDirectory:
         return list(dict.fromkeys(u for unit, users in units.items() if unit is not None
                                   and self._within(unit, org_unit) for u in users))
 
-    def _within(self, unit: str, ancestor: str) -> bool:
+    def _within(self, unit: str | None, ancestor: str) -> bool:
         seen = set()
         while unit is not None and unit not in seen:
             if unit == ancestor:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dsl.kinds.flow_ir import TaskNode
-
 from .commands import Cancel, Return, Withdraw
 from .errors import CommandRejected
 from .routing import relocate
@@ -18,11 +16,10 @@ START = "<start>"
 
 
 def give_back(work: Work, cmd: Return) -> None:
-    task = held_task(work, cmd, "return")
-    node = work.plan.nodes[task.node]
-    target = work.plan.nodes.get(cmd.to)
-    allowed = node.return_to or tuple(sorted(work.plan.earlier[node.id]))
-    if not isinstance(target, TaskNode) or cmd.to not in allowed or cmd.to == node.id:
+    task = held_task(work, cmd.task, "return")
+    node = work.plan.step(task.node)
+    allowed = work.plan.return_targets(node.id)
+    if cmd.to not in allowed:
         raise CommandRejected("illegal_target", f"step `{node.id}` cannot return to `{cmd.to}` "
                                                 f"(it may return to: {', '.join(allowed) or 'nothing'})")
     if task.owner is not None:
@@ -72,7 +69,8 @@ def withdraw(work: Work, cmd: Withdraw) -> None:
         split = work.splits.get(sid)
         if split is not None:
             work.splits[sid] = replace(split, arrived=split.arrived - 1)
-    restore_step(work, work.plan.nodes[h.node], h.scopes, h.step, work.actor)
+    assert h.step is not None                     # only the start's hand-off has no step
+    restore_step(work, work.plan.step(h.node), h.scopes, h.step, work.actor)
 
 
 def prune(work: Work) -> None:

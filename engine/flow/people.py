@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dsl.kinds.flow.ir import TaskNode
+
 from .commands import AddSigner, Cc, Comment, Delegate, RemoveSigner, Transfer, Urge
 from .effects import Notify
 from .errors import CommandRejected
@@ -14,9 +16,10 @@ from .votes import held_task, settle, take_pool
 from .work import Work
 
 
-def _newcomer(work: Work, token_id: str, node, user: str) -> None:
+def _newcomer(work: Work, token_id: str, node: TaskNode, user: str) -> None:
     """`user` may join the step: not on it already, not the actor, not the initiator on an approval."""
     step = work.tokens[token_id].step
+    assert step is not None                       # a task's token rests at its step
     on_step = set(step.signers) | set(step.queue) | {u for u, _ in step.votes}
     for t in work.tasks_of_token(token_id):
         on_step.update(t.after)
@@ -30,14 +33,15 @@ def _newcomer(work: Work, token_id: str, node, user: str) -> None:
 
 
 def transfer(work: Work, cmd: Transfer) -> None:
-    task = held_task(work, cmd, "transfer")
-    node = work.plan.nodes[task.node]
+    task = held_task(work, cmd.task, "transfer")
+    node = work.plan.step(task.node)
     if task.owner is not None:
         raise CommandRejected("delegated_task", f"task {task.id} was delegated to you by {task.owner}; act on it "
                                                 "and it goes back to them")
     _newcomer(work, task.token, node, cmd.to)
     token = work.tokens[task.token]
     step = token.step
+    assert step is not None
     if task.assignee is None:       # a pool task: `to` alone takes it (take_pool)
         signers: tuple[str, ...] = (cmd.to,)
     else:
@@ -48,8 +52,8 @@ def transfer(work: Work, cmd: Transfer) -> None:
 
 
 def delegate(work: Work, cmd: Delegate) -> None:
-    task = held_task(work, cmd, "delegate")
-    node = work.plan.nodes[task.node]
+    task = held_task(work, cmd.task, "delegate")
+    node = work.plan.step(task.node)
     if task.owner is not None:
         raise CommandRejected("delegated_task", f"task {task.id} is already delegated by {task.owner}")
     if cmd.to == work.actor:
@@ -62,8 +66,8 @@ def delegate(work: Work, cmd: Delegate) -> None:
 
 
 def add_signer(work: Work, cmd: AddSigner) -> None:
-    task = held_task(work, cmd, "add_signer")
-    node = work.plan.nodes[task.node]
+    task = held_task(work, cmd.task, "add_signer")
+    node = work.plan.step(task.node)
     if cmd.position not in ("before", "after", "parallel"):
         raise CommandRejected("bad_position", f"add a signer before, after or in parallel, not {cmd.position!r}")
     users = tuple(dict.fromkeys(cmd.users))
@@ -75,6 +79,7 @@ def add_signer(work: Work, cmd: AddSigner) -> None:
         _newcomer(work, task.token, node, user)
     token = work.tokens[task.token]
     step = token.step
+    assert step is not None
     if cmd.position == "after":
         work.update_task(replace(task, after=task.after + users))
     else:
@@ -91,10 +96,11 @@ def add_signer(work: Work, cmd: AddSigner) -> None:
 
 
 def remove_signer(work: Work, cmd: RemoveSigner) -> None:
-    task = held_task(work, cmd, "remove_signer")
-    node = work.plan.nodes[task.node]
+    task = held_task(work, cmd.task, "remove_signer")
+    node = work.plan.step(task.node)
     token = work.tokens[task.token]
     step = token.step
+    assert step is not None
     user = cmd.user
     if user == work.actor or step.voted(user):
         raise CommandRejected("cannot_remove", f"{user} has acted on step `{node.id}` or is you; only a signer who "
@@ -128,7 +134,7 @@ def urge(work: Work, cmd: Urge) -> None:
     if work.actor != work.base.initiator and not _admin(work):
         raise CommandRejected("not_allowed", "only the initiator (or the flow's supervisors) can urge")
     tasks = [work.task(cmd.task)] if cmd.task else list(work.tasks.values())
-    tasks = [t for t in tasks if "urge" in work.plan.nodes[t.node].actions and not t.held]
+    tasks = [t for t in tasks if "urge" in work.plan.step(t.node).actions and not t.held]
     if not tasks:
         raise CommandRejected("nothing_to_urge", "no open task here can be urged")
     for t in tasks:
@@ -139,7 +145,7 @@ def urge(work: Work, cmd: Urge) -> None:
 
 def cc(work: Work, cmd: Cc) -> None:
     if cmd.task is not None:
-        held_task(work, cmd, "cc")
+        held_task(work, cmd.task, "cc")
     elif work.actor != work.base.initiator and not _admin(work):
         raise CommandRejected("not_allowed", "copy others from one of your tasks, or as the initiator")
     users = tuple(u for u in dict.fromkeys(cmd.users) if u not in work.watchers)
@@ -153,7 +159,7 @@ def cc(work: Work, cmd: Cc) -> None:
 
 def comment(work: Work, cmd: Comment) -> None:
     if cmd.task is not None:
-        task = held_task(work, cmd, "comment")
+        task = held_task(work, cmd.task, "comment")
         node = task.node
     else:
         involved = {work.base.initiator, *work.watchers}

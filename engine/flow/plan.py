@@ -1,14 +1,14 @@
 """What the engine precomputes once per compiled flow: nodes by id, the split region each
-node lies in (to keep returns and jumps correct inside parallel branches), and the earlier
-human steps a return may go back to."""
+node lies in (to keep returns and jumps correct inside parallel branches), and the steps a
+return may go back to — the one answer the Return command and the task page both use."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
 
-from dsl.kinds.flow_graph import forward_edges
-from dsl.kinds.flow_verify_net import Region, regions as split_regions
-from dsl.kinds.flow_ir import Flow, Node, TaskNode
+from dsl.kinds.flow.ir import Flow, Node, TaskNode
+from dsl.kinds.flow.regions import Region, forward_edges
+from dsl.kinds.flow.regions import regions as split_regions
 
 
 @dataclass(frozen=True)
@@ -17,9 +17,21 @@ class FlowPlan:
     nodes: Mapping[str, Node]
     regions: Mapping[str, Region]
     earlier: Mapping[str, frozenset[str]]
+    returns: Mapping[str, tuple[str, ...]]
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def step(self, node_id: str) -> TaskNode:
+        """The human step `node_id`: tasks, and tokens carrying a Step, only ever rest at one."""
+        node = self.nodes[node_id]
+        assert isinstance(node, TaskNode), f"`{node_id}` is a {node.type} node, not a step of people"
+        return node
+
+    def return_targets(self, node_id: str) -> tuple[str, ...]:
+        """The steps work at `node_id` may be returned to: its `return_to` when written, else
+        every earlier step of people (in name order); never itself, never a non-step."""
+        return self.returns.get(node_id, ())
 
 
 def build_plan(flow: Flow) -> FlowPlan:
@@ -39,7 +51,13 @@ def build_plan(flow: Flow) -> FlowPlan:
                 seen.add(p)
                 todo.extend(preds[p])
         earlier[nid] = frozenset(p for p in seen if isinstance(nodes[p], TaskNode) and p != nid)
-    return FlowPlan(flow, nodes, regions, earlier)
+    returns = {n.id: _returns(n, nodes, earlier[n.id]) for n in flow.nodes if isinstance(n, TaskNode)}
+    return FlowPlan(flow, nodes, regions, earlier, returns)
+
+
+def _returns(node: TaskNode, nodes: Mapping[str, Node], earlier: frozenset[str]) -> tuple[str, ...]:
+    allowed = node.return_to or tuple(sorted(earlier))
+    return tuple(t for t in allowed if t != node.id and isinstance(nodes.get(t), TaskNode))
 
 
 _PLANS: dict[int, FlowPlan] = {}

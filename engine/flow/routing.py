@@ -5,12 +5,15 @@ duplicating work in parallel branches."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, Mapping
 
-from dsl.kinds.flow_ir import BranchNode, InclusiveNode, JoinNode, ParallelNode
+from dsl.expr.compiled import CompiledExpr
+from dsl.kinds.flow.ir import (ActionNode, BranchNode, EndNode, InclusiveNode, JoinNode, ParallelNode, SubflowNode,
+                               TaskNode, WaitNode)
 
 from .actions import run_actions
 from .effects import StartSubflow
-from .errors import CommandRejected
+from .errors import CommandRejected, evaluation_failed
 from .state import FINISHED, RUNNING, Scope, Split, Token
 from .steps import arm, open_step
 from .work import Work
@@ -31,7 +34,7 @@ class Route:
 
 def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route:
     route = Route()
-    stack = [(node_id, scopes)]
+    stack: list[tuple[str | None, tuple[Scope, ...]]] = [(node_id, scopes)]
     splits = work.splits
     while stack and work.status == RUNNING:
         nid, sc = stack.pop()
@@ -44,8 +47,7 @@ def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route
         if nid is None:
             raise CommandRejected("no_route", "the flow has nowhere to go after this step")
         node = work.plan.nodes[nid]
-        kind = node.type
-        if kind in ("task", "approval"):
+        if isinstance(node, TaskNode):
             token = open_step(work, node, sc)
             if token is None:
                 stack.append((node.next, sc))
@@ -63,16 +65,16 @@ def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route
             stack.append((_branch_target(work, node), sc))
         elif isinstance(node, JoinNode):
             _arrive(work, node, sc, stack, route)
-        elif kind == "action":
+        elif isinstance(node, ActionNode):
             run_actions(work, node.actions, nid)
             stack.append((node.next, sc))
-        elif kind == "end":
+        elif isinstance(node, EndNode):
             run_actions(work, node.actions, nid)
             work.finish(FINISHED, node.outcome, "flow ended")
             route.closed = True
-        elif kind == "subflow":
+        elif isinstance(node, SubflowNode):
             route.tokens.append(_call(work, node, sc))
-        elif kind == "wait":
+        elif isinstance(node, WaitNode):
             token = _wait(work, node, sc)
             if token is None:
                 stack.append((node.next, sc))
@@ -103,14 +105,15 @@ def _inclusive_targets(work: Work, node: InclusiveNode) -> list[str]:
     return fired
 
 
-def _holds(work: Work, expr, ctx) -> bool:
+def _holds(work: Work, expr: CompiledExpr, ctx: Mapping[str, Any]) -> bool:
     try:
         return expr.test(ctx)
     except Exception as exc:
-        raise CommandRejected("evaluation_failed", f"`{expr.text}` could not be evaluated: {exc}") from exc
+        raise evaluation_failed(expr.text, exc) from exc
 
 
-def _arrive(work: Work, node: JoinNode, sc, stack, route: Route) -> None:
+def _arrive(work: Work, node: JoinNode, sc: tuple[Scope, ...], stack: list[tuple[str | None, tuple[Scope, ...]]],
+            route: Route) -> None:
     for i in range(len(sc) - 1, -1, -1):
         split = work.splits.get(sc[i][0])
         if split is not None and split.join == node.id:
@@ -131,7 +134,7 @@ def _arrive(work: Work, node: JoinNode, sc, stack, route: Route) -> None:
     stack.append((node.next, sc[:i]))
 
 
-def _call(work: Work, node, sc) -> str:
+def _call(work: Work, node: SubflowNode, sc: tuple[Scope, ...]) -> str:
     token = Token(work.next_id("t"), node.id, sc)
     due = arm(work, token.id, node.timing)
     work.tokens[token.id] = replace(token, due=due) if due else token
@@ -141,7 +144,7 @@ def _call(work: Work, node, sc) -> str:
     return token.id
 
 
-def _wait(work: Work, node, sc) -> str | None:
+def _wait(work: Work, node: WaitNode, sc: tuple[Scope, ...]) -> str | None:
     at = None
     if node.duration is not None:
         at = work.ctx.calendar.add(work.now, node.duration.amount, node.duration.unit)
@@ -180,8 +183,10 @@ def relocate(work: Work, token: Token, target: str, reason: str) -> Route:
     if depth < len(token.scopes):
         work.cancel_split(token.scopes[depth][0], reason)
     scopes = token.scopes[:depth]
-    for split_node, branch in region[depth:]:   # back into a branch whose join has passed: redo it alone
-        split = Split(work.next_id("s"), split_node, work.plan.nodes[split_node].join, 1, scopes)
+    for split_node, path in region[depth:]:     # back into a branch whose join has passed: redo it alone
+        opener = work.plan.nodes[split_node]
+        assert path is not None and isinstance(opener, (ParallelNode, InclusiveNode))  # any branch: refused above
+        split = Split(work.next_id("s"), split_node, opener.join, 1, scopes)
         work.add_split(split)
-        scopes += ((split.id, branch),)
+        scopes += ((split.id, path),)
     return advance(work, target, scopes)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dsl.kinds.flow_ir import ApprovalNode, TaskNode, Timing
+from dsl.kinds.flow.ir import ApprovalNode, Node, TaskNode, Timing
 
 from .effects import Notify
 from .errors import CommandRejected
-from .state import Step, Task, Token
+from .state import Scope, Step, Task, Token
 from .work import Work
 
 
@@ -35,7 +35,7 @@ def arm(work: Work, token_id: str, timing: Timing) -> datetime | None:
     return due
 
 
-def four_eyes(node, initiator: str) -> bool:
+def four_eyes(node: Node, initiator: str) -> bool:
     """Whether the initiator must be kept off this step (an approval not allowing them)."""
     return isinstance(node, ApprovalNode) and node.if_initiator != "allow"
 
@@ -47,7 +47,7 @@ def assignees(work: Work, node: TaskNode) -> list[str] | None:
     if isinstance(node, ApprovalNode) and initiator in users and node.if_initiator != "allow":
         if node.if_initiator in (None, "supervisor"):
             boss = work.ctx.directory.supervisor(initiator)
-            users = list(dict.fromkeys(boss if u == initiator else u for u in users if u != initiator or boss))
+            users = list(dict.fromkeys(boss if u == initiator and boss else u for u in users if u != initiator or boss))
             work.event("initiator_replaced", node.id, by=boss)
         else:
             users = [u for u in users if u != initiator]
@@ -76,7 +76,7 @@ def assignees(work: Work, node: TaskNode) -> list[str] | None:
                                          " finds no one (check who holds the role)")
 
 
-def open_step(work: Work, node: TaskNode, scopes) -> str | None:
+def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | None:
     """Open the step for a token arriving at `node`; None when it passes at once (skipped)."""
     users = assignees(work, node)
     if users is None:
@@ -104,7 +104,7 @@ def open_step(work: Work, node: TaskNode, scopes) -> str | None:
     return token_id
 
 
-def restore_step(work: Work, node: TaskNode, scopes, step: Step, user: str) -> str:
+def restore_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...], step: Step, user: str) -> str:
     """Reopen a passed step for `user` (withdraw): the others' votes stay, theirs is taken back."""
     token_id = work.next_id("t")
     due = arm(work, token_id, node.timing)

@@ -68,7 +68,7 @@ def layers(flow: Any, es: list[tuple[str, str, str, str]]) -> tuple[dict[str, in
     return layer, back
 
 
-def _topo(succ: dict[str, list[str]], back: set) -> list[str]:
+def _topo(succ: dict[str, list[str]], back: set[tuple[str, str]]) -> list[str]:
     indeg: dict[str, int] = {}
     for a, ms in succ.items():
         indeg.setdefault(a, 0)
@@ -121,7 +121,7 @@ def flow_svg(flow: Any, current: Iterable[str] = (), lang: str = "zh") -> str:
     return "\n".join(parts)
 
 
-def _edge(a, b, label: str, kind: str, is_back: bool) -> str:
+def _edge(a: tuple[float, float], b: tuple[float, float], label: str, kind: str, is_back: bool) -> str:
     (x1, y1), (x2, y2) = a, b
     color = {"reject": "#c0392b", "timeout": "#d68910"}.get(kind, "#555")
     dash = ' stroke-dasharray="5,4"' if is_back or kind in ("reject", "timeout", "default") else ""
@@ -138,7 +138,7 @@ def _edge(a, b, label: str, kind: str, is_back: bool) -> str:
     return out
 
 
-def _shape(p, kind: str, text: str, current: bool, nid: str = "") -> str:
+def _shape(p: tuple[float, float], kind: str, text: str, current: bool, nid: str = "") -> str:
     x, y = p
     stroke, sw = ("#e67e22", 3) if current else ("#34495e", 1.2)
     fill = "#fde3c8" if current else COLORS.get(kind, "#ffffff")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dsl.kinds.flow.ir import SubflowNode, TaskNode, WaitNode
+
 from .commands import EventOccurred, SubflowEnded, TimerFired
 from .effects import Notify, SetFields
 from .errors import CommandRejected
 from .routing import advance, relocate
-from .state import Task
+from .state import Task, Token
 from .votes import pass_step, reject_step
 from .work import Work
 
@@ -20,6 +22,7 @@ def timer_fired(work: Work, cmd: TimerFired) -> None:
     del work.timers[timer.id]
     token = work.tokens[timer.token]
     node = work.plan.nodes[token.node]
+    assert isinstance(node, (TaskNode, SubflowNode, WaitNode))   # the nodes a token rests at
     work.event("timer", node.id, timer=timer.kind, level=timer.level)
     timing = node.timing
     if timer.kind == "wait":
@@ -41,6 +44,7 @@ def timer_fired(work: Work, cmd: TimerFired) -> None:
         work.event("timeout_rejected", node.id)
         reject_step(work, token.id)
     elif timing.on_timeout == "goto":
+        assert timing.timeout_goto is not None    # the compiler gives `goto` its target
         relocate(work, token, timing.timeout_goto, "timed out")
     else:
         _tell(work, token.id, "overdue", ())
@@ -49,14 +53,14 @@ def timer_fired(work: Work, cmd: TimerFired) -> None:
             work.set_timer(token.id, "remind", work.ctx.calendar.add(timer.at, 1, "business_days"), 1)
 
 
-def _tell(work: Work, token_id: str, template: str, channels) -> None:
+def _tell(work: Work, token_id: str, template: str, channels: tuple[str, ...]) -> None:
     for t in work.tasks_of_token(token_id):
         if not t.held:
             users = (t.assignee,) if t.assignee else t.candidates
             work.effects.append(Notify(users, template, tuple(channels), node=t.node, task=t.id))
 
 
-def _escalate(work: Work, token, node, level: int) -> None:
+def _escalate(work: Work, token: Token, node: TaskNode | SubflowNode | WaitNode, level: int) -> None:
     esc = node.timing.escalation[level]
     initiator = work.base.initiator if node.type == "approval" else None
     users = [u for u in work.users(esc.to) if u != initiator]
@@ -84,7 +88,7 @@ def event_occurred(work: Work, cmd: EventOccurred) -> None:
     waiting = []
     for token in work.tokens.values():
         node = work.plan.nodes[token.node]
-        if node.type == "wait" and node.event == cmd.event:
+        if isinstance(node, WaitNode) and node.event == cmd.event:
             if node.where is None or work.evaluate(node.where, {"event": cmd.record}) is True:
                 waiting.append(token)
     if not waiting:
@@ -99,9 +103,9 @@ def event_occurred(work: Work, cmd: EventOccurred) -> None:
 
 def subflow_ended(work: Work, cmd: SubflowEnded) -> None:
     token = work.tokens.get(cmd.call)
-    if token is None or work.plan.nodes[token.node].type != "subflow":
+    node = work.plan.nodes[token.node] if token is not None else None
+    if token is None or not isinstance(node, SubflowNode):
         raise CommandRejected("unknown_call", f"no subflow call {cmd.call} is running in this instance")
-    node = work.plan.nodes[token.node]
     extra = {"outcome": cmd.outcome, "result": dict(cmd.result)}
     values = {key: work.evaluate(expr, extra) for key, expr in node.output}
     if values:

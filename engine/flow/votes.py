@@ -4,11 +4,11 @@ what follows a decision (pass on, on_reject, or the end with outcome `rejected`)
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping
+from typing import Any, Mapping
 
-from dsl.kinds.flow_ir import ApprovalNode, TaskNode
+from dsl.kinds.flow.ir import ApprovalNode, TaskNode
 
-from .commands import TaskCommand
+from .commands import Approve, Complete, Reject, TaskCommand
 from .effects import SetFields
 from .errors import CommandRejected
 from .routing import advance, relocate
@@ -17,9 +17,9 @@ from .steps import four_eyes
 from .work import Work
 
 
-def held_task(work: Work, cmd: TaskCommand, action: str | None) -> Task:
+def held_task(work: Work, task_id: str, action: str | None) -> Task:
     """The task the actor acts on, checked: theirs (or in their pool), not held, action allowed."""
-    task = work.task(cmd.task)
+    task = work.task(task_id)
     if task.assignee is None:
         if work.actor not in task.candidates:
             raise CommandRejected("not_assignee", f"{work.actor} is not among the people of task {task.id}")
@@ -27,7 +27,7 @@ def held_task(work: Work, cmd: TaskCommand, action: str | None) -> Task:
         raise CommandRejected("not_assignee", f"task {task.id} is {task.assignee}'s, not {work.actor}'s")
     if task.held:
         raise CommandRejected("task_held", f"task {task.id} waits for the signers added before it")
-    node = work.plan.nodes[task.node]
+    node = work.plan.step(task.node)
     if action is not None and action not in node.actions:
         raise CommandRejected("action_not_allowed", f"`{action}` is not allowed at step `{node.id}` "
                                                     f"(allowed: {', '.join(node.actions)})")
@@ -48,23 +48,24 @@ def claim(work: Work, cmd: TaskCommand) -> None:
     task = work.task(cmd.task)
     if task.assignee is not None:
         raise CommandRejected("already_claimed", f"task {task.id} is already {task.assignee}'s")
-    held_task(work, cmd, None)
+    held_task(work, cmd.task, None)
     take_pool(work, task, work.actor)
     work.update_task(replace(task, assignee=work.actor, candidates=()))
     work.touch(task.token)
     work.event("claimed", task.node, task.id)
 
 
-def vote(work: Work, cmd, verdict: str) -> None:
+def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     """approve | reject | complete on a task."""
-    task = held_task(work, cmd, verdict)
-    node = work.plan.nodes[task.node]
+    task = held_task(work, cmd.task, verdict)
+    node = work.plan.step(task.node)
     is_approval = isinstance(node, ApprovalNode)
     if is_approval == (verdict == "complete"):
         raise CommandRejected("wrong_action", f"step `{node.id}` is {'an approval' if is_approval else 'a task'}: "
                                               f"{'approve or reject it' if is_approval else 'complete it'}")
     token = work.tokens[task.token]
     step = token.step
+    assert step is not None                       # a task's token rests at its step
     fields = _checked_fields(node, cmd.fields, work.form, verdict) if cmd.fields or node.fields.required else cmd.fields
     if task.owner is not None:
         work.touch(token.id)                      # the delegate has acted: back to the delegator
@@ -93,7 +94,7 @@ def vote(work: Work, cmd, verdict: str) -> None:
             work.add_task(Task(work.task_id(), token.id, node.id, user))
     work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
     work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
-    if counted == REJECT and is_approval and _vetoes(work, node, signer):
+    if counted == REJECT and isinstance(node, ApprovalNode) and _vetoes(work, node, signer):
         work.event("veto", node.id, task.id, by=signer)
         return reject_step(work, token.id)
     settle(work, token.id, decisive)
@@ -111,7 +112,8 @@ def _vetoes(work: Work, node: ApprovalNode, user: str) -> bool:
 def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
     """Decide the step if its votes now allow it; ask the next sequential signer otherwise."""
     token = work.tokens[token_id]
-    step, node = token.step, work.plan.nodes[token.node]
+    step, node = token.step, work.plan.step(token.node)
+    assert step is not None
     mode = step.mode
     verdict = None
     if mode == "single" or mode == "any":
@@ -124,7 +126,9 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
     elif step.mode == "ratio":
         n, approvals = len(step.signers), step.approvals
         undecided = sum(1 for u in step.signers if not step.voted(u))
-        ratio = node.countersign.pass_ratio
+        cs = node.countersign if isinstance(node, ApprovalNode) else None
+        assert cs is not None and cs.pass_ratio is not None   # the ratio mode is an approval's countersign
+        ratio = cs.pass_ratio
         if approvals * ratio.denominator >= ratio.numerator * n:
             verdict = APPROVE
         elif (approvals + undecided) * ratio.denominator < ratio.numerator * n:
@@ -146,7 +150,10 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
 def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None) -> None:
     token = work.tokens[token_id]
     node = work.plan.nodes[token.node]
-    approvers = by if by is not None else tuple(u for u, v in token.step.votes if v == APPROVE)
+    if by is None:
+        assert token.step is not None
+        by = tuple(u for u, v in token.step.votes if v == APPROVE)
+    approvers = by
     work.drop_token(token_id, "step decided")
     work.event("step_passed", node.id)
     route = advance(work, node.next, token.scopes)
@@ -169,7 +176,8 @@ def reject_step(work: Work, token_id: str) -> None:
         work.finish(FINISHED, "rejected", "request rejected")
 
 
-def _checked_fields(node: TaskNode, values: Mapping, form: Mapping, verdict: str) -> Mapping:
+def _checked_fields(node: TaskNode, values: Mapping[str, Any], form: Mapping[str, Any],
+                    verdict: str) -> Mapping[str, Any]:
     allowed = set(node.fields.editable)
     wrong = sorted(k for k in values if k not in allowed)
     if wrong:
@@ -182,7 +190,7 @@ def _checked_fields(node: TaskNode, values: Mapping, form: Mapping, verdict: str
     return values
 
 
-def _set_fields(work: Work, values: Mapping) -> None:
+def _set_fields(work: Work, values: Mapping[str, Any]) -> None:
     if values:
         work.set_form(values)
         work.effects.append(SetFields(dict(values)))

@@ -3,7 +3,8 @@ so far, and the helpers every handler shares (ids, tokens, tasks, timers, cancel
 `freeze()` turns it into the next immutable FlowInstance."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Mapping
 
 from dsl.expr.runtime import NOW_KEY
@@ -12,7 +13,7 @@ from .calendar import WEEKDAYS, Calendar
 from .commands import Command
 from .directory import Directory, resolve_users
 from .effects import CancelSubflow, ClearTimer, CloseTask, CreateTask, Event, Finished, SetTimer, UpdateTask
-from .errors import CommandRejected
+from .errors import CommandRejected, evaluation_failed
 from .plan import FlowPlan
 from .state import CANCELLED, RUNNING, FlowInstance, Split, Task, Timer, Token
 
@@ -45,7 +46,7 @@ class Work:
         self.effects: list[Any] = []
         self.events: list[Event] = []
         self.budget = 10_000           # automatic moves per command: an unguarded loop stops here
-        self._ectx: dict | None = None
+        self._ectx: dict[str, Any] | None = None
 
     # ids, effects, events -------------------------------------------------------------
     def next_id(self, prefix: str) -> str:
@@ -61,7 +62,7 @@ class Work:
         self.events.append(Event(kind, self.now, actor or self.actor, node, task, data))
 
     # expressions and people -----------------------------------------------------------
-    def expr_ctx(self) -> dict:
+    def expr_ctx(self) -> dict[str, Any]:
         if self._ectx is None or self._ectx["form"] is not self.form:
             initiator = self.ctx.initiator or {"name": self.base.initiator}
             self._ectx = {"subject": self.ctx.subject, "form": self.form, "initiator": initiator, NOW_KEY: self.now}
@@ -74,7 +75,7 @@ class Work:
         try:
             return expr(ctx)
         except Exception as exc:   # an EvaluationError from the data: refuse the command, keep the state
-            raise CommandRejected("evaluation_failed", f"`{expr.text}` could not be evaluated: {exc}") from exc
+            raise evaluation_failed(expr.text, exc) from exc
 
     def users(self, expr: Any) -> list[str]:
         return resolve_users(self.evaluate(expr), self.ctx.directory)
@@ -111,7 +112,7 @@ class Work:
         if not tok.touched:
             self.tokens[token_id] = Token(tok.id, tok.node, tok.scopes, tok.step, True, tok.due)
 
-    def set_timer(self, token: str, kind: str, at, level: int = 0) -> None:
+    def set_timer(self, token: str, kind: str, at: datetime, level: int = 0) -> None:
         timer = Timer(self.next_id("m"), token, kind, at, level)
         self.timers[timer.id] = timer
         self.effects.append(SetTimer(timer.id, at, kind))

@@ -20,6 +20,7 @@ controller: following control upward never reaches a holder nobody controls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ def solve_control(
     a: sp.csr_matrix,
     agreements: tuple[np.ndarray, np.ndarray],
     parties: list[np.ndarray],
-    names=str,
+    names: Callable[[int], str] = str,
 ) -> ControlState:
     """Run the control fixpoint over holdings ``a`` (CSR, ``a[h, f]`` = share)."""
     n = a.shape[0]
@@ -109,7 +110,7 @@ def _find_all(parent: np.ndarray) -> np.ndarray:
         label = nxt
 
 
-def _reject_conflicts(firm: np.ndarray, bloc: np.ndarray, names) -> None:
+def _reject_conflicts(firm: np.ndarray, bloc: np.ndarray, names: Callable[[int], str]) -> None:
     dup = np.flatnonzero(np.bincount(firm) > 1)
     if dup.size:
         f = int(dup[0])

@@ -17,6 +17,8 @@ so an edit is never much slower than a full recomputation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
@@ -38,11 +40,11 @@ class Components:
         n = labels.size
         first = np.full(n, n, dtype=np.int64)
         np.minimum.at(first, labels, np.arange(n))
-        self.label = first[labels]
+        self.label: np.ndarray = first[labels]
         size = np.bincount(self.label, minlength=n)
         big = np.flatnonzero(size[self.label] > 1)
         order = big[np.argsort(self.label[big], kind="stable")]
-        cut = np.flatnonzero(np.r_[True, self.label[order][1:] != self.label[order][:-1]]) if order.size else []
+        cut: np.ndarray | list[int] = np.flatnonzero(np.r_[True, self.label[order][1:] != self.label[order][:-1]]) if order.size else []
         self.members: dict[int, list[int]] = {}
         for part in np.split(order, cut[1:]) if order.size else []:
             self.members[int(self.label[part[0]])] = part.tolist()
@@ -139,7 +141,7 @@ class DynamicStrong:
                     pos[c] = np.nan
             pos[keep] = pool[len(before)]
 
-    def _search(self, start: int, inside, step) -> set[int]:
+    def _search(self, start: int, inside: Callable[[int], bool], step: Callable[[int], Iterable[int]]) -> set[int]:
         comp = self.parts.label
         seen = {start}
         stack = [start]
@@ -220,7 +222,7 @@ class DynamicWeak:
         rest = [x for x in self.parts.of(old) if x not in piece]
         self.parts.split(old, [sorted(piece), rest])
 
-    def _neighbours(self, x: int):
+    def _neighbours(self, x: int) -> Iterator[int]:
         yield from self.adj.out(x)
         yield from self.adj.inn(x)
 
@@ -272,7 +274,7 @@ def _topological_order(csr: sp.csr_matrix, label: np.ndarray) -> np.ndarray:
     return order
 
 
-def _tarjan(nodes: list[int], out) -> list[list[int]]:
+def _tarjan(nodes: list[int], out: Callable[[int], Iterable[int]]) -> list[list[int]]:
     """Strong components of the subgraph induced by ``nodes`` (iterative Tarjan), sinks first."""
     inside = set(nodes)
     index: dict[int, int] = {}

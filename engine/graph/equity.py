@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from . import ownership
@@ -43,7 +45,7 @@ class EquityGraph:
 
     def __init__(
         self,
-        holdings: Iterable[Sequence],
+        holdings: Iterable[Sequence[Any]],
         *,
         persons: Iterable[str] = (),
         agreements: Iterable[Sequence[str]] = (),
@@ -61,7 +63,11 @@ class EquityGraph:
         self._build(index, src, dst, share, person_idx, (ag[0], ag[1]), rel_pairs)
 
     @classmethod
-    def from_arrays(cls, ids: Sequence[str], src, dst, share, *, persons=None, agreements=None, relatives=None):
+    def from_arrays(
+        cls, ids: Sequence[str], src: npt.ArrayLike, dst: npt.ArrayLike, share: npt.ArrayLike, *,
+        persons: npt.ArrayLike | None = None, agreements: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+        relatives: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    ) -> EquityGraph:
         """Bulk constructor: integer ``src``/``dst`` arrays index into ``ids``.
 
         ``persons`` is a boolean mask over ``ids``; ``agreements`` and ``relatives``
@@ -82,12 +88,17 @@ class EquityGraph:
             raise ValueError("from_arrays: self-holdings are not allowed")
         person_idx = np.flatnonzero(np.asarray(persons, dtype=bool)) if persons is not None else np.zeros(0, np.int64)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        ag = tuple(np.asarray(x, dtype=np.int64) for x in (agreements or empty))
-        rel = list(zip(*(np.asarray(x).tolist() for x in relatives))) if relatives is not None else []
-        self._build(index, src, dst, share, person_idx, ag, rel)
+        ag_src, ag_dst = (np.asarray(x, dtype=np.int64) for x in (agreements or empty))
+        rel: list[tuple[int, int]] = []
+        if relatives is not None:
+            rel = list(zip(*(np.asarray(x).tolist() for x in relatives)))
+        self._build(index, src, dst, share, person_idx, (ag_src, ag_dst), rel)
         return self
 
-    def _build(self, index, src, dst, share, person_idx, agreements, rel_pairs) -> None:
+    def _build(
+        self, index: NodeIndex, src: np.ndarray, dst: np.ndarray, share: np.ndarray, person_idx: np.ndarray,
+        agreements: tuple[np.ndarray, np.ndarray], rel_pairs: list[tuple[int, int]],
+    ) -> None:
         n = len(index)
         self._index = index
         self._a = ownership.holdings_matrix(n, src, dst, share)

@@ -14,7 +14,7 @@ from .guarantee import GuaranteeGraph
 
 
 def _total(values: float | Iterable[float], what: str) -> float:
-    if isinstance(values, (int, float)) and not isinstance(values, bool):
+    if isinstance(values, (int, float)):      # a bool too: refused below in words, not by `list(True)`
         items = [values]
     else:
         items = list(values)

@@ -114,10 +114,11 @@ def diff_membership(proposed: Sequence[ProposedGroup], current: Mapping[str, Ite
             taken.add(key)
     out: list[Suggestion] = []
     for g in sorted(current_sets):
-        members, p = current_sets[g], match.get(g)
-        target = set(p.members) if p else set()
-        for f in sorted(target - members):
-            out.append(Suggestion("join", g, f, p.evidence[f], f"linked to group {g}: {p.evidence[f].describe()}"))
+        members, joined = current_sets[g], match.get(g)
+        target = set(joined.members) if joined else set()
+        for f in sorted(target - members) if joined is not None else ():
+            ev = joined.evidence[f]
+            out.append(Suggestion("join", g, f, ev, f"linked to group {g}: {ev.describe()}"))
         for f in sorted(members - target):
             other = where.get(f)
             if other is not None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.sparse import csgraph
 
 from ._index import NodeIndex, parse_edges
@@ -33,13 +35,14 @@ class CrossGroupCircle:
 
 
 class GuaranteeGraph:
-    def __init__(self, guarantees: Iterable[Sequence], *, nodes: Iterable[str] = ()) -> None:
+    def __init__(self, guarantees: Iterable[Sequence[Any]], *, nodes: Iterable[str] = ()) -> None:
         index = NodeIndex(nodes)
         src, dst, amount = parse_edges(guarantees, index, what="guarantee")
         self._build(index, src, dst, amount)
 
     @classmethod
-    def from_arrays(cls, ids: Sequence[str], src, dst, amount) -> GuaranteeGraph:
+    def from_arrays(cls, ids: Sequence[str], src: npt.ArrayLike, dst: npt.ArrayLike,
+                    amount: npt.ArrayLike) -> GuaranteeGraph:
         """Bulk constructor: integer ``src`` (guarantor) / ``dst`` (borrower) index ``ids``."""
         self = cls.__new__(cls)
         index = NodeIndex(ids)
@@ -56,7 +59,7 @@ class GuaranteeGraph:
         self._build(index, src, dst, amount)
         return self
 
-    def _build(self, index: NodeIndex, src, dst, amount) -> None:
+    def _build(self, index: NodeIndex, src: np.ndarray, dst: np.ndarray, amount: np.ndarray) -> None:
         if amount.size and amount.min() <= 0:
             raise ValueError(f"guarantee amounts must be positive, got {float(amount.min())!r}")
         self._index = index
@@ -70,7 +73,7 @@ class GuaranteeGraph:
 
     # -- edits ------------------------------------------------------------------
     def _dynamic(self) -> tuple[DynamicStrong, DynamicWeak]:
-        if self._dyn_strong is None:
+        if self._dyn_strong is None or self._dyn_weak is None:     # both are made together
             csr = self._adj.to_csr()
             self._dyn_strong = DynamicStrong(self._adj, self._strong.label, csr)
             self._dyn_weak = DynamicWeak(self._adj, self._weak.label)
@@ -210,8 +213,9 @@ class GuaranteeGraph:
             if firm not in self._index:
                 continue
             given = self.guarantees_given(firm)
-            mine = group_of.get(firm) if group_of else None
-            external = sum(a for b, a in given.items() if mine is None or group_of.get(b) != mine)
+            groups = group_of or {}
+            mine = groups.get(firm)
+            external = sum(a for b, a in given.items() if mine is None or groups.get(b) != mine)
             if not given:
                 continue
             load[firm] = external / assets if assets > 0 else (math.inf if external > 0 else 0.0)

@@ -26,6 +26,8 @@ the series diverge; :func:`check_holdings` rejects that input with a clear messa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
@@ -43,7 +45,7 @@ def holdings_matrix(n: int, src: np.ndarray, dst: np.ndarray, share: np.ndarray)
     return a
 
 
-def check_holdings(a: sp.csr_matrix, names=None) -> None:
+def check_holdings(a: sp.csr_matrix, names: Callable[[int], str] | None = None) -> None:
     """Raise ValueError when shares are out of (0, 1] or a firm is over-held."""
     data = a.data
     if data.size and (data.min() <= 0.0 or data.max() > 1.0 + SHARE_SLACK):
@@ -60,7 +62,7 @@ def check_holdings(a: sp.csr_matrix, names=None) -> None:
     _check_closed_loops(a, names)
 
 
-def _check_closed_loops(a: sp.csr_matrix, names) -> None:
+def _check_closed_loops(a: sp.csr_matrix, names: Callable[[int], str] | None) -> None:
     n = a.shape[0]
     if a.nnz == 0:
         return

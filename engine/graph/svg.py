@@ -56,7 +56,8 @@ def _box(x: float, y: float, text: str, sub: str, hot: bool, collapsed: bool = F
         f'<text x="{x + BOX_W / 2:.1f}" y="{y + 16:.1f}" text-anchor="middle">{escape(text)}</text>'
     )
     if sub:
-        out += f'<text x="{x + BOX_W / 2:.1f}" y="{y + 30:.1f}" text-anchor="middle" font-size="9" fill="{MUTED}">{escape(sub)}</text>'
+        out += (f'<text x="{x + BOX_W / 2:.1f}" y="{y + 30:.1f}" text-anchor="middle" font-size="9" '
+                f'fill="{MUTED}">{escape(sub)}</text>')
     return out + "</g>"
 
 
@@ -91,6 +92,7 @@ def equity_tree_svg(
         nxt = []
         for key in frontier:
             _, node, _, _, _, depth = tree[key]
+            assert node is not None                       # collapsed boxes are never expanded
             held = sorted(equity.holdings(node).items(), key=lambda kv: (-kv[1], kv[0]))
             fresh = [(f, s) for f, s in held if f not in seen]
             if not fresh:
@@ -112,7 +114,7 @@ def equity_tree_svg(
     width = max(xs.values()) + BOX_W + 2 * MARGIN
     height = (depth_max + 1) * (BOX_H + GAP_Y) - GAP_Y + 2 * MARGIN
     body = []
-    for key, node, text, parent, share, depth in tree:
+    for key, node, _text, parent, share, depth in tree:
         if parent < 0:
             continue
         px, py = xs[parent] + MARGIN + BOX_W / 2, (depth - 1) * (BOX_H + GAP_Y) + MARGIN + BOX_H
@@ -122,8 +124,9 @@ def equity_tree_svg(
         body.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{cx:.1f}" y2="{cy:.1f}" stroke="{colour}" '
                     f'stroke-width="{2.5 if is_hot else 1}" marker-end="url(#arrow)"/>')
         if node is not None:
-            body.append(f'<text x="{(px + cx) / 2 + 4:.1f}" y="{(py + cy) / 2:.1f}" font-size="10" fill="{colour}">{share:.1%}</text>')
-    for key, node, text, parent, share, depth in tree:
+            body.append(f'<text x="{(px + cx) / 2 + 4:.1f}" y="{(py + cy) / 2:.1f}" font-size="10" '
+                        f'fill="{colour}">{share:.1%}</text>')
+    for key, node, text, _parent, _share, depth in tree:
         x, y = xs[key] + MARGIN, depth * (BOX_H + GAP_Y) + MARGIN
         anonymous = node in hidden
         sub = node if node is not None and labels and node in labels and not anonymous else ""
@@ -131,7 +134,8 @@ def equity_tree_svg(
     return _document(width, height, body, title or f"Equity tree of {root}")
 
 
-def _append(tree, children, parent, node, text, share, depth) -> int:
+def _append(tree: list[tuple[int, str | None, str, int, float, int]], children: dict[int, list[int]], parent: int,
+            node: str | None, text: str, share: float, depth: int) -> int:
     key = len(tree)
     tree.append((key, node, text, parent, share, depth))
     children.setdefault(parent, []).append(key)

@@ -66,7 +66,6 @@ def build_transactions(world: World, total: int) -> None:
     n_background = max(0, total - 4 * len(trips))
     weights = cumulative([(3.0 if a["type"] == "basic" else 1.0) *
                           world.profile[a["company"]]["revenue"] ** 0.5 for a in usable])
-    span = 364 * 86_400
     events = []
     for _ in range(n_background):
         day = rng.randrange(364)

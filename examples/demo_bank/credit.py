@@ -132,7 +132,7 @@ def _member_limits(world: World, rng: random.Random, top: dict, count: int, n_lo
                         top["start_date"], top["expiry_date"], world.company[borrower]["branch"])
         for _ in range(k):
             loans.append(_loan(world, rng, len(loans) + 1, sub, drawn / k))
-        sub["used"] = sum((l["balance"] for l in loans[len(loans) - k:]), start=money(0))
+        sub["used"] = sum((loan["balance"] for loan in loans[len(loans) - k:]), start=money(0))
 
 
 def _allocate(total: float, weights: list[float], lows: list[float], highs: list[float]) -> list[float]:

@@ -3,8 +3,12 @@
 The session is Starlette's signed cookie (itsdangerous): HttpOnly, SameSite=Lax, Secure when
 `BANYAN_SECURE_COOKIES=1`, eight hours. It holds the user's name, their `session_epoch` (a
 password change or deactivation bumps it, ending every older session), the CSRF token and
-the language. The secret comes from `BANYAN_SECRET_KEY`, else a file (`BANYAN_SECRET_FILE`,
-default `.banyan-secret` in the working directory) generated once with mode 0600.
+the language. The secret comes from `BANYAN_SECRET_KEY`, else a file generated once with mode
+0600: `BANYAN_SECRET_FILE`, else `.banyan-secret` in the data directory — beside a SQLite
+database file, or the per-user data directory for a server database or an in-memory one
+(`$XDG_DATA_HOME/banyan`, default `~/.local/share/banyan`). Never the working directory: a
+secret made there ends up in a checkout (and in git). Several app servers on one database need
+the same secret: give them `BANYAN_SECRET_KEY`.
 """
 from __future__ import annotations
 
@@ -14,27 +18,56 @@ import secrets
 from pathlib import Path
 from typing import Any, MutableMapping
 
+import sqlalchemy as sa
+
+from runtime.storage.db import ConfigError
+
 SESSION_COOKIE = "banyan_session"
 SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-def secret_key() -> str:
+def data_dir(database_url: str | sa.URL | None) -> Path:
+    """Where Banyan keeps its files for this database: beside a SQLite file, else per user."""
+    url = sa.make_url(database_url) if database_url else None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not url.database.startswith("file:"):
+        return Path(url.database).expanduser().absolute().parent
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "banyan"
+
+
+def secret_file(database_url: str | sa.URL | None = None) -> Path:
+    """The session secret's file: `BANYAN_SECRET_FILE`, else `.banyan-secret` in the data directory."""
+    chosen = os.environ.get("BANYAN_SECRET_FILE")
+    return Path(chosen).expanduser() if chosen else data_dir(database_url) / ".banyan-secret"
+
+
+def secret_key(database_url: str | sa.URL | None = None) -> str:
+    """The key that signs session cookies for the database at `database_url` (made on first use)."""
     env = os.environ.get("BANYAN_SECRET_KEY")
     if env:
         return env
-    path = Path(os.environ.get("BANYAN_SECRET_FILE", ".banyan-secret"))
+    path = secret_file(database_url)
     try:
         text = path.read_text(encoding="utf-8").strip()
         if len(text) >= 32:
             return text
-    except FileNotFoundError:
-        pass
+    except (FileNotFoundError, NotADirectoryError):
+        pass                                            # made below (or said why it cannot be)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the session secret {path} ({exc.strerror}); "
+                          "set BANYAN_SECRET_FILE or BANYAN_SECRET_KEY") from None
     text = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the session secret {path} ({exc.strerror}); "
+                          "set BANYAN_SECRET_FILE to a writable place or BANYAN_SECRET_KEY") from None
     return text
 
 

@@ -48,6 +48,7 @@ people = sa.Table(
     sa.Column("supervisor", sa.String(200)),
     sa.Column("email", sa.String(200)),
     sa.Column("phone", sa.String(50)),
+    sa.Column("language", sa.String(8)),                              # messages' language (None: zh); 0006
 )
 
 role_holders = sa.Table(

@@ -18,6 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.errors import BanyanError
+
 from runtime.auth.tables import api_tokens, people, role_grants, role_holders, users
 from runtime.storage.db import writing
 
@@ -28,12 +30,12 @@ _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
 
 
-class UserError(Exception):
+class UserError(BanyanError):
     """Input that cannot be saved: [(field, message)]."""
+    code, status, namespace = "invalid_user", 422, "auth"
 
     def __init__(self, problems: list[tuple[str, str]]):
-        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
-        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems), problems=problems)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,52 @@ class UserStore:
                 password_hash=_HASHER.hash(password), session_epoch=users.c.session_epoch + 1))
             if done.rowcount != 1:
                 raise UserError([("name", f"no user `{name}`")])
+
+    def has_password(self, name: str, password: str) -> bool:
+        """Whether `name` can sign in with `password` (active, hash matches); changes nothing."""
+        with self.engine.connect() as conn:
+            stored = conn.execute(sa.select(users.c.password_hash, users.c.active)
+                                  .where(users.c.name == name)).first()
+        if stored is None or not stored.password_hash or not stored.active:
+            return False
+        try:
+            return _HASHER.verify(stored.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def set_active(self, name: str, active: bool) -> None:
+        """Enable or disable `name`; disabling ends their sessions (their API tokens stop working too)."""
+        with writing(self.engine) as conn:
+            values: dict = {"active": active}
+            if not active:
+                values["session_epoch"] = users.c.session_epoch + 1
+            done = conn.execute(users.update().where(users.c.name == name).values(**values))
+            if done.rowcount != 1:
+                raise UserError([("name", f"no user `{name}`")])
+
+    def grant_role(self, name: str, role: str, unit: str, tree) -> bool:
+        """Let `name` hold `role` in `unit` ("" for a bank-wide role); False when they already did."""
+        why = tree.role_allowed(role, unit)
+        if why:
+            raise UserError([("roles", why)])
+        with writing(self.engine) as conn:
+            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first() is None:
+                raise UserError([("name", f"no user `{name}`")])
+            held = role_holders.c.user_name == name, role_holders.c.role == role, role_holders.c.org_unit == unit
+            if conn.execute(sa.select(role_holders.c.role).where(*held)).first() is not None:
+                return False
+            conn.execute(role_holders.insert().values(user_name=name, role=role, org_unit=unit))
+        return True
+
+    def revoke_role(self, name: str, role: str, unit: str) -> bool:
+        """Stop `name` holding `role` in `unit`; False when they did not hold it there."""
+        with writing(self.engine) as conn:
+            if conn.execute(sa.select(users.c.name).where(users.c.name == name)).first() is None:
+                raise UserError([("name", f"no user `{name}`")])
+            done = conn.execute(role_holders.delete().where(role_holders.c.user_name == name,
+                                                            role_holders.c.role == role,
+                                                            role_holders.c.org_unit == unit))
+            return done.rowcount > 0
 
     # -- role permissions ------------------------------------------------------------------
     def grants(self) -> dict[str, set[str]]:

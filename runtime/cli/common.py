@@ -1,20 +1,27 @@
-"""What the runtime's CLI commands share: the database option, compiling a bundle, errors."""
+"""What the runtime's CLI commands share: the database option, compiling a bundle, errors.
+
+Every `BanyanError` (dsl/errors.py) leaves a command as `error: CODE: message` on stderr, with
+its field problems below it, in the language of `BANYAN_LANG` (else the locale's, else English):
+exit 1 for problems found in the data or a refused deploy, 2 for anything else.
+"""
 from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 import sqlalchemy as sa
 
+from dsl.errors import BanyanError, env_lang
 from runtime.storage.db import ConfigError, database_url, make_engine
 from runtime.deploy.deployments import DeployError
 from runtime.records.errors import RecordError
-from runtime.deploy.live import NothingDeployed, UnknownEntity
-from runtime.deploy.releases import ReleaseError
+from runtime.flows.store import FlowError
 
 EXIT_ERROR = 2
+EXIT_PROBLEMS = 1
+MAX_PROBLEMS = 200
 
 env_option = click.option("--env", "env", default=None, metavar="NAME",
                           help="Environment from banyan.toml [environments] (default: $BANYAN_DATABASE_URL "
@@ -26,11 +33,29 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
     sys.exit(code)
 
 
+def exit_code_of(error: BanyanError) -> int:
+    """1 when the data or the request was refused (records, flows, deploys), 2 otherwise (set-up, usage)."""
+    return EXIT_PROBLEMS if isinstance(error, (RecordError, DeployError, FlowError)) else EXIT_ERROR
+
+
+def fail_error(error: BanyanError, code: int | None = None, suffix: str = "") -> NoReturn:
+    """`error: CODE: message` (and each field problem, with its path) — never Python's text."""
+    click.secho(f"error: {error.code}: {error.render(env_lang())}{suffix}", fg="red", err=True)
+    problems = error.detail()
+    for p in problems[:MAX_PROBLEMS]:
+        where = ".".join(("line " + str(x)) if isinstance(x, int) and i == 0 else str(x)
+                         for i, x in enumerate(p["loc"]))
+        click.echo(f"  {where or 'record'}: {p['msg']}", err=True)
+    if len(problems) > MAX_PROBLEMS:
+        click.echo(f"  … and {len(problems) - MAX_PROBLEMS} more", err=True)
+    sys.exit(exit_code_of(error) if code is None else code)
+
+
 def engine_for(env: str | None):
     try:
         return make_engine(database_url(env))
     except ConfigError as exc:
-        fail(str(exc))
+        fail_error(exc)
 
 
 def handle_errors(fn: Callable) -> Callable:
@@ -39,19 +64,8 @@ def handle_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except RecordError as exc:
-            click.secho(f"error: {exc.message}", fg="red", err=True)
-            for p in exc.problems[:200]:
-                where = ".".join(("line " + str(x)) if isinstance(x, int) and i == 0 else str(x)
-                                 for i, x in enumerate(p.path))
-                click.echo(f"  {where or 'record'}: {p.message}", err=True)
-            if len(exc.problems) > 200:
-                click.echo(f"  … and {len(exc.problems) - 200} more", err=True)
-            sys.exit(1)
-        except (ConfigError, NothingDeployed, UnknownEntity, ReleaseError) as exc:
-            fail(str(exc))
-        except DeployError as exc:
-            fail(str(exc), 1)
+        except BanyanError as exc:
+            fail_error(exc)
         except sa.exc.OperationalError as exc:
             fail(f"database error: {str(exc.orig or exc).strip().splitlines()[0]}")
     return wrapper

@@ -6,7 +6,7 @@ import sys
 import click
 
 from runtime.cli.main import main
-from runtime.cli.common import compile_bundle, engine_for, env_option, fail, handle_errors
+from runtime.cli.common import compile_bundle, engine_for, env_option, fail, fail_error, handle_errors
 from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
 from runtime.deploy.plan import Plan
 from runtime.deploy.releases import release_of
@@ -26,6 +26,8 @@ def print_plan(plan: Plan, allow: bool | tuple = False) -> None:
                                  ("removed", plan.kinds_removed, "red")):
         for kind, name in items:
             click.secho(f"  {label:8} {kind} {name}", fg=colour)
+    if plan.files_changed and not (plan.kinds_added or plan.kinds_changed or plan.kinds_removed):
+        click.echo("  the files are stored again as written (their text changed, not what they mean)")
     if plan.changes:
         click.echo("  tables:")
     for c in plan.changes:
@@ -68,11 +70,11 @@ def _run_deploy(reg: DeploymentRegistry, fn, allow_all: bool, allow_names: tuple
         out = fn(allow_data_loss=allow, on_step=lambda m: click.echo(f"  … {m}"), **kwargs)
     except DataLossRefused as exc:
         print_plan(exc.plan)
-        fail(f"refused: {exc}; nothing was changed", 1)
+        fail_error(exc, 1, "; nothing was changed")
     except DeployError as exc:
         if exc.plan is not None:
             print_plan(exc.plan)
-        fail(f"{exc}; nothing was changed", 1)
+        fail_error(exc, 1, "; nothing was changed")
     if not out.applied:
         click.secho(f"✓ already deployed: v{out.version} ({out.plan.to_hash[:12]}); nothing to do", fg="green")
         return

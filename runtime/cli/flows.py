@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from runtime.cli.main import main
-from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
 from runtime.flows.store import FlowError
 
 
@@ -41,7 +41,7 @@ def flow_errors(fn):
         try:
             return fn(*args, **kwargs)
         except FlowError as exc:
-            fail(f"{exc.code}: {exc.message}", 1)
+            fail_error(exc, 1)
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
 
@@ -194,22 +194,24 @@ def migrate_cmd(name, to_version, mapping, apply_, actor, env) -> None:
 
 
 @main.command()
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between runs.")
-@click.option("--once", is_flag=True, help="One pass over due timers and the outbox, then exit.")
+@click.option("--interval", default=None, type=click.FloatRange(min=0.1),
+              help="Seconds between runs of every job (default: each job's own period).")
+@click.option("--once", is_flag=True, help="Run every job once (feed, due work, flow timers, outbox), then exit.")
 @env_option
 @flow_errors
 def worker(interval, once, env) -> None:
-    """Fire due flow timers and deliver notifications (any number of workers may run)."""
-    from runtime.flows.worker import FlowWorker, start_scheduler
-    w = FlowWorker(_service(env))
+    """Run the scheduled jobs: change-feed subscribers, due work, flow timers, notifications
+    (any number of workers may run)."""
+    from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
+    from runtime.jobs import scheduler
+    engine = engine_for(env)
     if once:
-        done = w.run_once()
-        click.echo(f"fired {done['timers']} timer(s), delivered {done['messages']} message(s)")
+        click.echo("ran every job once: " + scheduler.summary(scheduler.run_once(engine)))
         return
-    scheduler = start_scheduler(w, interval)
-    click.echo(f"flow worker {w.name}: every {interval:g}s (Ctrl-C stops)")
+    handle = scheduler.start(engine, interval=interval)
+    click.echo(f"worker {handle.worker}: {', '.join(scheduler.jobs())} (Ctrl-C stops)")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        scheduler.shutdown(wait=False)
+        handle.shutdown(wait=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from runtime.cli.main import main
-from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
 from runtime.storage.db import ConfigError
 from runtime.graph.facts import circles, equity_svg, firm_facts, guarantee_svg
 from runtime.graph.group import group_facts
@@ -87,7 +87,7 @@ def group_cmd(code: str, as_json: bool, env: str | None) -> None:
     try:
         settings = bank_settings()
     except ConfigError as exc:
-        fail(str(exc))
+        fail_error(exc)
     with service.reading() as state:
         facts = group_facts(state, row, settings)
     if as_json:

@@ -1,15 +1,23 @@
-"""The `banyan` command line. Exit codes: 0 clean, 1 problems found, 2 usage errors."""
+"""The `banyan` command line. Exit codes: 0 clean, 1 problems found, 2 usage errors.
+
+An error of Banyan's own reaching the group prints `error: CODE: message` (runtime/cli/common.py
+does the same inside the operational commands, with field problems); anything else is a bug:
+`error: internal: …` names a file holding the traceback, and Python's text stays there.
+"""
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import click
 
 from dsl.compiler import compile_path
 from dsl.diagnostics import render_json, render_text
+from dsl.errors import BanyanError, env_lang, words
 from dsl.schema_export import editor_settings, explain as explain_topic, kind_schemas
 
 
@@ -39,6 +47,22 @@ class _Banyan(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_extensions()
         return super().list_commands(ctx)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BanyanError as exc:
+            click.secho(f"error: {exc.code}: {exc.render(env_lang())}", fg="red", err=True)
+            sys.exit(2)
+        except Exception:  # noqa: BLE001 - the last resort: a bug, told without Python's words
+            with tempfile.NamedTemporaryFile("w", prefix="banyan-error-", suffix=".log", delete=False) as log:
+                traceback.print_exc(file=log)
+            ref = Path(log.name).stem.removeprefix("banyan-error-")
+            click.secho(f"error: internal: {words('banyan.internal', env_lang(), ref=ref)} ({log.name})",
+                        fg="red", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=_Banyan, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,7 +140,7 @@ def new(kind: str, name: str, directory: str, schemas: str) -> None:
     try:
         path, text = scaffold(kind, name, Path(directory), schemas)
     except ScaffoldError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {exc.code}: {exc.render(env_lang())}", err=True)
         sys.exit(2)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

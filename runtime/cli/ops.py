@@ -21,16 +21,20 @@ def seed() -> None:
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
 @click.option("--transactions", default=None, type=click.IntRange(0), help="Number of transactions.")
 @click.option("--path", default="configs", show_default=True, help="Bundle to deploy first if nothing is deployed.")
+@click.option("--demo", "demo_name", default=None, metavar="NAME",
+              help="Which installed demo (entry point group `banyan.demo`; default: the only one).")
 @env_option
 @handle_errors
-def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path: str, env: str | None) -> None:
+def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path: str, demo_name: str | None,
+                  env: str | None) -> None:
     """Generate the demo bank and load it through the records service (one transaction)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from runtime.records.service import Records
-    from runtime.cli.seed import SeedError, ensure_deployed, seed_demo
+    from runtime.cli.seed import SeedError, ensure_deployed, load_demo, seed_demo, seed_demo_users
     engine = engine_for(env)
     try:
+        demo = load_demo(demo_name)
         version = ensure_deployed(engine, path, default_author())
         if version is not None:
             click.echo(f"deployed {path} as v{version}")
@@ -44,17 +48,14 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
                     tasks[entity] = progress.add_task(entity, total=total)
                 progress.update(tasks[entity], completed=done)
             counts = seed_demo(records, scale=scale, seed=seed_value, transactions=transactions,
-                               actor=default_author(), on_progress=on_progress)
+                               actor=default_author(), on_progress=on_progress, demo=demo)
     except SeedError as exc:
         fail(str(exc))
     total = sum(counts.values())
     click.secho(f"✓ loaded {total:,} records: " + ", ".join(f"{n:,} {e}" for e, n in counts.items()), fg="green")
-    from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
-    from runtime.auth.org import OrgTree
-    from runtime.auth.users import UserStore
-    made = seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    made = seed_demo_users(engine, records.live.bundle, demo)
     if made:
-        click.echo(f"demo users: {', '.join(made)} (password {DEMO_PASSWORD})")
+        click.echo(f"demo users: {', '.join(made)} (password {demo.password}; `banyan serve` warns while they exist)")
     click.echo("next: `banyan serve` and open http://127.0.0.1:8000/ui/ (sign in as rm_sh_01)")
 
 
@@ -67,5 +68,16 @@ def serve(host: str, port: int, env: str | None) -> None:
     """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs)."""
     import uvicorn
 
+    from runtime.cli.seed import warn_demo_users
+    from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
+    from runtime.jobs import scheduler
     from runtime.web.app import create_app
-    uvicorn.run(create_app(engine_for(env)), host=host, port=port)
+    engine = engine_for(env)
+    warn_demo_users(engine)
+    app = create_app(engine)
+    jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a router's
+    try:
+        uvicorn.run(app, host=host, port=port)
+    finally:
+        if jobs is not None:
+            jobs.shutdown(wait=False)

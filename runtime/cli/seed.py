@@ -1,49 +1,92 @@
-"""Loading the demo bank (examples/demo_bank) through the records service, in one transaction.
+"""Loading a demo (the demo bank of examples/demo_bank) through the records service, in one
+transaction, and the warning `banyan serve` gives while the demo people can sign in.
 
-References to entities that come later in the load order (a group's parent company) are
-left empty at first and set once their targets exist, still inside the transaction.
+The runtime never imports examples/: a demo is found through the `banyan.demo` entry point
+that its package registers (examples/pyproject.toml: `bank = "examples.demo_bank.plugin:DEMO"`).
+A demo object has `generate(scale=, seed=, transactions=)` (an object whose `.records` maps an
+entity to its rows), `entity_order`, `seed_users(UserStore, OrgTree)`, `user_names` and
+`password`. References to entities that come later in the load order (a group's parent company)
+are left empty at first and set once their targets exist, still inside the transaction.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import logging
+import threading
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable
 
+import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from runtime.storage.db import writing
+from dsl.errors import BanyanError
+from runtime.auth.org import OrgTree
+from runtime.auth.users import UserStore
 from runtime.records.errors import RecordError
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
+from runtime.storage.db import writing
 
 ProgressHook = Callable[[str, int, int], None]   # (entity, done, total)
+DEMO_GROUP = "banyan.demo"
+DEMO_NEEDS = ("generate", "entity_order", "seed_users", "user_names", "password")
+DEMO_CHECK_THREAD = "banyan-demo-users-check"
+INSTALL_HINT = "from a Banyan checkout run `make venv` (or `pip install -e ./examples`)"
+log = logging.getLogger("banyan.serve")
 
 
-class SeedError(Exception):
-    pass
+class SeedError(BanyanError):
+    code, status, namespace = "seed_failed", 422, "cli"
+
+
+def installed_demos() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=DEMO_GROUP)}
+
+
+def load_demo(name: str | None = None) -> Any:
+    """The demo registered as `name` under `banyan.demo` (None: the only one installed)."""
+    found = installed_demos()
+    if not found:
+        raise SeedError(f"no demo is installed (nothing registers the `{DEMO_GROUP}` entry point); {INSTALL_HINT}")
+    if name is None:
+        if len(found) > 1:
+            raise SeedError(f"several demos are installed ({', '.join(sorted(found))}); choose one with --demo NAME")
+        name = next(iter(found))
+    if name not in found:
+        raise SeedError(f"no demo `{name}` is installed; installed: {', '.join(sorted(found))}")
+    try:
+        demo = found[name].load()
+    except Exception:  # noqa: BLE001 - a broken plugin is an installation problem, said plainly
+        raise SeedError(f"the demo `{name}` ({found[name].value}) cannot be loaded; reinstall it: {INSTALL_HINT}") \
+            from None
+    lacking = [a for a in DEMO_NEEDS if not hasattr(demo, a)]
+    if lacking:
+        raise SeedError(f"the demo `{name}` ({found[name].value}) lacks {', '.join(lacking)}")
+    return demo
 
 
 def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transactions: int | None = None,
-              actor: str = "seed", on_progress: ProgressHook | None = None, bank: Any = None) -> dict[str, int]:
-    ENTITY_ORDER, generate = _demo_bank()
+              actor: str = "seed", on_progress: ProgressHook | None = None, bank: Any = None,
+              demo: Any = None) -> dict[str, int]:
+    """Generate the demo (`bank`: one made already) and load it; returns the count per entity."""
+    demo = demo or load_demo()
+    order = tuple(demo.entity_order)
     live = records.live
-    missing = [e for e in ENTITY_ORDER if e not in live.bundle.entities]
+    missing = [e for e in order if e not in live.bundle.entities]
     if missing:
         raise SeedError(f"the deployed bundle lacks entities the demo bank needs: {', '.join(missing)}; "
                         "deploy configs/ first")
     with records.engine.connect() as conn:
-        t = live.table("company")
-        existing = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-    if existing:
-        raise SeedError(f"the database already holds {existing:,} companies; seed an empty database "
+        held = [e for e in order if conn.execute(sa.select(1).select_from(live.table(e)).limit(1)).first()]
+    if held:
+        raise SeedError(f"the database already holds {', '.join(held)} records; seed an empty database "
                         "(set BANYAN_DATABASE_URL or --env)")
-    bank = bank or generate(scale=scale, seed=seed, transactions=transactions)
+    bank = bank or demo.generate(scale=scale, seed=seed, transactions=transactions)
     counts: dict[str, int] = {}
     loaded: set[str] = set()
     deferred: list[tuple[str, Any, dict]] = []
     with writing(records.engine) as conn:
-        for entity in ENTITY_ORDER:
+        for entity in order:
             rules = records.rules(entity)
             later = {f for f, target in rules.refs.items() if target not in loaded and target != entity}
             key = live.entity(entity).key
@@ -64,7 +107,7 @@ def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transacti
             except RecordError as exc:
                 raise SeedError(f"the demo {entity} records do not pass the deployed rules: {exc.message}") from exc
             loaded.add(entity)
-        for entity in ENTITY_ORDER:
+        for entity in order:
             later = [(key, values) for e, key, values in deferred if e == entity]
             if later:
                 ids = keys_to_ids(conn, live, entity, [k for k, _ in later])
@@ -72,24 +115,55 @@ def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transacti
     return counts
 
 
-def _demo_bank():
-    """The generator lives in examples/ of the checkout (not an installed package)."""
+def seed_demo_users(engine: Engine, bundle: Any, demo: Any = None) -> list[str]:
+    """Create the demo's people that do not exist yet; returns who was made."""
+    demo = demo or load_demo()
+    return list(demo.seed_users(UserStore(engine), OrgTree(bundle)))
+
+
+def demo_sign_ins(engine: Engine) -> list[str]:
+    """The installed demos' people who can still sign in with their demo's published password."""
+    open_doors: list[str] = []
+    store = UserStore(engine)
+    present = {u.name for u in store.list() if u.active}
+    for name in sorted(installed_demos()):
+        try:
+            demo = load_demo(name)
+        except SeedError:
+            continue
+        open_doors += [u for u in demo.user_names if u in present and store.has_password(u, demo.password)]
+    return open_doors
+
+
+def check_demo_users(engine: Engine) -> list[str]:
+    """Say loudly (stderr and the log) who still signs in with a demo password; returns them."""
     try:
-        from examples.demo_bank import ENTITY_ORDER, generate
-    except ModuleNotFoundError:
-        root = Path(__file__).resolve().parents[2]
-        if not (root / "examples" / "demo_bank").is_dir():
-            raise SeedError("the demo bank generator (examples/demo_bank) is not here; "
-                            "run `banyan seed demo` from a Banyan checkout") from None
-        sys.path.insert(0, str(root))
-        from examples.demo_bank import ENTITY_ORDER, generate
-    return ENTITY_ORDER, generate
+        names = demo_sign_ins(engine)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return []                      # no users table yet: nobody can sign in at all
+    if names:
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        line = (f"DEMO USERS CAN SIGN IN with the published demo password: {shown}. Anyone who has read the "
+                "README can sign in as them. Not for real data: disable them (`banyan users disable NAME`) or "
+                "set new passwords (`banyan users reset-password NAME`).")
+        bar = "!" * 78
+        click.secho(f"{bar}\n{line}\n{bar}", fg="red", bold=True, err=True)
+        log.warning("banyan serve: %d demo user(s) sign in with the published demo password: %s",
+                    len(names), ", ".join(names))
+    return names
+
+
+def warn_demo_users(engine: Engine) -> threading.Thread:
+    """At every `banyan serve`: check_demo_users beside the starting server (each check is an
+    argon2 hash, a fraction of a second per demo person, so it does not hold up the start)."""
+    thread = threading.Thread(target=check_demo_users, args=(engine,), name=DEMO_CHECK_THREAD, daemon=True)
+    thread.start()
+    return thread
 
 
 def ensure_deployed(engine: Engine, path: str, author: str) -> int | None:
     """Deploy `path` when nothing is deployed yet; returns the new version (None if one existed)."""
     from dsl.compiler import compile_path
-
     from runtime.deploy.deployments import DeploymentRegistry
     from runtime.deploy.releases import release_of
     reg = DeploymentRegistry(engine)

@@ -1,87 +1,223 @@
-"""`banyan users …`: add, list, set a password, make an API token, load the demo people."""
+"""`banyan users …`: create people who sign in, list them, disable or enable them, reset a
+password, grant or revoke a role in an org unit, make an API token.
+
+Passwords are never arguments (they would land in the shell history): they are asked for twice
+with a hidden prompt, or read from the first line of stdin with `--password-stdin`. The first
+administrator is `banyan users create NAME --admin`; there is no built-in account.
+"""
 from __future__ import annotations
 
 import sys
 
 import click
+from rich.console import Console
+from rich.table import Table
 
-from runtime.cli.main import main
+from runtime.auth.org import OrgTree
+from runtime.auth.users import NAME, User, UserError, UserStore
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.main import main
+from runtime.deploy.live import load_live
+from runtime.storage.migrate import upgrade
+
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True,
+    help="Read the password from the first line of stdin (for scripts) instead of asking twice.")
 
 
-def _services(env: str | None):
-    from runtime.auth.org import OrgTree
-    from runtime.auth.users import UserStore
-    from runtime.deploy.live import load_live
-    from runtime.storage.migrate import upgrade
+def _services(env: str | None) -> tuple[UserStore, OrgTree]:
     engine = engine_for(env)
     upgrade(engine)
     return UserStore(engine), OrgTree(load_live(engine).bundle)
 
 
-def _password(prompt: bool) -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    return click.prompt("password", hide_input=True, confirmation_prompt=prompt)
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        text = sys.stdin.readline().rstrip("\r\n")
+        if not text:
+            fail("--password-stdin: stdin held no password (give it on the first line)")
+        return text
+    if not _interactive():
+        fail("no terminal to ask for the password: pipe it in with --password-stdin")
+    return click.prompt("password", hide_input=True, confirmation_prompt="repeat the password")
+
+
+def _user(store: UserStore, name: str) -> User:
+    user = store.get(name)
+    if user is None:
+        fail(f"no user `{name}` (see `banyan users list`)")
+    return user
+
+
+def _check_role(tree: OrgTree, role: str) -> None:
+    if role not in tree.roles:
+        fail(f"no role `{role}` is deployed; deployed roles: {', '.join(sorted(tree.roles)) or 'none'}")
+
+
+def _check_unit(tree: OrgTree, unit: str) -> None:
+    if unit not in tree.units:
+        fail(f"no org unit `{unit}`; org units: {', '.join(name for name, _ in tree.ordered()) or 'none'}")
+
+
+def _where(tree: OrgTree, role: str, unit: str | None, user_unit: str) -> str:
+    """Where `role` is held: "" for a bank-wide role, else `unit` (default: the person's unit)."""
+    _check_role(tree, role)
+    if tree.roles[role].scope == "global":
+        if unit:
+            fail(f"`{role}` is a bank-wide role: it is held in no org unit (leave out the unit)")
+        return ""
+    unit = unit or user_unit
+    _check_unit(tree, unit)
+    return unit
+
+
+def _problems(exc: UserError) -> None:
+    fail("; ".join(f"{field}: {message}" for field, message in exc.problems))
 
 
 @main.group()
 def users() -> None:
-    """People who sign in: users, their roles, API tokens."""
+    """People who sign in: create, list, disable, reset a password, grant or revoke roles."""
 
 
-@users.command("add")
+@users.command("create")
 @click.argument("name")
-@click.option("--display-name", required=True, help="The person's name as shown (e.g. 陈思远).")
-@click.option("--unit", "org_unit", required=True, help="Their org unit (an OrgUnit name, e.g. sh_branch).")
+@click.option("--display-name", default=None, help="The name shown (e.g. 陈思远; default NAME).")
+@click.option("--unit", "org_unit", default=None,
+              help="Their org unit (an OrgUnit name, e.g. sh_branch); an admin defaults to the top of the tree.")
 @click.option("--role", "roles", multiple=True, metavar="ROLE[@UNIT]", help="A role held (in UNIT; default their unit).")
 @click.option("--email", default=None)
 @click.option("--admin", is_flag=True, help="Administrator: every permission, the whole bank.")
+@password_stdin_option
 @env_option
 @handle_errors
-def add(name: str, display_name: str, org_unit: str, roles: tuple[str, ...], email: str | None, admin: bool,
-        env: str | None) -> None:
-    """Add a user; the password is read from stdin (or asked for)."""
-    from runtime.auth.users import UserError
+def create(name: str, display_name: str | None, org_unit: str | None, roles: tuple[str, ...], email: str | None,
+           admin: bool, password_stdin: bool, env: str | None) -> None:
+    """Create NAME, who signs in with a password of at least 10 characters."""
+    if not NAME.match(name):
+        fail(f"`{name}`: 2–100 characters, lower-case letters, digits, _ . -, starting with a letter")
     store, tree = _services(env)
+    if org_unit is None:
+        tops = sorted(n for n, u in tree.units.items() if not u.parent)
+        if not admin or len(tops) != 1:
+            fail("give their org unit with --unit (e.g. --unit " + (tops[0] if tops else "head_office") + ")")
+        org_unit = tops[0]
+    _check_unit(tree, org_unit)
     held = []
     for spec in roles:
         role, _, unit = spec.partition("@")
-        scope = tree.roles[role].scope if role in tree.roles else "org_unit"
-        held.append((role, "" if scope == "global" else (unit or org_unit)))
+        held.append((role, _where(tree, role, unit or None, org_unit)))
+    if store.get(name) is not None:
+        fail(f"`{name}` is already taken (see `banyan users list`)")
     try:
-        store.save(name, display_name=display_name, org_unit=org_unit, email=email, password=_password(True),
-                   is_admin=admin, roles=held, tree=tree, new=True)
+        store.save(name, display_name=display_name or name, org_unit=org_unit, email=email,
+                   password=_password(password_stdin), is_admin=admin, roles=held, tree=tree, new=True)
     except UserError as exc:
-        fail("; ".join(f"{f}: {m}" for f, m in exc.problems))
-    click.secho(f"✓ added {name}", fg="green")
+        _problems(exc)
+    click.secho(f"✓ created {name}" + (" (administrator)" if admin else "") + f" in {org_unit}", fg="green")
 
 
 @users.command("list")
 @env_option
 @handle_errors
 def list_users(env: str | None) -> None:
-    """Everyone who can sign in, with their unit and roles."""
+    """Everyone who can sign in (or could), with their unit and roles."""
     store, _tree = _services(env)
-    for u in store.list():
+    people = store.list()
+    if not people:
+        click.echo("no users yet: create the first administrator with `banyan users create NAME --admin`")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("name", "display name", "org unit", "roles", ""):
+        table.add_column(column)
+    for u in people:
         roles = ", ".join(r + (f"@{unit}" if unit else "") for r, unit in u.roles)
-        flags = (" admin" if u.is_admin else "") + ("" if u.active else " inactive")
-        click.echo(f"{u.name:<16} {u.display_name:<10} {u.org_unit:<28} {roles}{flags}")
+        flags = " ".join(f for f, on in (("admin", u.is_admin), ("disabled", not u.active)) if on)
+        table.add_row(u.name, u.display_name, u.org_unit, roles, flags)
+    console = Console(width=200, highlight=False, color_system=None)
+    with console.capture() as out:
+        console.print(table)
+    click.echo("\n".join(line.rstrip() for line in out.get().splitlines()))
 
 
-@users.command("passwd")
+@users.command("disable")
 @click.argument("name")
 @env_option
 @handle_errors
-def passwd(name: str, env: str | None) -> None:
-    """Set a user's password (read from stdin, or asked for); their sessions end."""
-    from runtime.auth.users import UserError
+def disable(name: str, env: str | None) -> None:
+    """Stop NAME signing in: their sessions end and their API tokens stop working."""
     store, _tree = _services(env)
+    _user(store, name)
+    store.set_active(name, False)
+    click.secho(f"✓ {name} is disabled", fg="green")
+
+
+@users.command("enable")
+@click.argument("name")
+@env_option
+@handle_errors
+def enable(name: str, env: str | None) -> None:
+    """Let a disabled NAME sign in again."""
+    store, _tree = _services(env)
+    _user(store, name)
+    store.set_active(name, True)
+    click.secho(f"✓ {name} is enabled", fg="green")
+
+
+@users.command("reset-password")
+@click.argument("name")
+@password_stdin_option
+@env_option
+@handle_errors
+def reset_password(name: str, password_stdin: bool, env: str | None) -> None:
+    """Set NAME's password (at least 10 characters); their sessions end."""
+    store, _tree = _services(env)
+    _user(store, name)
     try:
-        store.set_password(name, _password(True))
+        store.set_password(name, _password(password_stdin))
     except UserError as exc:
-        fail("; ".join(m for _f, m in exc.problems))
-    click.secho(f"✓ password of {name} changed", fg="green")
+        _problems(exc)
+    click.secho(f"✓ password of {name} changed; their sessions have ended", fg="green")
+
+
+@users.command("grant")
+@click.argument("name")
+@click.argument("role")
+@click.option("--unit", default=None, help="The org unit where the role is held (default: the person's unit).")
+@env_option
+@handle_errors
+def grant(name: str, role: str, unit: str | None, env: str | None) -> None:
+    """Let NAME hold ROLE in an org unit (a bank-wide role in none)."""
+    store, tree = _services(env)
+    where = _where(tree, role, unit, _user(store, name).org_unit)
+    try:
+        made = store.grant_role(name, role, where, tree)
+    except UserError as exc:
+        _problems(exc)
+    at = f" in {where}" if where else " (bank-wide)"
+    click.secho(f"✓ {name} holds {role}{at}" if made else f"{name} already held {role}{at}",
+                fg="green" if made else None)
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.argument("role")
+@click.option("--unit", default=None, help="The org unit where the role is held (default: the person's unit).")
+@env_option
+@handle_errors
+def revoke(name: str, role: str, unit: str | None, env: str | None) -> None:
+    """Stop NAME holding ROLE in an org unit."""
+    store, tree = _services(env)
+    user = _user(store, name)
+    where = _where(tree, role, unit, user.org_unit)
+    if not store.revoke_role(name, role, where):
+        held = ", ".join(r + (f"@{u}" if u else "") for r, u in user.roles) or "no roles"
+        fail(f"{name} does not hold {role}" + (f" in {where}" if where else "") + f" (they hold {held})")
+    click.secho(f"✓ {name} no longer holds {role}" + (f" in {where}" if where else ""), fg="green")
 
 
 @users.command("token")
@@ -92,18 +228,6 @@ def passwd(name: str, env: str | None) -> None:
 def token(name: str, label: str, env: str | None) -> None:
     """Make an API token for NAME (printed once; send it as `Authorization: Bearer …`)."""
     store, _tree = _services(env)
-    if store.get(name) is None:
-        fail(f"no user `{name}`")
+    if not _user(store, name).active:
+        fail(f"{name} is disabled; enable them first (`banyan users enable {name}`)")
     click.echo(store.create_token(name, label))
-
-
-@users.command("seed-demo")
-@env_option
-@handle_errors
-def seed_demo(env: str | None) -> None:
-    """Create the demo people (password `banyan-demo-2026`) and role permissions."""
-    from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
-    store, tree = _services(env)
-    made = seed_demo_users(store, tree)
-    click.secho(f"✓ {len(made)} demo user(s): {', '.join(made) or 'all existed'} — password {DEMO_PASSWORD}",
-                fg="green")

@@ -16,18 +16,22 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.errors import BanyanError
 from runtime.audit import log as audit
-from runtime.storage.db import WRITE_OPTION
-from runtime.storage.migrate import upgrade
 from runtime.deploy.migrator import StepHook, apply_changes
 from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources
-from runtime.deploy.releases import Release, decode_sources, encode_sources
-from runtime.storage.tables import deployments as t_deployments
+from runtime.deploy.releases import Release, decode_release, encode_release
 from runtime.deploy.table_model import TableModel, model_from_json, model_to_json
+from runtime.storage.db import WRITE_OPTION
+from runtime.storage.migrate import upgrade
+from runtime.storage.tables import deployments as t_deployments
+
+_EMPTY = '{"format": 2, "files": {}, "documents": []}'     # history rows leave the files out
 
 
-class DeployError(Exception):
+class DeployError(BanyanError):
     """A deploy that cannot proceed; `plan` says why."""
+    code, status, namespace = "refused", 409, "deploy"
 
     def __init__(self, message: str, plan: Plan | None = None):
         super().__init__(message)
@@ -35,11 +39,11 @@ class DeployError(Exception):
 
 
 class DataLossRefused(DeployError):
-    pass
+    code = "data_loss"
 
 
 class UnknownVersion(DeployError):
-    pass
+    code, status, key = "not_found", 404, "deploy.unknown_version"
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class Deployment:
 
     @property
     def release(self) -> Release:
-        return Release(self.hash, decode_sources(self.sources_json), model_from_json(self.model_json))
+        return decode_release(self.hash, self.sources_json, model_from_json(self.model_json))
 
     @property
     def model(self) -> TableModel:
@@ -126,14 +130,15 @@ class DeploymentRegistry:
         cols = [c for c in t_deployments.c if c.name not in ("sources", "model")]
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(*cols).order_by(t_deployments.c.version)).all()
-        return [Deployment(r.version, r.hash, r.action, r.based_on, r.author, r.message, r.created_at, "[]", "{}")
+        return [Deployment(r.version, r.hash, r.action, r.based_on, r.author, r.message, r.created_at, _EMPTY, "{}")
                 for r in rows]
 
     # -- planning -------------------------------------------------------------------------------
     def _plan(self, conn: Connection | None, live: Deployment | None, release: Release) -> Plan:
         plan = Plan(live.version if live else None, live.hash if live else None, release.hash)
-        old_sources = decode_sources(live.sources_json) if live else {}
-        diff_sources(old_sources, release.sources, plan)
+        old = live.release if live else None
+        diff_sources(old.document_hashes if old else {}, release.document_hashes, plan)
+        plan.files_changed = old is not None and dict(old.files) != dict(release.files)
         plan.changes = diff_models(live.model if live else {}, release.model, Probe(conn))
         return plan
 
@@ -165,7 +170,7 @@ class DeploymentRegistry:
             version = (live.version if live else 0) + 1
             conn.execute(t_deployments.insert().values(
                 version=version, hash=release.hash, action=action, based_on=based_on, author=author,
-                message=message, created_at=audit.utc_now(), sources=encode_sources(release.sources),
+                message=message, created_at=audit.utc_now(), sources=encode_release(release),
                 model=model_to_json(release.model)))
             summary = f'{{"version": {version}, "hash": "{release.hash}", "changes": {len(plan.changes)}}}'
             audit.append(conn, [audit.AuditEntry(author, action, after=summary)], version)

@@ -1,32 +1,50 @@
-"""What is deployed right now, ready to run: the compiled bundle, its tables, its version.
+"""What is deployed right now, ready to run: the compiled bundle, its tables, its version, and
+what of it is unavailable.
 
-Loaded from the newest deployment (compiled once per process per bundle hash), so a process
-always runs exactly what the database holds.
+A process compiles a stored release once (cached under the hash of the stored JSON) and learns a
+deployment version's release once (cached per database URL and version: a version's row never
+changes), so no request recompiles or rereads the files. A document this Banyan cannot compile
+(or reads differently from the Banyan that deployed it) is unavailable, with the documents that
+name it: `bundle.unavailable` is {"Kind/name": reason}; everything else runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from dsl.bundle import Bundle
+from dsl.diagnostics import did_you_mean
+from dsl.errors import BanyanError
 from runtime.deploy.deployments import DeploymentRegistry
-from runtime.deploy.releases import load_bundle
+from runtime.deploy.releases import decode_release, encode_release, load_bundle, release_key, release_of
 from runtime.deploy.table_model import TableModel, TableSpec, metadata_for
+from runtime.storage.tables import deployments as t_deployments
 
-_BUNDLES: dict[str, Any] = {}
+_BUNDLES: dict[str, Bundle] = {}                      # release key -> the release compiled by this process
+_VERSIONS: dict[tuple[str, int], str] = {}            # (database URL, version) -> release key
+_URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
-class NothingDeployed(Exception):
+class NothingDeployed(BanyanError):
     """No bundle is deployed yet in this database."""
+    code, status, namespace, generic = "nothing_deployed", 409, "deploy", True
 
 
-class UnknownEntity(Exception):
-    def __init__(self, name: str, known: list[str]):
-        from dsl.diagnostics import did_you_mean
-        hint = did_you_mean(name, known) or ("known: " + ", ".join(known) if known else "nothing is deployed")
-        super().__init__(f"no entity `{name}` in the deployed bundle; {hint}")
+class UnknownEntity(BanyanError):
+    code, status, namespace = "unknown_entity", 404, "deploy"
+
+    def __init__(self, name: str, known: list[str], unavailable: str | None = None):
+        if unavailable is not None:
+            message = (f"entity `{name}` is unavailable in the deployed bundle: {unavailable} — "
+                       "fix its YAML and redeploy (`banyan status` lists what is unavailable)")
+        else:
+            hint = did_you_mean(name, known) or ("known: " + ", ".join(known) if known else "nothing is deployed")
+            message = f"no entity `{name}` in the deployed bundle; {hint}"
+        super().__init__(message, problems=[{"loc": ["path", "entity"], "msg": message, "type": "unknown"}])
         self.name = name
 
 
@@ -37,11 +55,20 @@ class LiveModel:
     bundle: Any
     model: TableModel
     tables: dict[str, sa.Table]
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def cache(self, key: Any, make: Callable[..., Any], *args: Any) -> Any:
+        """`make(*args)`, worked out once for this live bundle under `key` (dropped with it)."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            found = self._derived[key] = make(*args)
+            return found
 
     def entity(self, name: str) -> Any:
         ent = self.bundle.entities.get(name)
         if ent is None:
-            raise UnknownEntity(name, sorted(self.bundle.entities))
+            raise UnknownEntity(name, sorted(self.bundle.entities), self.unavailable.get(f"Entity/{name}"))
         return ent
 
     def spec(self, name: str) -> TableSpec:
@@ -56,16 +83,80 @@ class LiveModel:
     def entity_names(self) -> list[str]:
         return sorted(self.bundle.entities)
 
+    @property
+    def unavailable(self) -> Mapping[str, str]:
+        return getattr(self.bundle, "unavailable", {})
+
+    def runnable(self, kind: str) -> dict[str, Any]:
+        """The documents of `kind` that may run (an unavailable alert rule or tiering does not)."""
+        return runnable_documents(self.bundle, kind)
+
+    def read_only(self, entity: str) -> str | None:
+        """Why `entity`'s records may be read but not changed (None: they may be changed)."""
+        return self.unavailable.get(f"Entity/{entity}")
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What `banyan status`, `/health` and the deployments page show."""
+    version: int | None
+    hash: str | None
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.unavailable
+
+
+def runnable_documents(bundle: Any, kind: str) -> dict[str, Any]:
+    """`bundle.of_kind(kind)` without the unavailable ones: what a scheduler or evaluator runs."""
+    return {n: ir for n, ir in bundle.of_kind(kind).items() if f"{kind}/{n}" not in bundle.unavailable}
+
+
+def compiled(release_hash: str, sources_json: str) -> Bundle:
+    """The stored release `sources_json` compiled by this Banyan (once per process)."""
+    key = release_key(sources_json)
+    bundle = _BUNDLES.get(key)
+    if bundle is None:
+        bundle = _BUNDLES[key] = load_bundle(decode_release(release_hash, sources_json, {}))
+    return bundle
+
+
+def bundle_at(conn: Connection, version: int) -> Bundle | None:
+    """The compiled bundle of deployment `version` (None: no such version)."""
+    engine = conn.engine
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = engine.url.render_as_string(hide_password=False)
+    key = _VERSIONS.get((url, version))
+    if key is None or key not in _BUNDLES:
+        row = conn.execute(sa.select(t_deployments.c.hash, t_deployments.c.sources)
+                           .where(t_deployments.c.version == version)).first()
+        if row is None:
+            return None
+        bundle = compiled(row.hash, row.sources)
+        _VERSIONS[(url, version)] = release_key(row.sources)
+        return bundle
+    return _BUNDLES[key]
+
+
+def live_status(engine: Engine) -> LiveStatus:
+    """The current version and what of it is unavailable (cheap after the first call per version)."""
+    with engine.connect() as conn:
+        head = conn.execute(sa.select(t_deployments.c.version, t_deployments.c.hash)
+                            .order_by(t_deployments.c.version.desc()).limit(1)).first()
+        if head is None:
+            return LiveStatus(None, None)
+        bundle = bundle_at(conn, head.version)
+    return LiveStatus(head.version, head.hash, dict(bundle.unavailable) if bundle is not None else {})
+
 
 def load_live(engine: Engine, registry: DeploymentRegistry | None = None) -> LiveModel:
     registry = registry or DeploymentRegistry(engine)
     head = registry.current()
     if head is None:
         raise NothingDeployed("nothing is deployed in this database yet; run `banyan deploy configs` first")
-    bundle = _BUNDLES.get(head.hash)
-    if bundle is None:
-        release = head.release
-        bundle = _BUNDLES[head.hash] = load_bundle(head.hash, release.sources)
+    bundle = compiled(head.hash, head.sources_json)
     model = head.model
     _md, tables = metadata_for(model)
     return LiveModel(head.version, head.hash, bundle, model, tables)
@@ -73,6 +164,6 @@ def load_live(engine: Engine, registry: DeploymentRegistry | None = None) -> Liv
 
 def live_from_bundle(bundle: Any, version: int, model: TableModel) -> LiveModel:
     """A LiveModel for a bundle compiled in this process (tests and `banyan seed` after a deploy)."""
-    _BUNDLES[bundle.hash] = bundle
+    _BUNDLES[release_key(encode_release(release_of(bundle)))] = bundle
     _md, tables = metadata_for(model)
     return LiveModel(version, bundle.hash, bundle, model, tables)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from dsl.errors import BanyanError
 from runtime.deploy.column_changes import RETYPE, carry_expression
 from runtime.deploy.plan import ADD_COLUMN, ALTER_COLUMN, CREATE_TABLE, DROP_COLUMN, DROP_TABLE, Change
 from runtime.deploy.table_model import NAMING, ColumnSpec, TableSpec, enum_check, index_name, indexes_of, to_table
@@ -22,8 +23,9 @@ from runtime.deploy.table_model import NAMING, ColumnSpec, TableSpec, enum_check
 StepHook = Callable[[str], None]
 
 
-class MigrationFailed(Exception):
+class MigrationFailed(BanyanError):
     """A table change could not be applied; the deploy's transaction is rolled back."""
+    code, status, namespace = "migration_failed", 409, "deploy"
 
 
 def apply_changes(conn: Connection, old: Mapping[str, TableSpec], new: Mapping[str, TableSpec],

@@ -1,6 +1,7 @@
 """A deploy plan: what changes between the live model and a new one, and what it would cost.
 
-Documents are compared by their normalized sources (kinds added, changed, removed); tables
+Documents are compared by the hashes of their normalized data (kinds added, changed, removed),
+the stored files by their text (a comment or a moved line is stored again); tables
 by their models. Each table change is additive, or names the data it would lose (counted
 in the live database), or names a conflict that stops it whatever the operator allows.
 """
@@ -45,10 +46,11 @@ class Plan:
     kinds_changed: list[tuple[str, str]] = field(default_factory=list)
     kinds_removed: list[tuple[str, str]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    files_changed: bool = False      # same documents, other file texts (or an old deployment's files)
 
     @property
     def same(self) -> bool:
-        return self.from_hash == self.to_hash and not self.changes
+        return self.from_hash == self.to_hash and not self.changes and not self.files_changed
 
     @property
     def losses(self) -> list[Change]:
@@ -66,18 +68,18 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"from_version": self.from_version, "from_hash": self.from_hash, "to_hash": self.to_hash,
-                "same": self.same,
+                "same": self.same, "files_changed": self.files_changed,
                 "kinds": {"added": [list(k) for k in self.kinds_added], "changed": [list(k) for k in self.kinds_changed],
                           "removed": [list(k) for k in self.kinds_removed]},
                 "changes": [{"action": c.action, "name": c.name, "detail": c.detail, "loss": c.loss,
                              "conflict": c.conflict} for c in self.changes]}
 
 
-def diff_sources(old: Mapping, new: Mapping, plan: Plan) -> None:
-    from dsl.bundle import canonical_json
+def diff_sources(old: Mapping[tuple[str, str], str], new: Mapping[tuple[str, str], str], plan: Plan) -> None:
+    """Documents added, removed and changed, given {(kind, name): document hash} before and after."""
     plan.kinds_added = sorted(k for k in new if k not in old)
     plan.kinds_removed = sorted(k for k in old if k not in new)
-    plan.kinds_changed = sorted(k for k in new if k in old and canonical_json(old[k]) != canonical_json(new[k]))
+    plan.kinds_changed = sorted(k for k in new if k in old and old[k] != new[k])
 
 
 def diff_models(old: Mapping[str, TableSpec], new: Mapping[str, TableSpec],

@@ -1,6 +1,7 @@
 """Who may see a flow instance or a task on the pages (and through the JSON API when the web
-app is on): an administrator; the initiator; anyone who holds, held, owns, closed or may claim
-one of its tasks; anyone CC'd on it; anyone whose org scope holds the subject record.
+app is on: runtime/http/flow_guard.py asks `involved_in` and `can_see`, nothing else): an
+administrator; the initiator; anyone who holds, held, owns, closed or may claim one of its
+tasks; anyone CC'd on it; anyone whose org scope holds the subject record.
 
 Acting is narrower and decided by the engine with the signed-in person as the actor: a task
 command from anyone but its assignee (or, for a pool task, one of its candidates) is refused
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from runtime.auth.users import User
 from runtime.flows.tables import ccs, instances, task_candidates, tasks
@@ -39,6 +41,12 @@ def involved(conn: Any, instance_id: str, user: str) -> bool:
     return bool(_INVOLVED.scalar(conn, {"k_id": instance_id, "k_user": user}))
 
 
+def involved_in(engine: Engine, instance_id: str, user: str) -> bool:
+    """`involved` on a connection of its own (the doors' guards hold no connection)."""
+    with engine.connect() as conn:
+        return involved(conn, instance_id, user)
+
+
 def subject_in_scope(web: Any, user: User, entity: str | None, key: str | None, *, own: bool = False) -> bool:
     """Whether the person may read the subject record (with `own`: whether it is placed in their
     scope, as starting a flow about it requires — a co-serving branch reads a group, its lead
@@ -61,9 +69,8 @@ def can_see(web: Any, user: User, view: dict) -> bool:
     if any(user.name in (t.get("assignee"), t.get("owner")) or user.name in t.get("candidates", ())
            for t in view.get("tasks", ())) or user.name in view.get("watchers", ()):
         return True
-    with web.engine.connect() as conn:
-        if involved(conn, view["id"], user.name):
-            return True
+    if involved_in(web.engine, view["id"], user.name):
+        return True
     subject = view.get("subject") or {}
     return subject_in_scope(web, user, subject.get("entity"), subject.get("key"))
 

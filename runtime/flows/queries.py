@@ -1,6 +1,6 @@
 """Read side of the flows: an instance as the API shows it, its timeline, a task with what its
-step allows, and the inbox — mine, my roles' unclaimed pool, CC'd to me, overdue, done — with
-the count of every box in one round trip each."""
+step allows, the inbox — mine, my roles' unclaimed pool, CC'd to me, overdue, done — with
+the count of every box in one round trip each, and the requests a person started."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.flow import FlowInstance
-
 from runtime.flows.store import db_time, from_db, plain
 from runtime.flows.tables import ccs, events, instances, task_candidates, tasks
 
@@ -97,6 +96,20 @@ def _task_item(r: Any, now: datetime) -> dict:
             "overdue": r.status == "open" and due is not None and due < db_time(now),
             "created_at": iso(r.created_at), "closed_at": iso(r.closed_at), "subject": r.subject_key,
             "initiator": r.initiator, "instance_version": r.version}
+
+
+def started_by(conn: Connection, user: str, limit: int, offset: int) -> dict:
+    """The instances `user` started, newest first, and how many there are (limit 0: the count only)."""
+    where = instances.c.initiator == user
+    total = conn.execute(sa.select(sa.func.count()).select_from(instances).where(where)).scalar() or 0
+    rows = conn.execute(sa.select(instances.c.id, instances.c.flow, instances.c.subject_entity,
+                                  instances.c.subject_key, instances.c.status, instances.c.outcome,
+                                  instances.c.started_at)
+                        .where(where).order_by(instances.c.started_at.desc(), instances.c.id)
+                        .limit(limit).offset(offset)).all() if limit and total > offset else []
+    return {"total": total, "items": [
+        {"instance": r.id, "flow": r.flow, "subject": r.subject_key, "subject_entity": r.subject_entity,
+         "status": r.status, "outcome": r.outcome, "at": iso(r.started_at)} for r in rows]}
 
 
 def task_row(conn: Connection, task_id: str) -> Any:

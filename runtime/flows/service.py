@@ -27,10 +27,11 @@ from runtime.storage.db import writing
 from runtime.records.errors import NotFound
 from runtime.flows.commands import build
 from runtime.flows.directory import DirectoryFactory, table_directory
-from runtime.flows.queries import BOXES, inbox, instance_view, step_rules, task_row, timeline
+from runtime.flows.queries import BOXES, inbox, instance_view, started_by, step_rules, task_row, timeline
 from runtime.storage.prepared import Prepared
 from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
-from runtime.flows.tables import messages, requests, timers
+from runtime.flows.tables import requests, timers
+from runtime.jobs import notifications
 from runtime.flows.tx import FlowTx
 from runtime.storage.migrate import upgrade
 from runtime.records.service import Records
@@ -170,7 +171,11 @@ class FlowService:
     # -- reading ---------------------------------------------------------------------------------
     def _view(self, conn: Any, instance_id: str) -> dict:
         stored = load(conn, instance_id)
-        return instance_view(stored.row, stored.state)
+        view = instance_view(stored.row, stored.state)
+        why = bundle_at(conn, stored.row.deployment_version).unavailable.get(f"Flow/{stored.row.flow}")
+        if why is not None and stored.state.running:
+            view["paused"] = why            # its flow cannot run in this Banyan (runtime/deploy/live.py)
+        return view
 
     def instance(self, instance_id: str, *, with_timeline: bool = True) -> dict:
         with self.engine.connect() as conn:
@@ -192,6 +197,13 @@ class FlowService:
         with self.engine.connect() as conn:
             return inbox(conn, user, box, self.clock(), limit, offset)
 
+    def started(self, user: str, *, limit: int = 50, offset: int = 0) -> dict:
+        """The requests `user` started, newest first: {"total", "items"} (limit 0: the count only)."""
+        if not 0 <= limit <= 500 or offset < 0:
+            raise FlowError("invalid", "limit must be 0–500 and offset ≥ 0")
+        with self.engine.connect() as conn:
+            return started_by(conn, user, limit, offset)
+
     def task(self, task_id: str) -> dict:
         """A task with its instance and its step's rules (actions, field access): a task page's data."""
         with self.engine.connect() as conn:
@@ -201,7 +213,8 @@ class FlowService:
             stored = load(conn, row.instance_id)
             flow = flow_in(bundle_at(conn, stored.row.deployment_version), stored.row.flow)
             return {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
-                    "instance": instance_view(stored.row, stored.state), "step": step_rules(flow.by_id[row.node])}
+                    "due_at": iso(row.due_at), "instance": instance_view(stored.row, stored.state),
+                    "step": step_rules(flow.by_id[row.node])}
 
     def preview(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None) -> dict:
         """Who would hold each step if `actor` submitted this draft now; nothing is written."""
@@ -217,19 +230,22 @@ class FlowService:
             return {**preview(compiled, dict(form or {}), ctx, actor, tx.now), "deployment_version": version}
 
     def messages(self, user: str, *, unread_only: bool = False, limit: int = 50) -> list[dict]:
-        """In-app messages the worker delivered to `user`, newest first."""
-        q = sa.select(messages).where(messages.c.user_name == user)
-        if unread_only:
-            q = q.where(messages.c.read_at.is_(None))
+        """In-app notifications delivered to `user`, newest first (the jobs room's table)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(messages.c.id.desc()).limit(limit)).all()
-        return [{"id": r.id, "instance": r.instance_id, "template": r.template, "text": r.text,
+            rows = notifications.listing(conn, user, unread_only=unread_only, limit=limit)
+        return [{"id": r.id, "instance": (r.source or "").removeprefix("flow:") if (r.source or "").startswith("flow:")
+                 else None, "template": r.kind, "title": r.title, "text": r.body, "link": r.link, "source": r.source,
                  "at": iso(r.created_at), "read": r.read_at is not None} for r in rows]
 
     def flow(self, name: str, version: int | None = None) -> Any:
         """The compiled flow of deployment `version` (default: the current one)."""
         with self.engine.connect() as conn:
             return flow_in(bundle_at(conn, version or current_version(conn)), name)
+
+    def form(self, name: str, version: int) -> Any:
+        """The Form document `name` of deployment `version`, or None when it has none."""
+        with self.engine.connect() as conn:
+            return bundle_at(conn, version).get("Form", name)
 
     def flows(self) -> list[dict]:
         with self.engine.connect() as conn:

@@ -5,7 +5,6 @@ All within a caller's transaction; `flow_service` decides where transactions beg
 from __future__ import annotations
 
 import json
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -14,39 +13,37 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dsl.errors import BanyanError
 from engine.flow import CommandRejected, FlowInstance, from_json, to_json
 
 from runtime.deploy import live as _live
 from runtime.storage.prepared import Prepared
 from runtime.flows.tables import events, instances
-from runtime.deploy.releases import decode_sources, load_bundle
 from runtime.storage.tables import deployments
 
 # CommandRejected codes → HTTP status; anything else is 422 (the command itself is wrong).
 STATUS = {
     "stale_version": 409, "conflict": 409, "not_running": 409, "already_acted": 409, "already_claimed": 409,
     "already_started": 409, "withdraw_too_late": 409, "task_held": 409, "delegated_task": 409,
-    "already_signer": 409, "request_reused": 409, "nothing_deployed": 409,
+    "already_signer": 409, "request_reused": 409, "nothing_deployed": 409, "flow_unavailable": 409, "paused": 409,
     "not_assignee": 403, "four_eyes": 403, "not_allowed": 403, "not_signer": 403,
     "unknown_task": 404, "unknown_timer": 404, "unknown_call": 404, "not_found": 404, "unknown_flow": 404,
     "unknown_subject": 404,
 }
 
 
-class FlowError(Exception):
-    """A refused flow request: `code` (stable), `message` (for people), an HTTP `status`."""
+class FlowError(BanyanError):
+    """A refused flow request: `code` (stable), `message` (for people), an HTTP `status`;
+    its words are the catalogue's `flows.<code>`."""
+    namespace = "flows"
 
     def __init__(self, code: str, message: str, status: int | None = None):
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
-        self.status = status or STATUS.get(code, 422)
+        super().__init__(message, code=code, status=status or STATUS.get(code, 422))
+        self.args = (f"{code}: {message}",)
 
     @classmethod
     def of(cls, exc: CommandRejected) -> "FlowError":
         return cls(exc.code, exc.message)
-
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message, "detail": []}
 
 
 def db_time(dt: datetime | None) -> datetime | None:
@@ -98,27 +95,12 @@ def dumps(value: Any) -> str:
 
 
 # -- the pinned bundle -------------------------------------------------------------------------
-_HASHES: dict[tuple[str, int], str] = {}
-_URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()      # engine → its URL, rendered once
-
-
 def bundle_at(conn: Connection, version: int) -> Any:
-    """The compiled bundle of deployment `version` (compiled once per process per hash)."""
-    engine = conn.engine
-    url = _URLS.get(engine)
-    if url is None:
-        url = _URLS[engine] = engine.url.render_as_string(hide_password=False)
-    key = (url, version)
-    h = _HASHES.get(key)
-    if h is None or h not in _live._BUNDLES:
-        row = conn.execute(sa.select(deployments.c.hash, deployments.c.sources)
-                           .where(deployments.c.version == version)).first()
-        if row is None:
-            raise FlowError("nothing_deployed", f"deployment v{version} does not exist in this database")
-        h = _HASHES[key] = row.hash
-        if h not in _live._BUNDLES:
-            _live._BUNDLES[h] = load_bundle(h, decode_sources(row.sources))
-    return _live._BUNDLES[h]
+    """The compiled bundle of deployment `version` (compiled once per process: runtime/deploy/live.py)."""
+    bundle = _live.bundle_at(conn, version)
+    if bundle is None:
+        raise FlowError("nothing_deployed", f"deployment v{version} does not exist in this database")
+    return bundle
 
 
 _CURRENT = Prepared(sa.select(sa.func.max(deployments.c.version)))
@@ -133,10 +115,24 @@ def current_version(conn: Connection) -> int:
 
 def flow_in(bundle: Any, name: str) -> Any:
     flow = bundle.documents.get(("Flow", name))
+    if flow is None and f"Flow/{name}" in bundle.unavailable:
+        raise FlowError("flow_unavailable", f"flow `{name}` is unavailable: {bundle.unavailable[f'Flow/{name}']}")
     if flow is None:
         known = sorted(n for k, n in bundle.documents if k == "Flow")
         raise FlowError("unknown_flow", f"no flow `{name}` in this deployment; known: {', '.join(known) or 'none'}")
     return flow
+
+
+def runnable_flow(bundle: Any, name: str, *, running: bool = False) -> Any:
+    """`flow_in`, refusing a flow this Banyan cannot run (runtime/deploy/live.py): it is not started,
+    and a command on a `running` instance of it answers `paused` (the instance waits, unchanged)."""
+    why = bundle.unavailable.get(f"Flow/{name}")
+    if why is not None and running:
+        raise FlowError("paused", f"paused: flow `{name}` is unavailable in the deployment this instance runs on "
+                                  f"({why}); fix its YAML, redeploy, then move the instance with `banyan flow migrate`")
+    if why is not None:
+        raise FlowError("flow_unavailable", f"flow `{name}` cannot be started: {why}; fix its YAML and redeploy")
+    return flow_in(bundle, name)
 
 
 # -- instances ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The flow runtime's tables: instances, their timeline, the inbox's tasks, idempotent requests,
-due timers, the notification outbox, and in-app messages. The people directory (who holds which role where)
-is the auth room's (runtime/auth/tables.py).
+"""The flow runtime's tables: instances, their timeline, the inbox's tasks, idempotent requests
+and due timers. Messages go through the jobs room's outbox and notifications
+(runtime/jobs/outbox_tables.py; revision 0006 moved the flow outbox and messages there). The
+people directory (who holds which role where) is the auth room's (runtime/auth/tables.py).
 
 These definitions are what the flow services query; the Alembic revision
 `0002_flow_tables` creates them (a frozen copy, never an import). Every timestamp column holds
@@ -99,41 +100,4 @@ timers = sa.Table(
     sa.Column("due_at", sa.DateTime, nullable=False, index=True),
     sa.Column("claimed_by", sa.String(100)),
     sa.Column("claimed_until", sa.DateTime),
-)
-
-outbox = sa.Table(
-    "banyan_flow_outbox", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("instance_id", sa.String(64), nullable=False),
-    sa.Column("channel", sa.String(50), nullable=False),               # in_app | email | sms | webhook channel
-    sa.Column("recipient", sa.String(200)),
-    sa.Column("template", sa.String(100), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("claimed_by", sa.String(100)),
-    sa.Column("claimed_until", sa.DateTime),
-    sa.Column("delivered_at", sa.DateTime),
-    sa.Column("error", sa.Text),
-    sa.Index("ix_banyan_flow_outbox_pending", "delivered_at", "id"),
-)
-
-messages = sa.Table(
-    "banyan_flow_messages", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("outbox_id", sa.BigInteger, nullable=False, unique=True),  # one message per outbox row, ever
-    sa.Column("user_name", sa.String(200), nullable=False, index=True),
-    sa.Column("instance_id", sa.String(64), nullable=False),
-    sa.Column("template", sa.String(100), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("read_at", sa.DateTime),
-)
-
-deliveries = sa.Table(
-    "banyan_flow_deliveries", metadata,
-    sa.Column("outbox_id", sa.BigInteger, primary_key=True, autoincrement=False),  # the send record: at most one per row
-    sa.Column("channel", sa.String(50), nullable=False),
-    sa.Column("sender", sa.String(100), nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
 )

@@ -17,15 +17,14 @@ from engine.flow import (Cancel, CancelSubflow, CommandRejected, Finished, FlowC
 
 from runtime.audit import log as audit
 from runtime.flows.effects import write_effects
-from runtime.flows.store import FlowError, Stored, append_events, bundle_at, current_version, db_time, dumps, flow_in, insert, \
-    load, plain, record_key, save
+from runtime.flows.store import FlowError, Stored, append_events, bundle_at, current_version, db_time, dumps, insert, \
+    load, plain, record_key, runnable_flow, save
 from runtime.deploy.live import LiveModel
 from runtime.records.context import Loader, RecordContext
 from runtime.records.store import keys_to_ids
 from runtime.flows.queries import child_of
 
 MAX_CHAIN = 50          # follow-ups per transaction: a subflow chain deeper than this is refused
-_NO_START_CHECK: dict[int, Any] = {}
 
 
 class FlowTx:
@@ -63,10 +62,10 @@ class FlowTx:
               parent: tuple[str | None, str | None] = (None, None)) -> str:
         version = current_version(self.conn) if version is None else version
         bundle = bundle_at(self.conn, version)
-        flow = flow_in(bundle, name)
+        flow = runnable_flow(bundle, name)
         key = record_key(subject)
         ctx = self.context(bundle, flow, key, actor, strict=parent[0] is None)
-        run_flow = flow if parent[0] is None else _without_start_check(flow)
+        run_flow = flow if parent[0] is None else _without_start_check(self.live(), bundle, flow)
         instance_id = uuid.uuid4().hex[:12]
         cmd = Start(actor=actor, now=self.now, instance=instance_id, form=dict(form))
         result = self._engine(run_flow, None, cmd, ctx)
@@ -82,7 +81,7 @@ class FlowTx:
         stored = stored or load(self.conn, instance_id)
         version = stored.row.deployment_version
         bundle = bundle_at(self.conn, version)
-        flow = flow_in(bundle, stored.row.flow)
+        flow = runnable_flow(bundle, stored.row.flow, running=True)
         ctx = self.context(bundle, flow, stored.row.subject_key, stored.row.initiator, strict=False)
         result = self._engine(flow, stored.state, cmd, ctx)
         save(self.conn, stored, result.state, self.now)
@@ -100,7 +99,8 @@ class FlowTx:
                 ctx: FlowContext) -> None:
         state = result.state
         append_events(self.conn, instance_id, state.version, result.events)
-        follow = write_effects(self.conn, instance_id, flow.name, result.effects, actor, self.now, ctx.directory)
+        follow = write_effects(self.conn, instance_id, flow.name, result.effects, actor, self.now, ctx.directory,
+                               compiled=flow, state=state, subject=ctx.subject)
         summary = {"instance": instance_id, "flow": flow.name, "command": action, "version": state.version,
                    "status": state.status, "events": [e.kind for e in result.events]}
         audit.append(self.conn, [audit.AuditEntry(actor, "flow", "flow_instance", None, None, dumps(summary))],
@@ -141,10 +141,13 @@ class FlowTx:
                 self.apply(row.parent_id, cmd, "subflow_ended", parent)
 
 
-def _without_start_check(flow: Any) -> Any:
+def _without_start_check(live: LiveModel, bundle: Any, flow: Any) -> Any:
     """A subflow is started by its parent on the initiator's behalf: the parent's step, verified
-    at deploy, is the permission, not the child's `start.who`."""
-    found = _NO_START_CHECK.get(id(flow))
-    if found is None or found[0] is not flow:
-        found = _NO_START_CHECK[id(flow)] = (flow, dataclasses.replace(flow, start_who=None))
-    return found[1]
+    at deploy, is the permission, not the child's `start.who`. The copy is made once per live
+    bundle (the engine keeps a flow's plan by identity) and goes with it."""
+    kept, copy = live.cache(("flow without start check", bundle.hash, flow.name), _copy_without_start_check, flow)
+    return copy if kept is flow else _copy_without_start_check(flow)[1]
+
+
+def _copy_without_start_check(flow: Any) -> tuple[Any, Any]:
+    return flow, dataclasses.replace(flow, start_who=None)

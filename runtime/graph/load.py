@@ -25,7 +25,7 @@ GRAPH_ENTITIES = ("company", "group", "person", "equity_holding", "guarantee")
 
 
 class GraphUnavailable(RecordError):
-    status, code = 409, "graph_unavailable"
+    status, code, key = 409, "graph_unavailable", "graph.unavailable"
 
 
 @dataclass

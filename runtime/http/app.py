@@ -2,42 +2,33 @@
 
 Every error is JSON: `{"error": code, "message": text, "detail": [{"loc": [...], "msg": ..., "type": ...}]}`
 with a 4xx status — 404 unknown entity or record, 409 version conflict or nothing deployed,
-422 invalid values (each with its field path). Decimals are sent as strings, so no cent is
+422 invalid values (each with its field path). One handler does it for every `BanyanError`
+(runtime/http/errors.py), the message in the caller's language. Decimals are sent as strings, so no cent is
 lost to floating point. Who acts comes from `X-Banyan-Actor` until authentication lands;
 `Idempotency-Key` makes a create/update/delete safe to retry; `If-Match: <version>` guards
 updates and deletes against lost updates.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from fastapi import Body, FastAPI, Header, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from runtime.deploy.deployments import DeploymentRegistry
-from runtime.records.errors import RecordError
+from runtime.deploy.live import live_status
+from runtime.records.errors import InvalidRecord, RecordError
+from runtime.records.validation import Problem
+from runtime.http.errors import BanyanJSON, install_errors
+from runtime.http.docs import install_docs
 from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
-from runtime.deploy.live import NothingDeployed, UnknownEntity
-from runtime.records.store import json_value
 from runtime.records.service import Records
 from runtime.http.params import DbId, Offset
 from runtime.auth.scope import Scope
-from runtime.deploy.deployments import UnknownVersion
 
 RESERVED = {"limit", "offset", "order"}
-
-
-class BanyanJSON(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, default=json_value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _error(status: int, code: str, message: str, detail: list | None = None) -> JSONResponse:
-    return BanyanJSON({"error": code, "message": message, "detail": detail or []}, status_code=status)
 
 
 def _version(if_match: str | None) -> int | None:
@@ -54,27 +45,12 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     around it: `runtime.web.app.create_app` (what `banyan serve` runs) adds the pages, sign-in in
     front of every endpoint and the security headers."""
     app = FastAPI(title="Banyan", version="0.1.0", default_response_class=BanyanJSON,
-                  description="Records and deployments of a Banyan system.")
+                  description="Records and deployments of a Banyan system.", docs_url=None, redoc_url=None)
+    install_docs(app)                     # /docs from the app's own copy of Swagger UI (runtime/http/docs.py)
     registry = DeploymentRegistry(engine)
     records = Records(engine)
 
-    @app.exception_handler(RecordError)
-    async def _record_error(_req: Request, exc: RecordError) -> JSONResponse:
-        return BanyanJSON(exc.to_dict(), status_code=exc.status)
-
-    @app.exception_handler(UnknownEntity)
-    async def _unknown(_req: Request, exc: UnknownEntity) -> JSONResponse:
-        return _error(404, "unknown_entity", str(exc), [{"loc": ["path", "entity"], "msg": str(exc), "type": "unknown"}])
-
-    @app.exception_handler(NothingDeployed)
-    async def _nothing(_req: Request, exc: NothingDeployed) -> JSONResponse:
-        return _error(409, "nothing_deployed", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
-        return _error(422, "invalid", "the request is not valid", detail)
+    install_errors(app)
 
     def scope(request: Request) -> Scope | None:
         """The asker's org scope when the web app is on (runtime/http/guard.py); else None."""
@@ -92,9 +68,10 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
 
     @app.get("/health", tags=["system"])
     def health() -> dict:
-        head = registry.current()
-        return {"status": "ok", "database": engine.dialect.name,
-                "deployment": None if head is None else {"version": head.version, "hash": head.hash}}
+        now = live_status(engine)           # documents this Banyan cannot run are listed with why
+        return {"status": "ok" if now.healthy else "degraded", "database": engine.dialect.name,
+                "deployment": None if now.version is None else {"version": now.version, "hash": now.hash},
+                "unavailable": dict(now.unavailable)}
 
     @app.get("/deployments", tags=["deployments"])
     def deployments(request: Request) -> list[dict]:
@@ -105,13 +82,10 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     @app.get("/deployments/{version}", tags=["deployments"])
     def deployment(version: DbId, request: Request) -> dict:
         permit(request, "deployments.read")
-        try:
-            d = registry.get(version)
-        except UnknownVersion as exc:
-            return _error(404, "not_found", str(exc))
+        d = registry.get(version)                 # UnknownVersion: a 404 through the one handler
         return {"version": d.version, "hash": d.hash, "action": d.action, "based_on": d.based_on, "author": d.author,
                 "message": d.message, "created_at": d.created_at,
-                "documents": [{"kind": k, "name": n} for k, n in sorted(d.release.sources)]}
+                "documents": [{"kind": k, "name": n, "file": f} for (k, n), (f, _h) in sorted(d.release.documents.items())]}
 
     @app.get("/entities", tags=["records"])
     def entities() -> list[dict]:
@@ -126,8 +100,9 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     @app.get("/records/{entity}", tags=["records"])
     def query(entity: str, request: Request, limit: int = 50, offset: Offset = 0, order: str | None = None) -> dict:
         if not 1 <= limit <= 1000 or offset < 0:
-            return _error(422, "invalid", "limit must be 1–1000 and offset ≥ 0",
-                          [{"loc": ["query", "limit"], "msg": "out of range", "type": "range"}])
+            raise InvalidRecord("limit must be 1–1000 and offset ≥ 0",
+                                [Problem(("query", "limit" if not 1 <= limit <= 1000 else "offset"), "out of range",
+                                         "range")])
         where = {k: v for k, v in request.query_params.items() if k not in RESERVED}
         page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset, scope=scope(request))
         return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}

@@ -1,6 +1,6 @@
 """The flow JSON API under the web app's sign-in: reading an instance, a task or an instance's
 diagram, or sending an instance a command, needs the same right as its page
-(runtime/web_flow_access.py) — else the very 404 an unknown instance or task gets, so nobody
+(runtime/flows/access.py) — else the very 404 an unknown instance or task gets, so nobody
 learns what exists outside their reach; moving instances to another deployment
 (`POST /flows/{name}/migrations`) is for administrators. Beyond seeing the instance, the
 engine decides who may act: the gate sets the actor to the signed-in person and the engine
@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.responses import JSONResponse
+from starlette.requests import Request
 
 from runtime.flows.store import FlowError
-from runtime.flows.access import can_see, involved
+from runtime.http.errors import BanyanJSON, request_lang
+from runtime.flows.access import can_see, involved_in
 
 
 class FlowApiGuard:
@@ -43,9 +44,8 @@ class FlowApiGuard:
         common case — a person acting on their own task — is one query, not a loaded instance."""
         if user.is_admin:
             return True
-        with self.pages.web.engine.connect() as conn:
-            if involved(conn, instance_id, user.name):
-                return True
+        if involved_in(self.pages.web.engine, instance_id, user.name):
+            return True
         try:
             view = self.pages.service.instance(instance_id, with_timeline=False)
         except FlowError:
@@ -72,5 +72,6 @@ class FlowApiGuard:
 
 
 async def _answer(scope: dict, receive: Any, send: Any, error: FlowError, status: int | None = None) -> None:
-    """The error as the flow API renders it (runtime/flow_api.py), byte for byte."""
-    await JSONResponse(error.to_dict(), status_code=status or error.status)(scope, receive, send)
+    """The error as the API's one handler renders it (runtime/http/errors.py), byte for byte."""
+    body = error.to_dict(request_lang(Request(scope)))
+    await BanyanJSON(body, status_code=status or error.status)(scope, receive, send)

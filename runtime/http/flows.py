@@ -4,23 +4,20 @@ Who acts comes from `X-Banyan-Actor` (until sign-in lands); `Idempotency-Key` ma
 a command safe to retry; `If-Match: <version>` refuses a command on a changed instance (409).
 Errors have the API's one shape, `{"error": code, "message": text, "detail": []}`: the engine's
 refusal codes (`not_assignee` 403, `already_acted` 409, `illegal_target` 422 …), 404 for an
-unknown instance, task or flow. With the app's lifespan (uvicorn: `banyan serve`), APScheduler
-runs the flow worker every few seconds, unless `BANYAN_FLOW_WORKER=0`."""
+unknown instance, task or flow. Timers and notifications are run by the jobs room's one scheduler,
+which `banyan serve` and `banyan worker` start (runtime/jobs/scheduler.py), not by this router."""
 from __future__ import annotations
 
-import os
-from contextlib import asynccontextmanager
 from typing import Any, Optional
 
-from fastapi import APIRouter, Body, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Body, FastAPI, Header, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
 from runtime.http.params import MAX_ID, Limit, Offset
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
-from runtime.flows.worker import FlowWorker, start_scheduler
 
 
 class StartBody(BaseModel):
@@ -47,19 +44,7 @@ def _if_match(value: str | None) -> int | None:
 
 
 def flow_router(service: FlowService) -> APIRouter:
-    @asynccontextmanager
-    async def lifespan(_app: Any):
-        scheduler = None
-        if os.environ.get("BANYAN_FLOW_WORKER", "1") != "0":
-            interval = float(os.environ.get("BANYAN_FLOW_WORKER_INTERVAL", "5"))
-            scheduler = start_scheduler(FlowWorker(service), interval)
-        try:
-            yield
-        finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-
-    r = APIRouter(tags=["flows"], lifespan=lifespan)
+    r = APIRouter(tags=["flows"])
 
     @r.get("/flows")
     def flows() -> list[dict]:
@@ -127,12 +112,7 @@ def flow_router(service: FlowService) -> APIRouter:
 
 
 def install_flows(app: FastAPI, engine: Engine, service: FlowService | None = None) -> FlowService:
-    """Add the flow endpoints and their error shape to `app`."""
+    """Add the flow endpoints to `app` (a FlowError is a BanyanError: runtime/http/errors.py answers it)."""
     service = service or FlowService(engine)
-
-    @app.exception_handler(FlowError)
-    async def _flow_error(_req: Request, exc: FlowError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
-
     app.include_router(flow_router(service))
     return service

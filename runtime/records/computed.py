@@ -3,6 +3,8 @@
 A computed field may read a collection (`sum(loans, l -> l.balance)`): when a loan is
 written, its borrower's computed fields are recomputed in the same transaction, and so on
 up (the group's `sum(members, m -> m.loan_balance)`), until nothing changes.
+Each parent that changes is audited and is an `update` event on the change feed (runtime/jobs),
+naming the computed fields that moved, with the writer as its actor.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.audit import log as audit
+from runtime.jobs.changes import append as append_changes
 from runtime.records.context import Loader, RecordContext, from_row
 from runtime.records.store import to_json
 
@@ -57,17 +60,17 @@ def prime_collections(loader: Loader, ent: Any, rules: Any, ids: list[int]) -> N
 def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rules: Any,
               actor: str) -> list[tuple[dict, dict]]:
     live = loader.live
-    t, spec = live.table(entity), live.model[entity]
+    t = live.table(entity)
     ent = live.entity(entity)
     computed_names = [f.name for f in rules.computed]
     prime_collections(loader, ent, rules, ids)
     changed: list[tuple[dict, dict]] = []
     now = audit.utc_now()
-    entries = []
+    entries, events, key = [], [], ent.key
     for start in range(0, len(ids), 500):
         rows = conn.execute(sa.select(t).where(t.c.id.in_(ids[start:start + 500]))).mappings().all()
         for r in rows:
-            old = {"id": r["id"], **from_row(spec.columns, r)}
+            old = {"id": r["id"], **from_row(live, entity, r)}
             new = dict(old)
             ctx = RecordContext(entity, new, loader, r["id"])
             rules.compute(new, ctx, [])
@@ -78,5 +81,7 @@ def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rul
             new["version"], old["version"] = r["version"] + 1, r["version"]
             changed.append((old, new))
             entries.append(audit.AuditEntry(actor, "update", entity, r["id"], to_json(old), to_json(new)))
+            events.append((r["id"], new.get(key) if key else None, tuple(diff)))
     audit.append(conn, entries, live.version)
+    append_changes(conn, entity, "update", events, actor=actor, version=live.version)
     return changed

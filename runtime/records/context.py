@@ -15,8 +15,6 @@ from sqlalchemy.engine import Connection
 from runtime.deploy.live import LiveModel
 
 
-_COLUMN_NAMES: dict[int, tuple] = {}
-
 # Context entries expressions may read besides fields ("$graph" for the graph functions):
 # name → provider(loader, name), asked once per operation, only when an expression reads it.
 # Other rooms declare theirs under the `banyan.context` entry point (the graph room's `$graph`),
@@ -38,18 +36,19 @@ def _provider(name: str) -> Any:
     return found
 
 
-def from_row(spec_columns, row: Mapping) -> dict[str, Any]:
-    """Field values of a table row, as runtime values (datetimes in UTC)."""
-    found = _COLUMN_NAMES.get(id(spec_columns))
-    if found is None or found[0] is not spec_columns:
-        found = _COLUMN_NAMES[id(spec_columns)] = (
-            spec_columns, tuple(c.name for c in spec_columns), tuple(c.name for c in spec_columns if c.kind == "datetime"))
-    out = {n: row[n] for n in found[1]}
-    for n in found[2]:
+def from_row(live: LiveModel, entity: str, row: Mapping) -> dict[str, Any]:
+    """Field values of a table row of `entity`, as runtime values (datetimes in UTC)."""
+    names, datetimes = live.cache(("record columns", entity), _column_names, live.model[entity].columns)
+    out = {n: row[n] for n in names}
+    for n in datetimes:
         v = out[n]
         if isinstance(v, datetime) and v.tzinfo is None:
             out[n] = v.replace(tzinfo=timezone.utc)
     return out
+
+
+def _column_names(columns: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(c.name for c in columns), tuple(c.name for c in columns if c.kind == "datetime")
 
 
 class Loader:
@@ -85,20 +84,20 @@ class Loader:
         if key not in self._rows:
             t = self.live.table(entity)
             r = self.conn.execute(sa.select(t).where(t.c.id == id_)).mappings().first()
-            self._rows[key] = None if r is None else {"id": r["id"], **from_row(self.live.model[entity].columns, r)}
+            self._rows[key] = None if r is None else {"id": r["id"], **from_row(self.live, entity, r)}
         return self._rows[key]
 
     def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
         """Load the children of many parents at once (`entity.via IN parent_ids`)."""
         cache = self._children.setdefault((entity, via), {})
         todo = [i for i in parent_ids if i not in cache]
-        t, cols = self.live.table(entity), self.live.model[entity].columns
+        t = self.live.table(entity)
         for start in range(0, len(todo), 500):
             chunk = todo[start:start + 500]
             for i in chunk:
                 cache[i] = []
             for r in self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings():
-                cache[r[via]].append({"id": r["id"], **from_row(cols, r)})
+                cache[r[via]].append({"id": r["id"], **from_row(self.live, entity, r)})
 
     def children(self, entity: str, via: str, parent_id: int | None) -> list[dict]:
         if parent_id is None:

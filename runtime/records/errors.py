@@ -1,20 +1,17 @@
 """Errors the records service raises: each carries an HTTP status and field-level problems."""
 from __future__ import annotations
 
+from dsl.errors import BanyanError
+
 from runtime.records.validation import Problem
 
 
-class RecordError(Exception):
-    status = 400
-    code = "bad_request"
+class RecordError(BanyanError):
+    """The records service's errors (catalogue keys `records.<code>`); `to_dict(lang)` is the API's body."""
+    status, code, namespace = 400, "bad_request", "records"
 
     def __init__(self, message: str, problems: list[Problem] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
-
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message, "detail": [p.to_dict() for p in self.problems]}
+        super().__init__(message, problems=problems or [])
 
 
 class InvalidRecord(RecordError):
@@ -32,6 +29,11 @@ class Forbidden(RecordError):
 
 class VersionConflict(RecordError):
     status, code = 409, "conflict"
+
+
+class ReadOnly(RecordError):
+    """The entity is unavailable in the deployed bundle (runtime/deploy/live.py): read, not changed."""
+    status, code = 409, "read_only"
 
 
 def invalid(entity: str, problems: list[Problem], rows: int | None = None) -> InvalidRecord:

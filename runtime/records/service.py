@@ -24,9 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
+from runtime.jobs.changes import append as append_changes
 from runtime.records.computed import prime_collections, propagate
 from runtime.storage.db import writing
-from runtime.records.errors import Forbidden, InvalidRecord, NotFound, VersionConflict, invalid
+from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly, VersionConflict, invalid
 from runtime.deploy.live import LiveModel, load_live
 from runtime.records.context import Loader, RecordContext, from_row
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
@@ -71,6 +72,14 @@ class Records:
         if self._live is None or head != self._live.version:
             self._live = load_live(self.engine)
         return self._live
+
+    def writable(self, entity: str) -> LiveModel:
+        """The live model, when `entity`'s records may be changed; ReadOnly while it is unavailable."""
+        why = self.live.read_only(entity)
+        if why is not None:
+            raise ReadOnly(f"{entity} records are read-only: the entity is unavailable ({why}); "
+                           "fix its YAML and redeploy")
+        return self.live
 
     def rules(self, entity: str) -> EntityRules:
         key = (self.live.hash, entity)
@@ -174,9 +183,9 @@ class Records:
     def output(self, conn: Connection, entity: str, rows: Iterable[Mapping], scope: Scope | None = None) -> list[dict]:
         """Rows as records; for a reader who may only read a record (not change it), its figures
         over all its members are blank (runtime/auth/scope.py)."""
-        spec, rules = self.live.model[entity], self.rules(entity)
+        live, rules = self.live, self.rules(entity)
         items = [{"id": r["id"], "version": r["version"], "created_at": _utc(r["created_at"]),
-                  "updated_at": _utc(r["updated_at"]), **from_row(spec.columns, r)} for r in rows]
+                  "updated_at": _utc(r["updated_at"]), **from_row(live, entity, r)} for r in rows]
         for field, target in rules.refs.items():
             ids = {i[field] for i in items if i[field] is not None}
             if ids:
@@ -242,6 +251,7 @@ class Records:
     def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
                      first_row: int | None, on_progress: Callable[[int], None] | None = None,
                      scope: Scope | None = None) -> list[int]:
+        self.writable(entity)
         live, rules = self.live, self.rules(entity)
         loader = Loader(conn, live)
         pending: dict[Any, int] = {}
@@ -310,6 +320,9 @@ class Records:
             entries = [audit.AuditEntry(actor, "create", entity, None, None, to_json(ready))]
         audit.append(conn, entries,
                      self.live.version)
+        key, fields = self.live.entity(entity).key, tuple(n for n in ready[0] if n != "id")
+        append_changes(conn, entity, "create", [(v["id"], v.get(key) if key else None, fields) for v in ready],
+                       actor=actor, version=self.live.version)
 
     def update(self, entity: str, id_: int, changes: Mapping[str, Any], *, actor: str,
                expected_version: int | None = None, request_id: str | None = None,
@@ -360,8 +373,9 @@ class Records:
 
     def _update_many(self, conn: Connection, entity: str, items: list[tuple[int, Mapping, int | None]],
                      actor: str, numbered: bool, scope: Scope | None = None) -> int:
+        self.writable(entity)
         live, rules = self.live, self.rules(entity)
-        t, spec = live.table(entity), live.model[entity]
+        t = live.table(entity)
         loader = Loader(conn, live)
         olds: dict[int, dict] = {}
         rows: list[tuple[int, dict]] = []
@@ -375,7 +389,7 @@ class Records:
             if expected is not None and row["version"] != expected:
                 raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {expected}; "
                                       "someone else changed it — reload and retry")
-            olds[pos] = {"id": id_, "version": row["version"], **from_row(spec.columns, row)}
+            olds[pos] = {"id": id_, "version": row["version"], **from_row(live, entity, row)}
             given_by_pos[pos] = given = rules.convert(changes, problems.setdefault(pos, []))
             rows.append((pos, given))
         given_refs = {pos: {f: g[f] for f in rules.refs if g.get(f) is not None} for pos, g in rows}
@@ -400,7 +414,8 @@ class Records:
                 for pos, probs in sorted(problems.items()) for p in probs]
         if flat:
             raise invalid(entity, flat, rows=len(items) if numbered else None)
-        now, entries, changes_done = audit.utc_now(), [], []
+        now, entries, changes_done, events = audit.utc_now(), [], [], []
+        key = live.entity(entity).key
         for pos, _ in rows:
             old, new = olds[pos], news[pos]
             stored = {k: v for k, v in new.items() if k not in ("id", "version") and v != old.get(k)}
@@ -413,14 +428,16 @@ class Records:
             new["version"] = old["version"] + 1
             entries.append(audit.AuditEntry(actor, "update", entity, old["id"], to_json(old), to_json(new)))
             changes_done.append((old, new))
+            events.append((old["id"], new.get(key) if key else None, tuple(stored)))
         audit.append(conn, entries, live.version)
+        append_changes(conn, entity, "update", events, actor=actor, version=live.version)
         propagate(conn, loader, entity, changes_done, self.rules, actor)
         return len(changes_done)
 
     def delete(self, entity: str, id_: int, *, actor: str, expected_version: int | None = None,
                request_id: str | None = None, scope: Scope | None = None) -> None:
-        live = self.live
-        t, spec = live.table(entity), live.model[entity]
+        live = self.writable(entity)
+        t = live.table(entity)
         command = f"delete {entity} #{id_}"
         with writing(self.engine) as conn:
             if self._replay(conn, request_id, actor, command) is not None:
@@ -430,9 +447,12 @@ class Records:
             users = self._referrers(conn, entity, id_)
             if users:
                 raise VersionConflict(f"{entity} #{id_} is still referenced by " + ", ".join(users))
-            old = {"id": id_, **from_row(spec.columns, row)}
+            old = {"id": id_, **from_row(live, entity, row)}
             conn.execute(t.delete().where(t.c.id == id_))
             audit.append(conn, [audit.AuditEntry(actor, "delete", entity, id_, to_json(old), None)], live.version)
+            key = live.entity(entity).key
+            append_changes(conn, entity, "delete", [(id_, old.get(key) if key else None, [n for n in old if n != "id"])],
+                           actor=actor, version=live.version)
             propagate(conn, Loader(conn, live), entity, [(old, None)], self.rules, actor)
             self._remember(conn, request_id, actor, command, None, entity, str(id_))
 

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import repeat
 from operator import is_not, itemgetter
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 try:                                    # optional: the same JSON text, several times faster
     import orjson
@@ -53,11 +53,13 @@ def keys_to_ids(conn: Connection, live: LiveModel, entity: str, keys: Iterable[A
 
 
 def ids_to_keys(conn: Connection, live: LiveModel, entity: str, ids: Iterable[int]) -> dict[int, Any]:
-    key = live.entity(entity).key
+    if entity not in live.model:
+        live.entity(entity)             # UnknownEntity, with a hint
+    key = live.model[entity].key        # the stored table model: keys show even while the entity is unavailable
     ids = set(ids)
     if key is None:
         return {i: i for i in ids}
-    t = live.table(entity)
+    t = live.tables[entity]
     out: dict[int, Any] = {}
     for chunk in _chunks(sorted(ids)):
         out.update(dict(conn.execute(sa.select(t.c.id, t.c[key]).where(t.c.id.in_(chunk))).all()))
@@ -140,19 +142,32 @@ def insert_new(conn: Connection, t: sa.Table, ready: list[dict], extra: dict[str
         conn.execute(t.insert(), [{**{c: v[c] for c in used}, **extra} for v in ready])
         return
     dialect = conn.dialect
+    processors = bind_processors(t, dialect)
     columns = list(zip(*map(itemgetter(*names), ready))) if len(names) > 1 else [[v[names[0]] for v in ready]]
     keys, values = [], []
     for name, column in zip(names, columns):
         if not any(map(is_not, column, repeat(None))):      # (`count(None)` would call __eq__)
             continue
-        process = t.c[name].type._cached_bind_processor(dialect)
+        process = processors[name]
         keys.append(name)
         values.append(column if process is None else list(map(process, column)))
     for name, value in extra.items():
-        process = t.c[name].type._cached_bind_processor(dialect)
+        process = processors[name]
         keys.append(name)
         values.append([value if process is None else process(value)] * n)
     compiled = t.insert().compile(dialect=dialect, column_keys=keys)
-    order = [keys.index(k) for k in compiled.positiontup]
+    order = [keys.index(k) for k in compiled.positiontup or ()]
     params = list(zip(*(values[i] for i in order)))
     conn.exec_driver_sql(compiled.string, params)
+
+
+def bind_processors(t: sa.Table, dialect: Dialect) -> dict[str, Callable[[Any], Any] | None]:
+    """{column name: its type's bind processor for `dialect`, or None}, worked out once per table
+    and dialect class and kept in the table's `info` (so it lives and goes with the live bundle
+    that owns the table)."""
+    cache = t.info.setdefault("banyan.bind_processors", {})
+    key = (type(dialect), dialect.paramstyle)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = {c.key: c.type.dialect_impl(dialect).bind_processor(dialect) for c in t.columns}
+    return found

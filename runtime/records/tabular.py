@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from dsl.diagnostics import did_you_mean
 
 from runtime.auth.scope import Scope
+from runtime.jobs.changes import source
 from runtime.records.errors import InvalidRecord
 from runtime.records.writes import Row, RowError
 from runtime.records.service import Records
@@ -124,7 +125,8 @@ def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
                 continue
             yield Row({f: c for f, c in zip(fields, cells) if f is not None}, line)
 
-    return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress, scope=scope)
+    with source("import"):                          # the change feed tells an import from a form
+        return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress, scope=scope)
 
 
 def _not_utf8(path: Path, line: int) -> InvalidRecord:

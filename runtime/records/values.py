@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
+from dsl.errors import BanyanError
+
 Converter = Callable[[Any], Any]
 
 _TRUE = {"true", "yes", "y", "1", "是", "t"}
@@ -19,8 +21,24 @@ _FALSE = {"false", "no", "n", "0", "否", "f"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|s|min)\s*$")
 
 
-class BadValue(Exception):
-    pass
+class BadValue(BanyanError):
+    code, status, namespace = "bad_value", 422, "records"
+
+
+BIGINT = 2 ** 63                      # integer fields are 64-bit columns on both databases
+
+
+def _kind(v: Any) -> str:
+    """What a JSON value is, in a person's words (never Python's type names)."""
+    if isinstance(v, dict):
+        return "an object"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, (int, float, Decimal)):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    return "a value of another kind"
 
 
 def _text(v: Any) -> str:
@@ -32,21 +50,28 @@ def _text(v: Any) -> str:
         return str(v)
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    raise BadValue(f"expected text, got {type(v).__name__}")
+    raise BadValue(f"expected text, got {_kind(v)}")
 
 
 def _integer(v: Any) -> int:
     if isinstance(v, bool):
         raise BadValue(f"expected a whole number, got {v!r}")
+    n: int | None = None
     if isinstance(v, int):
-        return v
-    if isinstance(v, (float, Decimal)) and v == int(v):
-        return int(v)
-    if isinstance(v, str):
+        n = v
+    elif isinstance(v, (float, Decimal)):
+        d = Decimal(repr(v)) if isinstance(v, float) else v
+        if d.is_finite() and d == d.to_integral_value() and d.adjusted() < 19:
+            n = int(d)
+    elif isinstance(v, str):
         s = v.strip().replace(",", "")
         if re.fullmatch(r"[+-]?\d+", s):
-            return int(s)
-    raise BadValue(f"`{v}` is not a whole number")
+            n = int(s) if len(s) <= 25 else BIGINT          # no need to read a thousand digits to refuse them
+    if n is None:
+        raise BadValue(f"`{v}` is not a whole number")
+    if not -BIGINT <= n < BIGINT:
+        raise BadValue(f"`{v}` is too large for a whole-number field (at most 19 digits)")
+    return n
 
 
 def _decimal(v: Any, percent: bool = False) -> Decimal:
@@ -59,6 +84,8 @@ def _decimal(v: Any, percent: bool = False) -> Decimal:
     if isinstance(v, int):
         return Decimal(v)
     if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise BadValue(f"`{v}` is not a number")
         return Decimal(repr(v))
     if isinstance(v, str):
         s = v.strip().replace(",", "")
@@ -72,7 +99,7 @@ def _decimal(v: Any, percent: bool = False) -> Decimal:
         if not d.is_finite():
             raise BadValue(f"`{v}` is not a number")
         return d * factor
-    raise BadValue(f"expected a number, got {type(v).__name__}")
+    raise BadValue(f"expected a number, got {_kind(v)}")
 
 
 def _bool(v: Any) -> bool:
@@ -109,19 +136,22 @@ def _datetime(v: Any) -> datetime:
     elif isinstance(v, date) and not isinstance(v, datetime):
         v = datetime.combine(v, time(0))
     if not isinstance(v, datetime):
-        raise BadValue(f"expected a date and time, got {type(v).__name__}")
+        raise BadValue(f"expected a date and time, got {_kind(v)}")
     return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
 
 
 def _duration(v: Any) -> timedelta:
     if isinstance(v, timedelta):
         return v
-    if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
-        return timedelta(seconds=float(v))
-    m = _DURATION.match(v) if isinstance(v, str) else None
-    if m:
-        n, unit = float(m.group(1)), m.group(2)
-        return timedelta(**{{"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}[unit]: n})
+    try:
+        if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+            return timedelta(seconds=float(v))
+        m = _DURATION.match(v) if isinstance(v, str) else None
+        if m:
+            n, unit = float(m.group(1)), m.group(2)
+            return timedelta(**{{"d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}[unit]: n})
+    except (OverflowError, ValueError):      # longer than timedelta holds (~2.7 million years), or not finite
+        raise BadValue(f"`{v}` is not a duration Banyan can hold (at most 999999999 days)") from None
     raise BadValue(f"`{v}` is not a duration (write e.g. 2d, 24h, 30m)")
 
 
@@ -143,7 +173,7 @@ def _ref(v: Any) -> Any:
         return v.strip() if isinstance(v, str) else v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    raise BadValue(f"expected the key of a record, got {type(v).__name__}")
+    raise BadValue(f"expected the key of a record, got {_kind(v)}")
 
 
 def converter(field: Any) -> Converter:

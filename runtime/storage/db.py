@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.errors import BanyanError
+
 DEFAULT_URL = "sqlite:///banyan.db"
 WRITE_OPTION = "banyan_write"
 ENV_FILE = "banyan.toml"
@@ -27,8 +29,9 @@ ENV_FILE = "banyan.toml"
 warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal")
 
 
-class ConfigError(Exception):
+class ConfigError(BanyanError):
     """A database or environment setting that cannot be used; the message says what to fix."""
+    code, status, namespace = "config", 500, "storage"
 
 
 def environments(config_file: str | os.PathLike | None = None) -> dict[str, str]:

@@ -9,9 +9,11 @@ statement is compiled once per dialect and run in the caller's connection and tr
   result processors, so what is written and read is what `conn.execute(statement)` gives
   (rows come back as named tuples: attribute access, like a Row);
 - on SQLite (in-process, where that per-call work is most of a statement's cost) the statement
-  goes straight to the sqlite3 cursor of the connection SQLAlchemy holds, and a driver error is
-  raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError` …); elsewhere through
-  `exec_driver_sql`, which keeps SQLAlchemy's disconnect handling;
+  goes straight to the sqlite3 cursor of the connection SQLAlchemy holds (`cursor.py`), and a
+  driver error is raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError` …) — but only while
+  nothing listens to SQLAlchemy's events and SQL logging is off; otherwise, and on every other
+  database, through `exec_driver_sql`, which fires the events, logs and keeps SQLAlchemy's
+  disconnect handling;
 - a list of rows is one `executemany`.
 """
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Iterable, Mapping, Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from runtime.storage import cursor
 
 
 class _Compiled:
@@ -76,8 +79,8 @@ class Prepared:
         """One execution; the result gives `rowcount`."""
         c = self._for(conn)
         args = c.args(params or {})
-        if c.direct:
-            return _direct(conn, c.sql, args, many=False)
+        if c.direct and cursor.quiet(conn):
+            return cursor.run(conn, c.sql, args, many=False)
         return conn.exec_driver_sql(c.sql, args)
 
     def many(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -86,8 +89,8 @@ class Prepared:
         args = [c.args(r) for r in rows]
         if not args:
             return
-        if c.direct:
-            _direct(conn, c.sql, args[0] if len(args) == 1 else args, many=len(args) > 1).close()
+        if c.direct and cursor.quiet(conn):
+            cursor.run(conn, c.sql, args[0] if len(args) == 1 else args, many=len(args) > 1).close()
         else:
             conn.exec_driver_sql(c.sql, args[0] if len(args) == 1 else args)
 
@@ -95,8 +98,8 @@ class Prepared:
         """The first row (a named tuple, values through the columns' result processors) or None."""
         c = self._for(conn)
         args = c.args(params or {})
-        if c.direct:
-            cur = _direct(conn, c.sql, args, many=False)
+        if c.direct and cursor.quiet(conn):
+            cur = cursor.run(conn, c.sql, args, many=False)
             raw = cur.fetchone()
             cur.close()
         else:
@@ -109,8 +112,8 @@ class Prepared:
         """Every row (named tuples, values through the columns' result processors)."""
         c = self._for(conn)
         args = c.args(params or {})
-        if c.direct:
-            cur = _direct(conn, c.sql, args, many=False)
+        if c.direct and cursor.quiet(conn):
+            cur = cursor.run(conn, c.sql, args, many=False)
             raws = cur.fetchall()
             cur.close()
         else:
@@ -122,18 +125,3 @@ class Prepared:
         row = self.first(conn, params)
         return None if row is None else row[0]
 
-
-def _direct(conn: Connection, sql: str, args: Any, many: bool) -> Any:
-    """Run on the DBAPI cursor of the connection (and so in its transaction); a driver error
-    comes out as SQLAlchemy's exception class for it, the driver's as its cause."""
-    dbapi = conn.dialect.loaded_dbapi
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        if many:
-            cur.executemany(sql, args)
-        else:
-            cur.execute(sql, args)
-    except dbapi.Error as exc:
-        cur.close()
-        raise sa.exc.DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many) from exc
-    return cur

@@ -10,17 +10,18 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from markupsafe import escape
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
+from dsl.errors import BanyanError, words
 from forms import STATIC_DIR as FORMS_STATIC
 
-from runtime.auth.session import SESSION_COOKIE, SESSION_SECONDS, secret_key, secure_cookies
-from runtime.deploy.live import NothingDeployed
+from runtime.auth.session import SESSION_COOKIE, SESSION_SECONDS, csrf_token, secret_key, secure_cookies
 from runtime.web.admin import admin_router
-from runtime.http.app import _error, create_app as create_api
+from runtime.http.app import create_app as create_api
 from runtime.http.guard import ApiGuard
-from runtime.web.context import TEMPLATES, PermissionDenied, WebContext
+from runtime.web.context import TEMPLATES, WebContext
 from runtime.auth.users import User
 from runtime.flows.store import FlowError
 from runtime.http.flow_guard import FlowApiGuard
@@ -57,24 +58,39 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 
-    @app.exception_handler(PermissionDenied)
-    async def _denied(request: Request, _exc: PermissionDenied) -> HTMLResponse:
-        return web.denied(request)
-
-    @app.exception_handler(NothingDeployed)
-    async def _nothing(request: Request, exc: NothingDeployed):
-        if request.url.path.startswith("/ui/"):
-            lang = web.lang(request)
-            return web.page(request, "message.html", 409, title=text("not_found", lang),
-                            message=text("nothing_deployed", lang))
-        return _error(409, "nothing_deployed", str(exc))
+    app.state.error_page = lambda request, error: error_page(web, request, error)
 
     # added last = outermost: headers → session → auth → the app
     app.add_middleware(AuthGate, users=web.users)
-    app.add_middleware(SessionMiddleware, secret_key=secret_key(), session_cookie=SESSION_COOKIE,
+    app.add_middleware(SessionMiddleware, secret_key=secret_key(engine.url), session_cookie=SESSION_COOKIE,
                        max_age=SESSION_SECONDS, same_site="lax", https_only=secure_cookies())
     app.add_middleware(SecurityHeaders)
     return web
+
+
+def error_page(web: WebContext, request: Request, error: BanyanError) -> HTMLResponse:
+    """A BanyanError on a page (runtime/http/errors.py sends it here): message.html with its words
+    in the person's language. When even the page cannot be drawn (the failure is in what every
+    page shows), a bare page still says it."""
+    lang = web.lang(request)
+    titles = {403: "denied_title", 404: "not_found"}
+    title = text(titles[error.status], lang) if error.status in titles else words("banyan.error", lang)
+    message = error.render(lang)
+    shown = {"title": title, "message": message, "code": error.code}
+    try:
+        return web.page(request, "message.html", error.status, **shown)
+    except Exception:  # noqa: BLE001 - what every page shows (the org tree, the badges) failed too
+        pass
+    try:                                    # the page without the person's navigation
+        html = web.env.get_template("message.html").render(
+            request=request, lang=lang, user=None, nav=[], badges={}, flash="", unit_label="",
+            csrf=csrf_token(request.session), path=request.url.path, **shown)
+        return HTMLResponse(html, status_code=error.status, media_type="text/html; charset=utf-8")
+    except Exception:  # noqa: BLE001 - not even the template: a bare page still says it
+        body = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{escape(title)}</title>'
+                f'<main><h1>{escape(title)}</h1><p>{escape(message)}</p><p><small>{escape(error.code)}</small></p>'
+                f'<p><a href="/ui/">{escape(text("home", lang))}</a></p></main>')
+        return HTMLResponse(body, status_code=error.status, media_type="text/html; charset=utf-8")
 
 
 def install_flow_pages(app: FastAPI, web: WebContext) -> FlowPages:

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.engine import Engine
 
 from forms import FormSpec
+from dsl.errors import BanyanError
 from forms.i18n import lang_of
 
 from runtime.auth.org import OrgTree
@@ -49,8 +50,13 @@ def register_nav(item: NavItem) -> None:
     NAV.sort(key=lambda n: n.order)
 
 
-class PermissionDenied(Exception):
-    pass
+class PermissionDenied(BanyanError):
+    """A page the person may not use; the missing permission is kept for the log, not shown."""
+    code, status, key = "forbidden", 403, "web.denied"
+
+    def __init__(self, permission: str = ""):
+        super().__init__()                     # the catalogue's words; the permission is for the log
+        self.permission = permission
 
 
 class WebContext:

@@ -1,8 +1,9 @@
 """The approval pages: my inbox, start a flow (with the route preview), a task page, an
 instance page with its timeline and diagram. `install_flow_pages(app, web)` is called by
-`web_app.install_web`; the pages call `FlowService` (runtime/flow_service.py) and nothing
-below it, with the signed-in person as the actor, so the engine's checks (who holds a task,
-four eyes, versions) are the pages' checks too.
+`runtime.web.app.install_web`; the pages call `FlowService` (runtime/flows/service.py), the
+people directory (runtime/auth/people.py) and the records' labels (runtime/records/listing.py)
+and run no SQL of their own, with the signed-in person as the actor, so the engine's checks
+(who holds a task, four eyes, versions) are the pages' checks too.
 
 What the pages share lives here: the service, labels of flows, nodes, people and subject
 records, the narrowed form specs, a fresh idempotency key for every action form, and the
@@ -13,15 +14,17 @@ import threading
 import uuid
 from typing import Any, Iterable
 
-import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 
 from forms import FormSpec
-
-from runtime.auth.tables import people
+from runtime.auth.people import PeopleDirectory
 from runtime.auth.users import User
 from runtime.flows.service import FlowService
-from runtime.flows.store import bundle_at
+from runtime.flows.store import FlowError
+from runtime.records.listing import record_labels
 from runtime.web.context import WebContext
+from runtime.web.flow_text import ftext, refusal
 
 PAGE_SIZE = 25
 
@@ -30,6 +33,7 @@ class FlowPages:
     def __init__(self, web: WebContext, service: FlowService | None = None):
         self.web = web
         self.service = service or FlowService(web.engine)
+        self.directory = PeopleDirectory(web.engine)
         self._flows: dict[tuple[str, int], Any] = {}
         self._specs: dict[tuple[int, str], FormSpec | None] = {}
         self._counted = threading.local()      # the inbox page's counts, reused by its own nav badge
@@ -51,8 +55,7 @@ class FlowPages:
             return None
         key = (version, form)
         if key not in self._specs:
-            with self.web.engine.connect() as conn:
-                doc = bundle_at(conn, version).get("Form", form)
+            doc = self.service.form(form, version)
             self._specs[key] = FormSpec.of_form(doc) if doc is not None else None
         return self._specs[key]
 
@@ -69,27 +72,12 @@ class FlowPages:
         return (f.meta.label.text(lang) or name) if f is not None else name
 
     def people(self, names: Iterable[str | None]) -> dict[str, str]:
-        wanted = sorted({n for n in names if n})
-        if not wanted:
-            return {}
-        with self.web.engine.connect() as conn:
-            rows = conn.execute(sa.select(people.c.name, people.c.display_name).where(people.c.name.in_(wanted))).all()
-        found = {n: (d or n) for n, d in rows}
-        return {n: found.get(n, n) for n in wanted}
+        """{user name: the name people see}."""
+        return self.directory.display_names(names)
 
     def subject_labels(self, entity: str | None, keys: Iterable[str | None]) -> dict[str, str]:
         """{key: display text} of subject records (the key itself when there is no display field)."""
-        keys = sorted({str(k) for k in keys if k is not None})
-        live = self.web.live()
-        if not entity or not keys or entity not in live.bundle.entities:
-            return {k: k for k in keys}
-        ent, t = live.entity(entity), live.table(entity)
-        if not ent.key or not ent.display or ent.key not in t.c or ent.display not in t.c:
-            return {k: k for k in keys}
-        with self.web.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.c[ent.key], t.c[ent.display]).where(t.c[ent.key].in_(keys))).all()
-        found = {str(k): str(d) for k, d in rows if d is not None}
-        return {k: found.get(k, k) for k in keys}
+        return record_labels(self.web.records, entity, keys)
 
     # -- acting ----------------------------------------------------------------------------------
     @staticmethod
@@ -107,6 +95,14 @@ class FlowPages:
     def version_of(form: Any) -> int | None:
         text = str(form.get("_version") or "").strip()
         return int(text) if text.isdigit() and len(text) < 10 else None
+
+    def refused(self, request: Request, exc: FlowError, what: str) -> HTMLResponse:
+        """A page that cannot be drawn for a flow error other than "not found" (nothing deployed
+        …): the status the flow API gives it (runtime/http/flows.py), its words, no exception text.
+        `what` names the page: `task_unavailable`, `instance_unavailable`."""
+        lang = self.web.lang(request)
+        return self.web.page(request, "message.html", exc.status, title=ftext(what, lang),
+                             message=refusal(exc.code, exc.message, lang))
 
     def counted(self, user: str, counts: dict) -> None:
         """The inbox page has just counted every box: its badge need not count again."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsl.errors import catalog
+
 WORDS: dict[str, tuple[str, str]] = {
     "inbox": ("待办", "Inbox"), "start_flow": ("发起流程", "Start a flow"),
     "box_mine": ("我的待办", "To do"), "box_pool": ("待认领", "To claim"), "box_cc": ("抄送我的", "CC'd to me"),
@@ -58,6 +60,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_yours": ("此任务不在您名下；您可以查看，但不能处理。", "This task is not yours: you may read it, not act on it."),
     "task_closed": ("此任务已处理完毕。", "This task is closed."),
     "held": ("此任务正在等待加签人先处理。", "This task waits for the signers added before it."),
+    "task_unavailable": ("此任务暂时无法打开", "This task cannot be opened"),
+    "instance_unavailable": ("这笔申请暂时无法打开", "This request cannot be opened"),
     "countersign": ("会签", "Countersign"), "veto": ("一票否决", "Veto"),
     "votes": ("已表决", "Votes"),
     "timeline": ("流程记录", "Timeline"), "diagram": ("流程图", "Flow diagram"),
@@ -107,6 +111,7 @@ REFUSED: dict[str, tuple[str, str]] = {
     "task_held": ("此任务正在等待加签人先处理。", "This task waits for the signers added before it."),
     "unknown_subject": ("没有这条业务记录。", "There is no such record."),
     "not_running": ("这笔申请已经结束。", "This request has ended."),
+    "nothing_deployed": ("系统中没有这笔申请所用的部署版本。", "The deployment this request runs on is not in the system."),
 }
 
 
@@ -119,7 +124,10 @@ def ftext(key: str, lang: str = "zh", **slots: Any) -> str:
 def refusal(code: str, message: str, lang: str) -> str:
     """A refused command for a person: a sentence for the code they can act on, and the detail."""
     words = REFUSED.get(code)
-    if words is None:
-        return message
+    if words is None:                 # the error catalogue's words for the code (dsl/messages.yaml)
+        entry = catalog().get(f"flows.{code}")
+        if entry is None:
+            return message
+        words = (entry["zh"], entry["en"])
     head = words[1] if lang == "en" else words[0]
     return f"{head}（{message}）" if lang != "en" else f"{head} ({message})"

@@ -64,5 +64,5 @@ def record_problems(exc: RecordError, lang: str) -> list[FieldError]:
         message = (words[1] if lang == "en" else words[0]) if words else p.message
         out.append(FieldError(tuple(p.path), message, code))
     if not out:
-        out.append(FieldError((), exc.message, exc.code))
+        out.append(FieldError((), exc.render(lang), exc.code))
     return out

@@ -6,30 +6,15 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from runtime.flows.queries import BOXES, iso
-from runtime.flows.tables import instances
+from runtime.flows.queries import BOXES
+from runtime.flows.service import bank_timezone
 from runtime.web.flow import PAGE_SIZE, FlowPages
 from runtime.web.flow_text import ftext
-from runtime.flows.service import bank_timezone
 
 TABS = BOXES + ("started",)
-
-
-def _started(fp: FlowPages, user: str, limit: int, offset: int) -> tuple[int, list[dict]]:
-    where = instances.c.initiator == user
-    with fp.web.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(instances).where(where)).scalar() or 0
-        rows = conn.execute(sa.select(instances.c.id, instances.c.flow, instances.c.subject_entity,
-                                      instances.c.subject_key, instances.c.status, instances.c.outcome,
-                                      instances.c.started_at)
-                            .where(where).order_by(instances.c.started_at.desc(), instances.c.id)
-                            .limit(limit).offset(offset)).all()
-    return total, [{"instance": r.id, "flow": r.flow, "subject": r.subject_key, "subject_entity": r.subject_entity,
-                    "status": r.status, "outcome": r.outcome, "at": iso(r.started_at)} for r in rows]
 
 
 def short_time(text: str | None) -> str:
@@ -56,13 +41,12 @@ def inbox_router(fp: FlowPages) -> APIRouter:
             box = "mine"
         page = max(1, min(page, 100000))
         offset = (page - 1) * PAGE_SIZE
-        started_total, started = _started(fp, user.name, PAGE_SIZE, offset) if box == "started" \
-            else (_started(fp, user.name, 1, 0)[0], [])
-        found = fp.service.inbox(user.name, "mine" if box == "started" else box, limit=PAGE_SIZE,
-                                 offset=0 if box == "started" else offset)
-        counts = {**found["counts"], "started": started_total}
+        started = fp.service.started(user.name, limit=PAGE_SIZE if box == "started" else 0, offset=offset)
+        found = fp.service.inbox(user.name, "mine" if box == "started" else box,    # the counts, and a box's page
+                                 limit=1 if box == "started" else PAGE_SIZE, offset=0 if box == "started" else offset)
+        counts = {**found["counts"], "started": started["total"]}
         fp.counted(user.name, found["counts"])
-        items = started if box == "started" else found["items"]
+        items = started["items"] if box == "started" else found["items"]
         flows = fp.current_flows()
         entity_of = {n: f.subject for n, f in flows.items()}
         subjects: dict[str, dict[str, str]] = {}

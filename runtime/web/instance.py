@@ -2,7 +2,9 @@
 them), the flow diagram with the current steps highlighted (an SVG of the deployment the
 instance runs on, served under /ui with the page's own check), what was asked, the timeline,
 and what may be done to the whole request — withdraw, urge, CC, comment, cancel — each a
-small form with CSRF, an idempotency key and the version it was drawn from."""
+small form with CSRF, an idempotency key and the version it was drawn from. An instance that
+does not exist or is out of reach is a 404; any other flow error keeps the flow API's status and
+is said in words."""
 from __future__ import annotations
 
 import re
@@ -12,14 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from forms import read_view
-
+from runtime.flows.access import can_see
 from runtime.flows.store import FlowError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.flows.access import can_see
 from runtime.web.flow_forms import read_tables, typed
-from runtime.web.inbox import short_time
 from runtime.web.flow_text import WORDS, ftext, refusal
+from runtime.web.inbox import short_time
 from runtime.web.text import text
 
 INSTANCE_ACTIONS = ("withdraw", "urge", "cc", "comment", "cancel")
@@ -32,10 +33,14 @@ def instance_router(fp: FlowPages) -> APIRouter:
     web = fp.web
 
     def load(request: Request, instance_id: str) -> dict | None:
+        """The instance, or None when it does not exist or is out of the person's reach (both a
+        404); any other refusal is raised as the FlowError it is."""
         try:
             view = fp.service.instance(instance_id)
-        except FlowError:
-            return None
+        except FlowError as exc:
+            if exc.status == 404:
+                return None
+            raise
         return view if can_see(web, web.user(request), view) else None
 
     def page(request: Request, view: dict, *, status: int = 200, problem: str = "") -> HTMLResponse:
@@ -89,27 +94,41 @@ def instance_router(fp: FlowPages) -> APIRouter:
 
     @r.get("/ui/flow-instances/{instance_id}")
     def instance_page(request: Request, instance_id: str) -> HTMLResponse:
-        view = load(request, instance_id)
-        if view is None:
-            return web.not_found(request, instance_id)
-        return page(request, view)
+        try:
+            view = load(request, instance_id)
+            if view is None:
+                return web.not_found(request, instance_id)
+            return page(request, view)
+        except FlowError as exc:
+            return fp.refused(request, exc, "instance_unavailable")
 
     @r.get("/ui/flow-instances/{instance_id}/graph.svg")
     def graph(request: Request, instance_id: str) -> Response:
         from engine.flow.svg import flow_svg
-        view = load(request, instance_id)
-        if view is None:
-            return Response("not found", status_code=404, media_type="text/plain")
-        flow = fp.flow(view["flow"], view["deployment_version"])
+        try:
+            view = load(request, instance_id)
+            if view is None:
+                return Response("not found", status_code=404, media_type="text/plain")
+            flow = fp.flow(view["flow"], view["deployment_version"])
+        except FlowError as exc:
+            return Response(refusal(exc.code, exc.message, web.lang(request)), status_code=exc.status,
+                            media_type="text/plain; charset=utf-8")
         return Response(flow_svg(flow, current=view["current_nodes"], lang=web.lang(request)),
                         media_type="image/svg+xml")
 
     @r.post("/ui/flow-instances/{instance_id}")
     async def act(request: Request, instance_id: str) -> Response:
         lang, user = web.lang(request), web.user(request)
-        view = load(request, instance_id)
-        if view is None:
-            return web.not_found(request, instance_id)
+        try:
+            view = load(request, instance_id)
+            if view is None:
+                return web.not_found(request, instance_id)
+            return await _act(request, view, lang, user)
+        except FlowError as exc:
+            return fp.refused(request, exc, "instance_unavailable")
+
+    async def _act(request: Request, view: dict, lang: str, user: Any) -> Response:
+        instance_id = view["id"]
         form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))

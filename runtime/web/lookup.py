@@ -6,17 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-import sqlalchemy as sa
-
 from forms import FormSpec, parse, render_form, validate
 from forms.display import display_text
-
-from runtime.auth.tables import people
-from runtime.records.errors import RecordError
+from runtime.auth.people import PeopleDirectory
 from runtime.deploy.live import UnknownEntity
+from runtime.records.errors import RecordError
+from runtime.records.listing import list_records
 from runtime.web.context import WebContext
 from runtime.web.forms import options_for, submitted
-from runtime.web.query import list_records
 from runtime.web.text import text
 
 LIMIT = 10
@@ -24,6 +21,7 @@ LIMIT = 10
 
 def lookup_router(web: WebContext) -> APIRouter:
     r = APIRouter(include_in_schema=False)
+    directory = PeopleDirectory(web.engine)
 
     @r.get("/ui/lookup/{target}")
     def lookup(request: Request, target: str, q: str = "") -> JSONResponse:
@@ -35,15 +33,10 @@ def lookup_router(web: WebContext) -> APIRouter:
                      if scope.holds(u) and (q.lower() in u.lower() or q in tree.label(u, lang))]
             return JSONResponse(found[:LIMIT])
         if target == "user":
-            like = f"%{q}%"
-            with web.engine.connect() as conn:
-                rows = conn.execute(sa.select(people.c.name, people.c.display_name)
-                                    .where(sa.or_(people.c.name.like(like), people.c.display_name.like(like)))
-                                    .order_by(people.c.name).limit(LIMIT)).all()
-            return JSONResponse([{"key": n, "label": d or n} for n, d in rows])
+            return JSONResponse([{"key": n, "label": d} for n, d in directory.search(q, LIMIT)])
         try:
             ent = web.live().entity(target)
-            page = list_records(web, target, web.scope(user), search=q, limit=LIMIT)
+            page = list_records(web.records, target, web.scope(user), search=q, limit=LIMIT)
         except (UnknownEntity, RecordError):
             return JSONResponse([], status_code=404)
         out = []

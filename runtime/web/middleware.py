@@ -95,14 +95,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        docs = path.startswith(("/docs", "/redoc"))
 
         async def wrapped(message: dict) -> None:
             if message["type"] == "http.response.start":
                 extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                          (b"referrer-policy", b"same-origin"), (b"cross-origin-opener-policy", b"same-origin")]
-                if not docs:
-                    extra.append((b"content-security-policy", CSP.encode()))
+                extra.append((b"content-security-policy", CSP.encode()))     # /docs too (runtime/http/docs.py)
                 if path.startswith("/ui/"):
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": list(message.get("headers", [])) + extra}

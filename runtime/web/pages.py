@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from runtime.auth.session import sign_in, sign_out
 from runtime.auth.users import UserError
+from runtime.deploy.live import live_status
+from runtime.records.listing import readable_counts
 from runtime.web.context import WebContext, redirect
 from runtime.web.text import text
 
@@ -68,13 +69,9 @@ def pages_router(web: WebContext) -> APIRouter:
         lang, user = web.lang(request), web.user(request)
         live = web.live()
         scope = web.scope(user)
-        entities = []
-        with web.engine.connect() as conn:
-            for name, e in sorted(live.bundle.entities.items()):
-                t = live.table(name)
-                n = conn.execute(sa.select(sa.func.count()).select_from(t)
-                                 .where(*web.records.readable(name, scope))).scalar() or 0
-                entities.append({"name": name, "label": e.meta.label.text(lang) or name, "count": n})
+        counts = readable_counts(web.records, scope)
+        entities = [{"name": name, "label": e.meta.label.text(lang) or name, "count": counts.get(name, 0)}
+                    for name, e in sorted(live.bundle.entities.items())]
         forms = [{"name": n, "label": f.meta.label.text(lang) or n} for n, f in live.bundle.of_kind("Form").items()]
         tree = web.tree()
         roles = [(tree.roles[r].meta.label.text(lang) if r in tree.roles else r) +
@@ -94,7 +91,8 @@ def pages_router(web: WebContext) -> APIRouter:
         if not web.user(request).can("deployments.read"):
             return web.denied(request)
         rows = web.registry.history()
-        return web.page(request, "deployments.html", title=text("deployments", lang), rows=rows)
+        return web.page(request, "deployments.html", title=text("deployments", lang), rows=rows,
+                        unavailable=live_status(web.registry.engine).unavailable)
 
     @r.get("/ui/me")
     def me(request: Request) -> HTMLResponse:

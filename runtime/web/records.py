@@ -17,7 +17,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordErr
 from runtime.deploy.live import UnknownEntity
 from runtime.web.context import WebContext, redirect
 from runtime.web.forms import check, options_for, record_problems, submitted
-from runtime.web.query import list_records
+from runtime.records.listing import list_records
 from runtime.web.text import text
 
 PAGE_SIZE = 25
@@ -55,11 +55,11 @@ def records_router(web: WebContext) -> APIRouter:
         filters.update({k: v for k, v in request.query_params.items() if k in stored and v and k not in filters})
         page = max(1, min(page, 100000))
         try:
-            listing = list_records(web, entity, web.scope(user), search=q[:200], filters=filters,
+            listing = list_records(web.records, entity, web.scope(user), search=q[:200], filters=filters,
                                    order=order or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             problem = ""
         except InvalidRecord as exc:
-            listing, problem = None, "; ".join(p.message for p in exc.problems) or exc.message
+            listing, problem = None, "; ".join(p.message for p in exc.problems) or exc.render(lang)
         cols = list_columns(ent)
         rows = []
         for item in (listing.items if listing else []):
@@ -219,7 +219,7 @@ def records_router(web: WebContext) -> APIRouter:
         except Forbidden:
             return web.denied(request, text("read_only", lang))
         except RecordError as exc:
-            request.session["flash"] = exc.message if not isinstance(exc, VersionConflict) else text("conflict", lang)
+            request.session["flash"] = exc.render(lang) if not isinstance(exc, VersionConflict) else text("conflict", lang)
             return redirect(f"/ui/e/{entity}/{record_id}")
         request.session["flash"] = text("deleted", lang)
         return redirect(f"/ui/e/{entity}")

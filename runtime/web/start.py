@@ -22,7 +22,7 @@ from runtime.web.flow_forms import check_start, start_spec, start_values
 from runtime.web.inbox import short_time
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
-from runtime.web.query import list_records
+from runtime.records.listing import list_records
 from runtime.web.text import text
 
 SEARCH_LIMIT = 20
@@ -188,7 +188,7 @@ def _search(fp: FlowPages, user: Any, entity: str, q: str) -> list[dict]:
     web = fp.web
     ent = web.live().entity(entity)
     try:
-        found = list_records(web, entity, web.scope(user), search=q, limit=SEARCH_LIMIT, own=True)
+        found = list_records(web.records, entity, web.scope(user), search=q, limit=SEARCH_LIMIT, own=True)
     except RecordError:
         return []
     out = []

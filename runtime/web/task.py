@@ -7,7 +7,9 @@ its own small form with a confirmation.
 Every action form carries the CSRF token, a fresh idempotency key and the instance version
 it was drawn from: a double click acts once; a page drawn before someone else acted gets
 "someone acted first" and the fresh state. The person acts as themselves — the engine
-refuses a task that is not theirs — and a task of an instance they may not see is a 404."""
+refuses a task that is not theirs — and a task of an instance they may not see is a 404, the
+same as an unknown one. Any other refusal gets the status the flow API gives it (`FlowError.status`,
+runtime/flows/store.py) and its words on the page."""
 from __future__ import annotations
 
 import re
@@ -18,19 +20,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.flow.plan import plan_for
 from forms import read_view, render_form
-
-from runtime.records.errors import RecordError
-from runtime.flows.store import FlowError
 from runtime.deploy.live import UnknownEntity
+from runtime.flows.access import can_see, may_act
+from runtime.flows.store import FlowError
+from runtime.records.errors import RecordError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.flows.access import can_see, may_act
 from runtime.web.flow_forms import check_step, read_tables, step_fields, step_spec, typed
-from runtime.web.inbox import short_time
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
-from runtime.flows.queries import iso
-from runtime.flows.queries import task_row
+from runtime.web.inbox import short_time
 from runtime.web.text import text
 
 DECISIONS = ("approve", "complete", "reject")
@@ -39,24 +38,20 @@ NEEDS_USER = {"transfer", "delegate", "remove_signer"}
 USERS = re.compile(r"[\s,，、;；]+")
 
 
-def return_targets(flow: Any, node_id: str) -> list[str]:
-    """The steps a return may go to from `node_id`, as the engine allows them."""
-    node = flow.by_id[node_id]
-    allowed = getattr(node, "return_to", ()) or tuple(sorted(plan_for(flow).earlier.get(node_id, ())))
-    return [n for n in allowed if n != node_id and n in flow.by_id]
-
-
 def task_router(fp: FlowPages) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     web = fp.web
 
     def load(request: Request, task_id: str) -> dict | None:
-        """The task, its instance and step, or None when it does not exist or is out of the person's reach."""
+        """The task, its instance and step, or None when it does not exist or is out of the person's
+        reach (both a 404); any other refusal (nothing deployed …) is raised as the FlowError it is."""
         user = web.user(request)
         try:
             data = fp.service.task(task_id)
-        except FlowError:
-            return None
+        except FlowError as exc:
+            if exc.status == 404:
+                return None
+            raise
         view = data["instance"]
         live = next((t for t in view["tasks"] if t["id"] == task_id), None)
         data["candidates"] = list(live["candidates"]) if live else []
@@ -64,7 +59,12 @@ def task_router(fp: FlowPages) -> APIRouter:
         mine = user.name in (data["assignee"], data["owner"]) or user.name in data["candidates"]
         if not mine and not can_see(web, user, view):
             return None
-        data["flow"] = fp.flow(view["flow"], view["deployment_version"])
+        try:
+            data["flow"] = fp.flow(view["flow"], view["deployment_version"])
+        except FlowError as exc:
+            if exc.status == 404:
+                return None
+            raise
         return data
 
     def page(request: Request, data: dict, *, raw=None, outcome=None, status: int = 200, problem: str = "",
@@ -123,12 +123,16 @@ def task_router(fp: FlowPages) -> APIRouter:
             form_id=form_id, base=base, decisions=decisions, others=others, problem=problem, comment=comment,
             notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
             signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
-            targets=[(n, fp.node_label(flow, n, lang)) for n in return_targets(flow, step["node"])],
-            names=names, key=fp.new_key, has_form=spec is not None, due=_due(fp, task_id), tables=tables)
+            targets=[(n, fp.node_label(flow, n, lang)) for n in plan_for(flow).return_targets(step["node"])],
+            names=names, key=fp.new_key, has_form=spec is not None, tables=tables,
+            due=short_time(data["due_at"]) if data.get("due_at") else "")
 
     @r.get("/ui/tasks/{instance_id}/{n}")
     def task_page(request: Request, instance_id: str, n: str) -> HTMLResponse:
-        data = load(request, f"{instance_id}/{n}")
+        try:
+            data = load(request, f"{instance_id}/{n}")
+        except FlowError as exc:
+            return fp.refused(request, exc, "task_unavailable")
         if data is None:
             return web.not_found(request, ftext("task_closed", web.lang(request)))
         return page(request, data)
@@ -137,7 +141,10 @@ def task_router(fp: FlowPages) -> APIRouter:
     async def act(request: Request, instance_id: str, n: str) -> Response:
         lang, user = web.lang(request), web.user(request)
         task_id = f"{instance_id}/{n}"
-        data = load(request, task_id)
+        try:
+            data = load(request, task_id)
+        except FlowError as exc:
+            return fp.refused(request, exc, "task_unavailable")
         if data is None:
             return web.not_found(request, ftext("task_closed", lang))
         form = await request.form()
@@ -191,7 +198,10 @@ def task_router(fp: FlowPages) -> APIRouter:
             fp.service.act(instance_id, action, actor=user.name, request_id=fp.request_key(form),
                            expected_version=fp.version_of(form), **params)
         except FlowError as exc:
-            fresh = load(request, task_id) or data
+            try:
+                fresh = load(request, task_id) or data
+            except FlowError:
+                fresh = data
             return page(request, fresh, raw=raw if exc.code not in ("stale_version", "conflict") else None,
                         outcome=outcome if exc.code not in ("stale_version", "conflict") else None,
                         status=exc.status, comment=comment, problem=refusal(exc.code, exc.message, lang))
@@ -201,12 +211,6 @@ def task_router(fp: FlowPages) -> APIRouter:
         return redirect(f"/ui/flow-instances/{instance_id}")
 
     return r
-
-
-def _due(fp: FlowPages, task_id: str) -> str:
-    with fp.web.engine.connect() as conn:
-        row = task_row(conn, task_id)
-    return short_time(iso(row.due_at)) if row is not None and row.due_at is not None else ""
 
 
 def _unknown_people(fp: FlowPages, *names: str | None) -> list[str]:

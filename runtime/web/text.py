@@ -48,6 +48,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "line": ("行", "Line"), "field": ("字段", "Field"), "problem": ("问题", "Problem"),
     "import_type": ("请上传 .csv 或 .xlsx 文件", "Upload a .csv or .xlsx file"),
     "import_too_big": ("文件不能超过 {mb} MB", "The file must be at most {mb} MB"),
+    "unavailable": ("当前版本中无法运行的配置", "Not running in the current version"), "unavailable_hint": ("修正对应 YAML 后重新部署即可恢复。", "Fix their YAML and redeploy to bring them back."),
     "deployments": ("部署历史", "Deployments"), "action": ("操作", "Action"), "author": ("部署人", "Author"),
     "message": ("说明", "Message"), "hash": ("哈希", "Hash"), "at": ("时间", "At"), "documents": ("文档", "Documents"),
     "users": ("用户", "Users"), "new_user": ("新建用户", "New user"), "display_name": ("姓名", "Name"),

@@ -70,7 +70,7 @@ def transfer_router(web: WebContext) -> APIRouter:
             except RecordError as exc:
                 rows = [(p.path[0] if p.path and isinstance(p.path[0], int) else "",
                          ".".join(map(str, p.path[1:] if p.path and isinstance(p.path[0], int) else p.path)),
-                         p.message) for p in exc.problems] or [("", "", exc.message)]
+                         p.message) for p in exc.problems] or [("", "", exc.render(lang))]
                 return page(request, ent, 422, problems=rows, error=text("import_failed", lang, n=len(rows)))
             except (ValueError, OSError, KeyError):             # a file openpyxl or csv cannot read
                 return page(request, ent, 422, error=text("import_type", lang))

@@ -129,3 +129,97 @@ def test_layers(package, forbidden):
             if module.split(".")[0] in forbidden:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert wrong == []
+
+
+# -- the doors run no SQL; the engine reads only the flow IR of dsl -----------------------------
+DOORS = ("http", "web")
+# A door may name the Engine type (to pass it to a service); nothing else of SQLAlchemy.
+DOOR_SQLALCHEMY_OK = {("sqlalchemy.engine", "Engine")}
+# What runs SQL: a connection's or an engine's methods, and the rooms' tables and statements.
+SQL_CALLS = {"execute", "exec_driver_sql", "connect", "begin", "scalar", "scalars"}
+STORAGE_SIDE = ("tables", "prepared")
+
+
+def door_sql(tree: ast.Module) -> list[str]:
+    """What in one door module runs SQL of its own: a SQLAlchemy import (other than the Engine
+    type), a call of a connection's or an engine's methods (a query function of a room needs a
+    connection, so it is caught there), an import of a room's tables or prepared statements."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if a.name.split(".")[0] == "sqlalchemy"]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            if parts[0] == "sqlalchemy":
+                found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                          if (node.module, a.name) not in DOOR_SQLALCHEMY_OK]
+            elif parts[0] == "runtime" and len(parts) > 2 and parts[2] in STORAGE_SIDE:
+                found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names]
+            elif parts[0] == "runtime" and len(parts) == 2:
+                found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names
+                          if a.name in STORAGE_SIDE]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+            found.append(f"{node.lineno}: .{node.func.attr}(…)")
+    return found
+
+
+def test_the_doors_run_no_sql_of_their_own():
+    """Pages and endpoints call services; SQL lives in the storage side of each room."""
+    wrong = []
+    for door in DOORS:
+        for path, _name, tree in _modules(RUNTIME / door):
+            wrong += [f"{path.relative_to(ROOT)}:{what}" for what in door_sql(tree)]
+    assert wrong == []
+
+
+def test_the_door_check_finds_sql():
+    bad = ast.parse("import sqlalchemy as sa\nfrom sqlalchemy import select\nfrom sqlalchemy.engine import Engine\n"
+                    "from runtime.flows.tables import tasks\nfrom runtime.storage import prepared\n"
+                    "from runtime.flows.queries import task_row\n"
+                    "def f(engine):\n    with engine.connect() as conn:\n        conn.execute(select(tasks))\n"
+                    "        task_row(conn, 't1')\n")
+    assert door_sql(bad) == ["1: import sqlalchemy", "2: from sqlalchemy import select",
+                             "4: from runtime.flows.tables import tasks", "5: from runtime.storage import prepared",
+                             "8: .connect(…)", "9: .execute(…)"]
+    assert door_sql(ast.parse("from sqlalchemy.engine import Engine\nfrom runtime.flows.service import FlowService\n"
+                              "def f(s):\n    return s.inbox('u')\n")) == []
+
+
+# Of dsl/kinds/flow the engine reads the IR and what is computed from the IR alone (the shape
+# both the verifier and the engine need); never the verifier's own modules.
+ENGINE_FLOW_IR = {"dsl.kinds.flow.ir", "dsl.kinds.flow.regions", "dsl.kinds.flow.functions"}
+
+
+def engine_dsl_problems(imports: list[tuple[str, int]]) -> list[str]:
+    wrong = []
+    for module, line in imports:
+        parts = module.split(".")
+        if parts[0] != "dsl":
+            continue
+        if any(p.startswith("verify") for p in parts):
+            wrong.append(f"{line}: {module} (a verifier module)")
+        elif module.startswith("dsl.kinds.flow.") and ".".join(parts[:4]) not in ENGINE_FLOW_IR:
+            wrong.append(f"{line}: {module} (not flow IR)")
+    return wrong
+
+
+def test_the_engine_reads_only_flow_ir_from_dsl():
+    wrong = []
+    for path, _name, tree in _modules(ROOT / "engine"):
+        # `from dsl.kinds.flow.ir import Flow` yields the module and `dsl.kinds.flow.ir.Flow`: check modules only
+        imports = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imports += [(a.name, node.lineno) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imports.append((node.module, node.lineno))
+                if node.module == "dsl.kinds.flow":
+                    imports += [(f"dsl.kinds.flow.{a.name}", node.lineno) for a in node.names]
+        wrong += [f"{path.relative_to(ROOT)}:{p}" for p in engine_dsl_problems(imports)]
+    assert wrong == []
+
+
+def test_the_engine_check_finds_a_verifier_import():
+    assert engine_dsl_problems([("dsl.kinds.flow.verify_net", 3), ("dsl.kinds.flow.graph", 4),
+                                ("dsl.kinds.flow.ir", 5), ("dsl.kinds.flow.regions", 6), ("dsl.expr", 7)]) == [
+        "3: dsl.kinds.flow.verify_net (a verifier module)", "4: dsl.kinds.flow.graph (not flow IR)"]

@@ -80,11 +80,11 @@ def test_equity_shares_and_cross_holdings(full_bank):
 def test_loans_are_classified_at_least_as_the_rules_require(full_bank):
     loans = full_bank.records["loan"]
     order = ["normal", "special_mention", "substandard", "doubtful", "loss"]
-    assert all(order.index(l["classification"]) >= order.index(minimum_class(l["overdue_days"])) for l in loans)
-    assert all(l["balance"] <= l["principal"] and l["maturity_date"] >= l["disbursed_on"] for l in loans)
-    assert {l["classification"] for l in loans} == set(order)
+    assert all(order.index(loan["classification"]) >= order.index(minimum_class(loan["overdue_days"])) for loan in loans)
+    assert all(loan["balance"] <= loan["principal"] and loan["maturity_date"] >= loan["disbursed_on"] for loan in loans)
+    assert {loan["classification"] for loan in loans} == set(order)
     distressed = full_bank.planted["distressed"]
-    assert all(l["borrower"] in distressed for l in loans if l["overdue_days"] > 0)
+    assert all(loan["borrower"] in distressed for loan in loans if loan["overdue_days"] > 0)
 
 
 def test_facility_usage_adds_up(full_bank):

@@ -1,6 +1,6 @@
 """The Shanghai team's own groups, and the credit figures adding up, at every scale.
 
-The demo's Shanghai relationship manager (`rm_sh_01`, runtime/auth_demo.py) leads G0002 (large:
+The demo's Shanghai relationship manager (`rm_sh_01`, examples/demo_bank/users.py) leads G0002 (large:
 a credit application above 5亿 goes to the credit committee) and G0006 (smaller: one below it
 goes the branch's way) at every scale and seed; most of their members bank in Shanghai, a few
 elsewhere, and Shanghai firms also belong to groups that other branches lead (协办行). A loan's

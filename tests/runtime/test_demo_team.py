@@ -1,4 +1,4 @@
-"""The demo people (runtime/auth_demo.py) against the shipped flows and the demo bank.
+"""The demo people (examples/demo_bank/users.py) against the shipped flows and the demo bank.
 
 Every role a shipped flow asks for has a holder where a Shanghai application looks for it: in
 the Shanghai branch's subtree when the role can be held there, at the head office when it
@@ -18,7 +18,7 @@ import yaml
 
 from dsl.compiler import compile_path
 from runtime.auth.org import OrgTree
-from runtime.auth.demo import DEMO_GRANTS, DEMO_USERS, seed_demo_users
+from examples.demo_bank.users import DEMO_GRANTS, DEMO_USERS, seed_demo_users
 from runtime.auth.users import PERMISSIONS, UserStore
 from runtime.storage.db import make_engine
 from runtime.flows.service import FlowError, FlowService

@@ -137,7 +137,7 @@ def test_stored_release_recompiles_to_the_same_hash(engine):
     reg = DeploymentRegistry(engine)
     reg.deploy(release(*V1))
     live = reg.current()
-    bundle = load_bundle(live.hash, live.release.sources)
+    bundle = load_bundle(live.release)
     assert bundle.hash == live.hash and set(bundle.entities) == {"company", "group"}
 
 

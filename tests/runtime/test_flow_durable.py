@@ -13,7 +13,8 @@ from runtime.storage.db import make_engine, writing
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError, db_time, load, save
-from runtime.flows.tables import deliveries, events, instances, messages, outbox, requests, tasks, timers
+from runtime.flows.tables import events, instances, requests, tasks, timers
+from runtime.jobs.outbox_tables import notifications, outbox
 from runtime.flows.worker import FlowWorker
 from runtime.deploy.releases import release_of, source_texts
 from runtime.storage.tables import audit_log
@@ -157,20 +158,17 @@ def test_outbox_messages_are_delivered_once(flows, engine, clock):
     sent = []
 
     class Recorder:
-        name = "recorder"
-
-        def send(self, channel, recipient, template, text, payload):
-            sent.append((channel, recipient, template))
+        def send(self, message, engine):
+            sent.append((message.channel.name, message.recipient.name, message.kind))
     w1 = FlowWorker(flows, name="a", senders={"email": Recorder()})
     w2 = FlowWorker(flows, name="b", senders={"email": Recorder()})
     assert w1.deliver() + w2.deliver() + w1.deliver() > 0
     with engine.connect() as conn:
         pending = conn.execute(sa.select(sa.func.count()).select_from(outbox)
-                               .where(outbox.c.delivered_at.is_(None))).scalar()
+                               .where(outbox.c.sent_at.is_(None))).scalar()
         n_out = conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar()
-        n_del = conn.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar()
-        n_msg = conn.execute(sa.select(sa.func.count()).select_from(messages)).scalar()
-    assert pending == 0 and n_del == n_out and len(sent) == len(set(sent)) and ("email", "rm", "flow_finished") in sent
+        n_msg = conn.execute(sa.select(sa.func.count()).select_from(notifications)).scalar()
+    assert pending == 0 and len(sent) == len(set(sent)) and ("email", "rm", "flow_finished") in sent
     assert n_msg == n_out - len(sent)
     assert [m["template"] for m in flows.messages("rm")] == ["flow_finished"]
 
@@ -181,13 +179,12 @@ def test_a_failing_sender_is_retried_later(flows, engine, clock):
     act(flows, v, "approve", "head_office_review", "ho_credit", fields={"approved_amount": 10**8})
 
     class Down:
-        name = "down"
-
         def send(self, *args):
             raise ConnectionError("smtp down")
     FlowWorker(flows, name="a", senders={"email": Down()}).deliver()
     with engine.connect() as conn:
-        failed = conn.execute(sa.select(outbox.c.attempts, outbox.c.error).where(outbox.c.channel == "email")).all()
+        failed = conn.execute(sa.select(outbox.c.attempts, outbox.c.last_error)
+                              .where(outbox.c.channel == "email")).all()
     assert failed and all(a == 1 and "smtp down" in e for a, e in failed)
     clock.tick(minutes=2)
     assert FlowWorker(flows, name="b").deliver() == len(failed)

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.flows.store import FlowError
-from runtime.flows.tables import outbox, tasks, timers
+from runtime.flows.tables import tasks, timers
+from runtime.jobs.outbox_tables import outbox
 from runtime.storage.tables import audit_log
 
 from .flow_bank import company_key, make_bank
@@ -66,7 +67,7 @@ def test_group_credit_within_authority_goes_to_head_office_and_notifies(flows, e
     assert (v["status"], v["outcome"]) == ("finished", "approved") and v["form"]["approved_amount"] == 1.5 * 10**8
     with engine.connect() as conn:
         sent = conn.execute(sa.select(outbox.c.channel, outbox.c.recipient)
-                            .where(outbox.c.template == "flow_finished")).all()
+                            .where(outbox.c.kind == "flow_finished")).all()
     assert ("in_app", "rm") in sent and ("email", "rm") in sent and ("in_app", "gcm") in sent
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from runtime.web.app import create_app
-from runtime.auth.demo import DEMO_PASSWORD, seed_demo_users
+from examples.demo_bank.users import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
 from runtime.storage.db import make_engine

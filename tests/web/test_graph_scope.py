@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from dsl.expr.uscc import check_character
 from runtime.web.app import create_app
 from runtime.auth.org import OrgTree
-from runtime.auth.demo import seed_demo_users
+from examples.demo_bank.users import seed_demo_users
 from runtime.auth.users import UserStore
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade

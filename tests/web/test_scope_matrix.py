@@ -50,7 +50,7 @@ from fastapi.testclient import TestClient
 from runtime.web.app import create_app
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
-from runtime.auth.demo import seed_demo_users
+from examples.demo_bank.users import seed_demo_users
 from runtime.auth.users import UserStore
 from runtime.storage.db import make_engine
 from runtime.records.errors import NotFound
@@ -82,8 +82,6 @@ DECISIONS: dict[tuple[str, str], str] = {
     # -- no data ------------------------------------------------------------------------------
     ("GET", "/openapi.json"): "public",
     ("GET", "/docs"): "public",
-    ("GET", "/docs/oauth2-redirect"): "public",
-    ("GET", "/redoc"): "public",
     ("GET", "/health"): "public",
     ("GET", "/"): "public",
     ("GET", "/ui/signin"): "public",
@@ -92,6 +90,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/lang"): "public",
     ("MOUNT", "/static"): "public",
     ("MOUNT", "/static/forms"): "public",
+    ("MOUNT", "/static/swagger"): "public",
     ("GET", "/entities"): "public",                 # the deployed model, no records
     ("GET", "/flows"): "public",                    # the deployed flows, no instances
     ("GET", "/graph/status"): "public",             # counts only
@@ -565,8 +564,6 @@ PROBES: list[Probe] = [
     # -- public -------------------------------------------------------------------------------------
     Probe("GET", "/openapi.json", get("/openapi.json")),
     Probe("GET", "/docs", get("/docs")),
-    Probe("GET", "/docs/oauth2-redirect", get("/docs/oauth2-redirect")),
-    Probe("GET", "/redoc", get("/redoc")),
     Probe("GET", "/health", get("/health")),
     Probe("GET", "/", get("/"), ok={"*": 303}),
     Probe("GET", "/ui/signin", get("/ui/signin")),
@@ -577,6 +574,7 @@ PROBES: list[Probe] = [
     Probe("POST", "/ui/lang", lambda w, u, s: Req("POST", "/ui/lang", data={"to": "zh"}), ok={"*": 303}),
     Probe("MOUNT", "/static", get("/static/banyan.css")),
     Probe("MOUNT", "/static/forms", get("/static/forms/forms.js")),
+    Probe("MOUNT", "/static/swagger", get("/static/swagger/init.js")),
     Probe("GET", "/entities", get("/entities")),
     Probe("GET", "/flows", get("/flows")),
     Probe("GET", "/graph/status", get("/graph/status")),

@@ -7,26 +7,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from dsl.kinds.flow.ir import ApprovalNode, EndNode, Node, TaskNode
+from dsl.kinds.flow.regions import forward_edges
 from dsl.link import LinkContext
 from dsl.loader import Document
-from dsl.kinds.flow.ir import ApprovalNode, BranchNode, EndNode, Node, ParallelNode, SubflowNode, TaskNode, WaitNode
-
-
-def forward_edges(node: Node) -> list[str]:
-    """Where control goes on its own (returns left out: they are people's choice). The one
-    definition the verifier's token game and the engine's plan both use."""
-    out: list[str] = []
-    if isinstance(node, BranchNode):
-        out += [c.goto for c in node.cases] + ([node.default] if node.default else [])
-    elif isinstance(node, ParallelNode):
-        out += list(node.branches)
-    elif node.next:
-        out.append(node.next)
-    if isinstance(node, ApprovalNode) and node.on_reject:
-        out.append(node.on_reject)
-    if isinstance(node, (TaskNode, SubflowNode, WaitNode)) and node.timing.timeout_goto:
-        out.append(node.timing.timeout_goto)
-    return [t for t in out if t]
 
 
 def edges(node: Node) -> list[str]:

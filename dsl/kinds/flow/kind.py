@@ -15,6 +15,7 @@ from dsl.kinds.flow.ir import Flow
 from dsl.kinds.flow.nodes import NODE_BUILDERS, FlowScope
 from dsl.kinds.flow.schema import SCHEMA
 from dsl.kinds.flow.verify import verify_flow
+from dsl.kinds.channel import check_flow_messages
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import check_role_calls, compile_assignees, spec_of
 from dsl.kinds.registry import KindDef, register
@@ -68,6 +69,7 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
     _check_joins(doc, ctx, nodes)
     check_graph(doc, ctx, nodes, first)
     verify_flow(doc, ctx, nodes, first, scope)
+    check_flow_messages(ctx, doc, nodes)
     return Flow(metadata_of(doc), subject, form, who, first, tuple(spec.get("roles") or ()), tuple(nodes))
 
 

@@ -18,10 +18,11 @@ The semantics are the engine's (engine/flow, routing.py and moves.py):
 - an end node ends the instance (open work is cancelled); with `terminate: false` it ends
   only its own path, and the instance finishes when no path is left;
 - on_reject, a timeout's goto and a return relocate the token by the target's split region
-  (`regions`): along its own path the splits stay; to before or outside a split it closes it
-  and cancels its other paths; into a branch whose join has passed it redoes that branch
-  alone; into another branch (or into a split the token is not in, from inside another) the
-  engine refuses the move (`illegal_target`).
+  (`regions`, dsl/kinds/flow/regions.py: the engine's own definition): along its own path the
+  splits stay; to before or outside a split it closes it and cancels its other paths; into a
+  branch whose join has passed it redoes that branch alone; into another branch (or into a
+  split the token is not in, from inside another) the engine refuses the move
+  (`illegal_target`).
 """
 from __future__ import annotations
 
@@ -29,9 +30,19 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterable
 
-from dsl.kinds.flow.graph import forward_edges
-from dsl.kinds.flow.ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
-                      TaskNode, WaitNode)
+from dsl.kinds.flow.ir import (
+    ApprovalNode,
+    BranchNode,
+    EndNode,
+    InclusiveNode,
+    JoinNode,
+    Node,
+    ParallelNode,
+    SubflowNode,
+    TaskNode,
+    WaitNode,
+)
+from dsl.kinds.flow.regions import Region, regions, split_starts
 
 
 @dataclass(frozen=True)
@@ -41,9 +52,6 @@ class Move:
     node: str
     targets: tuple[str, ...]
     label: str
-
-
-Region = tuple[tuple[str, "str | None"], ...]   # (split node, branch first node, or None: any branch)
 
 
 @dataclass(frozen=True)
@@ -158,9 +166,9 @@ def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[Structural]]
             problems.append(Structural(
                 n.id, f"join `{n.id}` closes no parallel or inclusive split: each path lets work through it on its "
                       "own (a simple merge), so it synchronizes nothing",
-                f"name it as a split's `join`, or let the paths meet at an ordinary step", "warning"))
+                "name it as a split's `join`, or let the paths meet at an ordinary step", "warning"))
         else:
-            region = _closure(list(_starts(split)), succ, stop=n.id)
+            region = _closure(list(split_starts(split)), succ, stop=n.id)
             for p in preds[n.id]:
                 if p not in region and p != split.id:
                     problems.append(Structural(n.id, f"join `{n.id}` belongs to the {split.type} split `{split.id}`, "
@@ -174,54 +182,6 @@ def build_net(nodes: Iterable[Node], first: str) -> tuple[Net, list[Structural]]
         joins[n.id] = Join(n.id, tuple(preds[n.id]), split.id if split else None,
                            n.next if n.next in known else None)
     return Net(first, moves, joins, {n.id: n.type for n in nodes}, by_id, regions(by_id, first)), problems
-
-
-def regions(by_id: dict[str, Node], first: str) -> dict[str, Region]:
-    """The split region of each node, as the engine computes it (engine/flow/plan.py): the splits
-    around it, merged over every way to reach it (reached from two branches of one split: "any
-    branch"; from inside and outside a split: outside it). A fixpoint over the forward edges."""
-    out: dict[str, Region] = {first: ()}
-    todo = [first]
-    while todo:
-        node = by_id.get(todo.pop())
-        if node is None:
-            continue
-        here = out[node.id]
-        steps: list[tuple[str, Region]] = []
-        if isinstance(node, (ParallelNode, InclusiveNode)):
-            steps = [(t, here + ((node.id, t),)) for t in _starts(node)]
-        else:
-            if isinstance(node, JoinNode):
-                for i in range(len(here) - 1, -1, -1):
-                    if getattr(by_id.get(here[i][0]), "join", None) == node.id:
-                        here = here[:i]
-                        break
-            steps = [(t, here) for t in forward_edges(node)]
-        for target, region in steps:
-            if target not in by_id:
-                continue
-            merged = region if target not in out else _merge(out[target], region)
-            if out.get(target) != merged:
-                out[target] = merged
-                todo.append(target)
-    return out
-
-
-def _merge(a: Region, b: Region) -> Region:
-    out = []
-    for (sa, ba), (sb, bb) in zip(a, b):
-        if sa != sb:
-            break
-        out.append((sa, ba if ba == bb else None))
-        if ba != bb:
-            break
-    return tuple(out)
-
-
-def _starts(split: Node) -> tuple[str, ...]:
-    if isinstance(split, ParallelNode):
-        return split.branches
-    return tuple(c.goto for c in split.cases) + ((split.default,) if split.default else ())
 
 
 def _closure(start: list[str], succ: dict[str, list[str]], stop: str) -> set[str]:

@@ -63,7 +63,12 @@ metadata: {name: in_app}
 spec:
   type: in_app
   templates:
-    alert_default: {subject: '${alert.label}', body: '${subject.name}: ${alert.grade_label}'}
+    alert_default: {subject: '{{ alert.label }}', body: '{{ subject.name }}: {{ alert.grade_label }}'}
+    reminder: {body: 'Reminder: {{ task.label }}'}
+    overdue: {body: 'Overdue: {{ task.label }}'}
+    escalation: {body: 'Escalated: {{ task.label }}'}
+    urge: {body: 'Please act: {{ task.label }}'}
+    cc: {body: 'Copied: {{ flow.label }}'}
 """
 
 BASE = {"group.yaml": GROUP, "company.yaml": COMPANY, "event.yaml": EVENT, "in_app.yaml": IN_APP,

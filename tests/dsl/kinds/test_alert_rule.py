@@ -18,7 +18,7 @@ spec:
   grades:
     yellow: "count(events, e -> e.kind == 'lawsuit') >= 1"
     red: "sum(events, e -> e.amount) > 1亿"
-  message: {zh: '${subject.name} 涉诉', en: 'Lawsuits against ${subject.name}'}
+  message: {zh: '{{ subject.name }} 涉诉', en: 'Lawsuits against {{ subject.name }}'}
   evidence: ["count(events)", {label: {zh: 金额}, value: "sum(events, e -> e.amount)"}]
   respond_within: {yellow: 10 business days, red: 2 business days}
   suppress: {lift_after: 3 months}
@@ -71,7 +71,7 @@ def test_actions_name_real_flows_roles_channels_and_templates():
     text = RULE.replace("start_flow: dispose", "start_flow: dispse").replace("roles: [risk_manager]", "roles: [risk_manger]") \
                .replace("template: alert_default", "template: alert_defalt")
     codes = found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")
-    assert codes == {("BNY401", 19, 19), ("BNY401", 17, 24), ("BNY401", 17, 68)}
+    assert codes == {("BNY401", 19, 19), ("BNY401", 17, 24), ("BNY409", 17, 68)}
 
 
 def test_a_flow_about_another_entity_needs_a_subject():
@@ -91,6 +91,6 @@ def test_roll_up_triggers_and_schedules_are_checked():
 
 def test_conditions_are_bool_over_the_scope():
     text = RULE.replace('"sum(events, e -> e.amount) > 1亿"', '"sum(events, e -> e.amount)"') \
-               .replace("${subject.name} 涉诉", "${subjec.name} 涉诉")
+               .replace("{{ subject.name }} 涉诉", "{{ subjec.name }} 涉诉")
     codes = {c for c, _, _ in found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")}
     assert codes == {"BNY311", "BNY302"} or codes == {"BNY306", "BNY302"}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from dsl.kinds.flow_functions import RoleHolders
-from dsl.kinds.flow_ir import ApprovalNode, BranchNode, EndNode, TaskNode
+from dsl.kinds.flow.functions import RoleHolders
+from dsl.kinds.flow.ir import ApprovalNode, BranchNode, EndNode, TaskNode
 from .kinds_helpers import compile_with_base, found
 
 FORM = """\

@@ -82,7 +82,8 @@ def test_four_eyes_the_initiator_never_approves_their_own_request():
     supervisor = compile_flow(vote_flow("all", "[role('ann'), role('u1')]"))
     d = Driver(supervisor, initiator="ann")
     assert d.open() == {"vote": ["bob", "u1"]}      # if_initiator: supervisor (the default)
-    skip = compile_flow(vote_flow("all", "[role('ann'), role('u1')]").replace("    actions:", "    if_initiator: skip\n    actions:"))
+    skip = compile_flow(vote_flow("all", "[role('ann'), role('u1')]")
+                        .replace("    actions:", "    if_initiator: skip\n    actions:"))
     d = Driver(skip, initiator="ann")
     assert d.open() == {"vote": ["u1"]}
     assert d.refused(Transfer(actor="u1", now=d.now, task=d.task("vote", "u1").id, to="ann")) == "four_eyes"

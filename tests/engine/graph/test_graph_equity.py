@@ -87,7 +87,7 @@ def _random_holdings(seed, n=12, m=30):
     pairs = sorted(set(zip(src[keep].tolist(), dst[keep].tolist())))
     raw = rng.random(len(pairs)) + 0.1
     col = {}
-    for (a, b), r in zip(pairs, raw):
+    for (_a, b), r in zip(pairs, raw):
         col[b] = col.get(b, 0.0) + r
     cap = rng.uniform(0.3, 0.95, n)
     return [(f"n{a}", f"n{b}", float(r / col[b] * cap[b])) for (a, b), r in zip(pairs, raw)]

@@ -1,5 +1,6 @@
 """The demo bank's people, all with the documented demo password (README: `banyan-demo-2026`),
-and sensible role permissions.
+and sensible role permissions. Demo only: `banyan serve` warns while any of them can still sign
+in with this password (runtime/cli/seed.py), so never keep them on a real system.
 
 The Shanghai branch has a holder of every role the shipped flows ask for by org unit, so a
 Shanghai credit application, service request or risk disposal finds its people at the branch
@@ -12,8 +13,11 @@ manager: a second branch, for showing what one branch cannot see of another.
 """
 from __future__ import annotations
 
-from runtime.auth.org import OrgTree
-from runtime.auth.users import UserStore
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runtime.auth.org import OrgTree
+    from runtime.auth.users import UserStore
 
 DEMO_PASSWORD = "banyan-demo-2026"
 

@@ -1,0 +1,167 @@
+"""The one scheduler: one APScheduler BackgroundScheduler per process running every registered
+periodic job — the change feed's subscribers, the due work, and whatever the rooms register
+(the outbox's delivery, …) with `register_job(name, every_seconds, fn)`, `fn(engine, worker)`.
+
+`banyan serve` and `banyan worker` start it (`start(engine)`); no feature router does. Any number
+of processes may run it at once: every job claims its work under leases (leases.py). A job that
+raises is logged and runs again at its next turn; a run still going when its next turn comes is
+not doubled (`max_instances=1`, `coalesce`). `run_once(engine)` runs every job once, in
+registration order (tests, `banyan worker --once`)."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from runtime.jobs import feed, leases
+
+log = logging.getLogger("banyan.jobs")
+JobFn = Callable[[Engine, str], Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    fn: JobFn
+
+
+_jobs: dict[str, Job] = {}
+_lock = threading.Lock()
+_running: Handle | None = None
+
+
+def register_job(name: str, every_seconds: float, fn: JobFn) -> Job:
+    """Run `fn(engine, worker_name)` every `every_seconds` in each process's scheduler (registering
+    a name again replaces the job; a scheduler already running picks it up at its next start)."""
+    if not name:
+        raise ValueError("a job needs a name")
+    if not every_seconds > 0:
+        raise ValueError(f"job `{name}`: every_seconds must be more than 0")
+    job = _jobs[name] = Job(name, float(every_seconds), fn)
+    return job
+
+
+def unregister_job(name: str) -> None:
+    _jobs.pop(name, None)
+
+
+def jobs() -> dict[str, Job]:
+    return dict(_jobs)
+
+
+def worker_name() -> str:
+    """A name for this process's worker, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:100]
+
+
+class Handle:
+    """A running scheduler: `shutdown()` stops it (and lets another `start` begin)."""
+
+    def __init__(self, scheduler: Any, engine: Engine, worker: str):
+        self.scheduler, self.engine, self.worker = scheduler, engine, worker
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def shutdown(self, wait: bool = True) -> None:
+        global _running
+        with _lock:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=wait)
+            if _running is self:
+                _running = None
+
+
+def start(engine: Engine, *, interval: float | None = None, worker: str | None = None) -> Handle:
+    """Start this process's scheduler with every registered job (`interval`, if given, replaces
+    every job's own period). A second call while one runs for the same engine returns it."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    global _running
+    with _lock:
+        if _running is not None and _running.running:
+            if _running.engine is not engine:
+                raise RuntimeError("this process already runs the scheduler for another database")
+            return _running
+        name = worker or worker_name()
+        scheduler = BackgroundScheduler(daemon=True, timezone=UTC)
+        first = datetime.now(UTC)
+        for job in _jobs.values():
+            scheduler.add_job(_safe(job, engine, name), "interval", seconds=interval or job.every_seconds,
+                              id=f"banyan:{job.name}", name=job.name, max_instances=1, coalesce=True,
+                              next_run_time=first)
+        scheduler.start()
+        _running = Handle(scheduler, engine, name)
+        log.info("scheduler %s started: %s", name, ", ".join(_jobs) or "no jobs")
+        return _running
+
+
+def enabled() -> bool:
+    """Whether `banyan serve` runs the jobs: not with `BANYAN_SCHEDULER=0` (nor the older
+    `BANYAN_FLOW_WORKER=0`), e.g. when separate `banyan worker` processes do."""
+    return "0" not in (os.environ.get("BANYAN_SCHEDULER", "").strip(), os.environ.get("BANYAN_FLOW_WORKER", "").strip())
+
+
+def summary(results: dict[str, Any]) -> str:
+    """One line for what `run_once` did: `feed 0, due 2, outbox 1`."""
+    return ", ".join(f"{name} {'failed' if r is None else r}" for name, r in results.items()) or "no jobs"
+
+
+def running() -> Handle | None:
+    return _running if _running is not None and _running.running else None
+
+
+def run_once(engine: Engine, worker: str | None = None) -> dict[str, Any]:
+    """Run every registered job once; {job name: what it returned}. A failing job is logged and
+    its result is None — the others still run."""
+    name = worker or worker_name()
+    return {job.name: _safe(job, engine, name)() for job in list(_jobs.values())}
+
+
+def _safe(job: Job, engine: Engine, worker: str) -> Callable[[], Any]:
+    def run() -> Any:
+        try:
+            result = job.fn(engine, worker)
+            if result:
+                log.info("job %s: %s", job.name, result)
+            return result
+        except Exception:
+            log.exception("job %s failed", job.name)
+            return None
+    return run
+
+
+def _feed(engine: Engine, worker: str) -> int:
+    return feed.run_once(engine, worker)
+
+
+def _due(engine: Engine, worker: str) -> int:
+    return leases.run_once(engine, worker)
+
+
+def _seconds(variable: str, default: float) -> float:
+    text = os.environ.get(variable, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1
+    if not 0 < value < 86400:
+        log.warning("%s=%r is not a number of seconds (0 < n < 86400); using %s", variable, text, default)
+        return default
+    return value
+
+
+FEED_EVERY = _seconds("BANYAN_FEED_EVERY", 2.0)
+DUE_EVERY = _seconds("BANYAN_DUE_EVERY", 5.0)
+register_job("feed", FEED_EVERY, _feed)
+register_job("due", DUE_EVERY, _due)

@@ -1,0 +1,90 @@
+"""Reading records for lists and pickers, inside a person's org scope (`Records.readable`,
+decided by runtime/auth/scope.py): a page of records with a free-text search, field filters,
+ordering and paging (one COUNT and one SELECT); how many records of each entity a person may
+read; and the labels people see for record keys."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from runtime.auth.scope import Scope
+from runtime.records.errors import InvalidRecord
+from runtime.records.service import Page, Records
+from runtime.records.store import keys_to_ids
+from runtime.records.validation import Problem
+
+SEARCHABLE = ("string",)
+MAX_ID = 2**63 - 1
+
+
+def search_columns(entity: Any) -> list[str]:
+    """The key, the display field and the indexed text fields: what a search box looks in."""
+    names = [n for n in (entity.key, entity.display) if n]
+    names += [f.name for f in entity.fields if f.type_name in SEARCHABLE and (f.index or f.unique) and not f.computed]
+    return list(dict.fromkeys(names))
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_records(records: Records, entity: str, scope: Scope | None, *, search: str = "",
+                 filters: Mapping[str, str] | None = None, order: str | None = None,
+                 limit: int = 25, offset: int = 0, own: bool = False) -> Page:
+    """A page of records `scope` may read (with `own`: only those placed inside it)."""
+    live = records.refresh()
+    ent, t = live.entity(entity), live.table(entity)
+    rules = records.rules(entity)
+    problems: list[Problem] = []
+    values = rules.convert({k: v for k, v in (filters or {}).items() if v not in (None, "")}, problems)
+    if problems:
+        raise InvalidRecord("the filters are not valid", problems)
+    conds = records.readable(entity, scope, write=own)
+    search = search.strip()
+    with records.engine.connect() as conn:
+        for name, v in values.items():
+            if name in rules.refs and v is not None:
+                v = keys_to_ids(conn, live, rules.refs[name], [v]).get(v, -1)
+            conds.append(t.c[name] == v)
+        if search:
+            like = [t.c[c].like(_like(search), escape="\\") for c in search_columns(ent)]
+            if search.isdigit() and int(search) <= MAX_ID:        # a record number (ids are 64-bit)
+                like.append(t.c.id == int(search))
+            conds.append(sa.or_(*like))
+        name = (order or "").lstrip("-")
+        if name and name not in t.c:
+            raise InvalidRecord(f"cannot order by `{name}`", [Problem(("order",), f"no field `{name}`", "unknown_field")])
+        col = t.c[name] if name else t.c.id
+        by = [col.desc() if (order or "").startswith("-") else col, t.c.id]
+        total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar() or 0
+        rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(limit).offset(offset)).mappings().all()
+        return Page(records.output(conn, entity, rows, scope), total, limit, offset)
+
+
+def readable_counts(records: Records, scope: Scope | None) -> dict[str, int]:
+    """{entity: how many of its records `scope` may read}, for every deployed entity, by name."""
+    live = records.refresh()
+    out = {}
+    with records.engine.connect() as conn:
+        for name in sorted(live.bundle.entities):
+            t = live.table(name)
+            out[name] = conn.execute(sa.select(sa.func.count()).select_from(t)
+                                     .where(*records.readable(name, scope))).scalar() or 0
+    return out
+
+
+def record_labels(records: Records, entity: str | None, keys: Iterable[Any]) -> dict[str, str]:
+    """{key: the record's display text} for `entity`'s records by key (the key itself when the
+    record or the entity's display field is missing). Labels only: no scope, no other field."""
+    wanted = sorted({str(k) for k in keys if k is not None})
+    live = records.refresh()
+    if not entity or not wanted or entity not in live.bundle.entities:
+        return {k: k for k in wanted}
+    ent, t = live.entity(entity), live.table(entity)
+    if not ent.key or not ent.display or ent.key not in t.c or ent.display not in t.c:
+        return {k: k for k in wanted}
+    with records.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c[ent.key], t.c[ent.display]).where(t.c[ent.key].in_(wanted))).all()
+    found = {str(k): str(d) for k, d in rows if d is not None}
+    return {k: found.get(k, k) for k in wanted}
