@@ -15,12 +15,12 @@ from pathlib import Path
 from _common import metric, report
 
 from dsl.compiler import compile_path, compile_texts
-from runtime.storage.db import make_engine
+from runtime.cli.seed import seed_demo
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_from_bundle
-from runtime.records.service import Records
 from runtime.deploy.releases import release_of
-from runtime.cli.seed import seed_demo
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

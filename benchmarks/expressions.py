@@ -26,8 +26,20 @@ import rule_engine  # noqa: E402
 
 from dsl.diagnostics import Diagnostics  # noqa: E402
 from dsl.expr import compile_expression  # noqa: E402
-from dsl.expr.types import (BOOL, DATE, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo, TypeEnv, enum,  # noqa: E402
-                            list_of, record)
+from dsl.expr.types import (  # noqa: E402
+    BOOL,
+    DATE,
+    INTEGER,
+    MONEY,
+    NUMBER,
+    PERCENT,
+    STRING,
+    FieldInfo,
+    TypeEnv,
+    enum,
+    list_of,
+    record,
+)
 from dsl.source import Span  # noqa: E402
 
 NOW = datetime(2026, 11, 15, 9, 0)

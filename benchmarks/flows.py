@@ -37,9 +37,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import metric, report  # noqa: E402
+
 from dsl.compiler import compile_texts  # noqa: E402
-from engine.flow import (Approve, Complete, FlowContext, Start, StaticDirectory, apply, from_json,  # noqa: E402
-                         to_json)
+from engine.flow import Approve, Complete, FlowContext, Start, StaticDirectory, apply, from_json, to_json  # noqa: E402
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
@@ -227,10 +227,11 @@ def durable_setup(tmp: Path):
     """A SQLite database with the approval flow deployed, a FlowService over it, and the
     same database's table for SpiffWorkflow's state."""
     import sqlalchemy as sa
-    from runtime.storage.db import make_engine
+
     from runtime.deploy.deployments import DeploymentRegistry
-    from runtime.flows.service import FlowService
     from runtime.deploy.releases import release_of
+    from runtime.flows.service import FlowService
+    from runtime.storage.db import make_engine
     result = compile_texts({**BASE, "approval.yaml": FLOW})
     assert result.ok
     engine = make_engine(f"sqlite:///{tmp / 'flows.db'}")
@@ -256,6 +257,7 @@ def banyan_durable(service, amount: int) -> int:
 def spiff_durable(engine, spec, serializer, n: int, amount: int) -> int:
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
+
     from runtime.storage.db import writing
     wf = BpmnWorkflow(spec)
     wf.do_engine_steps()

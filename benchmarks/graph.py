@@ -181,7 +181,8 @@ def main() -> None:
     results.append(row("ownership" + suffix, t_o, "s", f"budget 60 s; {holdings[0].size:,} equity edges, control included",
                        60.0, 60.0 / t_o))
     lost = dropped_mass(len(ids), holdings, shares)
-    results.append(row("ownership_dropped_share" + suffix, lost, "fraction", f"budget 1e-4 of a firm; tolerance {TOL:g} per walk step",
+    results.append(row("ownership_dropped_share" + suffix, lost, "fraction",
+                       f"budget 1e-4 of a firm; tolerance {TOL:g} per walk step",
                        1e-4, 1e-4 / max(lost, 1e-300)))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     results.append(row("peak_memory" + suffix, peak, "GiB", "budget 4 GiB (whole process)", 4.0, 4.0 / peak))

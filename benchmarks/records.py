@@ -25,12 +25,12 @@ from _common import metric, report
 
 from dsl.compiler import compile_path
 from examples.demo_bank.codes import make_uscc
-from runtime.storage.db import make_engine
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_from_bundle
-from runtime.records.service import Records
 from runtime.deploy.releases import release_of
+from runtime.records.service import Records
 from runtime.records.tabular import import_file
+from runtime.storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DIVISIONS = ("110000", "310000", "440300", "330100", "420100", "370100")

@@ -33,11 +33,11 @@ from dsl.compiler import compile_path
 from examples.demo_bank.users import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
-from runtime.storage.db import make_engine
 from runtime.deploy.deployments import DeploymentRegistry
-from runtime.storage.migrate import upgrade
-from runtime.records.service import Records
 from runtime.deploy.releases import release_of
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 BRANCHES = ("sh_branch", "bj_branch", "gz_branch", "sz_branch", "hz_branch", "sh_pudong_sub_branch", "head_office")
@@ -159,6 +159,7 @@ class Served:
 
     def __enter__(self) -> "Served":
         import subprocess
+
         import httpx
         self.proc = subprocess.Popen([sys.executable, "-c", self.code], env=self.env)
         deadline = time.monotonic() + 60
@@ -181,6 +182,7 @@ def load(port: int, requests: list[tuple[str, dict]], headers: dict, concurrency
     """Send every (path, body) with at most `concurrency` in flight; requests per second.
     Any answer but 200/201 stops the run: the figure counts only work that was done."""
     import asyncio
+
     import httpx
 
     async def run() -> float:

@@ -37,7 +37,7 @@ def discover(path: str | os.PathLike) -> list[FsPath]:
     root = FsPath(path)
     if root.is_file():
         return [root]
-    found = []
+    found: list[FsPath] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(FsPath(dirpath) / f for f in sorted(filenames)
@@ -124,24 +124,25 @@ def _link(texts: dict[str, str], diags: Diagnostics) -> tuple[list[Document], Li
     decls = Declarations(diags)
     valid: list[Document] = []
     for doc in docs:
-        if _check_envelope(doc, diags) and check_document(doc, validator(doc.kind), diags):
+        kind = doc.kind
+        if _check_envelope(doc, diags) and kind is not None and check_document(doc, validator(kind), diags):
             valid.append(doc)
-        if doc.kind in KINDS and doc.name and decls.add_document(doc):
-            declare = KINDS[doc.kind].declare
+        if kind in KINDS and doc.name and decls.add_document(doc):
+            declare = KINDS[kind].declare
             if declare is not None:
                 declare(doc, decls)
         elif doc in valid:
             valid.remove(doc)
     ctx = LinkContext(decls)
-    for doc in sorted(valid, key=lambda d: (KINDS[d.kind].order, d.kind, d.name)):
-        ctx.built[(doc.kind, doc.name)] = KINDS[doc.kind].build(doc, ctx)
+    for doc in sorted(valid, key=lambda d: (KINDS[d.ref[0]].order, d.ref)):
+        ctx.built[doc.ref] = KINDS[doc.ref[0]].build(doc, ctx)
     _check_file_names(valid, diags)
     return valid, ctx
 
 
 def _bundle_of(docs: list[Document], ctx: LinkContext, texts: Mapping[str, str], unavailable: dict) -> Bundle:
-    return make_bundle({(d.kind, d.name): ctx.built[(d.kind, d.name)] for d in docs},
-                       {(d.kind, d.name): d.data for d in docs}, {(d.kind, d.name): d.file for d in docs}, ctx.env,
+    return make_bundle({d.ref: ctx.built[d.ref] for d in docs},
+                       {d.ref: d.data for d in docs}, {d.ref: d.file for d in docs}, ctx.env,
                        texts={d.file: texts[d.file] for d in docs if d.file in texts}, unavailable=unavailable)
 
 

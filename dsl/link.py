@@ -28,10 +28,10 @@ class Declarations:
         self.time_fields: dict[str, str] = {}
 
     def add_document(self, doc: Document) -> bool:
-        key = (doc.kind, doc.name)
+        key = doc.ref
         if key in self.documents:
             first = self.documents[key]
-            self.diags.add("BNY402", f"{a(doc.kind)} named `{doc.name}` is already defined in {first.file}",
+            self.diags.add("BNY402", f"{a(key[0])} named `{key[1]}` is already defined in {first.file}",
                            doc.span(("metadata", "name")),
                            f"rename one of them; names are unique within a kind (first at {first.span(('metadata', 'name'))})")
             return False
@@ -64,7 +64,7 @@ class LinkContext:
             return False
         found = [(k, name) for k in kinds if self.exists(k, name)]
         if found:
-            self.references.setdefault((doc.kind, doc.name), set()).update(found)
+            self.references.setdefault(doc.ref, set()).update(found)
         if found or name in builtins:
             return True
         wanted = " or ".join(kinds)

@@ -20,8 +20,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
-from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-                         SequenceStartEvent)
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .diagnostics import Diagnostics
@@ -61,6 +67,14 @@ class Document:
         meta = self.data.get("metadata") if isinstance(self.data, dict) else None
         name = meta.get("name") if isinstance(meta, dict) else None
         return name if isinstance(name, str) else None
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        """(kind, name) of a declared document: the compiler declares only those where both are text."""
+        kind, name = self.kind, self.name
+        if kind is None or name is None:
+            raise ValueError(f"{self.file} has no kind or metadata.name: it was never declared")
+        return kind, name
 
     def span(self, path: Path) -> Span:
         """The span of the value at path, or of its nearest ancestor that has one."""
@@ -154,10 +168,11 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
                   _mark_span(file, too_deep), "flatten the structure; nothing below this point was read")
         return None
     try:
-        loader = _Loader(text, file, diags) if slow else _FastLoader(text)
-        nodes = []
+        loader = _Loader(text, file, diags) if slow or _FastLoader is None else _FastLoader(text)
+        nodes: list[Node] = []
         while loader.check_node():
-            nodes.append(loader.get_node())
+            if (node := loader.get_node()) is not None:     # never None after check_node()
+                nodes.append(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = _mark_span(file, mark) if mark else Span(file, 1, 1)

@@ -63,7 +63,8 @@ def _report(doc: Document, error: ValidationError, diags: Diagnostics) -> None:
         suggestions = error.schema.get("x-suggest")
         if suggestions and isinstance(value, str):
             hint = did_you_mean(value, suggestions) or hint
-        diags.add(error.schema.get("x-code", "BNY208"), f"{where}: `{_show(value)}` does not have the required form", doc.span(path), hint)
+        diags.add(error.schema.get("x-code", "BNY208"), f"{where}: `{_show(value)}` does not have the required form",
+                  doc.span(path), hint)
     elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
                "minLength", "maxLength", "minProperties"):
         diags.add("BNY209", f"{where}: {error.message}", doc.span(path), error.schema.get("x-hint"))
@@ -98,7 +99,7 @@ def _explain_hint(doc: Document, path) -> str | None:
 
 
 def _where(path: Iterable[Any]) -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
     return "`" + "".join(parts) + "`" if parts else "the document"

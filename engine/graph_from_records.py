@@ -7,14 +7,14 @@ rows; this module only reshapes them, so it stays pure and testable on the demo 
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from .graph import GraphSnapshot
 
 ACTIVE = ("active", None)
 
 
-def snapshot_from_records(records: Mapping[str, Iterable[Mapping]]) -> GraphSnapshot:
+def snapshot_from_records(records: Mapping[str, Iterable[Mapping[str, Any]]]) -> GraphSnapshot:
     holdings, persons, agreements = [], set(), []
     for h in records.get("equity_holding", ()):
         holder = h.get("holder_company") or h.get("holder_person")

@@ -7,12 +7,11 @@ from typing import Mapping
 
 from ..diagnostics import Diagnostics, did_you_mean
 from ..source import Span
-from . import ast
+from . import ast, checker_calls
 from .functions import SPECIAL_FORMS, Registry
 from .parser import to_span
 from .typerules import arithmetic, assignable, describe, equatable, is_open, negatable, orderable
-from .types import (ANY, BOOL, EnumType, FieldInfo, ListType, RecordType, Type, TypeEnv, list_of,
-                    map_of)
+from .types import ANY, BOOL, EnumType, FieldInfo, ListType, RecordType, Type, TypeEnv, list_of, map_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +127,7 @@ class Checker:
         if is_open(t):
             return UNKNOWN
         projection = isinstance(t, ListType) and isinstance(t.element, RecordType)
-        record = t.element if projection else t
+        record = t.element if projection and isinstance(t, ListType) else t
         if not isinstance(record, RecordType):
             return self.error("BNY305", f"`{path_text(node.obj)}` is {describe(t)} and has no fields",
                               node.name_pos, None)
@@ -268,8 +267,17 @@ class Checker:
                 hint = did_you_mean(n.value, t.values) or "values: " + ", ".join(t.values)
                 self.error("BNY309", f"`{n.value}` is not a value of this enum", n.pos, hint)
 
-    from .checker_calls import (_call, _distinct, _lambda, _where, _window, aggregate,  # noqa: E402
-                                bind_lambda, function_call, latest, scalar_min_max)
+    # the methods kept in checker_calls.py (a module of its own, to keep this one small)
+    _call = checker_calls._call
+    _distinct = checker_calls._distinct
+    _lambda = checker_calls._lambda
+    _where = checker_calls._where
+    _window = checker_calls._window
+    aggregate = checker_calls.aggregate
+    bind_lambda = checker_calls.bind_lambda
+    function_call = checker_calls.function_call
+    latest = checker_calls.latest
+    scalar_min_max = checker_calls.scalar_min_max
 
 
 def _arith_hint(op: str, a: Type, b: Type) -> str | None:

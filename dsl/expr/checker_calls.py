@@ -89,7 +89,8 @@ def _window(self: "Checker", node: ast.Window) -> "TI":
     coll = self.check(node.coll)
     if is_open(coll.type):
         return _unknown()
-    base, project = node.coll, []
+    base: ast.Node = node.coll
+    project: list[str] = []
     while isinstance(base, ast.Field) and base in self.out.projections:
         project.insert(0, base.name)
         base = base.obj
@@ -143,8 +144,7 @@ def aggregate(self: "Checker", node: ast.Call) -> "TI":
         return self.error("BNY304", f"`{name}` takes a list and optionally a function of each element, "
                           f"got {len(args)} arguments", node.pos, f"e.g. `{name}(loans, l -> l.balance)`")
     source = args[0]
-    distinct = isinstance(source, ast.Distinct)
-    if distinct:
+    if isinstance(source, ast.Distinct):
         if name != "count":
             return self.error("BNY305", "`distinct` only goes with count", source.pos)
         name, source = "count_distinct", source.operand

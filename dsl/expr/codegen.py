@@ -133,7 +133,7 @@ class Codegen:
         item = self.gen(node.item)
         cont = node.container
         if isinstance(cont, ast.ListLit) and all(isinstance(i, ast.Literal) for i in cont.items):
-            values = [i.value for i in cont.items if i.value is not None]
+            values = [v for v in map(_literal_value, cont.items) if v is not None]
             try:
                 container = self.bind(frozenset(values))
             except TypeError:
@@ -161,7 +161,7 @@ class Codegen:
 
     def _maplit(self, node: ast.MapLit) -> str:
         if all(isinstance(v, ast.Literal) for v in node.values):
-            return self.bind(dict(zip(node.keys, (v.value for v in node.values))))
+            return self.bind(dict(zip(node.keys, map(_literal_value, node.values))))
         return "{" + ", ".join(f"{self.bind(k)}: {self.gen(v)}" for k, v in zip(node.keys, node.values)) + "}"
 
     # -- collections --------------------------------------------------------------------------
@@ -227,7 +227,9 @@ class Codegen:
         t = self.tmp()
         coll = self.gen(source)
         if has_lambda:
-            var, body = self._lambda_body(node.args[1])
+            lam = node.args[1]
+            assert isinstance(lam, ast.Lambda)    # has_lambda: the checker bound it
+            var, body = self._lambda_body(lam)
             body_nullable = self.c.info[node.args[1]].nullable
         else:
             var = f"e{self.tmp()}"
@@ -262,7 +264,13 @@ def _constant(node: ast.Node) -> bool:
 
 def _constant_value(node: ast.Node) -> Any:
     if isinstance(node, ast.MapLit):
-        return dict(zip(node.keys, (v.value for v in node.values)))
+        return dict(zip(node.keys, map(_literal_value, node.values)))
+    return _literal_value(node)
+
+
+def _literal_value(node: ast.Node) -> Any:
+    """The value of a node known to be a literal (checked by the caller)."""
+    assert isinstance(node, ast.Literal)
     return node.value
 
 

@@ -22,6 +22,10 @@ _CODE: dict[str, Any] = {}
 _CODE_MAX = 20_000
 
 
+def _not_compiled(ctx: Mapping[str, Any]) -> Any:
+    raise TypeError("this CompiledExpr was made without its evaluation function (use compile_expression)")
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledExpr:
     """A checked, compiled expression. Call it with a context mapping root names to values."""
@@ -34,7 +38,7 @@ class CompiledExpr:
     paths: frozenset[tuple[str, ...]] = frozenset()
     uses_now: bool = False
     source: str = field(default="", repr=False)
-    _fn: Callable[[Mapping[str, Any]], Any] = field(default=None, repr=False)
+    _fn: Callable[[Mapping[str, Any]], Any] = field(default=_not_compiled, repr=False)
 
     def __call__(self, ctx: Mapping[str, Any]) -> Any:
         """The value (None for null). Raises EvaluationError when the data breaks evaluation."""

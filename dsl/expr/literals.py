@@ -40,8 +40,16 @@ def read_number(text: str) -> tuple[object, Type]:
     return int(text), INTEGER
 
 
+def _split(text: str) -> tuple[str, str]:
+    """(number, unit) of a literal with a unit (the grammar has matched its form already)."""
+    m = _SPLIT.match(text)
+    if m is None:
+        raise LiteralError(f"cannot read `{text}`")
+    return m.group(1), m.group(2)
+
+
 def read_money(text: str) -> Decimal:
-    number, unit = _SPLIT.match(text).groups()
+    number, unit = _split(text)
     return _whole(Decimal(number).scaleb(MONEY_UNITS[unit.strip()]))
 
 
@@ -50,13 +58,13 @@ def read_percent(text: str) -> Decimal:
 
 
 def read_duration(text: str) -> timedelta:
-    number, unit = _SPLIT.match(text).groups()
+    number, unit = _split(text)
     amount = Decimal(number)
     return timedelta(**{DURATION_UNITS[unit.strip()]: float(amount) if "." in number else int(amount)})
 
 
 def read_period(text: str) -> Period:
-    number, unit = _SPLIT.match(text).groups()
+    number, unit = _split(text)
     return Period(int(number) * PERIOD_MONTHS[unit.strip()])
 
 

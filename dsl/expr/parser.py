@@ -111,7 +111,8 @@ def _too_deep(tree: Tree) -> ast.Pos | None:
 
 def _report_syntax(exc: UnexpectedInput, text: str, span: Span, diags: Diagnostics) -> None:
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else ""
+        at = exc.pos_in_stream
+        ch = text[at] if at is not None and 0 <= at < len(text) else ""
         hint = None
         if ch in _FULL_WIDTH:
             hint = f"`{ch}` is a full-width character; type the ASCII `{_FULL_WIDTH[ch]}`"
@@ -143,13 +144,13 @@ def _report_syntax(exc: UnexpectedInput, text: str, span: Span, diags: Diagnosti
 
 
 def _pos(tok: Token) -> ast.Pos:
-    return (tok.line, tok.column)
+    return (tok.line or 1, tok.column or 1)       # the parser gives every token its place
 
 
 class _Builder(Transformer):
     """lark tree → ast nodes. Depth is bounded before this runs, so recursion is safe."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.literal_errors: list[tuple[ast.Pos, str]] = []
 

@@ -174,11 +174,12 @@ def project(items: Sequence[Mapping] | None, names: tuple[str, ...]) -> list | N
         return None
     out = []
     for item in items:
+        value: Any = item
         for name in names:
-            if item is None:
+            if value is None:
                 break
-            item = item.get(name)
-        out.append(item)
+            value = value.get(name)
+        out.append(value)
     return out
 
 

@@ -54,11 +54,11 @@ def arithmetic(op: str, lt: Type, rt: Type) -> Type | None:
         return None
     if op == "*":
         if "money" in (a, b):
-            other = b if a == "money" else a
-            return MONEY if other in ("number", "integer", "percent") else None
+            factor = b if a == "money" else a
+            return MONEY if factor in ("number", "integer", "percent") else None
         if "percent" in (a, b):
-            other = b if a == "percent" else a
-            return PERCENT if other in ("number", "integer", "percent") else None
+            factor = b if a == "percent" else a
+            return PERCENT if factor in ("number", "integer", "percent") else None
         if a == b == "integer":
             return INTEGER
         if {a, b} <= _PLAIN:

@@ -83,7 +83,7 @@ DATE = Type("date")
 DATETIME = Type("datetime")
 DURATION = Type("duration")
 NULL = Type("null")
-ANY = Type("any")
+ANY: Type = Type("any")
 PERIOD = Type("period")  # a calendar span (`3 months`, `2 quarters`): only in literals, windows, date arithmetic
 
 NUMERIC = frozenset({"number", "integer", "money", "percent"})

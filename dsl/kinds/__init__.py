@@ -1,4 +1,14 @@
 """Every kind Banyan knows; importing this package registers them all."""
-from . import entity  # noqa: F401
+from . import (  # noqa: F401,E401
+    alert_rule,
+    channel,
+    entity,  # noqa: F401
+    flow,
+    form,
+    org_unit,
+    role,
+    test_suite,
+    tiering,
+    view,
+)
 from .registry import KINDS, KindDef, register  # noqa: F401
-from . import org_unit, role, channel, form, flow, tiering, alert_rule, view, test_suite  # noqa: F401,E401

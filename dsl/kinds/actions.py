@@ -7,12 +7,12 @@ from typing import Any, Mapping
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, FieldInfo, RecordType
-from dsl.link import LinkContext
-from dsl.loader import Document, Path
-from dsl.source import Span
 from dsl.kinds.channel import check_template
 from dsl.kinds.common import EXPRESSION, NAME, ROLE_LIST
 from dsl.kinds.parts import ASSIGNEES, CONDITION, NAME_LIST, as_dict, compile_assignees, get, spec_of
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
+from dsl.source import Span
 
 NOTIFY = {"type": "object", "required": ["channels", "template"], "additionalProperties": False,
           "description": "Send a message: to the holders of `roles` and/or the users of `to`, through each channel.",
@@ -89,6 +89,7 @@ def build_actions(doc: Document, ctx: LinkContext, path: Path, scope: Mapping[st
         ipath = path + (i,)
         kind = next(k for k in ("set", "notify", "start_flow", "webhook") if k in item)
         when = ctx.expr(doc, ipath + ("when",), scope, BOOL) if "when" in item else None
+        effect: SetFields | Notify | StartFlow | Webhook
         if kind == "notify":
             effect = _notify(doc, ctx, ipath + ("notify",), scope)
         elif kind == "start_flow":

@@ -10,9 +10,6 @@ from typing import Any, Mapping
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, FieldInfo, RecordType, enum
 from dsl.ir import Label, Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.actions import Action, build_actions
 from dsl.kinds.alert_rule_schema import GRADES, SCHEMA
 from dsl.kinds.channel import placeholders
@@ -21,6 +18,9 @@ from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
 from dsl.kinds.registry import KindDef, register
 from dsl.kinds.schedule import Schedule, parse_schedule
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
     for sub, text in ([((), message)] if isinstance(message, str) else list(as_dict(message).items())):
         if isinstance(text, str):
             placeholders(ctx, doc, ("spec", "message") + ((sub,) if sub else ()), text)
-    respond = {g: duration_at(doc, ("spec", "respond_within", g)) for g in as_dict(spec.get("respond_within"))}
+    respond = {g: d for g in as_dict(spec.get("respond_within"))            # each one checked by the schema
+               if (d := duration_at(doc, ("spec", "respond_within", g))) is not None}
     for g in respond:
         if g not in [x.name for x in grades]:
             ctx.diags.add("BNY604", f"`respond_within.{g}`: the rule has no {g} grade",
@@ -143,7 +144,7 @@ def _roll_up(doc: Document, ctx: LinkContext, scope: str | None) -> RollUp | Non
     elif info is not None and not isinstance(info.type, RecordType):
         ctx.diags.add("BNY405", f"`{scope}.{r['to']}` is {info.type}, not a reference", doc.span(path),
                       "roll up along a ref field, e.g. `to: group`")
-    elif info is not None:
+    elif info is not None and isinstance(info.type, RecordType):
         entity = info.type.entity
     return RollUp(r["to"], entity, r.get("grade", "worst_minus_one"))
 

@@ -68,7 +68,8 @@ CHANNEL_SPEC = {
                        "description": "Webhook: the environment variable holding the signing secret (never the secret itself)."},
         "max_length": {"type": "integer", "minimum": 1, "description": "SMS: the longest body sent, in characters (default 70)."},
         "quiet_hours": {"type": "object", "required": ["from", "to"], "additionalProperties": False,
-                        "description": "Hold messages in these hours (local time), e.g. {from: '22:00', to: '07:00'}; red alerts are never held.",
+                        "description": "Hold messages in these hours (local time), e.g. {from: '22:00', to: '07:00'}; "
+                                       "red alerts are never held.",
                         "properties": {"from": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
                                        "to": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}}},
         "templates": {"type": "object", "minProperties": 1, "propertyNames": NAME,

@@ -5,15 +5,29 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dsl.expr.types import (BOOL, DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo,
-                          Type, enum, list_of, record)
+from dsl.expr.types import (
+    BOOL,
+    DATE,
+    DATETIME,
+    DURATION,
+    INTEGER,
+    MONEY,
+    NUMBER,
+    PERCENT,
+    STRING,
+    FieldInfo,
+    Type,
+    enum,
+    list_of,
+    record,
+)
 from dsl.ir import Label, Metadata
-from dsl.link import Declarations, LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.entity_schema import SCHEMA
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import Declarations, LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 _SIMPLE_TYPES: dict[str, Type] = {
     "string": STRING, "text": STRING, "file": STRING, "integer": INTEGER, "number": NUMBER, "money": MONEY,
@@ -133,9 +147,10 @@ def _declare(doc: Document, decls: Declarations) -> None:
     for c in _list(spec.get("collections")):
         if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("entity"), str):
             fields[c["name"]] = FieldInfo(list_of(record(c["entity"])), nullable=False)
-    decls.records[doc.name] = fields
+    _, name = doc.ref
+    decls.records[name] = fields
     if isinstance(spec.get("time_field"), str):
-        decls.time_fields[doc.name] = spec["time_field"]
+        decls.time_fields[name] = spec["time_field"]
 
 
 def _list(value: Any) -> list:
@@ -143,7 +158,7 @@ def _list(value: Any) -> list:
 
 
 def _build(doc: Document, ctx: LinkContext) -> Entity:
-    from dsl.kinds.entity_rules import build_fields, check_collections, compute_order, build_validations
+    from dsl.kinds.entity_rules import build_fields, build_validations, check_collections, compute_order
     spec = doc.data["spec"]
     meta = metadata_of(doc)
     fields = build_fields(doc, ctx)

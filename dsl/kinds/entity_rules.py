@@ -26,7 +26,7 @@ _OPTION_FITS = {
 def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
     from dsl.kinds.entity import EntityField, EnumValue, field_type
     spec = doc.data["spec"]
-    scope = ctx.decls.records.get(doc.name, {})
+    scope = ctx.decls.records.get(doc.ref[1], {})
     out: list[EntityField] = []
     seen: dict[str, int] = {}
     for i, f in enumerate(spec["fields"]):
@@ -40,6 +40,7 @@ def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
         declared = f["type"]
         type_name = "ref" if declared.startswith("ref(") else declared
         t, ref = field_type(declared, f.get("values"))
+        assert t is not None                      # the schema admits only the types field_type knows
         if ref is not None:
             ctx.resolve("Entity", ref, doc, path + ("type",), builtins=BUILTIN_RECORDS)
         _check_options(doc, ctx, f, path, type_name)
@@ -141,7 +142,7 @@ def check_collections(doc: Document, ctx: LinkContext) -> list["Collection"]:
 
 def build_validations(doc: Document, ctx: LinkContext, names: set[str]) -> list["Validation"]:
     from dsl.kinds.entity import Validation
-    scope = ctx.decls.records.get(doc.name, {})
+    scope = ctx.decls.records.get(doc.ref[1], {})
     out = []
     for i, v in enumerate(doc.data["spec"].get("validations") or []):
         path = ("spec", "validations", i)

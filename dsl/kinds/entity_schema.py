@@ -1,9 +1,11 @@
 """The JSON Schema of the Entity kind: a record type with fields, collections and validations."""
 from __future__ import annotations
 
+from typing import Any
+
 from dsl.kinds.common import EXPRESSION, LABEL, LITERAL, NAME, envelope
 
-FIELD_TYPE = {
+FIELD_TYPE: dict[str, Any] = {
     "type": "string",
     "pattern": r"^(string|text|integer|number|money|percent|bool|date|datetime|duration|enum|multi_enum|file|ref\([a-z][a-z0-9_]*\))$",
     "description": "string | text | integer | number | money | percent | bool | date | datetime | duration | "
@@ -23,7 +25,7 @@ ENUM_VALUE = {
     ],
 }
 
-FIELD = {
+FIELD: dict[str, Any] = {
     "type": "object",
     "required": ["name", "type"],
     "additionalProperties": False,

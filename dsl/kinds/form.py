@@ -12,15 +12,15 @@ from typing import Any
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL
 from dsl.ir import Label, Metadata
-from dsl.link import Declarations, LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.entity_rules import build_validations, compute_order
 from dsl.kinds.form_fields import FormField, build_form_fields, check_names, declared_fields
 from dsl.kinds.form_schema import SCHEMA
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import as_list, spec_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import Declarations, LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,16 @@ class Form:
 
 
 def _declare(doc: Document, decls: Declarations) -> None:
-    spec = spec_of(doc)
-    decls.records[doc.name] = declared_fields(doc.name, as_list(spec.get("fields")), decls.records)
+    spec, name = spec_of(doc), doc.ref[1]
+    decls.records[name] = declared_fields(name, as_list(spec.get("fields")), decls.records)
 
 
 def _build(doc: Document, ctx: LinkContext) -> Form:
-    if ctx.exists("Entity", doc.name):
-        ctx.diags.add("BNY402", f"`{doc.name}` is both an Entity and a Form", doc.span(("metadata", "name")),
+    _, name = doc.ref
+    if ctx.exists("Entity", name):
+        ctx.diags.add("BNY402", f"`{name}` is both an Entity and a Form", doc.span(("metadata", "name")),
                       "forms and entities share one namespace of record types; rename the form")
-    scope = ctx.decls.records.get(doc.name, {})
+    scope = ctx.decls.records.get(name, {})
     fields = build_form_fields(doc, ctx, ("spec", "fields"), scope)
     names = {f.name for f in fields}
     sections, tabs = _layout(doc, ctx, names, scope)
@@ -84,7 +85,8 @@ def _layout(doc: Document, ctx: LinkContext, names: set[str], scope) -> tuple[li
     for i, s in enumerate(as_list(layout.get("sections"))):
         path = ("spec", "layout", "sections", i)
         if any(x.id == s["id"] for x in sections):
-            ctx.diags.add("BNY402", f"section id `{s['id']}` is used twice", doc.span(path + ("id",)), "give each section its own id")
+            ctx.diags.add("BNY402", f"section id `{s['id']}` is used twice", doc.span(path + ("id",)),
+                          "give each section its own id")
             continue
         check_names(ctx, doc, path + ("fields",), s["fields"], names)
         for j, name in enumerate(s["fields"]):

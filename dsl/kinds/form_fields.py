@@ -10,12 +10,12 @@ from typing import Any, Mapping
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, FieldInfo, list_of, record
 from dsl.ir import Label
-from dsl.link import BUILTIN_RECORDS, LinkContext
-from dsl.loader import Document, Path
-from dsl.source import Span
 from dsl.kinds.entity import EntityField, EnumValue, field_type
 from dsl.kinds.entity_rules import _check_options, _default
 from dsl.kinds.parts import get
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document, Path
+from dsl.source import Span
 
 _ORDERED = {"integer", "number", "money", "percent", "date", "datetime", "duration"}
 
@@ -58,7 +58,8 @@ def declared_fields(form: str, fields: list, records: dict) -> dict[str, FieldIn
             continue
         if f.get("type") == "table":
             row = row_record(form, f["name"])
-            records[row] = declared_fields(row, f.get("columns") if isinstance(f.get("columns"), list) else [], records)
+            columns = f.get("columns")
+            records[row] = declared_fields(row, columns if isinstance(columns, list) else [], records)
             out[f["name"]] = FieldInfo(list_of(record(row)), nullable=False)
             continue
         t, _ = field_type(str(f.get("type")), f.get("values"))
@@ -88,14 +89,15 @@ def _build_one(doc: Document, ctx: LinkContext, f: dict, path: Path, scope, row_
     type_name = "ref" if declared.startswith("ref(") else declared
     columns: tuple[FormField, ...] = ()
     if type_name == "table":
-        t, ref = scope[f["name"]].type if f["name"] in scope else None, None
+        row = row_record(row_of or doc.ref[1], f["name"])
+        # declared in the declare pass; not in scope only when an Entity took the form's name (BNY402)
+        t, ref = scope[f["name"]].type if f["name"] in scope else list_of(record(row)), None
         if "columns" not in f:
             ctx.diags.add("BNY204", f"table field `{f['name']}` is missing the required key `columns`",
                           doc.key_span(path + ("type",)), "add `columns:` listing the fields of each row")
         else:
-            row = row_record(row_of or doc.name, f["name"])
             row_scope = dict(ctx.decls.records.get(row, {}))
-            row_scope.setdefault("form", FieldInfo(record(doc.name), nullable=False))
+            row_scope.setdefault("form", FieldInfo(record(doc.ref[1]), nullable=False))
             columns = tuple(build_form_fields(doc, ctx, path + ("columns",), row_scope, row))
     else:
         t, ref = field_type(declared, f.get("values"))

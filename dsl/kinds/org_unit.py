@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from dsl.diagnostics import a
 from dsl.ir import Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.common import LABEL, NAME, envelope
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import spec_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 ORG_TYPES = ["head_office", "branch", "sub_branch", "department"]
 # the kinds of unit each kind of unit may sit under
@@ -68,8 +68,9 @@ def _build(doc: Document, ctx: LinkContext) -> OrgUnit:
                           doc.span(("spec", "parent")), f"name {a(' or '.join(sorted(_PARENTS[kind])))}")
     code = spec.get("code")
     if code is not None:
+        _, name = doc.ref
         others = [d for (k, n), d in ctx.decls.documents.items()
-                  if k == "OrgUnit" and n < doc.name and spec_of(d).get("code") == code]
+                  if k == "OrgUnit" and n < name and spec_of(d).get("code") == code]
         if others:
             ctx.diags.add("BNY402", f"institution code {code} is also used by `{others[0].name}`",
                           doc.span(("spec", "code")), "each unit has its own code")

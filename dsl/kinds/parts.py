@@ -8,10 +8,10 @@ from typing import Any, Iterable, Mapping
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import ListType, RecordType, Type, record
+from dsl.kinds.common import DURATION, EXPRESSION, NAME, NAME_PATTERN
 from dsl.link import BUILTIN_RECORDS, LinkContext
 from dsl.loader import Document, Path
 from dsl.source import Span
-from dsl.kinds.common import DURATION, EXPRESSION, NAME, NAME_PATTERN
 
 ID = {**NAME, "description": "An id, unique within its list (ASCII snake_case)."}
 NAME_LIST = {"type": "array", "items": NAME, "uniqueItems": True}
@@ -55,7 +55,7 @@ def duration_at(doc: Document, path: Path) -> Duration | None:
         return None
     m = _DURATION_RE.match(text)
     unit = _UNITS.get(m.group(2)) if m else None
-    if unit is None:  # the schema pattern reports it
+    if m is None or unit is None:  # the schema pattern reports it
         return None
     amount = float(m.group(1))
     return Duration(int(amount) if amount.is_integer() else amount, unit, text.strip(), doc.span(path))

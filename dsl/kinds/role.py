@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsl.link import LinkContext
-from dsl.loader import Document
 from dsl.ir import Metadata
-from dsl.source import Span
 from dsl.kinds.common import NAME, envelope
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import spec_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 ORG_LEVELS = ["head_office", "branch", "sub_branch", "department"]
 
@@ -65,13 +65,15 @@ def _build(doc: Document, ctx: LinkContext) -> Role:
 
 
 def _check_circle(doc: Document, ctx: LinkContext, first: str) -> None:
-    trail, current = [doc.name], first
+    _, name = doc.ref
+    trail: list[str] = [name]
+    current: str | None = first
     while current and current not in trail:
         trail.append(current)
         other = ctx.decls.documents.get(("Role", current))
         current = spec_of(other).get("reports_to") if other is not None else None
-    if current == doc.name:
-        ctx.diags.add("BNY405", "roles report to each other in a circle: " + " → ".join(trail + [doc.name]),
+    if current == name:
+        ctx.diags.add("BNY405", "roles report to each other in a circle: " + " → ".join(trail + [name]),
                       doc.span(("spec", "reports_to")), "the top role of a chain reports to no one")
 
 

@@ -8,14 +8,14 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from dsl.ir import Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.common import LITERAL, NAME, envelope
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import ID, spec_of
 from dsl.kinds.registry import KindDef, register
 from dsl.kinds.test_suite_checks import check_case_names, check_expectations, typed_records
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 _RECORD = {"type": "object", "propertyNames": NAME, "additionalProperties": {
     "description": "A field value: a literal (5亿, 70%, 2026-03-31), a ref's key, or a list.",

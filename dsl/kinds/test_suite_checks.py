@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from dsl.diagnostics import did_you_mean
-from dsl.expr.types import EnumType, RecordType, STRING, Type
-from dsl.link import LinkContext
-from dsl.loader import Document, Path
+from dsl.expr.types import STRING, EnumType, RecordType, Type
 from dsl.kinds.events import event_entity
 from dsl.kinds.parts import get, spec_of
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
 
 _TEXTUAL = {"string", "record", "list"}
 
@@ -120,7 +120,7 @@ def _check_flow(doc: Document, ctx: LinkContext, path: Path, case: dict, subject
     if flow is None:
         return
     spec = spec_of(flow)
-    ids = [n.get("id") for n in spec.get("nodes") or [] if isinstance(n, dict)]
+    ids = [n["id"] for n in spec.get("nodes") or [] if isinstance(n, dict) and isinstance(n.get("id"), str)]
     for node in run.get("decisions") or {}:
         if node not in ids:
             ctx.diags.add("BNY605", f"flow `{run['name']}` has no node `{node}`",

@@ -11,15 +11,15 @@ from typing import Any
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, NUMBER, EnumType, FieldInfo, enum, record
 from dsl.ir import Label, Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds.events import check_event
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
 from dsl.kinds.registry import KindDef, register
 from dsl.kinds.schedule import Schedule, parse_schedule
 from dsl.kinds.tiering_schema import SCHEMA
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 ALERT_GRADE = enum(("yellow", "orange", "red"))
 RESERVED = ("score", "alert_grade", "subject")
@@ -104,7 +104,7 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
     policy = spec["table"].get("hit_policy", "first")
     rules = []
     for i, r in enumerate(spec["table"]["rules"]):
-        path = ("spec", "table", "rules", i)
+        path: tuple[str | int, ...] = ("spec", "table", "rules", i)
         _tier_ref(doc, ctx, path + ("tier",), names)
         when = ctx.expr(doc, path + ("when",), table_scope, BOOL) if "when" in r and subject else None
         rules.append(TableRule(when, r["tier"], Label.of(r.get("label")), doc.span(path)))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
-from dsl.kinds.parts import CONDITION, SLA
 from dsl.kinds.events import EVENT
+from dsl.kinds.parts import CONDITION, SLA
 from dsl.kinds.schedule import SCHEDULE
 
 HIT_POLICIES = ["first", "unique", "any", "priority", "collect"]

@@ -10,14 +10,14 @@ from typing import Any
 from dsl.diagnostics import a, did_you_mean
 from dsl.expr.types import BOOL, FieldInfo, ListType, RecordType
 from dsl.ir import Label, Metadata
-from dsl.link import LinkContext
-from dsl.loader import Document
-from dsl.source import Span
 from dsl.kinds import view_functions  # noqa: F401  (registers flatten())
 from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import CONDITION, ID, NAME_LIST, resolve_entity, spec_of, subject_scope
 from dsl.kinds.registry import KindDef, register
+from dsl.link import LinkContext
+from dsl.loader import Document
+from dsl.source import Span
 
 SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline"]
 _KEYS = {"fields": {"fields"}, "table": {"rows", "where", "columns", "sort", "limit"}, "metrics": {"metrics"},

@@ -5,11 +5,44 @@ JSON (`to_json` / `from_json`), holds only what is alive, and the history leaves
 from .apply import apply
 from .calendar import WEEKDAYS, BusinessCalendar, Calendar
 from .codec import from_json, to_json
-from .commands import (AddSigner, Approve, Cancel, Cc, Claim, Command, Comment, Complete, Delegate, EventOccurred,
-                       Reject, RemoveSigner, Return, Start, SubflowEnded, TimerFired, Transfer, Urge, Withdraw)
+from .commands import (
+                       AddSigner,
+                       Approve,
+                       Cancel,
+                       Cc,
+                       Claim,
+                       Command,
+                       Comment,
+                       Complete,
+                       Delegate,
+                       EventOccurred,
+                       Reject,
+                       RemoveSigner,
+                       Return,
+                       Start,
+                       SubflowEnded,
+                       TimerFired,
+                       Transfer,
+                       Urge,
+                       Withdraw,
+)
 from .directory import Directory, StaticDirectory, resolve_users
-from .effects import (CancelSubflow, ClearTimer, CloseTask, CreateTask, Event, Finished, Notify, Result, SetFields,
-                      SetTimer, StartFlow, StartSubflow, UpdateTask, Webhook)
+from .effects import (
+                       CancelSubflow,
+                       ClearTimer,
+                       CloseTask,
+                       CreateTask,
+                       Event,
+                       Finished,
+                       Notify,
+                       Result,
+                       SetFields,
+                       SetTimer,
+                       StartFlow,
+                       StartSubflow,
+                       UpdateTask,
+                       Webhook,
+)
 from .errors import CommandRejected
 from .state import FlowInstance, Handoff, Split, Step, Task, Timer, Token
 from .work import FlowContext

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from dsl.kinds.actions import Action, Notify as NotifyAction, SetFields as SetAction, StartFlow as StartAction
+from dsl.kinds.actions import Action
+from dsl.kinds.actions import Notify as NotifyAction
+from dsl.kinds.actions import SetFields as SetAction
+from dsl.kinds.actions import StartFlow as StartAction
 from dsl.kinds.actions import Webhook as WebhookAction
 
 from .effects import Notify, SetFields, StartFlow, Webhook

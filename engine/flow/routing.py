@@ -8,8 +8,17 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from dsl.expr.compiled import CompiledExpr
-from dsl.kinds.flow.ir import (ActionNode, BranchNode, EndNode, InclusiveNode, JoinNode, ParallelNode, SubflowNode,
-                               TaskNode, WaitNode)
+from dsl.kinds.flow.ir import (
+    ActionNode,
+    BranchNode,
+    EndNode,
+    InclusiveNode,
+    JoinNode,
+    ParallelNode,
+    SubflowNode,
+    TaskNode,
+    WaitNode,
+)
 
 from .actions import run_actions
 from .effects import StartSubflow

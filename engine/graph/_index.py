@@ -8,6 +8,7 @@ the edge lists that come in from callers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class NodeIndex:
 
 
 def parse_edges(
-    edges: Iterable[Sequence], index: NodeIndex, *, what: str, default_weight: float | None = None
+    edges: Iterable[Sequence[Any]], index: NodeIndex, *, what: str, default_weight: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn ``(src, dst, weight)`` tuples into three arrays, registering the nodes.
 

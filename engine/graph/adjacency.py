@@ -19,7 +19,7 @@ class DynamicAdjacency:
 
     def _set_base(self, base: sp.csr_matrix) -> None:
         base.sum_duplicates()
-        self._n = base.shape[0]
+        self._n: int = base.shape[0]
         self._out = base
         self._in = base.T.tocsr()
         self._extra: dict[tuple[int, int], float] = {}  # pairs not in the base (or amounts changed)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -86,7 +87,7 @@ def equity_channels(equity: EquityGraph, control_rate: float = 0.3, holding_rate
 
 
 def contagion(
-    channels: Iterable[Sequence],
+    channels: Iterable[Sequence[Any]],
     distressed: Mapping[str, float] | Iterable[str],
     *,
     min_score: float = 1e-3,
@@ -122,7 +123,7 @@ def contagion(
     else:
         p = _fixpoint(n, src_a, dst_a, q_a, ps, tol, max_rounds)
     g, pred = _strongest_paths(n, src_a, dst_a, q_a, ps)
-    scores = {index.id(i): float(p[i]) for i in np.flatnonzero(p > 0)}
+    scores = {index.id(int(i)): float(p[i]) for i in np.flatnonzero(p > 0)}
     affected = []
     for i in np.flatnonzero((p >= min_score) & (ps == 0)):
         path = _walk_back(pred, int(i), n)
@@ -132,7 +133,7 @@ def contagion(
     return ContagionResult(scores, tuple(affected))
 
 
-def _debtrank(n, src, dst, q, ps) -> np.ndarray:
+def _debtrank(n: int, src: np.ndarray, dst: np.ndarray, q: np.ndarray, ps: np.ndarray) -> np.ndarray:
     """Each firm passes its distress along its channels once, in the round after it was hit."""
     w = sp.csr_matrix((q, (src, dst)), shape=(n, n))  # parallel channels add up
     h = ps.copy()
@@ -141,7 +142,7 @@ def _debtrank(n, src, dst, q, ps) -> np.ndarray:
     for _ in range(n + 1):
         if not active.any():
             break
-        push = w.T @ np.where(active, h, 0.0)
+        push: np.ndarray = w.T @ np.where(active, h, 0.0)
         done |= active
         nxt = np.minimum(1.0, h + push)  # an inactive firm still takes losses, but passes none on
         active = (nxt > h) & ~done
@@ -149,14 +150,15 @@ def _debtrank(n, src, dst, q, ps) -> np.ndarray:
     return h
 
 
-def _fixpoint(n, src, dst, q, ps, tol, max_rounds) -> np.ndarray:
+def _fixpoint(n: int, src: np.ndarray, dst: np.ndarray, q: np.ndarray, ps: np.ndarray, tol: float,
+              max_rounds: int) -> np.ndarray:
     with np.errstate(divide="ignore"):
         base = np.log1p(-ps)
     p = ps.copy()
     for _ in range(max_rounds):
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.bincount(dst, weights=np.log1p(-(q * p[src])), minlength=n)
-            nxt = np.maximum(-np.expm1(base + logs), ps)
+            nxt: np.ndarray = np.maximum(-np.expm1(base + logs), ps)
         nxt = np.nan_to_num(nxt, nan=1.0)
         if np.max(np.abs(nxt - p), initial=0.0) <= tol:
             return nxt
@@ -164,7 +166,8 @@ def _fixpoint(n, src, dst, q, ps, tol, max_rounds) -> np.ndarray:
     raise ValueError("contagion did not converge within max_rounds")
 
 
-def _strongest_paths(n, src, dst, q, ps):
+def _strongest_paths(n: int, src: np.ndarray, dst: np.ndarray, q: np.ndarray,
+                     ps: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
     """Dijkstra from a virtual source joined to every distressed firm by -log p_s."""
     seeds = np.flatnonzero(ps > 0)
     rows = np.concatenate([src, np.full(seeds.size, n)])
@@ -192,6 +195,6 @@ def _walk_back(pred: np.ndarray, i: int, virtual: int) -> list[int]:
     return path[::-1]
 
 
-def _check_rate(p, what: str) -> None:
+def _check_rate(p: object, what: str) -> None:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{what} must be a probability in [0, 1], got {p!r}")

@@ -44,7 +44,9 @@ class Components:
         size = np.bincount(self.label, minlength=n)
         big = np.flatnonzero(size[self.label] > 1)
         order = big[np.argsort(self.label[big], kind="stable")]
-        cut: np.ndarray | list[int] = np.flatnonzero(np.r_[True, self.label[order][1:] != self.label[order][:-1]]) if order.size else []
+        cut: np.ndarray | list[int] = []
+        if order.size:
+            cut = np.flatnonzero(np.r_[True, self.label[order][1:] != self.label[order][:-1]])
         self.members: dict[int, list[int]] = {}
         for part in np.split(order, cut[1:]) if order.size else []:
             self.members[int(self.label[part[0]])] = part.tolist()

@@ -116,9 +116,10 @@ def diff_membership(proposed: Sequence[ProposedGroup], current: Mapping[str, Ite
     for g in sorted(current_sets):
         members, joined = current_sets[g], match.get(g)
         target = set(joined.members) if joined else set()
-        for f in sorted(target - members) if joined is not None else ():
-            ev = joined.evidence[f]
-            out.append(Suggestion("join", g, f, ev, f"linked to group {g}: {ev.describe()}"))
+        if joined is not None:
+            for f in sorted(target - members):
+                ev = joined.evidence[f]
+                out.append(Suggestion("join", g, f, ev, f"linked to group {g}: {ev.describe()}"))
         for f in sorted(members - target):
             other = where.get(f)
             if other is not None:

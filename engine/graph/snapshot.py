@@ -8,6 +8,7 @@ This is the face the expression language and the runtime call
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .contagion import ContagionResult, contagion, equity_channels, guarantee_channels
 from .equity import EquityGraph
@@ -18,8 +19,8 @@ class GraphSnapshot:
     def __init__(
         self,
         *,
-        holdings: Iterable[Sequence] = (),
-        guarantees: Iterable[Sequence] = (),
+        holdings: Iterable[Sequence[Any]] = (),
+        guarantees: Iterable[Sequence[Any]] = (),
         persons: Iterable[str] = (),
         agreements: Iterable[Sequence[str]] = (),
         relatives: Iterable[Sequence[str]] = (),

@@ -15,7 +15,8 @@ def component_labels(n: int, links: Sequence[tuple[int, int]]) -> np.ndarray:
         return np.arange(n, dtype=np.int64)
     a, b = (np.asarray(x, dtype=np.int64) for x in zip(*links))
     g = sp.csr_matrix((np.ones(a.size), (a, b)), shape=(n, n))
-    return csgraph.connected_components(g, directed=False)[1].astype(np.int64)
+    labels: np.ndarray = csgraph.connected_components(g, directed=False)[1]
+    return labels.astype(np.int64)
 
 
 def components_of_links(n: int, links: Sequence[tuple[int, int]]) -> list[np.ndarray]:

@@ -19,7 +19,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection, Engine
 
 from dsl.errors import BanyanError
-
 from runtime.auth.tables import api_tokens, people, role_grants, role_holders, users
 from runtime.storage.db import writing
 

@@ -14,10 +14,10 @@ import click
 import sqlalchemy as sa
 
 from dsl.errors import BanyanError, env_lang
-from runtime.storage.db import ConfigError, database_url, make_engine
 from runtime.deploy.deployments import DeployError
-from runtime.records.errors import RecordError
 from runtime.flows.store import FlowError
+from runtime.records.errors import RecordError
+from runtime.storage.db import ConfigError, database_url, make_engine
 
 EXIT_ERROR = 2
 EXIT_PROBLEMS = 1

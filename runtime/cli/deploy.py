@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from runtime.cli.main import main
 from runtime.cli.common import compile_bundle, engine_for, env_option, fail, fail_error, handle_errors
+from runtime.cli.main import main
 from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
 from runtime.deploy.plan import Plan
 from runtime.deploy.releases import release_of

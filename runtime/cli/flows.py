@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from runtime.cli.main import main
 from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
+from runtime.cli.main import main
 from runtime.flows.store import FlowError
 
 
@@ -165,8 +165,8 @@ def graph_cmd(name, out, instance, lang, env) -> None:
 def people_cmd(path, env) -> None:
     """Load people and role assignments from JSON: {"users": [{name, org_unit, supervisor, email,
     phone}], "roles": [{user, role, org_unit}]}."""
-    from runtime.storage.db import writing
     from runtime.flows.directory import put_people
+    from runtime.storage.db import writing
     data = _json_arg("@" + path, path)
     service = _service(env)
     try:

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import click
 
-from runtime.cli.main import main
 from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
-from runtime.storage.db import ConfigError
+from runtime.cli.main import main
 from runtime.graph.facts import circles, equity_svg, firm_facts, guarantee_svg
 from runtime.graph.group import group_facts
 from runtime.graph.service import GraphService
 from runtime.graph.settings import bank_settings
-from runtime.records.store import json_value
 from runtime.records.service import Records
+from runtime.records.store import json_value
+from runtime.storage.db import ConfigError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (what the API returns).")
 

@@ -18,8 +18,8 @@ import click
 from dsl.compiler import compile_path
 from dsl.diagnostics import render_json, render_text
 from dsl.errors import BanyanError, env_lang, words
-from dsl.schema_export import editor_settings, explain as explain_topic, kind_schemas
-
+from dsl.schema_export import editor_settings, kind_schemas
+from dsl.schema_export import explain as explain_topic
 
 # Modules that add the operational commands (deploy, records, serve …). They import SQLAlchemy
 # and FastAPI, so they load only when one of their commands (or the command list) is asked

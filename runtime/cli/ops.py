@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from runtime.cli.main import main
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.main import main
 from runtime.deploy.deployments import default_author
 
 
@@ -30,8 +30,8 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     """Generate the demo bank and load it through the records service (one transaction)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from runtime.records.service import Records
     from runtime.cli.seed import SeedError, ensure_deployed, load_demo, seed_demo, seed_demo_users
+    from runtime.records.service import Records
     engine = engine_for(env)
     try:
         demo = load_demo(demo_name)

@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
-from runtime.cli.main import main
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, scope_for
 from runtime.auth.users import UserStore
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.main import main
 from runtime.deploy.deployments import default_author
 from runtime.records.errors import NotFound
-from runtime.records.store import json_value
 from runtime.records.service import Records
+from runtime.records.store import json_value
 
 as_option = click.option("--as", "as_user", default=None, metavar="USER",
                          help="Act as this signed-in user: their org scope, permissions and name "

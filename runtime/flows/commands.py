@@ -7,9 +7,23 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Mapping
 
-from engine.flow import (AddSigner, Approve, Cancel, Cc, Claim, Comment, Complete, Delegate, EventOccurred, Reject,
-                         RemoveSigner, Return, Transfer, Urge, Withdraw)
-
+from engine.flow import (
+    AddSigner,
+    Approve,
+    Cancel,
+    Cc,
+    Claim,
+    Comment,
+    Complete,
+    Delegate,
+    EventOccurred,
+    Reject,
+    RemoveSigner,
+    Return,
+    Transfer,
+    Urge,
+    Withdraw,
+)
 from runtime.flows.store import FlowError
 
 ACTIONS: dict[str, type] = {

@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.storage.prepared import Prepared
 from runtime.auth.tables import people, role_holders
+from runtime.storage.prepared import Prepared
 
 BANK_WIDE = ""
 

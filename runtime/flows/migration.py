@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.flow import Event, FlowInstance, from_json
-
 from runtime.audit import log as audit
 from runtime.flows.store import FlowError, Stored, append_events, bundle_at, dumps, flow_in, save
 from runtime.flows.tables import instances, tasks

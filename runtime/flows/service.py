@@ -19,25 +19,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.flow import WEEKDAYS, TimerFired
-
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.users import UserStore
-from runtime.storage.db import writing
-from runtime.records.errors import NotFound
 from runtime.flows.commands import build
 from runtime.flows.directory import DirectoryFactory, table_directory
-from runtime.flows.queries import BOXES, inbox, instance_view, started_by, step_rules, task_row, timeline
-from runtime.storage.prepared import Prepared
-from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
-from runtime.flows.tables import requests, timers
-from runtime.jobs import notifications
-from runtime.flows.tx import FlowTx
-from runtime.storage.migrate import upgrade
-from runtime.records.service import Records
 from runtime.flows.migration import migrate
 from runtime.flows.preview import preview
-from runtime.flows.queries import iso
+from runtime.flows.queries import BOXES, inbox, instance_view, iso, started_by, step_rules, task_row, timeline
+from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
+from runtime.flows.tables import requests, timers
+from runtime.flows.tx import FlowTx
+from runtime.jobs import notifications
+from runtime.records.errors import NotFound
+from runtime.records.service import Records
+from runtime.storage.db import writing
+from runtime.storage.migrate import upgrade
+from runtime.storage.prepared import Prepared
 
 RETRIES = 3       # a command without an expected version is re-run on a write conflict
 

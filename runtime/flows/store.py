@@ -15,10 +15,9 @@ from sqlalchemy.engine import Connection
 
 from dsl.errors import BanyanError
 from engine.flow import CommandRejected, FlowInstance, from_json, to_json
-
 from runtime.deploy import live as _live
-from runtime.storage.prepared import Prepared
 from runtime.flows.tables import events, instances
+from runtime.storage.prepared import Prepared
 from runtime.storage.tables import deployments
 
 # CommandRejected codes → HTTP status; anything else is 422 (the command itself is wrong).

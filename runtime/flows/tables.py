@@ -31,6 +31,7 @@ instances = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Index("ix_banyan_flow_instances_flow_status", "flow", "status"),
     sa.Index("ix_banyan_flow_instances_subject", "subject_entity", "subject_key"),
+    sa.Index("ix_banyan_flow_instances_running", "status", "flow", "deployment_version"),    # 0007: events.py
 )
 
 events = sa.Table(

@@ -6,23 +6,45 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from sqlalchemy.engine import Connection
 
-from engine.flow import (Cancel, CancelSubflow, CommandRejected, Finished, FlowContext, Start, StartFlow, StartSubflow,
-                         SubflowEnded, apply)
-
+from engine.flow import (
+    Cancel,
+    CancelSubflow,
+    CommandRejected,
+    Finished,
+    FlowContext,
+    Start,
+    StartFlow,
+    StartSubflow,
+    SubflowEnded,
+    apply,
+)
 from runtime.audit import log as audit
-from runtime.flows.effects import write_effects
-from runtime.flows.store import FlowError, Stored, append_events, bundle_at, current_version, db_time, dumps, insert, \
-    load, plain, record_key, runnable_flow, save
 from runtime.deploy.live import LiveModel
+from runtime.flows.effects import write_effects
+from runtime.flows.queries import child_of
+from runtime.flows.store import (
+    FlowError,
+    Stored,
+    append_events,
+    bundle_at,
+    current_version,
+    db_time,
+    dumps,
+    insert,
+    load,
+    plain,
+    record_key,
+    runnable_flow,
+    save,
+)
 from runtime.records.context import Loader, RecordContext
 from runtime.records.store import keys_to_ids
-from runtime.flows.queries import child_of
 
 MAX_CHAIN = 50          # follow-ups per transaction: a subflow chain deeper than this is refused
 

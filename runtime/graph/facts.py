@@ -16,10 +16,9 @@ import math
 from typing import Any, Mapping
 
 from engine.graph import ControlEdge, EquityGraph, GuaranteeGraph, equity_tree_svg, guarantee_circle_svg
-
-from runtime.records.errors import NotFound
 from runtime.graph.load import GraphState
 from runtime.graph.scope import BANK_WIDE, Sight
+from runtime.records.errors import NotFound
 from runtime.records.validation import Problem
 
 HIDDEN_PARTY = {"key": None, "name": None, "group": None, "hidden": True}

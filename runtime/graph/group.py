@@ -32,7 +32,6 @@ from engine.graph import (
     limit_usage,
     propose_groups,
 )
-
 from runtime.graph.facts import all_circles, circle_dict, edge_dict, masked, party, split
 from runtime.graph.load import GraphState
 from runtime.graph.scope import BANK_WIDE, Sight

@@ -17,9 +17,8 @@ from sqlalchemy.engine import Connection
 
 from engine.graph import GraphSnapshot
 from engine.graph_from_records import ACTIVE, snapshot_from_records
-
-from runtime.records.errors import RecordError
 from runtime.deploy.live import LiveModel
+from runtime.records.errors import RecordError
 
 GRAPH_ENTITIES = ("company", "group", "person", "equity_holding", "guarantee")
 

@@ -29,9 +29,9 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from runtime.deploy.live import LiveModel
 from runtime.graph.load import GraphState, build_state, rebuild_equity
 from runtime.graph.replay import replay
-from runtime.deploy.live import LiveModel
 from runtime.records.service import Records
 from runtime.storage.tables import audit_head
 

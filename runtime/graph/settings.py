@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from dsl.expr.literals import read_money
-
 from runtime.storage.db import ENV_FILE, ConfigError
 
 DEFAULT_NET_CAPITAL = 30_000_000_000.0

@@ -16,17 +16,17 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from runtime.auth.scope import Scope
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_status
-from runtime.records.errors import InvalidRecord, RecordError
-from runtime.records.validation import Problem
-from runtime.http.errors import BanyanJSON, install_errors
 from runtime.http.docs import install_docs
+from runtime.http.errors import BanyanJSON, install_errors
 from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
-from runtime.records.service import Records
 from runtime.http.params import DbId, Offset
-from runtime.auth.scope import Scope
+from runtime.records.errors import InvalidRecord, RecordError
+from runtime.records.service import Records
+from runtime.records.validation import Problem
 
 RESERVED = {"limit", "offset", "order"}
 

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
+from runtime.flows.access import can_see, involved_in
 from runtime.flows.store import FlowError
 from runtime.http.errors import BanyanJSON, request_lang
-from runtime.flows.access import can_see, involved_in
 
 
 class FlowApiGuard:

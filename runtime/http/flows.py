@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
-from runtime.http.params import MAX_ID, Limit, Offset
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
+from runtime.http.params import MAX_ID, Limit, Offset
 
 
 class StartBody(BaseModel):

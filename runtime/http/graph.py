@@ -21,16 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
 from runtime.auth.scope import Scope
-from runtime.storage.db import ConfigError
-from runtime.records.errors import NotFound
 from runtime.graph.facts import circles, contagion_facts, equity_svg, firm_facts, guarantee_svg, status
 from runtime.graph.group import group_facts
 from runtime.graph.load import GraphUnavailable
 from runtime.graph.scope import Sight, leads, sight_of
 from runtime.graph.service import graph_service
 from runtime.graph.settings import bank_settings
+from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
+from runtime.storage.db import ConfigError
 
 SVG = "image/svg+xml"
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

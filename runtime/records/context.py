@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection
 
 from runtime.deploy.live import LiveModel
 
-
 # Context entries expressions may read besides fields ("$graph" for the graph functions):
 # name → provider(loader, name), asked once per operation, only when an expression reads it.
 # Other rooms declare theirs under the `banyan.context` entry point (the graph room's `$graph`),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dsl.errors import BanyanError
-
 from runtime.records.validation import Problem
 
 

@@ -24,16 +24,17 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
+from runtime.deploy.live import LiveModel, load_live
 from runtime.jobs.changes import append as append_changes
 from runtime.records.computed import prime_collections, propagate
-from runtime.storage.db import writing
-from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly, VersionConflict, invalid
-from runtime.deploy.live import LiveModel, load_live
 from runtime.records.context import Loader, RecordContext, from_row
+from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly, VersionConflict, invalid
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
-from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
-from runtime.storage.tables import deployments as t_deployments, requests as t_requests
 from runtime.records.validation import EntityRules, Problem
+from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
+from runtime.storage.db import writing
+from runtime.storage.tables import deployments as t_deployments
+from runtime.storage.tables import requests as t_requests
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at")
 

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from dsl.diagnostics import did_you_mean
-
 from runtime.auth.scope import Scope
 from runtime.jobs.changes import source
 from runtime.records.errors import InvalidRecord
-from runtime.records.writes import Row, RowError
 from runtime.records.service import Records
 from runtime.records.validation import Problem
+from runtime.records.writes import Row, RowError
 
 FORMATS = ("csv", "xlsx")
 

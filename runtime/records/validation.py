@@ -11,7 +11,6 @@ from typing import Any, Callable, Mapping
 from dsl.diagnostics import did_you_mean
 from dsl.expr import EvaluationError
 from dsl.patterns import compile_pattern
-
 from runtime.records.values import BadValue, converter, loader
 
 

@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-
 _STATEMENT_EVENTS = ("before_cursor_execute", "after_cursor_execute")
 _DRIVER_EVENTS = ("handle_error", "do_execute", "do_execute_no_params", "do_executemany", "do_setinputsizes")
 _QUIET: weakref.WeakKeyDictionary[Connection, bool] = weakref.WeakKeyDictionary()

@@ -16,26 +16,24 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from dsl.errors import BanyanError, words
 from forms import STATIC_DIR as FORMS_STATIC
-
 from runtime.auth.session import SESSION_COOKIE, SESSION_SECONDS, csrf_token, secret_key, secure_cookies
-from runtime.web.admin import admin_router
-from runtime.http.app import create_app as create_api
-from runtime.http.guard import ApiGuard
-from runtime.web.context import TEMPLATES, WebContext
 from runtime.auth.users import User
 from runtime.flows.store import FlowError
+from runtime.http.app import create_app as create_api
 from runtime.http.flow_guard import FlowApiGuard
-from runtime.web.context import NavItem, register_nav
+from runtime.http.guard import ApiGuard
+from runtime.web.admin import admin_router
+from runtime.web.context import TEMPLATES, NavItem, WebContext, register_nav
 from runtime.web.flow import FlowPages
 from runtime.web.flow_text import ftext
 from runtime.web.inbox import inbox_router
 from runtime.web.instance import instance_router
-from runtime.web.start import start_router
-from runtime.web.task import task_router
 from runtime.web.lookup import lookup_router
 from runtime.web.middleware import AuthGate, SecurityHeaders
 from runtime.web.pages import pages_router
 from runtime.web.records import records_router
+from runtime.web.start import start_router
+from runtime.web.task import task_router
 from runtime.web.text import text
 from runtime.web.transfer import transfer_router
 

@@ -12,10 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
 
-from forms import FormSpec
 from dsl.errors import BanyanError
+from forms import FormSpec
 from forms.i18n import lang_of
-
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, scope_for
 from runtime.auth.session import csrf_ok, csrf_token

@@ -9,7 +9,6 @@ from starlette.datastructures import UploadFile
 
 from forms import FieldError, RenderOptions, Submitted, UploadedFile, parse, validate
 from forms.rules import Outcome
-
 from runtime.auth.users import User
 from runtime.records.errors import RecordError
 

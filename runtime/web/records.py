@@ -11,13 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from forms import read_view, render_form
 from forms.display import display_text
-
+from runtime.deploy.live import UnknownEntity
 from runtime.http.params import DbId
 from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordError, VersionConflict
-from runtime.deploy.live import UnknownEntity
+from runtime.records.listing import list_records
 from runtime.web.context import WebContext, redirect
 from runtime.web.forms import check, options_for, record_problems, submitted
-from runtime.records.listing import list_records
 from runtime.web.text import text
 
 PAGE_SIZE = 25

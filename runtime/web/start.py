@@ -11,18 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from forms import read_view, render_form
-
-from runtime.records.errors import RecordError
-from runtime.flows.store import FlowError
 from runtime.deploy.live import UnknownEntity
+from runtime.flows.access import subject_in_scope
+from runtime.flows.store import FlowError
+from runtime.records.errors import RecordError
+from runtime.records.listing import list_records
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.flows.access import subject_in_scope
 from runtime.web.flow_forms import check_start, start_spec, start_values
-from runtime.web.inbox import short_time
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
-from runtime.records.listing import list_records
+from runtime.web.inbox import short_time
 from runtime.web.text import text
 
 SEARCH_LIMIT = 20

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from runtime.records.errors import RecordError
 from runtime.deploy.live import UnknownEntity
+from runtime.records.errors import RecordError
 from runtime.records.tabular import csv_chunks, import_file, write_xlsx
 from runtime.web.context import WebContext, redirect
 from runtime.web.text import text

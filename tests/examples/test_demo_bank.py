@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, load_entities, stored_fields
 from examples.demo_bank import ENTITY_ORDER, generate
 from examples.demo_bank.codes import is_valid_resident_id, is_valid_uscc
 from examples.demo_bank.csv_export import write_bank
+
+from .conftest import ROOT, load_entities, stored_fields
 
 ENTITIES = load_entities()
 

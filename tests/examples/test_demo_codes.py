@@ -4,10 +4,18 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from examples.demo_bank.codes import (USCC_CHARSET, is_valid_resident_id, is_valid_uscc, make_resident_id,
-                                      make_uscc, org_code_check_char, uscc_check_char)
+from examples.demo_bank.codes import (
+    USCC_CHARSET,
+    is_valid_resident_id,
+    is_valid_uscc,
+    make_resident_id,
+    make_uscc,
+    org_code_check_char,
+    uscc_check_char,
+)
 
 # Real, published unified social credit codes (company, credit code).
 PUBLISHED = [

@@ -16,10 +16,11 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from .conftest import ROOT
 from examples.demo_bank import generate
 from examples.demo_bank.parties import SHANGHAI_GROUPS, SHANGHAI_RM
 from examples.demo_bank.values import NET_CAPITAL
+
+from .conftest import ROOT
 
 YI = Decimal(10**8)                     # 亿
 LARGE_APPLICATION = 8 * YI              # the README's journey

@@ -6,12 +6,12 @@ import functools
 from datetime import datetime, timedelta, timezone
 
 from dsl.compiler import compile_path
-from runtime.storage.db import writing
 from runtime.deploy.deployments import DeploymentRegistry
+from runtime.deploy.releases import release_of
 from runtime.flows.directory import put_people
 from runtime.flows.service import FlowService
 from runtime.records.service import Records
-from runtime.deploy.releases import release_of
+from runtime.storage.db import writing
 
 ROLES = {"relationship_manager": {"bj_branch": ["rm"], "sh_branch": ["rm_sh"]},
          "credit_officer": {"bj_branch": ["officer"]}, "risk_manager": {"bj_branch": ["risk"], None: ["risk_ho"]},

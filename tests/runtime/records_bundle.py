@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_from_bundle
-from runtime.records.service import Records
 from runtime.deploy.releases import release_of
+from runtime.records.service import Records
 
 from .bundles import bundle, entity
 

@@ -17,14 +17,14 @@ import pytest
 import yaml
 
 from dsl.compiler import compile_path
-from runtime.auth.org import OrgTree
 from examples.demo_bank.users import DEMO_GRANTS, DEMO_USERS, seed_demo_users
+from runtime.auth.org import OrgTree
 from runtime.auth.users import PERMISSIONS, UserStore
-from runtime.storage.db import make_engine
-from runtime.flows.service import FlowError, FlowService
-from runtime.storage.migrate import upgrade
-from runtime.records.service import Records
 from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.flows.service import FlowError, FlowService
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_CALL = re.compile(r"role\('(\w+)'(?:\s*,\s*([\w.]+))?\)")

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from runtime.audit import log as audit
 from runtime.deploy.deployments import DataLossRefused, DeploymentRegistry
-from runtime.records.errors import InvalidRecord
 from runtime.deploy.live import load_live
-from runtime.records.service import Records
 from runtime.deploy.releases import release_of
+from runtime.records.errors import InvalidRecord
+from runtime.records.service import Records
 
 from .bundles import bundle
 from .records_bundle import COMPANY, FILES, GROUP, deploy

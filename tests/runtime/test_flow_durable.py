@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from dsl.compiler import compile_texts
-from runtime.storage.db import make_engine, writing
 from runtime.deploy.deployments import DeploymentRegistry
+from runtime.deploy.releases import release_of, source_texts
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError, db_time, load, save
 from runtime.flows.tables import events, instances, requests, tasks, timers
-from runtime.jobs.outbox_tables import notifications, outbox
 from runtime.flows.worker import FlowWorker
-from runtime.deploy.releases import release_of, source_texts
+from runtime.jobs.outbox_tables import notifications, outbox
+from runtime.storage.db import make_engine, writing
 from runtime.storage.tables import audit_log
 
 from .flow_bank import Clock, bundle, make_bank

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from runtime.http.app import create_app
 from runtime.cli.main import main
+from runtime.http.app import create_app
 
 from .flow_bank import make_bank
 from .test_flow_service import CREDIT

@@ -17,15 +17,15 @@ from fastapi.testclient import TestClient
 from dsl.compiler import compile_texts
 from engine.graph_from_records import snapshot_from_records
 from examples.demo_bank import generate
-from runtime.http.app import create_app
 from runtime.cli.main import main
-from runtime.storage.db import make_engine
+from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.graph.context import graph_context
 from runtime.graph.load import build_state
 from runtime.graph.service import GraphService, graph_service
+from runtime.http.app import create_app
 from runtime.records.context import Loader, RecordContext
 from runtime.records.service import Records
-from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.storage.db import make_engine
 
 from .conftest import PG_URL, _pg_available
 

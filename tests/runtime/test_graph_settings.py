@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.storage.db import ConfigError
 from runtime.graph.settings import BankSettings, bank_settings
+from runtime.storage.db import ConfigError
 
 
 def write(tmp_path, text: str):

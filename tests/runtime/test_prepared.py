@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.flow import ClearTimer, CloseTask, CreateTask, Finished, SetTimer, UpdateTask
-from runtime.storage.db import writing
 from runtime.flows.effects import write_effects
-from runtime.storage.prepared import Prepared
 from runtime.flows.tables import metadata, task_candidates, tasks, timers
+from runtime.storage.db import writing
+from runtime.storage.prepared import Prepared
 
 AT = datetime(2026, 3, 2, 9, 30, 0)          # whole seconds: SQLite's text form must still be SQLAlchemy's
 DUE = datetime(2026, 3, 4, 18, 0, 0, 1234)

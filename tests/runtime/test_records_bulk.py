@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from runtime.audit import log as audit
 from runtime.records import store as record_store
 from runtime.records.errors import InvalidRecord
-from runtime.storage.tables import audit_log
 from runtime.records.validation import EntityRules
 from runtime.records.values import BadValue, converter, is_empty, loader
+from runtime.storage.tables import audit_log
 
 from .bundles import entity
 from .records_bundle import deploy

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from runtime.web.app import create_app
 from examples.demo_bank.users import DEMO_PASSWORD, seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
+from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.records.service import Records
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
-from runtime.records.service import Records
-from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -193,8 +193,8 @@ def test_the_chief_risk_officers_veto_ends_it_at_once(browser, server, subject, 
 
 
 def _hold(engine, user: str, role: str, on: bool) -> None:
-    from runtime.storage.db import writing
     from runtime.auth.tables import role_holders
+    from runtime.storage.db import writing
     with writing(engine) as conn:
         conn.execute(role_holders.delete().where(role_holders.c.user_name == user, role_holders.c.role == role))
         if on:

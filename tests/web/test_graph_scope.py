@@ -21,14 +21,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dsl.expr.uscc import check_character
-from runtime.web.app import create_app
-from runtime.auth.org import OrgTree
 from examples.demo_bank.users import seed_demo_users
+from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
+from runtime.cli.seed import ensure_deployed
+from runtime.records.service import Records
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
-from runtime.records.service import Records
-from runtime.cli.seed import ensure_deployed
+from runtime.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 

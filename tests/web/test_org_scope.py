@@ -224,8 +224,8 @@ def test_another_persons_idempotency_key_neither_replays_nor_drops(app, rm, bank
 
 def test_flow_request_ids_are_each_persons_own(engine):
     from runtime.flows.service import _replay
-    from runtime.storage.db import writing
     from runtime.flows.tables import requests
+    from runtime.storage.db import writing
     with writing(engine) as conn:
         conn.execute(requests.insert().values(actor="someone", request_id="f-1", command="start x G1",
                                               instance_id="abc", response="{}", at=sa.func.current_timestamp()))
@@ -247,6 +247,7 @@ def test_placement_is_derived_from_the_entities(engine):
 # -- the CLI is a door too ----------------------------------------------------------------------------
 def cli(demo_url, *args):
     from click.testing import CliRunner
+
     from runtime.cli.main import main
     return CliRunner().invoke(main, list(args), env={"BANYAN_DATABASE_URL": demo_url, "BANYAN_ACTOR": "operator"})
 

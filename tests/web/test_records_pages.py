@@ -128,6 +128,7 @@ def test_lookup_and_try_form(rm):
 def test_an_exported_formula_stays_text(rm, admin):
     """Issue 16, part 10: a company address `=HYPERLINK(…)` is no live formula in XLSX or CSV."""
     import io
+
     from openpyxl import load_workbook
     listing = rm.get("/ui/e/company?q=" + GOOD_CODE)
     rid = re.search(r'href="/ui/e/company/(\d+)"', listing.text).group(1)

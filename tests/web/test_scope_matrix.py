@@ -47,19 +47,18 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from runtime.web.app import create_app
+from examples.demo_bank.users import seed_demo_users
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
-from examples.demo_bank.users import seed_demo_users
 from runtime.auth.users import UserStore
-from runtime.storage.db import make_engine
-from runtime.records.errors import NotFound
+from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
-from runtime.storage.migrate import upgrade
+from runtime.records.errors import NotFound
 from runtime.records.service import Records
-from runtime.cli.seed import ensure_deployed, seed_demo
-
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
+from runtime.web.app import create_app
 from tests.runtime.conftest import fresh_pg_schema
 
 from .conftest import csrf_of, signed_in

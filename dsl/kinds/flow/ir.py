@@ -9,9 +9,9 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from dsl.ir import Label, Metadata
-from dsl.source import Span
 from dsl.kinds.actions import Action
 from dsl.kinds.parts import Duration
+from dsl.source import Span
 
 
 @dataclass(frozen=True)

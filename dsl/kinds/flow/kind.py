@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import ANY, FieldInfo, record
-from dsl.link import BUILTIN_RECORDS, LinkContext
-from dsl.loader import Document
+from dsl.kinds.channel import check_flow_messages
 from dsl.kinds.flow import functions as flow_functions  # noqa: F401  (registers role())
 from dsl.kinds.flow.graph import check_graph
 from dsl.kinds.flow.ir import Flow
 from dsl.kinds.flow.nodes import NODE_BUILDERS, FlowScope
 from dsl.kinds.flow.schema import SCHEMA
 from dsl.kinds.flow.verify import verify_flow
-from dsl.kinds.channel import check_flow_messages
 from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import check_role_calls, compile_assignees, spec_of
 from dsl.kinds.registry import KindDef, register
+from dsl.link import BUILTIN_RECORDS, LinkContext
+from dsl.loader import Document
 
 
 def flow_scope(spec: dict, subject: str | None, form: str | None) -> dict[str, FieldInfo]:
@@ -57,7 +57,7 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
     if "who" in start:
         check_role_calls(ctx, doc, ("spec", "start", "who"))
         who = compile_assignees(ctx, doc, ("spec", "start", "who"), {k: v for k, v in scope.items() if k != "form"})
-    first = fs.target(("spec", "start", "first")) if "first" in start else raw[0]["id"]
+    first = fs.required_target(("spec", "start", "first")) if "first" in start else raw[0]["id"]
     nodes, built_ids = [], set()
     for i, n in enumerate(raw):
         if n["id"] in built_ids:

@@ -8,13 +8,28 @@ from typing import Any, Callable, Mapping
 from dsl.diagnostics import a, did_you_mean
 from dsl.expr.types import BOOL, FieldInfo
 from dsl.ir import Label
-from dsl.link import LinkContext
-from dsl.loader import Document, Path
 from dsl.kinds.actions import build_actions
-from dsl.kinds.flow.ir import (ActionNode, ApprovalNode, BranchNode, Case, Countersign, EndNode, Escalation, FieldAccess,
-                      InclusiveNode, JoinNode, Node, ParallelNode, Reminders, TaskNode, Timing)
+from dsl.kinds.flow.ir import (
+    ActionNode,
+    ApprovalNode,
+    BranchNode,
+    Case,
+    Countersign,
+    EndNode,
+    Escalation,
+    FieldAccess,
+    InclusiveNode,
+    JoinNode,
+    Node,
+    ParallelNode,
+    Reminders,
+    TaskNode,
+    Timing,
+)
 from dsl.kinds.flow.steps import build_subflow, build_wait
 from dsl.kinds.parts import check_role_calls, compile_assignees, duration_at
+from dsl.link import LinkContext
+from dsl.loader import Document, Path
 
 _APPROVAL_ONLY = {"approve", "reject", "add_signer", "remove_signer"}
 _DEFAULT_ACTIONS = {"task": ("complete", "return", "transfer", "delegate", "urge", "cc", "comment"),
@@ -41,6 +56,12 @@ class FlowScope:
                                did_you_mean(name, self.ids) or f"nodes of this flow: {', '.join(self.ids)}")
         return name if isinstance(name, str) else None
 
+    def required_target(self, path: Path, what: str = "node") -> str:
+        """`target` where the schema requires a node id, so one is written (documents are built checked)."""
+        name = self.target(path, what)
+        assert name is not None, f"the schema requires a node id at {path}"
+        return name
+
     def assignees(self, path: Path):
         check_role_calls(self.ctx, self.doc, path)
         return compile_assignees(self.ctx, self.doc, path, self.scope)
@@ -66,7 +87,9 @@ def timing(fs: FlowScope, n: dict, path: Path) -> Timing:
         epath = path + ("escalation", i)
         for j, ch in enumerate(e.get("channels") or []):
             ctx.resolve("Channel", ch, doc, epath + ("channels", j))
-        levels.append(Escalation(duration_at(doc, epath + ("after",)), fs.assignees(epath + ("to",)),
+        after = duration_at(doc, epath + ("after",))
+        assert after is not None                  # required, and its form checked, by the schema
+        levels.append(Escalation(after, fs.assignees(epath + ("to",)),
                                  e.get("action", "notify"), tuple(e.get("channels") or ()), doc.span(epath)))
     on_timeout, goto = n.get("on_timeout"), None
     if isinstance(on_timeout, dict):
@@ -167,7 +190,7 @@ def _cases(fs: FlowScope, n: dict, path: Path) -> tuple[Case, ...]:
     for i, c in enumerate(n["cases"]):
         cpath = path + ("cases", i)
         when = fs.condition(cpath + ("when",)) if "when" in c else None
-        out.append(Case(when, fs.target(cpath + ("goto",)), Label.of(c.get("label")), fs.doc.span(cpath)))
+        out.append(Case(when, fs.required_target(cpath + ("goto",)), Label.of(c.get("label")), fs.doc.span(cpath)))
     return tuple(out)
 
 
@@ -178,13 +201,13 @@ def _branch(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> Node:
                 cases=cases, default=default)
     if n["type"] == "branch":
         return BranchNode(**base)
-    return InclusiveNode(**base, join=fs.target(path + ("join",), "join node"))
+    return InclusiveNode(**base, join=fs.required_target(path + ("join",), "join node"))
 
 
 def _parallel(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> ParallelNode:
-    branches = tuple(fs.target(path + ("branches", j)) for j in range(len(n["branches"])))
+    branches = tuple(fs.required_target(path + ("branches", j)) for j in range(len(n["branches"])))
     return ParallelNode(n["id"], "parallel", Label.of(n.get("label")), None, fs.doc.span(path), branches,
-                        fs.target(path + ("join",), "join node"))
+                        fs.required_target(path + ("join",), "join node"))
 
 
 def _join(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> JoinNode:

@@ -2,6 +2,8 @@
 type), so a misspelt key is reported with the keys that node type allows."""
 from __future__ import annotations
 
+from typing import Any
+
 from dsl.kinds.actions import action_schema
 from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
 from dsl.kinds.parts import ASSIGNEES, CONDITION, ID, NAME_LIST, SLA
@@ -77,7 +79,7 @@ _CASES = {"type": "array", "minItems": 1,
           "items": {"type": "object", "required": ["goto"], "additionalProperties": False,
                     "properties": {"when": CONDITION, "goto": TARGET, "label": LABEL}}}
 
-_BY_TYPE = {
+_BY_TYPE: dict[str, tuple[dict[str, Any], list[str]]] = {
     "task": ({**_NEXT, **_TIMING, **_HUMAN}, ["assignees"]),
     "approval": ({**_NEXT, **_TIMING, **_HUMAN, "countersign": COUNTERSIGN,
                   "on_reject": {**TARGET, "description": "Where a rejection goes; left out, the flow ends "

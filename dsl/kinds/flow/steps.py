@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, STRING, FieldInfo, RecordType, record
 from dsl.ir import Label
-from dsl.loader import Path
 from dsl.kinds.events import check_event
 from dsl.kinds.flow.ir import SubflowNode, Timing, WaitNode
 from dsl.kinds.parts import as_dict, duration_at, spec_of
+from dsl.loader import Path
 
 if TYPE_CHECKING:
     from dsl.kinds.flow.nodes import FlowScope
@@ -47,7 +47,8 @@ def build_subflow(fs: "FlowScope", n: dict, path: Path, next_id: str | None, tim
         inputs.append((key, ctx.expr(doc, ipath, fs.scope, called_form[key].type)))
     outputs = []
     out_scope = {**fs.scope, "outcome": FieldInfo(STRING, nullable=False)}
-    form = spec_of(ctx.decls.documents.get(("Flow", name))).get("form") if ctx.exists("Flow", name) else None
+    called = ctx.decls.documents.get(("Flow", name))
+    form = spec_of(called).get("form") if called is not None else None
     if isinstance(form, str):
         out_scope["result"] = FieldInfo(record(form), nullable=False)
     for key in as_dict(n.get("output")):

@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from dsl.expr.types import FieldInfo
-from dsl.link import LinkContext
-from dsl.loader import Document
 from dsl.kinds.flow.ir import Flow, Node, TaskNode
 from dsl.kinds.flow.verify_cases import check_cases
 from dsl.kinds.flow.verify_game import Game, always_before, play, run_without, show_path
 from dsl.kinds.flow.verify_loops import check_loops
 from dsl.kinds.flow.verify_net import Net, build_net
+from dsl.link import LinkContext
+from dsl.loader import Document
 
 _PEOPLE = ("task", "approval")
 
@@ -41,9 +41,9 @@ def verify_flow(doc: Document, ctx: LinkContext, nodes: Iterable[Node], first: s
     if any(p.severity == "error" for p in structural):
         return
     game = play(net)
-    for p in game.problems.values():
-        span = where.doc.span(where.node_path(p.node) + p.at) if p.at else where.span(p.node)
-        ctx.diags.add("BNY504", p.message, span, p.hint)
+    for problem in game.problems.values():
+        span = where.doc.span(where.node_path(problem.node) + problem.at) if problem.at else where.span(problem.node)
+        ctx.diags.add("BNY504", problem.message, span, problem.hint)
     if game.truncated:
         ctx.diags.add("BNY504", f"the flow has more than {len(game.states)} states of parallel work, too many to "
                                 "check every join and return", where.span(first),

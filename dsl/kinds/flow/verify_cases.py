@@ -26,10 +26,10 @@ from dsl.expr.checker import Checked, check_expression, path_text
 from dsl.expr.functions import REGISTRY
 from dsl.expr.parser import parse_expression
 from dsl.expr.types import NUMERIC, EnumType, FieldInfo
+from dsl.kinds.flow.ir import BranchNode, Node
 from dsl.link import LinkContext
 from dsl.loader import Document
 from dsl.source import Span
-from dsl.kinds.flow.ir import BranchNode, Node
 
 MAX_COMBINATIONS = 50_000
 OTHER = "\x00other"                 # a text none of the cases names
@@ -120,7 +120,7 @@ def uncovered(texts: list[str], scope: Mapping[str, FieldInfo], ctx: LinkContext
         tree = parse_expression(text, span=_NOWHERE, diags=diags)
         checked = check_expression(tree, scope=scope, env=ctx.env, registry=REGISTRY, diags=diags,
                                    span=_NOWHERE) if tree is not None else None
-        if checked is None:
+        if tree is None or checked is None:
             return None                            # already reported where it is written
         trees.append((tree, checked))
     variables: dict[str, _Var] = {}
@@ -150,7 +150,8 @@ _NONE = object()
 
 def _collect(node: ast.Node, checked: Checked, variables: dict[str, _Var]) -> None:
     if isinstance(node, ast.Binary) and node.op in ("and", "or"):
-        _collect(node.left, checked, variables), _collect(node.right, checked, variables)
+        _collect(node.left, checked, variables)
+        _collect(node.right, checked, variables)
     elif isinstance(node, ast.Unary) and node.op == "not":
         _collect(node.operand, checked, variables)
     elif not (isinstance(node, ast.Literal) and node.value in (True, False)):
@@ -177,6 +178,7 @@ def _eval(node: ast.Node, checked: Checked, variables: Mapping[str, _Var], value
 
 def _atom(node: ast.Node, checked: Checked) -> tuple[_Var, Callable[[Any], Any], list]:
     """The value an atom reads, how it decides on that value, and the constants it names."""
+    var: _Var | None
     if isinstance(node, ast.Compare):
         for side, other, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
             const = _const(other)

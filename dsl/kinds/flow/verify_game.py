@@ -21,8 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
-from dsl.kinds.flow.ir import (ApprovalNode, BranchNode, EndNode, InclusiveNode, JoinNode, Node, ParallelNode, SubflowNode,
-                      TaskNode, WaitNode)
+from dsl.kinds.flow.ir import (
+    ApprovalNode,
+    BranchNode,
+    EndNode,
+    InclusiveNode,
+    JoinNode,
+    Node,
+    ParallelNode,
+    SubflowNode,
+    TaskNode,
+    WaitNode,
+)
 from dsl.kinds.flow.verify_net import Net
 
 MAX_STATES = 20_000
@@ -54,8 +64,8 @@ class Game:
 
     def path(self, index: int) -> list[str]:
         labels: list[str] = []
-        while self.parent[index] is not None:
-            index, step = self.parent[index]
+        while (link := self.parent[index]) is not None:
+            index, step = link
             labels[:0] = step
         return labels
 
@@ -110,7 +120,9 @@ def play(net: Net, returns: Mapping[str, Sequence[str]] | None = None, limit: in
                     game.truncated = True
                     return game
                 game.index[outcome] = len(game.states)
-                game.states.append(outcome), game.edges.append([]), game.parent.append((i, labels))
+                game.states.append(outcome)
+                game.edges.append([])
+                game.parent.append((i, labels))
                 game.at.append(frozenset(_token_nodes(outcome)))
                 stuck = _stuck(net, outcome)
                 if stuck is not None:
@@ -135,9 +147,10 @@ class _Split:
 class _Run:
     """One way a move can go: the flat state it edits, the labels of the run, the routing stack."""
 
-    def __init__(self, tokens, splits, seq):
-        self.tokens: list[tuple[str, tuple[tuple[int, str], ...]]] = tokens
-        self.splits: dict[int, _Split] = splits
+    def __init__(self, tokens: list[tuple[str, tuple[tuple[int, str], ...]]], splits: dict[int, _Split],
+                 seq: int) -> None:
+        self.tokens = tokens
+        self.splits = splits
         self.seq = seq
         self.labels: list[str] = []
         self.stack: list[tuple[str | None, tuple[tuple[int, str], ...]]] = []
@@ -220,7 +233,8 @@ def _stuck(net: Net, tree: Tree) -> Problem | None:
     while item[6]:
         item = item[6][0]
     _, _, split, join, expected, arrived, _ = item
-    wait = net.nodes[join].wait if isinstance(net.nodes.get(join), JoinNode) else "all"
+    join_node = net.nodes.get(join)
+    wait = join_node.wait if isinstance(join_node, JoinNode) else "all"
     need = expected if wait == "all" else 1 if wait == "any" else min(int(wait), expected)
     have = f"it has work from {_names(list(arrived))}" if arrived else "no work has reached it"
     ended = [n for n, x in net.nodes.items() if isinstance(x, EndNode) and not x.terminate]
@@ -295,7 +309,7 @@ def _choices(node: Node, returns: Sequence[str], only_returns: bool) -> list[tup
     return out
 
 
-def _relocate(net: Net, run: _Run, nid: str, scopes, target: str, kind: str) -> bool:
+def _relocate(net: Net, run: _Run, nid: str, scopes, target: str | None, kind: str) -> bool:
     """The engine's relocate (routing.py): False, with run.problem set, when it refuses the move."""
     if target not in net.nodes:
         return False
@@ -324,9 +338,11 @@ def _relocate(net: Net, run: _Run, nid: str, scopes, target: str, kind: str) -> 
     if depth < len(scopes):
         run.cancel_split(scopes[depth][0])
     scopes = scopes[:depth]
-    for split_node, branch in region[depth:]:      # back into a branch whose join has passed: redo it alone
-        sid = run.new_split(split_node, net.nodes[split_node].join, 1, scopes)
-        scopes += ((sid, branch),)
+    for split_node, path in region[depth:]:        # back into a branch whose join has passed: redo it alone
+        opener = net.nodes[split_node]
+        assert path is not None and isinstance(opener, (ParallelNode, InclusiveNode))  # any branch: refused above
+        sid = run.new_split(split_node, opener.join, 1, scopes)
+        scopes += ((sid, path),)
     run.stack.append((target, scopes))
     return True
 
@@ -345,12 +361,12 @@ def _route(net: Net, first: _Run) -> Iterator[_Run]:
                 continue                           # its split was cancelled by a partial join on the way
             run.steps += 1
             node = net.nodes.get(nid) if nid is not None else None
-            options = net.moves.get(nid, ()) if isinstance(node, (BranchNode, ParallelNode)) else ()
+            options = net.moves.get(node.id, ()) if isinstance(node, (BranchNode, ParallelNode)) else ()
             if node is None or run.steps > budget or (isinstance(node, (BranchNode, ParallelNode)) and not options):
                 refused = True
                 break
             if node.type in _RESTING:
-                run.tokens.append((nid, sc))
+                run.tokens.append((node.id, sc))
             elif isinstance(node, EndNode):
                 run.labels.append(f"{nid} (ends)" if node.terminate else f"{nid} (ends its path)")
                 run.finished = node.terminate
@@ -406,7 +422,8 @@ def _arrive(net: Net, run: _Run, node: JoinNode, sc) -> None:
         return
     sid, branch = sc[i]
     if branch in split.arrived:
-        late = [b for b in net.nodes[split.node].branches] if isinstance(net.nodes[split.node], ParallelNode) else []
+        opener = net.nodes[split.node]
+        late = [b for b in opener.branches] if isinstance(opener, ParallelNode) else []
         late = [b for b in late if b not in split.arrived]
         waiting = f" while {_names(late)} may still be running" if late else ""
         run.problem = Problem(node.id, f"join `{node.id}` can get work twice from the branch `{branch}` of "

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from dsl.link import LinkContext
-from dsl.source import Span
 from dsl.kinds.flow.ir import Node, TaskNode
 from dsl.kinds.flow.verify_net import Net
+from dsl.link import LinkContext
+from dsl.source import Span
 
 
 def check_loops(ctx: LinkContext, nodes: list[Node], net: Net, span_of: Callable[[str], Span]) -> None:
@@ -71,7 +71,8 @@ def _components(succ: dict[str, list[str]]) -> list[set[str]]:
         work = [(root, iter(succ.get(root, [])))]
         index[root] = low[root] = counter[0]
         counter[0] += 1
-        stack.append(root), on.add(root)
+        stack.append(root)
+        on.add(root)
         while work:
             v, it = work[-1]
             w = next((x for x in it if x in succ), None)
@@ -79,7 +80,8 @@ def _components(succ: dict[str, list[str]]) -> list[set[str]]:
                 if w not in index:
                     index[w] = low[w] = counter[0]
                     counter[0] += 1
-                    stack.append(w), on.add(w)
+                    stack.append(w)
+                    on.add(w)
                     work.append((w, iter(succ.get(w, []))))
                 elif w in on:
                     low[v] = min(low[v], index[w])
@@ -107,8 +109,8 @@ def _cycle(entry: str, succ: dict[str, list[str]], part: set[str]) -> list[str]:
         for t in succ.get(x, []):
             if t == entry:
                 path = [x]
-                while back[path[-1]] is not None:
-                    path.append(back[path[-1]])
+                while (prev := back[path[-1]]) is not None:
+                    path.append(prev)
                 return path[::-1] + [entry]
             if t in part and t not in back:
                 back[t] = x

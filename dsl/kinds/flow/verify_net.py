@@ -84,7 +84,8 @@ class Net:
     def successors(self, node: str) -> list[str]:
         """Where control can go from node (returns excluded)."""
         if node in self.joins:
-            return [self.joins[node].next] if self.joins[node].next else []
+            after = self.joins[node].next
+            return [after] if after else []
         return list(dict.fromkeys(t for m in self.moves.get(node, ()) for t in m.targets))
 
 

@@ -8,8 +8,21 @@ import pytest
 
 from dsl.diagnostics import Diagnostics
 from dsl.expr import compile_expression
-from dsl.expr.types import (BOOL, DATE, DATETIME, INTEGER, MONEY, NUMBER, PERCENT, STRING, FieldInfo, TypeEnv,
-                            enum, list_of, record)
+from dsl.expr.types import (
+    BOOL,
+    DATE,
+    DATETIME,
+    INTEGER,
+    MONEY,
+    NUMBER,
+    PERCENT,
+    STRING,
+    FieldInfo,
+    TypeEnv,
+    enum,
+    list_of,
+    record,
+)
 from dsl.source import Span
 
 SPAN = Span("rules.yaml", 7, 15)

@@ -2,10 +2,10 @@
 from datetime import date, datetime
 from decimal import Decimal as D
 
+import pytest
+
 from dsl.expr import EvaluationError
 from dsl.expr.types import INTEGER, MONEY, NUMBER, ListType
-
-import pytest
 
 from .expr_helpers import NOW, compile_err, compile_ok, ev
 

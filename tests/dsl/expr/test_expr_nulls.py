@@ -1,8 +1,9 @@
 """The null rules of dsl/expr/README.md, as a table."""
 import pytest
 
+from dsl.expr.types import BOOL, MONEY, FieldInfo
+
 from .expr_helpers import SCOPE, compile_ok, ev
-from dsl.expr.types import BOOL, FieldInfo, MONEY
 
 T, F, N = True, False, None
 SCOPE3 = {"a": FieldInfo(BOOL), "b": FieldInfo(BOOL), "x": FieldInfo(MONEY), "y": FieldInfo(MONEY)}

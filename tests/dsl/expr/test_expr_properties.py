@@ -2,7 +2,8 @@
 and every diagnostic uses an expression code and lies inside the expression's lines."""
 import string
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsl.diagnostics import Diagnostics
 from dsl.expr import EvaluationError, compile_expression, parse_expression

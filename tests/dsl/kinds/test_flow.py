@@ -5,6 +5,7 @@ from fractions import Fraction
 
 from dsl.kinds.flow.functions import RoleHolders
 from dsl.kinds.flow.ir import ApprovalNode, BranchNode, EndNode, TaskNode
+
 from .kinds_helpers import compile_with_base, found
 
 FORM = """\

@@ -8,6 +8,7 @@ import pytest
 
 from dsl.kinds.flow import verify_game as flow_verify_game
 from dsl.kinds.flow.verify import legal_return_targets
+
 from .kinds_helpers import compile_with_base
 
 FORM = """\

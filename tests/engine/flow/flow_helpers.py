@@ -11,8 +11,19 @@ import textwrap
 from datetime import datetime, timedelta
 
 from dsl.compiler import compile_texts
-from engine.flow import (Approve, Claim, CommandRejected, Complete, FlowContext, Reject, Start, StaticDirectory,
-                         apply, from_json, to_json)
+from engine.flow import (
+    Approve,
+    Claim,
+    CommandRejected,
+    Complete,
+    FlowContext,
+    Reject,
+    Start,
+    StaticDirectory,
+    apply,
+    from_json,
+    to_json,
+)
 from engine.flow.effects import CloseTask, CreateTask
 
 PEOPLE = ("u1", "u2", "u3", "u4", "u5", "ann", "bob")

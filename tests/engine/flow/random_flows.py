@@ -7,8 +7,19 @@ import itertools
 
 from hypothesis import strategies as st
 
-from engine.flow import (AddSigner, Approve, Claim, Complete, Delegate, Reject, RemoveSigner, Return, TimerFired,
-                         Transfer, Withdraw)
+from engine.flow import (
+    AddSigner,
+    Approve,
+    Claim,
+    Complete,
+    Delegate,
+    Reject,
+    RemoveSigner,
+    Return,
+    TimerFired,
+    Transfer,
+    Withdraw,
+)
 
 USERS = ("u1", "u2", "u3", "u4", "u5")
 ACTIONS = "[approve, reject, return, transfer, delegate, add_signer, remove_signer, comment]"

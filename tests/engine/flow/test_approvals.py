@@ -2,9 +2,22 @@
 signer, return inside parallel branches and countersigns, withdraw, and refused commands."""
 from __future__ import annotations
 
-from engine.flow import (AddSigner, Approve, Cc, Claim, Comment, Complete, Delegate, RemoveSigner, Return,
-                         Transfer, Urge, Withdraw)
+from engine.flow import (
+    AddSigner,
+    Approve,
+    Cc,
+    Claim,
+    Comment,
+    Complete,
+    Delegate,
+    RemoveSigner,
+    Return,
+    Transfer,
+    Urge,
+    Withdraw,
+)
 from engine.flow.effects import CloseTask, CreateTask, Notify
+
 from .flow_helpers import Driver, compile_flow
 
 ACTIONS = "[approve, reject, return, transfer, delegate, add_signer, remove_signer, urge, cc, comment]"
@@ -300,8 +313,9 @@ def test_create_and_close_effects_pair_up():
 def test_removing_the_signer_others_signed_before_lets_their_votes_decide():
     # Found by the property test: u1 adds u2 "before" themself, u2 removes u1, u2 approves —
     # the step used to wait forever for u1's decision.
-    from .flow_helpers import DIRECTORY, SUBJECT, T0, compile_flow
     from engine.flow import AddSigner, Approve, FlowContext, RemoveSigner, Start, apply
+
+    from .flow_helpers import DIRECTORY, SUBJECT, T0, compile_flow
     actions = "[approve, reject, return, transfer, delegate, add_signer, remove_signer, comment]"
     spec = (f"start: {{first: n1}}\nnodes:\n  - {{id: n1, type: approval, assignees: \"[role('u1')]\", "
             f"next: done, actions: {actions}}}\n  - {{id: done, type: end, outcome: ok}}\n")

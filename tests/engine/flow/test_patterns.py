@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from engine.flow import AddSigner, Cancel, EventOccurred, RemoveSigner, TimerFired, Withdraw
 from engine.flow.effects import CloseTask
+
 from .flow_helpers import Driver, compile_flow
 
 SEQUENCE = """

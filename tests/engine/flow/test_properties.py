@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.flow import CommandRejected, FlowContext, Start, apply, from_json, to_json
 from engine.flow.effects import CloseTask, CreateTask
+
 from .flow_helpers import DIRECTORY, SUBJECT, T0, compile_flow
 from .random_flows import candidates, flows, progress
 

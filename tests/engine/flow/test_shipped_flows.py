@@ -6,6 +6,7 @@ import functools
 from dsl.compiler import compile_path
 from engine.flow import EventOccurred, Return, StaticDirectory, SubflowEnded, TimerFired
 from engine.flow.effects import Notify, StartSubflow
+
 from .flow_helpers import Driver
 
 DIRECTORY = StaticDirectory(

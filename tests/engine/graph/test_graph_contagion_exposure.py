@@ -3,8 +3,18 @@ import xml.dom.minidom
 import pytest
 
 from engine.graph import (
-    EquityGraph, GraphSnapshot, GuaranteeGraph, cluster_exposure, connected_exposure_ratio, contagion,
-    equity_tree_svg, group_credit_ratio, guarantee_channels, guarantee_circle_svg, indirect_exposure, limit_usage,
+    EquityGraph,
+    GraphSnapshot,
+    GuaranteeGraph,
+    cluster_exposure,
+    connected_exposure_ratio,
+    contagion,
+    equity_tree_svg,
+    group_credit_ratio,
+    guarantee_channels,
+    guarantee_circle_svg,
+    indirect_exposure,
+    limit_usage,
 )
 
 
