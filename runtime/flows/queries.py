@@ -127,3 +127,26 @@ def step_rules(node: Any) -> dict:
             "countersign": None if cs is None else {"mode": cs.mode, "veto_roles": list(cs.veto_roles),
                                                     "pass": None if cs.pass_ratio is None else str(cs.pass_ratio)},
             "return_to": list(getattr(node, "return_to", ()))}
+
+
+# -- instances waiting on record events (runtime/flows/events.py) ------------------------------
+def running_flows(conn: Connection) -> list[tuple[str, int]]:
+    """Each (flow, deployment version) some running instance runs, once (index `…_running`)."""
+    q = sa.select(instances.c.flow, instances.c.deployment_version).where(instances.c.status == "running").distinct()
+    return [(r.flow, r.deployment_version) for r in conn.execute(q)]
+
+
+def running_of(conn: Connection, flows: list[tuple[str, int]], subject: tuple[str, str] | None = None) -> list[str]:
+    """The ids of the running instances of `flows` ((flow, version) pairs); with `subject`
+    (entity, key), only those about that record."""
+    q = sa.select(instances.c.id).where(instances.c.status == "running",
+                                        sa.tuple_(instances.c.flow, instances.c.deployment_version).in_(flows))
+    if subject is not None:
+        q = q.where(instances.c.subject_entity == subject[0], instances.c.subject_key == subject[1])
+    return list(conn.execute(q.order_by(instances.c.started_at, instances.c.id)).scalars())
+
+
+def waiting_since(conn: Connection, instance_id: str, node: str) -> datetime | None:
+    """When the instance last began waiting at wait step `node` (its newest `waiting` event), naive UTC."""
+    return conn.execute(sa.select(sa.func.max(events.c.at)).where(
+        events.c.instance_id == instance_id, events.c.kind == "waiting", events.c.node == node)).scalar()

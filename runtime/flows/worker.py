@@ -21,9 +21,11 @@ from typing import Any, Mapping
 
 from sqlalchemy.engine import Engine
 
+from runtime.flows import events as record_events
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError, db_time
 from runtime.flows.tables import timers
+from runtime.jobs import feed
 from runtime.jobs.leases import LEASE, claim
 from runtime.jobs.outbox import Outbox
 from runtime.jobs.scheduler import register_job
@@ -84,4 +86,5 @@ def fire_due_timers(engine: Engine, worker_name: str) -> int:
 
 
 register_job("flow-timers", TIMER_INTERVAL_SECONDS, fire_due_timers)
+feed.subscribe(record_events.SUBSCRIBER, record_events.on_changes)     # waits on record events (events.py)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from dsl.expr.literals import read_money
+from dsl.expr.literals import LiteralError, read_money
 from runtime.storage.db import ENV_FILE, ConfigError
 
 DEFAULT_NET_CAPITAL = 30_000_000_000.0
@@ -39,7 +39,7 @@ def _amount(value: object, where: str) -> float:
     elif isinstance(value, str):
         try:
             amount = read_money(value.strip())
-        except (AttributeError, KeyError, InvalidOperation):
+        except (LiteralError, KeyError, InvalidOperation):
             raise ConfigError(f"{where} must be an amount such as 300亿 or 30000000000, got {value!r}") from None
     else:
         raise ConfigError(f"{where} must be an amount such as 300亿 or 30000000000, got {value!r}")
