@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from runtime.auth.org import OrgTree
 from runtime.auth.tables import people, role_holders
 from runtime.storage.prepared import Prepared
 
@@ -35,22 +36,20 @@ class FlowDirectory(Protocol):
 DirectoryFactory = Callable[[Connection, Any], FlowDirectory]
 
 
-_PARENTS: dict[int, tuple[Any, dict[str, str]]] = {}       # id(bundle) → (bundle, its parents): bundles never change
+_TREES: dict[int, tuple[Any, OrgTree]] = {}       # id(bundle) → (bundle, its org tree): bundles never change
 
 
-def org_parents(bundle: Any) -> dict[str, str]:
-    """{org unit: parent} from the bundle's OrgUnit documents (worked out once per bundle)."""
-    known = _PARENTS.get(id(bundle))
+def org_tree(bundle: Any) -> OrgTree:
+    """The bundle's org tree (auth's one definition of units and subtrees), worked out once per
+    bundle; the last few dozen are kept."""
+    known = _TREES.get(id(bundle))
     if known is not None and known[0] is bundle:
         return known[1]
-    out = {}
-    for (kind, name), doc in getattr(bundle, "documents", {}).items():
-        if kind == "OrgUnit" and getattr(doc, "parent", None):
-            out[name] = doc.parent
-    if len(_PARENTS) > 64:
-        _PARENTS.clear()
-    _PARENTS[id(bundle)] = (bundle, out)
-    return out
+    if len(_TREES) > 64:
+        _TREES.clear()
+    tree = OrgTree(bundle)
+    _TREES[id(bundle)] = (bundle, tree)
+    return tree
 
 
 _BANK_HOLDERS = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.role == sa.bindparam("k_role"))
@@ -61,24 +60,9 @@ _PERSON = Prepared(sa.select(people).where(people.c.name == sa.bindparam("k_name
 
 
 class TableDirectory:
-    def __init__(self, conn: Connection, parents: Mapping[str, str]):
-        self.conn, self.parents = conn, parents
-        self._children: dict[str, list[str]] | None = None
+    def __init__(self, conn: Connection, tree: OrgTree):
+        self.conn, self.tree = conn, tree
         self._cache: dict[tuple, Any] = {}
-
-    def _below(self, unit: str) -> list[str]:
-        """`unit` and every unit under it."""
-        if self._children is None:
-            self._children = {}
-            for child, parent in self.parents.items():
-                self._children.setdefault(parent, []).append(child)
-        out, todo = [], [unit]
-        while todo:
-            u = todo.pop()
-            if u not in out:
-                out.append(u)
-                todo.extend(self._children.get(u, ()))
-        return out
 
     def holders(self, role: str, org_unit: str | None) -> list[str]:
         key = ("holders", role, org_unit)
@@ -87,7 +71,7 @@ class TableDirectory:
                 users = [r.user_name for r in _BANK_HOLDERS.all(self.conn, {"k_role": role})]
             else:
                 q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role,
-                                                              role_holders.c.org_unit.in_(self._below(str(org_unit))))
+                                                              role_holders.c.org_unit.in_(sorted(self.tree.subtree(str(org_unit)))))
                 users = self.conn.execute(q.order_by(role_holders.c.user_name)).scalars()
             self._cache[key] = list(dict.fromkeys(users))
         return list(self._cache[key])
@@ -111,7 +95,7 @@ class TableDirectory:
 
 def table_directory(conn: Connection, bundle: Any) -> TableDirectory:
     """The default DirectoryFactory."""
-    return TableDirectory(conn, org_parents(bundle))
+    return TableDirectory(conn, org_tree(bundle))
 
 
 def put_people(conn: Connection, users: Iterable[Mapping[str, Any]] = (),
