@@ -34,6 +34,7 @@ from runtime.jobs import notifications
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.storage.db import writing
+from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
 from runtime.storage.prepared import Prepared
 
@@ -65,7 +66,7 @@ class FlowService:
             raise FlowError("invalid", "the form must be an object of field values")
         self._check_subject(flow, actor, subject)
         return self._run(request_id, actor, f"start {flow} {subject}", None,
-                         lambda tx: tx.start(flow, actor, subject, dict(form or {})))
+                         lambda tx: tx.start(flow, actor, subject, dict(form or {})), body=dict(form or {}))
 
     def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
         """A person who signs in starts (or previews) a flow only about a record placed in their org
@@ -101,10 +102,10 @@ class FlowService:
             tx.apply(instance_id, dataclasses.replace(checked, now=tx.now), action)
             return instance_id
         return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
-                         expected_version, run)
+                         expected_version, run, body=params)
 
     def _run(self, request_id: str | None, actor: str, what: str, expected: int | None,
-             work: Callable[[FlowTx], str]) -> dict:
+             work: Callable[[FlowTx], str], *, body: Any = None) -> dict:
         if not isinstance(actor, str) or not actor.strip():
             raise FlowError("invalid", "who acts must be named (actor)")
         if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 200):
@@ -113,7 +114,7 @@ class FlowService:
             try:
                 with writing(self.engine) as conn:
                     if request_id is not None:
-                        seen = _replay(conn, request_id, actor, what)
+                        seen = _replay(conn, request_id, actor, what, body)
                         if seen is not None:
                             return seen
                     tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
@@ -124,6 +125,7 @@ class FlowService:
                     if request_id is not None:
                         _REQUEST.run(conn, {
                             "request_id": request_id, "actor": actor, "command": what[:300],
+                            "fingerprint": fingerprint(body),
                             "instance_id": instance_id, "response": json.dumps(view, ensure_ascii=False),
                             "at": db_time(tx.now)})
                     return view
@@ -252,18 +254,20 @@ class FlowService:
                  "form": f.form} for (k, n), f in sorted(bundle.documents.items()) if k == "Flow"]
 
 
-_REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "instance_id", "response", "at"])
-_REPLAY = Prepared(sa.select(requests.c.command, requests.c.response)
+_REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "fingerprint", "instance_id", "response", "at"])
+_REPLAY = Prepared(sa.select(requests.c.command, requests.c.fingerprint, requests.c.response)
                    .where(requests.c.actor == sa.bindparam("k_actor"), requests.c.request_id == sa.bindparam("k_id")))
 
 
-def _replay(conn: Any, request_id: str, actor: str, what: str) -> dict | None:
+def _replay(conn: Any, request_id: str, actor: str, what: str, body: Any) -> dict | None:
     """The first answer to `actor`'s request `request_id`, or None. Keys are each person's own:
-    another person's key is never seen, and one's own key reused for another command is refused."""
+    another person's key is never seen, and one's own key reused for another command — or for the
+    same command with another body (form, fields, comment) — is refused (ids stored before revision
+    0008 have no fingerprint and are matched by their command)."""
     row = _REPLAY.first(conn, {"k_actor": actor, "k_id": request_id})
     if row is None:
         return None
-    if row.command != what[:300]:
+    if row.command != what[:300] or (row.fingerprint and row.fingerprint != fingerprint(body)):
         raise FlowError("request_reused", f"you already used request id {request_id} for `{row.command}`; "
                                           "use a new id for a new command")
     return json.loads(row.response)

@@ -88,6 +88,7 @@ requests = sa.Table(
     sa.Column("actor", sa.String(200), primary_key=True),
     sa.Column("request_id", sa.String(200), primary_key=True),
     sa.Column("command", sa.String(300), nullable=False),              # what the id was first used for
+    sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),  # sha256 of its body (0008)
     sa.Column("instance_id", sa.String(64), nullable=False),
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime, nullable=False),

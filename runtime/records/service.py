@@ -13,8 +13,6 @@ with another body is a conflict, and another person's key is never seen.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -33,6 +31,7 @@ from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to
 from runtime.records.validation import EntityRules, Problem
 from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
 from runtime.storage.db import writing
+from runtime.storage.idempotency import fingerprint
 from runtime.storage.tables import deployments as t_deployments
 from runtime.storage.tables import requests as t_requests
 
@@ -214,7 +213,7 @@ class Records:
                                                        t_requests.c.request_id == request_id)).first()
         if row is None:
             return None
-        if row.command != command or row.fingerprint != _fingerprint(body):
+        if row.command != command or row.fingerprint != fingerprint(body):
             raise VersionConflict(f"you already used request id `{request_id}` for another request "
                                   f"({row.command}); use a new id for a new request")
         return row.response
@@ -224,7 +223,7 @@ class Records:
         if request_id is not None:
             conn.execute(t_requests.insert().values(
                 actor=actor, request_id=request_id, entity=entity, command=command[:300],
-                fingerprint=_fingerprint(body), response=response, at=audit.utc_now()))
+                fingerprint=fingerprint(body), response=response, at=audit.utc_now()))
 
     def create(self, entity: str, values: Mapping[str, Any], *, actor: str, request_id: str | None = None,
                scope: Scope | None = None) -> dict:
@@ -491,10 +490,3 @@ class Records:
                     if n:
                         out.append(f"{n} {name}.{col.name}")
         return out
-
-
-def _fingerprint(body: Any) -> str:
-    """A stable digest of a request body (keys sorted; values as their JSON text or repr)."""
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-

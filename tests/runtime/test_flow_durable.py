@@ -52,6 +52,28 @@ def refused(flows, engine, fn, code: str, status: int) -> None:
     assert snapshot(engine) == before
 
 
+def test_a_request_id_reused_with_another_body_is_a_conflict_not_a_replay(flows, engine):
+    first = start(flows, request_id="req-b")
+    # the same command (start this flow about this group) with another form is another request
+    refused(flows, engine, lambda: start(flows, amount=9 * 10**8, request_id="req-b"), "request_reused", 409)
+    assert start(flows, request_id="req-b") == first
+    t = task_of(first, "document_review")
+    done = flows.act(first["id"], "complete", actor="officer", task=t, fields={"review_opinion": "ok"},
+                     request_id="req-c")
+    refused(flows, engine, lambda: flows.act(first["id"], "complete", actor="officer", task=t,
+                                             fields={"review_opinion": "changed"}, request_id="req-c"),
+            "request_reused", 409)
+    assert flows.act(first["id"], "complete", actor="officer", task=t, fields={"review_opinion": "ok"},
+                     request_id="req-c") == done
+
+
+def test_a_request_id_stored_before_fingerprints_is_matched_by_its_command(flows, engine):
+    first = start(flows, request_id="req-old")
+    with writing(engine) as conn:
+        conn.execute(requests.update().values(fingerprint=""))
+    assert start(flows, amount=9 * 10**8, request_id="req-old") == first
+
+
 def test_the_same_request_id_gives_the_first_answer_and_does_nothing_twice(flows, engine):
     first = start(flows, request_id="req-1")
     again = start(flows, request_id="req-1")
