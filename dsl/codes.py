@@ -78,6 +78,7 @@ _TABLE = [
     ("BNY507", "illegal return target", "A task may only be returned to a node that always runs before it on every path."),
     ("BNY508", "flow has no end", "A flow needs at least one end node."),
     ("BNY509", "invalid countersign", "The countersign settings do not fit (for example a ratio outside (0, 1])."),
+    ("BNY510", "approval deadline in calendar days", "A warning: `deadline: 1d` (or `2w`, `3天`) counts weekends and public holidays, so across a weekend or National Day an approver may get no working time at all. Write `1 business day` (or `工作日`) to count the bank's working days, or keep calendar time if that is what you mean."),
     # 6xx — tiering, alerts, tests
     ("BNY601", "weights do not add up", "The tiering dimensions' weights must add up to 100."),
     ("BNY602", "unknown tier", "A tiering rule names a tier that the tiering does not declare."),

@@ -91,9 +91,10 @@ class BanyanError(Exception):
     def message_key(self) -> str:
         return self.key or f"{self.namespace}.{self.code}"
 
-    def detail(self) -> list[dict]:
-        """Field problems as the API sends them: `[{"loc": [...], "msg": ..., "type": ...}]`."""
-        return [problem_dict(p, self.code) for p in self.problems]
+    def detail(self, lang: str = "en") -> list[dict]:
+        """Field problems as the API sends them: `[{"loc": [...], "msg": ..., "type": ...}]`
+        (a problem that can say itself in `lang` — dsl/field_rules.Problem — does)."""
+        return [problem_dict(p, self.code, lang) for p in self.problems]
 
     # -- what a person reads --------------------------------------------------------------
     def _fill(self, lang: str) -> str | None:
@@ -119,12 +120,16 @@ class BanyanError(Exception):
 
     def to_dict(self, lang: str = "en") -> dict:
         """The JSON API's error body."""
-        return {"error": self.code, "message": self.render(lang), "detail": self.detail()}
+        return {"error": self.code, "message": self.render(lang), "detail": self.detail(lang)}
 
 
-def problem_dict(problem: Any, default_type: str = "invalid") -> dict:
-    """One field problem as `{"loc", "msg", "type"}`, from an object with `to_dict()`, a mapping,
-    an object with `path`/`message`(/`code`), or a `(path, message)` pair."""
+def problem_dict(problem: Any, default_type: str = "invalid", lang: str = "en") -> dict:
+    """One field problem as `{"loc", "msg", "type"}`, from an object with `text(lang)` and `path`/`code`
+    (in `lang`), an object with `to_dict()`, a mapping, an object with `path`/`message`(/`code`), or a
+    `(path, message)` pair."""
+    if callable(getattr(problem, "text", None)) and hasattr(problem, "path"):
+        return {"loc": list(_path(problem.path)), "msg": str(problem.text(lang)),
+                "type": str(getattr(problem, "code", default_type))}
     if hasattr(problem, "to_dict"):
         return problem.to_dict()
     if isinstance(problem, Mapping):

@@ -1,18 +1,27 @@
-"""The rules a form needs in the browser, as data: each compiled expression's syntax tree
-translated to a small JSON form that `static/forms.js` evaluates (no `eval`, no code sent).
+"""The rules a form needs in the browser, as data: each compiled expression's type-checked tree
+(`CompiledExpr.checked`, what the Python code was generated from) written as a small JSON form
+that `static/forms.js` evaluates (no `eval`, no code sent, no text parsed again).
 
 Why a JSON tree and not a round trip to the server per keystroke: show/hide, required and
 computed values must follow typing instantly and work for the many conditions that read only
-the form's own fields; the interpreter is ~150 lines and mirrors the Python semantics (three-
-valued and/or, null in → null out, a null condition does not fire). An expression that reads
-something the browser cannot know (a referenced record's fields, a collection in the
-database, the clock, graph facts) is not translated: the browser leaves that rule alone and
+the form's own fields. The interpreter implements the language's definition (dsl/expr/README.md,
+"Arithmetic" and "Null"): whole numbers exact, decimals to 28 significant digits, `round` half
+away from zero, three-valued and/or, and — because the tree carries what the checker proved —
+the same null guards as the generated Python (`tests/forms/test_differential.py` holds the two
+equal). An expression that reads something the browser cannot know (a referenced record's
+fields, a collection in the database, the clock, graph facts) or a type it does not evaluate
+(datetime, duration, date arithmetic) is not translated: the browser leaves that rule alone and
 the server, which re-checks every rule on submit, decides. `program(spec)` says which.
 
-Tree nodes are JSON arrays: ["lit", v] ["var", n] ["get", obj, n] ["not", x] ["neg", x]
-["and", a, b] ["or", a, b] ["+"|"-"|"*"|"/", a, b] ["cmp", op, a, b] ["isnull", x, negated]
-["in", item, container, negated] ["between", x, lo, hi] ["if", c, a, b] ["list", ...]
-["call", name, ...args] ["agg", name, coll, param|null, body|null] ["where", coll, param, body].
+Tree nodes are JSON arrays; `n…` flags say whether the checker allows that operand to be null
+(a guarded operand that is null makes the result null; an unguarded one that is null behaves as
+in Python: `==` is false, arithmetic and ordering fail, and a failed rule counts as null):
+["lit", null|bool|text|"YYYY-MM-DD"] ["int", "42"] ["dec", "1.005"] ["var", n] ["get", obj, n, nObj]
+["proj", rows, n] ["not", x, nX] ["neg", x, nX] ["and"|"or", a, b, nA, nB] ["+"|"-"|"*", a, b, nA, nB]
+["/", a, b] ["cmp", op, a, b, nA, nB] ["isnull", x, negated] ["in", item, container, negated, nItem,
+nContainer, literal] ["between", x, lo, hi, nX, nLo, nHi] ["if", c, a, b] ["list", ...]
+["call", name, [nArg...], ...args] ["agg", name, coll, param|null, body|null, nBody, "int"|"dec"]
+["where", coll, param, body].
 """
 from __future__ import annotations
 
@@ -20,10 +29,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from dsl.diagnostics import Diagnostics
 from dsl.errors import BanyanError
 from dsl.expr import ast
-from dsl.expr.parser import parse_expression
+from dsl.expr.builtin_functions import BUILTINS
+from dsl.expr.checker import Checked
+from dsl.expr.types import ListType
 from dsl.patterns import backtracking_safe
 
 from .display import display_text
@@ -31,9 +41,11 @@ from .i18n import client_messages
 from .spec import FieldSpec, FormSpec
 
 FUNCTIONS = {"is_null", "coalesce", "abs", "round", "len", "lower", "upper", "trim", "contains", "starts_with",
-             "ends_with", "is_uscc", "year", "month", "day"}
+             "ends_with", "is_uscc", "year", "month", "day", "quarter", "days_between"}
 AGGREGATES = {"sum", "count", "any", "all", "avg", "min", "max"}
-_TIME = {"date", "datetime", "duration"}
+# the types the browser evaluates (a date is its ISO text; a reference the key typed in the form,
+# compared but never followed; no datetime, duration or period)
+VALUE_TYPES = {"integer", "number", "money", "percent", "string", "enum", "bool", "date", "null", "record"}
 
 
 class Untranslatable(BanyanError):
@@ -41,22 +53,48 @@ class Untranslatable(BanyanError):
     code, status, namespace = "untranslatable", 422, "forms"
 
 
-Shape = tuple   # ("scalar", type) | ("list", type) | ("rows", scope) | ("row", scope) | ("record", scope)
+Shape = tuple   # ("scalar",) | ("list",) | ("rows", scope) | ("row", scope) | ("record", scope)
 
 
 def scope_of(fields: tuple[FieldSpec, ...]) -> dict[str, Shape]:
-    """Root names → shapes; a required scalar is ("scalar", type, True): the type checker proves it
-    never null, so the server's code compares it without a null guard (`None != 'new'` is true)."""
-    out: dict[str, Shape] = {}
-    for f in fields:
-        out[f.name] = ("rows", scope_of(f.columns)) if f.is_table else ("scalar", f.type, bool(f.field.required))
-    return out
+    """Root names the browser knows (the form's own fields) → shapes; a table is a list of rows."""
+    return {f.name: ("rows", scope_of(f.columns)) if f.is_table else ("scalar",) for f in fields}
+
+
+def literal(value: Any) -> list:
+    """A value as a tree leaf: numbers as decimal text (never a float), dates as ISO text."""
+    if value is None or isinstance(value, (bool, str)):
+        return ["lit", value]
+    if isinstance(value, int):
+        return ["int", str(value)]
+    if isinstance(value, Decimal) and value.is_finite():
+        return ["dec", str(value)]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return ["lit", value.isoformat()]
+    raise Untranslatable("literal")
+
+
+def _constant(node: ast.Node) -> bool:
+    return isinstance(node, ast.Literal) or (isinstance(node, ast.MapLit) and
+                                             all(isinstance(v, ast.Literal) for v in node.values))
+
+
+def _constant_value(node: ast.Node) -> Any:
+    if isinstance(node, ast.MapLit):
+        return dict(zip(node.keys, (v.value for v in node.values if isinstance(v, ast.Literal))))
+    assert isinstance(node, ast.Literal)
+    return node.value
 
 
 class _Translator:
-    def __init__(self, scope: dict[str, Shape]):
+    def __init__(self, checked: Checked, scope: dict[str, Shape]):
+        self.c = checked
         self.scope = scope
         self.params: list[tuple[str, Shape]] = []
+
+    def n(self, node: ast.Node) -> bool:
+        """May the checker's code see null here (then it guards: null in, null out)?"""
+        return self.c.info[node].nullable
 
     def tr(self, node: ast.Node) -> tuple[list, Shape]:
         method = getattr(self, "_" + type(node).__name__.lower(), None)
@@ -64,21 +102,18 @@ class _Translator:
             raise Untranslatable(type(node).__name__)
         return method(node)
 
-    def scalar(self, node: ast.Node, arithmetic: bool = False) -> list:
+    def value(self, node: ast.Node, *, lists: bool = False) -> list:
+        """A node whose value the browser holds: a plain value (or, with `lists`, a list of them)."""
         code, shape = self.tr(node)
-        if shape[0] != "scalar" or (arithmetic and shape[1] in _TIME) or shape[1] == "datetime":
-            raise Untranslatable("not a plain value")
-        return code
+        t = self.c.info[node].type
+        if shape[0] == "scalar" and t.name in VALUE_TYPES:
+            return code
+        if lists and shape[0] == "list" and isinstance(t, ListType) and t.element.name in VALUE_TYPES | {"any"}:
+            return code
+        raise Untranslatable("not a plain value")
 
     def _literal(self, node: ast.Literal) -> tuple[list, Shape]:
-        v = node.value
-        if v is None or isinstance(v, (bool, int, str)):
-            return ["lit", v], ("scalar", "value")
-        if isinstance(v, Decimal):
-            return ["lit", float(v)], ("scalar", "number")
-        if isinstance(v, date) and not isinstance(v, datetime):
-            return ["lit", v.isoformat()], ("scalar", "date")
-        raise Untranslatable("literal")
+        return literal(node.value), ("scalar",)
 
     def _name(self, node: ast.Name) -> tuple[list, Shape]:
         for name, shape in reversed(self.params):
@@ -87,73 +122,67 @@ class _Translator:
         shape = self.scope.get(node.name)
         if shape is None:
             raise Untranslatable(node.name)
-        return ["var", node.name], shape
+        return ["var", node.name], ("list",) if shape[0] == "scalar" and self.c.info[node].type.name == "list" \
+            else shape
 
     def _field(self, node: ast.Field) -> tuple[list, Shape]:
         obj, shape = self.tr(node.obj)
-        if shape[0] in ("record", "row") and node.name in shape[1]:
-            inner = shape[1][node.name]
-            if shape[0] == "record" and inner[0] == "scalar":
-                inner = inner[:2]          # the whole form, seen from a row: no promise it is filled
-            return ["get", obj, node.name], inner
-        if shape[0] == "rows" and node.name in shape[1] and shape[1][node.name][0] == "scalar":
-            return ["get", obj, node.name], ("list", shape[1][node.name][1])
-        raise Untranslatable(node.name)
-
-    def nonnull(self, node: ast.Node) -> bool:
-        """What the checker proves never null (the server's code then has no null guard)."""
-        if isinstance(node, ast.Literal):
-            return node.value is not None
-        if isinstance(node, (ast.Name, ast.Field)):
-            try:
-                shape = self.tr(node)[1]
-            except Untranslatable:
-                return False
-            return shape[0] == "scalar" and len(shape) > 2 and shape[2] is True
-        return False
+        inner = shape[1].get(node.name) if shape[0] in ("record", "row", "rows") else None
+        if inner is None:
+            raise Untranslatable(node.name)
+        if shape[0] == "rows":               # a column of every row: `sub_limits.amount`
+            if node not in self.c.projections or inner[0] != "scalar":
+                raise Untranslatable(node.name)
+            return ["proj", obj, node.name], ("list",)
+        if inner[0] == "scalar" and self.c.info[node].type.name == "list":
+            inner = ("list",)
+        return ["get", obj, node.name, self.n(node.obj)], inner
 
     def _unary(self, node: ast.Unary) -> tuple[list, Shape]:
-        code: list[Any] = ["not" if node.op == "not" else "neg", self.scalar(node.operand, node.op == "-")]
-        if node.op == "not" and self.nonnull(node.operand):
-            code.append(True)
-        return code, ("scalar", "value")
+        if node.op == "-" and self.c.info[node.operand].type.name == "date":
+            raise Untranslatable("date arithmetic")
+        return ["not" if node.op == "not" else "neg", self.value(node.operand), self.n(node.operand)], ("scalar",)
 
     def _binary(self, node: ast.Binary) -> tuple[list, Shape]:
-        arith = node.op not in ("and", "or")
-        return [node.op, self.scalar(node.left, arith), self.scalar(node.right, arith)], ("scalar", "value")
+        left, right = self.value(node.left), self.value(node.right)
+        if node.op in ("and", "or"):
+            return [node.op, left, right, self.n(node.left), self.n(node.right)], ("scalar",)
+        if "date" in (self.c.info[node.left].type.name, self.c.info[node.right].type.name):
+            raise Untranslatable("date arithmetic")
+        if node.op == "/":
+            return ["/", left, right], ("scalar",)
+        return [node.op, left, right, self.n(node.left), self.n(node.right)], ("scalar",)
 
     def _compare(self, node: ast.Compare) -> tuple[list, Shape]:
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:
-                return ["isnull", self.scalar(a), node.op != "=="], ("scalar", "bool")
-        code: list[Any] = ["cmp", node.op, self.scalar(node.left), self.scalar(node.right)]
-        if node.op in ("==", "!=") and self.nonnull(node.left) and self.nonnull(node.right):
-            code.append(True)          # strict: no null guard, as on the server
-        return code, ("scalar", "bool")
+                return ["isnull", self.value(a), node.op != "=="], ("scalar",)
+        return ["cmp", node.op, self.value(node.left), self.value(node.right), self.n(node.left),
+                self.n(node.right)], ("scalar",)
 
     def _in(self, node: ast.In) -> tuple[list, Shape]:
-        cont, shape = self.tr(node.container)
-        if shape[0] not in ("scalar", "list"):
-            raise Untranslatable("in")
-        strict = self.nonnull(node.item) and isinstance(node.container, ast.ListLit)
-        return ["in", self.scalar(node.item), cont, node.negated, strict], ("scalar", "bool")
+        item, cont = self.value(node.item), node.container
+        literal_list = isinstance(cont, ast.ListLit) and all(isinstance(i, ast.Literal) for i in cont.items)
+        return ["in", item, self.value(cont, lists=True), node.negated, self.n(node.item),
+                False if literal_list else self.n(cont), literal_list], ("scalar",)
 
     def _between(self, node: ast.Between) -> tuple[list, Shape]:
-        return ["between", self.scalar(node.item), self.scalar(node.low), self.scalar(node.high)], ("scalar", "bool")
+        parts = (node.item, node.low, node.high)
+        return ["between", *map(self.value, parts), *map(self.n, parts)], ("scalar",)
 
     def _if(self, node: ast.If) -> tuple[list, Shape]:
-        return ["if", self.scalar(node.cond), self.scalar(node.then), self.scalar(node.else_)], ("scalar", "value")
+        return ["if", self.value(node.cond), self.value(node.then), self.value(node.else_)], ("scalar",)
 
     def _listlit(self, node: ast.ListLit) -> tuple[list, Shape]:
-        return ["list"] + [self.scalar(i) for i in node.items], ("list", "value")
+        return ["list"] + [self.value(i) for i in node.items], ("list",)
 
     def _lambda(self, coll_shape: Shape, lam: ast.Node) -> tuple[str, list]:
         if not isinstance(lam, ast.Lambda):
             raise Untranslatable("lambda")
-        param = ("row", coll_shape[1]) if coll_shape[0] == "rows" else ("scalar", coll_shape[1])
+        param = ("row", coll_shape[1]) if coll_shape[0] == "rows" else ("scalar",)
         self.params.append((lam.param, param))
         try:
-            return lam.param, self.scalar(lam.body)
+            return lam.param, self.value(lam.body)
         finally:
             self.params.pop()
 
@@ -165,37 +194,58 @@ class _Translator:
         return ["where", coll, param, body], shape
 
     def _call(self, node: ast.Call) -> tuple[list, Shape]:
-        if node.name in AGGREGATES and node.args:
-            coll, shape = self.tr(node.args[0])
-            if shape[0] in ("rows", "list"):
-                if len(node.args) > 2:
-                    raise Untranslatable("aggregate")
-                param, body = self._lambda(shape, node.args[1]) if len(node.args) == 2 else (None, None)
-                if shape[0] == "rows" and body is None and node.name != "count":
-                    raise Untranslatable("aggregate of rows")
-                return ["agg", node.name, coll, param, body], ("scalar", "value")
-            if node.name not in ("min", "max"):
-                raise Untranslatable(node.name)
-        elif node.name not in FUNCTIONS:
+        plan = self.c.calls.get(node)
+        if plan is None:
             raise Untranslatable(node.name)
-        args = []
-        for a in node.args:
-            code, shape = self.tr(a)
-            if shape[0] not in ("scalar", "list") or (shape[0] == "scalar" and shape[1] == "datetime"):
-                raise Untranslatable(node.name)
-            args.append(code)
-        return ["call", node.name] + args, ("scalar", "value")
+        if plan[0] == "aggregate":
+            return self._aggregate(node, plan[1], plan[2]), ("scalar",)
+        if plan[0] == "scalar":                       # min(a, b, …) of plain values
+            return ["call", node.name, [self.n(a) for a in node.args]] + [self.value(a) for a in node.args], \
+                ("scalar",)
+        fn = BUILTINS.get(node.name)
+        if plan[0] != "function" or fn is None or plan[1] is not fn:
+            raise Untranslatable(node.name)            # the clock, graph facts, another package's function
+        if fn.pure and node.args and all(_constant(a) for a in node.args):
+            return self._fold(fn, node), ("scalar",)  # as the compiler folds it (date('2026-03-31'))
+        if node.name not in FUNCTIONS:
+            raise Untranslatable(node.name)
+        flags = [self.n(a) and fn.nulls == "propagate" for a in node.args]
+        return ["call", node.name, flags] + [self.value(a, lists=True) for a in node.args], ("scalar",)
+
+    def _fold(self, fn: Any, node: ast.Call) -> list:
+        args = [_constant_value(a) for a in node.args]
+        if fn.nulls == "propagate" and any(a is None for a in args):
+            return literal(None)
+        try:
+            return literal(fn.impl(*args))
+        except Exception as exc:       # the compiler refused such a literal already
+            raise Untranslatable(node.name) from exc
+
+    def _aggregate(self, node: ast.Call, name: str, has_lambda: bool) -> list:
+        if name not in AGGREGATES or isinstance(node.args[0], ast.Distinct):
+            raise Untranslatable(name)
+        coll, shape = self.tr(node.args[0])
+        if shape[0] not in ("rows", "list"):
+            raise Untranslatable(name)
+        if has_lambda:
+            param, body = self._lambda(shape, node.args[1])
+            body_nullable = self.n(node.args[1])
+        elif shape[0] == "rows" and name != "count":
+            raise Untranslatable("aggregate of rows")
+        else:
+            param, body, body_nullable = None, None, False
+        zero = "int" if self.c.info[node].type.name == "integer" else "dec"
+        return ["agg", name, coll, param, body, body_nullable, zero]
 
 
 def translate(expr: Any, scope: dict[str, Shape]) -> list | None:
-    """The JSON tree of a compiled expression, or None when only the server can evaluate it."""
-    if expr is None:
-        return None
-    node = parse_expression(expr.text, span=expr.span, diags=Diagnostics())
-    if node is None:
+    """The JSON tree of a compiled expression's checked tree, or None when only the server can
+    evaluate it."""
+    checked = getattr(expr, "checked", None)
+    if checked is None:
         return None
     try:
-        return _Translator(scope).tr(node)[0]
+        return _Translator(checked, scope).tr(checked.root)[0]
     except Untranslatable:
         return None
 
@@ -221,7 +271,7 @@ def _field_rules(f: FieldSpec, scope: dict[str, Shape], lang: str, compute: bool
     for key in ("min", "max"):
         v = getattr(r, key)
         if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
-            out[key] = float(v)
+            out[key] = str(v)            # decimal text: forms.js compares it exactly
         elif isinstance(v, date) and not isinstance(v, datetime):
             out[key] = v.isoformat()
         else:

@@ -5,18 +5,38 @@ label, a date and time in the bank's time zone.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from dsl.bank_time import moment_text
 
 from .i18n import in_wan_yi, plain_number, word
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£", "JPY": "JP¥"}
 
 
+def datetime_text(value: datetime, tz: str | None = None, *, input: bool = False) -> str:
+    """A moment on the bank's clock: `tz` is the zone's name (the caller's, e.g. BANYAN_TIMEZONE's;
+    None: the bank's, dsl/bank_time.py); a naive moment is UTC, as Banyan stores it. `input`: the
+    `2026-10-09T10:00` a datetime-local input takes, else `2026-10-09 10:00`."""
+    return moment_text(value, tz, input=input)
+
+
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _number(value: Any) -> Decimal | None:
+    """A stored number as a Decimal, or None when it is not one (a value stored before its field
+    was checked, as text: it is shown as written, never a failure of the page)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        d = _decimal(value)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return d if d.is_finite() else None
 
 
 def duration_text(value: timedelta) -> str:
@@ -27,19 +47,20 @@ def duration_text(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-def input_text(f: Any, value: Any, tz: str = "Asia/Shanghai") -> str:
+def input_text(f: Any, value: Any, tz: str | None = None) -> str:
     """The text an input shows for a stored value (round-trips through values.parse_text)."""
     if value is None:
         return ""
     t = f.type_name
+    if t in ("money", "number", "percent") and _number(value) is None:
+        return str(value)
     if t in ("money", "number"):
         d = _decimal(value)
         return f"{d.quantize(Decimal(1).scaleb(-f.scale)):f}" if f.scale is not None else f"{d.normalize():f}"
     if t == "percent":
         return f"{(_decimal(value) * 100).normalize():f}"
     if t == "datetime" and isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+        return datetime_text(value, tz, input=True)
     if t == "date" and isinstance(value, date):
         return value.isoformat()
     if t == "duration" and isinstance(value, timedelta):
@@ -56,14 +77,32 @@ def enum_label(f: Any, value: Any, lang: str) -> str:
     return str(value)
 
 
-def display_text(f: Any, value: Any, lang: str, tz: str = "Asia/Shanghai") -> str:
-    """How a value reads on a detail page or in a list cell."""
+def money_currency(f: Any, record: Any = None) -> str | None:
+    """The currency of a money field's value: fixed by the field (`currency: CNY`) or held by the
+    record's own field (`currency: {field: currency}`); None when the record is not at hand."""
+    held = getattr(f, "currency_field", None)
+    if held:
+        code = record.get(held) if hasattr(record, "get") else None
+        return code if isinstance(code, str) and code else None
+    return getattr(f, "currency", None) or "CNY"
+
+
+def display_text(f: Any, value: Any, lang: str, tz: str | None = None, *, record: Any = None) -> str:
+    """How a value reads on a detail page or in a list cell (`record`: the rest of the record, for a
+    money field whose currency one of its fields holds)."""
     if value is None or value == [] or value == "":
         return word("empty", lang)
     t = f.type_name
+    if t in ("money", "number", "percent", "integer") and _number(value) is None:
+        return str(value)            # not a number (stored unchecked): as written
+    if t == "integer" and _number(value) != int(_decimal(value)):
+        return str(value)
     if t == "money":
-        sign = CURRENCY_SIGNS.get(f.currency or "CNY", (f.currency or "") + " ")
-        return sign + plain_number(_decimal(value), f.scale if f.scale is not None else 2)
+        code = money_currency(f, record)
+        figure = plain_number(_decimal(value), f.scale if f.scale is not None else 2)
+        if code is None:                     # the currency is the record's and it is not known here
+            return figure
+        return CURRENCY_SIGNS.get(code, code + " ") + figure
     if t == "number":
         return plain_number(_decimal(value), f.scale)
     if t == "integer":
@@ -76,10 +115,10 @@ def display_text(f: Any, value: Any, lang: str, tz: str = "Asia/Shanghai") -> st
     if t == "enum":
         return enum_label(f, value, lang)
     if t == "multi_enum":
-        return ("、" if lang == "zh" else ", ").join(enum_label(f, v, lang) for v in value)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return ("、" if lang == "zh" else ", ").join(enum_label(f, v, lang) for v in items)
     if t == "datetime" and isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        return datetime_text(value, tz)
     if t == "duration" and isinstance(value, timedelta):
         return duration_text(value)
     if isinstance(value, date):

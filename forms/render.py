@@ -133,7 +133,7 @@ def read_view(spec: FormSpec, record: Mapping[str, Any], lang: str = "zh", *, tz
                 continue
             v = record.get(name)
             link = ref_url(f.field.ref, v) if (ref_url and f.type == "ref" and v is not None) else ""
-            items.append(ReadView(f.label(lang), display_text(f.field, v, lang, tz), amount_hint(f.field, v, lang),
+            items.append(ReadView(f.label(lang), display_text(f.field, v, lang, tz, record=record), amount_hint(f.field, v, lang),
                                   f.type, link or ""))
         out.append((s.label.text(lang) or s.id, items))
     return out

@@ -2,28 +2,30 @@
 
 `parse(spec, submitted, lang)` returns the typed values of every editable field and the
 problems found while reading them (a number that is not a number, an enum value that is not
-listed, a file too large). Rules (required, ranges, checks) are `rules.py`'s job. Money and
-plain numbers accept the units bankers type: `1.5亿`, `3000万`, `1,234.56`.
+listed, a file too large). Rules (required, ranges, checks) are `rules.py`'s job. Every typed
+value is read by the one value model (dsl/values), as the API, the CLI and imports read it:
+`1.5亿`, `3000万`, `1,234.56`, a percent typed as `70`, dates such as `2018/5/1`, enum labels.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from dsl.errors import BanyanError
+from dsl.values import TRUE_WORDS, BadValue, Choices, read_amount, value_reader
 
-from .i18n import file_size, message
+from .i18n import file_size
 from .spec import FieldSpec, FormSpec
 
-_UNITS = {"亿": Decimal(10) ** 8, "万": Decimal(10) ** 4, "千": Decimal(1000)}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|s|min)\s*$")
-_SECONDS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
 _ROW = re.compile(r"^([a-z][a-z0-9_]*)\.(\d{1,4})\.([a-z_][a-z0-9_]*)$")
-TRUE_TEXT = {"on", "true", "1", "yes"}
+TRUE_TEXT = TRUE_WORDS                 # a checkbox posts "on"; a select or a script may post 是, true, 1, yes
+
+
+def _true(v: Any) -> bool:
+    return isinstance(v, str) and v.strip().lower() in TRUE_TEXT
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class Submitted:
 
 
 class BadInput(BanyanError):
-    """A typed value that cannot be read: `code` is its catalogue entry `forms.<code>`."""
+    """An upload the form refuses (type, size): `code` is its catalogue entry `forms.<code>`.
+    A value that cannot be read is dsl.values.BadValue, the same at every door."""
     status, namespace = 422, "forms"
 
     def __init__(self, code: str, **slots: Any):
@@ -91,79 +94,14 @@ class BadInput(BanyanError):
 
 
 def parse_amount(text: str) -> Decimal:
-    s = text.strip().replace(",", "").replace("，", "").replace(" ", "").replace("¥", "").replace("￥", "")
-    s = s.removesuffix("元")
-    factor = Decimal(1)
-    if s and s[-1] in _UNITS:
-        s, factor = s[:-1], _UNITS[s[-1]]
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        raise BadInput("number") from None
-    if not d.is_finite():
-        raise BadInput("number")
-    return d * factor
+    """An amount as bankers type it (`1.5亿`, `3,000万`, `¥1,234.56元`); BadValue when unreadable."""
+    return read_amount(text)
 
 
-def _decimal(f: Any, text: str) -> Decimal:
-    d = parse_amount(text)
-    if f.scale is not None:
-        exponent = d.normalize().as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > f.scale:
-            raise BadInput("scale", limit=f.scale)
-    return d
-
-
-def parse_text(f: Any, text: str, tz: ZoneInfo) -> Any:
-    """One typed value from one piece of text (None when empty); BadInput when unreadable."""
-    t = f.type_name
-    if t == "text":
-        return text if text.strip() else None
-    text = text.strip()
-    if not text:
-        return None
-    if t in ("string", "ref", "file"):
-        return text
-    if t == "integer":
-        s = text.replace(",", "")
-        if not re.fullmatch(r"[+-]?\d{1,18}", s):
-            raise BadInput("integer")
-        return int(s)
-    if t in ("number", "money"):
-        return _decimal(f, text)
-    if t == "percent":
-        try:
-            d = Decimal(text.removesuffix("%").strip().replace(",", ""))
-        except InvalidOperation:
-            raise BadInput("percent") from None
-        if not d.is_finite():
-            raise BadInput("percent")
-        return d / 100
-    if t == "bool":
-        return text.lower() in TRUE_TEXT
-    if t == "date":
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise BadInput("date") from None
-    if t == "datetime":
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise BadInput("datetime") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=tz)
-        return moment.astimezone(timezone.utc)
-    if t == "duration":
-        m = _DURATION.match(text)
-        if not m:
-            raise BadInput("duration")
-        return timedelta(seconds=float(m.group(1)) * _SECONDS[m.group(2)])
-    if t == "enum":
-        if text not in {v.value for v in f.values}:
-            raise BadInput("choice")
-        return text
-    return text
+def parse_text(f: Any, text: str, tz: ZoneInfo | None = None) -> Any:
+    """One typed value from one piece of posted text (None when empty), read by the one value model
+    (dsl/values); BadValue when unreadable."""
+    return value_reader(f, source="form", tz=tz)(text)
 
 
 def _upload(f: FieldSpec, name: str, sub: Submitted, limits: FileLimits) -> Any:
@@ -175,7 +113,7 @@ def _upload(f: FieldSpec, name: str, sub: Submitted, limits: FileLimits) -> Any:
         if len(got.data) > limits.max_bytes:
             raise BadInput("file_size", limit=file_size(limits.max_bytes))
         return got
-    if (sub.get(name + ".__remove") or "") in TRUE_TEXT:
+    if _true(sub.get(name + ".__remove") or ""):
         return None
     current = sub.get(name + ".__current")
     return current if isinstance(current, str) and current else None
@@ -184,14 +122,10 @@ def _upload(f: FieldSpec, name: str, sub: Submitted, limits: FileLimits) -> Any:
 def parse_field(f: FieldSpec, name: str, sub: Submitted, tz: ZoneInfo, limits: FileLimits) -> Any:
     t = f.type
     if t == "bool":
-        return any(isinstance(v, str) and v.lower() in TRUE_TEXT for v in sub.getlist(name))
+        return any(_true(v) for v in sub.getlist(name))
     if t == "multi_enum":
-        allowed = {v.value for v in f.field.values}
-        chosen = [v for v in sub.getlist(name) if isinstance(v, str) and v]
-        if any(v not in allowed for v in chosen):
-            raise BadInput("choice")
-        ordered = [v.value for v in f.field.values if v.value in chosen]
-        return ordered or None
+        chosen = [v for v in sub.getlist(name) if isinstance(v, str) and v.strip()]
+        return Choices(f.field.values).read_many(chosen) or None
     if t == "file":
         return _upload(f, name, sub, limits)
     raw = sub.get(name)
@@ -205,7 +139,7 @@ def row_is_blank(table: FieldSpec, prefix: str, sub: Submitted) -> bool:
         for v in sub.getlist(f"{prefix}.{col.name}"):
             if isinstance(v, UploadedFile) and v.filename:
                 return False
-            if isinstance(v, str) and v.strip() and not (col.type == "bool" and v.lower() not in TRUE_TEXT):
+            if isinstance(v, str) and v.strip() and not (col.type == "bool" and not _true(v)):
                 return False
     return True
 
@@ -216,7 +150,7 @@ def parse_rows(table: FieldSpec, sub: Submitted, lang: str, tz: ZoneInfo, limits
     rows: list[dict] = []
     for i in sub.row_indexes(table.name):
         prefix = f"{table.name}.{i}"
-        if (sub.get(prefix + "._delete") or "") in TRUE_TEXT or row_is_blank(table, prefix, sub):
+        if _true(sub.get(prefix + "._delete") or "") or row_is_blank(table, prefix, sub):
             continue
         row: dict[str, Any] = {}
         pos = len(rows)
@@ -225,9 +159,9 @@ def parse_rows(table: FieldSpec, sub: Submitted, lang: str, tz: ZoneInfo, limits
                 continue
             try:
                 row[col.name] = parse_field(col, f"{prefix}.{col.name}", sub, tz, limits)
-            except BadInput as exc:
+            except (BadValue, BadInput) as exc:
                 row[col.name] = None
-                problems.append(FieldError((table.name, pos, col.name), message(exc.code, lang, **exc.slots), exc.code))
+                problems.append(FieldError((table.name, pos, col.name), exc.render(lang), exc.code))
         rows.append(row)
     return rows
 
@@ -246,7 +180,7 @@ def parse(spec: FormSpec, sub: Submitted, lang: str = "zh", *, tz: str = "Asia/S
             continue
         try:
             values[f.name] = parse_field(f, f.name, sub, zone, limits)
-        except BadInput as exc:
+        except (BadValue, BadInput) as exc:
             values[f.name] = None
-            problems.append(FieldError((f.name,), message(exc.code, lang, **exc.slots), exc.code))
+            problems.append(FieldError((f.name,), exc.render(lang), exc.code))
     return values, problems

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Sequence
 
-from .functions import Signature, TypeSet, register
+from .functions import Function, Signature, TypeSet, register
+from .runtime import ARITHMETIC
 from .typerules import assignable, equatable, is_open
 from .types import ANY, BOOL, DATE, DATETIME, INTEGER, STRING, ListType, MapType, Type
 from .uscc import is_uscc
@@ -25,11 +26,18 @@ def _same_as_first(types: Sequence[Type]) -> Type:
 
 
 def _round(value, digits=0):
-    """Half away from zero, as bankers' reports round (1.25 → 1.3, -1.25 → -1.3)."""
+    """Half away from zero, as bankers' reports round (1.25 → 1.3, -1.25 → -1.3; 1.005 → 1.01 at 2
+    digits: the decimal is exact). A whole number stays whole. More than 28 significant digits in
+    the result is an error (the language's precision, runtime.ARITHMETIC)."""
     if isinstance(value, int) and digits >= 0:
         return value
-    result = Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    result = Decimal(value).quantize(Decimal((0, (1,), -digits)), rounding=ROUND_HALF_UP, context=ARITHMETIC)
     return int(result) if isinstance(value, int) else result
+
+
+def _abs(value):
+    """The magnitude; a decimal result is held to the language's 28 significant digits."""
+    return ARITHMETIC.abs(value) if isinstance(value, Decimal) else abs(value)
 
 
 def _coalesce_type(types: Sequence[Type]) -> Type | str:
@@ -101,9 +109,14 @@ def _days_between(start, end):
     return (end - start).days
 
 
+BUILTINS: dict[str, Function] = {}
+"""The built-ins as registered here (forms/client.py sends to the browser only calls of these)."""
+
+
 def _register_all() -> None:
-    r = register
-    r("abs", Signature((NUMERIC,), _same_as_first), abs, doc="absolute value")
+    def r(name, *args, **options):
+        BUILTINS[name] = register(name, *args, **options)
+    r("abs", Signature((NUMERIC,), _same_as_first), _abs, doc="absolute value")
     r("round", Signature((NUMERIC, INTEGER), _same_as_first, optional=1), _round,
       doc="round half away from zero to `digits` decimals (default 0)")
     r("coalesce", Signature((ANY,), _coalesce_type, variadic=True), _coalesce, nulls="accept",

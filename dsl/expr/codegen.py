@@ -123,6 +123,8 @@ class Codegen:
     def _compare(self, node: ast.Compare) -> str:
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:  # `x == null`: a null test
+                if isinstance(a, ast.Literal):                   # `'x' == null`: known now
+                    return repr((a.value is None) == (node.op == "=="))
                 return f"({self.gen(a)} {'is' if node.op == '==' else 'is not'} None)"
         left, right = self.gen(node.left), self.gen(node.right)
         if node in self.c.mixed_time:

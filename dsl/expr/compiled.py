@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 from ..diagnostics import Diagnostics
 from ..source import Span
 from . import ast
-from .checker import check_expression, path_text
+from .checker import Checked, check_expression, path_text
 from .codegen import FoldError, generate
 from .functions import REGISTRY, Registry
 from .parser import parse_expression, to_span
@@ -28,7 +28,11 @@ def _not_compiled(ctx: Mapping[str, Any]) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class CompiledExpr:
-    """A checked, compiled expression. Call it with a context mapping root names to values."""
+    """A checked, compiled expression. Call it with a context mapping root names to values.
+
+    `checked` keeps the type-checked tree the code was generated from (node types, what may be
+    null, which calls are aggregates): forms/client.py sends that tree to the browser, so the
+    browser runs what the checker proved, never a re-parse of the text."""
 
     text: str
     span: Span
@@ -39,6 +43,7 @@ class CompiledExpr:
     uses_now: bool = False
     source: str = field(default="", repr=False)
     _fn: Callable[[Mapping[str, Any]], Any] = field(default=_not_compiled, repr=False)
+    checked: Checked | None = field(default=None, repr=False)
 
     def __call__(self, ctx: Mapping[str, Any]) -> Any:
         """The value (None for null). Raises EvaluationError when the data breaks evaluation."""
@@ -98,7 +103,7 @@ def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo],
                             _EvaluationError=EvaluationError)
     ti = checked.info[node]
     return CompiledExpr(text, span, ti.type, frozenset(checked.roots), ti.nullable, frozenset(checked.paths),
-                        checked.uses_now, source, fn)
+                        checked.uses_now, source, fn, checked)
 
 
 __all__ = ["CompiledExpr", "compile_expression", "referenced_fields", "ast"]

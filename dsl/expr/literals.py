@@ -1,4 +1,4 @@
-"""Reading literal tokens: numbers, money (万, 亿, 元), percents, durations, periods, dates, text."""
+"""Reading literal tokens: numbers, money (千, 万, 亿, 元), percents, durations, periods, dates, text."""
 from __future__ import annotations
 
 import re
@@ -6,17 +6,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from ..errors import BanyanError
+from ..values import DURATION_UNITS, UNITS
 from .types import DATE, DATETIME, DURATION, INTEGER, MONEY, NUMBER, PERCENT, PERIOD, STRING, Type
 from .values import Period
 
-MONEY_UNITS = {"亿元": 8, "万元": 4, "亿": 8, "万": 4, "元": 0}
-DURATION_UNITS = {
-    "d": "days", "day": "days", "days": "days",
-    "h": "hours", "hour": "hours", "hours": "hours",
-    "m": "minutes", "min": "minutes", "minute": "minutes", "minutes": "minutes",
-    "w": "weeks", "week": "weeks", "weeks": "weeks",
-    "s": "seconds", "second": "seconds", "seconds": "seconds",
-}
+# The unit tables are the one value model's (dsl/values), so `1.5亿`, `3千` and `2d` mean in a rule
+# what they mean typed into a form, the API, the CLI or a spreadsheet; the grammar's terminals
+# (grammar.lark) decide which spellings an expression token may use.
+MONEY_UNITS = UNITS                    # 亿元 万元 千元 亿 万 千 元 → power of ten
 PERIOD_MONTHS = {"month": 1, "months": 1, "quarter": 3, "quarters": 3, "year": 12, "years": 12}
 _SPLIT = re.compile(r"(\d+(?:\.\d+)?)\s*(.*)$", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}

@@ -6,7 +6,7 @@ clock passed to compile_expression); nothing reads the wall clock.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal, DivisionByZero, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import BanyanError
@@ -14,6 +14,11 @@ from ..source import Span
 from .values import Period, as_datetime, shift
 
 NOW_KEY = "$now"
+
+ARITHMETIC = Context(prec=28, rounding=ROUND_HALF_EVEN)
+"""The language's decimal arithmetic (dsl/expr/README.md, "Arithmetic"): a result is rounded to 28
+significant digits, half to even. It equals Python's default decimal context, which the generated
+`+ − ×` use; division, round() and abs() name it explicitly. forms/static/forms.js does the same."""
 
 
 class EvaluationError(BanyanError):
@@ -75,13 +80,14 @@ def make_now(text: str, span: Span, clock: Callable[[], date] | None) -> Callabl
 
 
 def div(a, b):
-    """a / b; null when either is null or b is zero. Whole numbers divide exactly (Decimal)."""
+    """a / b; null when either is null or b is zero. Numbers give a decimal of at most 28
+    significant digits, half to even (`7 / 2` is 3.5, `1 / 3` is 0.3333…3 with 28 threes)."""
     if a is None or b is None or not b:
         return None
     if isinstance(a, timedelta):
         return a / b if isinstance(b, timedelta) else a / float(b)
-    if isinstance(a, int) and isinstance(b, int):
-        return Decimal(a) / Decimal(b)
+    if isinstance(a, (int, Decimal)) and isinstance(b, (int, Decimal)):
+        return ARITHMETIC.divide(a, b)
     return a / b
 
 

@@ -1,6 +1,7 @@
 """Every kind Banyan knows; importing this package registers them all."""
 from . import (  # noqa: F401,E401
     alert_rule,
+    calendar,
     channel,
     entity,  # noqa: F401
     flow,

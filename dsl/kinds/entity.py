@@ -64,13 +64,14 @@ class EntityField:
     max_length: int | None
     pattern: str | None
     values: tuple[EnumValue, ...]
-    currency: str | None
+    currency: str | None    # a fixed ISO code; None when each record's `currency_field` says
     scale: int | None
     compute: Any            # CompiledExpr | None
     check: Any              # CompiledExpr | None
     check_message: Label
     on_hidden: str
     span: Span
+    currency_field: str | None = None   # `currency: {field: X}`: the enum field X holds the record's currency
 
     @property
     def computed(self) -> bool:

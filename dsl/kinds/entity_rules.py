@@ -1,6 +1,7 @@
 """Entity semantics: field options that fit their type, references, rules, computed-field order."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from dsl.diagnostics import a, did_you_mean
@@ -57,14 +58,54 @@ def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
             min=ctx.literal(doc, path + ("min",), literal_type) if "min" in f else None,
             max=ctx.literal(doc, path + ("max",), literal_type) if "max" in f else None,
             min_length=f.get("min_length"), max_length=f.get("max_length"), pattern=f.get("pattern"),
-            values=values, currency=f.get("currency", "CNY" if type_name == "money" else None),
+            values=values, currency=_fixed_currency(f, type_name), currency_field=_currency_field(f),
             scale=f.get("scale", 2 if type_name == "money" else None),
             compute=ctx.expr(doc, path + ("compute",), scope, t) if "compute" in f else None,
             check=ctx.expr(doc, path + ("check",), scope, BOOL) if "check" in f else None,
             check_message=Label.of(f.get("check_message")), on_hidden=f.get("on_hidden", "clear"),
             span=doc.span(path),
         ))
+    _check_currency_fields(doc, ctx, spec["fields"], out)
     return out
+
+
+def _fixed_currency(f: dict, type_name: str) -> str | None:
+    currency = f.get("currency", "CNY" if type_name == "money" else None)
+    return currency if isinstance(currency, str) else None
+
+
+def _currency_field(f: dict) -> str | None:
+    currency = f.get("currency")
+    return currency.get("field") if isinstance(currency, dict) else None
+
+
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def _check_currency_fields(doc: Document, ctx: LinkContext, raw: list, fields: list["EntityField"]) -> None:
+    """`currency: {field: X}`: X is a field of this entity, an enum, stored (not computed), whose
+    values are ISO currency codes."""
+    by_name = {f.name: f for f in fields}
+    for i, f in enumerate(raw):
+        name = _currency_field(f)
+        if name is None or f.get("type") != "money":
+            continue
+        at = doc.span(("spec", "fields", i, "currency", "field"))
+        target = by_name.get(name)
+        if target is None:
+            ctx.diags.add("BNY404", f"`currency: {{field: {name}}}` names no field of {doc.name}", at,
+                          did_you_mean(name, by_name) or "add an enum field `currency` with the currency codes "
+                                                         "(CNY, USD, …) and name it here")
+        elif target.type_name != "enum" or target.computed:
+            ctx.diags.add("BNY407", f"the currency of `{f['name']}` must come from a stored enum field; "
+                                    f"`{name}` is {a(target.type_name)}{' computed' if target.computed else ''} field",
+                          at, "name an enum field whose values are currency codes such as CNY, USD")
+        else:
+            bad = [v.value for v in target.values if not _CURRENCY_CODE.match(v.value)]
+            if bad:
+                ctx.diags.add("BNY407", f"`{name}` holds {', '.join(f'`{v}`' for v in bad)}, which "
+                                        f"{'is not a currency code' if len(bad) == 1 else 'are not currency codes'}",
+                              at, "a currency field's values are three-letter ISO codes such as CNY, USD, EUR, HKD")
 
 
 def _check_options(doc: Document, ctx: LinkContext, f: dict, path, type_name: str) -> None:

@@ -46,8 +46,18 @@ FIELD: dict[str, Any] = {
         "pattern": {"type": "string", "description": "A regular expression the whole text must match."},
         "values": {"type": "array", "items": ENUM_VALUE, "minItems": 1,
                    "description": "The allowed values of an enum or multi_enum."},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code, e.g. CNY.",
-                     "x-hint": "a three-letter ISO currency code such as CNY"},
+        "currency": {
+            "description": "The money's currency: an ISO 4217 code (`CNY`: always that currency), or "
+                           "`{field: currency}`: each record's own enum field says (amounts stay in that "
+                           "currency; sums across currencies convert with `to_cny`).",
+            "oneOf": [
+                {"type": "string", "pattern": "^[A-Z]{3}$", "x-hint": "a three-letter ISO currency code such as CNY"},
+                {"type": "object", "required": ["field"], "additionalProperties": False,
+                 "properties": {"field": {**NAME, "description": "The enum field of this entity holding "
+                                                                "each record's currency code."}}},
+            ],
+            "x-hint": "a three-letter ISO currency code such as CNY, or {field: currency}",
+        },
         "scale": {"type": "integer", "minimum": 0, "maximum": 8, "description": "Decimal places kept."},
         "compute": {**EXPRESSION, "description": "Computed from other fields; read-only."},
         "check": {**EXPRESSION, "description": "A condition the value must satisfy."},

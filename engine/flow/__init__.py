@@ -3,7 +3,7 @@
 Pure and durable by design: the state is a small immutable value that round-trips through
 JSON (`to_json` / `from_json`), holds only what is alive, and the history leaves as events."""
 from .apply import apply
-from .calendar import WEEKDAYS, BusinessCalendar, Calendar
+from .calendar import WEEKDAYS, BusinessCalendar, Calendar, CalendarNotCovered
 from .codec import from_json, to_json
 from .commands import (
                        AddSigner,
@@ -54,5 +54,5 @@ __all__ = [
     "Delegate", "AddSigner", "RemoveSigner", "Urge", "Cc", "Cancel", "TimerFired", "EventOccurred", "SubflowEnded",
     "CreateTask", "UpdateTask", "CloseTask", "Notify", "SetTimer", "ClearTimer", "StartSubflow", "CancelSubflow",
     "StartFlow", "SetFields", "Webhook", "Finished", "Event", "Result",
-    "Calendar", "BusinessCalendar", "WEEKDAYS", "Directory", "StaticDirectory", "resolve_users",
+    "Calendar", "BusinessCalendar", "CalendarNotCovered", "WEEKDAYS", "Directory", "StaticDirectory", "resolve_users",
 ]

@@ -5,9 +5,12 @@ and SVG pictures.  Pure functions and in-memory classes; no I/O."""
 from .contagion import Affected, ContagionResult, contagion, equity_channels, guarantee_channels
 from .equity import ControlEdge, EquityGraph
 from .exposure import (
+    GroupMoney,
+    Shortfall,
     cluster_exposure,
     connected_exposure_ratio,
     group_credit_ratio,
+    group_money,
     indirect_exposure,
     limit_usage,
 )
@@ -18,8 +21,8 @@ from .svg import equity_tree_svg, guarantee_circle_svg
 
 __all__ = [
     "Affected", "ContagionResult", "ControlEdge", "CrossGroupCircle", "EquityGraph", "Evidence",
-    "GraphSnapshot", "GuaranteeGraph", "ProposedGroup", "Suggestion", "cluster_exposure",
+    "GraphSnapshot", "GroupMoney", "GuaranteeGraph", "ProposedGroup", "Shortfall", "Suggestion", "cluster_exposure",
     "connected_exposure_ratio", "contagion", "diff_membership", "equity_channels",
-    "equity_tree_svg", "group_credit_ratio", "guarantee_channels", "guarantee_circle_svg",
+    "equity_tree_svg", "group_credit_ratio", "group_money", "guarantee_channels", "guarantee_circle_svg",
     "indirect_exposure", "limit_usage", "propose_groups",
 ]

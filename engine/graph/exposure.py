@@ -3,12 +3,22 @@
 Regulatory limits the ratios are compared with live in the shipped rules, not here:
 group credit net of deductions <= 15% of net capital (CBRC 2003 No.5), connected
 non-interbank clients <= 20% of tier-1 capital (CBIRC 2018 No.1).
+
+Amounts in several currencies are converted into the reporting currency (CNY) before they are
+added (`group_money`, rates from engine/fx.py as of a date); an amount without a rate leaves its
+figure unknown (None) and says so, never summed in as if it were yuan.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from engine.fx import Rate, RateTable
 
 from .guarantee import GuaranteeGraph
 
@@ -77,3 +87,95 @@ def cluster_exposure(guarantees: GuaranteeGraph, direct: Mapping[str, float], fi
     """The bank's direct exposure summed over ``firm``'s guarantee cluster (or the firm alone)."""
     members = guarantees.cluster_of(firm) if firm in guarantees else frozenset()
     return _total([direct.get(m, 0.0) for m in (members or {firm})], "direct exposures")
+
+
+# -- across currencies --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Amounts of `figure` in `currency` that have no rate on or before the as-of date."""
+
+    figure: str          # group_credit | connected | limit | guaranteed_outside
+    currency: str
+    amount: Decimal      # in `currency`
+    count: int           # how many firms' (or limits') amounts
+
+
+@dataclass(frozen=True)
+class GroupMoney:
+    """A group's exposure amounts in the reporting currency, each None when part of it has no rate
+    (`shortfalls` says which currency, how much, for which figure: never a partial sum)."""
+
+    as_of: date
+    reporting: str
+    credit: float | None                 # members' loan balances
+    connected: float | None              # loan balances of the members and the firms control links to them
+    unified_limit: float | None          # the active group unified limits
+    guaranteed_outside: float | None     # what members guarantee for outside borrowers, capped by their balance
+    rates: Mapping[str, Rate] = field(default_factory=dict)       # every rate used, by currency
+    shortfalls: tuple[Shortfall, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.shortfalls
+
+
+def group_money(
+    *, balances: Mapping[str, Mapping[str, Any]], members: Iterable[str], connected: Iterable[str],
+    unified_limits: Iterable[tuple[Any, str]], guarantees: GuaranteeGraph, rates: RateTable, as_of: date,
+) -> GroupMoney:
+    """Convert and add up a group's exposure amounts as of `as_of`.
+
+    ``balances`` holds each firm's loan balances per currency (in that currency); every amount is
+    converted at the latest rate on or before ``as_of`` (engine/fx.py)."""
+    used: dict[str, Rate] = {}
+    shortfalls: list[Shortfall] = []
+
+    def add(figure: str, items: list[tuple[Any, str]]) -> float | None:
+        out = rates.total(items, as_of)
+        used.update(out.rates)
+        for currency, (amount, count) in out.missing.items():
+            shortfalls.append(Shortfall(figure, currency, amount, count))
+        return None if out.total is None else float(out.total)
+
+    def firm_items(firms: Iterable[str]) -> list[tuple[Any, str]]:
+        return [(v, c) for f in firms for c, v in balances.get(f, {}).items()]
+
+    inside = sorted(set(members))
+    credit = add("group_credit", firm_items(inside))
+    conn = add("connected", firm_items(sorted(set(connected))))
+    unified = add("limit", list(unified_limits))
+    # the outside borrowers members guarantee: each one's balance in CNY, or a shortfall
+    borrowers = sorted({b for m in inside if m in guarantees for b in guarantees.guarantees_given(m)} - set(inside))
+    outside: dict[str, float] = {}
+    missing_outside = False
+    for b in borrowers:
+        part = rates.total(firm_items([b]), as_of)
+        used.update(part.rates)
+        if part.total is None:
+            missing_outside = True
+            for currency, (amount, count) in part.missing.items():
+                shortfalls.append(Shortfall("guaranteed_outside", currency, amount, count))
+        elif part.total > 0:
+            outside[b] = float(part.total)
+    contingent: float | None = None
+    if not missing_outside:
+        contingent = 0.0
+        for m in inside:
+            if m not in guarantees:
+                continue
+            for b, given in guarantees.guarantees_given(m).items():
+                if b in outside:
+                    contingent += min(given, outside[b])
+    return GroupMoney(as_of, rates.reporting, credit, conn, unified, contingent, dict(sorted(used.items())),
+                      tuple(_merge(shortfalls)))
+
+
+def _merge(shortfalls: list[Shortfall]) -> list[Shortfall]:
+    merged: dict[tuple[str, str], Shortfall] = {}
+    for s in shortfalls:
+        key = (s.figure, s.currency)
+        found = merged.get(key)
+        merged[key] = s if found is None else Shortfall(s.figure, s.currency, found.amount + s.amount,
+                                                        found.count + s.count)
+    return list(merged.values())

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import banking, credit, equity, financials, guarantees, parties, risk
+from . import banking, credit, equity, financials, fx, guarantees, parties, risk
 from .world import DEFAULT_TRANSACTIONS, World
 
 # The order of entities in `records`, in the CSV export and in `summary()`.
-ENTITY_ORDER = ("group", "company", "person", "equity_holding", "guarantee", "facility", "loan",
+ENTITY_ORDER = ("group", "company", "person", "equity_holding", "guarantee", "fx_rate", "facility", "loan",
                 "account", "transaction", "financial_statement", "rating", "external_event")
 
 
@@ -50,6 +50,7 @@ def generate(scale: float = 1.0, seed: int = 42, transactions: int | None = None
                        world.planted["mutual_pairs"][0][0]]
     financials.choose_distressed(world, contagion_seeds)
     financials.build_financials(world)
+    fx.build_rates(world)
     credit.build_credit(world)
     guarantees.build_guarantees(world, edges)
     banking.build_accounts(world)

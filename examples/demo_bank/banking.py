@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, time, timedelta
 
+from .fx import from_yuan
 from .names import BRANCHES, CITIES, OUTSIDE_BRAND_FIRST, OUTSIDE_BRAND_SECOND, TRADES, brands
 from .parties import _spread
 from .values import AS_OF, cumulative, lognormal, money, money_wan, random_date
@@ -39,12 +40,13 @@ def build_accounts(world: World) -> None:
                 status = "frozen"
             balance = 0.0 if status == "closed" else cash * (0.6 if k == 0 else 0.4 / max(1, n_extra))
             branch = company["branch"]
+            currency = rng.choices(["CNY", "USD", "EUR", "HKD"], [92, 5, 1, 2])[0]
             accounts.append({
                 "account_no": f"62{BRANCH_INDEX[branch]:02d}{len(accounts) + 1:015d}", "company": code,
-                "type": kind, "currency": rng.choices(["CNY", "USD", "EUR", "HKD"], [92, 5, 1, 2])[0],
+                "type": kind, "currency": currency,
                 "branch": branch, "opened_on": opened,
                 "closed_on": random_date(rng, opened, AS_OF - timedelta(days=1)) if status == "closed" else None,
-                "status": status, "balance": money(balance),
+                "status": status, "balance": from_yuan(world, money(balance), currency),
             })
     roots = [g["parent_company"] for g in world.records["group"]]
     idle = rng.sample(roots, min(IDLE_FUNDS, len(roots)))
@@ -52,6 +54,7 @@ def build_accounts(world: World) -> None:
         if account["company"] in idle and account["type"] == "basic":
             account["balance"] = money_wan(rng.uniform(6e8, 1.5e9))
             account["status"] = "active"
+            account["currency"] = "CNY"           # the idle yuan of the planted rule
     world.records["account"] = accounts
     world.planted["idle_funds"] = idle
 

@@ -13,6 +13,11 @@ share out at most its unified limit, and the loans drawn on a sub-limit stay wit
 ≤ 100%) — except in the group planted over its limit, whose sub-limits are over too. The
 Shanghai team's groups (parties.SHANGHAI_GROUPS) are never planted: the large one has a unified
 limit of 25亿 about 60% used (5% of net capital, room for an 8亿 application), the small one 6亿.
+
+About a tenth of the sub-limits are in USD, EUR or HKD, and so are the loans drawn on them: their
+amounts are stored in that currency (planned in yuan, divided by the AS_OF rate, fx.py), so every
+figure above holds once converted back to yuan. Unified limits are in CNY; a unified limit's
+`used` is its sub-limits' used converted to yuan.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import math
 import random
 from datetime import timedelta
 
+from .fx import from_yuan, to_yuan
 from .parties import SHANGHAI_GROUPS, _spread
 from .values import AS_OF, NET_CAPITAL, money, money_wan, percent, random_date
 from .world import World
@@ -78,8 +84,8 @@ def build_credit(world: World) -> None:
                         "CNY", start, start + timedelta(days=3 * 365), group["lead_branch"])
         n_loans = max(n_group_subs, round(n_loans_total * n_group_subs / n_sub))
         _member_limits(world, rng, top, n_group_subs, n_loans, balance_target, facilities, loans)
-        top["used"] = sum((f["used"] for f in facilities if f["parent_facility"] == top["facility_no"]),
-                          start=money(0))
+        top["used"] = sum((to_yuan(world.fx, f["used"], f["currency"]) for f in facilities
+                           if f["parent_facility"] == top["facility_no"]), start=money(0))
     world.records["facility"] = facilities
     world.records["loan"] = loans
     world.planted["concentration"] = {g: percent(c) for g, c in concentration.items()}
@@ -127,8 +133,9 @@ def _member_limits(world: World, rng: random.Random, top: dict, count: int, n_lo
     drawn_total = _allocate(balance_target, draws, [k * MIN_LOAN for k in loans_per], caps)
     for borrower, amount, drawn, k in zip(borrowers, amounts, drawn_total, loans_per, strict=True):
         product = rng.choice(PRODUCTS)
+        currency = rng.choices(["CNY", "USD", "EUR", "HKD"], [90, 6, 2, 2])[0]
         sub = _facility(facilities, "member_sub", top["group"], borrower, top["facility_no"], product,
-                        money(amount), rng.choices(["CNY", "USD", "EUR", "HKD"], [90, 6, 2, 2])[0],
+                        from_yuan(world, money(amount), currency), currency,
                         top["start_date"], top["expiry_date"], world.company[borrower]["branch"])
         for _ in range(k):
             loans.append(_loan(world, rng, len(loans) + 1, sub, drawn / k))
@@ -183,11 +190,13 @@ def _loan(world: World, rng: random.Random, number: int, facility: dict, balance
     if cls == "normal" and kind is not None and rng.random() < 0.3:
         cls = "special_mention"
     balance_value = money(max(balance, 1e5))
+    principal = money_wan(float(balance_value) / rng.uniform(0.5, 1.0) + 10_000)
+    currency = facility["currency"]      # planned in yuan, stored in the facility's currency
     return {
         "loan_no": f"L{number:07d}", "facility": facility["facility_no"], "borrower": borrower,
-        "product": rng.choice(LOAN_PRODUCT[facility["product"]]),
-        "principal": money_wan(float(balance_value) / rng.uniform(0.5, 1.0) + 10_000),
-        "balance": balance_value, "rate": percent(rng.uniform(0.028, 0.065)),
+        "product": rng.choice(LOAN_PRODUCT[facility["product"]]), "currency": currency,
+        "principal": from_yuan(world, principal, currency),
+        "balance": from_yuan(world, balance_value, currency), "rate": percent(rng.uniform(0.028, 0.065)),
         "disbursed_on": disbursed, "maturity_date": maturity, "overdue_days": days,
         "classification": cls, "branch": world.company[borrower]["branch"],
         "purpose": rng.choice(PURPOSES),

@@ -33,6 +33,7 @@ class World:
     profile: dict[str, dict] = field(default_factory=dict)        # credit code -> latest figures (floats)
     users: list[dict] = field(default_factory=list)
     org_units: list[dict] = field(default_factory=list)
+    fx: dict = field(default_factory=dict)          # currency -> yuan per unit at AS_OF (fx.py)
 
     def rng(self, stage: str) -> random.Random:
         """An independent, reproducible stream per stage (str seeds hash with SHA-512, not hash())."""

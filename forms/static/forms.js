@@ -1,12 +1,148 @@
 /* Banyan forms: live show/hide, required, computed values and messages, from the JSON rules
-   the server embeds (forms/client.py). No eval: a small interpreter walks the JSON trees with
-   the same null rules as the server. The server re-checks everything on submit. */
+   the server embeds (forms/client.py). No eval: a small interpreter walks the type-checked trees
+   with the language's own arithmetic and null rules (dsl/expr/README.md); a differential test
+   (tests/forms/test_differential.py) holds it equal to the Python evaluator. The server re-checks
+   everything on submit. */
 (function () {
   "use strict";
-  var UNITS = { "亿": 1e8, "万": 1e4, "千": 1e3 };
   var USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
-  function tidy(x) { return typeof x === "number" ? parseFloat(x.toPrecision(15)) : x; }
+  /* ---- exact numbers (dsl/expr/README.md, "Arithmetic") --------------------------------------
+     A whole number is a BigInt, a decimal a Dec: a BigInt coefficient times 10^e. Whole with whole
+     stays whole and exact; a result with a decimal in it is rounded to 28 significant digits, half
+     to even; division always gives a decimal; round() is half away from zero. Python's decimal
+     module computes the same numbers. */
+  var PREC = 28, EMAX = 999999, ETINY = -999999 - 27;
+  function Dec(c, e) { this.c = c; this.e = e; }
+  /* the evaluation failed where Python's fails too (a value missing where one is needed, a
+     number out of range): the rule counts as null, as on the server */
+  function Fail(reason) { this.reason = reason; }
+  function isNum(x) { return typeof x === "bigint" || x instanceof Dec; }
+  function dec(x) { return typeof x === "bigint" ? new Dec(x, 0) : x; }
+  function mag(a) { return a < 0n ? -a : a; }
+  function ndigits(a) { return a === 0n ? 1 : mag(a).toString().length; }
+  function pow10(n) { return 10n ** BigInt(n); }
+  function number(x) { if (!isNum(x)) throw new Fail(x === null ? "missing" : "wrong_kind"); return x; }
+  function shrink(a, drop, up, sticky) {          /* a >= 0 divided by 10^drop, rounded at the half */
+    var p = pow10(drop), q = a / p, twice = 2n * (a % p);
+    if (twice > p || (twice === p && (up || sticky || (q & 1n) === 1n))) q += 1n;
+    return q;
+  }
+  function fit(c, e, sticky) {                    /* to 28 significant digits, half to even */
+    var a = mag(c), n = ndigits(a);
+    if (n > PREC) {
+      a = shrink(a, n - PREC, false, sticky); e += n - PREC;
+      if (a === pow10(PREC)) { a = pow10(PREC - 1); e += 1; }
+    }
+    if (a !== 0n && e + ndigits(a) - 1 > EMAX) throw new Fail("too_large");
+    return new Dec(c < 0n ? -a : a, e);
+  }
+  function parseDec(s) {
+    var m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(s);
+    if (!m || !(m[2] + (m[3] || ""))) return undefined;
+    var frac = m[3] || "";
+    return new Dec(BigInt(m[1] + (m[2] + frac || "0")), (m[4] ? parseInt(m[4], 10) : 0) - frac.length);
+  }
+  function add(x, y) {
+    if (typeof x === "string" && typeof y === "string") return x + y;
+    x = number(x); y = number(y);
+    if (typeof x === "bigint" && typeof y === "bigint") return x + y;
+    var a = dec(x), b = dec(y);
+    if (a.c === 0n) return fit(b.c, b.e);
+    if (b.c === 0n) return fit(a.c, a.e);
+    var hi = a.e >= b.e ? a : b, lo = hi === a ? b : a;
+    /* far below the last digit kept, the smaller one only decides the rounding (as Python does) */
+    var floor = hi.e + Math.min(-1, ndigits(hi.c) - PREC - 2);
+    if (lo.e + ndigits(lo.c) - 1 < floor) lo = new Dec(lo.c < 0n ? -1n : 1n, floor);
+    return fit(hi.c * pow10(hi.e - lo.e) + lo.c, lo.e);
+  }
+  function neg(x) { x = number(x); return typeof x === "bigint" ? -x : fit(-x.c, x.e); }
+  function sub(x, y) {
+    x = number(x); y = number(y);
+    if (typeof x === "bigint" && typeof y === "bigint") return x - y;
+    y = dec(y); return add(x, new Dec(-y.c, y.e));
+  }
+  function mul(x, y) {
+    x = number(x); y = number(y);
+    if (typeof x === "bigint" && typeof y === "bigint") return x * y;
+    var a = dec(x), b = dec(y);
+    return fit(a.c * b.c, a.e + b.e);
+  }
+  function isZero(x) { return typeof x === "bigint" ? x === 0n : x.c === 0n; }
+  function divide(x, y) {                         /* null for null or a zero divisor */
+    if (x === null || y === null) return null;
+    x = number(x); y = number(y);
+    if (isZero(y)) return null;
+    var a = dec(x), b = dec(y);
+    if (a.c === 0n) return new Dec(0n, 0);
+    var k = Math.max(0, PREC + 2 + ndigits(b.c) - ndigits(a.c));
+    var num = mag(a.c) * pow10(k), den = mag(b.c), q = num / den;
+    return fit((a.c < 0n) !== (b.c < 0n) ? -q : q, a.e - b.e - k, num % den !== 0n);
+  }
+  function cmpNum(x, y) {
+    if (typeof x === "bigint" && typeof y === "bigint") return x < y ? -1 : x > y ? 1 : 0;
+    var a = dec(x), b = dec(y);
+    var sa = a.c < 0n ? -1 : a.c > 0n ? 1 : 0, sb = b.c < 0n ? -1 : b.c > 0n ? 1 : 0;
+    if (sa !== sb) return sa < sb ? -1 : 1;
+    if (sa === 0) return 0;
+    var ea = a.e + ndigits(a.c), eb = b.e + ndigits(b.c);
+    if (ea !== eb) return ea < eb ? -sa : sa;
+    var e = Math.min(a.e, b.e), ca = a.c * pow10(a.e - e), cb = b.c * pow10(b.e - e);
+    return ca < cb ? -1 : ca > cb ? 1 : 0;
+  }
+  function quantize(x, exp, up) {                /* x to exponent `exp`, as Decimal.quantize */
+    var a = dec(number(x)), c;
+    if (!(ETINY <= exp && exp <= EMAX)) throw new Fail("bad_number");
+    if (a.c === 0n) return new Dec(0n, exp);
+    var adj = a.e + ndigits(a.c) - 1;
+    if (adj > EMAX || adj - exp + 1 > PREC) throw new Fail("bad_number");
+    if (exp <= a.e) c = a.c * pow10(a.e - exp);
+    else { c = shrink(mag(a.c), exp - a.e, up, false); if (a.c < 0n) c = -c; }
+    if (ndigits(c) > PREC || (c !== 0n && exp + ndigits(c) - 1 > EMAX)) throw new Fail("bad_number");
+    return new Dec(c, exp);
+  }
+  function roundHalfAway(x, digits) {             /* round(x, digits): a whole number stays whole */
+    number(x);
+    var d = digits === undefined ? 0 : Number(number(digits));
+    if (typeof x === "bigint" && d >= 0) return x;
+    var q = quantize(x, -d, true);
+    return typeof x === "bigint" ? q.c * pow10(q.e) : q;
+  }
+  function absolute(x) { x = number(x); return typeof x === "bigint" ? mag(x) : fit(mag(x.c), x.e); }
+
+  /* ---- text, dates, equality and order as Python has them ------------------------------- */
+  var PY_SPACE = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  var STRIP = new RegExp("^" + PY_SPACE + "+|" + PY_SPACE + "+$", "g");
+  function text(x) { if (typeof x !== "string") throw new Fail(x === null ? "missing" : "wrong_kind"); return x; }
+  function cmpText(a, b) {                        /* by code point, not by UTF-16 unit */
+    if (a === b) return 0;
+    var n = Math.min(a.length, b.length);
+    for (var i = 0; i < n; i++) {
+      var x = a.codePointAt(i), y = b.codePointAt(i);
+      if (x !== y) return x < y ? -1 : 1;
+      if (x > 0xffff) i++;
+    }
+    return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+  }
+  function eq(a, b) {
+    if (a === null || b === null) return a === b;
+    if (isNum(a) && isNum(b)) return cmpNum(a, b) === 0;
+    return a === b;
+  }
+  function order(a, b) {                          /* Python's <: null or mixed kinds fail */
+    if (isNum(a) && isNum(b)) return cmpNum(a, b);
+    if (typeof a === "string" && typeof b === "string") return cmpText(a, b);
+    throw new Fail(a === null || b === null ? "missing" : "wrong_kind");
+  }
+  function isDate(x) { return typeof x === "string" && /^\d{4}-\d{2}-\d{2}$/.test(x); }
+  function datePart(x, from, to) { if (!isDate(x)) throw new Fail("wrong_kind"); return +x.slice(from, to); }
+  function dayNumber(x) {                         /* days since 1970-01-01, proleptic Gregorian */
+    var y = datePart(x, 0, 4), m = datePart(x, 5, 7), d = datePart(x, 8, 10);
+    y -= m <= 2 ? 1 : 0;
+    var era = Math.floor(y / 400), yoe = y - era * 400;
+    var doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+    return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+  }
   function isUscc(code) {
     if (typeof code !== "string" || code.length !== 18) return false;
     var total = 0, w = 1;
@@ -18,101 +154,195 @@
     if (USCC.indexOf(code[17]) < 0) return false;
     return USCC[(31 - total % 31) % 31] === code[17];
   }
-  function roundHalfAway(x, d) { var f = Math.pow(10, d || 0); return Math.sign(x) * Math.round(Math.abs(x) * f) / f; }
+  function member(list, x) {
+    if (!Array.isArray(list)) throw new Fail(list === null ? "missing" : "wrong_kind");
+    return list.some(function (e) { return eq(x, e); });
+  }
+  function smallest(values, sign) {               /* Python's min/max: the first of the extremes */
+    var best = values[0];
+    for (var i = 1; i < values.length; i++) if (order(values[i], best) * sign < 0) best = values[i];
+    return best;
+  }
   var FUNCS = {
-    abs: Math.abs, round: roundHalfAway, len: function (x) { return x.length; },
-    lower: function (s) { return s.toLowerCase(); }, upper: function (s) { return s.toUpperCase(); },
-    trim: function (s) { return s.trim(); }, contains: function (c, x) { return c.indexOf(x) >= 0; },
-    starts_with: function (s, p) { return s.indexOf(p) === 0; },
-    ends_with: function (s, p) { return s.slice(s.length - p.length) === p; },
+    abs: absolute, round: roundHalfAway,
+    len: function (x) { return BigInt(Array.isArray(x) ? x.length : Array.from(text(x)).length); },
+    lower: function (s) { return text(s).toLowerCase(); }, upper: function (s) { return text(s).toUpperCase(); },
+    trim: function (s) { return text(s).replace(STRIP, ""); },
+    contains: function (c, x) { return typeof c === "string" ? c.indexOf(text(x)) >= 0 : member(c, x); },
+    starts_with: function (s, p) { return text(s).startsWith(text(p)); },
+    ends_with: function (s, p) { return text(s).endsWith(text(p)); },
     is_uscc: isUscc,
-    year: function (d) { return +d.slice(0, 4); }, month: function (d) { return +d.slice(5, 7); },
-    day: function (d) { return +d.slice(8, 10); }
+    year: function (d) { return BigInt(datePart(d, 0, 4)); }, month: function (d) { return BigInt(datePart(d, 5, 7)); },
+    day: function (d) { return BigInt(datePart(d, 8, 10)); },
+    quarter: function (d) { return BigInt(Math.floor((datePart(d, 5, 7) - 1) / 3) + 1); },
+    days_between: function (a, b) { return BigInt(dayNumber(b) - dayNumber(a)); },
+    min: function () { return smallest(Array.prototype.slice.call(arguments), 1); },
+    max: function () { return smallest(Array.prototype.slice.call(arguments), -1); }
   };
-  var EMPTY = { count: 0, any: false, all: true, sum: 0, avg: null, min: null, max: null };
 
+  /* ---- the interpreter ------------------------------------------------------------------- */
+  function has(o, k) { return Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined; }
+  function field(row, name) {
+    if (row === null || typeof row !== "object" || Array.isArray(row)) throw new Fail(row === null ? "missing" : "wrong_kind");
+    return has(row, name) ? row[name] : null;
+  }
+  /* the operands the checker says may be null are evaluated first and a null one gives null
+     (the others are not evaluated); then the rest, in order — as the generated Python does */
+  function guarded(nodes, nullable, env) {
+    var out = [], i;
+    for (i = 0; i < nodes.length; i++) if (nullable[i]) { out[i] = ev(nodes[i], env); if (out[i] === null) return null; }
+    for (i = 0; i < nodes.length; i++) if (!nullable[i]) out[i] = ev(nodes[i], env);
+    return out;
+  }
   function ev(n, env) {
-    if (n === null) return null;
-    var op = n[0], a, b, c;
+    var op = n[0], a, b, v;
     switch (op) {
       case "lit": return n[1];
-      case "var": return env.hasOwnProperty(n[1]) ? env[n[1]] : null;
+      case "int": return BigInt(n[1]);
+      case "dec": return parseDec(n[1]);
+      case "var": return n[1] in env && env[n[1]] !== undefined ? env[n[1]] : null;
       case "get":
         a = ev(n[1], env);
-        if (a === null || a === undefined) return null;
-        if (Array.isArray(a)) return a.map(function (r) { return r === null ? null : (r[n[2]] === undefined ? null : r[n[2]]); });
-        return a[n[2]] === undefined ? null : a[n[2]];
-      case "not": a = ev(n[1], env); return a === null ? (n[2] ? true : null) : !a;
-      case "neg": a = ev(n[1], env); return a === null ? null : -a;
+        return a === null && n[3] ? null : field(a, n[2]);
+      case "proj":
+        a = ev(n[1], env);
+        if (a === null) return null;
+        if (!Array.isArray(a)) throw new Fail("wrong_kind");
+        return a.map(function (r) { return r === null ? null : field(r, n[2]); });
+      case "not": a = ev(n[1], env); return a === null ? (n[2] ? null : true) : !a;
+      case "neg": a = ev(n[1], env); return a === null && n[2] ? null : neg(a);
       case "and": case "or":
-        var stop = op === "and" ? false : true;
-        a = ev(n[1], env); if (a === stop) return stop;
-        b = ev(n[2], env); if (b === stop) return stop;
+        var stop = op === "or";
+        a = ev(n[1], env);
+        if (!n[3]) return (a === true) === stop ? a : ev(n[2], env);       /* Python's own and/or */
+        if (a === stop) return stop;
+        b = ev(n[2], env);
+        if (b === stop) return stop;
+        if (!n[4]) return a;
         return (a === !stop && b === !stop) ? !stop : null;
-      case "+": case "-": case "*": case "/":
-        a = ev(n[1], env); b = ev(n[2], env);
-        if (a === null || b === null) return null;
-        if (op === "+") return tidy(a + b);
-        if (op === "-") return tidy(a - b);
-        if (op === "*") return tidy(a * b);
-        return b === 0 ? null : tidy(a / b);
+      case "+": case "-": case "*":
+        v = guarded([n[1], n[2]], [n[3], n[4]], env);
+        if (v === null) return null;
+        return op === "+" ? add(v[0], v[1]) : op === "-" ? sub(v[0], v[1]) : mul(v[0], v[1]);
+      case "/": a = ev(n[1], env); return divide(a, ev(n[2], env));
       case "cmp":
-        a = ev(n[2], env); b = ev(n[3], env);
-        if (n[4] && (n[1] === "==" || n[1] === "!=")) return n[1] === "==" ? a === b : a !== b;
-        if (a === null || b === null) return null;
+        v = guarded([n[2], n[3]], [n[4], n[5]], env);
+        if (v === null) return null;
         switch (n[1]) {
-          case "==": return a === b; case "!=": return a !== b; case "<": return a < b;
-          case "<=": return a <= b; case ">": return a > b; default: return a >= b;
+          case "==": return eq(v[0], v[1]); case "!=": return !eq(v[0], v[1]);
+          case "<": return order(v[0], v[1]) < 0; case "<=": return order(v[0], v[1]) <= 0;
+          case ">": return order(v[0], v[1]) > 0; default: return order(v[0], v[1]) >= 0;
         }
       case "isnull": a = ev(n[1], env); return n[2] ? a !== null : a === null;
       case "in":
-        a = ev(n[1], env); b = ev(n[2], env);
-        if (b === null || (a === null && !n[4])) return null;
-        c = b.indexOf(a) >= 0; return n[3] ? !c : c;
+        if (n[6]) {                                /* a list of literals: nulls in it never match */
+          a = ev(n[1], env);
+          if (a === null && n[4]) return null;
+          v = a !== null && member(ev(n[2], env).filter(function (x) { return x !== null; }), a);
+        } else {
+          v = guarded([n[1], n[2]], [n[4], n[5]], env);
+          if (v === null) return null;
+          v = member(v[1], v[0]);
+        }
+        return n[3] ? !v : v;
       case "between":
-        a = ev(n[1], env); b = ev(n[2], env); c = ev(n[3], env);
-        if (a === null || b === null || c === null) return null;
-        return b <= a && a <= c;
+        v = guarded([n[1], n[2], n[3]], [n[4], n[5], n[6]], env);
+        if (v === null) return null;
+        return order(v[1], v[0]) <= 0 && order(v[0], v[2]) <= 0;
       case "if": return ev(n[1], env) === true ? ev(n[2], env) : ev(n[3], env);
       case "list": return n.slice(1).map(function (x) { return ev(x, env); });
-      case "call": return call(n[1], n.slice(2).map(function (x) { return ev(x, env); }));
+      case "call": return call(n[1], n[2], n.slice(3), env);
       case "where":
         a = ev(n[1], env); if (a === null) return null;
-        return a.filter(function (x) { return x !== null && ev(n[4], bind(env, n[3], x)) === true; });
+        return a.filter(function (x) { return x !== null && ev(n[3], bind(env, n[2], x)) === true; });
       case "agg": return aggregate(n, env);
     }
-    return null;
+    throw new Error("unknown node " + op);
   }
   function bind(env, name, value) { var e = Object.create(env); e[name] = value; return e; }
-  function call(name, args) {
-    if (name === "is_null") return args[0] === null;
-    if (name === "coalesce") { for (var i = 0; i < args.length; i++) if (args[i] !== null) return args[i]; return null; }
-    if (args.some(function (x) { return x === null; })) return null;
-    if ((name === "min" || name === "max")) return Math[name].apply(null, args);
-    return FUNCS[name] ? FUNCS[name].apply(null, args) : null;
+  function call(name, nullable, nodes, env) {
+    var args;
+    if (name === "is_null" || name === "coalesce") {
+      args = nodes.map(function (x) { return ev(x, env); });
+      if (name === "is_null") return args[0] === null;
+      for (var i = 0; i < args.length; i++) if (args[i] !== null) return args[i];
+      return null;
+    }
+    args = guarded(nodes, nullable, env);
+    if (args === null) return null;
+    if (!FUNCS[name]) throw new Error("unknown function " + name);
+    return FUNCS[name].apply(null, args);
   }
   function aggregate(n, env) {
-    var name = n[1], coll = ev(n[2], env), param = n[3], body = n[4];
-    if (coll === null) return EMPTY[name];
+    var name = n[1], coll = ev(n[2], env), param = n[3], body = n[4], zero = n[6] === "int" ? 0n : new Dec(0n, 0);
+    if (coll === null) return name === "count" ? 0n : name === "any" ? false : name === "all" ? true : name === "sum" ? zero : null;
+    if (!Array.isArray(coll)) throw new Fail("wrong_kind");
     var items = coll.filter(function (x) { return x !== null; });
-    if (name === "count") return body === null ? items.length : items.filter(function (x) { return ev(body, bind(env, param, x)) === true; }).length;
-    var vals = body === null ? items : items.map(function (x) { return ev(body, bind(env, param, x)); });
+    var each = function (x) { return body === null ? x : ev(body, bind(env, param, x)); };
+    if (name === "count") return BigInt(body === null ? items.length : items.filter(function (x) { return each(x) === true; }).length);
+    var vals = items.map(each);
     if (name === "any") return vals.indexOf(true) >= 0;
     if (name === "all") return vals.indexOf(false) < 0;
-    vals = vals.filter(function (v) { return v !== null; });
-    if (name === "sum") return tidy(vals.reduce(function (s, v) { return s + v; }, 0));
+    if (n[5]) vals = vals.filter(function (v) { return v !== null; });
+    if (name === "sum") return vals.reduce(add, zero);
     if (!vals.length) return null;
-    if (name === "avg") return tidy(vals.reduce(function (s, v) { return s + v; }, 0) / vals.length);
-    return Math[name].apply(null, vals);
+    if (name === "avg") return divide(vals.reduce(add, vals[0] instanceof Dec ? new Dec(0n, 0) : 0n), BigInt(vals.length));
+    return smallest(vals, name === "min" ? 1 : -1);
   }
-  function test(tree, env) { return tree ? ev(tree, env) === true : null; }
+  function scope(values) { return Object.assign(Object.create(null), values); }
+  /* a rule's value; null when it fails, as the server counts a failed rule */
+  function value_of(tree, env) {
+    try { return ev(tree, env); } catch (e) { return null; }
+  }
+  function test(tree, env) { return tree ? value_of(tree, env) === true : null; }
 
-  /* ---- reading inputs ------------------------------------------------------------------ */
-  function parseAmount(text) {
-    var s = text.replace(/[,，\s¥￥]/g, "").replace(/元$/, ""), f = 1;
-    if (s && UNITS[s.slice(-1)]) { f = UNITS[s.slice(-1)]; s = s.slice(0, -1); }
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
-    return tidy(parseFloat(s) * f);
+  /* values to and from JSON: {"$int": "5"}, {"$dec": "1.5"}, dates as "YYYY-MM-DD" */
+  function fromJSON(v) {
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) return v.map(fromJSON);
+    if (v.$int !== undefined) return BigInt(v.$int);
+    if (v.$dec !== undefined) return parseDec(v.$dec);
+    var o = {};
+    Object.keys(v).forEach(function (k) { o[k] = fromJSON(v[k]); });
+    return o;
+  }
+  function toJSON(v) {
+    if (typeof v === "bigint") return { $int: v.toString() };
+    if (v instanceof Dec) return { $dec: v.c.toString() + "E" + v.e };
+    if (Array.isArray(v)) return v.map(toJSON);
+    return v;
+  }
+  function evaluateJSON(tree, env) {
+    try { return toJSON(ev(tree, scope(fromJSON(env)))); } catch (e) {
+      if (e instanceof Fail) return { $error: e.reason };
+      throw e;
+    }
+  }
+
+  /* ---- numbers for people ------------------------------------------------------------------ */
+  function plain(x) {                              /* digits without an exponent */
+    if (typeof x === "bigint") return x.toString();
+    var s = mag(x.c).toString(), sign = x.c < 0n ? "-" : "";
+    if (x.e >= 0) return sign + s + "0".repeat(x.e);
+    s = "0".repeat(Math.max(0, -x.e - s.length + 1)) + s;
+    return sign + s.slice(0, s.length + x.e) + "." + s.slice(s.length + x.e);
+  }
+  function normal(x) {                             /* without trailing zeros */
+    x = dec(x);
+    var c = x.c, e = x.e;
+    if (c === 0n) return new Dec(0n, 0);
+    while (c % 10n === 0n) { c /= 10n; e += 1; }
+    return new Dec(c, e);
+  }
+  function grouped(s) { return s.replace(/^(-?\d+)/, function (w) { return w.replace(/\B(?=(\d{3})+$)/g, ","); }); }
+  function toScale(x, scale) { try { return quantize(x, -scale, false); } catch (e) { return x; } }
+  /* ---- reading inputs (as forms/values.py reads them) ----------------------------------- */
+  var UNITS = { "亿": 8, "万": 4, "千": 3 };
+  function parseAmount(input) {
+    var s = input.replace(/[,，\s¥￥]/g, "").replace(/元$/, ""), e = 0;
+    if (s && UNITS[s.slice(-1)]) { e = UNITS[s.slice(-1)]; s = s.slice(0, -1); }
+    var d = parseDec(s);
+    return d === undefined ? undefined : mul(d, new Dec(1n, e));
   }
   function decimals(text) { var m = text.replace(/[,，\s]/g, "").match(/\.(\d*?)0*[亿万千元]?$/); return m ? m[1].length : 0; }
 
@@ -127,20 +357,23 @@
     var el = null;
     els.forEach(function (e) { if (e.type === "radio") { if (e.checked) el = e; } else if (e.type !== "hidden") el = e; });
     if (!el || el.type === "file") return { value: el && el.files && el.files.length ? el.files[0].name : null };
-    var text = el.value;
-    if (t === "text") return { value: text.trim() ? text : null };
-    text = text.trim();
-    if (!text) return { value: null };
-    if (t === "integer") return /^[+-]?\d{1,18}$/.test(text.replace(/,/g, "")) ? { value: parseInt(text.replace(/,/g, ""), 10) } : { value: null, bad: "integer" };
+    var input = el.value;
+    if (t === "text") return { value: input.replace(STRIP, "") ? input : null };
+    input = input.replace(STRIP, "");
+    if (!input) return { value: null };
+    if (t === "integer") return /^[+-]?\d{1,18}$/.test(input.replace(/,/g, "")) ? { value: BigInt(input.replace(/,/g, "")) } : { value: null, bad: "integer" };
     if (t === "money" || t === "number") {
-      var v = parseAmount(text);
+      var v = parseAmount(input);
       if (v === undefined) return { value: null, bad: "number" };
-      if (rule.scale !== undefined && decimals(text) > rule.scale && !UNITS[text.slice(-1)]) return { value: null, bad: "scale" };
+      if (rule.scale !== undefined && decimals(input) > rule.scale && !UNITS[input.slice(-1)]) return { value: null, bad: "scale" };
       return { value: v };
     }
-    if (t === "percent") { var p = parseFloat(text.replace(/%$/, "").replace(/,/g, "")); return isNaN(p) ? { value: null, bad: "percent" } : { value: tidy(p / 100) }; }
-    if (t === "date") return /^\d{4}-\d{2}-\d{2}$/.test(text) ? { value: text } : { value: null, bad: "date" };
-    return { value: text };
+    if (t === "percent") {
+      var p = parseDec(input.replace(/%$/, "").replace(STRIP, "").replace(/,/g, ""));
+      return p === undefined ? { value: null, bad: "percent" } : { value: divide(p, 100n) };
+    }
+    if (t === "date") return isDate(input) ? { value: input } : { value: null, bad: "date" };
+    return { value: input };
   }
   function clear(root, key) {
     root.querySelectorAll('[name="' + key + '"]').forEach(function (e) {
@@ -151,30 +384,44 @@
 
   /* ---- messages ------------------------------------------------------------------------ */
   function fmt(template, slots) { return template.replace(/\{(\w+)\}/g, function (_, k) { return slots[k] === undefined ? "" : slots[k]; }); }
+  function outside(rule, value, key) {             /* below min / above max, as rules.check_value */
+    var limit = rule[key];
+    if (limit === undefined || value === null) return false;
+    if (isNum(value)) return cmpNum(value, parseDec(String(limit))) * (key === "min" ? -1 : 1) > 0;
+    if (rule.type === "date" && typeof value === "string") return cmpText(value, limit) * (key === "min" ? -1 : 1) > 0;
+    return false;
+  }
   function problem(rule, value, bad, required, env, msgs) {
     if (bad) return fmt(msgs[bad], { limit: rule.scale });
     if (value === null || (Array.isArray(value) && !value.length)) return required ? msgs.required : "";
     if (typeof value === "string") {
-      if (rule.min_length !== undefined && value.length < rule.min_length) return fmt(msgs.min_length, { limit: rule.min_length });
-      if (rule.max_length !== undefined && value.length > rule.max_length) return fmt(msgs.max_length, { limit: rule.max_length });
+      var length = Array.from(value).length;
+      if (rule.min_length !== undefined && length < rule.min_length) return fmt(msgs.min_length, { limit: rule.min_length });
+      if (rule.max_length !== undefined && length > rule.max_length) return fmt(msgs.max_length, { limit: rule.max_length });
       if (rule.pattern) { try { if (!new RegExp(rule.pattern).test(value)) return msgs.pattern; } catch (e) { /* a pattern only Python reads: the server checks it */ } }
     }
-    if (rule.min !== undefined && typeof value === typeof rule.min && value < rule.min) return fmt(msgs.min, { limit: rule.min_text });
-    if (rule.max !== undefined && typeof value === typeof rule.max && value > rule.max) return fmt(msgs.max, { limit: rule.max_text });
-    if (rule.check && ev(rule.check, env) === false) return rule.check_message || fmt(msgs.check, { rule: rule.check_text });
+    if (outside(rule, value, "min")) return fmt(msgs.min, { limit: rule.min_text });
+    if (outside(rule, value, "max")) return fmt(msgs.max, { limit: rule.max_text });
+    if (rule.check && value_of(rule.check, env) === false) return rule.check_message || fmt(msgs.check, { rule: rule.check_text });
     return "";
   }
-  function wanYi(v, lang) {
-    var a = Math.abs(v), units = lang === "en" ? [[1e9, " billion", 2], [1e6, " million", 2]] : [[1e8, "亿", 4], [1e4, "万", 4]];
-    for (var i = 0; i < units.length; i++) if (a >= units[i][0]) return parseFloat((v / units[i][0]).toFixed(units[i][2])) + units[i][1];
+  function wanYi(v, lang) {                        /* forms/i18n.py in_wan_yi */
+    var units = lang === "en" ? [[9, " billion", 2], [6, " million", 2]] : [[8, "亿", 4], [4, "万", 4]];
+    for (var i = 0; i < units.length; i++) {
+      var unit = new Dec(1n, units[i][0]);
+      if (cmpNum(absolute(v), unit) >= 0) return plain(normal(toScale(divide(v, unit), units[i][2]))) + units[i][1];
+    }
     return "";
   }
-  function displayValue(rule, v, lang) {
+  function displayValue(rule, v, lang) {            /* forms/display.py display_text */
     if (v === null || v === undefined) return "—";
-    if (rule.type === "percent") return parseFloat((v * 100).toFixed(2)) + "%";
-    if (typeof v === "number") {
-      var s = rule.scale === undefined ? undefined : rule.scale;
-      return (rule.type === "money" ? "¥" : "") + v.toLocaleString("en-US", { minimumFractionDigits: s, maximumFractionDigits: s === undefined ? 6 : s });
+    if (rule.type === "percent" && isNum(v)) return plain(normal(toScale(mul(v, 100n), 2))) + "%";
+    if (typeof v === "bigint") return grouped(v.toString());
+    if (v instanceof Dec) {
+      var scale = rule.scale !== undefined ? rule.scale : rule.type === "money" ? 2 : undefined, whole;
+      if (scale !== undefined) return (rule.type === "money" ? "¥" : "") + grouped(plain(toScale(v, scale)));
+      whole = cmpNum(absolute(v), 1n) >= 0 || normal(v).e >= 0;
+      return whole ? grouped(plain(normal(v))) : plain(v);
     }
     if (typeof v === "boolean") return v ? (lang === "en" ? "Yes" : "是") : (lang === "en" ? "No" : "否");
     return String(v);
@@ -247,11 +494,11 @@
     });
   };
   Form.prototype.update = function () {
-    var self = this, got = this.collect(), values = got.values, env = Object.assign({}, values), errors = {};
+    var self = this, got = this.collect(), values = got.values, env = scope(values), errors = {};
     (this.p.compute_order || []).forEach(function (name) {
       var rule = self.p.fields[name];
       if (!rule || !rule.compute) return;
-      var v = ev(rule.compute, env); values[name] = env[name] = v;
+      var v = value_of(rule.compute, env); values[name] = env[name] = v;
       var out = self.wrap(name); out = out && out.querySelector("[data-bf-output]");
       if (out) out.textContent = displayValue(rule, v, self.p.lang);
     });
@@ -266,7 +513,7 @@
       var rows = values[name];
       self.rows(name).forEach(function (tr, pos) {
         var i = tr.getAttribute("data-bf-row"), row = rows[pos];
-        self.fields(rule.columns, name + "." + i + ".", row, Object.assign({}, row, { form: env }), got.bad, errors);
+        self.fields(rule.columns, name + "." + i + ".", row, Object.assign(scope(row), { form: env }), got.bad, errors);
       });
       var n = rows.length, msg = "";
       if (rule.min_rows !== null && n < rule.min_rows) msg = fmt(self.p.messages.min_rows, { limit: rule.min_rows });
@@ -274,7 +521,7 @@
       errors[name] = msg;
     });
     this.p.validations.forEach(function (v) {
-      if (!v.rule || ev(v.rule, env) !== false) return;
+      if (!v.rule || value_of(v.rule, env) !== false) return;
       var target = v.fields.filter(function (f) { return !(self.p.fields[f] || {})._hidden; })[0];
       if (target && !errors[target]) errors[target] = v.message;
     });
@@ -403,5 +650,11 @@
     var summary = form.querySelector(".bf-summary:not([hidden])"); if (summary) summary.focus();
   }
   document.addEventListener("DOMContentLoaded", function () { document.querySelectorAll("form[data-bf-form]").forEach(init); });
-  window.BanyanForms = { evaluate: ev, isUscc: isUscc, parseAmount: parseAmount };
+  window.BanyanForms = {
+    evaluate: function (tree, env) { return ev(tree, scope(env)); }, evaluateJSON: evaluateJSON,
+    isUscc: isUscc, Dec: Dec,
+    parseAmount: function (input) { var v = parseAmount(input); return v === undefined ? null : toJSON(v); },
+    display: function (rule, v, lang) { return displayValue(rule, fromJSON(v), lang); },
+    wanYi: function (v, lang) { return wanYi(fromJSON(v), lang); }
+  };
 })();

@@ -13,6 +13,7 @@ from typing import Any, Callable, NoReturn
 import click
 import sqlalchemy as sa
 
+from dsl.bank_time import moment_text
 from dsl.errors import BanyanError, env_lang
 from runtime.deploy.deployments import DeployError
 from runtime.flows.store import FlowError
@@ -22,6 +23,12 @@ from runtime.storage.db import ConfigError, database_url, make_engine
 EXIT_ERROR = 2
 EXIT_PROBLEMS = 1
 MAX_PROBLEMS = 200
+
+def when(value: Any, *, seconds: bool = False) -> str:
+    """A moment in a CLI listing: on the bank's clock, with its zone (`2026-10-09 10:00 UTC+08:00`);
+    stored naive moments are UTC. One function for every listing (dsl/bank_time.py)."""
+    return moment_text(value, seconds=seconds, zone=True)
+
 
 env_option = click.option("--env", "env", default=None, metavar="NAME",
                           help="Environment from banyan.toml [environments] (default: $BANYAN_DATABASE_URL "
@@ -40,8 +47,9 @@ def exit_code_of(error: BanyanError) -> int:
 
 def fail_error(error: BanyanError, code: int | None = None, suffix: str = "") -> NoReturn:
     """`error: CODE: message` (and each field problem, with its path) — never Python's text."""
-    click.secho(f"error: {error.code}: {error.render(env_lang())}{suffix}", fg="red", err=True)
-    problems = error.detail()
+    lang = env_lang()
+    click.secho(f"error: {error.code}: {error.render(lang)}{suffix}", fg="red", err=True)
+    problems = error.detail(lang)
     for p in problems[:MAX_PROBLEMS]:
         where = ".".join(("line " + str(x)) if isinstance(x, int) and i == 0 else str(x)
                          for i, x in enumerate(p["loc"]))

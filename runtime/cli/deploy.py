@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from runtime.cli.common import compile_bundle, engine_for, env_option, fail, fail_error, handle_errors
+from runtime.cli.common import compile_bundle, engine_for, env_option, fail, fail_error, handle_errors, when
 from runtime.cli.main import main
 from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
 from runtime.deploy.plan import Plan
@@ -135,7 +135,7 @@ def history(env: str | None) -> None:
         return
     for d in rows:
         note = f" ← {d.based_on}" if d.based_on else ""
-        click.echo(f"v{d.version:<4} {d.created_at:%Y-%m-%d %H:%M:%S}  {d.hash[:12]}  {d.action:8}{note:14} "
+        click.echo(f"v{d.version:<4} {when(d.created_at, seconds=True)}  {d.hash[:12]}  {d.action:8}{note:14} "
                    f"{d.author}  {d.message}")
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
+from dsl.errors import BanyanError, env_lang
+from runtime.cli.common import engine_for, env_option, exit_code_of, fail, fail_error, handle_errors, when
 from runtime.cli.main import main
 from runtime.flows.store import FlowError
 
@@ -57,12 +59,28 @@ def flow() -> None:
 @click.option("--form", default=None, help="Form values as JSON, or @file.json.")
 @click.option("--as", "actor", required=True, help="Who submits.")
 @click.option("--request-id", default=None, help="Client request id: retrying with it does nothing twice.")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]),
+              help="json: a refusal is the API's error body on stdout (with every form problem and its path).")
 @env_option
 @flow_errors
-def start_cmd(name, subject, form, actor, request_id, env) -> None:
-    """Start flow NAME."""
-    _out(_service(env).start(name, actor=actor, subject=subject, form=_json_arg(form, "--form"),
-                             request_id=request_id))
+def start_cmd(name, subject, form, actor, request_id, fmt, env) -> None:
+    """Start flow NAME. The form is checked against the flow's Form first (money as 8亿 or 800000000,
+    enums by value, tables as lists of rows): every problem is listed with its field path."""
+    with _as_json(fmt):
+        _out(_service(env).start(name, actor=actor, subject=subject, form=_json_arg(form, "--form"),
+                                 request_id=request_id))
+
+
+@contextmanager
+def _as_json(fmt: str):
+    """With `--format json`, a refused command prints the API's error body and exits 1."""
+    try:
+        yield
+    except BanyanError as exc:
+        if fmt != "json":
+            raise
+        _out(exc.to_dict(env_lang()))
+        sys.exit(exit_code_of(exc))
 
 
 @flow.command("act")
@@ -114,7 +132,7 @@ def inbox_cmd(actor, box, env) -> None:
     page = _service(env).inbox(actor, box)
     click.echo("  ".join(f"{b}: {n}" for b, n in page["counts"].items()))
     for i in page["items"]:
-        due = f"  due {i['due_at'][:16]}" + (" OVERDUE" if i.get("overdue") else "") if i.get("due_at") else ""
+        due = f"  due {when(i['due_at'])}" + (" OVERDUE" if i.get("overdue") else "") if i.get("due_at") else ""
         click.echo(f"{i.get('task') or i['instance']}  {i['flow']} · {i['node']}  subject {i['subject']}{due}")
 
 
@@ -204,6 +222,7 @@ def worker(interval, once, env) -> None:
     (any number of workers may run)."""
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
+    from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates
     engine = engine_for(env)
     if once:
         click.echo("ran every job once: " + scheduler.summary(scheduler.run_once(engine)))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from dsl.errors import env_lang
 from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors
 from runtime.cli.main import main
 from runtime.graph.facts import circles, equity_svg, firm_facts, guarantee_svg
@@ -34,6 +35,11 @@ def _dump(data) -> None:
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.2%}"
+
+
+def _amount(x: float | None) -> str:
+    """A yuan figure, or "—" when it could not be computed (an amount without an exchange rate)."""
+    return "—" if x is None else f"{x:,.0f}"
 
 
 def _who(p: dict | None) -> str:
@@ -89,7 +95,7 @@ def group_cmd(code: str, as_json: bool, env: str | None) -> None:
     except ConfigError as exc:
         fail_error(exc)
     with service.reading() as state:
-        facts = group_facts(state, row, settings)
+        facts = group_facts(state, row, settings, lang=env_lang())
     if as_json:
         return _dump(facts)
     m, x = facts["members"], facts["exposure"]
@@ -107,7 +113,11 @@ def group_cmd(code: str, as_json: bool, env: str | None) -> None:
                f"{gc['deductions_note']})")
     click.echo(f"connected exposure ÷ tier-1: {_pct(cn['ratio'])} (limit {_pct(cn['limit'])}, {cn['firms']} firms)")
     click.echo(f"used ÷ unified limit: {_pct(lu['ratio'])}")
-    click.echo(f"with guarantees for outside borrowers: {ind['total']:,.0f} = {_pct(ind['ratio'])} of net capital")
+    click.echo(f"with guarantees for outside borrowers: {_amount(ind['total'])} = {_pct(ind['ratio'])} of net capital")
+    cur = x["currency"]
+    click.echo(cur["note"])
+    for p in cur["problems"]:
+        click.secho(f"  ! {p['message']}", fg="yellow")
 
 
 @graph.command("circles")

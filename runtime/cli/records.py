@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from dsl.errors import env_lang
+from dsl.values import percent_fields, write_record
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, scope_for
 from runtime.auth.users import UserStore
@@ -75,8 +77,14 @@ def _values(sets: tuple[str, ...], raw_json: str | None) -> dict[str, Any]:
     return values
 
 
-def _echo(record: dict) -> None:
-    click.echo(json.dumps(record, default=json_value, ensure_ascii=False, indent=2))
+def _percents(door: Door, entity: str) -> tuple[str, ...]:
+    return percent_fields(door.records.live.entity(entity).fields)
+
+
+def _echo(record: dict, percents: tuple[str, ...] = ()) -> None:
+    """A record as JSON, as the API sends it: a percent as its points ("70" for 70%), which
+    `--json`/`--set` read back as the same value (dsl/values `write_value`)."""
+    click.echo(json.dumps(write_record(percents, record), default=json_value, ensure_ascii=False, indent=2))
 
 
 @main.group()
@@ -102,9 +110,10 @@ def list_records(entity: str, where: tuple, order: str | None, limit: int, offse
     door = Door(env, as_user)
     recs = door.records
     page = recs.query(entity, _pairs(where, "--where"), order_by=order, limit=limit, offset=offset, scope=door.scope)
+    percents = _percents(door, entity)
     if as_json:
         for item in page.items:
-            click.echo(json.dumps(item, default=json_value, ensure_ascii=False))
+            click.echo(json.dumps(write_record(percents, item), default=json_value, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Table
@@ -121,7 +130,8 @@ def list_records(entity: str, where: tuple, order: str | None, limit: int, offse
     for c in cols:
         table.add_column(c)
     for item in page.items:
-        table.add_row(*("" if item[c] is None else str(item[c]) for c in cols))
+        shown = write_record(percents, item, target="text")          # 70% as "70%", not 0.70
+        table.add_row(*("" if shown[c] is None else str(shown[c]) for c in cols))
     Console().print(table)
 
 
@@ -134,7 +144,7 @@ def list_records(entity: str, where: tuple, order: str | None, limit: int, offse
 def get_record(entity: str, ident: str, as_user: str | None, env: str | None) -> None:
     """Show one record, by id (#12) or by key."""
     door = Door(env, as_user)
-    _echo(door.records.get(entity, door.target(entity, ident), scope=door.scope))
+    _echo(door.records.get(entity, door.target(entity, ident), scope=door.scope), _percents(door, entity))
 
 
 @records.command("create")
@@ -151,7 +161,7 @@ def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: st
     door = Door(env, as_user)
     door.permit("records.write")
     _echo(door.records.create(entity, _values(sets, raw_json), actor=door.actor, request_id=request_id,
-                              scope=door.scope))
+                              scope=door.scope), _percents(door, entity))
 
 
 @records.command("update")
@@ -170,7 +180,8 @@ def update_record(entity: str, ident: str, sets: tuple, raw_json: str | None, ex
     door = Door(env, as_user)
     door.permit("records.write")
     _echo(door.records.update(entity, door.target(entity, ident), _values(sets, raw_json), actor=door.actor,
-                              expected_version=expected, request_id=request_id, scope=door.scope))
+                              expected_version=expected, request_id=request_id, scope=door.scope),
+          _percents(door, entity))
 
 
 @records.command("delete")
@@ -202,29 +213,69 @@ def _progress(label: str):
 @env_option
 @handle_errors
 def import_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
-    """Import FILE (.csv or .xlsx) into ENTITY: every row, or none with a report per line."""
-    from runtime.records.tabular import import_file
+    """Import FILE (.csv in UTF-8 or GBK, or .xlsx) into ENTITY: every row, or none with a report
+    of every problem by line and column (in BANYAN_LANG)."""
+    from runtime.records.tabular import ImportRefused, import_file
     door = Door(env, as_user)
     door.permit("records.import")
-    with _progress(f"import {entity}") as progress:
-        task = progress.add_task("import", total=None)
-        n = import_file(door.records, entity, file, actor=door.actor, scope=door.scope,
-                        on_progress=lambda done: progress.update(task, completed=done))
+    try:
+        with _progress(f"import {entity}") as progress:
+            task = progress.add_task("import", total=None)
+            n = import_file(door.records, entity, file, actor=door.actor, scope=door.scope,
+                            on_progress=lambda done: progress.update(task, completed=done))
+    except ImportRefused as exc:
+        lang = env_lang()
+        click.secho(f"error: {exc.code}: {exc.render(lang)}", fg="red", err=True)
+        line_word = "第 {} 行" if lang == "zh" else "line {}"
+        for r in exc.report(lang):
+            where = " · ".join(x for x in (line_word.format(r.line) if r.line else "", r.column) if x)
+            click.echo(f"  {where}: {r.message}" if where else f"  {r.message}", err=True)
+        sys.exit(1)
     click.secho(f"✓ imported {n:,} {entity} record(s) from {file}", fg="green")
 
 
 @main.command("export")
 @click.argument("entity")
 @click.argument("file", type=click.Path())
+@click.option("--lang", "lang", type=click.Choice(["zh", "en", "raw"]), default=None,
+              help="Headers and values for people in this language (default: BANYAN_LANG or the locale); "
+                   "raw: field names, codes and keys, as `banyan import` reads back.")
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="Keep records with this value.")
+@click.option("--search", default="", help="Keep records whose key, name or indexed text contains this.")
+@click.option("--order", "order", default=None, help="Sort by a field; prefix - for descending.")
 @as_option
 @env_option
 @handle_errors
-def export_cmd(entity: str, file: str, as_user: str | None, env: str | None) -> None:
-    """Export every record of ENTITY (that the user may read, with --as) to FILE (.csv or .xlsx)."""
+def export_cmd(entity: str, file: str, lang: str | None, where: tuple, search: str, order: str | None,
+               as_user: str | None, env: str | None) -> None:
+    """Export the records of ENTITY (that the user may read, with --as) to FILE (.csv or .xlsx):
+    labels, names and Excel number formats for people, or --lang raw for machines."""
     from runtime.records.tabular import export_file
     door = Door(env, as_user)
-    n = export_file(door.records, entity, file, scope=door.scope)
+    people = None if lang == "raw" else (lang or env_lang())
+    n = export_file(door.records, entity, file, scope=door.scope, lang=people, search=search,
+                    filters=_pairs(where, "--where"), order=order)
     click.secho(f"✓ exported {n:,} {entity} record(s) to {file}", fg="green")
+
+
+@main.command("template")
+@click.argument("entity")
+@click.argument("file", type=click.Path(), required=False)
+@click.option("--lang", "lang", type=click.Choice(["zh", "en"]), default=None,
+              help="The language of the headers and notes (default: BANYAN_LANG or the locale).")
+@env_option
+@handle_errors
+def template_cmd(entity: str, file: str | None, lang: str | None, env: str | None) -> None:
+    """Write an .xlsx import template for ENTITY to FILE (default ENTITY-template.xlsx): headers,
+    a note on each (type, required, unit, choices) and drop-downs of the choices."""
+    from runtime.records.tabular_template import write_template
+    door = Door(env, None)
+    door.records.live.entity(entity)
+    target = file or f"{entity}-template.xlsx"
+    if not target.lower().endswith(".xlsx"):
+        fail(f"{target}: a template is an .xlsx workbook; name the file ….xlsx")
+    write_template(target, door.records, entity, lang or env_lang())
+    click.secho(f"✓ wrote the {entity} import template to {target}", fg="green")
 
 
 @main.group()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dsl.values import percent_fields, write_value
 from engine.flow import FlowInstance
 from runtime.flows.store import db_time, from_db, plain
 from runtime.flows.tables import ccs, events, instances, task_candidates, tasks
@@ -35,6 +37,41 @@ def instance_view(row: Any, state: FlowInstance) -> dict:
                    "owner": t.owner, "held": t.held} for t in state.tasks.values()],
         "watchers": list(state.watchers),
     }
+
+
+def form_percents(form_doc: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The percent fields of a Form document: (top-level names, {table: its percent columns})."""
+    if form_doc is None:
+        return (), {}
+    top = percent_fields(f.field for f in form_doc.fields if not f.columns)
+    tables = {f.name: percent_fields(c.field for c in f.columns) for f in form_doc.fields if f.columns}
+    return top, {name: cols for name, cols in tables.items() if cols}
+
+
+def wire_form(percents: tuple[tuple[str, ...], dict[str, tuple[str, ...]]], form: Mapping[str, Any]) -> dict:
+    """An instance view's `form` as the JSON API sends it: percents as their points ("70" for 70%),
+    what the API reads back as the same value (dsl/values `write_value`). The view itself keeps
+    the fraction ("0.70"), as the engine and the pages hold it; `percents` is `form_percents(doc)`."""
+    top, tables = percents
+    if not top and not tables:
+        return dict(form)
+    out = {k: _points(v) if k in top else v for k, v in form.items()}
+    for name, cols in tables.items():
+        rows = out.get(name)
+        if isinstance(rows, list):
+            out[name] = [{k: _points(v) if k in cols else v for k, v in row.items()} if isinstance(row, Mapping)
+                         else row for row in rows]
+    return out
+
+
+def _points(value: Any) -> Any:
+    """A percent as `plain` left it (the fraction as text, or a number) → its points."""
+    if isinstance(value, str):
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return value            # not a stored fraction: sent as it is
+    return write_value("percent", value)
 
 
 def timeline(conn: Connection, instance_id: str) -> list[dict]:

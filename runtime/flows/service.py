@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from engine.flow import WEEKDAYS, TimerFired
+from dsl.bank_time import bank_timezone
+from engine.flow import TimerFired
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
+from runtime.auth.tables import people
 from runtime.auth.users import UserStore
+from runtime.flows import form_check
+from runtime.flows.calendar import LiveCalendar
 from runtime.flows.commands import build
 from runtime.flows.directory import DirectoryFactory, table_directory
 from runtime.flows.migration import migrate
@@ -41,21 +43,17 @@ from runtime.storage.prepared import Prepared
 RETRIES = 3       # a command without an expected version is re-run on a write conflict
 
 
-def bank_timezone() -> Any:
-    try:
-        return ZoneInfo(os.environ.get("BANYAN_TIMEZONE", "Asia/Shanghai"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone(timedelta(hours=8))
-
-
 class FlowService:
-    def __init__(self, engine: Engine, *, directory: DirectoryFactory = table_directory, calendar: Any = WEEKDAYS,
+    def __init__(self, engine: Engine, *, directory: DirectoryFactory = table_directory, calendar: Any = None,
                  clock: Callable[[], datetime] | None = None):
         upgrade(engine)
-        self.engine, self.directory, self.calendar = engine, directory, calendar
+        self.engine, self.directory = engine, directory
         tz = bank_timezone()
         self.clock = clock or (lambda: datetime.now(tz))
         self.records = Records(engine)
+        # the bank's business days: China's public holidays and 调休 plus the deployed Calendar
+        # documents (runtime/flows/calendar.py); a test may hand in another calendar
+        self.calendar = calendar if calendar is not None else LiveCalendar(self.records.refresh)
         self._tree: tuple[str, OrgTree] | None = None
 
     # -- commands --------------------------------------------------------------------------------
@@ -66,7 +64,45 @@ class FlowService:
             raise FlowError("invalid", "the form must be an object of field values")
         self._check_subject(flow, actor, subject)
         return self._run(request_id, actor, f"start {flow} {subject}", None,
-                         lambda tx: tx.start(flow, actor, subject, dict(form or {})), body=dict(form or {}))
+                         lambda tx: tx.start(flow, actor, subject, lambda: self._start_form(tx, flow, form or {})),
+                         body=dict(form or {}))
+
+    # -- every door's form check (runtime/flows/form_check.py) ------------------------------------
+    def _start_form(self, tx: FlowTx, flow: str, form: Mapping[str, Any]) -> dict:
+        """The start's form read and checked against the flow's Form (InvalidForm, 422, with every
+        problem) before anything is stored; a flow without a Form takes it as given."""
+        bundle = bundle_at(tx.conn, current_version(tx.conn))
+        compiled = flow_in(bundle, flow)
+        spec = form_check.form_spec(bundle, compiled)
+        if spec is None:
+            return dict(form)
+        return form_check.check_start(spec, compiled, form, lambda names: known_people(tx.conn, names),
+                                      {"$now": tx.now})
+
+    def check_start(self, flow: str, *, form: Mapping[str, Any] | None = None) -> dict:
+        """The start's form read and checked as `start` would (InvalidForm with every problem);
+        the typed values it would store. Nothing is written."""
+        if form is not None and not isinstance(form, Mapping):
+            raise FlowError("invalid", "the form must be an object of field values")
+        with self.engine.connect() as conn:
+            tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
+            return self._start_form(tx, flow, form or {})
+
+    def _step_fields(self, tx: FlowTx, instance_id: str, cmd: Any, action: str) -> Any:
+        """An approve/reject/complete's fields checked against the step's permissions and the Form."""
+        stored = load(tx.conn, instance_id)
+        task = stored.state.tasks.get(cmd.task) if stored.state is not None else None
+        if task is None or cmd.actor not in (task.assignee, *task.candidates):
+            return cmd, stored                 # the engine says why (unknown task, not theirs …)
+        bundle = bundle_at(tx.conn, stored.row.deployment_version)
+        compiled = flow_in(bundle, stored.row.flow)
+        spec = form_check.form_spec(bundle, compiled)
+        node = compiled.by_id.get(task.node)
+        if spec is None or node is None or action not in getattr(node, "actions", ()):
+            return cmd, stored                 # the engine refuses the action itself
+        edits = form_check.check_step(spec, node, stored.state.form, cmd.fields, action in ("approve", "complete"),
+                                      lambda names: known_people(tx.conn, names), {"$now": tx.now})
+        return dataclasses.replace(cmd, fields=edits or {}), stored
 
     def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
         """A person who signs in starts (or previews) a flow only about a record placed in their org
@@ -99,7 +135,10 @@ class FlowService:
         checked = build(action, params, actor=actor, now=None, expected_version=expected_version)
 
         def run(tx: FlowTx) -> str:
-            tx.apply(instance_id, dataclasses.replace(checked, now=tx.now), action)
+            cmd, stored = dataclasses.replace(checked, now=tx.now), None
+            if action in ("approve", "reject", "complete"):
+                cmd, stored = self._step_fields(tx, instance_id, cmd, action)
+            tx.apply(instance_id, cmd, action, stored)
             return instance_id
         return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
                          expected_version, run, body=params)
@@ -227,7 +266,9 @@ class FlowService:
             compiled = flow_in(bundle, flow)
             tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
             ctx = tx.context(bundle, compiled, subject, actor, strict=True)
-            return {**preview(compiled, dict(form or {}), ctx, actor, tx.now), "deployment_version": version}
+            spec = form_check.form_spec(bundle, compiled)
+            draft = dict(form or {}) if spec is None else form_check.read_draft(spec, form or {})
+            return {**preview(compiled, draft, ctx, actor, tx.now), "deployment_version": version}
 
     def messages(self, user: str, *, unread_only: bool = False, limit: int = 50) -> list[dict]:
         """In-app notifications delivered to `user`, newest first (the jobs room's table)."""
@@ -271,3 +312,10 @@ def _replay(conn: Any, request_id: str, actor: str, what: str, body: Any) -> dic
         raise FlowError("request_reused", f"you already used request id {request_id} for `{row.command}`; "
                                           "use a new id for a new command")
     return json.loads(row.response)
+
+
+def known_people(conn: Any, names: list[str]) -> set[str]:
+    """Which of `names` are people of the directory (what a `ref(user)` field may name)."""
+    if not names:
+        return set()
+    return set(conn.execute(sa.select(people.c.name).where(people.c.name.in_(names))).scalars())

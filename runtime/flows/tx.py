@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -80,8 +82,11 @@ class FlowTx:
         return RecordContext(entity, loader.row(entity, found[key]), loader, found[key])
 
     # -- start and apply -------------------------------------------------------------------------
-    def start(self, name: str, actor: str, subject: Any, form: dict, version: int | None = None,
+    def start(self, name: str, actor: str, subject: Any, form: dict | Callable[[], dict], version: int | None = None,
               parent: tuple[str | None, str | None] = (None, None)) -> str:
+        """Start flow `name`. `form` may be a callable giving the checked form (the service's
+        form check): it is called once the actor is known to be allowed to start the flow, so a
+        person who may not start it learns that, not what their form lacks."""
         version = current_version(self.conn) if version is None else version
         bundle = bundle_at(self.conn, version)
         flow = runnable_flow(bundle, name)
@@ -89,6 +94,15 @@ class FlowTx:
         ctx = self.context(bundle, flow, key, actor, strict=parent[0] is None)
         run_flow = flow if parent[0] is None else _without_start_check(self.live(), bundle, flow)
         instance_id = uuid.uuid4().hex[:12]
+        if callable(form):
+            if run_flow.start_who is not None:
+                try:
+                    self._engine(run_flow, None, Start(actor=actor, now=self.now, instance=instance_id, form={}),
+                                 ctx)         # pure: only its refusal is kept
+                except FlowError as exc:
+                    if exc.code == "not_allowed":
+                        raise
+            form = form()
         cmd = Start(actor=actor, now=self.now, instance=instance_id, form=dict(form))
         result = self._engine(run_flow, None, cmd, ctx)
         insert(self.conn, result.state, version, (flow.subject, key), self.now, parent)
@@ -145,10 +159,10 @@ class FlowTx:
         row = self.latest[instance_id][0]        # its fixed columns, as this transaction wrote or read them
         if isinstance(effect, StartSubflow):
             self.start(effect.flow, row.initiator, effect.subject if effect.subject is not None else row.subject_key,
-                       plain(effect.input), row.deployment_version, (instance_id, effect.call))
+                       form_input(effect.input), row.deployment_version, (instance_id, effect.call))
         elif isinstance(effect, StartFlow):
             self.start(effect.flow, row.initiator, effect.subject if effect.subject is not None else row.subject_key,
-                       plain(effect.input), row.deployment_version, (instance_id, None))
+                       form_input(effect.input), row.deployment_version, (instance_id, None))
         elif isinstance(effect, CancelSubflow):
             child = child_of(self.conn, instance_id, effect.call)
             if child is not None and child.status == "running":
@@ -173,3 +187,15 @@ def _without_start_check(live: LiveModel, bundle: Any, flow: Any) -> Any:
 
 def _copy_without_start_check(flow: Any) -> tuple[Any, Any]:
     return flow, dataclasses.replace(flow, start_who=None)
+
+
+def form_input(value: Any) -> Any:
+    """A subflow's input as its form holds it: records become their key, numbers, money and dates
+    stay the typed values they are (JSON text would not compare with `5亿`)."""
+    if isinstance(value, (Decimal, date)) or value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping) and not hasattr(value, "loader"):
+        return {str(k): form_input(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [form_input(v) for v in value]
+    return plain(value)

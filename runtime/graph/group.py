@@ -2,13 +2,15 @@
 suggestions with their evidence, never applied), the guarantee circles touching the group,
 and its exposure ratios against the bank's capital (`graph_settings`).
 
-Exposure, as the figures the data model holds allow:
-* group credit = the group's `total_credit_balance` (members' loan balances), net of
+Exposure, as the figures the data model holds allow, every amount converted to CNY at the latest
+rate on or before the as-of date (`exposure.currency` says at which rates; an amount without a rate
+makes its figure null and is a problem there, never summed in as yuan):
+* group credit = the members' loan balances, net of
   deductions — the data model records no margin deposits, pledged CDs or government bonds,
   so the deduction is 0 and says so — ÷ net capital (limit 15%);
 * connected exposure = loan balances of the declared members and the firms control links to
   them ÷ tier-1 capital (limit 20%);
-* used ÷ unified limit (the group's `unified_limit`; null when it has none);
+* used ÷ unified limit (its active group unified limits; null when it has none);
 * indirect = what members guarantee for borrowers outside the group, each capped by the
   bank's exposure to that borrower (engine.graph.indirect_exposure), added to the credit.
 
@@ -21,14 +23,18 @@ rest; `cut` is true when anything was left out (hidden members, or the exposure 
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Mapping
 
+from dsl.errors import lang_of, words
+from engine.fx import MissingRate
 from engine.graph import (
+    GroupMoney,
     Suggestion,
     connected_exposure_ratio,
     diff_membership,
     group_credit_ratio,
-    indirect_exposure,
+    group_money,
     limit_usage,
     propose_groups,
 )
@@ -38,10 +44,6 @@ from runtime.graph.scope import BANK_WIDE, Sight
 from runtime.graph.settings import BankSettings
 
 OTHER = "(client of another branch)"        # a hidden firm's place in an evidence text
-
-
-def _float(value: Any) -> float:
-    return 0.0 if value is None else float(value)
 
 
 def _proposals(state: GraphState) -> tuple[list, list[Suggestion]]:
@@ -99,39 +101,78 @@ def membership(state: GraphState, code: str, sight: Sight = BANK_WIDE) -> dict:
             "others": {"declared": hidden_declared, "proposed": hidden_target, "suggestions": len(mine) - len(shown)}}
 
 
+def _ratio(fn, amount: float | None, base: float) -> float | None:
+    return None if amount is None else fn(amount, base)
+
+
+def _over(ratio: float | None, limit: float) -> bool | None:
+    return None if ratio is None else ratio > limit
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def currency_facts(money: GroupMoney, lang: str = "en") -> dict:
+    """How the amounts were converted, in `lang`: the rates used, a sentence saying so (`note`),
+    and a problem per figure and currency that had no rate (that figure is null, never a partial
+    sum) — `type` and `key` stable, `message` in `lang`."""
+    lang, day = lang_of(lang, "en"), money.as_of.isoformat()
+    rates = [{"currency": c, "rate": float(r.value), "date": r.on.isoformat()} for c, r in money.rates.items()]
+    older = [words("graph.fx_rate_of", lang, currency=c, date=r.on.isoformat())
+             for c, r in money.rates.items() if r.on != money.as_of]
+    reporting = "人民币" if lang == "zh" and money.reporting == "CNY" else money.reporting
+    if money.rates or money.shortfalls:
+        note = words("graph.fx_note", lang, reporting=reporting, date=day,
+                     older=words("graph.fx_older", lang, rates="、".join(older) if lang == "zh" else ", ".join(older))
+                     if older else "")
+    else:
+        note = words("graph.fx_all_reporting", lang, reporting=reporting)
+    problems = []
+    for s in money.shortfalls:
+        error = MissingRate(s.currency, money.as_of, money.reporting)
+        problems.append({"type": error.code, "key": error.message_key, "figure": s.figure, "currency": s.currency,
+                         "as_of": day, "amount": float(s.amount), "count": s.count, "message": error.render(lang)})
+    return {"reporting": money.reporting, "as_of": day, "rates": rates, "note": note,
+            "complete": money.complete, "problems": problems}
+
+
 def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], connected: list[str],
-             settings: BankSettings) -> dict:
-    balance = state.loan_balance
-    credit = _float(group.get("total_credit_balance")) if group.get("total_credit_balance") is not None \
-        else sum(balance.get(m, 0.0) for m in members)
-    inside = set(members)
-    outside = {f: v for f, v in balance.items() if f not in inside and v > 0}
-    contingent_by_firm = indirect_exposure(state.snapshot.guarantees, outside)
-    contingent = sum(contingent_by_firm.get(m, 0.0) for m in members)
-    connected_credit = sum(balance.get(f, 0.0) for f in connected)
-    unified = _float(group.get("unified_limit"))
-    ratio = group_credit_ratio(credit, 0.0, settings.net_capital)
-    conn_ratio = connected_exposure_ratio(connected_credit, settings.tier1_capital)
+             settings: BankSettings, as_of: date | None = None, lang: str = "en") -> dict:
+    """The group's exposure, every amount converted to CNY as of `as_of` (default today); the
+    currency note and problems in `lang`."""
+    code = group["code"]
+    money = group_money(balances=state.balances(), members=members, connected=connected,
+                        unified_limits=[(a.value, a.currency) for a in state.unified.values() if a.owner == code],
+                        guarantees=state.snapshot.guarantees, rates=state.rate_table(),
+                        as_of=as_of or date.today())
+    credit, unified = money.credit, money.unified_limit
+    ratio = None if credit is None else group_credit_ratio(credit, 0.0, settings.net_capital)
+    conn_ratio = _ratio(connected_exposure_ratio, money.connected, settings.tier1_capital)
+    total = _add(credit, money.guaranteed_outside)
+    usage = None if credit is None or unified is None or not unified > 0 else limit_usage(credit, unified)
     return {
         "net_capital": settings.net_capital, "tier1_capital": settings.tier1_capital, "settings": settings.source,
+        "currency": currency_facts(money, lang),
         "group_credit": {"credit": credit, "deductions": 0.0,
                          "deductions_note": "no margin deposits, pledged CDs or government bonds are recorded",
                          "ratio": ratio, "limit": settings.group_credit_limit,
-                         "over_limit": ratio > settings.group_credit_limit},
-        "connected": {"firms": len(connected), "exposure": connected_credit, "ratio": conn_ratio,
+                         "over_limit": _over(ratio, settings.group_credit_limit)},
+        "connected": {"firms": len(connected), "exposure": money.connected, "ratio": conn_ratio,
                       "limit": settings.connected_exposure_limit,
-                      "over_limit": conn_ratio > settings.connected_exposure_limit},
-        "limit_usage": {"used": credit, "unified_limit": unified or None,
-                        "ratio": limit_usage(credit, unified) if unified > 0 else None},
-        "indirect": {"guaranteed_outside": contingent, "total": credit + contingent,
-                     "ratio": group_credit_ratio(credit + contingent, 0.0, settings.net_capital)},
+                      "over_limit": _over(conn_ratio, settings.connected_exposure_limit)},
+        "limit_usage": {"used": credit, "unified_limit": None if unified is None else (unified or None),
+                        "ratio": usage},
+        "indirect": {"guaranteed_outside": money.guaranteed_outside, "total": total,
+                     "ratio": None if total is None else group_credit_ratio(total, 0.0, settings.net_capital)},
     }
 
 
 def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSettings,
-                sight: Sight = BANK_WIDE, lead: bool = True) -> dict:
+                sight: Sight = BANK_WIDE, lead: bool = True, as_of: date | None = None, lang: str = "en") -> dict:
     """The group's facts as `sight` sees them; `lead`: the group is placed in the asker's scope
-    (always true bank-wide), so its exposure is shown."""
+    (always true bank-wide), so its exposure is shown, converted to CNY as of `as_of` (default today).
+    What people read of the conversion (`exposure.currency` note and problems) is in `lang`."""
     code = group["code"]
     members = membership(state, code, sight)
     declared = set(state.members(code))
@@ -154,5 +195,5 @@ def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSetti
         "members": members,
         "circles": touching,
         "cross_group_circles": [c for c in touching if c["spans_groups"]],
-        "exposure": exposure(state, group, sorted(declared), connected, settings) if lead else None,
+        "exposure": exposure(state, group, sorted(declared), connected, settings, as_of, lang) if lead else None,
     }

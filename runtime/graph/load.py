@@ -4,20 +4,26 @@ service in between (the graph needs every edge, not a page of records).
 The shipped data model (configs/entities): `company` (key `credit_code`, `group`, computed
 `net_assets` and `loan_balance`), `group` (key `code`), `person` (key `person_no`),
 `equity_holding` (holder company or person → investee, share, control agreement) and
-`guarantee` (guarantor → borrower, amount, status). References are stored as surrogate ids;
+`guarantee` (guarantor → borrower, amount, status); for the exposure, when the bundle has them,
+`loan` balances, active group unified limits (`facility`) and exchange rates (`fx_rate`), each
+amount in its own currency (runtime/graph/rates.py). References are stored as surrogate ids;
 the maps here turn them into keys, and are kept for replaying audit entries later.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.fx import RateTable
 from engine.graph import GraphSnapshot
 from engine.graph_from_records import ACTIVE, snapshot_from_records
 from runtime.deploy.live import LiveModel
+from runtime.graph.rates import Amount, MoneyField, read_loans, read_rates, read_unified_limits
 from runtime.records.errors import RecordError
 
 GRAPH_ENTITIES = ("company", "group", "person", "equity_holding", "guarantee")
@@ -45,7 +51,11 @@ class GraphState:
     group_code: dict[int, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)           # firm key → name (the firms the graph knows)
     person_names: dict[str, str] = field(default_factory=dict)    # person key → name (for pictures)
-    loan_balance: dict[str, float] = field(default_factory=dict)
+    loans: dict[int, Amount] = field(default_factory=dict)         # loan id → borrower, currency, balance
+    unified: dict[int, Amount] = field(default_factory=dict)       # facility id → group, currency, amount
+    rates: dict[int, tuple[str, date, Decimal]] = field(default_factory=dict)   # fx_rate id → row
+    loan_field: MoneyField | None = None                           # where a loan keeps balance and currency
+    facility_field: MoneyField | None = None
     edges: dict[int, Edge] = field(default_factory=dict)          # guarantee id → active edge
     by_pair: dict[tuple[str, str], set[int]] = field(default_factory=dict)   # (guarantor, borrower) → ids
     equity_stale: bool = False
@@ -54,6 +64,23 @@ class GraphState:
 
     def members(self, group: str) -> list[str]:
         return sorted(f for f, g in self.snapshot.group_of.items() if g == group)
+
+    def rate_table(self) -> RateTable:
+        found = self.cache.get("rate_table")
+        if found is None:
+            found = self.cache["rate_table"] = RateTable(self.rates.values())
+        return found
+
+    def balances(self) -> dict[str, dict[str, Decimal]]:
+        """Loan balances per firm and currency, in their own currencies (cached with the state)."""
+        found = self.cache.get("balances")
+        if found is None:
+            found = {}
+            for a in self.loans.values():
+                mine = found.setdefault(a.owner, {})
+                mine[a.currency] = mine.get(a.currency, Decimal(0)) + a.value
+            self.cache["balances"] = found
+        return found
 
 
 def check_model(live: LiveModel) -> None:
@@ -81,13 +108,11 @@ def edge_of(row: Mapping[str, Any], company_code: Mapping[int, str]) -> Edge | N
 def read_companies(conn: Connection, live: LiveModel, state: GraphState) -> list[dict]:
     c, g = live.table("company"), live.table("group")
     state.group_code = dict(conn.execute(sa.select(g.c.id, g.c.code)).all())
-    rows = conn.execute(sa.select(c.c.id, c.c.credit_code, c.c.name, c.c.group, c.c.net_assets,
-                                  c.c.loan_balance)).all()
+    rows = conn.execute(sa.select(c.c.id, c.c.credit_code, c.c.name, c.c.group, c.c.net_assets)).all()
     out = []
     for r in rows:
         state.company_code[r.id] = r.credit_code
         state.names[r.credit_code] = r.name
-        state.loan_balance[r.credit_code] = _float(r.loan_balance)
         out.append({"credit_code": r.credit_code, "group": state.group_code.get(r.group)})
         if r.net_assets is not None:
             state.snapshot.net_assets[r.credit_code] = float(r.net_assets)
@@ -129,6 +154,9 @@ def build_state(conn: Connection, live: LiveModel, seq: int) -> GraphState:
     net_assets = state.snapshot.net_assets
     holdings = read_holdings(conn, live, state)
     guarantees = read_guarantees(conn, live, state)
+    state.loan_field, state.loans = read_loans(conn, live, state.company_code)
+    state.facility_field, state.unified = read_unified_limits(conn, live, state.group_code)
+    state.rates = read_rates(conn, live)
     try:
         snapshot = snapshot_from_records({"company": companies, "equity_holding": holdings, "guarantee": guarantees})
     except ValueError as exc:   # the engine refuses data it cannot compute on (e.g. 100% mutual holdings)

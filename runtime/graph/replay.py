@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.graph.load import GRAPH_ENTITIES, GraphState, edge_of
+from runtime.graph.rates import MONEY_ENTITIES, loan_amount, rate_row, unified_amount
 from runtime.storage.tables import audit_log
 
 RECORD_ACTIONS = ("create", "update", "delete")
@@ -29,7 +30,7 @@ def replay(conn: Connection, state: GraphState, limit: int) -> int | None:
     or None when a full rebuild is needed (a deploy, a changed key, more than `limit` records)."""
     a = audit_log.c
     q = (sa.select(a.seq, a.action, a.entity, a.before, a.after)
-         .where(a.seq > state.seq, sa.or_(a.entity.in_(GRAPH_ENTITIES), a.entity.is_(None)))
+         .where(a.seq > state.seq, sa.or_(a.entity.in_(GRAPH_ENTITIES + MONEY_ENTITIES), a.entity.is_(None)))
          .order_by(a.seq).limit(limit + 1))
     entries = conn.execute(q).all()
     if len(entries) > limit:
@@ -85,7 +86,7 @@ def _company(state: GraphState, old: dict | None, new: dict | None) -> None:
     snap = state.snapshot
     if new is None:
         code = state.company_code.pop(old["id"], None)
-        for table in (snap.group_of, snap.net_assets, state.names, state.loan_balance):
+        for table in (snap.group_of, snap.net_assets, state.names):
             table.pop(code, None)
         return
     code = new["credit_code"]
@@ -94,7 +95,6 @@ def _company(state: GraphState, old: dict | None, new: dict | None) -> None:
         raise _Rebuild                        # a corrected key: every edge names the firm by it
     state.company_code[new["id"]] = code
     state.names[code] = new.get("name") or code
-    state.loan_balance[code] = _number(new.get("loan_balance")) or 0.0
     group = new.get("group")
     if group is None:
         snap.group_of.pop(code, None)
@@ -128,5 +128,37 @@ def _person(state: GraphState, old: dict | None, new: dict | None) -> None:
         state.equity_stale = True
 
 
+def _loan(state: GraphState, old: dict | None, new: dict | None) -> None:
+    rid = (new or old)["id"]
+    state.loans.pop(rid, None)
+    if new is None or state.loan_field is None:
+        return
+    if new.get("borrower") is not None and new["borrower"] not in state.company_code:
+        raise _Rebuild
+    found = loan_amount(new, state.loan_field, state.company_code)
+    if found is not None:
+        state.loans[rid] = found
+
+
+def _facility(state: GraphState, old: dict | None, new: dict | None) -> None:
+    rid = (new or old)["id"]
+    state.unified.pop(rid, None)
+    if new is None or state.facility_field is None:
+        return
+    if new.get("group") is not None and new["group"] not in state.group_code:
+        raise _Rebuild
+    found = unified_amount(new, state.facility_field, state.group_code)
+    if found is not None:
+        state.unified[rid] = found
+
+
+def _fx_rate(state: GraphState, old: dict | None, new: dict | None) -> None:
+    rid = (new or old)["id"]
+    state.rates.pop(rid, None)
+    found = rate_row(new) if new is not None else None
+    if found is not None:
+        state.rates[rid] = found
+
+
 _APPLY = {"guarantee": _guarantee, "company": _company, "group": _group, "equity_holding": _equity,
-          "person": _person}
+          "person": _person, "loan": _loan, "facility": _facility, "fx_rate": _fx_rate}

@@ -3,8 +3,14 @@
 Every error is JSON: `{"error": code, "message": text, "detail": [{"loc": [...], "msg": ..., "type": ...}]}`
 with a 4xx status — 404 unknown entity or record, 409 version conflict or nothing deployed,
 422 invalid values (each with its field path). One handler does it for every `BanyanError`
-(runtime/http/errors.py), the message in the caller's language. Decimals are sent as strings, so no cent is
-lost to floating point. Who acts comes from `X-Banyan-Actor` until authentication lands;
+(runtime/http/errors.py), the message in the caller's language.
+
+Values on the wire are what the API reads back (dsl/values: `read_value` in, `write_value` out), so a
+record fetched and sent back unchanged stays unchanged: decimals (money, numbers) are strings, so no
+cent is lost to floating point; dates and date-times ISO 8601; a PERCENT is its percent points as a
+string — a debt ratio of 70% is `"70"` (12.5% is `"12.5"`), and the API reads `70`, `"70"` and
+`"70%"` alike as 70% (never the fraction: `0.7` would be 0.7%). References go out as the target's key.
+Who acts comes from `X-Banyan-Actor` until authentication lands;
 `Idempotency-Key` makes a create/update/delete safe to retry; `If-Match: <version>` guards
 updates and deletes against lost updates.
 """
@@ -16,6 +22,7 @@ from fastapi import Body, FastAPI, Header, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from dsl.values import percent_fields, write_record
 from runtime.auth.scope import Scope
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_status
@@ -24,6 +31,7 @@ from runtime.http.errors import BanyanJSON, install_errors
 from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
 from runtime.http.params import DbId, Offset
+from runtime.http.transfer import transfer_router
 from runtime.records.errors import InvalidRecord, RecordError
 from runtime.records.service import Records
 from runtime.records.validation import Problem
@@ -66,6 +74,14 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
         records.refresh()
         return records
 
+    def wire(recs: Records, entity: str, items: list[dict]) -> list[dict]:
+        """Records as the API sends them: percents as their points (`write_value`), read back alike."""
+        percents = percent_fields(recs.live.entity(entity).fields)
+        return [write_record(percents, item) for item in items]
+
+    # spreadsheets (runtime/http/transfer.py) before `/records/{entity}/{record_id}`, which would take `export`
+    app.include_router(transfer_router(live_records, scope, permit))
+
     @app.get("/health", tags=["system"])
     def health() -> dict:
         now = live_status(engine)           # documents this Banyan cannot run are listed with why
@@ -104,28 +120,33 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
                                 [Problem(("query", "limit" if not 1 <= limit <= 1000 else "offset"), "out of range",
                                          "range")])
         where = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-        page = live_records().query(entity, where, order_by=order, limit=limit, offset=offset, scope=scope(request))
-        return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+        recs = live_records()
+        page = recs.query(entity, where, order_by=order, limit=limit, offset=offset, scope=scope(request))
+        return {"items": wire(recs, entity, page.items), "total": page.total, "limit": page.limit,
+                "offset": page.offset}
 
     @app.post("/records/{entity}", status_code=201, tags=["records"])
     def create(entity: str, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), idempotency_key: str | None = Header(None)) -> dict:
         permit(request, "records.write")
-        return live_records().create(entity, values, actor=x_banyan_actor, request_id=idempotency_key,
-                                     scope=scope(request))
+        recs = live_records()
+        return wire(recs, entity, [recs.create(entity, values, actor=x_banyan_actor, request_id=idempotency_key,
+                                               scope=scope(request))])[0]
 
     @app.get("/records/{entity}/{record_id}", tags=["records"])
     def read(entity: str, record_id: DbId, request: Request) -> dict:
-        return live_records().get(entity, record_id, scope=scope(request))
+        recs = live_records()
+        return wire(recs, entity, [recs.get(entity, record_id, scope=scope(request))])[0]
 
     @app.patch("/records/{entity}/{record_id}", tags=["records"])
     def update(entity: str, record_id: DbId, request: Request, values: dict[str, Any] = Body(...),
                x_banyan_actor: str = Header("api"), if_match: str | None = Header(None),
                idempotency_key: str | None = Header(None)) -> dict:
         permit(request, "records.write")
-        return live_records().update(entity, record_id, values, actor=x_banyan_actor,
-                                     expected_version=_version(if_match), request_id=idempotency_key,
-                                     scope=scope(request))
+        recs = live_records()
+        return wire(recs, entity, [recs.update(entity, record_id, values, actor=x_banyan_actor,
+                                               expected_version=_version(if_match), request_id=idempotency_key,
+                                               scope=scope(request))])[0]
 
     @app.delete("/records/{entity}/{record_id}", status_code=204, tags=["records"])
     def delete(entity: str, record_id: DbId, request: Request, x_banyan_actor: str = Header("api"),

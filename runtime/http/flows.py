@@ -2,12 +2,15 @@
 
 Who acts comes from `X-Banyan-Actor` (until sign-in lands); `Idempotency-Key` makes a start or
 a command safe to retry; `If-Match: <version>` refuses a command on a changed instance (409).
+Form values go out as the API reads them back: a percent field as its points (`"70"` for 70%,
+see runtime/http/app.py), so a client may send a value it was shown unchanged.
 Errors have the API's one shape, `{"error": code, "message": text, "detail": []}`: the engine's
 refusal codes (`not_assignee` 403, `already_acted` 409, `illegal_target` 422 …), 404 for an
 unknown instance, task or flow. Timers and notifications are run by the jobs room's one scheduler,
 which `banyan serve` and `banyan worker` start (runtime/jobs/scheduler.py), not by this router."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Optional
 
 from fastapi import APIRouter, Body, FastAPI, Header, Query
@@ -15,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 
+from runtime.flows.queries import form_percents, wire_form
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
 from runtime.http.params import MAX_ID, Limit, Offset
@@ -46,6 +50,19 @@ def _if_match(value: str | None) -> int | None:
 def flow_router(service: FlowService) -> APIRouter:
     r = APIRouter(tags=["flows"])
 
+    @lru_cache(maxsize=256)
+    def percents(flow: str, version: int) -> Any:
+        """The percent fields of `flow`'s Form at deployment `version` (a deployed version never changes)."""
+        compiled = service.flow(flow, version)
+        return form_percents(service.form(compiled.form, version) if compiled.form else None)
+
+    def wire(view: dict) -> dict:
+        """An instance view as the API sends it: form percents as their points ("70" for 70%), as
+        the API reads them back (runtime/http/app.py, dsl/values `write_value`)."""
+        if isinstance(view.get("form"), dict) and view.get("flow") and view.get("deployment_version"):
+            view = {**view, "form": wire_form(percents(view["flow"], view["deployment_version"]), view["form"])}
+        return view
+
     @r.get("/flows")
     def flows() -> list[dict]:
         return service.flows()
@@ -53,8 +70,8 @@ def flow_router(service: FlowService) -> APIRouter:
     @r.post("/flows/{name}/instances", status_code=201)
     def start(name: str, body: StartBody, x_banyan_actor: str = Header(...),
               idempotency_key: str | None = Header(None)) -> dict:
-        return service.start(name, actor=x_banyan_actor, subject=body.subject, form=body.form,
-                             request_id=idempotency_key)
+        return wire(service.start(name, actor=x_banyan_actor, subject=body.subject, form=body.form,
+                                  request_id=idempotency_key))
 
     @r.post("/flows/{name}/preview")
     def preview(name: str, body: StartBody, x_banyan_actor: str = Header(...)) -> dict:
@@ -81,7 +98,7 @@ def flow_router(service: FlowService) -> APIRouter:
 
     @r.get("/flow-instances/{instance_id}")
     def instance(instance_id: str) -> dict:
-        return service.instance(instance_id)
+        return wire(service.instance(instance_id))
 
     @r.post("/flow-instances/{instance_id}/{action}")
     def command(instance_id: str, action: str, body: dict[str, Any] = Body(default_factory=dict),
@@ -93,8 +110,8 @@ def flow_router(service: FlowService) -> APIRouter:
         if reserved:
             raise FlowError("invalid", f"{', '.join(reserved)} come from the headers (X-Banyan-Actor, "
                                        "Idempotency-Key, If-Match), not the body")
-        return service.act(instance_id, action, actor=x_banyan_actor, request_id=idempotency_key,
-                           expected_version=_if_match(if_match), **body)
+        return wire(service.act(instance_id, action, actor=x_banyan_actor, request_id=idempotency_key,
+                                expected_version=_if_match(if_match), **body))
 
     @r.get("/inbox")
     def inbox(x_banyan_actor: str = Header(...), box: str = "mine", limit: Limit = 50, offset: Offset = 0) -> dict:
@@ -102,7 +119,8 @@ def flow_router(service: FlowService) -> APIRouter:
 
     @r.get("/flow-tasks/{task_id:path}")
     def task(task_id: str) -> dict:
-        return service.task(task_id)
+        found = service.task(task_id)
+        return {**found, "instance": wire(found["instance"])}
 
     @r.get("/messages")
     def messages(x_banyan_actor: str = Header(...), unread: bool = False) -> list[dict]:

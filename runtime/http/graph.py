@@ -27,6 +27,7 @@ from runtime.graph.load import GraphUnavailable
 from runtime.graph.scope import Sight, leads, sight_of
 from runtime.graph.service import graph_service
 from runtime.graph.settings import bank_settings
+from runtime.http.errors import request_lang
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
@@ -93,14 +94,17 @@ def graph_router(engine: Engine, records: Records, scope_of: Callable[[Request],
         """Declared vs proposed members (suggestions with evidence, never applied), circles
         touching the group and those spanning several groups, exposure ratios. A group served
         but not led by the asker's branches (协办行) comes without exposure (`"exposure": null`,
-        `"access": "serving_branch"`, `"cut": true`)."""
+        `"access": "serving_branch"`, `"cut": true`). `exposure.currency` says at which exchange
+        rates the amounts were converted (`note`) and names each amount that had no rate
+        (`problems`: a stable `type`/`key`, `currency`, `as_of`, and `message`), in the caller's
+        language (the session's, else `Accept-Language`, else English)."""
         scope = scope_of(request)
         row = find_group(code, scope)
         lead = leads(records, scope, row["code"])
         seen = sight(request)
         bank = settings() if lead else None
         with service.reading() as state:
-            return group_facts(state, row, bank, seen, lead)
+            return group_facts(state, row, bank, seen, lead, lang=request_lang(request))
 
     @router.get("/circles")
     def all_circles(request: Request, min_size: int = Query(2, ge=2)) -> list[dict]:

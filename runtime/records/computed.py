@@ -5,6 +5,12 @@ written, its borrower's computed fields are recomputed in the same transaction, 
 up (the group's `sum(members, m -> m.loan_balance)`), until nothing changes.
 Each parent that changes is audited and is an `update` event on the change feed (runtime/jobs),
 naming the computed fields that moved, with the writer as its actor.
+
+A parent field that converts money (`to_cny`) and meets an amount whose currency has no exchange
+rate on or before the day refuses the write (`strict`, the default): an `InvalidRecord` whose
+problems name the currency and the date and say to enter the rate first, so the transaction rolls
+back and nothing is written — a total is never stored null without a word. The revaluation after a
+rate changes (revalue.py) is not strict: a rate deleted since leaves the figure null.
 """
 from __future__ import annotations
 
@@ -13,10 +19,13 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.fx import MissingRate
 from runtime.audit import log as audit
 from runtime.jobs.changes import append as append_changes
 from runtime.records.context import Loader, RecordContext, from_row
+from runtime.records.errors import InvalidRecord
 from runtime.records.store import to_json
+from runtime.records.validation import Problem
 
 MAX_DEPTH = 8
 
@@ -33,7 +42,7 @@ def dependents(live: Any, entity: str) -> list[tuple[str, str, str]]:
 
 
 def propagate(conn: Connection, loader: Loader, entity: str, changes: Iterable[tuple[dict | None, dict | None]],
-              rules_of: Callable[[str], Any], actor: str, depth: int = 0) -> int:
+              rules_of: Callable[[str], Any], actor: str, depth: int = 0, *, strict: bool = True) -> int:
     """Recompute the parents of changed `entity` records; returns how many parent records changed."""
     changes = list(changes)
     total = 0
@@ -44,8 +53,8 @@ def propagate(conn: Connection, loader: Loader, entity: str, changes: Iterable[t
         if not ids:
             continue
         loader.forget_children(entity)
-        changed = recompute(conn, loader, parent, sorted(ids), rules_of(parent), actor)
-        total += len(changed) + propagate(conn, loader, parent, changed, rules_of, actor, depth + 1)
+        changed = recompute(conn, loader, parent, sorted(ids), rules_of(parent), actor, strict=strict)
+        total += len(changed) + propagate(conn, loader, parent, changed, rules_of, actor, depth + 1, strict=strict)
     return total
 
 
@@ -58,7 +67,9 @@ def prime_collections(loader: Loader, ent: Any, rules: Any, ids: list[int]) -> N
 
 
 def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rules: Any,
-              actor: str) -> list[tuple[dict, dict]]:
+              actor: str, *, strict: bool = True) -> list[tuple[dict, dict]]:
+    """Recompute the computed fields of records `ids`, writing those that moved; returns (old, new)
+    per changed record. `strict`: a missing exchange rate refuses (see the module docstring)."""
     live = loader.live
     t = live.table(entity)
     ent = live.entity(entity)
@@ -67,13 +78,21 @@ def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rul
     changed: list[tuple[dict, dict]] = []
     now = audit.utc_now()
     entries, events, key = [], [], ent.key
+    missing: dict[tuple, Problem] = {}
     for start in range(0, len(ids), 500):
         rows = conn.execute(sa.select(t).where(t.c.id.in_(ids[start:start + 500]))).mappings().all()
         for r in rows:
             old = {"id": r["id"], **from_row(live, entity, r)}
             new = dict(old)
             ctx = RecordContext(entity, new, loader, r["id"])
-            rules.compute(new, ctx, [])
+            problems: list[Problem] = []
+            rules.compute(new, ctx, problems)
+            for p in problems:
+                if p.code == MissingRate.code:
+                    missing.setdefault((p.params.get("currency"), p.params.get("date")), Problem((), p.message,
+                                       p.code, p.key, p.params))
+            if strict and missing:
+                continue
             diff = {n: new[n] for n in computed_names if new[n] != old[n]}
             if not diff:
                 continue
@@ -82,6 +101,17 @@ def recompute(conn: Connection, loader: Loader, entity: str, ids: list[int], rul
             changed.append((old, new))
             entries.append(audit.AuditEntry(actor, "update", entity, r["id"], to_json(old), to_json(new)))
             events.append((r["id"], new.get(key) if key else None, tuple(diff)))
+    if strict and missing:
+        raise needs_rate(list(missing.values()))
     audit.append(conn, entries, live.version)
     append_changes(conn, entity, "update", events, actor=actor, version=live.version)
     return changed
+
+
+def needs_rate(problems: list[Problem]) -> InvalidRecord:
+    """The refusal of a write whose totals need exchange rates that are not there: its headline is
+    the first rate's words (currency, date, what to do) in the caller's language, each missing rate
+    one problem."""
+    error = InvalidRecord("; ".join(p.message for p in problems) + "; nothing was written", problems)
+    error.key, error.params = problems[0].key, dict(problems[0].params)
+    return error

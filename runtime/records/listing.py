@@ -1,10 +1,10 @@
 """Reading records for lists and pickers, inside a person's org scope (`Records.readable`,
 decided by runtime/auth/scope.py): a page of records with a free-text search, field filters,
-ordering and paging (one COUNT and one SELECT); how many records of each entity a person may
-read; and the labels people see for record keys."""
+ordering and paging (one COUNT and one SELECT), and all of such a list in chunks (exports);
+how many records of each entity a person may read; and the labels people see for record keys."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
 
@@ -29,11 +29,10 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_records(records: Records, entity: str, scope: Scope | None, *, search: str = "",
-                 filters: Mapping[str, str] | None = None, order: str | None = None,
-                 limit: int = 25, offset: int = 0, own: bool = False) -> Page:
-    """A page of records `scope` may read (with `own`: only those placed inside it)."""
-    live = records.refresh()
+def _where(records: Records, conn: Any, entity: str, scope: Scope | None, search: str,
+           filters: Mapping[str, str] | None, order: str | None, own: bool) -> tuple[sa.Table, list, list]:
+    """(table, WHERE conditions, ORDER BY) of the list `scope` sees with this search, filters and order."""
+    live = records.live
     ent, t = live.entity(entity), live.table(entity)
     rules = records.rules(entity)
     problems: list[Problem] = []
@@ -42,24 +41,50 @@ def list_records(records: Records, entity: str, scope: Scope | None, *, search: 
         raise InvalidRecord("the filters are not valid", problems)
     conds = records.readable(entity, scope, write=own)
     search = search.strip()
+    for name, v in values.items():
+        if name in rules.refs and v is not None:
+            v = keys_to_ids(conn, live, rules.refs[name], [v]).get(v, -1)
+        conds.append(t.c[name] == v)
+    if search:
+        like = [t.c[c].like(_like(search), escape="\\") for c in search_columns(ent)]
+        if search.isdigit() and int(search) <= MAX_ID:        # a record number (ids are 64-bit)
+            like.append(t.c.id == int(search))
+        conds.append(sa.or_(*like))
+    name = (order or "").lstrip("-")
+    if name and name not in t.c:
+        raise InvalidRecord(f"cannot order by `{name}`", [Problem(("order",), f"no field `{name}`", "unknown_field")])
+    col = t.c[name] if name else t.c.id
+    return t, conds, [col.desc() if (order or "").startswith("-") else col, t.c.id]
+
+
+def list_records(records: Records, entity: str, scope: Scope | None, *, search: str = "",
+                 filters: Mapping[str, str] | None = None, order: str | None = None,
+                 limit: int = 25, offset: int = 0, own: bool = False) -> Page:
+    """A page of records `scope` may read (with `own`: only those placed inside it)."""
+    records.refresh()
     with records.engine.connect() as conn:
-        for name, v in values.items():
-            if name in rules.refs and v is not None:
-                v = keys_to_ids(conn, live, rules.refs[name], [v]).get(v, -1)
-            conds.append(t.c[name] == v)
-        if search:
-            like = [t.c[c].like(_like(search), escape="\\") for c in search_columns(ent)]
-            if search.isdigit() and int(search) <= MAX_ID:        # a record number (ids are 64-bit)
-                like.append(t.c.id == int(search))
-            conds.append(sa.or_(*like))
-        name = (order or "").lstrip("-")
-        if name and name not in t.c:
-            raise InvalidRecord(f"cannot order by `{name}`", [Problem(("order",), f"no field `{name}`", "unknown_field")])
-        col = t.c[name] if name else t.c.id
-        by = [col.desc() if (order or "").startswith("-") else col, t.c.id]
+        t, conds, by = _where(records, conn, entity, scope, search, filters, order, own)
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar() or 0
         rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(limit).offset(offset)).mappings().all()
         return Page(records.output(conn, entity, rows, scope), total, limit, offset)
+
+
+def iter_listed(records: Records, entity: str, scope: Scope | None, *, search: str = "",
+                filters: Mapping[str, str] | None = None, order: str | None = None,
+                chunk: int = 2000) -> Iterator[dict]:
+    """Every record of the list with this search, filters and order, in the list's order, read
+    in chunks (what an export of the list holds)."""
+    records.refresh()
+    offset = 0
+    while True:
+        with records.engine.connect() as conn:
+            t, conds, by = _where(records, conn, entity, scope, search, filters, order, False)
+            rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(chunk).offset(offset)).mappings().all()
+            items = records.output(conn, entity, rows, scope)
+        yield from items
+        if len(rows) < chunk:
+            return
+        offset += chunk
 
 
 def readable_counts(records: Records, scope: Scope | None) -> dict[str, int]:

@@ -107,6 +107,14 @@ class Records:
         placement = placement_of(self.live)
         return (placement.writable if write else placement.readable)(self.live, entity, scope, table)
 
+    def _names_within(self, scope: Scope | None) -> Callable[[str], list] | None:
+        """What limits references by display name to the records `scope` may read (None: all), so
+        a name is unique, or unknown, within what the writer sees — a same-named record outside it
+        neither makes the name ambiguous nor is found by it (runtime/records/writes.resolve_refs)."""
+        if scope is None or scope.units is None:
+            return None
+        return lambda target: self.readable(target, scope)
+
     def keys_within(self, entity: str, scope: Scope | None, *, write: bool = False) -> frozenset | None:
         """The keys (ids for an entity without a key) of `entity`'s records that `scope` may read
         (with `write`: change); None when it may read them all."""
@@ -259,6 +267,7 @@ class Records:
         if scope is not None and scope.units is not None:
             def outside(rows: list[tuple[int, dict]]) -> dict[int, tuple[str, str]]:
                 return placement_of(live).outside(conn, live, entity, scope, rows)
+        names_within = self._names_within(scope)
         problems: list[Problem] = []
         created: list[int] = []
         changes: list[tuple[None, dict]] = []
@@ -267,10 +276,11 @@ class Records:
 
         def flush() -> None:
             nonlocal seen
-            ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen, outside)
+            ready, batch_problems = prepare_new(conn, loader, live, rules, entity, batch, pending, seen, outside,
+                                                names_within)
             for pos, probs in sorted(batch_problems.items()):
                 label = getattr(batch[pos - seen], "line", None) or pos + (first_row or 1)
-                problems.extend(Problem(((label,) if first_row is not None else ()) + p.path, p.message, p.code)
+                problems.extend(p.at(*((label,) if first_row is not None else ()))
                                 for p in probs)
             seen += len(batch)
             if not problems:
@@ -393,7 +403,7 @@ class Records:
             given_by_pos[pos] = given = rules.convert(changes, problems.setdefault(pos, []))
             rows.append((pos, given))
         given_refs = {pos: {f: g[f] for f in rules.refs if g.get(f) is not None} for pos, g in rows}
-        resolve_refs(conn, live, rules, entity, rows, {}, problems)
+        resolve_refs(conn, live, rules, entity, rows, {}, problems, self._names_within(scope))
         news: dict[int, dict] = {}
         for pos, given in rows:
             old, probs = olds[pos], problems[pos]
@@ -410,7 +420,7 @@ class Records:
         changed_unique = [f for f in rules.unique if any(f in g for g in given_by_pos.values())]
         check_unique(conn, live, entity, changed_unique, [(pos, olds[pos]["id"], news[pos]) for pos, _ in rows],
                      problems)
-        flat = [Problem(((pos + 1,) if numbered else ()) + p.path, p.message, p.code)
+        flat = [p.at(*((pos + 1,) if numbered else ()))
                 for pos, probs in sorted(problems.items()) for p in probs]
         if flat:
             raise invalid(entity, flat, rows=len(items) if numbered else None)

@@ -1,221 +1,333 @@
-"""CSV and XLSX in and out, as banks move lists of companies.
+"""CSV and XLSX in, as banks move lists of companies.
 
-Import: the header names fields (by name, or by their Chinese or English label); an unknown
-column, a missing required column or a computed column is reported before any row is read;
-then every row goes through the records service in one transaction, so a bad row means
-nothing is imported and the report names each bad row by its line in the file.
-Export: one column per field, keys for references, ISO dates, plain decimals.
+Reading: a CSV is UTF-8 (with or without a BOM), else GB18030 — the superset of the GBK that
+Excel on Chinese Windows saves — else UTF-16 ("Unicode text", tab-separated); the choice is made
+by decoding the whole file strictly, never by guessing from a sample. An XLSX is read cell by
+cell with its number format, so a percent-formatted cell (35% stored as 0.35) and a date typed
+as a number (an Excel serial such as 43221) mean what the person saw.
+
+The header names fields by name, by their Chinese or English label (case, spaces, full-width
+brackets and a trailing `*` do not matter), optionally with a unit: `注册资本（万元）` fills
+`registered_capital` with every bare number × 10 000, `比例(%)` reads 35 as 35%. An unknown
+column, a repeated field or a missing required column (one without a default) is reported
+before any row is read. Then every row goes through the records service in one transaction:
+every problem of every row is collected and nothing is written unless there is none
+(`ImportRefused`: each problem by line and by the column header as written, in zh or en —
+runtime/records/tabular_report.py). Exports and templates: tabular_export.py, tabular_template.py.
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import re
+import unicodedata
 import zipfile
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator
 
-from dsl.diagnostics import did_you_mean
+from dsl.values import UNITS as VALUE_UNITS
+from dsl.values import BadValue, value_reader
 from runtime.auth.scope import Scope
 from runtime.jobs.changes import source
 from runtime.records.errors import InvalidRecord
 from runtime.records.service import Records
+from runtime.records.tabular_export import FORMULA_START, csv_chunks, export_file, write_xlsx
+from runtime.records.tabular_report import FORMATS, ImportRefused, RowNote, UnreadableFile, file_format, header_problem
 from runtime.records.validation import Problem
 from runtime.records.writes import Row, RowError
 
-FORMATS = ("csv", "xlsx")
+# units a header may carry after its label (`注册资本（万元）`): dsl/values' table, and `%` on a percent
+# column (which changes nothing: 70 is 70% in a percent field, a percent-formatted cell its fraction)
+UNITS = {unit: Decimal(10) ** power for unit, power in VALUE_UNITS.items()}
+_UNIT = re.compile(r"^(?P<label>.*?)\s*\(\s*(?P<unit>[^()]+?)\s*\)$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+CHUNK = 1 << 20
+SYSTEM_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
+UNREADABLE_SHEET = (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError, zipfile.BadZipFile)
 
 
-def file_format(path: str | Path) -> str:
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise InvalidRecord(f"{path}: unsupported file type `.{suffix}`; use .csv or .xlsx",
-                            [Problem(("file",), "use .csv or .xlsx", "format")])
-    return suffix
+# -- reading the bytes ----------------------------------------------------------------------------
 
-
-def _read(path: Path, fmt: str) -> tuple[list[str], Iterator[list[Any]]]:
-    if fmt == "csv":
-        handle = path.open(newline="", encoding="utf-8-sig")
-        reader = csv.reader(handle)
+def text_encoding(path: Path) -> str:
+    """The encoding the whole file decodes in, strictly: utf-8-sig, utf-16 (with its BOM), gb18030."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8-sig", "gb18030"]
+    line = 1
+    for enc in candidates:
+        decoder = codecs.getincrementaldecoder(enc)("strict")
+        line = 1
         try:
-            header = next(reader, [])
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    line += decoder.decode(chunk).count("\n")
+                decoder.decode(b"", final=True)
+            return enc
         except UnicodeDecodeError:
-            handle.close()
-            raise _not_utf8(path, 1) from None
+            continue
+    raise UnreadableFile("records.bad_text", line=line)
 
-        def rows() -> Iterator[list[Any]]:
-            with handle:
-                try:
-                    yield from reader
-                except UnicodeDecodeError:
-                    raise _not_utf8(path, reader.line_num + 1) from None
-        return header, rows()
+
+@dataclass(frozen=True)
+class SheetCell:
+    """An XLSX cell as Excel shows it: its value, its number format, whether Excel took it for a date."""
+    value: Any
+    number_format: str = "General"
+    is_date: bool = False
+    mac_dates: bool = False          # its workbook counts date serials from 1904
+
+
+def _csv_rows(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
+    enc = text_encoding(path)
+    handle = path.open(newline="", encoding=enc)
+    first = handle.readline()
+    handle.seek(0)
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except csv.Error:
+        handle.close()
+        raise UnreadableFile("records.bad_csv", line=1) from None
+
+    def rows() -> Iterator[list[Any]]:
+        with handle:
+            try:
+                yield from reader
+            except csv.Error:                      # a NUL byte, a field larger than csv allows …
+                raise UnreadableFile("records.bad_csv", line=reader.line_num) from None
+    return header, rows()
+
+
+def _xlsx_rows(path: Path) -> tuple[list[str], Iterator[list[Any]]]:
     from openpyxl import load_workbook
+    from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
     from openpyxl.utils.exceptions import InvalidFileException
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile):
-        raise InvalidRecord(f"{path.name}: not a readable .xlsx workbook", [Problem(
-            ("file",), "not a readable .xlsx workbook: save it from Excel as an Excel Workbook (.xlsx), "
-                       "or as CSV UTF-8", "format")]) from None
-    it = wb.worksheets[0].iter_rows(values_only=True)
-    header = [("" if c is None else str(c)) for c in next(it, ())]
+    except (InvalidFileException, *UNREADABLE_SHEET):
+        raise UnreadableFile("records.bad_workbook") from None
+    mac = wb.epoch != CALENDAR_WINDOWS_1900          # a workbook counting days from 1904 (old Mac Excel)
+    it = wb.worksheets[0].iter_rows()
+    try:
+        header = [("" if c.value is None else str(c.value)) for c in next(it, ())]
+    except UNREADABLE_SHEET:
+        wb.close()
+        raise UnreadableFile("records.bad_workbook") from None
 
     def xrows() -> Iterator[list[Any]]:
         try:
             for r in it:
-                yield list(r)
+                yield [SheetCell(c.value, getattr(c, "number_format", None) or "General",
+                                 bool(getattr(c, "is_date", False)), mac) if c.value is not None else None for c in r]
+        except UNREADABLE_SHEET:                   # a damaged sheet inside a readable package
+            raise UnreadableFile("records.bad_workbook") from None
         finally:
             wb.close()
     return header, xrows()
 
 
-def header_fields(records: Records, entity: str, header: list[str]) -> list[str | None]:
-    """The field each column fills (None: a computed column, skipped); raises on a bad header."""
+def read_table(path: str | Path) -> tuple[list[str], Iterator[list[Any]]]:
+    """(header texts, rows of cells): CSV cells are text, XLSX cells `SheetCell`s (None: empty)."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise UnreadableFile("records.no_file", name=str(path))
+    return _csv_rows(path) if fmt == "csv" else _xlsx_rows(path)
+
+
+# -- the header -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    index: int
+    header: str                       # as written in the file
+    field: Any                        # the EntityField it fills; None: skipped (computed or blank)
+    factor: Decimal | None = None     # the unit its header gives (万元 → 10000, % → 0.01)
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    return re.sub(r"\s+", " ", text).strip().rstrip("*").strip().casefold()
+
+
+def header_columns(records: Records, entity: str, header: list[str]) -> list[Column]:
+    """The column each header cell names; raises ImportRefused for a header that does not fit."""
     ent = records.live.entity(entity)
-    by_label: dict[str, str] = {}
-    for f in ent.fields:
-        by_label[f.name] = f.name
-        for text in (f.label.zh, f.label.en):
+    by_text: dict[str, Any] = {}
+    for each in ent.fields:
+        by_text.setdefault(_norm(each.name), each)
+    for each in ent.fields:
+        for text in (each.label.zh, each.label.en):
             if text:
-                by_label.setdefault(text, f.name)
+                by_text.setdefault(_norm(text), each)
     problems: list[Problem] = []
-    out: list[str | None] = []
+    out: list[Column] = []
+    seen: dict[str, str] = {}
     for i, raw in enumerate(header):
-        col = raw.strip()
-        name = by_label.get(col)
-        if name is None:
-            if col:
-                hint = did_you_mean(col, [f.name for f in ent.fields])
-                problems.append(Problem(("header", i + 1), f"column `{col}` is not a field of {entity}"
-                                        + (f" ({hint})" if hint else ""), "unknown_field"))
-            out.append(None)
+        col = _norm(raw)
+        f: Any = by_text.get(col)
+        factor: Decimal | None = None
+        m = _UNIT.match(col) if f is None else None
+        if m is not None and by_text.get(m.group("label")) is not None:
+            f = by_text[m.group("label")]
+            unit = m.group("unit").replace(" ", "")
+            factor = UNITS.get(unit)
+            if unit == "%" and f.type_name == "percent":
+                factor = None
+            elif factor is None or f.type_name not in ("money", "number", "integer"):
+                problems.append(header_problem(i, raw, "unit", unit=unit))
+                out.append(Column(i, raw, None))
+                continue
+        if f is None:
+            if col and col not in SYSTEM_COLUMNS:      # a machine export's own columns are skipped
+                problems.append(header_problem(i, raw, "unknown", entity=ent))
+            out.append(Column(i, raw, None))
             continue
-        if name in out:
-            problems.append(Problem(("header", i + 1), f"column `{col}` repeats field `{name}`", "duplicate"))
-        out.append(None if ent.field(name).computed else name)
-    missing = [f.name for f in ent.fields if f.required and f.name not in out]
+        if f.name in seen:
+            problems.append(header_problem(i, raw, "repeated", first=seen[f.name]))
+        seen.setdefault(f.name, raw.strip())
+        out.append(Column(i, raw.strip(), None if f.computed else f, factor))
+    missing = [f.name for f in ent.fields
+               if f.required and not f.computed and f.default is None and f.name not in seen]
     if missing:
-        problems.append(Problem(("header",), "required column(s) missing: " + ", ".join(missing), "required"))
+        problems.append(header_problem(None, "", "missing", fields=[ent.field(n) for n in missing]))
     if problems:
-        raise InvalidRecord(f"the header does not fit {entity}: " + "; ".join(p.message for p in problems), problems)
+        raise ImportRefused.of_header(ent, problems)
     return out
+
+
+# kept for callers of the earlier name
+def header_fields(records: Records, entity: str, header: list[str]) -> list[str | None]:
+    return [c.field.name if c.field is not None else None for c in header_columns(records, entity, header)]
+
+
+# -- cells → the values the records service converts --------------------------------------------
+
+def _scaled(value: Any, factor: Decimal) -> Any:
+    """A bare number × the header's unit; text with its own unit (`3000万`) is left to the converter."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(repr(value) if isinstance(value, float) else value) * factor
+    if isinstance(value, str) and _PLAIN_NUMBER.match(value.strip()):
+        try:
+            return Decimal(value.strip().replace(",", "")) * factor
+        except InvalidOperation:
+            return value
+    return value
+
+
+class Readers:
+    """The value readers of the fields of a sheet's columns, for XLSX cells (dsl/values' "excel"
+    source: a number in a date field is an Excel serial, a percent cell holds the fraction)."""
+
+    def __init__(self, columns: list[Column]):
+        self._excel = {c.field.name: value_reader(c.field, source="excel") for c in columns if c.field is not None}
+
+    def excel(self, field: Any, cell: SheetCell) -> Any:
+        value = cell.value
+        if cell.mac_dates and field.type_name in ("date", "datetime") and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):
+            from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
+            try:
+                value = from_excel(value, CALENDAR_MAC_1904)
+            except (OverflowError, ValueError):
+                return value
+        try:
+            return self._excel[field.name](value, "%" in cell.number_format)
+        except BadValue:
+            return cell.value           # the records service reports it, beside the row's other problems
+
+
+def cell_value(column: Column, cell: Any, readers: Readers) -> Any:
+    """What the person meant by one cell of `column` (a CSV string, or an XLSX `SheetCell`)."""
+    f = column.field
+    if column.factor is not None:                        # a bare number in a `（万元）` column
+        cell = _scaled(cell.value if isinstance(cell, SheetCell) else cell, column.factor)
+    if isinstance(cell, SheetCell):
+        if isinstance(cell.value, str):
+            return cell.value                               # text reads alike in every source
+        return readers.excel(f, cell)
+    return cell
+
+
+def _blank(cell: Any) -> bool:
+    if isinstance(cell, SheetCell):
+        cell = cell.value
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _rows(columns: list[Column], rows: Iterable[list[Any]], notes: dict[int, RowNote]) -> Iterator[Row | RowError]:
+    width, readers = len(columns), Readers(columns)
+    for line, cells in enumerate(rows, start=2):
+        if all(_blank(c) for c in cells):
+            continue                                   # blank lines are skipped
+        extra = [i for i in range(width, len(cells)) if not _blank(cells[i])]
+        if extra:
+            notes[line] = RowNote("cells", {"cells": extra[-1] + 1, "columns": width})
+            yield RowError(f"the row has {extra[-1] + 1} cells but the header has {width}", line)
+            continue
+        # a blank cell is a value not given: the field's default applies, as in a form
+        yield Row({c.field.name: cell_value(c, cells[c.index], readers)
+                   for c in columns if c.field is not None and c.index < len(cells) and not _blank(cells[c.index])},
+                  line)
 
 
 def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
                 on_progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> int:
-    """Every row of the file or none (each problem by line and field); the rows are checked
-    against `scope` like any write (runtime/auth/scope.py), after their cells are normalised."""
+    """Every row of the file or none (ImportRefused: each problem by line and column); the rows
+    are checked against `scope` like any write (runtime/auth/scope.py), after their cells are
+    normalised."""
     path = Path(path)
-    fmt = file_format(path)
-    if not path.exists():
-        raise InvalidRecord(f"no such file: {path}", [Problem(("file",), "not found", "not_found")])
-    header, rows = _read(path, fmt)
-    fields = header_fields(records, entity, header)
+    header, rows = read_table(path)
+    columns = header_columns(records, entity, header)
+    notes: dict[int, RowNote] = {}
+    counted = 0
 
-    def dicts() -> Iterator[Row | RowError]:
-        for line, cells in enumerate(rows, start=2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue                                   # blank lines are skipped
-            if any(c not in (None, "") for c in cells[len(fields):]):
-                yield RowError(f"the row has {len(cells)} cells but the header has {len(fields)}", line)
-                continue
-            yield Row({f: c for f, c in zip(fields, cells) if f is not None}, line)
-
-    with source("import"):                          # the change feed tells an import from a form
-        return records.bulk_create(entity, dicts(), actor=actor, first_row=2, on_progress=on_progress, scope=scope)
-
-
-def _not_utf8(path: Path, line: int) -> InvalidRecord:
-    why = ("the file is not UTF-8 text (Excel saves CSV as GBK unless asked): "
-           "save it as \"CSV UTF-8 (逗号分隔)\", or as an .xlsx workbook")
-    return InvalidRecord(f"{path.name}: {why}", [Problem((line, "file"), why, "format")])
+    def counting() -> Iterator[Row | RowError]:
+        nonlocal counted
+        for row in _rows(columns, rows, notes):
+            counted += 1
+            yield row
+    try:
+        with source("import"):                          # the change feed tells an import from a form
+            return records.bulk_create(entity, counting(), actor=actor, first_row=2, on_progress=on_progress,
+                                       scope=scope)
+    except InvalidRecord as exc:
+        raise ImportRefused.of_rows(records.live.bundle.entities, entity, exc, columns, counted, notes,
+                                    _cells_at(path, columns, {p.path[0] for p in exc.problems
+                                                              if p.path and isinstance(p.path[0], int)})) from None
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet reads as a formula
+def _cells_at(path: Path, columns: list[Column], lines: set[int]) -> dict[tuple[int, str], str]:
+    """{(line, field): the cell's text as written} for the lines with a problem (read again)."""
+    if not lines:
+        return {}
+    out: dict[tuple[int, str], str] = {}
+    _, rows = read_table(path)
+    last = max(lines)
+    for line, cells in enumerate(rows, start=2):
+        if line in lines:
+            for c in columns:
+                if c.field is not None and c.index < len(cells) and not _blank(cells[c.index]):
+                    v = cells[c.index]
+                    v = v.value if isinstance(v, SheetCell) else v
+                    out[(line, c.field.name)] = str(v)
+        if line >= last:
+            break
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+    return out
 
 
-def _cell(v: Any, xlsx: bool) -> Any:
-    if v is None:
-        return None if xlsx else ""
-    if isinstance(v, bool):
-        return v if xlsx else ("true" if v else "false")
-    if isinstance(v, datetime):
-        v = v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v
-        return v if xlsx else v.isoformat()
-    if isinstance(v, date):
-        return v if xlsx else v.isoformat()
-    if isinstance(v, Decimal):
-        return v if xlsx else format(v, "f")
-    if isinstance(v, timedelta):
-        return v.total_seconds()
-    if isinstance(v, list):
-        v = ";".join(map(str, v))
-    if not xlsx and isinstance(v, str) and v.startswith(FORMULA_START):
-        return "'" + v              # text, not a formula, when a spreadsheet opens the file (OWASP's advice)
-    return v
 
-
-def csv_chunks(names: list[str], rows: Iterable[Mapping[str, Any]], *, bom: bool = False) -> Iterator[str]:
-    """CSV text in chunks of about 64 KB: the header, then one line per record. A text cell that a
-    spreadsheet would run as a formula (`=HYPERLINK(…)`, `+`, `-`, `@`) is written with a leading `'`."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    if bom:
-        out.write("\ufeff")                 # Excel reads UTF-8 with a BOM
-    w.writerow(names)
-    for rec in rows:
-        w.writerow([_cell(rec[n], False) for n in names])
-        if out.tell() > 64 * 1024:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
-
-
-def write_xlsx(target: Any, sheet: str, names: list[str], rows: Iterable[Mapping[str, Any]]) -> None:
-    """An XLSX workbook (to a path or a binary file) with one sheet: the header, one row per record.
-    Every text cell is stored as text, so `=HYPERLINK(…)` is never a live formula."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet[:31])
-    ws.append(names)
-
-    def cell(v: Any) -> Any:
-        v = _cell(v, True)
-        if isinstance(v, str) and v.startswith(FORMULA_START):
-            c = WriteOnlyCell(ws, value=v)
-            c.data_type = "s"
-            return c
-        return v
-    for rec in rows:
-        ws.append([cell(rec[n]) for n in names])
-    wb.save(target)
-
-
-def export_file(records: Records, entity: str, path: str | Path,
-                on_progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> int:
-    """Every record of `entity` that `scope` may read (all of them for the operator) to a file."""
-    path = Path(path)
-    fmt = file_format(path)
-    ent = records.live.entity(entity)
-    names = ["id"] + [f.name for f in ent.fields]
-    count = 0
-
-    def rows() -> Iterator[dict]:
-        nonlocal count
-        for rec in records.iter_all(entity, scope=scope):
-            yield rec
-            count += 1
-            if on_progress and count % 1000 == 0:
-                on_progress(count)
-    if fmt == "csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            for chunk in csv_chunks(names, rows()):
-                handle.write(chunk)
-    else:
-        write_xlsx(path, entity, names, rows())
-    return count
+__all__ = ["FORMATS", "FORMULA_START", "Column", "ImportRefused", "SheetCell", "UnreadableFile", "cell_value",
+           "csv_chunks", "export_file", "file_format", "header_columns", "header_fields", "import_file",
+           "read_table", "text_encoding", "write_xlsx"]

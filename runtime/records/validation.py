@@ -1,35 +1,21 @@
-"""The compiled field rules of one entity, applied to one record: conversion, defaults,
-required and required-when, lengths, patterns, ranges, checks, validations, computed fields.
+"""The compiled field rules of one entity, applied to one record: conversion and defaults here;
+required and required-when, lengths, patterns, ranges, checks, validations and computed fields
+are the one set of field rules of dsl/field_rules.py, which the forms and the flows run too.
 
 Problems are collected, never raised one at a time: a person fixing a row sees all of it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from dsl.diagnostics import did_you_mean
-from dsl.expr import EvaluationError
+from dsl.errors import catalog
+from dsl.expr.runtime import EvaluationError
+from dsl.field_rules import FieldRules, Problem, Verdict
 from dsl.patterns import compile_pattern
 from runtime.records.values import BadValue, converter, loader
 
-
-@dataclass(frozen=True)
-class Problem:
-    path: tuple                      # ("field",) or () for the whole record; bulk adds the row
-    message: str
-    code: str = "invalid"
-
-    def to_dict(self) -> dict:
-        return {"loc": list(self.path), "msg": self.message, "type": self.code}
-
-
-def _label(label: Any) -> str:
-    return label.text("en") if label else ""
-
-
-def _expr_error(exc: EvaluationError) -> str:
-    return str(exc).splitlines()[0]
+__all__ = ["EntityRules", "Problem"]
 
 
 class EntityRules:
@@ -49,17 +35,7 @@ class EntityRules:
         self.computed = [self.fields[n] for n in entity.compute_order]
         self.refs = {f.name: f.ref for f in self.stored if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
         self.unique = [f.name for f in self.stored if f.unique]
-        self._simple = [f for f in self.stored
-                        if f.required or f.required_when is not None or f.min is not None or f.max is not None
-                        or f.min_length is not None or f.max_length is not None or f.name in self.patterns]
-        self._field_rules = [(f.name, _null_rule(f), _value_rule(f, self.patterns.get(f.name)))
-                             for f in self._simple]
-        self._checks = [f for f in self.stored if f.check is not None]
-        self._check_rules = [(f.name, f.check.evaluate, _label(f.check_message) or f"fails `{f.check.text}`")
-                             for f in self._checks]
-        self._validation_rules = [(v.rule.evaluate, v.rule.text, (v.fields[0],) if v.fields else (),
-                                   _label(v.message) or f"breaks the rule `{v.rule.text}`")
-                                  for v in entity.validations]
+        self.field_rules = FieldRules(self.stored, entity.validations)
         collections = {c.name for c in entity.collections}
         self._constant_when_new = {f.name for f in self.computed
                                    if f.compute.names <= collections and not f.compute.uses_now}
@@ -78,7 +54,7 @@ class EntityRules:
             try:
                 out[name] = load(value)
             except BadValue as exc:
-                problems.append(Problem((name,), str(exc), "type"))
+                problems.append(Problem.of_error((name,), exc))
         return out
 
     def convert_new(self, raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
@@ -95,16 +71,14 @@ class EntityRules:
             try:
                 out[name] = load(value)
             except BadValue as exc:
-                problems.append(Problem((name,), str(exc), "type"))
+                problems.append(Problem.of_error((name,), exc))
         return out
 
     def _not_settable(self, name: str, problems: list[Problem]) -> None:
         if name in self.fields:
-            problems.append(Problem((name,), f"`{name}` is computed; it cannot be set", "read_only"))
+            problems.append(Problem.of((name,), "read_only"))
         else:
-            hint = did_you_mean(name, self.fields)
-            problems.append(Problem((name,), f"{self.entity.name} has no field `{name}`"
-                                    + (f" ({hint})" if hint else ""), "unknown_field"))
+            problems.append(unknown_field(name, self.fields))
 
     def complete(self, values: dict[str, Any]) -> dict[str, Any]:
         """A new record's full set of stored values: given, else the default, else null."""
@@ -136,91 +110,25 @@ class EntityRules:
         try:
             return f.compute(ctx)
         except EvaluationError as exc:
-            problems.append(Problem((f.name,), f"cannot be computed: {_expr_error(exc)}", "compute"))
+            if _has_own_words(exc):             # a function's own words (fx.missing_rate: currency, date)
+                problems.append(Problem.of_error((f.name,), exc))
+            else:                               # as dsl/field_rules.compute_one says it
+                problems.append(Problem.of((f.name,), "evaluation", rule=f.compute.text))
             return None
 
     def check(self, values: Mapping[str, Any], ctx: Any, problems: list[Problem], skip: set[str] = frozenset()) -> None:
-        """Rules on converted values (fields in `skip` already have a problem)."""
-        get = values.get
-        for name, on_null, on_value in self._field_rules:
-            if skip and name in skip:
-                continue
-            v = get(name)
-            if v is None:
-                if on_null is not None:
-                    on_null(ctx, problems)
-            elif on_value is not None:
-                on_value(v, problems)
-        for name, check, message in self._check_rules:
-            if (skip and name in skip) or get(name) is None:
-                continue
-            try:
-                verdict = check(ctx)
-            except EvaluationError as exc:
-                problems.append(Problem((name,), f"the check cannot be evaluated: {_expr_error(exc)}", "check"))
-                continue
-            if verdict is False:
-                problems.append(Problem((name,), message, "check"))
-        for rule, text, path, message in self._validation_rules:
-            try:
-                verdict = rule(ctx)
-            except EvaluationError as exc:
-                verdict, msg = False, f"the rule `{text}` cannot be evaluated: {_expr_error(exc)}"
-            else:
-                msg = message
-            if verdict is False:
-                problems.append(Problem(path, msg, "validation"))
+        """The field rules on converted values (fields in `skip` already have a problem)."""
+        self.field_rules.check(values, ctx, Verdict(problems), skip=skip)
 
 
-def _null_rule(f: Any) -> Callable[[Any, list[Problem]], None] | None:
-    """What a null value of field `f` breaks: `required`, or `required_when` (tested on the record)."""
-    name = f.name
-    if f.required:
-        required = Problem((name,), f"{_label(f.label) or name} is required", "required")
-
-        def is_required(ctx: Any, problems: list[Problem]) -> None:
-            problems.append(required)
-        return is_required
-    when = f.required_when
-    if when is None:
-        return None
-    test = when.evaluate
-    required_when = Problem((name,), f"{_label(f.label) or name} is required when `{when.text}`", "required")
-
-    def is_required_when(ctx: Any, problems: list[Problem]) -> None:
-        try:
-            hit = test(ctx) is True
-        except EvaluationError as exc:
-            problems.append(Problem((name,), f"the condition cannot be evaluated: {_expr_error(exc)}", "check"))
-            return
-        if hit:
-            problems.append(required_when)
-    return is_required_when
+def _has_own_words(exc: EvaluationError) -> bool:
+    """An evaluation error raised by a function with its own catalogue words (engine/fx.MissingRate:
+    which currency, which date, what to do), rather than the language's generic ones."""
+    key = exc.message_key
+    return exc.reason is None and not key.startswith("dsl.") and key in catalog()
 
 
-def _value_rule(f: Any, pattern: Any | None) -> Callable[[Any, list[Problem]], None] | None:
-    """Lengths and pattern (of text), then the range, of a non-null value of field `f`."""
-    name, lo_len, hi_len, lo, hi = f.name, f.min_length, f.max_length, f.min, f.max
-    search = pattern.search if pattern is not None else None
-    has_text = lo_len is not None or hi_len is not None or search is not None
-    has_range = lo is not None or hi is not None
-    if not has_text and not has_range:
-        return None
-
-    def rule(v: Any, problems: list[Problem]) -> None:
-        if has_text and isinstance(v, str):
-            if lo_len is not None and len(v) < lo_len:
-                problems.append(Problem((name,), f"must be at least {lo_len} characters", "length"))
-            if hi_len is not None and len(v) > hi_len:
-                problems.append(Problem((name,), f"must be at most {hi_len} characters", "length"))
-            if search is not None and not search(v):
-                problems.append(Problem((name,), f"`{v}` does not match the pattern {f.pattern}", "pattern"))
-        if has_range:
-            try:
-                if lo is not None and v < lo:
-                    problems.append(Problem((name,), f"must be at least {lo}", "range"))
-                if hi is not None and v > hi:
-                    problems.append(Problem((name,), f"must be at most {hi}", "range"))
-            except TypeError:
-                problems.append(Problem((name,), f"cannot compare {v!r} with its limits", "range"))
-    return rule
+def unknown_field(name: str, known: Any) -> Problem:
+    """`name` is no field of these (with a did-you-mean hint when one is close)."""
+    hint = did_you_mean(name, known) or ""
+    return Problem.of((name,), "unknown_field", name=name, hint=f" ({hint})" if hint else "")

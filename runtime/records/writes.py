@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.deploy.live import LiveModel
@@ -28,29 +29,74 @@ class RowError:
 
 
 def resolve_refs(conn: Connection, live: LiveModel, rules: EntityRules, entity: str,
-                 rows: list[tuple[int, dict]], pending: dict[Any, int], problems: dict[int, list[Problem]]) -> None:
-    """Replace reference keys by ids in place; `pending` maps (entity, key) of records being
-    created in this transaction to their ids."""
+                 rows: list[tuple[int, dict]], pending: dict[Any, int], problems: dict[int, list[Problem]],
+                 readable: Callable[[str], list] | None = None) -> None:
+    """Replace references by ids in place. A reference is a record's key (or id), else its display
+    name when exactly one record bears it (dsl/values: people write `华东集团`, not `G017`); an
+    unknown name and a name several records share are problems naming the field. `pending` maps
+    (entity, key) of records being created in this transaction to their ids; `readable(target)`
+    (SQL conditions, e.g. `Records.readable(target, scope)`) limits the names to the writer's scope."""
     for field, target in rules.refs.items():
         wanted = {vals[field] for _, vals in rows if vals.get(field) is not None}
         wanted -= {k for k in wanted if (target, k) in pending}
         found = keys_to_ids(conn, live, target, wanted) if wanted else {}
-        key_name = live.entity(target).key or "id"
+        named, shared = _names_to_ids(conn, live, target, {w for w in wanted - set(found) if isinstance(w, str)},
+                                      readable)
         for pos, vals in rows:
             v = vals.get(field)
             if v is None:
                 continue
-            got = pending.get((target, v)) or found.get(v)
-            if got is None:
-                problems.setdefault(pos, []).append(unknown_reference(field, target, key_name, v))
-            else:
+            got = pending.get((target, v)) or found.get(v) or named.get(v)
+            if got is not None:
                 vals[field] = got
+            elif v in shared:
+                problems.setdefault(pos, []).append(Problem.of(
+                    (field,), "reference_ambiguous", key="values.reference_ambiguous", value=v,
+                    field=_field_label(live, entity, field), target=_entity_label(live, target), count=shared[v]))
+            else:
+                problems.setdefault(pos, []).append(unknown_reference(field, target, "", v, live, entity))
 
 
-def unknown_reference(field: str, target: str, key_name: str, value: Any) -> Problem:
+def _names_to_ids(conn: Connection, live: LiveModel, target: str, names: set[str],
+                  readable: Callable[[str], list] | None) -> tuple[dict[str, int], dict[str, int]]:
+    """({name: id} for names exactly one record bears, {name: how many} for names several bear)."""
+    display = live.entity(target).display
+    t = live.table(target)
+    if not names or not display or display not in t.c:
+        return {}, {}
+    conds = [t.c[display].in_(sorted(names))] + (list(readable(target)) if readable is not None else [])
+    ids: dict[str, list[int]] = {}
+    for name, id_ in conn.execute(sa.select(t.c[display], t.c.id).where(*conds)):
+        ids.setdefault(name, []).append(id_)
+    return ({n: i[0] for n, i in ids.items() if len(i) == 1}, {n: len(i) for n, i in ids.items() if len(i) > 1})
+
+
+def _entity_label(live: LiveModel, name: str) -> Any:
+    ent = live.bundle.entities.get(name)
+    label = getattr(getattr(ent, "meta", None), "label", None)
+    return label if label is not None and (label.zh or label.en) else name
+
+
+def _field_label(live: LiveModel, entity: str | None, field: str, target: str | None = None) -> Any:
+    """The field's label; without the entity, the label of a field of that name referring to
+    `target` (so a hidden record's answer reads exactly like a missing one's)."""
+    ents = [live.bundle.entities.get(entity)] if entity else list(live.bundle.entities.values())
+    for ent in ents:
+        for f in getattr(ent, "fields", ()):
+            if f.name == field and (entity or f.ref == target) and (f.label.zh or f.label.en):
+                return f.label
+    return field
+
+
+def unknown_reference(field: str, target: str, key_name: str, value: Any, live: LiveModel | None = None,
+                      entity: str | None = None) -> Problem:
     """The one answer for a reference to a record that does not exist — or that the writer may
     not read (runtime/auth/scope.py), which must not be told apart from it."""
-    return Problem((field,), f"no {target} with {key_name} `{value}`", "reference")
+    if live is None:
+        return Problem.of((field,), "reference", key="values.reference_unknown", value=value, field=field,
+                          target=target)
+    return Problem.of((field,), "reference", key="values.reference_unknown", value=value,
+                      field=_field_label(live, entity, field, target), target=_entity_label(live, target))
 
 
 def unresolved(problems: list[Problem] | None, rules: EntityRules) -> bool:
@@ -67,7 +113,7 @@ def scope_problems(live: LiveModel, outside: Mapping[int, Any], given: Mapping[i
     for pos, o in outside.items():
         value = given.get(pos, {}).get(o.field)
         if o.hidden is not None and value is not None:
-            out[pos] = unknown_reference(o.field, o.hidden, live.entity(o.hidden).key or "id", value)
+            out[pos] = unknown_reference(o.field, o.hidden, live.entity(o.hidden).key or "id", value, live)
         else:
             out[pos] = Problem((o.field,), o.why or "outside your org scope", "scope")
     return out
@@ -75,11 +121,12 @@ def scope_problems(live: LiveModel, outside: Mapping[int, Any], given: Mapping[i
 
 def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: EntityRules, entity: str,
                 raws: list[Mapping[str, Any]], pending: dict[Any, int], offset: int,
-                outside: Callable[[list[tuple[int, dict]]], dict[int, Any]] | None = None
-                ) -> tuple[list[dict], dict[int, list[Problem]]]:
+                outside: Callable[[list[tuple[int, dict]]], dict[int, Any]] | None = None,
+                readable: Callable[[str], list] | None = None) -> tuple[list[dict], dict[int, list[Problem]]]:
     """(values ready to insert, {position: problems}) for one batch; positions count from `offset`.
     `outside` names the rows (normalised, references resolved) that would sit outside the
-    writer's org scope (runtime/auth/scope.py)."""
+    writer's org scope (runtime/auth/scope.py); `readable(target)` limits references by name to
+    the records the writer may read (see `resolve_refs`)."""
     problems: dict[int, list[Problem]] = {}
     rows: list[tuple[int, dict]] = []
     ids = allocate_ids(conn, live, entity, len(raws))
@@ -102,7 +149,7 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
         rows.append((pos, vals))
     given = {pos: {f: vals[f] for f in rules.refs if vals.get(f) is not None} for pos, vals in rows} \
         if outside is not None else {}
-    resolve_refs(conn, live, rules, entity, rows, pending, problems)
+    resolve_refs(conn, live, rules, entity, rows, pending, problems, readable)
     if outside is not None:
         resolved = [(pos, vals) for pos, vals in rows if not unresolved(problems.get(pos), rules)]
         for pos, problem in scope_problems(live, outside(resolved), given).items():

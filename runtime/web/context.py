@@ -21,7 +21,7 @@ from runtime.auth.session import csrf_ok, csrf_token
 from runtime.auth.users import User, UserStore
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.records.service import Records
-from runtime.web.text import text
+from runtime.web.text import text, times_note, when
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -68,6 +68,8 @@ class WebContext:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals["t"] = text
         self.env.filters["urlencode_except"] = _urlencode_except
+        self.env.filters["when"] = when
+        self.env.globals["times_note"] = times_note
         self._trees: dict[str, OrgTree] = {}
         self._specs: dict[tuple[str, str], FormSpec] = {}
         self.flow_pages: Any = None         # set by the approval pages (runtime/web_flow.py), if installed

@@ -11,32 +11,19 @@ flow service.
 The narrowed specs are new FormSpec values built from the compiled one (nothing is patched)."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from dsl.bank_time import zone_name
+from dsl.field_rules import Problem
 from forms import FieldError, FormSpec, Submitted, parse, validate
 from forms.i18n import message
-from forms.rules import Outcome
+from forms.rules import Outcome, field_errors
+from runtime.flows import form_check
+from runtime.flows.form_check import later_fields, narrowed, start_spec  # noqa: F401 - the pages' names
 
 NUMERIC = {"money", "number", "percent"}
-
-
-def narrowed(spec: FormSpec, editable: Iterable[str] | None, hidden: Iterable[str] = ()) -> FormSpec:
-    """`spec` with only `editable` fields open (None: all that were), `hidden` ones left out of the layout."""
-    keep_open = None if editable is None else set(editable)
-    gone = set(hidden)
-    fields = tuple(f if keep_open is None or f.name in keep_open or f.computed or f.readonly
-                   else dataclasses.replace(f, readonly=True) for f in spec.fields)
-    fields = tuple(dataclasses.replace(f, readonly=True) if f.name in gone else f for f in fields)
-    gone |= {f.name for f in fields if f.is_table and not f.editable}    # read-only tables: read_tables() shows them
-    sections = tuple(dataclasses.replace(s, fields=tuple(n for n in s.fields if n not in gone)) for s in spec.sections)
-    sections = tuple(s for s in sections if s.fields)
-    kept = {s.id for s in sections}
-    tabs = tuple(dataclasses.replace(t, sections=tuple(x for x in t.sections if x in kept)) for t in spec.tabs)
-    tabs = tuple(t for t in tabs if t.sections)
-    return dataclasses.replace(spec, fields=fields, sections=sections, tabs=tabs if len(tabs) > 1 else ())
 
 
 def read_tables(spec: FormSpec, values: Mapping[str, Any], lang: str, hidden: Iterable[str] = (),
@@ -49,31 +36,18 @@ def read_tables(spec: FormSpec, values: Mapping[str, Any], lang: str, hidden: It
         if f.is_table and f.name not in skip:
             out.append({"label": f.label(lang), "columns": [c.label(lang) for c in f.columns],
                         "rows": [[display_text(c.field, row.get(c.name), lang) for c in f.columns]
-                                 for row in values.get(f.name) or []]})
+                                 for row in _rows(values.get(f.name))]})
     return out
 
 
-def later_fields(flow: Any) -> set[str]:
-    """Fields some step of `flow` fills (its `editable` list)."""
-    out: set[str] = set()
-    for node in flow.nodes:
-        access = getattr(node, "fields", None)
-        if access is not None:
-            out.update(access.editable)
-    return out
-
-
-def start_spec(spec: FormSpec, flow: Any) -> FormSpec:
-    later = later_fields(flow)
-    opened = [f.name for f in spec.fields if f.name not in later]
-    return narrowed(spec, opened, later)
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    """A stored sub-table's rows (a value stored before it was checked may be anything)."""
+    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, (list, tuple)) else []
 
 
 def step_spec(spec: FormSpec, step: Mapping[str, Any]) -> FormSpec:
-    access = step.get("fields")
-    if access is None:
-        return narrowed(spec, [])
-    return narrowed(spec, access["editable"], access["hidden"])
+    """The form at a task page's step (`step`: the service's step rules, `fields` its access)."""
+    return form_check.step_spec(spec, step.get("fields"))
 
 
 def typed_value(field: Any, value: Any) -> Any:
@@ -101,7 +75,7 @@ def typed(spec: FormSpec, form: Mapping[str, Any]) -> dict[str, Any]:
         v = form.get(f.name)
         if f.is_table:
             out[f.name] = [{c.name: typed_value(c.field, row.get(c.name)) for c in f.columns}
-                           for row in (v or []) if isinstance(row, Mapping)]
+                           for row in _rows(v)]
         else:
             out[f.name] = typed_value(f.field, v)
     return out
@@ -109,17 +83,27 @@ def typed(spec: FormSpec, form: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_start(spec: FormSpec, sub: Submitted, lang: str) -> Outcome:
     """Every rule of the form over what the initiator typed."""
-    values, problems = parse(spec, sub, lang)
+    values, problems = parse(spec, sub, lang, tz=zone_name())
     outcome = validate(spec, values, lang)
     bad = {e.key for e in outcome.errors}
     outcome.errors[:0] = [p for p in problems if p.key not in bad]
+    outcome.unread = problems
     return outcome
 
 
 def start_values(spec: FormSpec, outcome: Outcome) -> dict[str, Any]:
-    """What goes to the flow service: the filled fields the initiator may fill, and computed ones."""
+    """What goes to the flow service: the filled fields the initiator may fill (the service
+    computes the computed ones and checks every rule again)."""
     return {f.name: outcome.values.get(f.name) for f in spec.fields
-            if (f.editable or f.computed) and outcome.values.get(f.name) not in (None, [])}
+            if f.editable and outcome.values.get(f.name) not in (None, [])}
+
+
+def with_problems(outcome: Outcome, problems: list[Problem], lang: str, read: list[FieldError] = ()) -> Outcome:
+    """`outcome` showing the flow service's problems (by path, in `lang`); a value the page could
+    not read keeps its own message."""
+    unread = {e.path for e in read}
+    outcome.errors = list(read) + [e for e in field_errors(problems, lang) if e.path not in unread]
+    return outcome
 
 
 def check_step(spec: FormSpec, current: Mapping[str, Any], sub: Submitted | None, step: Mapping[str, Any],
@@ -129,10 +113,11 @@ def check_step(spec: FormSpec, current: Mapping[str, Any], sub: Submitted | None
     edits: dict[str, Any] = {}
     problems: list[FieldError] = []
     if sub is not None:
-        edits, problems = parse(spec, sub, lang)
+        edits, problems = parse(spec, sub, lang, tz=zone_name())
     outcome = validate(spec, {**current, **edits}, lang)
     bad = {e.key for e in outcome.errors}
     outcome.errors[:0] = [p for p in problems if p.key not in bad]
+    outcome.unread = problems
     access = step.get("fields") or {}
     for name in access.get("required", ()):
         if spec.field(name) is None or name in outcome.hidden:

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
+from dsl.bank_time import zone_name
 from forms import FieldError, RenderOptions, Submitted, UploadedFile, parse, validate
 from forms.rules import Outcome
 from runtime.auth.users import User
@@ -41,14 +42,14 @@ def options_for(web: Any, user: User, lang: str) -> RenderOptions:
 
     def choices(target: str) -> list[tuple[str, str]] | None:
         return units if target == "org_unit" else None
-    return RenderOptions(lang=lang, lookup_url=lambda target: f"/ui/lookup/{target}", choices=choices)
+    return RenderOptions(lang=lang, tz=zone_name(), lookup_url=lambda target: f"/ui/lookup/{target}", choices=choices)
 
 
 def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple[dict, Outcome]:
     """Typed values and every forms/ rule (the org scope is the records service's decision,
     on the normalised values, when the record is saved)."""
     spec = web.spec(entity)
-    values, problems = parse(spec, sub, lang)
+    values, problems = parse(spec, sub, lang, tz=zone_name())
     outcome = validate(spec, values, lang)
     bad = {e.key for e in outcome.errors}
     outcome.errors[:0] = [p for p in problems if p.key not in bad]
@@ -56,12 +57,13 @@ def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple
 
 
 def record_problems(exc: RecordError, lang: str) -> list[FieldError]:
+    """The records service's problems next to their fields, by path and code, in `lang`."""
     out = []
     for p in exc.problems:
-        code = "unique" if "already used" in p.message or "appears twice" in p.message else p.code
-        words = _CODES.get(code)
-        message = (words[1] if lang == "en" else words[0]) if words else p.message
-        out.append(FieldError(tuple(p.path), message, code))
+        words = _CODES.get(p.code) if getattr(p, "key", None) is None else None
+        text = getattr(p, "text", None)
+        message = (words[1] if lang == "en" else words[0]) if words else (text(lang) if callable(text) else p.message)
+        out.append(FieldError(tuple(p.path), message, p.code))
     if not out:
         out.append(FieldError((), exc.render(lang), exc.code))
     return out

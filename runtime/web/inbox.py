@@ -4,30 +4,21 @@ first."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from runtime.flows.queries import BOXES
-from runtime.flows.service import bank_timezone
 from runtime.web.flow import PAGE_SIZE, FlowPages
 from runtime.web.flow_text import ftext
+from runtime.web.text import when
 
 TABS = BOXES + ("started",)
 
 
 def short_time(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        return datetime.fromisoformat(text).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return text
-
-
-def _tz():
-    return bank_timezone()
+    """An ISO moment from the flow service on the bank's clock (runtime/web/text.py `when`)."""
+    return when(text)
 
 
 def inbox_router(fp: FlowPages) -> APIRouter:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dsl.bank_time import zone_name
 from forms import read_view
 from runtime.flows.access import can_see
 from runtime.flows.store import FlowError
@@ -65,7 +66,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
                                                 for v in detail.values())})
         spec = fp.form_spec(view["deployment_version"], flow.form)
         values = typed(spec, view["form"]) if spec is not None else {}
-        asked = read_view(spec, values, lang) if spec is not None else []
+        asked = read_view(spec, values, lang, tz=zone_name()) if spec is not None else []
         tables = read_tables(spec, values, lang) if spec is not None else []
         subject = view["subject"]
         subject_title = fp.subject_labels(subject.get("entity"), [subject.get("key")]).get(str(subject.get("key")), "") \

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from dsl.bank_time import zone_name
 from forms import FormSpec, parse, render_form, validate
 from forms.display import display_text
 from runtime.auth.people import PeopleDirectory
@@ -76,7 +77,7 @@ def lookup_router(web: WebContext) -> APIRouter:
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         sub = await submitted(form)
-        values, problems = parse(spec, sub, lang)
+        values, problems = parse(spec, sub, lang, tz=zone_name())
         outcome = validate(spec, values, lang)
         bad = {e.key for e in outcome.errors}
         outcome.errors[:0] = [p for p in problems if p.key not in bad]

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dsl.bank_time import zone_name
 from forms import read_view, render_form
 from forms.display import display_text
 from runtime.deploy.live import UnknownEntity
@@ -62,7 +63,7 @@ def records_router(web: WebContext) -> APIRouter:
         cols = list_columns(ent)
         rows = []
         for item in (listing.items if listing else []):
-            rows.append({"id": item["id"], "cells": [display_text(f, item.get(f.name), lang) for f in cols]})
+            rows.append({"id": item["id"], "cells": [display_text(f, item.get(f.name), lang, record=item) for f in cols]})
         total = listing.total if listing else 0
         pages = max(1, math.ceil(total / PAGE_SIZE))
         keep = {k: v for k, v in {"q": q, "order": order, **filters}.items() if v}
@@ -170,7 +171,7 @@ def records_router(web: WebContext) -> APIRouter:
 
         def ref_url(target, key):
             return f"/ui/e/{target}/key/{key}" if target in entities else ""
-        sections = read_view(web.spec(entity), record, lang, ref_url=ref_url)
+        sections = read_view(web.spec(entity), record, lang, tz=zone_name(), ref_url=ref_url)
         key_value = record.get(ent.key) if ent.key else record["id"]
         related = [(c.label.text(lang) or c.name, f"/ui/e/{c.entity}?{c.via}={quote(str(key_value))}")
                    for c in ent.collections if c.entity in entities]

@@ -10,15 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dsl.bank_time import zone_name
 from forms import read_view, render_form
 from runtime.deploy.live import UnknownEntity
 from runtime.flows.access import subject_in_scope
+from runtime.flows.form_check import InvalidForm
 from runtime.flows.store import FlowError
 from runtime.records.errors import RecordError
 from runtime.records.listing import list_records
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.web.flow_forms import check_start, start_spec, start_values
+from runtime.web.flow_forms import check_start, start_spec, start_values, with_problems
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
@@ -54,7 +56,7 @@ def start_router(fp: FlowPages) -> APIRouter:
             record = web.records.find(flow.subject, key)
         except (RecordError, UnknownEntity):
             return None
-        return record, read_view(web.spec(flow.subject), record, lang)
+        return record, read_view(web.spec(flow.subject), record, lang, tz=zone_name())
 
     def page(request: Request, name: str, flow: Any, *, subject: str = "", q: str = "", values=None, raw=None,
              outcome=None, status: int = 200, problem: str = "", preview: dict | None = None,
@@ -136,15 +138,21 @@ def start_router(fp: FlowPages) -> APIRouter:
             extra = {action.split(":", 1)[1]: 1} if action.startswith("add_row:") else None
             return page(request, name, flow, subject=subject, values=outcome.values if outcome else {}, raw=raw,
                         outcome=outcome, preview=_preview(fp, name, user.name, subject, values), extra_rows=extra)
-        if outcome is not None and outcome.errors:
-            return page(request, name, flow, subject=subject, values=outcome.values, raw=raw, outcome=outcome,
-                        status=422, problem=ftext("form_has_errors", lang),
-                        preview=_preview(fp, name, user.name, subject, values))
         if flow.subject and not subject_in_scope(web, user, flow.subject, subject, own=True):
             return page(request, name, flow, status=404, problem=ftext("subject_unknown", lang))
+        unread = outcome.unread if outcome is not None else []
         try:
+            if unread:      # what the page could not read, with every other problem the service finds
+                fp.service.check_start(name, form=values)
+                raise InvalidForm([])
             view = fp.service.start(name, actor=user.name, subject=subject or None, form=values,
                                     request_id=fp.request_key(form))
+        except InvalidForm as exc:      # the flow service's problems, by path: the same at every door
+            if outcome is not None:
+                with_problems(outcome, exc.problems, lang, unread)
+            return page(request, name, flow, subject=subject, values=outcome.values if outcome else {}, raw=raw,
+                        outcome=outcome, status=422, problem=ftext("form_has_errors", lang),
+                        preview=_preview(fp, name, user.name, subject, values))
         except FlowError as exc:
             return page(request, name, flow, subject=subject, values=outcome.values if outcome else {}, raw=raw,
                         outcome=outcome, status=exc.status, problem=refusal(exc.code, exc.message, lang),

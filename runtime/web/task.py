@@ -18,15 +18,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dsl.bank_time import zone_name
 from engine.flow.plan import plan_for
 from forms import read_view, render_form
 from runtime.deploy.live import UnknownEntity
 from runtime.flows.access import can_see, may_act
+from runtime.flows.form_check import InvalidForm
 from runtime.flows.store import FlowError
 from runtime.records.errors import RecordError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.web.flow_forms import check_step, read_tables, step_fields, step_spec, typed
+from runtime.web.flow_forms import check_step, read_tables, step_fields, step_spec, typed, with_problems
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
@@ -100,7 +102,7 @@ def task_router(fp: FlowPages) -> APIRouter:
             try:
                 record = web.records.find(subject["entity"], subject["key"])
                 ent = web.live().entity(subject["entity"])
-                subject_sections = read_view(web.spec(subject["entity"]), record, lang)
+                subject_sections = read_view(web.spec(subject["entity"]), record, lang, tz=zone_name())
                 subject_title = str(record.get(ent.display) or subject["key"]) if ent.display else subject["key"]
             except (RecordError, UnknownEntity):
                 pass
@@ -169,7 +171,8 @@ def task_router(fp: FlowPages) -> APIRouter:
         if action not in allowed:
             return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
                         problem=refusal("action_not_allowed", f"`{action}`", lang))
-        if outcome is not None and action in DECISIONS and outcome.errors:
+        if outcome is not None and action in DECISIONS and outcome.unread:     # what the page could not read
+            with_problems(outcome, [], lang, outcome.unread)
             return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
                         problem=ftext("form_has_errors", lang))
         params: dict[str, Any] = {"task": task_id}
@@ -197,6 +200,11 @@ def task_router(fp: FlowPages) -> APIRouter:
         try:
             fp.service.act(instance_id, action, actor=user.name, request_id=fp.request_key(form),
                            expected_version=fp.version_of(form), **params)
+        except InvalidForm as exc:      # the flow service's problems, by path: the same at every door
+            if outcome is not None:
+                with_problems(outcome, exc.problems, lang)
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+                        problem=ftext("form_has_errors", lang) if outcome is not None else exc.render(lang))
         except FlowError as exc:
             try:
                 fresh = load(request, task_id) or data

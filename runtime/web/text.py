@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dsl.bank_time import moment_text, zone_label
+
 WORDS: dict[str, tuple[str, str]] = {
     "app": ("Banyan 集团客户管理", "Banyan group client management"),
     "skip": ("跳到正文", "Skip to content"),
@@ -39,9 +41,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "read_only": ("这条记录由其他机构主办，您可以查看，但不能修改。", "Another branch leads this record: you may read it, not change it."),
     "no_such_record": ("没有这条记录，或它不在您的可见范围内。", "There is no such record, or it is outside what you may see."),
     "import_title": ("导入 {entity}", "Import {entity}"),
-    "import_help": ("上传 CSV 或 XLSX 文件，首行为字段名（中文或英文标签、字段名均可）。全部校验通过才写入，否则一条也不写。",
+    "import_help": ("上传 CSV 或 XLSX 文件，首行为字段名（中文或英文标签、字段名均可）。全部校验通过才写入，否则一条也不写。"
+                    "CSV 可以是 Excel 直接保存的 GBK 编码或 UTF-8；金额可写 3000万，日期可写 2018/5/1。",
                     "Upload a CSV or XLSX file whose first row names the fields (field names or labels). "
-                    "Nothing is written unless every row is valid."),
+                    "Nothing is written unless every row is valid. A CSV may be GBK as Excel saves it, or UTF-8; "
+                    "money may be written 3000万, dates 2018/5/1."),
+    "import_template": ("下载导入模板（XLSX）", "Download the import template (XLSX)"),
+    "column": ("列", "Column"),
     "file": ("文件", "File"), "upload": ("上传并导入", "Upload and import"),
     "import_done": ("已导入 {n} 条记录。", "Imported {n} records."),
     "import_failed": ("未导入：{n} 处问题，请修改后重新上传。", "Nothing was imported: {n} problem(s). Fix them and upload again."),
@@ -71,6 +77,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "everyone_reads": ("所有用户均可查看其可见范围内的记录。", "Everyone reads the records inside their scope."),
     "nothing_deployed": ("尚未部署任何配置。请先运行 `banyan deploy configs`。", "Nothing is deployed yet; run `banyan deploy configs`."),
     "main_nav": ("主导航", "Main"), "record_nav": ("记录操作", "Record actions"),
+    "times_in": ("本页时间均为 {zone}", "Times are in {zone}"),
 }
 
 
@@ -78,3 +85,15 @@ def text(key: str, lang: str = "zh", **slots: Any) -> str:
     zh, en = WORDS[key]
     value = en if lang == "en" else zh
     return value.format(**slots) if slots else value
+
+
+def when(value: Any, zone: bool = False) -> str:
+    """A moment on a page: `2026-10-09 10:00` on the bank's clock (stored naive moments are UTC),
+    `zone=True` adds `UTC+08:00`. Every page's time goes through here (or `short_time`, the same);
+    templates use it as the `when` filter."""
+    return moment_text(value, zone=zone)
+
+
+def times_note(lang: str = "zh") -> str:
+    """The footer line that says which zone the page's times are in."""
+    return text("times_in", lang, zone=zone_label())

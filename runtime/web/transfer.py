@@ -1,10 +1,13 @@
-"""Import (CSV/XLSX upload, all or nothing, a report of every problem by line and field) and
-export (the person's records in scope, streamed) for any entity."""
+"""Import (CSV/XLSX upload, all or nothing, a report of every problem by line and column as the
+person wrote it), export (the list the person is looking at — its search, filters and order —
+in their language, streamed) and the import template, for any entity."""
 from __future__ import annotations
 
 import io
 import tempfile
 from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -12,11 +15,30 @@ from starlette.datastructures import UploadFile
 
 from runtime.deploy.live import UnknownEntity
 from runtime.records.errors import RecordError
-from runtime.records.tabular import csv_chunks, import_file, write_xlsx
+from runtime.records.listing import list_records
+from runtime.records.tabular import ImportRefused, import_file
+from runtime.records.tabular_export import export_chunks, export_records
+from runtime.records.tabular_template import write_template
 from runtime.web.context import WebContext, redirect
+from runtime.web.records import filter_fields
 from runtime.web.text import text
 
 MAX_IMPORT = 20 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def list_query(entity: Any, params: Mapping[str, str]) -> tuple[str, dict[str, str], str | None]:
+    """(search, filters, order) of the records list page's query (runtime/web/records.py)."""
+    stored = {f.name for f in entity.fields if not f.computed}
+    filters = {f.name: params.get(f.name, "") for f in filter_fields(entity)}
+    filters.update({k: v for k, v in params.items() if k in stored and v and k not in filters})
+    return (params.get("q") or "")[:200], filters, params.get("order") or None
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A download's header: an ASCII name, and the UTF-8 one (RFC 6266) for a Chinese label."""
+    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+    return {"content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"}
 
 
 def transfer_router(web: WebContext) -> APIRouter:
@@ -56,7 +78,7 @@ def transfer_router(web: WebContext) -> APIRouter:
             return web.denied(request, text("signin_csrf", lang))
         upload = form.get("file")
         suffix = Path(upload.filename or "").suffix.lower() if isinstance(upload, UploadFile) else ""
-        if suffix not in (".csv", ".xlsx"):
+        if not isinstance(upload, UploadFile) or suffix not in (".csv", ".xlsx"):
             return page(request, ent, 422, error=text("import_type", lang))
         data = await upload.read(MAX_IMPORT + 1)
         if len(data) > MAX_IMPORT:
@@ -67,31 +89,47 @@ def transfer_router(web: WebContext) -> APIRouter:
             path.write_bytes(data)
             try:
                 count = import_file(web.records, name, path, actor=user.name, scope=scope)
+            except ImportRefused as exc:
+                rows = [("" if r.line is None else r.line, r.column, r.message) for r in exc.report(lang)]
+                return page(request, ent, 422, problems=rows, error=exc.render(lang))
             except RecordError as exc:
-                rows = [(p.path[0] if p.path and isinstance(p.path[0], int) else "",
-                         ".".join(map(str, p.path[1:] if p.path and isinstance(p.path[0], int) else p.path)),
-                         p.message) for p in exc.problems] or [("", "", exc.render(lang))]
-                return page(request, ent, 422, problems=rows, error=text("import_failed", lang, n=len(rows)))
-            except (ValueError, OSError, KeyError):             # a file openpyxl or csv cannot read
-                return page(request, ent, 422, error=text("import_type", lang))
+                return page(request, ent, 422, error=exc.render(lang))
         request.session["flash"] = text("import_done", lang, n=count)
         return redirect(f"/ui/e/{name}")
 
     @r.get("/ui/e/{name}/export")
     def export(request: Request, name: str, format: str = "csv") -> Response:
+        lang = web.lang(request)
         ent = entity(request, name)
         if ent is None:
             return web.not_found(request, name)
         scope = web.scope(web.user(request))
-        names = ["id"] + [f.name for f in ent.fields]
-        rows = web.records.iter_all(name, scope=scope)
-        if format == "xlsx":
+        search, filters, order = list_query(ent, request.query_params)
+        fmt = "xlsx" if format == "xlsx" else "csv"
+        filename = f"{ent.meta.label.text(lang) or name}.{fmt}"
+        try:            # a filter or an order the list refuses is refused here, before the download starts
+            list_records(web.records, name, scope, search=search, filters=filters, order=order, limit=1)
+        except RecordError as exc:
+            return web.page(request, "message.html", exc.status, title=text("export", lang),
+                            message=exc.render(lang), code=exc.code)
+        if fmt == "xlsx":
             buf = io.BytesIO()
-            write_xlsx(buf, name, names, rows)
-            return Response(buf.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
-        return StreamingResponse(csv_chunks(names, rows, bom=True), media_type="text/csv; charset=utf-8",
-                                 headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+            export_records(web.records, name, buf, "xlsx", lang=lang, scope=scope, search=search,
+                           filters=filters, order=order)
+            return Response(buf.getvalue(), media_type=XLSX, headers=attachment(filename))
+        chunks = export_chunks(web.records, name, lang=lang, scope=scope, search=search, filters=filters, order=order)
+        return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=attachment(filename))
+
+    @r.get("/ui/e/{name}/template")
+    def template(request: Request, name: str) -> Response:
+        lang = web.lang(request)
+        ent = entity(request, name)
+        if ent is None:
+            return web.not_found(request, name)
+        buf = io.BytesIO()
+        write_template(buf, web.records, name, lang)
+        label = ent.meta.label.text(lang) or name
+        return Response(buf.getvalue(), media_type=XLSX,
+                        headers=attachment(f"{label}{'导入模板' if lang == 'zh' else ' import template'}.xlsx"))
 
     return r
-

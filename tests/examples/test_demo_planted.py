@@ -8,6 +8,7 @@ import networkx as nx
 import pytest
 
 from examples.demo_bank.credit import minimum_class
+from examples.demo_bank.fx import rates_as_of, to_yuan
 from examples.demo_bank.values import NET_CAPITAL
 
 
@@ -96,9 +97,10 @@ def test_facility_usage_adds_up(full_bank):
         if f["level"] == "member_sub":
             assert f["used"] == used[f["facility_no"]]
     subs = defaultdict(Decimal)
+    rates = rates_as_of(full_bank.records)     # a sub-limit may be in USD/EUR/HKD; its parent is in CNY
     for f in facilities:
         if f["level"] == "member_sub":
-            subs[f["parent_facility"]] += f["used"]
+            subs[f["parent_facility"]] += to_yuan(rates, f["used"], f["currency"])
     tops = [f for f in facilities if f["level"] == "group_unified"]
     assert len(tops) == 50 and all(t["used"] == subs[t["facility_no"]] for t in tops)
     usage = {t["group"]: t["used"] / t["amount"] for t in tops}
@@ -111,8 +113,9 @@ def test_facility_usage_adds_up(full_bank):
 def test_group_concentration_against_net_capital(full_bank):
     group_of = {c["credit_code"]: c["group"] for c in full_bank.records["company"]}
     balance = defaultdict(Decimal)
+    rates = rates_as_of(full_bank.records)
     for loan in full_bank.records["loan"]:
-        balance[group_of[loan["borrower"]]] += loan["balance"]
+        balance[group_of[loan["borrower"]]] += to_yuan(rates, loan["balance"], loan["currency"])
     planted = full_bank.planted["concentration"]
     for group, value in balance.items():
         ratio = value / NET_CAPITAL

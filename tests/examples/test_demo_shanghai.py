@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from examples.demo_bank import generate
+from examples.demo_bank.fx import rates_as_of, to_yuan
 from examples.demo_bank.parties import SHANGHAI_GROUPS, SHANGHAI_RM
 from examples.demo_bank.values import NET_CAPITAL
 
@@ -64,8 +65,9 @@ def figures(bank) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     unified = {f["group"]: f["amount"] for f in bank.records["facility"] if f["level"] == "group_unified"}
     group_of = {c["credit_code"]: c["group"] for c in bank.records["company"]}
     balance: dict[str, Decimal] = defaultdict(Decimal)
+    rates = rates_as_of(bank.records)          # loans in USD/EUR/HKD count in yuan
     for loan in bank.records["loan"]:
-        balance[group_of[loan["borrower"]]] += loan["balance"]
+        balance[group_of[loan["borrower"]]] += to_yuan(rates, loan["balance"], loan["currency"])
     return unified, balance
 
 
@@ -132,7 +134,7 @@ def test_facilities_stay_within_their_amounts_except_the_planted_overrun(bank):
     for f in facilities:
         if f["level"] == "member_sub":
             assert f["used"] == drawn[f["facility_no"]]
-            shared[f["parent_facility"]] += f["amount"]
+            shared[f["parent_facility"]] += to_yuan(rates_as_of(bank.records), f["amount"], f["currency"])
             assert f["group"] in over or f["used"] <= f["amount"], f
     for top in (f for f in facilities if f["level"] == "group_unified"):
         assert drawn[top["facility_no"]] == 0                       # loans draw on the sub-limits

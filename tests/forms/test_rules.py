@@ -1,6 +1,7 @@
 """Server-side rules: the same compiled expressions decide show/hide, required and checks."""
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -70,8 +71,13 @@ def test_range_and_cross_field_rules(credit):
 
 
 def test_rows_minimum(credit):
+    """`min_rows` counts the rows given; an empty table is only refused when it is `required`
+    (as `min_length` leaves an empty text to `required`)."""
     data = {k: v for k, v in GOOD.items() if not k.startswith("sub_limits")}
-    assert check(credit, data).by_key() == {"sub_limits": "At least 1 row(s) are needed"}
+    assert check(credit, data).by_key() == {}
+    few = dataclasses.replace(credit.field("sub_limits"), min_rows=2)
+    spec = dataclasses.replace(credit, fields=tuple(few if f.name == "sub_limits" else f for f in credit.fields))
+    assert check(spec, GOOD).by_key() == {"sub_limits": "At least 2 row(s) are needed"}
 
 
 def test_entity_check_and_required_when(company):

@@ -37,7 +37,7 @@ def test_plan_deploy_history_and_records(db_url, tmp_path):
     csv = tmp_path / "c.csv"
     csv.write_text("code,name,group\nC100,A,G1\nC200,B,G9\n", encoding="utf-8")
     r = run(db_url, "import", "company", str(csv))
-    assert r.exit_code == 1 and "line 3.group: no group with code `G9`" in r.output
+    assert r.exit_code == 1 and "line 3 · group: " in r.output and "“G9”" in r.output
     csv.write_text("code,name,group\nC100,A,G1\nC200,B,G1\n", encoding="utf-8")
     assert run(db_url, "import", "company", str(csv)).exit_code == 0
     r = run(db_url, "records", "get", "group", "G1")

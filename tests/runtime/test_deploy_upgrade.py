@@ -199,7 +199,8 @@ def test_status_health_and_a_redeploy_that_clears_it(deployed, engine, db_url, m
 # -- flows ---------------------------------------------------------------------------------------
 def _start(flows: FlowService) -> dict:
     return flows.start("group_credit_approval", actor="rm", subject="G0001",
-                       form={"amount": "3亿", "term_months": 12, "purpose": "working capital"})
+                       form={"amount": "3亿", "term_months": 12, "purpose": "working capital",
+                             "products": ["working_capital"], "guarantee_mode": "credit"})
 
 
 def test_an_unavailable_flow_is_not_started_and_its_instances_pause(engine, monkeypatch):

@@ -81,7 +81,7 @@ def test_flow_cli(engine, db_url, tmp_path, monkeypatch):
     r = run(main, ["flow", "inbox", "--as", "officer"])
     assert r.exit_code == 0 and "document_review" in r.output and "mine: 1" in r.output
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer"])
-    assert r.exit_code == 1 and "field_required" in r.output
+    assert r.exit_code == 1 and "invalid_form" in r.output and "review_opinion: This field is required" in r.output
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer", "--fields", '{"review_opinion": "ok"}'])
     assert r.exit_code == 0 and json.loads(r.output)["current_nodes"] == ["risk_assessment"]
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer"])

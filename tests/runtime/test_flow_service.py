@@ -3,6 +3,7 @@ with the inbox, the timeline, the audit log, and a subflow in the same transacti
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from runtime.storage.tables import audit_log
 
 from .flow_bank import company_key, make_bank
 
-CREDIT = {"credit_type": "new", "purpose": "working capital"}
+CREDIT = {"credit_type": "new", "purpose": "working capital", "products": ["working_capital"], "guarantee_mode": "credit"}
 
 
 @pytest.fixture
@@ -64,7 +65,8 @@ def test_group_credit_within_authority_goes_to_head_office_and_notifies(flows, e
     v = flows.start("group_credit_approval", actor="rm", subject="G0001", form={"amount": 2 * 10**8, **CREDIT})
     v = reviews(flows, v)
     v = act(flows, v, "approve", "head_office_review", "ho_credit", fields={"approved_amount": 1.5 * 10**8})
-    assert (v["status"], v["outcome"]) == ("finished", "approved") and v["form"]["approved_amount"] == 1.5 * 10**8
+    assert (v["status"], v["outcome"]) == ("finished", "approved")
+    assert Decimal(v["form"]["approved_amount"]) == Decimal(1.5 * 10**8)     # money is stored exact
     with engine.connect() as conn:
         sent = conn.execute(sa.select(outbox.c.channel, outbox.c.recipient)
                             .where(outbox.c.kind == "flow_finished")).all()
@@ -73,7 +75,8 @@ def test_group_credit_within_authority_goes_to_head_office_and_notifies(flows, e
 
 def test_cross_branch_service_with_a_return_into_one_branch(flows):
     v = flows.start("cross_branch_service", actor="rm_sh", subject=company_key("C1"),
-                    form={"description": "FX hedging", "needs_product_support": True})
+                    form={"description": "FX hedging", "needs_product_support": True, "service_type": "financing",
+                          "needed_by": "2026-04-30"})
     v = act(flows, v, "complete", "coordinate", "gcm", fields={"coordination_note": "go", "needs_product_support": True})
     assert sorted(v["current_nodes"]) == ["local_service", "product_support"]
     assert flows.inbox("pm1", "pool")["total"] == 1 and flows.inbox("pm2", "pool")["total"] == 1
@@ -105,15 +108,17 @@ def test_major_risk_disposal_parallel_cc_and_event(flows):
 
 def test_joint_marketing_runs_its_credit_subflow_in_the_same_transaction(flows):
     v = flows.start("joint_marketing", actor="gcm", subject="G0001",
-                    form={"project_name": "Acme 2026", "needs_credit": True, "credit_amount": 10**8})
+                    form={"project_name": "Acme 2026", "needs_credit": True, "credit_amount": 10**8, "products": ["credit"],
+                          "target_revenue": 10**6, "start_date": "2026-04-01", "end_date": "2026-12-31"})
     v = act(flows, v, "approve", "initiation", "head")
-    v = act(flows, v, "complete", "design", "pm2", fields={"solution": "cash pooling"})
+    v = act(flows, v, "complete", "design", "pm2", fields={
+        "solution": "cash pooling", "participants": [{"org_unit": "bj_branch", "lead": True, "share": "100%"}]})
     v = act(flows, v, "approve", "resources", "pm1")
     v = act(flows, v, "approve", "resources", "pm2")
     assert v["current_nodes"] == ["credit"]
     (child_task,) = flows.inbox("officer")["items"]
     child = flows.instance(child_task["instance"])
-    assert child["parent"] == v["id"] and child["initiator"] == "gcm" and child["form"]["amount"] == 10**8
+    assert child["parent"] == v["id"] and child["initiator"] == "gcm" and Decimal(child["form"]["amount"]) == 10**8
     child = reviews(flows, child)
     child = act(flows, child, "approve", "head_office_review", "ho_credit", fields={"approved_amount": 10**8})
     assert child["outcome"] == "approved"

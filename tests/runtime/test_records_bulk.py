@@ -111,7 +111,7 @@ def test_bulk_rules_still_apply_to_every_row(engine):
         recs.bulk_create("company", rows, actor="a")
     assert {(tuple(p.path), p.code) for p in exc.value.problems} == {
         ((2, "ticker"), "required"), ((3, "code"), "pattern"), ((5, "debt"), "validation"),
-        ((6, "employees"), "range"), ((7, "name"), "required"), ((9, "code"), "unique")}
+        ((6, "employees"), "min"), ((7, "name"), "required"), ((9, "code"), "unique")}
     assert recs.query("company").total == 0
 
 

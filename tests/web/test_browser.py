@@ -123,29 +123,35 @@ def test_hidden_values_cleared_and_kept(page, server):
     page.check("input[name='sub_limits.1.guaranteed'][type=checkbox]")
     assert guarantor.is_visible()
     page.fill("#f-amount", "5000万")
-    page.fill("input[name='sub_limits.0.amount']", "6000万")
+    page.fill("input[name='sub_limits.0.amount']", "4000万")
+    page.fill("input[name='sub_limits.1.amount']", "1000.01万")   # 5000.01万 > 5000万, exactly
     page.focus("#f-term_months")
     assert "分项额度合计不能超过申请额度" in page.locator("#f-sub_limits-error").inner_text() + error_of(page, "amount")
     shot(page, "credit-application-form")
 
 
 def test_the_browser_interpreter_agrees_with_python(page, server, engine):
-    """Every translatable rule of the shipped forms, on several inputs, in JS and in Python."""
+    """Every translatable rule of the shipped forms, on several inputs, in Chromium and in Python
+    (exact decimals both sides; tests/forms/test_differential.py does the same under Node at scale)."""
     from decimal import Decimal
 
-    from dsl.expr import EvaluationError
     from forms import FormSpec
     from forms.client import scope_of, translate
     from runtime.deploy.live import load_live
+    from tests.forms.test_differential import from_json, python_result, same, to_json
     bundle = load_live(engine).bundle
     spec = FormSpec.of_form(bundle.get("Form", "credit_application"))
     scope = scope_of(spec.fields)
+    D = Decimal
     contexts = [
-        {"credit_type": "new", "amount": 5e8, "guarantee_mode": "mortgage", "urgent": True, "approved_amount": None,
-         "sub_limits": [{"borrower": "A", "amount": 1e8, "guaranteed": True, "guarantor": "B"}]},
-        {"credit_type": "renewal", "amount": 1e7, "guarantee_mode": None, "urgent": False, "approved_amount": 2e7,
-         "sub_limits": [{"borrower": "A", "amount": 6e6, "guaranteed": False}, {"borrower": "B", "amount": 5e6}]},
-        {"credit_type": None, "amount": None, "guarantee_mode": "credit", "urgent": None, "sub_limits": None},
+        {"credit_type": "new", "amount": D("5E+8"), "guarantee_mode": "mortgage", "urgent": True,
+         "approved_amount": None,
+         "sub_limits": [{"borrower": "A", "amount": D("1E+8"), "guaranteed": True, "guarantor": "B"}]},
+        {"credit_type": "renewal", "amount": D("10000000.005"), "guarantee_mode": None, "urgent": False,
+         "approved_amount": D("2E+7"),
+         "sub_limits": [{"borrower": "A", "amount": D("6000000.00"), "guaranteed": False},
+                        {"borrower": "B", "amount": D("4000000.005")}]},
+        {"credit_type": None, "amount": None, "guarantee_mode": "credit", "urgent": None, "sub_limits": []},
     ]
     exprs = [f.visible_when for f in spec.fields] + [f.field.required_when for f in spec.fields] + \
             [v.rule for v in spec.validations]
@@ -157,17 +163,17 @@ def test_the_browser_interpreter_agrees_with_python(page, server, engine):
         tree = translate(expr, scope)
         assert tree is not None, expr.text
         for ctx in contexts:
-            py_ctx = {k: (Decimal(str(v)) if isinstance(v, float) else
-                          [{c: (Decimal(str(x)) if isinstance(x, float) else x) for c, x in r.items()} for r in v]
-                          if isinstance(v, list) else v) for k, v in ctx.items()}
-            try:
-                expected = expr(py_ctx)
-            except EvaluationError:          # the server counts a failed rule as null: it does not fire
-                expected = None
-            got = page.evaluate("([t, env]) => window.BanyanForms.evaluate(t, env)", [tree, ctx])
-            assert got == (float(expected) if isinstance(expected, Decimal) else expected), (expr.text, ctx)
+            expected = python_result(expr, ctx)       # a failed rule ("error") counts as null on the server
+            got = from_json(page.evaluate("([t, env]) => window.BanyanForms.evaluateJSON(t, env)", [tree, to_json(ctx)]))
+            assert same(got, expected), (expr.text, ctx, got, expected)
             checked += 1
     assert checked >= 20
+    from tests.forms.test_differential import DEFINITION, SCOPE, compile_text
+    for text, ctx, want in DEFINITION:                 # the language's arithmetic, in the real browser too
+        tree = translate(compile_text(text)[0], SCOPE)
+        got = from_json(page.evaluate("([t, env]) => window.BanyanForms.evaluateJSON(t, env)",
+                                      [tree, to_json({"rows": [], **ctx})]))
+        assert same(got, want), (text, got, want)
     assert page.evaluate(f"window.BanyanForms.isUscc('{GOOD}')") is True
     assert page.evaluate(f"window.BanyanForms.isUscc('{BAD}')") is False
 

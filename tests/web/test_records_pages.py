@@ -84,15 +84,15 @@ def test_import_reports_every_problem_then_imports(rm, admin):
     header = "person_no,name,role,gender\n"
     bad = header + "P900001,,shareholder,male\nP900002,张三,shareholder,unknown\n"
     r = rm.post("/ui/e/person/import", data={"csrf_token": token}, files={"file": ("p.csv", bad.encode(), "text/csv")})
-    assert r.status_code == 422 and "<tr><td>2</td><td><code>name</code>" in r.text
-    assert "<tr><td>3</td><td><code>gender</code>" in r.text
+    assert r.status_code == 422 and "<tr><td>2</td><td>name</td>" in r.text
+    assert "<tr><td>3</td><td>gender</td>" in r.text
     before = total(admin.get("/ui/e/person").text)
     assert before == total(admin.get("/ui/e/person").text)                    # nothing was written
     # a person sits in the org tree through their employer: a branch may not import people it could never see
     nowhere = header + "P900001,李四,shareholder,male\n"
     r = rm.post("/ui/e/person/import", data={"csrf_token": token}, files={"file": ("p.csv", nowhere.encode(), "text/csv")})
-    assert r.status_code == 422 and "<tr><td>2</td><td><code>employer</code>" in r.text
-    mine = rm.get("/ui/e/company/export?format=csv").text.strip().splitlines()[1].split(",")[1]
+    assert r.status_code == 422 and "<tr><td>2</td><td>" in r.text and "可见范围" in r.text
+    mine = rm.get("/ui/e/company/export?format=csv").text.strip().splitlines()[1].split(",")[0]
     good = ("person_no,name,role,gender,employer\n"
             f"P900001,李四,shareholder,male,{mine}\nP900002,张三,shareholder,female, {mine} \n")
     r = rm.post("/ui/e/person/import", data={"csrf_token": token}, files={"file": ("p.csv", good.encode(), "text/csv")})
@@ -106,7 +106,7 @@ def test_import_reports_every_problem_then_imports(rm, admin):
 def test_export_is_scoped(rm, admin):
     mine = rm.get("/ui/e/company/export?format=csv").text.strip().splitlines()
     everyone = admin.get("/ui/e/company/export?format=csv").text.strip().splitlines()
-    assert mine[0].lstrip("\ufeff").startswith("id,credit_code") and 1 < len(mine) < len(everyone)
+    assert mine[0].startswith("\ufeff统一社会信用代码,企业名称") and 1 < len(mine) < len(everyone)
     x = admin.get("/ui/e/company/export?format=xlsx")
     assert x.status_code == 200 and x.content[:2] == b"PK"
 
@@ -145,8 +145,8 @@ def test_an_exported_formula_stays_text(rm, admin):
 
 
 @pytest.mark.parametrize("name,content,says", [
-    ("p.xlsx", b"this is no workbook", "not a readable .xlsx workbook"),      # was BadZipFile: a 500
-    ("p.csv", "person_no,name\nP900009,张三\n".encode("gbk"), "is not UTF-8 text"),  # was "(UnicodeDecodeError)"
+    ("p.xlsx", b"this is no workbook", "不是可读取的 .xlsx 工作簿"),      # was BadZipFile: a 500
+    ("p.csv", b"person_no,name\nP900009,\x81\x20\n", "既不是 UTF-8 也不是 GBK"),  # was "(UnicodeDecodeError)"
 ])
 def test_an_unreadable_upload_is_a_clear_problem(rm, name, content, says):
     page = rm.get("/ui/e/person/import")

@@ -10,6 +10,7 @@ diagnostic at the offending node.
 - BNY507 an illegal return target: not a step with people, not run before on every run, a
   return the engine refuses (into another branch, or into a joined split's branch from inside
   another split), or one that would break the token game.
+- BNY510 (a warning) an approval deadline in calendar days or weeks (flow_verify_calendar).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Iterable, Mapping
 
 from dsl.expr.types import FieldInfo
 from dsl.kinds.flow.ir import Flow, Node, TaskNode
+from dsl.kinds.flow.verify_calendar import check_calendar_days
 from dsl.kinds.flow.verify_cases import check_cases
 from dsl.kinds.flow.verify_game import Game, always_before, play, run_without, show_path
 from dsl.kinds.flow.verify_loops import check_loops
@@ -31,6 +33,7 @@ def verify_flow(doc: Document, ctx: LinkContext, nodes: Iterable[Node], first: s
                 scope: Mapping[str, FieldInfo]) -> None:
     nodes = list(nodes)
     where = _Where(doc)
+    check_calendar_days(ctx, nodes)
     check_cases(doc, ctx, nodes, scope, where.node_path)
     if first not in {n.id for n in nodes}:
         return
