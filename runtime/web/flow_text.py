@@ -32,6 +32,8 @@ WORDS: dict[str, tuple[str, str]] = {
                      "and the form stays as drafted)."),
     "preview_outcome": ("预计结果：{outcome}", "Expected outcome: {outcome}"),
     "preview_stopped": ("无法提交：{message}", "Cannot be submitted: {message}"),
+    "preview_pending": ("后续环节取决于尚未填写的内容；填写后点击“按当前填写刷新预览”。",
+                        "The steps after these depend on fields not filled in yet; fill them in and refresh the preview."),
     "round": ("第 {n} 步", "Step {n}"), "who": ("处理人", "Who"), "mode": ("方式", "Mode"),
     "mode_single": ("一人处理", "One person"), "mode_any": ("任一人", "Any one"), "mode_all": ("全部同意", "All approve"),
     "mode_ratio": ("比例会签 {ratio}", "Countersign {ratio}"), "mode_sequential": ("依次审批", "One after another"),
@@ -113,6 +115,17 @@ REFUSED: dict[str, tuple[str, str]] = {
     "not_running": ("这笔申请已经结束。", "This request has ended."),
     "nothing_deployed": ("系统中没有这笔申请所用的部署版本。", "The deployment this request runs on is not in the system."),
 }
+
+
+OUTCOMES = {"approved": ("通过", "Approved"), "rejected": ("否决", "Rejected"), "completed": ("已完成", "Completed"),
+            "resolved": ("已解除", "Resolved"), "served": ("已服务", "Served"), "returned": ("退回", "Returned"),
+            "withdrawn": ("已撤回", "Withdrawn"), "cancelled": ("已撤销", "Cancelled")}
+
+
+def outcome_text(code: Any, lang: str = "zh") -> str:
+    """A flow's outcome in words (an outcome the bank named itself reads as written)."""
+    words = OUTCOMES.get(str(code))
+    return str(code) if words is None else (words[1] if lang == "en" else words[0])
 
 
 def ftext(key: str, lang: str = "zh", **slots: Any) -> str:

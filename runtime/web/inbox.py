@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from runtime.flows.queries import BOXES
 from runtime.web.flow import PAGE_SIZE, FlowPages
-from runtime.web.flow_text import ftext
+from runtime.web.flow_text import ftext, outcome_text
 from runtime.web.text import when
 
 TABS = BOXES + ("started",)
@@ -61,7 +61,7 @@ def inbox_router(fp: FlowPages) -> APIRouter:
                 "by": names.get(it.get("by") or "", it.get("by") or ""),
                 "due": short_time(it.get("due_at")), "overdue": bool(it.get("overdue")),
                 "at": short_time(it.get("created_at") or it.get("at")), "closed": short_time(it.get("closed_at")),
-                "status": it.get("status"), "outcome": it.get("outcome"),
+                "status": it.get("status"), "outcome": outcome_text(it["outcome"], lang) if it.get("outcome") else None,
                 "pool": box == "pool",
             })
         total = counts[box]

@@ -20,7 +20,7 @@ from runtime.flows.store import FlowError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import read_tables, typed
-from runtime.web.flow_text import WORDS, ftext, refusal
+from runtime.web.flow_text import WORDS, ftext, outcome_text, refusal
 from runtime.web.inbox import short_time
 from runtime.web.text import text
 
@@ -84,8 +84,9 @@ def instance_router(fp: FlowPages) -> APIRouter:
             if user.name == view["initiator"]:
                 actions.append("cancel")
         title = f"{flow.meta.label.text(lang) or flow.name} · {subject_title or subject.get('key') or view['id']}"
-        return web.page(request, "flow_instance.html", status, title=title, ft=ftext, view=view, tasks=tasks,
-                        timeline=timeline, asked=asked, tables=tables, where=where, actions=actions, problem=problem,
+        return web.page(request, "flow_instance.html", status, title=title, ft=ftext, outcome_text=outcome_text,
+                        view=view, tasks=tasks, timeline=timeline, asked=asked, tables=tables, where=where,
+                        actions=actions, problem=problem,
                         initiator=names.get(view["initiator"], view["initiator"]),
                         started=short_time(view["started_at"]), key=fp.new_key,
                         diagram_alt=ftext("diagram_alt", lang, flow=flow.meta.label.text(lang) or flow.name,

@@ -21,7 +21,7 @@ from runtime.records.listing import list_records
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import check_start, start_spec, start_values, with_problems
-from runtime.web.flow_text import ftext, refusal
+from runtime.web.flow_text import ftext, outcome_text, refusal
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
 from runtime.web.text import text
@@ -228,7 +228,12 @@ def _shown_preview(fp: FlowPages, flow: Any, preview: dict, lang: str) -> dict:
         steps.append({"round": s["round"], "label": s["label"].get(lang) or s["node"], "mode": mode_text,
                       "who": [names.get(u, u) for u in s.get("assignees", ())], "due": short_time(s.get("due"))})
     stopped = preview.get("stopped")
-    return {"steps": steps, "outcome": preview.get("outcome"),
+    if stopped and stopped["code"] == "evaluation_failed":
+        # a draft: the route beyond this point depends on what is not filled in yet (the start itself
+        # checks the whole form and names each problem)
+        return {"steps": steps, "outcome": None, "stopped": "", "pending": ftext("preview_pending", lang)}
+    outcome = outcome_text(preview["outcome"], lang) if preview.get("outcome") else None
+    return {"steps": steps, "outcome": outcome,
             "stopped": refusal(stopped["code"], stopped["message"], lang) if stopped else ""}
 
 

@@ -157,7 +157,7 @@ def test_a_credit_application_through_the_committee_countersign(browser, server,
     page = rm.page
     page.goto(f"{server.url}/ui/flow-instances/{instance}")
     assert page.locator("#instance-status").inner_text() == "已办结"
-    assert page.locator("#instance-outcome").inner_text().endswith("approved")
+    assert page.locator("#instance-outcome").inner_text().endswith("通过")       # the outcome in words
     img = page.locator("img.flow-svg")
     assert img.evaluate("i => i.complete && i.naturalWidth > 0")                 # the diagram is drawn
     timeline = page.locator("table.timeline").inner_text()
@@ -182,7 +182,7 @@ def test_the_chief_risk_officers_veto_ends_it_at_once(browser, server, subject, 
         person = Person(browser, server, "committee_2")              # whose task was cancelled
         page = person.page
         page.goto(f"{server.url}/ui/flow-instances/{instance}")
-        assert page.locator("#instance-outcome").inner_text().endswith("rejected")
+        assert page.locator("#instance-outcome").inner_text().endswith("否决")
         assert "一票否决" in page.locator("table.timeline").inner_text()
         page.goto(server.url + "/ui/inbox")
         assert page.locator(f"a[href^='/ui/tasks/{instance}/']").count() == 0

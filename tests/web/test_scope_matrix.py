@@ -95,6 +95,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/graph/status"): "public",             # counts only
     ("GET", "/ui/forms/{name}"): "public",          # try a form: nothing read, nothing saved
     ("POST", "/ui/forms/{name}"): "public",
+    ("GET", "/records/{entity}/template"): "public",    # an empty import workbook: headers, notes, choices
+    ("GET", "/ui/e/{name}/template"): "public",
     # -- about the signed-in person -------------------------------------------------------------
     ("GET", "/ui/"): "self",
     ("GET", "/ui/me"): "self",
@@ -128,6 +130,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/ui/e/{entity}/key/{key}"): "record",
     ("POST", "/ui/e/{entity}/new"): "record",
     ("POST", "/ui/e/{name}/import"): "record",
+    ("POST", "/records/{entity}/import"): "record",  # records.import; a row naming another: placed by it
     ("GET", "/graph/firms/{key}"): "record",
     ("GET", "/graph/groups/{code}"): "record",
     ("GET", "/graph/firms/{key}/equity.svg"): "record",
@@ -150,6 +153,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/records/{entity}"): "listing",
     ("GET", "/ui/e/{entity}"): "listing",
     ("GET", "/ui/e/{name}/export"): "listing",
+    ("GET", "/records/{entity}/export"): "listing",
     ("GET", "/ui/lookup/{target}"): "listing",
     ("GET", "/graph/circles"): "listing",
 }
@@ -534,12 +538,23 @@ def _new_rating_page(w: World, u: str, s: str) -> Req:
     return Req("POST", "/ui/e/rating/new", data=data, idents=(company,))
 
 
-def _import_rating(w: World, u: str, s: str) -> Req:
+def _rating_csv(w: World, s: str) -> tuple[str, bytes]:
     company = T(w, "company", s).key
     row = _rating(company, w.rating_no())
     text = ",".join(row) + "\n" + ",".join(str(v) for v in row.values()) + "\n"
+    return company, text.encode("utf-8")
+
+
+def _import_rating(w: World, u: str, s: str) -> Req:
+    company, data = _rating_csv(w, s)
     return Req("POST", "/ui/e/rating/import", data={"csrf_token": w.csrf[u]},
-               files={"file": ("ratings.csv", text.encode("utf-8"), "text/csv")}, idents=(company,))
+               files={"file": ("ratings.csv", data, "text/csv")}, idents=(company,))
+
+
+def _import_rating_api(w: World, u: str, s: str) -> Req:
+    company, data = _rating_csv(w, s)
+    return Req("POST", "/records/rating/import", files={"file": ("ratings.csv", data, "text/csv")},
+               idents=(company,))
 
 
 def _flow_graph_pair(first: str, second: str) -> Build:
@@ -578,6 +593,10 @@ PROBES: list[Probe] = [
     Probe("GET", "/flows", get("/flows")),
     Probe("GET", "/graph/status", get("/graph/status")),
     Probe("GET", "/ui/forms/{name}", get("/ui/forms/credit_application")),
+    Probe("GET", "/records/{entity}/template", get("/records/company/template"), variant="company"),
+    Probe("GET", "/records/{entity}/template", get("/records/rating/template?lang=en"), variant="rating en"),
+    Probe("GET", "/ui/e/{name}/template", get("/ui/e/company/template"), variant="company"),
+    Probe("GET", "/ui/e/{name}/template", get("/ui/e/rating/template"), variant="rating"),
     Probe("POST", "/ui/forms/{name}", page_post(lambda w, s: "/ui/forms/credit_application", lambda w, u, s: {
         "_action": "refresh", "sub_limits.0.borrower": T(w, "company", s).key}, lambda w, s: T(w, "company", s).key)),
     # -- self ---------------------------------------------------------------------------------------
@@ -638,6 +657,8 @@ PROBES: list[Probe] = [
           denied={"*": 422}, compare="shape"),
     Probe("POST", "/ui/e/{name}/import", _import_rating, variant="rating naming a company",
           ok={"*": 303, **NOT_IMPORT}, denied={"*": 422, **NOT_IMPORT}, compare="shape"),
+    Probe("POST", "/records/{entity}/import", _import_rating_api, variant="rating naming a company",
+          ok={"*": 200, **NOT_IMPORT}, denied={"*": 422, **NOT_IMPORT}, compare="shape"),
     # -- graph ------------------------------------------------------------------------------------------
     *_record_gets("GET /graph/firms/{key}", "/graph/firms/{key}", ("company",), ident="key"),
     *_record_gets("GET /graph/groups/{code}", "/graph/groups/{key}", ("group",), ident="key"),
@@ -701,6 +722,14 @@ PROBES: list[Probe] = [
     Probe("GET", "/ui/e/{name}/export", get("/ui/e/company/export?format=xlsx"), variant="company xlsx",
           shows="company"),
     Probe("GET", "/ui/e/{name}/export", get("/ui/e/rating/export?format=csv"), variant="rating csv", shows="rating"),
+    Probe("GET", "/records/{entity}/export", get("/records/company/export?format=csv"), variant="company csv",
+          shows="company"),
+    Probe("GET", "/records/{entity}/export", get("/records/company/export"), variant="company xlsx",
+          shows="company"),
+    Probe("GET", "/records/{entity}/export", get("/records/company/export?format=csv&lang=raw"),
+          variant="company csv raw", shows="company"),
+    Probe("GET", "/records/{entity}/export", get("/records/rating/export?format=csv&company={company_key}"),
+          variant="rating by company", shows="rating"),
     Probe("GET", "/ui/lookup/{target}", get("/ui/lookup/company?q={company_key}"), variant="company",
           shows="company"),
     Probe("GET", "/ui/lookup/{target}", get("/ui/lookup/group?q={group_key}"), variant="group", shows="group"),
