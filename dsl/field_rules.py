@@ -117,7 +117,11 @@ def limit_text(f: Any, value: Any) -> str:
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return value == []
 
 
 def verdict(expr: Callable[[Any], Any], ctx: Any) -> bool | None:
@@ -134,6 +138,7 @@ class FieldRule:
     def __init__(self, f: Any, visible_when: Any = None, editable: bool = True, columns: Iterable[Any] = (),
                  min_rows: int | None = None, max_rows: int | None = None):
         self.field, self.name = f, f.name
+        self.path = (f.name,)                  # its path at the top of a form (made once, not per row)
         self.visible_when = visible_when.evaluate if visible_when is not None else None
         self.editable = editable and f.compute is None
         self.keep_hidden = f.on_hidden == "keep"
@@ -295,11 +300,11 @@ class FieldRules:
             name = rule.name
             if name in hidden or name in skip:
                 continue
-            path = prefix + (name,)
+            path = prefix + (name,) if prefix else rule.path
             v = get(name)
             required = rule.is_required(ctx, path, problems)
             if required:
-                out.required.add(_key(path))
+                out.required.add(_key(path) if prefix else name)
             if rule.is_table:
                 self._table(rule, v, ctx, path, out, required, base)
                 continue
