@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
 from dsl.errors import catalog, lang_of
 from dsl.expr import EvaluationError
-from dsl.patterns import compile_pattern
+from dsl.patterns import pattern_test
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£", "JPY": "JP¥"}
 
@@ -177,7 +177,7 @@ class FieldRule:
 def _value_rule(f: Any) -> Callable[[Any, tuple], Problem | None] | None:
     """Lengths and pattern (of text), then the range, of a non-empty value: the first problem."""
     lo_len, hi_len, lo, hi = f.min_length, f.max_length, f.min, f.max
-    search = compile_pattern(f.pattern).search if f.pattern else None
+    search = pattern_test(f.pattern) if f.pattern else None
     if lo_len is None and hi_len is None and search is None and lo is None and hi is None:
         return None
     lo_text = limit_text(f, lo) if lo is not None else ""
@@ -250,6 +250,9 @@ class FieldRules:
         self._checked = [r for r in self.rules if r.editable and (
             r.required or r.required_when is not None or r.value_rule is not None or r.check is not None
             or r.is_table)]
+        # what `check` reads of each rule, unpacked once (it runs for every row of an import)
+        self._plan = [(r, r.name, r.path, r.required, r.required_when is not None, r.is_table, r.value_rule,
+                       r.check is not None) for r in self._checked]
 
     # -- computed fields ----------------------------------------------------------------------------
     def compute_one(self, rule: FieldRule, ctx: Any, problems: list[Problem], prefix: tuple = ()) -> Any:
@@ -294,30 +297,32 @@ class FieldRules:
         """Every rule of the visible, editable fields (those in `skip` already have a problem),
         then the validations. `base` is what a sub-table row's expressions see beyond the row."""
         problems = out.problems
-        skip = set(skip)
+        skip = skip if isinstance(skip, (set, frozenset)) else set(skip)
+        left_out = (hidden | skip) if hidden or skip else ()
         get = values.get
-        for rule in self._checked:
-            name = rule.name
-            if name in hidden or name in skip:
+        now_required = out.required
+        for rule, name, top_path, always, sometimes, is_table, value_rule, checked in self._plan:
+            if name in left_out:
                 continue
-            path = prefix + (name,) if prefix else rule.path
+            path = prefix + (name,) if prefix else top_path
             v = get(name)
-            required = rule.is_required(ctx, path, problems)
+            required = always or (sometimes and rule.is_required(ctx, path, problems))
             if required:
-                out.required.add(_key(path) if prefix else name)
-            if rule.is_table:
+                now_required.add(_key(path) if prefix else name)
+            if is_table:
                 self._table(rule, v, ctx, path, out, required, base)
                 continue
-            if is_empty(v):
+            if v is None or (isinstance(v, str) and (not v or v.isspace())) or (    # is_empty, inline
+                    isinstance(v, list) and not v):
                 if required:
                     problems.append(Problem.of(path, "required"))
                 continue
-            if rule.value_rule is not None:
-                problem = rule.value_rule(v, path)
+            if value_rule is not None:
+                problem = value_rule(v, path)
                 if problem is not None:
                     problems.append(problem)
                     continue
-            if rule.check is not None:
+            if checked:
                 rule.run_check(ctx, path, problems)
         if validations:
             self.check_validations(ctx, out, prefix, hidden, skip)

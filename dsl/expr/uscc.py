@@ -8,9 +8,12 @@ with weights w_i = 3^(i-1) mod 31 (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 
 """
 from __future__ import annotations
 
+from operator import mul
+
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUES = {ch: i for i, ch in enumerate(CHARSET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+_VALUE_OF = VALUES.__getitem__
 
 
 def check_character(first17: str) -> str:
@@ -26,6 +29,10 @@ def check_character(first17: str) -> str:
 
 def is_uscc(code: str) -> bool:
     """True for an 18-character code of the allowed characters (upper case) whose check character is right."""
-    if not isinstance(code, str) or len(code) != 18 or any(ch not in VALUES for ch in code):
+    if not isinstance(code, str) or len(code) != 18:
         return False
-    return check_character(code[:17]) == code[17]
+    try:                        # the weighted sum with the check character's own value: 0 mod 31
+        total = sum(map(mul, map(_VALUE_OF, code[:17]), WEIGHTS)) + _VALUE_OF(code[17])
+    except KeyError:
+        return False
+    return total % 31 == 0

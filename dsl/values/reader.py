@@ -90,8 +90,10 @@ def value_reader(field: Any, *, source: str = "json", tz: tzinfo | str | None = 
     scalar = _scalar(field, source, zone)
     ready = _READY.get(field.type_name)
     scale = getattr(field, "scale", None) if field.type_name in ("number", "money") else None
-    if ready is Decimal and scale is not None:
-        ready = None                       # a Decimal still has its decimals checked
+    if field.type_name in ("number", "money"):
+        ready = None                       # a Decimal is checked: finite, its decimals, 5E+8 written out
+
+    t = field.type_name
 
     def read(raw: Any, percent_cell: bool = False) -> Any:
         if raw.__class__ is ready:
@@ -99,6 +101,39 @@ def value_reader(field: Any, *, source: str = "json", tz: tzinfo | str | None = 
         if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
             return None
         return scalar(raw, percent_cell)
+
+    # The commonest inputs, read by shorter paths that give the same values as `read`
+    # (a bulk import reads every field of every row).
+    if t == "string" or (t == "ref" and getattr(field, "ref", None) in PEOPLE_REFS):
+        def read_line(raw: Any, percent_cell: bool = False) -> Any:
+            if raw.__class__ is str:
+                return raw.strip() or None           # blank (U+3000 too) is no value
+            return read(raw, percent_cell)
+        return read_line
+    if t in TEXT_TYPES:
+        def read_text_as_is(raw: Any, percent_cell: bool = False) -> Any:
+            if raw.__class__ is str:
+                return None if not raw or raw.isspace() else raw
+            return read(raw, percent_cell)
+        return read_text_as_is
+    if t == "enum":
+        codes = frozenset(getattr(v, "value", v) for v in getattr(field, "values", ()))
+
+        def read_code(raw: Any, percent_cell: bool = False) -> Any:
+            if raw.__class__ is str and raw in codes:
+                return raw
+            return read(raw, percent_cell)
+        return read_code
+    if t in ("number", "money"):
+        fewest = -scale if scale is not None else -10**9
+
+        def read_number(raw: Any, percent_cell: bool = False) -> Any:
+            if raw.__class__ is Decimal:             # finite, written out, at most `scale` decimals
+                exponent = raw.as_tuple().exponent
+                if exponent.__class__ is int and fewest <= exponent <= 0:  # type: ignore[operator]
+                    return raw
+            return read(raw, percent_cell)
+        return read_number
     return read
 
 

@@ -1,7 +1,11 @@
 """The change feed's writing side: every committed record change is one row of `banyan_changes`,
 appended in the same transaction as the write (a rolled-back write leaves no event).
 
-`append` writes a batch as one executemany. On PostgreSQL it first takes a transaction-scoped
+`append` writes a batch as one executemany. The records of one write that changed alike (a bulk
+create or delete, or updates of the same fields) share a row, up to `PER_ROW` of them: the row's
+`records` column lists them as `[[id, key], …]`. A bulk import of 100,000 companies is 200 rows,
+not 100,000, and readers never see the difference — `read` hands out one `Change` per record, in
+the order written, each with its row's `seq`. On PostgreSQL it first takes a transaction-scoped
 advisory lock, held until commit, so that events get their `seq` in commit order: a reader that
 sees event n has seen every committed event before it, and a cursor (`feed.py`) never skips one
 that commits late. (SQLite writes one transaction at a time anyway.) Writers that also append to
@@ -27,7 +31,9 @@ from sqlalchemy.engine import Connection
 from runtime.jobs.tables import changes, db_now
 
 OPS = ("create", "update", "delete")
-_COLUMNS = ("entity", "record_id", "record_key", "op", "actor", "at", "fields", "deployment_version", "source")
+_COLUMNS = ("entity", "record_id", "record_key", "op", "actor", "at", "fields", "deployment_version", "source",
+            "records")
+PER_ROW = 500               # records of one write at most in one row
 _LOCK_KEY = 0x62616E79616E          # "banyan": the advisory lock that orders appends on PostgreSQL
 _source: ContextVar[str | None] = ContextVar("banyan_change_source", default=None)
 
@@ -47,9 +53,14 @@ class Change:
     source: str | None
 
     @classmethod
-    def of(cls, row: Any) -> Change:
-        return cls(row.seq, row.entity, row.record_id, row.record_key, row.op, row.actor, row.at,
-                   tuple(json.loads(row.fields)), row.deployment_version, row.source)
+    def of(cls, row: Any) -> list[Change]:
+        """The changes a row stands for (one, or each of its `records`)."""
+        fields = tuple(json.loads(row.fields))
+        if row.records is None:
+            return [cls(row.seq, row.entity, row.record_id, row.record_key, row.op, row.actor, row.at, fields,
+                        row.deployment_version, row.source)]
+        return [cls(row.seq, row.entity, record_id, key, row.op, row.actor, row.at, fields, row.deployment_version,
+                    row.source) for record_id, key in json.loads(row.records)]
 
 
 @contextmanager
@@ -68,28 +79,35 @@ def current_source() -> str | None:
 
 def append(conn: Connection, entity: str, op: str, rows: Iterable[tuple[int, Any, Sequence[str]]], *,
            actor: str, version: int | None) -> int:
-    """Append one event per `(record id, record key or None, changed field names)`; returns how many.
-    Call it inside the write's own transaction, after the write. A create or delete stores no field
-    list (every field is new, or gone): naming each of an entity's fields in every row of a bulk
-    import doubled the bytes it wrote."""
+    """Append one change per `(record id, record key or None, changed field names)`; returns how
+    many. Call it inside the write's own transaction, after the write. A create or delete stores no
+    field list (every field is new, or gone). Consecutive changes with the same field list share a
+    row (see the module docstring)."""
     if op not in OPS:
         raise ValueError(f"a change is one of {', '.join(OPS)}, not {op!r}")
     names: dict[tuple, str] = {(): "[]"}
     whole = op != "update"
-    events = []
+    runs: list[tuple[str, list[tuple[int, str | None]]]] = []      # (field list, its records), in order
+    count = 0
     for record_id, key, fields in rows:
         fields = () if whole else tuple(fields)
         text = names.get(fields)
         if text is None:
             text = names[fields] = json.dumps(sorted(fields), ensure_ascii=False, separators=(",", ":"))
-        events.append((record_id, None if key is None else str(key)[:200], text))
-    if events:
+        if not runs or runs[-1][0] is not text or len(runs[-1][1]) >= PER_ROW:
+            runs.append((text, []))
+        runs[-1][1].append((record_id, None if key is None else str(key)[:200]))
+        count += 1
+    if runs:
+        events = [(members[0][0], members[0][1], text,
+                   None if len(members) == 1 else json.dumps(members, ensure_ascii=False, separators=(",", ":")))
+                  for text, members in runs]
         _insert(conn, (entity, op, actor[:200], db_now(), version, _source.get()), events)
-    return len(events)
+    return count
 
 
-def _insert(conn: Connection, same: tuple, events: list[tuple[int, str | None, str]]) -> None:
-    """INSERT the events as one executemany; `same` is (entity, op, actor, at, version, source)."""
+def _insert(conn: Connection, same: tuple, events: list[tuple[int, str | None, str, str | None]]) -> None:
+    """INSERT the rows as one executemany; `same` is (entity, op, actor, at, version, source)."""
     dialect = conn.dialect
     if dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
@@ -98,13 +116,13 @@ def _insert(conn: Connection, same: tuple, events: list[tuple[int, str | None, s
     if statement is None:                       # e.g. psycopg: SQLAlchemy Core's executemany
         conn.execute(changes.insert(), [
             {"entity": entity, "record_id": i, "record_key": k, "op": op, "actor": actor, "at": at, "fields": f,
-             "deployment_version": version, "source": src} for i, k, f in events])
+             "deployment_version": version, "source": src, "records": m} for i, k, f, m in events])
         return
     # qmark drivers (SQLite): one compiled statement, rows as tuples; only `at` is bound through
     # its type, and it is the same in every row
     sql, process = statement
     at = at if process is None else process(at)
-    conn.exec_driver_sql(sql, [(entity, i, k, op, actor, at, f, version, src) for i, k, f in events])
+    conn.exec_driver_sql(sql, [(entity, i, k, op, actor, at, f, version, src, m) for i, k, f, m in events])
 
 
 _STATEMENTS: dict[tuple, Any] = {}
@@ -125,13 +143,14 @@ def _positional(dialect: Any) -> tuple[str, Any] | None:
 
 def read(conn: Connection, after: int, *, upto: int | None = None, entities: Iterable[str] | None = None,
          limit: int = 100) -> list[Change]:
-    """Events with `after < seq (<= upto)`, of `entities` (None: all), in order."""
+    """The changes of the rows with `after < seq (<= upto)`, of `entities` (None: all), in order;
+    `limit` counts rows (a row may stand for many changes: count their distinct `seq`)."""
     q = sa.select(changes).where(changes.c.seq > after)
     if upto is not None:
         q = q.where(changes.c.seq <= upto)
     if entities is not None:
         q = q.where(changes.c.entity.in_(sorted(set(entities))))
-    return [Change.of(r) for r in conn.execute(q.order_by(changes.c.seq).limit(limit))]
+    return [c for r in conn.execute(q.order_by(changes.c.seq).limit(limit)) for c in Change.of(r)]
 
 
 def last_seq(conn: Connection) -> int:

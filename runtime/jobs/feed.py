@@ -128,7 +128,7 @@ def _one_batch(engine: Engine, sub: Subscriber, worker: str) -> tuple[int, bool]
                 return 0, False
             top = last_seq(conn)                        # every event up to it has committed (changes.py)
             batch = read(conn, after, upto=top, entities=sub.entities, limit=sub.batch)
-            more = len(batch) == sub.batch
+            more = len({c.seq for c in batch}) == sub.batch        # `limit` counts rows (changes.read)
             upto = batch[-1].seq if more else top
             if batch:
                 sub.handler(conn, batch)

@@ -1,9 +1,9 @@
-"""The tables of the change feed and of due work: `banyan_changes` (one row per committed record
-change), `banyan_feed_cursors` (how far each subscriber has read, with its lease and its last
+"""The tables of the change feed and of due work: `banyan_changes` (the committed record
+changes: one row per change, or per run of a write's records changed alike — see changes.py), `banyan_feed_cursors` (how far each subscriber has read, with its lease and its last
 failure) and `banyan_due` (work that falls due at a time, claimed under a lease).
 
 These definitions are what runtime/jobs queries; the Alembic revision `0005_jobs` creates them
-(a frozen copy, never an import). The outbox's tables live in `outbox_tables.py`. Every
+(a frozen copy, never an import; 0009 adds `records`). The outbox's tables live in `outbox_tables.py`. Every
 timestamp is naive UTC (`db_now`), as in the flow tables, so `due_at <= now` compares the same
 on SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -27,6 +27,9 @@ changes = sa.Table(
     sa.Column("fields", sa.Text, nullable=False),                    # JSON list of the changed field names
     sa.Column("deployment_version", sa.Integer),
     sa.Column("source", sa.String(200)),                             # "import", "flow:<instance>", … or None
+    # a row standing for several records of one write (0009): JSON [[id, key], …], the first
+    # of them also in record_id/record_key; None for a row of one record
+    sa.Column("records", sa.Text),
     sa.Index("ix_banyan_changes_entity_seq", "entity", "seq"),
     sqlite_autoincrement=True,
 )

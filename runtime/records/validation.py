@@ -12,7 +12,6 @@ from dsl.diagnostics import did_you_mean
 from dsl.errors import catalog
 from dsl.expr.runtime import EvaluationError
 from dsl.field_rules import FieldRules, Problem, Verdict
-from dsl.patterns import compile_pattern
 from runtime.records.values import BadValue, converter, loader
 
 __all__ = ["EntityRules", "Problem"]
@@ -31,7 +30,6 @@ class EntityRules:
         self._loaders = {f.name: loader(f) for f in self.stored}
         self.defaults = {f.name: f.default for f in self.stored if f.default is not None}
         self._blank = {f.name: self.defaults.get(f.name) for f in self.stored}
-        self.patterns = {f.name: compile_pattern(f.pattern) for f in self.stored if f.pattern}
         self.computed = [self.fields[n] for n in entity.compute_order]
         self.refs = {f.name: f.ref for f in self.stored if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
         self.unique = [f.name for f in self.stored if f.unique]

@@ -91,6 +91,37 @@ def test_bulk_writes_and_imports_write_one_event_per_row(engine, tmp_path):
     assert events(engine)[-1].source == "flow:abc"
 
 
+def test_a_bulk_write_shares_rows_and_readers_get_one_change_per_record(engine):
+    """1,200 created companies are three feed rows (500 records at most in one); updates share a
+    row while their field lists agree; a subscriber with a small batch still gets every change,
+    in order, each once."""
+    recs = deploy(engine)
+    got: list[tuple[int, str]] = []
+    feed.subscribe("copy", lambda conn, evs: got.extend((e.seq, e.record_key) for e in evs), batch=2)
+    assert recs.bulk_create("company", [{"code": f"C{1000 + i}", "name": "N"} for i in range(1200)],
+                            actor="bulk") == 1200
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT record_key, records FROM banyan_changes ORDER BY seq")).all()
+    assert len(rows) == 3 and [r.record_key for r in rows] == ["C1000", "C1500", "C2000"]
+    evs = events(engine)
+    assert [e.record_key for e in evs] == [f"C{1000 + i}" for i in range(1200)]
+    assert len({e.record_id for e in evs}) == 1200 and {e.op for e in evs} == {"create"}
+    ids = [e.record_id for e in evs]
+    top = evs[-1].seq
+    recs.bulk_update("company", [(ids[0], {"name": "A"}), (ids[1], {"name": "B"}), (ids[2], {"debt": 1}),
+                                 (ids[3], {"name": "C"})], actor="b")
+    assert brief(events(engine, top)) == [("company", "C1000", "update", ("name",)),
+                                          ("company", "C1001", "update", ("name",)),
+                                          ("company", "C1002", "update", ("debt",)),
+                                          ("company", "C1003", "update", ("name",))]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM banyan_changes WHERE seq > :t"), {"t": top}).scalar() == 3
+    while feed.run_once(engine, "w"):
+        pass
+    assert [k for _, k in got] == [e.record_key for e in events(engine)]
+    assert [s for s, _ in got] == sorted(s for s, _ in got)
+
+
 def test_two_subscribers_each_see_every_event_once_in_order(engine):
     recs = deploy(engine)
     seen: dict[str, list[int]] = {"all": [], "groups": []}
@@ -127,14 +158,15 @@ def test_concurrent_workers_handle_each_event_exactly_once(db_url):
     from runtime.storage.db import make_engine
     engine = make_engine(db_url)
     recs = deploy(engine)
-    rows = [{"code": f"C{1000 + i}", "name": "N"} for i in range(60)]
-    recs.bulk_create("company", rows, actor="a")
+    for chunk in range(12):                       # 12 writes of 5 records: 12 feed rows, 60 changes
+        recs.bulk_create("company", [{"code": f"C{1000 + 5 * chunk + i}", "name": "N"} for i in range(5)], actor="a")
 
-    def handler(conn, evs):                       # a database effect per event: a due item keyed by seq
+    def handler(conn, evs):                       # a database effect per change: a due item keyed by it
         for e in evs:
-            leases.schedule(conn, "copy", str(e.seq), db_now() + timedelta(days=1), {"key": e.record_key})
+            leases.schedule(conn, "copy", f"{e.seq}:{e.record_id}", db_now() + timedelta(days=1),
+                            {"key": f"{e.seq}:{e.record_id}"})
 
-    feed.subscribe("copier", handler, batch=7)
+    feed.subscribe("copier", handler, batch=5)
     counts: list[int] = []
 
     def work(name):
@@ -148,7 +180,7 @@ def test_concurrent_workers_handle_each_event_exactly_once(db_url):
         t.join()
     assert sum(counts) == 60
     keys = [item["key"] for item in leases.pending(engine, "copy")]
-    assert sorted(keys) == sorted(str(e.seq) for e in events(engine)) and len(keys) == 60
+    assert sorted(keys) == sorted(f"{e.seq}:{e.record_id}" for e in events(engine)) and len(keys) == 60
     engine.dispose()
 
 

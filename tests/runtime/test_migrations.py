@@ -36,3 +36,20 @@ def test_requests_per_actor_round_trip(engine):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT actor, request_id FROM banyan_requests")).all() == [("", "own")]
         assert conn.execute(sa.text("SELECT actor, request_id FROM banyan_flow_requests")).all() == [("rm_sh_01", "own")]
+
+
+def test_shared_change_rows_split_on_downgrade_and_nothing_is_lost(engine):
+    from runtime.jobs import changes
+    upgrade(engine)
+    with engine.begin() as conn:
+        changes.append(conn, "company", "create", [(i, f"C{i}", ()) for i in range(1, 4)], actor="a", version=1)
+        changes.append(conn, "company", "update", [(9, "C9", ("name",))], actor="b", version=1)
+        before = [(c.record_id, c.record_key, c.op) for c in changes.read(conn, 0)]
+    _downgrade(engine, "0008_flow_request_fingerprint")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT record_id, record_key, op, actor FROM banyan_changes ORDER BY seq")).all()
+    assert [tuple(r) for r in rows] == [(1, "C1", "create", "a"), (9, "C9", "update", "b"),
+                                        (2, "C2", "create", "a"), (3, "C3", "create", "a")]
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert sorted((c.record_id, c.record_key, c.op) for c in changes.read(conn, 0)) == sorted(before)
