@@ -77,3 +77,11 @@ def test_the_records_service_checks_a_catastrophic_pattern_fast(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr[-800:]
     assert "pattern" in r.stdout
+
+
+def test_the_byte_level_test_agrees_with_search_on_chinese_and_ascii_text():
+    from dsl.patterns import compile_pattern, pattern_test
+    for pattern in ("^[一-龥]{2,}(有限公司|集团)$", r"^.{3}$", r"\d{4}", r"^[0-9A-HJ-NPQRTUWXY]{18}$", "é"):
+        test, search = pattern_test(pattern), compile_pattern(pattern).search
+        for value in ("隆盛控股集团", "上海浦东有限公司", "ab", "中文字", "x2026y", "91310000MA1FL4XQ8T", "café", ""):
+            assert test(value) is (search(value) is not None), (pattern, value)

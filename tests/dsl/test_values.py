@@ -195,3 +195,26 @@ def test_a_literal_and_typed_input_are_the_same_value(literal: str, text: str, t
     compiled = compile_expression(literal, span=Span("t.yaml", 1, 1), scope={}, env=TypeEnv(), diags=diags)
     assert compiled is not None, [d.message for d in diags.sorted()]
     assert compiled({}) == read_value(F(type_name), text)
+
+
+@pytest.mark.parametrize("field", [F("money"), F("money", scale=2), F("number")])
+def test_a_python_decimal_is_checked_like_any_other_input(field):
+    """The short path for values that are already Decimals must not take what the long one refuses."""
+    read = value_reader(field)
+    for bad in (D("NaN"), D("Infinity"), D("-Infinity"), D("sNaN")):
+        with pytest.raises(BadValue):
+            read(bad)
+    assert str(read(D("5E+8"))) == "500000000"
+    assert read(D("12.50")) == D("12.50") and read(D("-0.01")) == D("-0.01")
+    if field.scale == 2:
+        with pytest.raises(BadValue):
+            read(D("1.005"))
+        assert read(D("1.230")) == D("1.23")
+
+
+@pytest.mark.parametrize("raw", ["  ", "\u3000", "", "\t\n"])
+def test_the_short_paths_read_blank_text_as_no_value(raw):
+    for field in (F("string"), F("text"), STATUS, F("ref", ref="user")):
+        assert value_reader(field)(raw) is None
+    assert value_reader(F("string"))("  上海  ") == "上海" and value_reader(F("text"))(" a ") == " a "
+    assert value_reader(STATUS)("operating") == "operating" and value_reader(STATUS)("存续") == "operating"
