@@ -34,10 +34,12 @@ from dsl.expr import ast
 from dsl.expr.builtin_functions import BUILTINS
 from dsl.expr.checker import Checked
 from dsl.expr.types import ListType
+from dsl.field_rules import Problem, limit_text
 from dsl.patterns import backtracking_safe
+from dsl.values import DURATION_UNITS, TRUE_WORDS, UNITS
 
-from .display import display_text
-from .i18n import client_messages
+from .display import CURRENCY_SIGNS
+from .i18n import client_messages, value_messages
 from .spec import FieldSpec, FormSpec
 
 FUNCTIONS = {"is_null", "coalesce", "abs", "round", "len", "lower", "upper", "trim", "contains", "starts_with",
@@ -259,8 +261,16 @@ def _field_rules(f: FieldSpec, scope: dict[str, Shape], lang: str, compute: bool
         if expr is not None:
             out[key] = translate(expr, scope)
             out[key + "_text"] = expr.text
-    if r.check is not None and r.check_message:
-        out["check_message"] = r.check_message.text(lang)
+    if r.check is not None:                 # the server's words (field_rules.Problem), the author's or the catalogue's
+        out["check_message"] = Problem.of((), "check", words=r.check_message or None, rule=r.check.text).text(lang)
+    if r.values and f.type in ("enum", "multi_enum"):
+        out["values"] = [v.value for v in r.values]
+    if f.type == "money":
+        if getattr(r, "currency_field", None):
+            out["currency_field"] = r.currency_field
+        else:
+            code = r.currency or "CNY"
+            out["sign"] = CURRENCY_SIGNS.get(code, code + " ")
     for key in ("min_length", "max_length"):
         if getattr(r, key) is not None:
             out[key] = getattr(r, key)
@@ -276,7 +286,7 @@ def _field_rules(f: FieldSpec, scope: dict[str, Shape], lang: str, compute: bool
             out[key] = v.isoformat()
         else:
             continue
-        out[key + "_text"] = display_text(r, v, lang)
+        out[key + "_text"] = limit_text(r, v)         # as the server's message says it
     if f.is_table:
         row_scope = {**scope_of(f.columns), "form": ("record", scope)}
         out["columns"] = {c.name: _field_rules(c, row_scope, lang, compute) for c in f.columns}
@@ -292,8 +302,20 @@ def program(spec: FormSpec, lang: str, *, compute: bool | None = None) -> dict:
         "fields": {f.name: _field_rules(f, scope, lang, do_compute) for f in spec.fields},
         "compute_order": list(spec.compute_order) if do_compute else [],
         "sections": {s.id: translate(s.visible_when, scope) for s in spec.sections if s.visible_when is not None},
-        "validations": [{"rule": translate(v.rule, scope), "message": v.message.text(lang) or v.rule.text,
+        "section_fields": {s.id: list(s.fields) for s in spec.sections if s.visible_when is not None},
+        "validations": [{"rule": translate(v.rule, scope), "text": v.rule.text, "reads": sorted(v.rule.names),
+                         "message": Problem.of((), "validation", words=v.message or None, rule=v.rule.text).text(lang),
                          "fields": list(v.fields)} for v in spec.validations],
         "messages": client_messages(lang),
+        "value_messages": value_messages(lang),
+        "reader": READER,
+        "signs": CURRENCY_SIGNS,
         "lang": lang,
     }
+
+
+_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "weeks": 604800, "seconds": 1}
+# how dsl/values reads text, as the browser needs it: units in the order they are tried, the words
+# for yes, and the duration units in seconds
+READER = {"units": [[unit, power] for unit, power in UNITS.items()], "true_words": sorted(TRUE_WORDS),
+          "duration_units": {unit: _SECONDS[name] for unit, name in DURATION_UNITS.items()}}

@@ -83,3 +83,11 @@ def client_messages(lang: str) -> dict[str, str]:
     """The message templates the browser needs, in one language."""
     lang = lang_of(lang)
     return {code: texts[lang] for code, texts in MESSAGES.items()}
+
+
+def value_messages(lang: str) -> dict[str, str]:
+    """The words of dsl/values' `BadValue` (the `values.` entries of dsl/messages.yaml) in one
+    language: what the browser says about a value it cannot read, as the server says it."""
+    lang = lang_of(lang)
+    return {key.removeprefix("values."): texts[lang] for key, texts in catalog().items()
+            if key.startswith("values.") and lang in texts}

@@ -17,7 +17,7 @@ from .i18n import lang_of, message, word
 from .rules import Outcome, validate
 from .spec import FormSpec, SectionSpec
 from .values import Submitted
-from .views import FieldView, RenderOptions, field_view, table_view
+from .views import FieldView, RenderOptions, field_view, held_values, table_view
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +57,8 @@ def _sections(spec: FormSpec, values: Mapping[str, Any], raw: Submitted | None, 
                 rows = values.get(name) or []
                 views.append(table_view(f, (name,), rows, raw, outcome, opts, errors, extra_rows.get(name, 0)))
             else:
-                views.append(field_view(f, (name,), values.get(name), raw, outcome, opts, errors))
+                views.append(field_view(f, (name,), values.get(name), raw, outcome, opts, errors,
+                                        record=held_values(values, raw)))
         if views:
             for v in views:
                 v.span = min(v.span, s.columns) if not v.spec.is_table else s.columns

@@ -75,8 +75,11 @@ def hidden_sections(spec: FormSpec, ctx: Mapping[str, Any]) -> set[str]:
 
 
 def check(spec: FormSpec, values: Mapping[str, Any], *, now: datetime | None = None,
-          context: Mapping[str, Any] | None = None, compute: bool | None = None) -> Outcome:
-    """Every rule of `spec` over typed `values`, problems language-free (`Outcome.problems`)."""
+          context: Mapping[str, Any] | None = None, compute: bool | None = None,
+          skip: Iterable[str] = ()) -> Outcome:
+    """Every rule of `spec` over typed `values`, problems language-free (`Outcome.problems`);
+    the fields named in `skip` (values that could not be read) are not checked, nor the
+    validations reading them."""
     now = now or datetime.now(timezone.utc)
     base = {**(context or {}), "$now": now}
     rules = rules_of(spec)
@@ -88,15 +91,29 @@ def check(spec: FormSpec, values: Mapping[str, Any], *, now: datetime | None = N
     ctx: dict[str, Any] = {**base, **out_values}
     sections = hidden_sections(spec, ctx)
     in_hidden = {n for s in spec.sections if s.id in sections for n in s.fields}
-    verdict = rules.run(out_values, base, compute=do_compute, hidden_names=in_hidden)
+    verdict = rules.run(out_values, base, compute=do_compute, hidden_names=in_hidden, skip=skip)
     return Outcome(out_values, [], verdict.hidden, verdict.required, sections, verdict.problems)
 
 
 def validate(spec: FormSpec, values: Mapping[str, Any], lang: str = "zh", *, now: datetime | None = None,
-             context: Mapping[str, Any] | None = None, compute: bool | None = None) -> Outcome:
+             context: Mapping[str, Any] | None = None, compute: bool | None = None,
+             unread: Iterable[FieldError] = ()) -> Outcome:
     """Check typed `values` against every rule of `spec`. `context` adds names the expressions
     may read beyond the form's own fields (a stored record's computed values, `$graph` …).
-    Computed fields are evaluated for a Form (entities compute on save: `compute=False`)."""
-    outcome = check(spec, values, now=now, context=context, compute=compute)
-    outcome.errors = field_errors(outcome.problems, lang_of(lang))
+    Computed fields are evaluated for a Form (entities compute on save: `compute=False`).
+
+    `unread`: the problems `values.parse` met. Each keeps its own words ("“abc”不是数字", not
+    "此项必填" for the empty value it left), first; a field that could not be read is not
+    checked further, and a hidden one's value is dropped, so its problem goes too. The browser
+    (static/forms.js) says the same."""
+    unread = list(unread)
+    skip = {str(e.path[0]) for e in unread if len(e.path) == 1}
+    outcome = check(spec, values, now=now, context=context, compute=compute, skip=skip)
+    rule_errors = field_errors(outcome.problems, lang_of(lang))
+    if unread:
+        read = [e for e in unread if e.key not in outcome.hidden]
+        paths = {e.path for e in read}
+        rule_errors = read + [e for e in rule_errors if e.path not in paths]
+        outcome.unread = unread
+    outcome.errors = rule_errors
     return outcome

@@ -101,7 +101,10 @@ def parse_amount(text: str) -> Decimal:
 def parse_text(f: Any, text: str, tz: ZoneInfo | None = None) -> Any:
     """One typed value from one piece of posted text (None when empty), read by the one value model
     (dsl/values); BadValue when unreadable."""
-    return value_reader(f, source="form", tz=tz)(text)
+    try:
+        return value_reader(f, source="form", tz=tz)(text)
+    except ArithmeticError:        # an amount beyond what dsl/values' reader holds ("1e30"): refused, never a traceback
+        raise BadValue("number", text) from None
 
 
 def _upload(f: FieldSpec, name: str, sub: Submitted, limits: FileLimits) -> Any:

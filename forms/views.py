@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .display import CURRENCY_SIGNS, amount_hint, display_text, input_text
+from .display import CURRENCY_SIGNS, amount_hint, display_text, input_text, money_currency
 from .i18n import file_size, word
 from .rules import Outcome
 from .spec import FieldSpec
@@ -88,8 +88,17 @@ def _raw_text(raw: Submitted, name: str) -> str:
     return v if isinstance(v, str) else ""
 
 
+def currency_sign(f: Any, record: Any = None) -> str:
+    """The sign before a money field's figure: its fixed currency's, or the one the record holds
+    (`currency: {field: currency}`); empty while that is not known — never a guessed ¥."""
+    code = money_currency(f, record)
+    return "" if code is None else CURRENCY_SIGNS.get(code, code)
+
+
 def field_view(f: FieldSpec, path: tuple, value: Any, raw: Submitted | None, outcome: Outcome | None,
-               opts: RenderOptions, errors: dict[str, str]) -> FieldView:
+               opts: RenderOptions, errors: dict[str, str], record: Any = None) -> FieldView:
+    """`record`: the values beside this one (the form's, or the row's for a sub-table column), for
+    a money field whose currency another field holds."""
     lang, r = opts.lang, f.field
     key = ".".join(map(str, path))
     fid = "f-" + key.replace(".", "-")
@@ -110,7 +119,7 @@ def field_view(f: FieldSpec, path: tuple, value: Any, raw: Submitted | None, out
     elif view.widget == "checkboxes":
         view.selected = tuple(submitted.getlist(key)) if submitted is not None else tuple(value or ())
     elif view.widget == "readonly":
-        view.text = (display_text(r, value, lang, opts.tz) if value is not None
+        view.text = (display_text(r, value, lang, opts.tz, record=record) if value is not None
                      else (word("computed", lang) if f.computed else word("empty", lang)))
     elif view.widget == "file":
         current = value if isinstance(value, str) else ""
@@ -125,7 +134,7 @@ def field_view(f: FieldSpec, path: tuple, value: Any, raw: Submitted | None, out
     else:
         view.text = _raw_text(submitted, key) if submitted is not None else input_text(r, value, opts.tz)
     if r.type_name == "money":
-        view.sign = CURRENCY_SIGNS.get(r.currency or "CNY", r.currency or "")
+        view.sign = currency_sign(r, record)
     if r.type_name in ("money", "number") and value is not None and not use_raw:
         view.hint = amount_hint(r, value, lang)
     if view.widget == "ref":
@@ -147,8 +156,9 @@ def table_view(f: FieldSpec, path: tuple, rows: list[dict], raw: Submitted | Non
     shown: list[list[FieldView]] = []
     for pos, i in enumerate(indexes):
         row = rows[i] if raw is None and i < len(rows) else {}
-        shown.append([field_view(c, path + (pos, c.name), row.get(c.name), _row_raw(raw, f.name, i, pos),
-                                 outcome, opts, errors) for c in f.columns])
+        row_raw = _row_raw(raw, f.name, i, pos)
+        shown.append([field_view(c, path + (pos, c.name), row.get(c.name), row_raw, outcome, opts, errors,
+                                 record=held_values(row, row_raw, pos, f.name)) for c in f.columns])
     for _ in range(extra_blank):
         pos = len(shown)
         shown.append([field_view(c, path + (pos, c.name), c.field.default, None, None, opts, {}) for c in f.columns])
@@ -157,6 +167,17 @@ def table_view(f: FieldSpec, path: tuple, rows: list[dict], raw: Submitted | Non
                       for c in f.columns]
     view.span = 2
     return view
+
+
+def held_values(values: Any, raw: Submitted | None, pos: Any = None, table: str = "") -> Any:
+    """The values a money field's currency may be read from: the typed ones, else what was just
+    posted (a row re-shown after a refused submit has only that)."""
+    if raw is None:
+        return values
+    prefix = f"{table}.{pos}." if table else ""
+    posted = {k[len(prefix):]: v[-1] for k, v in raw.values.items()
+              if k.startswith(prefix) and v and isinstance(v[-1], str) and v[-1].strip()}
+    return {**posted, **{k: v for k, v in (values or {}).items() if v is not None}}
 
 
 def _row_raw(raw: Submitted | None, table: str, index: int, pos: int) -> Submitted | None:

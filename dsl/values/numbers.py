@@ -15,6 +15,7 @@ from .errors import BadValue
 UNITS: dict[str, int] = {"亿元": 8, "万元": 4, "千元": 3, "亿": 8, "万": 4, "千": 3, "元": 0}
 BIGINT = 2 ** 63                   # integer fields are 64-bit columns on both databases
 MAX_DIGITS = 30                    # no need to read a thousand digits to refuse them
+WHOLE_DIGITS = 24                  # digits before the point, at most: 万亿亿 (10^20) with room to spare
 
 # full-width digits and punctuation (what a Chinese input method types) → ASCII
 _WIDE: dict[int, int | str] = {ord("０") + i: ord("0") + i for i in range(10)}
@@ -62,7 +63,7 @@ def read_decimal(raw: Any, code: str = "number") -> Decimal:
     if isinstance(raw, Decimal):
         if not raw.is_finite():
             raise BadValue(code, raw)
-        return raw
+        return _bounded(raw, raw)
     if isinstance(raw, int):
         return Decimal(raw)
     if isinstance(raw, float):
@@ -85,7 +86,15 @@ def read_decimal(raw: Any, code: str = "number") -> Decimal:
             s, power = s[:-len(unit)], exp
             break
     d = _plain(s, raw, code).scaleb(power)
-    return -d if negative else d
+    return _bounded(-d if negative else d, raw)
+
+
+def _bounded(d: Decimal, raw: Any) -> Decimal:
+    """A number with more than `WHOLE_DIGITS` digits before the point is no amount anyone means
+    (and more than Decimal's 28 digits of precision could hold exactly)."""
+    if d and d.adjusted() >= WHOLE_DIGITS:
+        raise BadValue("number_too_large", raw, limit=WHOLE_DIGITS)
+    return d
 
 
 def whole(d: Decimal) -> Decimal:
@@ -113,7 +122,12 @@ def read_integer(raw: Any) -> int:
     if isinstance(raw, int):
         n = raw
     else:
-        d = read_decimal(raw, "integer")
+        try:
+            d = read_decimal(raw, "integer")
+        except BadValue as exc:            # a whole number's own limit says it better
+            if exc.code == "number_too_large":
+                raise BadValue("too_large", raw) from None
+            raise
         if d != d.to_integral_value():
             raise BadValue("integer", raw)
         if d.adjusted() >= 19:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from .choices import Choices, read_bool, read_duration, read_reference, read_text
 from .dates import read_date, read_datetime
 from .errors import BadValue
-from .numbers import read_amount, read_integer, read_percent
+from .numbers import WHOLE_DIGITS, read_amount, read_integer, read_percent
 
 SOURCES = ("json", "text", "form", "excel")
 TEXT_TYPES = ("string", "text", "file")
@@ -130,7 +130,8 @@ def value_reader(field: Any, *, source: str = "json", tz: tzinfo | str | None = 
         def read_number(raw: Any, percent_cell: bool = False) -> Any:
             if raw.__class__ is Decimal:             # finite, written out, at most `scale` decimals
                 exponent = raw.as_tuple().exponent
-                if exponent.__class__ is int and fewest <= exponent <= 0:  # type: ignore[operator]
+                if exponent.__class__ is int and fewest <= exponent <= 0 and (  # type: ignore[operator]
+                        raw.adjusted() < WHOLE_DIGITS):
                     return raw
             return read(raw, percent_cell)
         return read_number

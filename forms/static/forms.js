@@ -290,11 +290,6 @@
     return smallest(vals, name === "min" ? 1 : -1);
   }
   function scope(values) { return Object.assign(Object.create(null), values); }
-  /* a rule's value; null when it fails, as the server counts a failed rule */
-  function value_of(tree, env) {
-    try { return ev(tree, env); } catch (e) { return null; }
-  }
-  function test(tree, env) { return tree ? value_of(tree, env) === true : null; }
 
   /* values to and from JSON: {"$int": "5"}, {"$dec": "1.5"}, dates as "YYYY-MM-DD" */
   function fromJSON(v) {
@@ -310,6 +305,11 @@
     if (typeof v === "bigint") return { $int: v.toString() };
     if (v instanceof Dec) return { $dec: v.c.toString() + "E" + v.e };
     if (Array.isArray(v)) return v.map(toJSON);
+    if (v !== null && typeof v === "object") {
+      var o = {};
+      Object.keys(v).forEach(function (k) { o[k] = toJSON(v[k]); });
+      return o;
+    }
     return v;
   }
   function evaluateJSON(tree, env) {
@@ -336,44 +336,164 @@
   }
   function grouped(s) { return s.replace(/^(-?\d+)/, function (w) { return w.replace(/\B(?=(\d{3})+$)/g, ","); }); }
   function toScale(x, scale) { try { return quantize(x, -scale, false); } catch (e) { return x; } }
-  /* ---- reading inputs (as forms/values.py reads them) ----------------------------------- */
-  var UNITS = { "亿": 8, "万": 4, "千": 3 };
-  function parseAmount(input) {
-    var s = input.replace(/[,，\s¥￥]/g, "").replace(/元$/, ""), e = 0;
-    if (s && UNITS[s.slice(-1)]) { e = UNITS[s.slice(-1)]; s = s.slice(0, -1); }
-    var d = parseDec(s);
-    return d === undefined ? undefined : mul(d, new Dec(1n, e));
-  }
-  function decimals(text) { var m = text.replace(/[,，\s]/g, "").match(/\.(\d*?)0*[亿万千元]?$/); return m ? m[1].length : 0; }
+  /* ---- reading what a person typed: the one value model (dsl/values), as forms/values.py reads
+     posted text. A reading is {value}, {bad}: a value the server refuses, worded by the server's
+     own `values.*` templates (sent with the form), or {unsure}: a value only the server can read
+     (a label typed for a code, a date with a time, a number the server cannot hold) — the browser
+     says nothing about that field and leaves the word to the server. The unit table, the yes-words
+     and the duration units come from the server too (program().reader). ------------------------ */
+  var WIDE = { "．": ".", "，": ",", "－": "-", "＋": "+", "％": "%", "−": "-", "（": "(", "）": ")",
+               "　": " ", "｡": ".", "Ｅ": "E", "ｅ": "e" };
+  var WIDE_RE = /[．，－＋％−（）　｡Ｅｅ]/g;
+  var ND = /\p{Nd}/u, ND_ALL = /\p{Nd}/gu;
+  var SPACES = new RegExp("(?:" + PY_SPACE + "|['\\u00a0\\u2009\\u202f])+", "g");
+  var SPLIT = new RegExp(PY_SPACE + "+");
+  var BLANK = new RegExp("^" + PY_SPACE + "*$");
+  var CURRENCY = ["¥", "￥", "CNY", "RMB", "rmb", "cny"];
+  var NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$/, GROUPED = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+  var DATE = /^(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|年(\d{1,2})月(\d{1,2})[日号]?|(\d{2})(\d{2}))/;
+  var DURATION = /^(\d+(?:\.\d+)?)([a-z\u4e00-\u9fff]+)$/;
+  var LOCAL_MOMENT = /^T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?$/;
+  var MAX_DIGITS = 30, WHOLE_DIGITS = 24, BIGINT = 2n ** 63n, SHOWN = 40;   /* dsl/values/numbers.py */
 
-  /* returns {value, bad: message code or null} */
-  function readValue(root, key, rule) {
-    var t = rule.type, els = root.querySelectorAll('[name="' + key + '"]');
-    if (t === "multi_enum") {
-      var chosen = []; els.forEach(function (e) { if (e.checked) chosen.push(e.value); });
-      return { value: chosen.length ? chosen : null };
+  function Bad(code, raw, slots) { this.code = code; this.slots = Object.assign({ value: shown(raw) }, slots || {}); }
+  function Unsure() {}
+  function shown(raw) {                           /* dsl/values/errors.py shown() */
+    var t = String(raw).split(SPLIT).filter(function (s) { return s; }).join(" "), cs = Array.from(t);
+    return cs.length <= SHOWN ? t : cs.slice(0, SHOWN - 1).join("") + "…";
+  }
+  function isBlank(s) { return BLANK.test(s); }
+  function digit(ch) {                            /* any decimal digit (Python's \d) as ASCII */
+    var cp = ch.codePointAt(0), k = 0;
+    while (ND.test(String.fromCodePoint(cp - k - 1))) k++;
+    return String(k % 10);
+  }
+  function asciiDigits(s) { return s.replace(ND_ALL, digit); }
+  function asciiText(s) { return asciiDigits(s.replace(WIDE_RE, function (c) { return WIDE[c]; })).replace(SPACES, ""); }
+  function isTrue(v, reader) { return typeof v === "string" && reader.true_words.indexOf(v.replace(STRIP, "").toLowerCase()) >= 0; }
+  function plainNumber(s, raw, code) {            /* numbers.py _plain, then the context's 28 digits */
+    if (s.indexOf(",") >= 0) {
+      if (!GROUPED.test(s)) throw new Bad(code, raw);
+      s = s.replace(/,/g, "");
     }
-    if (t === "bool") { var on = false; els.forEach(function (e) { if (e.type === "checkbox" && e.checked) on = true; }); return { value: on }; }
-    var el = null;
-    els.forEach(function (e) { if (e.type === "radio") { if (e.checked) el = e; } else if (e.type !== "hidden") el = e; });
-    if (!el || el.type === "file") return { value: el && el.files && el.files.length ? el.files[0].name : null };
-    var input = el.value;
-    if (t === "text") return { value: input.replace(STRIP, "") ? input : null };
-    input = input.replace(STRIP, "");
-    if (!input) return { value: null };
-    if (t === "integer") return /^[+-]?\d{1,18}$/.test(input.replace(/,/g, "")) ? { value: BigInt(input.replace(/,/g, "")) } : { value: null, bad: "integer" };
-    if (t === "money" || t === "number") {
-      var v = parseAmount(input);
-      if (v === undefined) return { value: null, bad: "number" };
-      if (rule.scale !== undefined && decimals(input) > rule.scale && !UNITS[input.slice(-1)]) return { value: null, bad: "scale" };
-      return { value: v };
+    if (!NUMBER.test(s) || (s.match(/\d/g) || []).length > MAX_DIGITS) throw new Bad(code, raw);
+    return parseDec(s);
+  }
+  function scaled(d, power) { return fit(d.c, d.e + power); }     /* Decimal.scaleb */
+  function readDecimal(raw, code, reader) {
+    var s = asciiText(raw), negative = false, power = 0, i;
+    if (s.length > 2 && s[0] === "(" && s[s.length - 1] === ")") { s = s.slice(1, -1); negative = true; }
+    for (i = 0; i < CURRENCY.length; i++) {
+      if (s.startsWith(CURRENCY[i])) { s = s.slice(CURRENCY[i].length); break; }
+      if (s.startsWith("-" + CURRENCY[i])) { s = "-" + s.slice(1 + CURRENCY[i].length); break; }
     }
-    if (t === "percent") {
-      var p = parseDec(input.replace(/%$/, "").replace(STRIP, "").replace(/,/g, ""));
-      return p === undefined ? { value: null, bad: "percent" } : { value: divide(p, 100n) };
+    for (i = 0; i < reader.units.length; i++) {
+      var unit = reader.units[i][0];
+      if (s.endsWith(unit)) { s = s.slice(0, s.length - unit.length); power = reader.units[i][1]; break; }
     }
-    if (t === "date") return isDate(input) ? { value: input } : { value: null, bad: "date" };
-    return { value: input };
+    var d = scaled(plainNumber(s, raw, code), power);
+    if (d.c !== 0n && d.e + ndigits(d.c) - 1 >= WHOLE_DIGITS)         /* numbers.py _bounded */
+      throw new Bad("number_too_large", raw, { limit: WHOLE_DIGITS });
+    return negative ? new Dec(-d.c, d.e) : d;
+  }
+  function readAmount(raw, scale, reader) {
+    var d = readDecimal(raw, "number", reader);
+    if (d.e > 0) {                                /* whole(): 5E+8 is 500000000 */
+      if (ndigits(d.c) + d.e > PREC) throw new Unsure();   /* more than the server's reader holds */
+      d = new Dec(d.c * pow10(d.e), 0);
+    }
+    if (scale !== undefined && scale !== null && -normal(d).e > scale) throw new Bad("scale", raw, { limit: scale });
+    return d;
+  }
+  function readInteger(raw, reader) {
+    var d;
+    try { d = readDecimal(raw, "integer", reader); } catch (e) {
+      if (e instanceof Bad && e.code === "number_too_large") throw new Bad("too_large", raw);
+      throw e;
+    }
+    if (d.e < 0 && d.c % pow10(-d.e) !== 0n) throw new Bad("integer", raw);
+    if (d.e + ndigits(d.c) - 1 >= 19) throw new Bad("too_large", raw);
+    var n = d.e >= 0 ? d.c * pow10(d.e) : d.c / pow10(-d.e);
+    if (n < -BIGINT || n >= BIGINT) throw new Bad("too_large", raw);
+    return n;
+  }
+  function readPercent(raw) {
+    var s = asciiText(raw);
+    if (s.endsWith("%")) s = s.slice(0, -1);
+    if (!s) throw new Bad("percent", raw);
+    return scaled(plainNumber(s, raw, "percent"), -2);
+  }
+  function pad(n, w) { return String(n).padStart(w, "0"); }
+  function readDatePart(raw, code) {                  /* dates.py _date_part: [ISO date, the rest] */
+    var text = asciiDigits(raw.replace(/[／：]/g, function (c) { return c === "／" ? "/" : ":"; })
+                             .split(SPLIT).filter(function (s) { return s; }).join(" ")
+                             .replace(/[．－＋]/g, function (c) { return WIDE[c]; }));
+    var m = DATE.exec(text);
+    if (!m) throw new Bad(code, raw);
+    var y = +m[1], mo = +(m[3] || m[5] || m[7]), d = +(m[4] || m[6] || m[8]);
+    var days = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days[mo - 1]) throw new Bad("no_such_date", raw);
+    return [pad(y, 4) + "-" + pad(mo, 2) + "-" + pad(d, 2), text.slice(m[0].length)];
+  }
+  function readDate(raw) {
+    var got = readDatePart(raw, "date");
+    if (!isBlank(got[1])) throw new Unsure();      /* a time too: the server decides */
+    return got[0];
+  }
+  function readMoment(raw) {                      /* what a datetime-local input gives; else the server reads it */
+    var got = readDatePart(raw, "datetime"), m = LOCAL_MOMENT.exec(got[1]);
+    if (!m || +m[1] > 23 || +m[2] > 59 || +(m[3] || 0) > 59) throw new Unsure();
+    return got[0] + got[1];
+  }
+  function readDuration(raw, reader) {
+    var m = DURATION.exec(asciiText(raw).toLowerCase());
+    if (!m || !reader.duration_units[m[2]]) throw new Bad("duration", raw);
+    if (!(parseFloat(m[1]) * reader.duration_units[m[2]] < 86400 * 999999999)) throw new Unsure();
+    return m[0];
+  }
+  function readChoice(raw, rule) {                /* by code; a label typed instead is the server's to read */
+    if (rule.values.indexOf(raw) >= 0) return raw;
+    var s = raw.replace(STRIP, "");
+    if (rule.values.indexOf(s) >= 0) return s;
+    throw new Unsure();
+  }
+  function readText(rule, raw, reader) {          /* dsl/values/reader.py _scalar */
+    switch (rule.type) {
+      case "string": case "ref": return raw.replace(STRIP, "");
+      case "text": case "file": return raw;
+      case "integer": return readInteger(raw, reader);
+      case "number": case "money": return readAmount(raw, rule.scale, reader);
+      case "percent": return readPercent(raw);
+      case "date": return readDate(raw);
+      case "datetime": return readMoment(raw);
+      case "duration": return readDuration(raw, reader);
+      case "enum": return readChoice(raw, rule);
+    }
+    throw new Unsure();
+  }
+  function readPosted(posted, key, rule, reader) {   /* forms/values.py parse_field */
+    try {
+      if (rule.type === "bool") return { value: posted.getlist(key).some(function (v) { return isTrue(v, reader); }) };
+      if (rule.type === "multi_enum") {
+        var chosen = posted.getlist(key).filter(function (v) { return typeof v === "string" && !isBlank(v); });
+        if (chosen.some(function (v) { return rule.values.indexOf(v) < 0; })) throw new Unsure();
+        var list = rule.values.filter(function (c) { return chosen.indexOf(c) >= 0; });
+        return { value: list.length ? list : null };
+      }
+      var raw = posted.get(key);
+      if (rule.type === "file") {
+        if (raw && typeof raw === "object" && raw.name) return { value: raw.name };
+        if (isTrue(posted.get(key + ".__remove") || "", reader)) return { value: null };
+        raw = posted.get(key + ".__current");
+        return { value: typeof raw === "string" && raw ? raw : null };
+      }
+      if (typeof raw !== "string" || !raw || isBlank(raw)) return { value: null };
+      return { value: readText(rule, raw, reader) };
+    } catch (e) {
+      if (e instanceof Bad) return { value: null, bad: e };
+      if (e instanceof Unsure || e instanceof Fail) return { value: null, unsure: true };
+      throw e;
+    }
   }
   function clear(root, key) {
     root.querySelectorAll('[name="' + key + '"]').forEach(function (e) {
@@ -381,30 +501,178 @@
       if (e.type === "checkbox" || e.type === "radio") e.checked = false; else e.value = "";
     });
   }
+  function amountOf(text, reader) {               /* an amount for the 万/亿 hint, or undefined */
+    try { return isBlank(text) ? undefined : readAmount(text, null, reader); } catch (e) { return undefined; }
+  }
 
-  /* ---- messages ------------------------------------------------------------------------ */
+  /* ---- posted data, as the server sees it (forms/values.py Submitted) ---------------------- */
+  var ROW = /^([a-z][a-z0-9_]*)\.(\d{1,4})\.([a-z_][a-z0-9_]*)$/;
+  function Posted(data) { this.data = data || {}; }
+  Posted.prototype.getlist = function (k) {
+    var v = this.data[k];
+    return v === undefined || v === null ? [] : Array.isArray(v) ? v : [v];
+  };
+  Posted.prototype.get = function (k) { var l = this.getlist(k); return l.length ? l[l.length - 1] : null; };
+  Posted.prototype.rowIndexes = function (table) {
+    var seen = {}, out = [];
+    Object.keys(this.data).forEach(function (n) {
+      var m = ROW.exec(n);
+      if (m && m[1] === table && !seen[+m[2]]) { seen[+m[2]] = true; out.push(+m[2]); }
+    });
+    return out.sort(function (a, b) { return a - b; });
+  };
+  function rowIsBlank(columns, prefix, posted, reader) {
+    return !Object.keys(columns).some(function (c) {
+      return posted.getlist(prefix + "." + c).some(function (v) {
+        if (v && typeof v === "object") return !!v.name;
+        return typeof v === "string" && !isBlank(v) && !(columns[c].type === "bool" && !isTrue(v, reader));
+      });
+    });
+  }
+  /* forms/values.py parse: typed values of the editable fields; a sub-table's blank rows and rows
+     marked for removal are no rows. Keys are the server's (`sub_limits.0.amount`, by position). */
+  function parsePosted(p, posted) {
+    var got = { values: {}, bad: {}, unsure: {}, rows: {}, blank: {} };
+    function note(key, r) { if (r.bad) got.bad[key] = r.bad; if (r.unsure) got.unsure[key] = true; }
+    Object.keys(p.fields).forEach(function (name) {
+      var rule = p.fields[name];
+      if (!rule.editable) return;
+      if (rule.type !== "table") { var r = readPosted(posted, name, rule, p.reader); got.values[name] = r.value; note(name, r); return; }
+      var rows = [], kept = [], blank = {};
+      posted.rowIndexes(name).forEach(function (i) {
+        var prefix = name + "." + i, row = {};
+        if (isTrue(posted.get(prefix + "._delete") || "", p.reader)) return;
+        var empty = rowIsBlank(rule.columns, prefix, posted, p.reader), pos = rows.length;
+        Object.keys(rule.columns).forEach(function (c) {
+          var col = rule.columns[c]; if (!col.editable) return;
+          var r = readPosted(posted, prefix + "." + c, col, p.reader);
+          row[c] = r.value; if (!empty) note(name + "." + pos + "." + c, r);
+        });
+        if (empty) { blank[i] = row; return; }
+        rows.push(row); kept.push(i);
+      });
+      got.values[name] = rows; got.rows[name] = kept; got.blank[name] = blank;
+    });
+    return got;
+  }
+
+  /* ---- the check: dsl/field_rules.py FieldRules.run, as forms/rules.py check runs it --------- */
   function fmt(template, slots) { return template.replace(/\{(\w+)\}/g, function (_, k) { return slots[k] === undefined ? "" : slots[k]; }); }
-  function outside(rule, value, key) {             /* below min / above max, as rules.check_value */
+  /* a rule's value: {v}, {fail} where Python's evaluation fails too, or {unknown} (a bug here) */
+  function attempt(tree, env) {
+    try { return { v: ev(tree, env) }; } catch (e) { return e instanceof Fail ? { fail: true } : { unknown: true }; }
+  }
+  /* a rule's value; null when it fails, as the server counts a failed rule */
+  function value_of(tree, env) { var r = attempt(tree, env); return r.fail || r.unknown ? null : r.v; }
+  function test(tree, env) { return tree ? value_of(tree, env) === true : null; }
+  function isEmpty(v) { return v === null || v === undefined || (typeof v === "string" && isBlank(v)) || (Array.isArray(v) && !v.length); }
+  var TEXT_TYPES = { string: 1, text: 1, enum: 1, ref: 1 };
+  function outside(rule, value, key) {             /* below min / above max */
     var limit = rule[key];
     if (limit === undefined || value === null) return false;
     if (isNum(value)) return cmpNum(value, parseDec(String(limit))) * (key === "min" ? -1 : 1) > 0;
     if (rule.type === "date" && typeof value === "string") return cmpText(value, limit) * (key === "min" ? -1 : 1) > 0;
     return false;
   }
-  function problem(rule, value, bad, required, env, msgs) {
-    if (bad) return fmt(msgs[bad], { limit: rule.scale });
-    if (value === null || (Array.isArray(value) && !value.length)) return required ? msgs.required : "";
-    if (typeof value === "string") {
-      var length = Array.from(value).length;
+  function valueProblem(rule, v, msgs) {           /* field_rules.py _value_rule */
+    if (typeof v === "string" && TEXT_TYPES[rule.type]) {
+      var length = Array.from(v).length;
       if (rule.min_length !== undefined && length < rule.min_length) return fmt(msgs.min_length, { limit: rule.min_length });
       if (rule.max_length !== undefined && length > rule.max_length) return fmt(msgs.max_length, { limit: rule.max_length });
-      if (rule.pattern) { try { if (!new RegExp(rule.pattern).test(value)) return msgs.pattern; } catch (e) { /* a pattern only Python reads: the server checks it */ } }
+      if (rule.pattern) { try { if (!new RegExp(rule.pattern).test(v)) return fmt(msgs.pattern, { pattern: rule.pattern }); } catch (e) { /* a pattern only Python reads: the server checks it */ } }
     }
-    if (outside(rule, value, "min")) return fmt(msgs.min, { limit: rule.min_text });
-    if (outside(rule, value, "max")) return fmt(msgs.max, { limit: rule.max_text });
-    if (rule.check && value_of(rule.check, env) === false) return rule.check_message || fmt(msgs.check, { rule: rule.check_text });
+    if (outside(rule, v, "min")) return fmt(msgs.min, { limit: rule.min_text });
+    if (outside(rule, v, "max")) return fmt(msgs.max, { limit: rule.max_text });
     return "";
   }
+  function checkFields(p, rules, prefix, values, env, out, skip) {
+    var msgs = p.messages, gone = {};
+    function put(key, text) { if (text && !(key in out.errors)) out.errors[key] = text; }
+    Object.keys(rules).forEach(function (name) {               /* hide, in order: a later rule sees what was cleared */
+      var rule = rules[name], hidden = prefix === "" && !!out.inSections[name];
+      if (!hidden && rule.visible) hidden = test(rule.visible, env) !== true;
+      if (!hidden) return;
+      gone[name] = true; out.hidden[prefix + name] = true;
+      if (rule.editable && rule.on_hidden !== "keep") {
+        values[name] = env[name] = rule.type === "table" ? [] : null;
+        out.clear[prefix + name] = true;
+      }
+    });
+    Object.keys(rules).forEach(function (name) {
+      var rule = rules[name], key = prefix + name, v = values[name], required = !!rule.required, r;
+      if (gone[name] || skip[key] || !rule.editable) return;
+      if (!required && rule.required_when) {
+        r = attempt(rule.required_when, env);
+        if (r.fail) put(key, fmt(msgs.evaluation, { rule: rule.required_when_text }));
+        else required = r.v === true;
+      }
+      if (required) out.required[key] = true;
+      if (rule.type === "table") { checkTable(p, rule, key, v, env, out, required, skip); return; }
+      if (isEmpty(v)) { if (required) put(key, msgs.required); return; }
+      var problem = valueProblem(rule, v, msgs);
+      if (problem) { put(key, problem); return; }
+      if (rule.check) {
+        r = attempt(rule.check, env);
+        if (r.fail) put(key, fmt(msgs.evaluation, { rule: rule.check_text }));
+        else if (r.v === false) put(key, rule.check_message);
+      }
+    });
+  }
+  function checkTable(p, rule, key, rows, env, out, required, skip) {
+    var msgs = p.messages;
+    rows = Array.isArray(rows) ? rows : [];
+    function put(text) { if (text && !(key in out.errors)) out.errors[key] = text; }
+    /* min_rows counts the rows given: an absent table that is not required is fine */
+    if (required && !rows.length) put(msgs.required);
+    else if (rule.min_rows !== null && rule.min_rows !== undefined && rows.length && rows.length < rule.min_rows) put(fmt(msgs.min_rows, { limit: rule.min_rows }));
+    if (rule.max_rows !== null && rule.max_rows !== undefined && rows.length > rule.max_rows) put(fmt(msgs.max_rows, { limit: rule.max_rows }));
+    rows.forEach(function (row, i) {
+      var renv = Object.assign(scope(row), { form: env });
+      checkFields(p, rule.columns, key + "." + i + ".", row, renv, out, skip);
+    });
+  }
+  function compute(p, values, env, out) {
+    (p.compute_order || []).forEach(function (name) {
+      var rule = p.fields[name];
+      if (!rule || !rule.compute) return;
+      var r = attempt(rule.compute, env), v = r.fail || r.unknown ? null : r.v;
+      if (r.fail && out && !(name in out.errors)) out.errors[name] = fmt(p.messages.evaluation, { rule: rule.compute_text });
+      values[name] = env[name] = v;
+    });
+  }
+  /* every rule over what was read: {errors, unsure, hidden, required, clear, sections, values, env},
+     keys by the server's row positions */
+  function checkForm(p, got) {
+    var values = Object.assign({}, got.values), out = { errors: {}, hidden: {}, required: {}, clear: {}, sections: {},
+                                                        inSections: {}, unsure: got.unsure };
+    Object.keys(p.fields).forEach(function (n) { if (!(n in values)) values[n] = p.fields[n].type === "table" ? [] : null; });
+    var env = scope(values), skip = {};
+    Object.keys(got.bad).forEach(function (key) {            /* what could not be read speaks first */
+      out.errors[key] = fmt(p.value_messages[got.bad[key].code] || p.value_messages.bad_value, got.bad[key].slots);
+    });
+    Object.keys(got.bad).concat(Object.keys(got.unsure)).forEach(function (key) { if (key.indexOf(".") < 0) skip[key] = true; });
+    Object.keys(p.sections).forEach(function (id) {           /* on the values as read, before computing */
+      var tree = p.sections[id];
+      if (!tree || test(tree, env)) return;
+      out.sections[id] = true;
+      (p.section_fields[id] || []).forEach(function (n) { out.inSections[n] = true; });
+    });
+    compute(p, values, env, out);
+    checkFields(p, p.fields, "", values, env, out, skip);
+    compute(p, values, env, null);
+    p.validations.forEach(function (v) {
+      if (!v.rule || (v.reads || []).some(function (n) { return skip[n]; })) return;
+      var shownFields = v.fields.filter(function (f) { return !out.hidden[f]; }), key = shownFields.length ? shownFields[0] : "";
+      var r = attempt(v.rule, env), text = r.fail ? fmt(p.messages.evaluation, { rule: v.text }) : r.v === false ? v.message : "";
+      if (text && !(key in out.errors)) out.errors[key] = text;
+    });
+    Object.keys(out.errors).forEach(function (key) { if (out.hidden[key] || got.unsure[key]) delete out.errors[key]; });
+    out.values = values; out.env = env;
+    return out;
+  }
+  function checkPosted(p, data) { var got = parsePosted(p, new Posted(data)); return { got: got, out: checkForm(p, got) }; }
+
+  /* ---- numbers for people (forms/i18n.py, display.py) ---------------------------------------- */
   function wanYi(v, lang) {                        /* forms/i18n.py in_wan_yi */
     var units = lang === "en" ? [[9, " billion", 2], [6, " million", 2]] : [[8, "亿", 4], [4, "万", 4]];
     for (var i = 0; i < units.length; i++) {
@@ -413,13 +681,21 @@
     }
     return "";
   }
-  function displayValue(rule, v, lang) {            /* forms/display.py display_text */
+  /* the sign of a money field: fixed by the field, or the currency its record holds ("" unknown) */
+  function signOf(rule, env, signs) {
+    if (rule.currency_field) {
+      var code = env ? env[rule.currency_field] : null;
+      return typeof code === "string" && code ? (signs && signs[code]) || code + " " : "";
+    }
+    return rule.sign !== undefined ? rule.sign : "¥";
+  }
+  function displayValue(rule, v, lang, sign) {      /* forms/display.py display_text */
     if (v === null || v === undefined) return "—";
     if (rule.type === "percent" && isNum(v)) return plain(normal(toScale(mul(v, 100n), 2))) + "%";
     if (typeof v === "bigint") return grouped(v.toString());
     if (v instanceof Dec) {
       var scale = rule.scale !== undefined ? rule.scale : rule.type === "money" ? 2 : undefined, whole;
-      if (scale !== undefined) return (rule.type === "money" ? "¥" : "") + grouped(plain(toScale(v, scale)));
+      if (scale !== undefined) return (rule.type === "money" ? (sign === undefined ? signOf(rule) : sign) : "") + grouped(plain(toScale(v, scale)));
       whole = cmpNum(absolute(v), 1n) >= 0 || normal(v).e >= 0;
       return whole ? grouped(plain(normal(v))) : plain(v);
     }
@@ -451,89 +727,66 @@
     var input = w.querySelector('[name="' + key + '"]:not([type=hidden])');
     if (input) { if (on) input.setAttribute("aria-required", "true"); else input.removeAttribute("aria-required"); }
   };
+  Form.prototype.setSign = function (key, rule, env) {
+    var w = this.wrap(key), pre = w && w.querySelector(".bf-prefix");
+    if (pre && rule.currency_field) { var s = signOf(rule, env, this.p.signs).trim(); if (pre.textContent !== s) pre.textContent = s; }
+  };
   Form.prototype.rows = function (key) {
     var body = this.form.querySelector('[data-bf-table="' + key + '"] [data-bf-rows]');
     return body ? Array.prototype.slice.call(body.querySelectorAll("tr[data-bf-row]")) : [];
   };
-  Form.prototype.collect = function () {
-    var self = this, values = {}, bad = {};
-    Object.keys(this.p.fields).forEach(function (name) {
-      var rule = self.p.fields[name];
-      if (rule.type === "table") {
-        values[name] = self.rows(name).map(function (tr) {
-          var row = {}, i = tr.getAttribute("data-bf-row");
-          Object.keys(rule.columns).forEach(function (c) {
-            var r = readValue(tr, name + "." + i + "." + c, rule.columns[c]);
-            row[c] = r.value; if (r.bad) bad[name + "." + i + "." + c] = r.bad;
-          });
-          return row;
-        });
-      } else if (rule.editable) {
-        var r = readValue(self.form, name, rule); values[name] = r.value; if (r.bad) bad[name] = r.bad;
-      }
-    });
-    return { values: values, bad: bad };
+  Form.prototype.posted = function () {            /* what a submit would send now */
+    var data = {};
+    new FormData(this.form).forEach(function (v, k) { (data[k] = data[k] || []).push(v); });
+    return new Posted(data);
   };
-  Form.prototype.fields = function (rules, prefix, values, env, bad, errors) {
-    var self = this, msgs = this.p.messages;
-    Object.keys(rules).forEach(function (name) {
-      var rule = rules[name], key = prefix + name;
-      if (rule.visible && test(rule.visible, env) !== true) {
-        self.show(key, false, prefix !== "");
-        if (rule.on_hidden !== "keep" && rule.editable && values[name] !== null && rule.type !== "table") { clear(self.form, key); values[name] = null; env[name] = null; }
-        self.setError(key, "");
-        rule._hidden = true;
-      } else { self.show(key, true, prefix !== ""); rule._hidden = false; }
-    });
-    Object.keys(rules).forEach(function (name) {
-      var rule = rules[name], key = prefix + name;
-      if (rule._hidden || !rule.editable || rule.type === "table") return;
-      var required = rule.required || (rule.required_when ? test(rule.required_when, env) === true : false);
-      self.setRequired(key, required);
-      errors[key] = problem(rule, values[name], bad[key], required, env, msgs);
-    });
+  /* one field's state on the page: `key` the server's (row positions), `dom` the page's (row indexes) */
+  Form.prototype.paint = function (rule, key, dom, res, env, cell) {
+    var hidden = !!res.hidden[key];
+    this.show(dom, !hidden, cell);
+    if (res.clear[key]) clear(this.form, dom);
+    if (rule.type === "money") this.setSign(dom, rule, env);
+    if (rule.type !== "table") this.setRequired(dom, !hidden && !!(rule.required || res.required[key]));
+    if (res.unsure[key]) return;                   /* only the server reads it: its word stands */
+    if (hidden) { this.setError(dom, ""); return; }
+    var top = dom.split(".")[0];
+    if (this.all || this.touched[dom] || this.touched[top]) this.setError(dom, res.errors[key] || "");
   };
   Form.prototype.update = function () {
-    var self = this, got = this.collect(), values = got.values, env = scope(values), errors = {};
-    (this.p.compute_order || []).forEach(function (name) {
-      var rule = self.p.fields[name];
-      if (!rule || !rule.compute) return;
-      var v = value_of(rule.compute, env); values[name] = env[name] = v;
-      var out = self.wrap(name); out = out && out.querySelector("[data-bf-output]");
-      if (out) out.textContent = displayValue(rule, v, self.p.lang);
-    });
-    Object.keys(this.p.sections).forEach(function (id) {
+    var self = this, p = this.p, got = parsePosted(p, this.posted()), res = checkForm(p, got), env = res.env;
+    Object.keys(p.sections).forEach(function (id) {
       var sec = self.form.querySelector('[data-bf-section="' + id + '"]');
-      if (sec && self.p.sections[id]) sec.hidden = test(self.p.sections[id], env) !== true;
+      if (sec && p.sections[id]) sec.hidden = !!res.sections[id];
     });
-    this.fields(this.p.fields, "", values, env, got.bad, errors);
-    Object.keys(this.p.fields).forEach(function (name) {
-      var rule = self.p.fields[name];
-      if (rule.type !== "table" || rule._hidden) return;
-      var rows = values[name];
-      self.rows(name).forEach(function (tr, pos) {
-        var i = tr.getAttribute("data-bf-row"), row = rows[pos];
-        self.fields(rule.columns, name + "." + i + ".", row, Object.assign(scope(row), { form: env }), got.bad, errors);
+    (p.compute_order || []).forEach(function (name) {
+      var rule = p.fields[name], out = self.wrap(name);
+      out = out && out.querySelector("[data-bf-output]");
+      if (rule && rule.compute && out) out.textContent = displayValue(rule, env[name], p.lang, signOf(rule, env, p.signs));
+    });
+    Object.keys(p.fields).forEach(function (name) {
+      var rule = p.fields[name];
+      self.paint(rule, name, name, res, env);
+      if (rule.type !== "table") return;
+      var kept = got.rows[name] || [], blank = got.blank[name] || {};
+      self.rows(name).forEach(function (tr) {
+        var i = +tr.getAttribute("data-bf-row"), pos = kept.indexOf(i);
+        Object.keys(rule.columns).forEach(function (c) {
+          var col = rule.columns[c], dom = name + "." + i + "." + c;
+          if (pos >= 0) { self.paint(col, name + "." + pos + "." + c, dom, res, Object.assign(scope(res.values[name][pos] || {}), { form: env }), true); return; }
+          /* a blank row is no row to the server: no messages, only what it would show */
+          var row = blank[i] || {}, renv = Object.assign(scope(row), { form: env });
+          var shownCell = !res.hidden[name] && (!col.visible || test(col.visible, renv) === true);
+          self.show(dom, shownCell, true); self.setError(dom, "");
+          if (col.type === "money") self.setSign(dom, col, renv);
+          if (col.type !== "table") self.setRequired(dom, shownCell && !!(col.required || (col.required_when && test(col.required_when, renv))));
+        });
       });
-      var n = rows.length, msg = "";
-      if (rule.min_rows !== null && n < rule.min_rows) msg = fmt(self.p.messages.min_rows, { limit: rule.min_rows });
-      if (rule.max_rows !== null && n > rule.max_rows) msg = fmt(self.p.messages.max_rows, { limit: rule.max_rows });
-      errors[name] = msg;
-    });
-    this.p.validations.forEach(function (v) {
-      if (!v.rule || value_of(v.rule, env) !== false) return;
-      var target = v.fields.filter(function (f) { return !(self.p.fields[f] || {})._hidden; })[0];
-      if (target && !errors[target]) errors[target] = v.message;
-    });
-    Object.keys(errors).forEach(function (key) {
-      var top = key.split(".")[0];
-      if (self.all || self.touched[key] || self.touched[top]) self.setError(key, errors[key]);
     });
     this.form.querySelectorAll("[data-bf-amount]").forEach(function (input) {
       var hint = input.closest(".bf-field"); hint = hint && hint.querySelector("[data-bf-hint]");
       if (!hint) return;
-      var v = parseAmount(input.value || "");
-      hint.textContent = v === undefined ? "" : wanYi(v, self.p.lang);
+      var v = amountOf(input.value || "", p.reader);
+      hint.textContent = v === undefined ? "" : wanYi(v, p.lang);
     });
   };
 
@@ -653,8 +906,14 @@
   window.BanyanForms = {
     evaluate: function (tree, env) { return ev(tree, scope(env)); }, evaluateJSON: evaluateJSON,
     isUscc: isUscc, Dec: Dec,
-    parseAmount: function (input) { var v = parseAmount(input); return v === undefined ? null : toJSON(v); },
-    display: function (rule, v, lang) { return displayValue(rule, fromJSON(v), lang); },
+    parseAmount: function (input, reader) { var v = amountOf(input, reader); return v === undefined ? null : toJSON(v); },
+    display: function (rule, v, lang, sign) { return displayValue(rule, fromJSON(v), lang, sign); },
+    /* the whole check of posted data ({name: [values]}), as the page runs it on every change */
+    check: function (program, data) {
+      var r = checkPosted(program, data), keys = function (o) { return Object.keys(o).sort(); };
+      return { errors: r.out.errors, unsure: keys(r.out.unsure), hidden: keys(r.out.hidden), required: keys(r.out.required),
+               rows: r.got.rows, values: toJSON(r.out.values) };
+    },
     wanYi: function (v, lang) { return wanYi(fromJSON(v), lang); }
   };
 })();

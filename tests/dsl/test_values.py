@@ -205,6 +205,10 @@ def test_a_python_decimal_is_checked_like_any_other_input(field):
         with pytest.raises(BadValue):
             read(bad)
     assert str(read(D("5E+8"))) == "500000000"
+    for huge in (D("1" * 30), D("1E+30"), "1e30", "9" * 25):       # more digits than any amount: a problem
+        with pytest.raises(BadValue) as exc:
+            read(huge)
+        assert exc.value.code == "number_too_large"
     assert read(D("12.50")) == D("12.50") and read(D("-0.01")) == D("-0.01")
     if field.scale == 2:
         with pytest.raises(BadValue):

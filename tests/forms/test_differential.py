@@ -451,17 +451,18 @@ def test_numbers_read_and_shown_as_the_server_does(tmp_path):
     """Typed amounts (forms/values.py), the 万/亿 hint and computed values (forms/i18n.py, display.py)."""
     from types import SimpleNamespace
 
+    from forms.client import READER
     from forms.display import display_text
     from forms.i18n import in_wan_yi
     from forms.values import parse_amount
     runner = tmp_path / "show.js"
     runner.write_text(RUNNER.replace("window.BanyanForms.evaluateJSON(c[0], c[1])",
                                      "window.BanyanForms[c[0]].apply(null, c[1])"), encoding="utf-8")
-    amounts = ["1.5亿", "3,000万", "12345678901234.565", "0.1", "-2.5万元", "1e3", "¥100元", "1234567890123456789012345678.9"]
+    amounts = ["1.5亿", "3,000万", "12345678901234.565", "0.1", "-2.5万元", "1e3", "¥100元", "123456789012345678901234.5"]
     values = [Decimal("150000000"), Decimal("-12345678.905"), Decimal("0.70"), Decimal("0.125"), Decimal("99999.99995"),
               Decimal("1E+8"), Decimal("0.0500"), 1234567]
     rules = [("money", 2), ("number", None), ("number", 3), ("percent", None), ("integer", None)]
-    calls: list = [("parseAmount", [a]) for a in amounts]
+    calls: list = [("parseAmount", [a, READER]) for a in amounts]
     calls += [("wanYi", [to_json(v), lang]) for v in values for lang in ("zh", "en")]
     shown = [(t, s, v) for t, s in rules for v in values if (t == "integer") == isinstance(v, int)]
     calls += [("display", [{"type": t, **({"scale": s} if s is not None else {})}, to_json(v), "en"]) for t, s, v in shown]
