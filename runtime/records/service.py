@@ -20,6 +20,8 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.values import BadValue, value_reader
+from dsl.values.numbers import read_integer
 from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
 from runtime.deploy.live import LiveModel, load_live
@@ -400,7 +402,11 @@ class Records:
                 raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {expected}; "
                                       "someone else changed it — reload and retry")
             olds[pos] = {"id": id_, "version": row["version"], **from_row(live, entity, row)}
-            given_by_pos[pos] = given = rules.convert(changes, problems.setdefault(pos, []))
+            changes, sent = without_echoes(rules, olds[pos], changes, problems.setdefault(pos, []))
+            if expected is None and sent is not None and sent != row["version"]:
+                raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {sent}; "
+                                      "someone else changed it — reload and retry")
+            given_by_pos[pos] = given = rules.convert(changes, problems[pos])
             rows.append((pos, given))
         given_refs = {pos: {f: g[f] for f in rules.refs if g.get(f) is not None} for pos, g in rows}
         resolve_refs(conn, live, rules, entity, rows, {}, problems, self._names_within(scope))
@@ -500,3 +506,35 @@ class Records:
                     if n:
                         out.append(f"{n} {name}.{col.name}")
         return out
+
+
+def without_echoes(rules: EntityRules, old: Mapping[str, Any], changes: Mapping[str, Any], problems: list[Problem]
+                   ) -> tuple[dict[str, Any], int | None]:
+    """A change as a client may send it back — the whole record it fetched — and the `version` it
+    sent (None if none). What the server owns is taken out when it says what the record already
+    says: `id` (this record's), the timestamps, a computed field at its current value. The version
+    is the caller's to compare (a stale one is a conflict, not a lost update). Another id, a
+    version that is not a number, or a computed field sent with another value is a problem."""
+    out = dict(changes)
+    if "id" in out:
+        if str(out.pop("id")).strip() != str(old["id"]):
+            problems.append(Problem.of(("id",), "id_mismatch", id=old["id"]))
+    sent = None
+    if "version" in out:
+        raw = out.pop("version")
+        try:
+            sent = read_integer(raw) if raw is not None else None
+        except BadValue:
+            problems.append(Problem.of(("version",), "version"))
+    for name in ("created_at", "updated_at"):
+        if name not in rules.fields:
+            out.pop(name, None)
+    for f in rules.computed:
+        if f.name in out:
+            try:
+                same = value_reader(f)(out[f.name]) == old.get(f.name)
+            except BadValue:
+                same = False
+            if same:
+                del out[f.name]
+    return out, sent

@@ -66,6 +66,29 @@ def test_a_percent_goes_out_as_points_and_a_record_sent_back_is_unchanged(api):
                      ).json()["version"] == 1
 
 
+def test_the_whole_fetched_record_can_be_sent_back_with_a_change(api):
+    """A client that edits the record it fetched and sends all of it back: the server's own fields
+    (id, version, timestamps, computed values) are taken when they say what the record says; the
+    version guards against a lost update; another id or a changed computed value is refused."""
+    created = api.post("/records/facility", json={"code": "F1", "company": "C100", "share": "70%"}).json()
+    got = api.get(f"/records/facility/{created['id']}").json()
+    assert set(got) >= META | {"used"}
+    back = api.patch(f"/records/facility/{got['id']}", json={**got, "share": "35"})
+    assert back.status_code == 200, back.json()
+    assert (back.json()["share"], back.json()["used"], back.json()["version"]) == ("35", "70", 2)
+    stale = api.patch(f"/records/facility/{got['id']}", json={**got, "share": "40"})      # still version 1
+    assert stale.status_code == 409, stale.json()
+    fresh = back.json()
+    for body, loc, code in (({**fresh, "used": "99"}, ["used"], "read_only"),
+                            ({**fresh, "id": fresh["id"] + 1}, ["id"], "id_mismatch"),
+                            ({**fresh, "version": "two"}, ["version"], "version")):
+        r = api.patch(f"/records/facility/{fresh['id']}", json=body, headers={"Accept-Language": "zh"})
+        assert r.status_code == 422, r.json()
+        (problem,) = r.json()["detail"]
+        assert (problem["loc"], problem["type"]) == (loc, code) and "Error" not in problem["msg"]
+    assert api.get(f"/records/facility/{fresh['id']}").json() == fresh                  # nothing written
+
+
 def test_points_in_every_record_answer_and_in_filters(api):
     created = api.post("/records/facility", json={"code": "F1", "share": 12.5}).json()
     assert created["share"] == "12.5"
