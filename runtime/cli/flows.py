@@ -97,29 +97,33 @@ def _as_json(fmt: str):
 @click.option("--text", default=None, help="comment: the text; urge: the message; cancel: the reason.")
 @click.option("--version", "expected", default=None, type=int, help="Refuse if the instance is no longer at it.")
 @click.option("--request-id", default=None)
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]),
+              help="json: a refusal is the API's error body on stdout (with every field problem and its path).")
 @env_option
 @flow_errors
 def act_cmd(instance, action, actor, task, fields, comment, to, users, position, node, text, expected, request_id,
-            env) -> None:
+            fmt, env) -> None:
     """Do ACTION (approve, reject, complete, claim, return, transfer, delegate, add_signer, remove_signer,
     withdraw, urge, cc, comment, cancel) on INSTANCE."""
     from runtime.flows.commands import ACTIONS, parameters
-    service = _service(env)
-    wanted = parameters(action) if action in ACTIONS else {}
-    if "task" in wanted and task is None:
-        mine = [t["id"] for t in service.instance(instance, with_timeline=False)["tasks"]
-                if t["assignee"] == actor or actor in t["candidates"]]
-        if len(mine) != 1:
-            fail(f"{actor} has {len(mine)} open task(s) in {instance}; say which with --task")
-        task = mine[0]
-    params = {"task": task, "comment": comment, "fields": _json_arg(fields, "--fields") or None, "to": to,
-              "position": position, "node": node}
-    if users:
-        params["user" if action == "remove_signer" else "users"] = users[0] if action == "remove_signer" else users
-    if text is not None:
-        params[{"urge": "message", "cancel": "reason"}.get(action, "text")] = text
-    _out(service.act(instance, action, actor=actor, request_id=request_id, expected_version=expected,
-                     **{k: v for k, v in params.items() if v is not None}))
+    with _as_json(fmt):
+        service = _service(env)
+        wanted = parameters(action) if action in ACTIONS else {}
+        if "task" in wanted and task is None:
+            mine = [t["id"] for t in service.instance(instance, with_timeline=False)["tasks"]
+                    if t["assignee"] == actor or actor in t["candidates"]]
+            if len(mine) != 1:
+                raise FlowError("which_task", f"{actor} has {len(mine)} open task(s) in {instance}; "
+                                              "say which with --task")
+            task = mine[0]
+        params = {"task": task, "comment": comment, "fields": _json_arg(fields, "--fields") or None, "to": to,
+                  "position": position, "node": node}
+        if users:
+            params["user" if action == "remove_signer" else "users"] = users[0] if action == "remove_signer" else users
+        if text is not None:
+            params[{"urge": "message", "cancel": "reason"}.get(action, "text")] = text
+        _out(service.act(instance, action, actor=actor, request_id=request_id, expected_version=expected,
+                         **{k: v for k, v in params.items() if v is not None}))
 
 
 @flow.command("inbox")

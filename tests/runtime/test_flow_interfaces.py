@@ -82,10 +82,15 @@ def test_flow_cli(engine, db_url, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "document_review" in r.output and "mine: 1" in r.output
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer"])
     assert r.exit_code == 1 and "invalid_form" in r.output and "review_opinion: This field is required" in r.output
+    r = run(main, ["flow", "act", inst, "complete", "--as", "officer", "--format", "json"])   # the API's body
+    assert r.exit_code == 1 and json.loads(r.stdout)["error"] == "invalid_form"
+    assert [p["loc"] for p in json.loads(r.stdout)["detail"]] == [["review_opinion"]]
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer", "--fields", '{"review_opinion": "ok"}'])
     assert r.exit_code == 0 and json.loads(r.output)["current_nodes"] == ["risk_assessment"]
     r = run(main, ["flow", "act", inst, "complete", "--as", "officer"])
-    assert r.exit_code == 2 and "0 open task" in r.output
+    assert r.exit_code == 1 and "which_task" in r.output and "--task" in r.output
+    r = run(main, ["flow", "act", inst, "complete", "--as", "officer", "--format", "json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["error"] == "which_task"
     r = run(main, ["flow", "show", inst])
     assert json.loads(r.output)["timeline"][0]["kind"] == "started"
     out = tmp_path / "g.svg"
