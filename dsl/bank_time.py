@@ -9,7 +9,7 @@ and `banyan status` says so). Pages, CLI listings, forms and flow deadlines all 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,23 @@ def zone_name() -> str:
 def bank_timezone() -> tzinfo:
     """The bank's time zone (Asia/Shanghai unless BANYAN_TIMEZONE says otherwise)."""
     return _zone(zone_name()) or timezone(timedelta(hours=8))
+
+
+def bank_today(now: datetime | None = None) -> date:
+    """Today on the bank's wall clock (`now`, an aware or naive-UTC moment, else the clock's). Between
+    midnight and 08:00 in Shanghai a UTC server is still on yesterday; a rate, a deadline or a
+    report "of today" means the bank's day."""
+    moment = now if now is not None else datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(bank_timezone()).date()
+
+
+def bank_day_starts(day: date) -> datetime:
+    """The moment the bank's `day` begins, as Banyan stores moments (naive UTC): 2026-12-05 in
+    Shanghai begins at 2026-12-04 16:00 UTC."""
+    start = datetime.combine(day, time(), tzinfo=bank_timezone())
+    return start.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def as_zone(tz: str | tzinfo | None) -> tzinfo:

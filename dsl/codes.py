@@ -64,7 +64,7 @@ _TABLE = [
     ("BNY404", "unknown field", "A key names a field that the entity does not declare (key, display, index, a collection's `via`)."),
     ("BNY405", "reference to the wrong kind", "The name exists, but it is of a different kind than this place needs."),
     ("BNY406", "invalid enum definition", "An enum needs at least one value and its values must be unique."),
-    ("BNY407", "incompatible field options", "Options that do not fit the field's type (for example `currency` on a date, or `values` on a string)."),
+    ("BNY407", "incompatible or ineffective options", "Options that do not fit where they are written: a field option that does not fit its type (`currency` on a date, `values` on a string), a field both editable and hidden, or a step key that nothing on that step can use (`return_to` without a `return` action, `added_signer_reject` without `add_signer`, `on_reject` where nothing can reject, an `escalation` nothing starts). `if_initiator: skip` over a single assignee is a warning: the step goes to the initiator's supervisor instead of passing unapproved."),
     ("BNY408", "file name does not match metadata.name", "Name each file after the document it holds (metadata.name), so a bundle stays navigable. This is a warning."),
     ("BNY409", "channel has no template for a message", "A flow or an alert rule sends a message kind (a `notify` template, or a step's own reminder, overdue, escalation, urge or cc message) through a channel that has no template of that name, so it could not be rendered. Add the template to the Channel document, in zh and en."),
     ("BNY410", "invalid message template", "A Channel template is not valid Jinja2 (an unclosed `{{` or `{% if %}`, a stray `}}`), or still uses the old `${path}` placeholders. Write variables as {{ subject.name }} and quote the whole text in YAML."),
@@ -77,7 +77,7 @@ _TABLE = [
     ("BNY506", "branch conditions not exhaustive", "Some values reach no case of this exclusive branch. Add a `default`."),
     ("BNY507", "illegal return target", "A task may only be returned to a node that always runs before it on every path."),
     ("BNY508", "flow has no end", "A flow needs at least one end node."),
-    ("BNY509", "invalid countersign", "The countersign settings do not fit (for example a ratio outside (0, 1])."),
+    ("BNY509", "invalid countersign", "The countersign settings do not fit (a ratio outside (0, 1], a ratio without `pass`). A warning when a percentage or a decimal sits next to a simple fraction of the signers but is not it: with 3 signers `pass: 2/3` needs 2 approvals, `67%` or `0.67` needs all 3 — write the fraction you mean."),
     ("BNY510", "approval deadline in calendar days", "A warning: `deadline: 1d` (or `2w`, `3天`) counts weekends and public holidays, so across a weekend or National Day an approver may get no working time at all. Write `1 business day` (or `工作日`) to count the bank's working days, or keep calendar time if that is what you mean."),
     # 6xx — tiering, alerts, tests
     ("BNY601", "weights do not add up", "The tiering dimensions' weights must add up to 100."),

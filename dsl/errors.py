@@ -58,7 +58,15 @@ def slots_of(template: str) -> set[str]:
 
 def words(key: str, lang: str, **params: Any) -> str:
     """A catalogue entry in `lang`, filled (an unknown key or a missing slot raises KeyError)."""
-    return catalog()[key][lang_of(lang)].format_map(params)
+    lang = lang_of(lang)
+    return catalog()[key][lang].format_map({k: in_lang(v, lang) for k, v in params.items()})
+
+
+def in_lang(value: Any, lang: str) -> Any:
+    """A slot's value in `lang`: one that can say itself (`.text(lang)`: a Label, a list of choices)
+    does; any other is used as it is."""
+    text = getattr(value, "text", None)
+    return text(lang) if callable(text) else value
 
 
 class BanyanError(Exception):
@@ -102,7 +110,7 @@ class BanyanError(Exception):
         if entry is None or lang not in entry:
             return None
         try:
-            return entry[lang].format_map(self.params)
+            return entry[lang].format_map({k: in_lang(v, lang) for k, v in self.params.items()})
         except (KeyError, IndexError, ValueError):
             return None                         # a slot the raise site did not fill
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, MutableMapping
 
-from dsl.errors import catalog, lang_of
+from dsl.errors import catalog, in_lang, lang_of
 from dsl.expr import EvaluationError
 from dsl.patterns import pattern_test
 
@@ -72,7 +72,7 @@ class Problem:
             entry = catalog().get(self.key)
             if entry is not None and lang in entry:
                 try:
-                    return entry[lang].format_map({k: _param(v, lang) for k, v in self.params.items()})
+                    return entry[lang].format_map({k: in_lang(v, lang) for k, v in self.params.items()})
                 except (KeyError, IndexError, ValueError):
                     pass
         return self.message
@@ -88,9 +88,6 @@ class Problem:
         return hash((self.path, self.code, self.message))
 
 
-def _param(value: Any, lang: str) -> Any:
-    text = getattr(value, "text", None)
-    return text(lang) if callable(text) else value
 
 
 def limit_text(f: Any, value: Any) -> str:

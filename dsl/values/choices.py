@@ -51,6 +51,21 @@ def read_text(raw: Any) -> str:
     raise BadValue("text", raw)
 
 
+class ChoiceWords:
+    """The choices of an enum as a problem names them: their labels in the reader's language
+    (贷款、保函 / Loan, Guarantee), which every door reads back, else their codes."""
+
+    def __init__(self, values: Iterable[Any]):
+        self._items = [(getattr(v, "value", v), getattr(v, "label", None)) for v in values]
+
+    def text(self, lang: str) -> str:
+        shown = [(label.text(lang) if label is not None else "") or code for code, label in self._items]
+        return ("、" if lang == "zh" else ", ").join(shown)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
 class Choices:
     """The values of an enum field, readable by code (case-insensitive when that is unambiguous)
     or by label in either language."""
@@ -67,6 +82,7 @@ class Choices:
                 if text:
                     by.setdefault(" ".join(text.split()).casefold(), set()).add(code)
         self._by = by
+        self.words = ChoiceWords(values)
 
     def read(self, raw: Any) -> str:
         if isinstance(raw, str) and raw in self._exact:
@@ -79,7 +95,7 @@ class Choices:
             return next(iter(found))
         if found:
             raise BadValue("choice_ambiguous", raw, choices=", ".join(sorted(found)))
-        raise BadValue("choice", raw, choices=", ".join(self.codes))
+        raise BadValue("choice", raw, choices=self.words)
 
     def read_many(self, raw: Any) -> list[str]:
         """Several values: a list, or text separated by `;` `,` `；` `，` `、`; in declared order."""

@@ -12,7 +12,7 @@ from .effects import Notify
 from .errors import CommandRejected
 from .state import Task
 from .steps import four_eyes
-from .votes import held_task, settle, take_pool
+from .votes import held_task, settle, take_pool, vetoes
 from .work import Work
 
 
@@ -105,6 +105,9 @@ def remove_signer(work: Work, cmd: RemoveSigner) -> None:
     if user == work.actor or step.voted(user):
         raise CommandRejected("cannot_remove", f"{user} has acted on step `{node.id}` or is you; only a signer who "
                                                "has not acted can be removed")
+    if vetoes(work, node, user):
+        raise CommandRejected("cannot_remove", f"{user} holds the veto of step `{node.id}`; the step waits for "
+                                               "their vote")
     after_of = [t for t in work.tasks_of_token(token.id) if user in t.after]
     theirs = [t for t in work.tasks_of_token(token.id) if t.signer == user]
     if not (after_of or theirs or user in step.queue):

@@ -36,31 +36,35 @@ def arm(work: Work, token_id: str, timing: Timing) -> datetime | None:
 
 
 def four_eyes(node: Node, initiator: str) -> bool:
-    """Whether the initiator must be kept off this step (an approval not allowing them)."""
-    return isinstance(node, ApprovalNode) and node.if_initiator != "allow"
+    """Whether the initiator must be kept off this step (`if_initiator` skip or supervisor; an
+    approval's default is supervisor, a task's allow)."""
+    return isinstance(node, TaskNode) and node.initiator_policy != "allow"
 
 
 def assignees(work: Work, node: TaskNode) -> list[str] | None:
     """The people for the step, after the initiator and no-assignee rules; None: skip the step."""
     users = work.users(node.assignees)
     initiator = work.base.initiator
-    if isinstance(node, ApprovalNode) and initiator in users and node.if_initiator != "allow":
-        if node.if_initiator in (None, "supervisor"):
-            boss = work.ctx.directory.supervisor(initiator)
-            users = list(dict.fromkeys(boss if u == initiator and boss else u for u in users if u != initiator or boss))
-            work.event("initiator_replaced", node.id, by=boss)
+    alone = False                                 # the initiator was the only one: never pass unapproved
+    if initiator in users and node.initiator_policy != "allow":
+        others = [u for u in users if u != initiator]
+        if node.initiator_policy == "skip" and others:
+            users = others
         else:
-            users = [u for u in users if u != initiator]
-            if not users:
-                work.event("skipped", node.id, why="initiator")
-                return None
+            boss = work.ctx.directory.supervisor(initiator)
+            alone = not others
+            users = list(dict.fromkeys(boss if u == initiator else u for u in users)) if boss else others
+            if boss or not alone:
+                work.event("initiator_replaced", node.id, by=boss, **({"why": "initiator alone"} if alone else {}))
+    if isinstance(node, ApprovalNode) and node.countersign is not None and node.countersign.has_veto and users:
+        users = _with_veto_holders(work, node, users)
     if users:
         return users
     policy = node.if_no_assignee
-    if policy in ("skip", "auto_approve"):
+    if policy in ("skip", "auto_approve") and not alone:
         work.event("skipped" if policy == "skip" else "auto_approved", node.id, why="no assignee")
         return None
-    if policy == "escalate":
+    if policy == "escalate" or (alone and policy != "fail"):
         keep_off = initiator if four_eyes(node, initiator) else None
         for level in node.timing.escalation:
             users = [u for u in work.users(level.to) if u != keep_off]
@@ -72,8 +76,34 @@ def assignees(work: Work, node: TaskNode) -> list[str] | None:
             if users:
                 work.event("escalated", node.id, why="no assignee", to=users)
                 return users
+    if alone:
+        raise CommandRejected("no_assignee", f"only the initiator can take step `{node.id}` and four eyes keep "
+                                             "them off it: give them a supervisor, or name other assignees")
     raise CommandRejected("no_assignee", f"nobody can take step `{node.id}`: `{node.assignees.text if node.assignees else ''}`"
                                          " finds no one (check who holds the role)")
+
+
+def veto_holders(work: Work, node: ApprovalNode) -> list[str]:
+    """Who holds the step's veto: the holders of its veto roles (bank-wide) and its veto expression."""
+    cs = node.countersign
+    assert cs is not None
+    found: dict[str, None] = {}
+    for role in cs.veto_roles:
+        found.update(dict.fromkeys(work.ctx.directory.holders(role, None)))
+    if cs.veto is not None:
+        found.update(dict.fromkeys(work.users(cs.veto)))
+    return list(found)
+
+
+def _with_veto_holders(work: Work, node: ApprovalNode, users: list[str]) -> list[str]:
+    """Veto holders are signers of their step: each gets a task whether or not they hold the
+    signers' role (the initiator only where four eyes allow it)."""
+    keep_off = work.base.initiator if four_eyes(node, work.base.initiator) else None
+    extra = [u for u in veto_holders(work, node) if u not in users and u != keep_off]
+    if extra:
+        work.event("veto_holders_added", node.id, users=extra)
+        return users + extra
+    return users
 
 
 def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | None:

@@ -11,6 +11,7 @@ from .effects import Notify, SetFields
 from .errors import CommandRejected
 from .routing import advance, relocate
 from .state import Task, Token
+from .steps import four_eyes
 from .votes import pass_step, reject_step
 from .work import Work
 
@@ -62,7 +63,7 @@ def _tell(work: Work, token_id: str, template: str, channels: tuple[str, ...]) -
 
 def _escalate(work: Work, token: Token, node: TaskNode | SubflowNode | WaitNode, level: int) -> None:
     esc = node.timing.escalation[level]
-    initiator = work.base.initiator if node.type == "approval" else None
+    initiator = work.base.initiator if four_eyes(node, work.base.initiator) else None
     users = [u for u in work.users(esc.to) if u != initiator]
     work.event("escalated", node.id, level=level, to=users, action=esc.action)
     if not users or token.step is None or esc.action == "notify":

@@ -76,9 +76,14 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     signer = work.actor
     if step.votes and step.voted(signer):
         raise CommandRejected("already_acted", f"{signer} has already acted on step `{node.id}`")
-    if verdict == APPROVE and signer == work.base.initiator and four_eyes(node, signer):
-        raise CommandRejected("four_eyes", f"{signer} started this request and cannot approve it")
+    if verdict != REJECT and signer == work.base.initiator and four_eyes(node, signer):
+        raise CommandRejected("four_eyes", f"{signer} started this request and cannot "
+                                           f"{'approve it' if is_approval else 'do this step'}")
     _set_fields(work, fields)
+    if verdict == REJECT and task.release is not None and isinstance(node, ApprovalNode) \
+            and node.added_signer_reject == "back_to_adder" and task.release in work.tasks \
+            and not vetoes(work, node, signer):
+        return _back_to_adder(work, node, task, cmd, fields)
     work.close_task(task.id, "done")
     counted = REJECT if verdict == REJECT else APPROVE
     step = Step(step.mode, step.signers, step.queue, step.votes + ((signer, counted),))
@@ -94,15 +99,40 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
             work.add_task(Task(work.task_id(), token.id, node.id, user))
     work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
     work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
-    if counted == REJECT and isinstance(node, ApprovalNode) and _vetoes(work, node, signer):
+    if counted == REJECT and isinstance(node, ApprovalNode) and vetoes(work, node, signer):
         work.event("veto", node.id, task.id, by=signer)
         return reject_step(work, token.id)
     settle(work, token.id, decisive)
 
 
-def _vetoes(work: Work, node: ApprovalNode, user: str) -> bool:
-    cs = node.countersign
-    if cs is None:
+def _back_to_adder(work: Work, node: ApprovalNode, task: Task, cmd: Approve | Reject | Complete,
+                   fields: Mapping[str, Any]) -> None:
+    """A signer added before the approver (前加签) rejects: their opinion goes back to the approver
+    who added them, who now decides. The signers that approver added before them and who have not
+    acted yet are let go too (the decision is the adder's again); none of them counts as a vote."""
+    token, release = work.tokens[task.token], task.release
+    step = token.step
+    assert step is not None and release is not None
+    work.close_task(task.id, "done")
+    gone = {task.signer}
+    for other in work.tasks_of_token(token.id):
+        if other.release == release:
+            gone.add(other.signer)
+            work.close_task(other.id, "returned to the adder")
+    adder = work.tasks[release]
+    work.update_task(replace(adder, held=False))
+    work.tokens[token.id] = Token(token.id, token.node, token.scopes,
+                                  Step(step.mode, tuple(u for u in step.signers if u not in gone), step.queue,
+                                       step.votes), True, token.due)
+    work.event(REJECT, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
+    work.event("back_to_adder", node.id, task.id, to=adder.signer)
+    settle(work, token.id)                        # fewer signers: the votes cast may now meet a ratio
+
+
+def vetoes(work: Work, node: TaskNode, user: str) -> bool:
+    """Whether `user` holds the veto of this approval step."""
+    cs = getattr(node, "countersign", None)
+    if cs is None or not cs.has_veto:
         return False
     if any(work.ctx.directory.has_role(user, r) for r in cs.veto_roles):
         return True
@@ -130,7 +160,9 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
         assert cs is not None and cs.pass_ratio is not None   # the ratio mode is an approval's countersign
         ratio = cs.pass_ratio
         if approvals * ratio.denominator >= ratio.numerator * n:
-            verdict = APPROVE
+            # a veto holds: the step waits for every veto holder among its signers to vote
+            if not cs.has_veto or all(step.voted(u) or not vetoes(work, node, u) for u in step.signers):
+                verdict = APPROVE
         elif (approvals + undecided) * ratio.denominator < ratio.numerator * n:
             verdict = REJECT
     elif mode == "sequential" and not work.tasks_of_token(token_id):

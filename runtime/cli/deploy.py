@@ -19,6 +19,8 @@ def _registry(env: str | None) -> DeploymentRegistry:
 def print_plan(plan: Plan, allow: bool | tuple = False) -> None:
     head = f"v{plan.from_version} ({plan.from_hash[:12]})" if plan.from_version else "an empty database"
     click.echo(f"plan: {head} → bundle {plan.to_hash[:12]}")
+    for warning in plan.warnings:           # deployable, but worth a look (a veto role nobody holds …)
+        click.secho(f"  warning: {warning}", fg="yellow")
     if plan.same:
         click.secho("  no changes", fg="green")
         return

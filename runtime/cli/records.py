@@ -10,6 +10,7 @@ import click
 from dsl.errors import env_lang
 from dsl.values import percent_fields, write_record
 from runtime.auth.org import OrgTree
+from runtime.auth.permissions import MissingPermission
 from runtime.auth.scope import Scope, scope_for
 from runtime.auth.users import UserStore
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
@@ -42,7 +43,7 @@ class Door:
 
     def permit(self, permission: str) -> None:
         if self.user is not None and not self.user.can(permission):
-            fail(f"{self.user.name} may not {permission.replace('.', ' ')}")
+            raise MissingPermission(permission)
 
     def target(self, entity: str, ident: str) -> int:
         """A record id from `#ID`/an integer, or from the entity's key (inside the scope)."""

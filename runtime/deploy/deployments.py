@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.errors import BanyanError
 from runtime.audit import log as audit
 from runtime.deploy.migrator import StepHook, apply_changes
-from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources
+from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources, veto_warnings
 from runtime.deploy.releases import Release, decode_release, encode_release
 from runtime.deploy.table_model import TableModel, model_from_json, model_to_json
 from runtime.storage.db import WRITE_OPTION
@@ -140,6 +140,8 @@ class DeploymentRegistry:
         diff_sources(old.document_hashes if old else {}, release.document_hashes, plan)
         plan.files_changed = old is not None and dict(old.files) != dict(release.files)
         plan.changes = diff_models(live.model if live else {}, release.model, Probe(conn))
+        if conn is not None:
+            plan.warnings = veto_warnings(conn, release.files)
         return plan
 
     def plan(self, release: Release) -> Plan:

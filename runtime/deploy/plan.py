@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.engine import Connection
 
+from runtime.auth.tables import role_holders
 from runtime.deploy.column_changes import NARROW, RETYPE, ColumnDelta, compare, describe
 from runtime.deploy.table_model import ColumnSpec, TableSpec
 
@@ -47,6 +49,7 @@ class Plan:
     kinds_removed: list[tuple[str, str]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     files_changed: bool = False      # same documents, other file texts (or an old deployment's files)
+    warnings: list[str] = field(default_factory=list)   # deployable, but worth a look (veto_warnings)
 
     @property
     def same(self) -> bool:
@@ -72,7 +75,36 @@ class Plan:
                 "kinds": {"added": [list(k) for k in self.kinds_added], "changed": [list(k) for k in self.kinds_changed],
                           "removed": [list(k) for k in self.kinds_removed]},
                 "changes": [{"action": c.action, "name": c.name, "detail": c.detail, "loss": c.loss,
-                             "conflict": c.conflict} for c in self.changes]}
+                             "conflict": c.conflict} for c in self.changes],
+                "warnings": list(self.warnings)}
+
+
+def veto_warnings(conn: Connection, files: Mapping[str, str]) -> list[str]:
+    """A flow's countersign veto role that nobody holds in the people tables: the step would pass
+    without the veto anyone expects (veto holders are signers; with none, nobody can veto)."""
+    vetoes: dict[str, tuple[str, str]] = {}          # role -> (flow, step) that names it first
+    for text in files.values():
+        if "veto" not in text:
+            continue
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if not isinstance(doc, dict) or doc.get("kind") != "Flow" or not isinstance(doc.get("spec"), dict):
+            continue
+        flow = str((doc.get("metadata") or {}).get("name", "?"))
+        for node in doc["spec"].get("nodes") or []:
+            cs = node.get("countersign") if isinstance(node, dict) else None
+            veto = cs.get("veto") if isinstance(cs, dict) else None
+            for role in veto if isinstance(veto, list) else ():
+                vetoes.setdefault(str(role), (flow, str(node.get("id"))))
+    if not vetoes or not sa.inspect(conn).has_table(role_holders.name):
+        return []
+    held = set(conn.execute(sa.select(role_holders.c.role).where(role_holders.c.role.in_(sorted(vetoes)))
+                            .distinct()).scalars())
+    return [f"nobody holds the role `{role}`, the veto of step `{step}` in flow `{flow}`: the step will pass "
+            f"without it; grant it (`banyan users grant NAME {role}`) before an instance reaches that step"
+            for role, (flow, step) in sorted(vetoes.items()) if role not in held]
 
 
 def diff_sources(old: Mapping[tuple[str, str], str], new: Mapping[tuple[str, str], str], plan: Plan) -> None:

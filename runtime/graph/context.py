@@ -14,11 +14,11 @@ deployed bundle has no `fx_rate` entity (then only CNY amounts convert).
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from dsl.bank_time import bank_today
 from engine.functions import GRAPH_KEY
 from engine.fx import FX_KEY, RateTable
 from runtime.graph.rates import read_rates
@@ -32,7 +32,7 @@ def graph_context(engine: Engine) -> dict[str, Any]:
     a record write."""
     service = graph_service(engine)
     with engine.connect() as conn:
-        rates = RateTable(read_rates(conn, service.records.refresh()).values(), as_of=date.today())
+        rates = RateTable(read_rates(conn, service.records.refresh()).values(), as_of=bank_today())
     return {GRAPH_KEY: service.expression_graph(), FX_KEY: rates}
 
 
@@ -42,4 +42,4 @@ def provide(loader: Loader, name: str) -> Any:
 
 
 def provide_fx(loader: Loader, name: str) -> RateTable:
-    return RateTable(read_rates(loader.conn, loader.live).values(), as_of=date.today())
+    return RateTable(read_rates(loader.conn, loader.live).values(), as_of=bank_today())

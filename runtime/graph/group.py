@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping
 
+from dsl.bank_time import bank_today
 from dsl.errors import lang_of, words
 from engine.fx import MissingRate
 from engine.graph import (
@@ -145,7 +146,7 @@ def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], co
     money = group_money(balances=state.balances(), members=members, connected=connected,
                         unified_limits=[(a.value, a.currency) for a in state.unified.values() if a.owner == code],
                         guarantees=state.snapshot.guarantees, rates=state.rate_table(),
-                        as_of=as_of or date.today())
+                        as_of=as_of or bank_today())
     credit, unified = money.credit, money.unified_limit
     ratio = None if credit is None else group_credit_ratio(credit, 0.0, settings.net_capital)
     conn_ratio = _ratio(connected_exposure_ratio, money.connected, settings.tier1_capital)

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import Request
 
+from runtime.auth.permissions import MissingPermission
 from runtime.auth.scope import Scope
-from runtime.records.errors import Forbidden
 
 
 class ApiGuard:
@@ -21,4 +21,4 @@ class ApiGuard:
     def permit(self, request: Request, permission: str) -> None:
         user = request.state.user
         if not user.can(permission):
-            raise Forbidden(f"`{user.name}` may not {permission.replace('.', ' ')}")
+            raise MissingPermission(permission)        # the action in the caller's words, never its code

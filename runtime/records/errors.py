@@ -14,7 +14,10 @@ class RecordError(BanyanError):
 
 
 class InvalidRecord(RecordError):
+    """Field problems (each says itself in the reader's language); the headline in another language
+    than English is the catalogue's alone, not mixed with the English summary."""
     status, code = 422, "invalid"
+    generic = True
 
 
 class NotFound(RecordError):

@@ -10,8 +10,9 @@ Which records those are is read from the data model, per entity with such a fiel
     (`currency: {field: currency}` on a money field): the parents of the records in that currency;
   - the entity's own currency field: its records in that currency;
   - anything deeper (`flatten(members.loans)`): every record of the entity (rare; still batched).
-A rate dated after today changes nothing yet: it is due work (`fx-revalue`, runtime/jobs/leases)
-on its date, which runs the same recompute then.
+A rate dated after today (the bank's day, dsl/bank_time) changes nothing yet: it is due work
+(`fx-revalue`, runtime/jobs/leases) at the start of its date on the bank's clock, which runs the
+same recompute then.
 
 Idempotent: a record is written only when a computed value moves, so a batch handed on again, or
 a rate entered twice, changes nothing more. Bounded: the changes of one feed batch are folded into
@@ -25,12 +26,13 @@ import logging
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.bank_time import bank_day_starts, bank_today
 from runtime.deploy.live import LiveModel
 from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
@@ -175,7 +177,7 @@ def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
     live = records.live
     if RATES not in live.model:
         return 0
-    today = date.today()
+    today = bank_today()
     currencies: set[str] | None = set()
     for change in changes:
         if change.entity != RATES:
@@ -187,7 +189,7 @@ def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
             continue
         currency, on = found
         if on is not None and on > today:   # effective on its date: revalue then
-            leases.schedule(conn, DUE_KIND, f"{currency}-{on.isoformat()}", datetime.combine(on, time()),
+            leases.schedule(conn, DUE_KIND, f"{currency}-{on.isoformat()}", bank_day_starts(on),
                             {"currency": currency})
         elif currencies is not None:
             currencies.add(currency)

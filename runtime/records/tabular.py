@@ -13,7 +13,9 @@ column, a repeated field or a missing required column (one without a default) is
 before any row is read. Then every row goes through the records service in one transaction:
 every problem of every row is collected and nothing is written unless there is none
 (`ImportRefused`: each problem by line and by the column header as written, in zh or en —
-runtime/records/tabular_report.py). Exports and templates: tabular_export.py, tabular_template.py.
+runtime/records/tabular_report.py). A write refused because an amount's currency has no exchange
+rate (found above the rows, when their totals are converted) is reported on each row in that
+currency (`Currencies`). Exports and templates: tabular_export.py, tabular_template.py.
 """
 from __future__ import annotations
 
@@ -288,21 +290,73 @@ def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
     header, rows = read_table(path)
     columns = header_columns(records, entity, header)
     notes: dict[int, RowNote] = {}
+    currencies = Currencies(columns)
     counted = 0
 
     def counting() -> Iterator[Row | RowError]:
         nonlocal counted
         for row in _rows(columns, rows, notes):
             counted += 1
+            currencies.note(row)
             yield row
     try:
         with source("import"):                          # the change feed tells an import from a form
             return records.bulk_create(entity, counting(), actor=actor, first_row=2, on_progress=on_progress,
                                        scope=scope)
     except InvalidRecord as exc:
+        exc = currencies.placed(exc)
         raise ImportRefused.of_rows(records.live.bundle.entities, entity, exc, columns, counted, notes,
                                     _cells_at(path, columns, {p.path[0] for p in exc.problems
                                                               if p.path and isinstance(p.path[0], int)})) from None
+
+
+class Currencies:
+    """Which rows of a file hold amounts in which currency (the columns that give a money field its
+    currency), so that a write refused for a missing exchange rate — found when the totals above
+    the rows are recomputed, after every row was read (runtime/records/computed.py) — is reported
+    on the rows in that currency, by line and currency column, like any other problem of a row."""
+
+    RATE = "missing_rate"
+
+    def __init__(self, columns: list[Column]):
+        given = {c.field.name: c.field for c in columns if c.field is not None}
+        names = {getattr(f, "currency_field", None) for f in given.values() if f.type_name == "money"}
+        self._read = {n: value_reader(given[n]) for n in sorted(names - {None}) if n in given}
+        self.lines: dict[str, list[int]] = {}          # currency code → lines in that currency, in order
+        self.column: dict[tuple[int, str], str] = {}   # (line, currency) → the field that gives it
+
+    def note(self, row: Row | RowError) -> None:
+        if not self._read or not isinstance(row, Row):
+            return
+        for name, read in self._read.items():
+            raw = row.get(name)
+            try:
+                code = read(raw.value if isinstance(raw, SheetCell) else raw)
+            except BadValue:
+                continue                                 # the row's own problem, reported by the service
+            if code is not None and (row.line, str(code)) not in self.column:
+                self.lines.setdefault(str(code), []).append(row.line)
+                self.column[(row.line, str(code))] = name
+
+    def placed(self, exc: InvalidRecord) -> InvalidRecord:
+        """`exc` with each missing-rate problem of the whole write on the rows in its currency."""
+        if not any(p.code == self.RATE and not _on_a_row(p) for p in exc.problems):
+            return exc
+        out: list[Problem] = []
+        for p in exc.problems:
+            currency = str((p.params or {}).get("currency"))
+            lines = self.lines.get(currency, []) if p.code == self.RATE and not _on_a_row(p) else []
+            if not lines:           # a rate no row of the file names (or any other problem): as it is
+                out.append(p)
+                continue
+            out.extend(Problem((line, self.column[(line, currency)]), p.message, p.code, p.key, p.params)
+                       for line in lines)
+        out.sort(key=lambda p: p.path[0] if _on_a_row(p) else 0)
+        return InvalidRecord(exc.message, out)
+
+
+def _on_a_row(p: Problem) -> bool:
+    return bool(p.path) and isinstance(p.path[0], int)
 
 
 def _cells_at(path: Path, columns: list[Column], lines: set[int]) -> dict[tuple[int, str], str]:

@@ -77,7 +77,9 @@ def header_problem(index: int | None, header: str, kind: str, **params: Any) -> 
         key, params = "records.columns_missing", {"fields": _Names(params["fields"])}
     else:
         key = f"records.column_{kind}"
-    problem = Problem(path, "", kind, key, {"column": column, **params} if kind != "missing" else params)
+    # an unknown column has the code the records service gives an unknown field (the words name the column)
+    code = "unknown_field" if kind == "unknown" else kind
+    problem = Problem(path, "", code, key, {"column": column, **params} if kind != "missing" else params)
     object.__setattr__(problem, "message", problem.text("en"))
     return problem
 
@@ -114,9 +116,6 @@ class Words:
             return words(f"records.row_{note.kind}", lang, **note.params)
         name = p.path[1] if len(p.path) > 1 and isinstance(p.path[1], str) else None
         f = self.fields.get(name) if name else None
-        if p.code == "choice" and f is not None and f.values and p.key:
-            labels = _join([_text(v.label, lang, v.value) for v in f.values], lang)    # what the drop-down offers
-            return words(p.key, lang, **{**p.params, "choices": labels})
         if getattr(p, "key", None) or getattr(p, "words", None):
             return p.text(lang)
         key = _BY_CODE.get(p.code)

@@ -22,6 +22,7 @@ from forms.i18n import message
 from forms.rules import Outcome, field_errors
 from runtime.flows import form_check
 from runtime.flows.form_check import later_fields, narrowed, start_spec  # noqa: F401 - the pages' names
+from runtime.web.forms import read_first
 
 NUMERIC = {"money", "number", "percent"}
 
@@ -84,9 +85,7 @@ def typed(spec: FormSpec, form: Mapping[str, Any]) -> dict[str, Any]:
 def check_start(spec: FormSpec, sub: Submitted, lang: str) -> Outcome:
     """Every rule of the form over what the initiator typed."""
     values, problems = parse(spec, sub, lang, tz=zone_name())
-    outcome = validate(spec, values, lang)
-    bad = {e.key for e in outcome.errors}
-    outcome.errors[:0] = [p for p in problems if p.key not in bad]
+    outcome = read_first(validate(spec, values, lang), problems)
     outcome.unread = problems
     return outcome
 
@@ -114,9 +113,7 @@ def check_step(spec: FormSpec, current: Mapping[str, Any], sub: Submitted | None
     problems: list[FieldError] = []
     if sub is not None:
         edits, problems = parse(spec, sub, lang, tz=zone_name())
-    outcome = validate(spec, {**current, **edits}, lang)
-    bad = {e.key for e in outcome.errors}
-    outcome.errors[:0] = [p for p in problems if p.key not in bad]
+    outcome = read_first(validate(spec, {**current, **edits}, lang), problems)
     outcome.unread = problems
     access = step.get("fields") or {}
     for name in access.get("required", ()):

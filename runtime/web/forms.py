@@ -51,9 +51,16 @@ def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple
     spec = web.spec(entity)
     values, problems = parse(spec, sub, lang, tz=zone_name())
     outcome = validate(spec, values, lang)
-    bad = {e.key for e in outcome.errors}
-    outcome.errors[:0] = [p for p in problems if p.key not in bad]
-    return outcome.values, outcome
+    return outcome.values, read_first(outcome, problems)
+
+
+def read_first(outcome: Outcome, unread: list[FieldError]) -> Outcome:
+    """`outcome` with the problems of the values that could not be read first, each in place of
+    what the rules said of its (then empty) field: "“八个亿” is not a number", never "required" —
+    the words the records service and the flow service give for the same text."""
+    keys = {e.key for e in unread}
+    outcome.errors = list(unread) + [e for e in outcome.errors if e.key not in keys]
+    return outcome
 
 
 def record_problems(exc: RecordError, lang: str) -> list[FieldError]:

@@ -44,3 +44,16 @@ def test_forms_read_and_edit_datetimes_on_the_same_clock(monkeypatch):
     assert display_text(DT(), UTC_MOMENT, "en", "Europe/London") == "2026-09-30 21:05"
     aware = datetime(2026, 10, 1, 4, 5, tzinfo=timezone(timedelta(hours=8)))
     assert datetime_text(aware, "UTC") == "2026-09-30 20:05"
+
+
+def test_the_banks_day_is_the_banks_not_the_servers(monkeypatch):
+    from datetime import date, datetime, timezone
+
+    from dsl.bank_time import bank_day_starts, bank_today
+    monkeypatch.delenv("BANYAN_TIMEZONE", raising=False)
+    late_utc = datetime(2026, 12, 4, 17, 30)                  # naive UTC: 01:30 on the 5th in Shanghai
+    assert bank_today(late_utc) == date(2026, 12, 5)
+    assert bank_today(datetime(2026, 12, 4, 15, 59, tzinfo=timezone.utc)) == date(2026, 12, 4)
+    assert bank_day_starts(date(2026, 12, 5)) == datetime(2026, 12, 4, 16, 0)
+    monkeypatch.setenv("BANYAN_TIMEZONE", "UTC")
+    assert bank_today(late_utc) == date(2026, 12, 4) and bank_day_starts(date(2026, 12, 5)) == datetime(2026, 12, 5)

@@ -116,8 +116,8 @@ ERRORS = [
     (F("duration"), "two days", "duration", "“two days”不是时长", "“two days” is not a duration"),
     (F("duration"), "9" * 20 + "d", "duration_too_long", "时长最多", "a duration is at most"),
     (F("bool"), "perhaps", "bool", "“perhaps”不是“是”或“否”", "“perhaps” is not yes or no"),
-    (STATUS, "bankrupt", "choice", "“bankrupt”不在可选值中：operating, revoked, Closed",
-     "“bankrupt” is not one of the choices: operating, revoked, Closed"),
+    (STATUS, "bankrupt", "choice", "“bankrupt”不在可选值中：存续、吊销、注销",          # labels: what a person reads
+     "“bankrupt” is not one of the choices: Operating, Revoked, Closed"),
     (TWINS, "同名", "choice_ambiguous", "可以指多个选项（a, b）", "could mean several choices (a, b)"),
     (F("ref"), 1.5, "reference", "“1.5”不是记录的编号或名称", "“1.5” is not the key or the name of a record"),
     (F("ref"), True, "reference", "“true”不是记录", "“true” is not the key"),

@@ -151,7 +151,7 @@ def _run_to_the_route(flows: FlowService, group: str, amount: int) -> dict:
 def test_the_shanghai_groups_take_the_committee_and_the_head_office_routes(demo):
     big = _run_to_the_route(demo, "G0002", 8 * YI)
     assert big["current_nodes"] == ["committee"]
-    assert sorted(t["assignee"] for t in big["tasks"]) == ["committee_1", "committee_2", "committee_3"]
+    assert sorted(t["assignee"] for t in big["tasks"]) == ["committee_1", "committee_2", "committee_3", "cro"]
     small = _run_to_the_route(demo, "G0006", 3 * YI)
     assert small["current_nodes"] == ["head_office_review"]
     assert [t["assignee"] for t in small["tasks"]] == ["ho_credit"]

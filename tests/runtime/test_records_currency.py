@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from runtime.cli.main import main
 from runtime.http.app import create_app
 from runtime.jobs import feed, leases
+from dsl.bank_time import bank_day_starts, bank_today
 from runtime.jobs.changes import last_seq
 from runtime.records import revalue
 from runtime.records.errors import InvalidRecord
@@ -25,7 +26,7 @@ from runtime.storage.db import make_engine
 
 from .flow_bank import company_key, make_bank
 
-TODAY = date.today()
+TODAY = bank_today()             # the bank's day, as the runtime converts at
 EARLIER = TODAY - timedelta(days=40)
 BALANCE = Decimal("1000000.00")
 
@@ -127,6 +128,7 @@ def test_a_newer_rate_revalues_the_stored_totals_through_the_feed(engine):
     assert company(records)["loan_balance"] == Decimal("7250000.00")
     due = leases.pending(engine, revalue.DUE_KIND)
     assert [d["key"] for d in due] == [f"USD-{later.isoformat()}"]
+    assert due[0]["due_at"] == bank_day_starts(later)           # the start of its day on the bank's clock
     # … run on its date (the clock here is still today's, so the rate is not yet the latest)
     assert leases.run_once(engine, "w1", kinds=[revalue.DUE_KIND], now=datetime.combine(later, time(1))) == 1
     assert leases.pending(engine, revalue.DUE_KIND) == []

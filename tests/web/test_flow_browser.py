@@ -153,6 +153,7 @@ def test_a_credit_application_through_the_committee_countersign(browser, server,
     step_by(browser, server, "committee_1", instance, "贷审会", "approve", "同意", approved_amount="7亿")
     step_by(browser, server, "committee_2", instance, "贷审会", "reject", "额度偏高", approved_amount="7亿")
     step_by(browser, server, "committee_3", instance, "贷审会", "approve", "同意", approved_amount="7亿")
+    step_by(browser, server, "cro", instance, "贷审会", "approve", "同意", approved_amount="7亿")   # the veto holder
     rm = Person(browser, server, "rm_sh_01")
     page = rm.page
     page.goto(f"{server.url}/ui/flow-instances/{instance}")

@@ -56,9 +56,13 @@ class FieldAccess:
 class Countersign:
     mode: str                     # any | all | ratio | sequential
     pass_ratio: Fraction | None   # for ratio: approvals / assigned signers must reach it
-    veto_roles: tuple[str, ...]
-    veto: Any                     # CompiledExpr | None
+    veto_roles: tuple[str, ...]   # veto holders are signers of the step (a task each, counted like the
+    veto: Any                     # others) and the step waits for their vote; CompiledExpr | None
     span: Span
+
+    @property
+    def has_veto(self) -> bool:
+        return bool(self.veto_roles) or self.veto is not None
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,20 @@ class TaskNode(Node):
                                   # off as `supervisor` does, tasks keep them as `allow` does)
     return_to: tuple[str, ...]    # empty: any earlier step
 
+    @property
+    def initiator_policy(self) -> str:
+        """allow | skip | supervisor, the default filled in (approvals: supervisor; tasks: allow)."""
+        if self.if_initiator is not None:
+            return self.if_initiator
+        return "supervisor" if self.type == "approval" else "allow"
+
 
 @dataclass(frozen=True)
 class ApprovalNode(TaskNode):
     countersign: Countersign | None
     on_reject: str | None         # None: the flow ends with outcome `rejected`
+    added_signer_reject: str = "back_to_adder"   # a signer added before (前加签) who rejects: back to the
+                                                 # approver who added them, or `reject_request` (the step's verdict)
 
 
 @dataclass(frozen=True)

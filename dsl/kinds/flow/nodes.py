@@ -6,7 +6,8 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping
 
 from dsl.diagnostics import a, did_you_mean
-from dsl.expr.types import BOOL, FieldInfo
+from dsl.expr.ast import ListLit
+from dsl.expr.types import BOOL, FieldInfo, ListType
 from dsl.ir import Label
 from dsl.kinds.actions import build_actions
 from dsl.kinds.flow.ir import (
@@ -97,6 +98,11 @@ def timing(fs: FlowScope, n: dict, path: Path) -> Timing:
     if on_timeout in ("auto_approve", "auto_reject") and n["type"] != "approval":
         ctx.diags.add("BNY407", f"`on_timeout: {on_timeout}` applies only to an approval step",
                       doc.span(path + ("on_timeout",)), "use remind, escalate or {goto: node}")
+    human = n["type"] in ("task", "approval")
+    if levels and on_timeout != "escalate" and (not human or n.get("if_no_assignee") == "fail"):
+        ctx.diags.add("BNY407", "`escalation` has no effect here: nothing escalates this step (`on_timeout` is not "
+                                "escalate" + (", `if_no_assignee` is fail)" if human else ")"),
+                      doc.key_span(path + ("escalation",)), "add `on_timeout: escalate`, or remove `escalation`")
     if on_timeout == "escalate" and not levels:
         ctx.diags.add("BNY204", "`on_timeout: escalate` needs an `escalation` list", doc.span(path + ("on_timeout",)),
                       "add `escalation: [{after: 1d, to: \"role('branch_head', subject.lead_branch)\"}]`")
@@ -137,13 +143,65 @@ def _task(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> TaskNode:
                   timing=timing(fs, n, path), assignees=fs.assignees(path + ("assignees",)), actions=actions,
                   fields=_field_access(fs, n, path), if_no_assignee=n.get("if_no_assignee", "escalate"),
                   if_initiator=n.get("if_initiator"), return_to=return_to)
+    _no_effect(fs, n, path, actions)
+    _initiator_alone(fs, n, path, common["assignees"])
     if kind == "task":
         return TaskNode(**common)
     on_reject = fs.target(path + ("on_reject",)) if "on_reject" in n else None
-    return ApprovalNode(**common, countersign=_countersign(fs, n, path), on_reject=on_reject)
+    return ApprovalNode(**common, countersign=_countersign(fs, n, path, common["assignees"]), on_reject=on_reject,
+                        added_signer_reject=n.get("added_signer_reject", "back_to_adder"))
 
 
-def _countersign(fs: FlowScope, n: dict, path: Path) -> Countersign | None:
+def _no_effect(fs: FlowScope, n: dict, path: Path, actions: tuple[str, ...]) -> None:
+    """A key written on a human step where nothing can use it is refused (BNY407): the author
+    believes it does something. (Keys of another node type are refused by the schema.)"""
+    reasons: list[tuple[str | tuple[str, str], str, str]] = []
+    if "return_to" in n and "return" not in actions:
+        reasons.append(("return_to", "the step does not offer `return`", "add `return` to `actions`, or remove "
+                                                                          "`return_to`"))
+    if "added_signer_reject" in n and "add_signer" not in actions:
+        reasons.append(("added_signer_reject", "the step does not offer `add_signer`",
+                        "add `add_signer` to `actions`, or remove `added_signer_reject`"))
+    if "on_reject" in n and "reject" not in actions and n.get("on_timeout") != "auto_reject":
+        reasons.append(("on_reject", "nothing can reject this step (no `reject` action, no `on_timeout: "
+                                     "auto_reject`)", "add `reject` to `actions`, or remove `on_reject`"))
+    r = n.get("reminders")
+    if isinstance(r, dict) and "max" in r and "every" not in r and n.get("on_timeout") != "remind":
+        reasons.append((("reminders", "max"), "only repeated reminders (`every`, or `on_timeout: remind`) "
+                                              "can be limited", "add `every: 1d`, or remove `max`"))
+    for key, why, hint in reasons:
+        kpath = path + (key if isinstance(key, tuple) else (key,))
+        fs.ctx.diags.add("BNY407", f"`{kpath[-1]}` has no effect here: {why}", fs.doc.key_span(kpath), hint)
+
+
+def _initiator_alone(fs: FlowScope, n: dict, path: Path, assignees) -> None:
+    """A warning for `if_initiator: skip` where the initiator may be the only assignee: four eyes
+    do not let the step pass unapproved, so it goes to the initiator's supervisor instead."""
+    if n.get("if_initiator") != "skip" or fixed_signers(assignees) != 1:
+        return
+    fs.ctx.diags.add("BNY407", f"`if_initiator: skip` on step `{n['id']}` with a single assignee: when that is the "
+                               "initiator, the step goes to their supervisor, it is not skipped",
+                     fs.doc.span(path + ("if_initiator",)),
+                     "write `if_initiator: supervisor` to say so, or name more assignees", severity="warning")
+
+
+def fixed_signers(expr: Any) -> int | None:
+    """How many people an assignee expression gives at most, when the text says so: one for a
+    single user (`form.reviewer`, `initiator.supervisor`), N for a list of N single users; None for
+    a role or any other list (known only when the step opens)."""
+    checked = getattr(expr, "checked", None)
+    if checked is None:
+        return None
+    root = checked.root
+    items = root.items if isinstance(root, ListLit) else (root,)
+    for item in items:
+        info = checked.info.get(item)
+        if info is None or isinstance(info.type, ListType) or info.type.name in ("any", "null"):
+            return None
+    return len(items)
+
+
+def _countersign(fs: FlowScope, n: dict, path: Path, assignees: Any = None) -> Countersign | None:
     c = n.get("countersign")
     if c is None:
         return None
@@ -152,13 +210,17 @@ def _countersign(fs: FlowScope, n: dict, path: Path) -> Countersign | None:
     if mode == "ratio":
         if "pass" not in c:
             fs.ctx.diags.add("BNY509", "a ratio countersign needs `pass`", fs.doc.key_span(cpath + ("mode",)),
-                             "add e.g. `pass: 2/3` or `pass: 67%`")
+                             "add e.g. `pass: 2/3` (two of three signers) or `pass: 60%`")
         else:
             ratio = parse_ratio(c["pass"])
             if ratio is None or not 0 < ratio <= 1:
                 fs.ctx.diags.add("BNY509", f"`pass: {c['pass']}` is not a share between 0 and 1",
-                                 fs.doc.span(cpath + ("pass",)), "write 2/3, 67% or 0.67")
+                                 fs.doc.span(cpath + ("pass",)),
+                                 "write a fraction such as 2/3, or a percentage such as 60%")
                 ratio = None
+            else:                 # veto holders join the signers, so their number is known only then
+                _near_fraction(fs, cpath + ("pass",), c["pass"], ratio,
+                               fixed_signers(assignees) if "veto" not in c else None)
     elif "pass" in c:
         fs.ctx.diags.add("BNY509", f"`pass` applies only to `mode: ratio`, not {mode}", fs.doc.key_span(cpath + ("pass",)),
                          "remove `pass`, or use `mode: ratio`")
@@ -172,6 +234,36 @@ def _countersign(fs: FlowScope, n: dict, path: Path) -> Countersign | None:
         fs.ctx.diags.add("BNY509", "a veto means nothing when any one signer decides", fs.doc.key_span(cpath + ("veto",)),
                          "use mode all, ratio or sequential, or remove `veto`")
     return Countersign(mode, ratio, veto_roles, veto_expr, fs.doc.span(cpath))
+
+
+def near_fraction(ratio: Fraction, signers: int | None = None) -> tuple[Fraction, int, int, int] | None:
+    """For a share written as a percentage or decimal: the simple fraction (denominator up to 12)
+    within one percentage point that it is not, and a number of signers where the two need a
+    different number of approvals — (fraction, signers, approvals under `ratio`, approvals under
+    the fraction). With `signers` known, only that number is tried. None: no such neighbour."""
+    near = min((Fraction(p, q) for q in range(2, 13) for p in range(1, q)), key=lambda f: abs(f - ratio))
+    if near == ratio or abs(near - ratio) >= Fraction(1, 100):
+        return None
+    for count in ([signers] if signers else range(near.denominator, 1000)):
+        need, need_near = -(-ratio * count // 1), -(-near * count // 1)
+        if need != need_near:
+            return near, count, int(need), int(need_near)
+    return None
+
+
+def _near_fraction(fs: FlowScope, path: Path, written: Any, ratio: Fraction, signers: int | None) -> None:
+    """BNY509 as a warning: `pass: 67%` (or 0.67) beside 2/3 — counted exactly, they differ."""
+    if "/" in str(written):
+        return
+    found = near_fraction(ratio, signers)
+    if found is None:
+        return
+    near, count, need, need_near = found
+    among = f"with the {count} signers named" if signers else f"with {count} signers"
+    fs.ctx.diags.add("BNY509", f"`pass: {written}` is not {near}: {among} it needs {need} approval(s), "
+                               f"{near} would need {need_near}", fs.doc.span(path),
+                     f"write `pass: {near}` if that is what you mean; a percentage or decimal is counted exactly",
+                     severity="warning")
 
 
 def parse_ratio(value: Any) -> Fraction | None:

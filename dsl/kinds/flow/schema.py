@@ -58,8 +58,10 @@ _HUMAN = {
                        "description": "When the assignee expression finds no one (default escalate to the "
                                       "escalation's first level, else to the flow admin)."},
     "if_initiator": {"enum": ["allow", "skip", "supervisor"],
-                     "description": "When the initiator is an assignee: allow, skip them, or pass to their "
-                                    "supervisor. Left out: supervisor for an approval, allow for a task."},
+                     "description": "When the initiator is an assignee (four eyes): allow, skip them (when they "
+                                    "are the only one, the step goes to their supervisor instead), or pass to "
+                                    "their supervisor; skip and supervisor also keep them from signing or doing "
+                                    "the step later. Left out: supervisor for an approval, allow for a task."},
     "return_to": {"type": "array", "items": TARGET, "uniqueItems": True, "minItems": 1,
                   "description": "Nodes a `return` may send the work back to (default: any earlier step)."},
 }
@@ -70,8 +72,14 @@ COUNTERSIGN = {
                    "sequential (依次, in the order the assignees are listed).",
     "properties": {
         "mode": {"enum": ["any", "all", "ratio", "sequential"]},
-        "pass": {"type": ["string", "number"], "description": "For ratio: 2/3, 67% or 0.67, counted over approvals."},
-        "veto": {"description": "Who can reject alone, whatever the others decide: an expression or a list of roles.",
+        "pass": {"type": ["string", "number"],
+                 "description": "For ratio: the share of the signers whose approval carries the step, counted "
+                                "exactly: approvals × denominator ≥ numerator × signers. A fraction (2/3), a "
+                                "percentage (60%) or a decimal (0.6) are read as written, so they differ: with "
+                                "three signers 2/3 needs two approvals, 67% or 0.67 needs all three."},
+        "veto": {"description": "Who can reject alone, whatever the others decide: an expression or a list of roles. "
+                                "Veto holders are signers of the step (each gets a task, counted like the other "
+                                "signers), and the step does not pass before every one of them has voted.",
                  "oneOf": [EXPRESSION, ROLE_LIST]},
     },
 }
@@ -83,7 +91,13 @@ _BY_TYPE: dict[str, tuple[dict[str, Any], list[str]]] = {
     "task": ({**_NEXT, **_TIMING, **_HUMAN}, ["assignees"]),
     "approval": ({**_NEXT, **_TIMING, **_HUMAN, "countersign": COUNTERSIGN,
                   "on_reject": {**TARGET, "description": "Where a rejection goes; left out, the flow ends "
-                                                         "with outcome `rejected`."}}, ["assignees"]),
+                                                         "with outcome `rejected`."},
+                  "added_signer_reject": {"enum": ["back_to_adder", "reject_request"],
+                                          "description": "When a signer added before the approver (前加签) "
+                                                         "rejects: back_to_adder (default) gives the decision back "
+                                                         "to the approver who added them; reject_request makes "
+                                                         "their rejection the step's. Needs `add_signer` among "
+                                                         "the actions."}}, ["assignees"]),
     "branch": ({"cases": {**_CASES, "description": "Tried in order; the first whose `when` holds wins."},
                 "default": {**TARGET, "description": "Where to go when no case holds."}}, ["cases"]),
     "inclusive": ({"cases": {**_CASES, "description": "Every case whose `when` holds runs, in parallel."},

@@ -70,6 +70,8 @@ def test_group_credit_committee_passes_on_two_thirds_and_can_return():
     d.approve("branch_approval", "head")
     d.approve("committee", "m1", fields={"approved_amount": 7 * 10**8})
     d.approve("committee", "m2")
+    assert d.state.running and d.open() == {"committee": ["m3"]}   # 2/3 reached; the CRO's veto still to come
+    d.approve("committee", "m3")
     assert d.outcome == ("finished", "approved")
 
 
