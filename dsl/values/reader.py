@@ -130,7 +130,7 @@ def value_reader(field: Any, *, source: str = "json", tz: tzinfo | str | None = 
         def read_number(raw: Any, percent_cell: bool = False) -> Any:
             if raw.__class__ is Decimal:             # finite, written out, at most `scale` decimals
                 exponent = raw.as_tuple().exponent
-                if exponent.__class__ is int and fewest <= exponent <= 0 and (  # type: ignore[operator]
+                if exponent.__class__ is int and fewest <= exponent <= 0 and (
                         raw.adjusted() < WHOLE_DIGITS):
                     return raw
             return read(raw, percent_cell)

@@ -1,6 +1,7 @@
 """The tables of the change feed and of due work: `banyan_changes` (the committed record
-changes: one row per change, or per run of a write's records changed alike — see changes.py), `banyan_feed_cursors` (how far each subscriber has read, with its lease and its last
-failure) and `banyan_due` (work that falls due at a time, claimed under a lease).
+changes: one row per change, or per run of a write's records changed alike — see changes.py),
+`banyan_feed_cursors` (how far each subscriber has read, with its lease and its last failure)
+and `banyan_due` (work that falls due at a time, claimed under a lease).
 
 These definitions are what runtime/jobs queries; the Alembic revision `0005_jobs` creates them
 (a frozen copy, never an import; 0009 adds `records`). The outbox's tables live in `outbox_tables.py`. Every

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from dsl.bank_time import bank_day_starts, bank_today
 from runtime.cli.main import main
 from runtime.http.app import create_app
 from runtime.jobs import feed, leases
-from dsl.bank_time import bank_day_starts, bank_today
 from runtime.jobs.changes import last_seq
 from runtime.records import revalue
 from runtime.records.errors import InvalidRecord
