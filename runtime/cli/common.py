@@ -7,7 +7,10 @@ exit 1 for problems found in the data or a refused deploy, 2 for anything else.
 from __future__ import annotations
 
 import functools
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable, NoReturn
 
 import click
@@ -88,3 +91,21 @@ def compile_bundle(path: str) -> Any:
         click.echo(render_text(diags, result.sources, color=sys.stderr.isatty()), err=True)
         fail(f"{path}: {len(diags)} error(s); nothing was changed (run `banyan validate {path}`)")
     return result.bundle
+
+
+format_option = click.option(
+    "--format", "fmt", default="text", type=click.Choice(["text", "json"]),
+    help="json: a refusal is the API's error body on stdout (every problem with its path and code), exit 1.")
+
+
+@contextmanager
+def json_errors(fmt: str) -> Iterator[None]:
+    """With `--format json`, a refused command prints the API's error body on stdout and exits as
+    the text form would; otherwise the error goes on to `handle_errors`."""
+    try:
+        yield
+    except BanyanError as exc:
+        if fmt != "json":
+            raise
+        click.echo(json.dumps(exc.to_dict(env_lang()), ensure_ascii=False, indent=2, default=str))
+        sys.exit(exit_code_of(exc))

@@ -4,13 +4,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from dsl.errors import BanyanError, env_lang
-from runtime.cli.common import engine_for, env_option, exit_code_of, fail, fail_error, handle_errors, when
+from runtime.cli.common import engine_for, env_option, fail, fail_error, handle_errors, json_errors, when
 from runtime.cli.main import main
 from runtime.flows.store import FlowError
 
@@ -66,21 +64,9 @@ def flow() -> None:
 def start_cmd(name, subject, form, actor, request_id, fmt, env) -> None:
     """Start flow NAME. The form is checked against the flow's Form first (money as 8亿 or 800000000,
     enums by value, tables as lists of rows): every problem is listed with its field path."""
-    with _as_json(fmt):
+    with json_errors(fmt):
         _out(_service(env).start(name, actor=actor, subject=subject, form=_json_arg(form, "--form"),
                                  request_id=request_id))
-
-
-@contextmanager
-def _as_json(fmt: str):
-    """With `--format json`, a refused command prints the API's error body and exits 1."""
-    try:
-        yield
-    except BanyanError as exc:
-        if fmt != "json":
-            raise
-        _out(exc.to_dict(env_lang()))
-        sys.exit(exit_code_of(exc))
 
 
 @flow.command("act")
@@ -106,7 +92,7 @@ def act_cmd(instance, action, actor, task, fields, comment, to, users, position,
     """Do ACTION (approve, reject, complete, claim, return, transfer, delegate, add_signer, remove_signer,
     withdraw, urge, cc, comment, cancel) on INSTANCE."""
     from runtime.flows.commands import ACTIONS, parameters
-    with _as_json(fmt):
+    with json_errors(fmt):
         service = _service(env)
         wanted = parameters(action) if action in ACTIONS else {}
         if "task" in wanted and task is None:

@@ -13,7 +13,7 @@ from runtime.auth.org import OrgTree
 from runtime.auth.permissions import MissingPermission
 from runtime.auth.scope import Scope, scope_for
 from runtime.auth.users import UserStore
-from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.common import engine_for, env_option, fail, format_option, handle_errors, json_errors
 from runtime.cli.main import main
 from runtime.deploy.deployments import default_author
 from runtime.records.errors import NotFound
@@ -154,15 +154,17 @@ def get_record(entity: str, ident: str, as_user: str | None, env: str | None) ->
 @click.option("--json", "raw_json", default=None, help="Field values as a JSON object.")
 @click.option("--request-id", default=None, help="Idempotency key: a repeat does nothing.")
 @as_option
+@format_option
 @env_option
 @handle_errors
 def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: str | None, as_user: str | None,
-                  env: str | None) -> None:
+                  fmt: str, env: str | None) -> None:
     """Create a record."""
-    door = Door(env, as_user)
-    door.permit("records.write")
-    _echo(door.records.create(entity, _values(sets, raw_json), actor=door.actor, request_id=request_id,
-                              scope=door.scope), _percents(door, entity))
+    with json_errors(fmt):
+        door = Door(env, as_user)
+        door.permit("records.write")
+        _echo(door.records.create(entity, _values(sets, raw_json), actor=door.actor, request_id=request_id,
+                                  scope=door.scope), _percents(door, entity))
 
 
 @records.command("update")
@@ -173,16 +175,18 @@ def create_record(entity: str, sets: tuple, raw_json: str | None, request_id: st
 @click.option("--version", "expected", type=int, default=None, help="Fail unless the record is at this version.")
 @click.option("--request-id", default=None)
 @as_option
+@format_option
 @env_option
 @handle_errors
 def update_record(entity: str, ident: str, sets: tuple, raw_json: str | None, expected: int | None,
-                  request_id: str | None, as_user: str | None, env: str | None) -> None:
+                  request_id: str | None, as_user: str | None, fmt: str, env: str | None) -> None:
     """Change fields of a record."""
-    door = Door(env, as_user)
-    door.permit("records.write")
-    _echo(door.records.update(entity, door.target(entity, ident), _values(sets, raw_json), actor=door.actor,
-                              expected_version=expected, request_id=request_id, scope=door.scope),
-          _percents(door, entity))
+    with json_errors(fmt):
+        door = Door(env, as_user)
+        door.permit("records.write")
+        _echo(door.records.update(entity, door.target(entity, ident), _values(sets, raw_json), actor=door.actor,
+                                  expected_version=expected, request_id=request_id, scope=door.scope),
+              _percents(door, entity))
 
 
 @records.command("delete")

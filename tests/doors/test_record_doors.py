@@ -80,6 +80,14 @@ def cli_create(bank, values, lang):
     return [(where, None, words) for where, words in cli_problems(r.stderr)]
 
 
+def cli_create_json(bank, values, lang):
+    """`--format json`: the API's own body, codes included."""
+    r = cli(bank.url, ["records", "create", "deal", "--format", "json", "--json",
+                       json.dumps(sent(values), ensure_ascii=False)], lang)
+    assert r.exit_code == 1, r.output
+    return [(".".join(map(str, p["loc"])), p["type"], p["msg"]) for p in json.loads(r.stdout)["detail"]]
+
+
 def page_create(bank, values, lang):
     client = bank.pages[lang]
     form = client.get("/ui/e/deal/new").text
@@ -148,6 +156,7 @@ def test_every_door_gives_the_same_problem(bank, case, tmp_path):
         assert [(w, c) for w, c, _m in truth] == [(field, code)], lang
         assert truth[0][2] and "Error" not in truth[0][2]
         same_as(truth, cli_create(bank, values, lang))
+        assert cli_create_json(bank, values, lang) == truth            # codes too
         same_as(truth, page_create(bank, values, lang))
         words = in_a_file(case, truth[0][2], lang)
         assert api_import(bank, [FIRST, values], lang) == [(3, field, code, words)]
