@@ -16,8 +16,10 @@ same recompute then.
 
 Idempotent: a record is written only when a computed value moves, so a batch handed on again, or
 a rate entered twice, changes nothing more. Bounded: the changes of one feed batch are folded into
-one pass per currency, and records are recomputed `CHUNK` at a time with a fresh loader (its
-caches stay small). Not strict: a rate deleted since leaves the figure null (see the field's help)
+one pass per currency, records are recomputed `CHUNK` at a time with a fresh loader (its caches
+stay small), and one transaction recomputes at most `BUDGET` of them: the rest goes on as due work
+(`fx-revalue`, due at once, keyed by where it stopped), one transaction after another.
+Not strict: a rate deleted since leaves the figure null (see the field's help)
 rather than stalling the feed. Registered when imported; `banyan serve` and `banyan worker` import it.
 """
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dsl.bank_time import bank_day_starts, bank_today
 from runtime.deploy.live import LiveModel
 from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
+from runtime.jobs.tables import db_now
 from runtime.records.computed import propagate, recompute
 from runtime.records.context import Loader
 from runtime.records.service import Records
@@ -47,6 +50,7 @@ RATES = "fx_rate"
 CONVERT = "to_cny"
 ACTOR = "system"
 CHUNK = 500
+BUDGET = 5000               # candidates recomputed in one transaction; the rest goes on as due work
 REPORTING = "CNY"
 
 
@@ -133,24 +137,46 @@ def candidates(conn: Connection, live: LiveModel, holder: Holder, currencies: fr
     return sorted(ids)
 
 
-def revalue(conn: Connection, records: Records, currencies: Iterable[str] | None, actor: str = ACTOR) -> int:
+def revalue(conn: Connection, records: Records, currencies: Iterable[str] | None, actor: str = ACTOR, *,
+            start: tuple[int, int] = (0, 0), budget: int | None = None) -> tuple[int, tuple[int, int] | None]:
     """Recompute the stored converting fields of the records holding amounts in `currencies` (None:
-    every foreign currency), and their parents; returns how many records changed."""
+    every foreign currency), and their parents. Returns (how many records changed, where to go on):
+    with a `budget`, at most that many candidates are recomputed and the rest is left for later —
+    `(holder index, last id done)` to pass back as `start` — else None when all is done."""
     live = records.live
     wanted = None if currencies is None else frozenset(currencies) - {REPORTING}
     if wanted is not None and not wanted:
-        return 0
-    changed = 0
-    for holder in holders(live):
+        return 0, None
+    changed, left = 0, budget
+    every = holders(live)
+    for index in range(start[0], len(every)):
+        holder = every[index]
         if live.read_only(holder.entity) is not None:
             continue
         rules = records.rules(holder.entity)
-        ids = candidates(conn, live, holder, wanted)
-        for start in range(0, len(ids), CHUNK):
+        after = start[1] if index == start[0] else 0
+        ids = [i for i in candidates(conn, live, holder, wanted) if i > after]
+        for begin in range(0, len(ids), CHUNK):
+            if left is not None and left <= 0:
+                return changed, (index, ids[begin - 1] if begin else after)
+            chunk = ids[begin:begin + CHUNK] if left is None else ids[begin:begin + min(CHUNK, left)]
             loader = Loader(conn, live)
-            moved = recompute(conn, loader, holder.entity, ids[start:start + CHUNK], rules, actor, strict=False)
+            moved = recompute(conn, loader, holder.entity, chunk, rules, actor, strict=False)
             changed += len(moved) + propagate(conn, loader, holder.entity, moved, records.rules, actor, strict=False)
-    return changed
+            if left is not None:
+                left -= len(chunk)
+                if left <= 0 and begin + len(chunk) < len(ids):
+                    return changed, (index, chunk[-1])
+    return changed, None
+
+
+def _go_on(conn: Connection, currencies: Iterable[str] | None, resume: tuple[int, int] | None) -> None:
+    """Leave the rest of a revaluation to due work, now, in the next transaction."""
+    if resume is None:
+        return
+    wanted = None if currencies is None else sorted(currencies)
+    key = f"{'+'.join(wanted) if wanted else 'all'}-from-{resume[0]}-{resume[1]}"
+    leases.schedule(conn, DUE_KIND, key[:200], db_now(), {"currencies": wanted, "holder": resume[0], "after": resume[1]})
 
 
 # -- the feed subscriber and the due work ------------------------------------------------------
@@ -195,7 +221,8 @@ def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
             currencies.add(currency)
     if currencies is not None and not currencies:
         return 0
-    changed = revalue(conn, records, currencies)
+    changed, resume = revalue(conn, records, currencies, budget=BUDGET)
+    _go_on(conn, currencies, resume)
     if changed:
         log.info("revalued %s record(s) after exchange-rate changes (%s)", changed,
                  ", ".join(sorted(currencies)) if currencies is not None else "every currency")
@@ -203,9 +230,18 @@ def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
 
 
 def on_due(conn: Connection, item: leases.DueItem) -> int:
-    """A rate's date has come: revalue the amounts in its currency."""
-    currency = item.payload.get("currency")
-    return revalue(conn, _records(conn.engine), None if not currency else [currency])
+    """A rate's date has come (revalue the amounts in its currency), or a revaluation goes on where
+    the last transaction left it."""
+    payload = item.payload
+    if "currencies" in payload:
+        currencies = payload["currencies"]
+        start = (int(payload.get("holder") or 0), int(payload.get("after") or 0))
+    else:
+        currency = payload.get("currency")
+        currencies, start = (None if not currency else [currency]), (0, 0)
+    changed, resume = revalue(conn, _records(conn.engine), currencies, start=start, budget=BUDGET)
+    _go_on(conn, currencies, resume)
+    return changed
 
 
 feed.subscribe(SUBSCRIBER, on_changes, entities=[RATES], batch=50)

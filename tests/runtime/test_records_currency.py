@@ -112,7 +112,7 @@ def test_a_newer_rate_revalues_the_stored_totals_through_the_feed(engine):
 
     # idempotent: the same rate again, or the batch handed on again, moves nothing
     with engine.begin() as conn:
-        assert revalue.revalue(conn, Records(engine), ["USD"]) == 0
+        assert revalue.revalue(conn, Records(engine), ["USD"]) == (0, None)
     seq = counts(engine)[1]
     assert feed.run_once(engine, "w1", names=[revalue.SUBSCRIBER]) == 0 and counts(engine)[1] == seq
 
@@ -200,3 +200,28 @@ def test_the_api_says_the_missing_rate_in_the_callers_language(engine):
     assert answers["zh"]["exposure"]["currency"]["problems"][0]["message"].startswith(f"缺少 {day} 或之前的USD兑CNY汇率")
     assert answers["zh"]["exposure"]["currency"]["note"] == f"按 {day} 或之前最近的汇率折算为人民币"
     assert answers["en"]["exposure"]["currency"]["note"] == f"converted to CNY at the latest rate on or before {day}"
+
+
+def test_a_large_revaluation_goes_on_in_transactions_of_its_own(engine, monkeypatch):
+    """One transaction recomputes at most BUDGET records; the rest is due work, due at once, that
+    picks up where the last one stopped — and the totals end as one pass would leave them."""
+    records = Records(engine)
+    records.create("fx_rate", rate(EARLIER, "7.1"), actor="ops")
+    records.create("loan", loan(), actor="rm")
+    records.create("loan", {**loan("L0000002"), "borrower": company_key("C2")}, actor="rm")
+    feed.run_once(engine, "w1", names=[revalue.SUBSCRIBER])
+    monkeypatch.setattr(revalue, "BUDGET", 1)
+    monkeypatch.setattr(revalue, "CHUNK", 1)
+    records.create("fx_rate", rate(TODAY, "7.25"), actor="ops")
+    assert feed.run_once(engine, "w1", names=[revalue.SUBSCRIBER]) == 1
+    done = [company(records)["loan_balance"], records.find("company", company_key("C2"))["loan_balance"]]
+    assert sorted(done) == [Decimal("7100000.00"), Decimal("7250000.00")]        # one of two, so far
+    assert [d["payload"] for d in leases.pending(engine, revalue.DUE_KIND)]        # the rest is waiting
+    rounds = 0
+    while leases.pending(engine, revalue.DUE_KIND) and rounds < 10:
+        leases.run_once(engine, "w1", kinds=[revalue.DUE_KIND])
+        rounds += 1
+    assert leases.pending(engine, revalue.DUE_KIND) == [] and rounds >= 1
+    assert company(records)["loan_balance"] == Decimal("7250000.00")
+    assert records.find("company", company_key("C2"))["loan_balance"] == Decimal("7250000.00")
+    assert records.find("group", "G0001")["total_credit_balance"] == Decimal("14500000.00")
