@@ -86,3 +86,36 @@ def test_the_readme_start_refuses_money_that_is_not_money(demo_url):
     assert "amount: “八个亿” is not a number" in r.output and "bogus: There is no field named bogus" in r.output
     assert "sub_limits" not in r.output          # a rule reading an unread value waits for it
     assert "Traceback" not in r.output
+
+
+def test_the_same_application_through_the_api_reaches_the_committee_and_is_approved(demo_url):
+    """The README's commands, each sent as the JSON API's request instead: the same route, the same end."""
+    from fastapi.testclient import TestClient
+
+    from runtime.http.app import create_app
+    engine = make_engine(demo_url)
+    api = TestClient(create_app(engine))
+    commands = readme_commands()
+    start = commands[0]
+    form = json.loads(start[start.index("--form") + 1])
+    r = api.post(f"/flows/{start[2]}/instances", json={"subject": start[start.index("--subject") + 1], "form": form},
+                 headers={"X-Banyan-Actor": start[start.index("--as") + 1]})
+    assert r.status_code == 201, r.text
+    instance = r.json()["id"]
+    assert r.json()["form"]["amount"] == "800000000"
+    for args in commands[1:]:
+        if args[1] != "act":
+            continue
+        action, actor = args[3], args[args.index("--as") + 1]
+        view = api.get(f"/flow-instances/{instance}").json()
+        (task,) = [t["id"] for t in view["tasks"] if t["assignee"] == actor or actor in t["candidates"]]
+        body = {"task": task}
+        if "--fields" in args:
+            body["fields"] = json.loads(args[args.index("--fields") + 1])
+        r = api.post(f"/flow-instances/{instance}/{action}", json=body, headers={"X-Banyan-Actor": actor})
+        assert r.status_code == 200, (args, r.text)
+        if actor == "head_sh":
+            assert r.json()["current_nodes"] == ["committee"]
+    final = api.get(f"/flow-instances/{instance}").json()
+    assert (final["status"], final["outcome"]) == ("finished", "approved")
+    engine.dispose()
