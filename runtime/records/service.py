@@ -32,7 +32,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly,
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from runtime.records.validation import EntityRules, Problem
 from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
-from runtime.storage.db import writing
+from runtime.storage.db import WRITE_OPTION, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.tables import deployments as t_deployments
 from runtime.storage.tables import requests as t_requests
@@ -245,6 +245,26 @@ class Records:
             ids = self._create_many(conn, entity, [values], actor, first_row=None, scope=scope)
             self._remember(conn, request_id, actor, command, values, entity, str(ids[0]))
             return self._get(conn, entity, ids[0], scope)
+
+    def problems(self, entity: str, values: Mapping[str, Any], *, actor: str, id_: int | None = None,
+                 scope: Scope | None = None) -> list[Problem]:
+        """Every problem creating (or, with `id_`, changing) a record with `values` would meet — the
+        value model, the field rules, references, uniqueness, scope — and nothing written: the write
+        runs in a transaction that is always rolled back. A page that found a problem of its own
+        asks this too, so it lists at once what the API would."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            tx = conn.begin()
+            try:
+                if id_ is None:
+                    self._create_many(conn, entity, [values], actor, first_row=None, scope=scope)
+                else:
+                    self._update_many(conn, entity, [(id_, values, None)], actor, numbered=False, scope=scope)
+            except InvalidRecord as exc:
+                return list(exc.problems)
+            finally:
+                tx.rollback()
+        return []
 
     def bulk_create(self, entity: str, rows: Iterable[Mapping[str, Any]], *, actor: str, first_row: int = 1,
                     on_progress: Callable[[int], None] | None = None, conn: Connection | None = None,
