@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .applications import APPLICATIONS
 from .bank import ENTITY_ORDER, generate
 from .users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
 
@@ -20,6 +21,7 @@ class DemoBankPlugin:
     seed_users: Callable[..., list[str]]    # seed_users(UserStore, OrgTree) -> the names made
     user_names: tuple[str, ...]             # everyone seed_users may make
     password: str                           # their documented password (`banyan serve` warns while it works)
+    applications: tuple = ()                # requests left in flight: {flow, subject, initiator, form, steps}
 
 
 DEMO = DemoBankPlugin(
@@ -30,4 +32,5 @@ DEMO = DemoBankPlugin(
     seed_users=seed_demo_users,
     user_names=tuple(name for name, *_ in DEMO_USERS),
     password=DEMO_PASSWORD,
+    applications=APPLICATIONS,
 )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 
 import click
 
@@ -30,7 +31,15 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     """Generate the demo bank and load it through the records service (one transaction)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from runtime.cli.seed import SeedError, ensure_deployed, load_demo, seed_demo, seed_demo_users
+    from forms.i18n import in_wan_yi
+    from runtime.cli.seed import (
+        SeedError,
+        ensure_deployed,
+        load_demo,
+        seed_demo,
+        seed_demo_applications,
+        seed_demo_users,
+    )
     from runtime.records.service import Records
     engine = engine_for(env)
     try:
@@ -56,6 +65,15 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     made = seed_demo_users(engine, records.live.bundle, demo)
     if made:
         click.echo(f"demo users: {', '.join(made)} (password {demo.password}; `banyan serve` warns while they exist)")
+    try:
+        waiting = seed_demo_applications(engine, demo)
+    except SeedError as exc:
+        fail(str(exc))
+    for view in waiting:
+        holders = sorted({t["assignee"] or "/".join(t["candidates"]) for t in view["tasks"]})
+        subject = (view.get("subject") or {}).get("key", "")
+        click.echo(f"in flight: {view['flow']} {subject} {in_wan_yi(Decimal(view['form']['amount']), 'zh')} "
+                   f"at {', '.join(view['current_nodes'])} → {', '.join(holders)}")
     click.echo("next: `banyan serve` and open http://127.0.0.1:8000/ui/ (sign in as rm_sh_01)")
 
 

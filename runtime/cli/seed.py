@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from dsl.errors import BanyanError
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
+from runtime.flows.service import FlowService
 from runtime.records.errors import RecordError
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
@@ -119,6 +120,31 @@ def seed_demo_users(engine: Engine, bundle: Any, demo: Any = None) -> list[str]:
     """Create the demo's people that do not exist yet; returns who was made."""
     demo = demo or load_demo()
     return list(demo.seed_users(UserStore(engine), OrgTree(bundle)))
+
+
+def seed_demo_applications(engine: Engine, demo: Any = None) -> list[dict]:
+    """Start the demo's applications and take their steps (`demo.applications`), through the flow
+    service like any request; returns each one's instance view. Steps name who acts, the action,
+    the fields they fill and their opinion; the acting person's open task is found as the CLI
+    finds it."""
+    demo = demo or load_demo()
+    flows = FlowService(engine)
+    views = []
+    for app in getattr(demo, "applications", ()):
+        try:
+            view = flows.start(app["flow"], actor=app["initiator"], subject=app.get("subject"), form=app["form"])
+            for actor, action, fields, opinion in app.get("steps", ()):
+                mine = [t["id"] for t in view["tasks"] if t["assignee"] == actor or actor in t["candidates"]]
+                if len(mine) != 1:
+                    raise SeedError(f"the demo application on {app.get('subject')} expected one open task for "
+                                    f"{actor} at {', '.join(view['current_nodes'])}, found {len(mine)}")
+                view = flows.act(view["id"], action, actor=actor, task=mine[0], fields=fields or None,
+                                 comment=opinion)
+        except BanyanError as exc:
+            raise SeedError(f"a demo application on {app.get('subject')} cannot run on the deployed flows: "
+                            f"{exc.message}") from exc
+        views.append(view)
+    return views
 
 
 def demo_sign_ins(engine: Engine) -> list[str]:

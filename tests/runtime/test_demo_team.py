@@ -174,3 +174,22 @@ def test_the_beijing_manager_cannot_reach_the_shanghai_groups(demo):
         with pytest.raises(FlowError) as caught:
             demo.start("group_credit_approval", actor="rm_bj_01", subject=group, form={**FORM, "amount": YI})
         assert caught.value.code == "not_found"
+
+
+def test_the_demo_leaves_something_in_every_approvers_inbox(tmp_path):
+    """`banyan seed demo` leaves applications at each step of the credit approval: every person on
+    its route has a task waiting, and the relationship manager sees what they started."""
+    from click.testing import CliRunner
+
+    from runtime.cli.main import main
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    r = CliRunner().invoke(main, ["seed", "demo", "--scale", "0.01", "--path", str(ROOT / "configs")],
+                           env={"BANYAN_DATABASE_URL": url})
+    assert r.exit_code == 0, r.output
+    assert r.output.count("in flight: group_credit_approval") == 5 and "8亿 at committee" in r.output
+    engine = make_engine(url)
+    flows = FlowService(engine)
+    for person in ("co_sh", "risk_sh", "head_sh", "ho_credit", "committee_1", "committee_2", "committee_3", "cro"):
+        assert flows.inbox(person, "mine")["total"] >= 1, person
+    assert flows.started("rm_sh_01", limit=0)["total"] == 5
+    engine.dispose()
