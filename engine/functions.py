@@ -13,17 +13,36 @@ Without them a graph function is null ("not known"), so a rule built on it does 
     controller(credit_code)                  string   the ultimate controller's key, null if none
     effective_share(holder, credit_code)     percent  look-through ownership, all layers
     contagion_score(credit_code)             number   0..1, risk reaching it from distressed firms
+
+Concentration before approval (engine/graph/concentration.py), for a flow's route: the group is
+a group record (a flow's `subject`) or its key; the amounts are CNY; the date is the evaluation's
+(`$now`), the capital the `bank_capital` figure effective on or before it (none: an error that says
+so, never a default); an amount without an exchange rate is an error, never summed in as yuan.
+
+    group_credit_ratio(group, amount)        percent  (members' loan balances + amount) / net capital
+    single_borrower_ratio(group, sub_limits) percent  the largest one member's balances + its rows of
+                                                      `sub_limits` (each with `borrower`, `amount`) / net capital
+    connected_credit_ratio(group, amount)    percent  (balances of the members and the firms control links
+                                                      to them + amount) / tier-1 capital
+
+They read `$graph`'s `exposure` (an `ExposureBook`); in a flow, where the context holds only the
+subject and the form, the group record brings its operation's `$graph` along. Without one they
+are null, like the functions above.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
+from dsl.bank_time import bank_today
 from dsl.expr import functions
-from dsl.expr.functions import Signature
-from dsl.expr.types import BOOL, INTEGER, NUMBER, PERCENT, STRING
+from dsl.expr.functions import Signature, TypeSet
+from dsl.expr.runtime import NOW_KEY
+from dsl.expr.types import BOOL, INTEGER, MONEY, NUMBER, PERCENT, STRING
 
 if TYPE_CHECKING:                 # the graph (numpy, scipy) loads only when the runtime passes one in
+    from engine.graph.concentration import Concentration, ExposureBook
     from engine.graph.contagion import ContagionResult
     from engine.graph.snapshot import GraphSnapshot
 
@@ -71,6 +90,70 @@ def contagion_score(ctx: Mapping[str, Any], firm: str) -> Decimal | None:
     return None if result is None else Decimal(repr(result.score(firm))).quantize(_PLACES)
 
 
+# -- concentration before approval -------------------------------------------------------------
+
+GROUP = TypeSet("a group record or its key", frozenset({"record", "string"}))
+ROWS = TypeSet("a list of rows with `borrower` and `amount` (the form's sub-limits)", frozenset({"list"}))
+
+
+def _book(ctx: Mapping[str, Any], group: Any) -> ExposureBook | None:
+    g = ctx.get(GRAPH_KEY)
+    if g is None and isinstance(group, Mapping):
+        g = group.get(GRAPH_KEY)        # a flow's subject record carries its operation's context
+    return None if g is None else getattr(g, "exposure", None)
+
+
+def _as_of(ctx: Mapping[str, Any], book: ExposureBook) -> date | None:
+    now = ctx.get(NOW_KEY)
+    if isinstance(now, datetime):
+        return bank_today(now)          # the bank's day, not UTC's
+    return now if isinstance(now, date) else book.as_of
+
+
+def _concentration(ctx: Mapping[str, Any], group: Any, amount: Any,
+                   rows: Any = ()) -> Concentration | None:
+    book = _book(ctx, group)
+    if book is None:
+        return None
+    sub_limits = []
+    for row in rows:
+        if not isinstance(row, Mapping) or "borrower" not in row or "amount" not in row:
+            raise ValueError("each sub-limit needs a `borrower` and an `amount`")
+        if row["borrower"] is not None:
+            sub_limits.append((row["borrower"], row["amount"]))
+    return book.concentration(book.key_of(group), amount, _as_of(ctx, book), sub_limits)
+
+
+def group_credit_ratio(ctx: Mapping[str, Any], group: Any, amount: Decimal) -> Decimal | None:
+    found = _concentration(ctx, group, amount)
+    return None if found is None else found.group_ratio
+
+
+def single_borrower_ratio(ctx: Mapping[str, Any], group: Any, sub_limits: list[Any] | None) -> Decimal | None:
+    if group is None:
+        return None
+    found = _concentration(ctx, group, 0, sub_limits or [])     # no sub-limits (an optional table): none
+    return None if found is None else found.single_ratio
+
+
+def connected_credit_ratio(ctx: Mapping[str, Any], group: Any, amount: Decimal) -> Decimal | None:
+    found = _concentration(ctx, group, amount)
+    return None if found is None else found.connected_ratio
+
+
+CONCENTRATION = (
+    ("group_credit_ratio", group_credit_ratio, Signature((GROUP, MONEY), PERCENT),
+     "the group's credit after this amount / net capital, at the bank_capital of the day "
+     "(集团客户授信集中度; CBRC 2003 No.5 limit 15%)"),
+    ("single_borrower_ratio", single_borrower_ratio, Signature((GROUP, ROWS), PERCENT),
+     "the largest single member's credit after these sub-limits (rows with borrower, amount) / net capital "
+     "(单一客户贷款集中度; limit 10%)"),
+    ("connected_credit_ratio", connected_credit_ratio, Signature((GROUP, MONEY), PERCENT),
+     "the connected clients' credit (members and the firms control links to them) after this amount / "
+     "tier-1 capital (关联客户风险暴露; CBIRC 2018 No.1 limit 20%)"),
+)
+
+
 def register(registry: functions.Registry | None = None) -> None:
     reg = registry or functions.REGISTRY
     one = Signature((STRING,), BOOL)
@@ -86,6 +169,10 @@ def register(registry: functions.Registry | None = None) -> None:
     ):
         if reg.get(name) is None:
             reg.register(name, sig, impl, uses_context=True, doc=doc)
+    for cname, cimpl, csig, cdoc in CONCENTRATION:
+        if reg.get(cname) is None:
+            reg.register(cname, csig, cimpl, uses_context=True, doc=cdoc,
+                         nulls="accept" if cname == "single_borrower_ratio" else "propagate")
 
 
 register()

@@ -121,6 +121,8 @@ def field_view(f: FieldSpec, path: tuple, value: Any, raw: Submitted | None, out
     elif view.widget == "readonly":
         view.text = (display_text(r, value, lang, opts.tz, record=record) if value is not None
                      else (word("computed", lang) if f.computed else word("empty", lang)))
+        if r.type_name == "ref" and value is not None:     # a person, a firm, a unit: by name
+            view.ref_label = opts.ref_labels.get((r.ref or "", str(value)), "")
     elif view.widget == "file":
         current = value if isinstance(value, str) else ""
         if submitted is not None and isinstance(submitted.get(key), UploadedFile):

@@ -18,6 +18,7 @@ from .commands import (
                        EventOccurred,
                        Reject,
                        RemoveSigner,
+                       Resubmit,
                        Return,
                        Start,
                        SubflowEnded,
@@ -50,7 +51,7 @@ from .work import FlowContext
 __all__ = [
     "apply", "FlowContext", "CommandRejected", "to_json", "from_json",
     "FlowInstance", "Token", "Step", "Task", "Split", "Timer", "Handoff",
-    "Command", "Start", "Claim", "Approve", "Reject", "Complete", "Comment", "Return", "Withdraw", "Transfer",
+    "Command", "Start", "Claim", "Approve", "Reject", "Complete", "Comment", "Return", "Resubmit", "Withdraw", "Transfer",
     "Delegate", "AddSigner", "RemoveSigner", "Urge", "Cc", "Cancel", "TimerFired", "EventOccurred", "SubflowEnded",
     "CreateTask", "UpdateTask", "CloseTask", "Notify", "SetTimer", "ClearTimer", "StartSubflow", "CancelSubflow",
     "StartFlow", "SetFields", "Webhook", "Finished", "Event", "Result",

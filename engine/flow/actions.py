@@ -1,6 +1,6 @@
 """Automatic actions of action and end nodes: set form fields, notify, start another flow,
-call a webhook. Each is an effect; `set` also changes the instance's form at once, so the
-nodes after it see the new values."""
+call a webhook, write a record (engine/flow/record_write.py). Each is an effect; `set` also
+changes the instance's form at once, so the nodes after it see the new values."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -10,8 +10,10 @@ from dsl.kinds.actions import Notify as NotifyAction
 from dsl.kinds.actions import SetFields as SetAction
 from dsl.kinds.actions import StartFlow as StartAction
 from dsl.kinds.actions import Webhook as WebhookAction
+from dsl.kinds.record_action import WriteRecord
 
 from .effects import Notify, SetFields, StartFlow, Webhook
+from .record_write import plan_record
 from .work import Work
 
 
@@ -32,4 +34,6 @@ def run_actions(work: Work, actions: Iterable[Action], node: str) -> None:
             work.effects.append(StartFlow(effect.flow, subject, {k: work.evaluate(e) for k, e in effect.input}))
         elif isinstance(effect, WebhookAction):
             work.effects.append(Webhook(effect.channel, effect.template))
+        elif isinstance(effect, WriteRecord):
+            plan_record(work, effect, node)
         work.event("action", node, action=action.kind)

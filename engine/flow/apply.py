@@ -11,7 +11,7 @@ from dsl.kinds.flow.ir import Flow
 from . import commands as c
 from .effects import Result
 from .errors import CommandRejected
-from .moves import START, cancel, give_back, prune, withdraw
+from .moves import START, cancel, give_back, prune, resubmit, withdraw
 from .people import add_signer, cc, comment, delegate, remove_signer, transfer, urge
 from .plan import FlowPlan, plan_for
 from .routing import advance
@@ -26,7 +26,7 @@ HANDLERS: dict[type[c.Command], Callable[[Work, Any], None]] = {
     c.Approve: lambda w, cmd: vote(w, cmd, "approve"),
     c.Reject: lambda w, cmd: vote(w, cmd, "reject"),
     c.Complete: lambda w, cmd: vote(w, cmd, "complete"),
-    c.Return: give_back, c.Withdraw: withdraw, c.Cancel: cancel,
+    c.Return: give_back, c.Resubmit: resubmit, c.Withdraw: withdraw, c.Cancel: cancel,
     c.Transfer: transfer, c.Delegate: delegate, c.AddSigner: add_signer, c.RemoveSigner: remove_signer,
     c.Urge: urge, c.Cc: cc, c.Comment: comment,
     c.TimerFired: timer_fired, c.EventOccurred: event_occurred, c.SubflowEnded: subflow_ended,

@@ -84,7 +84,7 @@ def to_json(s: FlowInstance) -> dict[str, Any]:
         "status": s.status, "outcome": s.outcome, "version": s.version, "seq": s.seq,
         "form": encode_value(dict(s.form)),
         "tokens": [{"id": t.id, "node": t.node, "scopes": _scopes(t.scopes), "step": _step(t.step),
-                    "touched": t.touched, "due": _dt(t.due)} for t in s.tokens.values()],
+                    "touched": t.touched, "due": _dt(t.due), "back": t.back} for t in s.tokens.values()],
         "tasks": [{"id": t.id, "token": t.token, "node": t.node, "assignee": t.assignee,
                    "candidates": list(t.candidates), "owner": t.owner, "held": t.held, "release": t.release,
                    "after": list(t.after)} for t in s.tasks.values()],
@@ -102,7 +102,7 @@ def to_json(s: FlowInstance) -> dict[str, Any]:
 def from_json(d: dict[str, Any]) -> FlowInstance:
     d = upgrade(d)
     tokens = {t["id"]: Token(t["id"], t["node"], _unscopes(t["scopes"]), _unstep(t["step"]), t["touched"],
-                             _undt(t["due"])) for t in d["tokens"]}
+                             _undt(t["due"]), t["back"]) for t in d["tokens"]}
     tasks = {t["id"]: Task(t["id"], t["token"], t["node"], t["assignee"], tuple(t["candidates"]), t["owner"],
                            t["held"], t["release"], tuple(t["after"])) for t in d["tasks"]}
     splits = {p["id"]: Split(p["id"], p["node"], p["join"], p["expected"], _unscopes(p["scopes"]), p["arrived"],

@@ -157,3 +157,12 @@ class SubflowEnded(Command):
     call: str
     outcome: str
     result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@fast_init
+@dataclass(frozen=True, kw_only=True)
+class Resubmit(TaskCommand):
+    """The initiator sends the application returned to them (退回发起人) again: `form` holds the
+    values they edited (the runtime checks them as it checks a start's); it continues from the
+    step that returned it, or from the start, as the flow says."""
+    form: Mapping[str, Any] = field(default_factory=dict)

@@ -1,15 +1,19 @@
-"""Moving work against the flow's direction: return (退回) to an earlier step, withdraw (撤回)
-an approval while the next step has not acted, and cancel the whole instance."""
+"""Moving work against the flow's direction: return (退回) to an earlier step or to the
+initiator's edit form (退回发起人) and the initiator's resubmission, withdraw (撤回) an approval
+while the next step has not acted, and cancel the whole instance."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from .commands import Cancel, Return, Withdraw
+from dsl.kinds.flow.ir import INITIATOR
+
+from .commands import Cancel, Resubmit, Return, Withdraw
+from .effects import SetFields
 from .errors import CommandRejected
-from .routing import relocate
-from .state import CANCELLED, Handoff
+from .routing import advance, relocate
+from .state import CANCELLED, Handoff, Step, Task, Token
 from .steps import restore_step
-from .votes import held_task
+from .votes import held_task, need_reason
 from .work import Work
 
 START = "<start>"
@@ -24,8 +28,51 @@ def give_back(work: Work, cmd: Return) -> None:
                                                 f"(it may return to: {', '.join(allowed) or 'nothing'})")
     if task.owner is not None:
         raise CommandRejected("delegated_task", f"task {task.id} was delegated to you; {task.owner} decides on a return")
+    need_reason(node, "return", cmd.comment)
     work.event("returned", node.id, task.id, to=cmd.to, comment=cmd.comment)
-    relocate(work, work.tokens[task.token], cmd.to, "returned")
+    if cmd.to == INITIATOR:
+        _to_initiator(work, work.tokens[task.token])
+    else:
+        relocate(work, work.tokens[task.token], cmd.to, "returned")
+
+
+def _to_initiator(work: Work, token: Token) -> None:
+    """The application goes back to the initiator's edit form: every open piece of work stops
+    (no one decides on an application being edited) and the initiator gets a task. Where the
+    resubmission will continue is settled now: this step, or — inside parallel paths — the
+    outermost split holding it (so no path is skipped), or the start."""
+    if work.plan.resubmit(token.node) == "from_start":
+        back = work.flow.first
+    elif token.scopes and token.scopes[0][0] in work.splits:
+        back = work.splits[token.scopes[0][0]].node
+    else:
+        back = token.node
+    for tid in list(work.tokens):
+        work.drop_token(tid, "returned to the initiator")
+    work.splits.clear()
+    work.handoffs.clear()
+    initiator = work.base.initiator
+    token_id = work.next_id("t")
+    work.tokens[token_id] = Token(token_id, INITIATOR, (), Step("single", (initiator,)), False, None, back)
+    work.add_task(Task(work.task_id(), token_id, INITIATOR, initiator))
+    work.event("step_opened", INITIATOR, mode="single", assignees=[initiator], back=back)
+
+
+def resubmit(work: Work, cmd: Resubmit) -> None:
+    """The initiator sends the edited application again; it continues where the return said."""
+    task = held_task(work, cmd.task, "resubmit")
+    token = work.tokens[task.token]
+    assert token.back is not None                 # only the initiator's edit step offers resubmit
+    if cmd.form:
+        work.set_form(dict(cmd.form))
+        work.effects.append(SetFields(dict(cmd.form)))
+    work.close_task(task.id, "done")
+    work.drop_token(token.id, "resubmitted")
+    work.event("resubmitted", INITIATOR, task.id, to=token.back, comment=cmd.comment)
+    route = advance(work, token.back, ())
+    if work.running and not route.closed:         # withdrawable until the next step acts, like a start
+        work.handoffs.append(Handoff(START, (work.actor,), (), None, tuple(route.tokens), tuple(route.arrivals),
+                                     tuple(route.splits)))
 
 
 def valid(work: Work, h: Handoff) -> bool:
@@ -45,6 +92,11 @@ def valid(work: Work, h: Handoff) -> bool:
 
 
 def withdraw(work: Work, cmd: Withdraw) -> None:
+    if work.actor == work.base.initiator and cmd.node in (None, INITIATOR) and \
+            any(t.node == INITIATOR for t in work.tokens.values()):
+        work.event("withdrawn", INITIATOR)       # the application returned to them: they give it up
+        work.finish(CANCELLED, "withdrawn", "withdrawn by the initiator")
+        return
     mine = [h for h in work.handoffs if work.actor in h.by and (cmd.node is None or h.node == cmd.node)]
     if not mine:
         what = f"step `{cmd.node}`" if cmd.node else "any step"

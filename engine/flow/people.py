@@ -12,7 +12,7 @@ from .effects import Notify
 from .errors import CommandRejected
 from .state import Task
 from .steps import four_eyes
-from .votes import held_task, settle, take_pool, vetoes
+from .votes import held_task, need_reason, settle, take_pool, vetoes
 from .work import Work
 
 
@@ -35,6 +35,7 @@ def _newcomer(work: Work, token_id: str, node: TaskNode, user: str) -> None:
 def transfer(work: Work, cmd: Transfer) -> None:
     task = held_task(work, cmd.task, "transfer")
     node = work.plan.step(task.node)
+    need_reason(node, "transfer", cmd.comment)
     if task.owner is not None:
         raise CommandRejected("delegated_task", f"task {task.id} was delegated to you by {task.owner}; act on it "
                                                 "and it goes back to them")
@@ -54,6 +55,7 @@ def transfer(work: Work, cmd: Transfer) -> None:
 def delegate(work: Work, cmd: Delegate) -> None:
     task = held_task(work, cmd.task, "delegate")
     node = work.plan.step(task.node)
+    need_reason(node, "delegate", cmd.comment)
     if task.owner is not None:
         raise CommandRejected("delegated_task", f"task {task.id} is already delegated by {task.owner}")
     if cmd.to == work.actor:
@@ -68,6 +70,7 @@ def delegate(work: Work, cmd: Delegate) -> None:
 def add_signer(work: Work, cmd: AddSigner) -> None:
     task = held_task(work, cmd.task, "add_signer")
     node = work.plan.step(task.node)
+    need_reason(node, "add_signer", cmd.comment)
     if cmd.position not in ("before", "after", "parallel"):
         raise CommandRejected("bad_position", f"add a signer before, after or in parallel, not {cmd.position!r}")
     users = tuple(dict.fromkeys(cmd.users))

@@ -1,12 +1,15 @@
 """What the engine precomputes once per compiled flow: nodes by id, the split region each
-node lies in (to keep returns and jumps correct inside parallel branches), and the steps a
-return may go back to — the one answer the Return command and the task page both use."""
+node lies in (to keep returns and jumps correct inside parallel branches), the steps a
+return may go back to and the actions each step offers — the one answer the commands and the
+task page both use — and, when some step may return work to the initiator, the initiator's
+edit step (`INITIATOR`): a task of the initiator's, offering resubmit, withdraw and comment."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
 
-from dsl.kinds.flow.ir import Flow, Node, TaskNode
+from dsl.ir import Label
+from dsl.kinds.flow.ir import INITIATOR, NO_TIMING, FieldAccess, Flow, Node, TaskNode
 from dsl.kinds.flow.regions import Region, forward_edges
 from dsl.kinds.flow.regions import regions as split_regions
 
@@ -18,6 +21,7 @@ class FlowPlan:
     regions: Mapping[str, Region]
     earlier: Mapping[str, frozenset[str]]
     returns: Mapping[str, tuple[str, ...]]
+    offered: Mapping[str, tuple[str, ...]]
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -30,8 +34,18 @@ class FlowPlan:
 
     def return_targets(self, node_id: str) -> tuple[str, ...]:
         """The steps work at `node_id` may be returned to: its `return_to` when written, else
-        every earlier step of people (in name order); never itself, never a non-step."""
+        every earlier step of people (in name order); never itself, never a non-step. INITIATOR
+        when written: the initiator's edit form."""
         return self.returns.get(node_id, ())
+
+    def actions(self, node_id: str) -> tuple[str, ...]:
+        """What step `node_id` offers: its actions, but `return` only where it has a legal target."""
+        return self.offered.get(node_id, ())
+
+    def resubmit(self, node_id: str) -> str:
+        """Where an application returned from `node_id` to the initiator continues (RESUBMIT)."""
+        node = self.nodes.get(node_id)
+        return getattr(node, "resubmit", None) or self.flow.resubmit
 
 
 def build_plan(flow: Flow) -> FlowPlan:
@@ -52,12 +66,27 @@ def build_plan(flow: Flow) -> FlowPlan:
                 todo.extend(preds[p])
         earlier[nid] = frozenset(p for p in seen if isinstance(nodes[p], TaskNode) and p != nid)
     returns = {n.id: _returns(n, nodes, earlier[n.id]) for n in flow.nodes if isinstance(n, TaskNode)}
-    return FlowPlan(flow, nodes, regions, earlier, returns)
+    if any(INITIATOR in r for r in returns.values()):
+        nodes[INITIATOR] = initiator_step(flow)
+    offered = {nid: tuple(a for a in n.actions if a != "return" or returns.get(nid))
+               for nid, n in nodes.items() if isinstance(n, TaskNode)}
+    return FlowPlan(flow, nodes, regions, earlier, returns, offered)
 
 
 def _returns(node: TaskNode, nodes: Mapping[str, Node], earlier: frozenset[str]) -> tuple[str, ...]:
     allowed = node.return_to or tuple(sorted(earlier))
-    return tuple(t for t in allowed if t != node.id and isinstance(nodes.get(t), TaskNode))
+    return tuple(t for t in allowed if t == INITIATOR or (t != node.id and isinstance(nodes.get(t), TaskNode)))
+
+
+INITIATOR_LABEL = Label("发起人修改", "Initiator edits")
+INITIATOR_ACTIONS = ("resubmit", "withdraw", "comment")
+
+
+def initiator_step(flow: Flow) -> TaskNode:
+    """The step an application returned to the initiator rests at: the initiator's own task
+    (four eyes do not apply: it is their application), with no deadline and no reasons required."""
+    return TaskNode(INITIATOR, "task", INITIATOR_LABEL, None, flow.nodes[0].span, NO_TIMING, None,
+                    INITIATOR_ACTIONS, FieldAccess(), "fail", "allow", (), reason_required=())
 
 
 _PLANS: dict[int, FlowPlan] = {}

@@ -50,7 +50,8 @@ class Token:
     """A point of control resting at a node (human step, subflow call or wait).
 
     scopes: the splits the token is inside, outermost first. touched: someone has acted on
-    its step (claim, vote, transfer …), so the step before can no longer be withdrawn."""
+    its step (claim, vote, transfer …), so the step before can no longer be withdrawn.
+    back: at the initiator's edit step (INITIATOR), the node a resubmission continues from."""
 
     id: str
     node: str
@@ -58,6 +59,7 @@ class Token:
     step: Step | None = None
     touched: bool = False
     due: datetime | None = None
+    back: str | None = None
 
 
 @fast_init

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from dsl.errors import BanyanError
 
-FORMAT = 1                                   # what `to_json` writes today
+FORMAT = 2                                   # what `to_json` writes today
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 _STEPS: dict[int, Step] = {}
@@ -60,3 +60,10 @@ def upgrade(saved: dict[str, Any]) -> dict[str, Any]:
 def _numbered(saved: dict[str, Any]) -> dict[str, Any]:
     """Format 0 (before formats were numbered) has today's shape; only the number is new."""
     return saved
+
+
+@step(1)
+def _token_back(saved: dict[str, Any]) -> dict[str, Any]:
+    """Format 2: a token says where a resubmission continues (`back`, for the initiator's edit
+    step); no token of an older state rests there."""
+    return {**saved, "tokens": [{**t, "back": None} for t in saved.get("tokens", [])]}

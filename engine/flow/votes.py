@@ -27,11 +27,19 @@ def held_task(work: Work, task_id: str, action: str | None) -> Task:
         raise CommandRejected("not_assignee", f"task {task.id} is {task.assignee}'s, not {work.actor}'s")
     if task.held:
         raise CommandRejected("task_held", f"task {task.id} waits for the signers added before it")
-    node = work.plan.step(task.node)
-    if action is not None and action not in node.actions:
-        raise CommandRejected("action_not_allowed", f"`{action}` is not allowed at step `{node.id}` "
-                                                    f"(allowed: {', '.join(node.actions)})")
+    if action is not None:
+        offered = work.plan.actions(task.node)
+        if action not in offered:
+            raise CommandRejected("action_not_allowed", f"`{action}` is not allowed at step `{task.node}` "
+                                                        f"(allowed: {', '.join(offered)})")
     return task
+
+
+def need_reason(node: TaskNode, action: str, comment: str | None) -> None:
+    """Refuse `action` without a reason (意见) where the step requires one (`reason_required`)."""
+    if action in node.reason_required and (comment is None or not comment.strip()):
+        raise CommandRejected("reason_required", f"step `{node.id}` needs a reason to {action}: write your "
+                                                 "opinion in the comment")
 
 
 def take_pool(work: Work, task: Task, holder: str) -> None:
@@ -59,6 +67,8 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     """approve | reject | complete on a task."""
     task = held_task(work, cmd.task, verdict)
     node = work.plan.step(task.node)
+    if node.reason_required:
+        need_reason(node, verdict, cmd.comment)
     is_approval = isinstance(node, ApprovalNode)
     if is_approval == (verdict == "complete"):
         raise CommandRejected("wrong_action", f"step `{node.id}` is {'an approval' if is_approval else 'a task'}: "

@@ -2,6 +2,7 @@
 group membership, guarantee circles (kept current under edits), exposure, contagion,
 and SVG pictures.  Pure functions and in-memory classes; no I/O."""
 
+from .concentration import Capital, CapitalTable, Concentration, ExposureBook, NoCapitalFigure
 from .contagion import Affected, ContagionResult, contagion, equity_channels, guarantee_channels
 from .equity import ControlEdge, EquityGraph
 from .exposure import (
@@ -20,7 +21,8 @@ from .snapshot import GraphSnapshot
 from .svg import equity_tree_svg, guarantee_circle_svg
 
 __all__ = [
-    "Affected", "ContagionResult", "ControlEdge", "CrossGroupCircle", "EquityGraph", "Evidence",
+    "Affected", "Capital", "CapitalTable", "Concentration", "ContagionResult", "ExposureBook", "NoCapitalFigure",
+    "ControlEdge", "CrossGroupCircle", "EquityGraph", "Evidence",
     "GraphSnapshot", "GroupMoney", "GuaranteeGraph", "ProposedGroup", "Shortfall", "Suggestion", "cluster_exposure",
     "connected_exposure_ratio", "contagion", "diff_membership", "equity_channels",
     "equity_tree_svg", "group_credit_ratio", "group_money", "guarantee_channels", "guarantee_circle_svg",

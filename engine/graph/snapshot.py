@@ -26,11 +26,14 @@ class GraphSnapshot:
         relatives: Iterable[Sequence[str]] = (),
         group_of: Mapping[str, str] | None = None,
         net_assets: Mapping[str, float] | None = None,
+        exposure: Any = None,
     ) -> None:
         self.equity = EquityGraph(holdings, persons=persons, agreements=agreements, relatives=relatives)
         self.guarantees = GuaranteeGraph(guarantees)
         self.group_of = dict(group_of or {})
         self.net_assets = dict(net_assets or {})
+        # the money and capital the concentration functions read (an ExposureBook), when given
+        self.exposure = exposure
 
     def in_guarantee_circle(self, firm: str) -> bool:
         return firm in self.guarantees and self.guarantees.in_circle(firm)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import banking, credit, equity, financials, fx, guarantees, parties, risk
+from . import banking, capital, credit, equity, financials, fx, guarantees, parties, risk
 from .world import DEFAULT_TRANSACTIONS, World
 
 # The order of entities in `records`, in the CSV export and in `summary()`.
 ENTITY_ORDER = ("group", "company", "person", "equity_holding", "guarantee", "fx_rate", "facility", "loan",
-                "account", "transaction", "financial_statement", "rating", "external_event")
+                "account", "transaction", "financial_statement", "rating", "external_event", "bank_capital")
 
 
 @dataclass
@@ -51,6 +51,7 @@ def generate(scale: float = 1.0, seed: int = 42, transactions: int | None = None
     financials.choose_distressed(world, contagion_seeds)
     financials.build_financials(world)
     fx.build_rates(world)
+    capital.build_capital(world)
     credit.build_credit(world)
     guarantees.build_guarantees(world, edges)
     banking.build_accounts(world)

@@ -42,6 +42,9 @@ DEMO_USERS = (
     ("committee_2", "周慧", "head_office", False, [("credit_committee", "")]),
     ("committee_3", "吴海涛", "head_office", False, [("credit_committee", "")]),
     ("cro", "郑宏", "head_office", False, [("chief_risk_officer", "")]),
+    # the board's risk committee: applications beyond a concentration limit
+    ("brc_1", "钱振华", "head_office", False, [("board_risk_committee", "")]),
+    ("brc_2", "蒋文清", "head_office", False, [("board_risk_committee", "")]),
 )
 
 DEMO_GRANTS = {
@@ -54,6 +57,7 @@ DEMO_GRANTS = {
     "group_client_manager": {"records.write", "records.import"},
     "product_manager": set(),                               # reads only
     "chief_risk_officer": {"deployments.read"},
+    "board_risk_committee": set(),                          # reads only
     "admin": {"records.write", "records.import", "records.delete", "deployments.read", "users.admin"},
 }
 

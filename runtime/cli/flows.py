@@ -80,7 +80,7 @@ def start_cmd(name, subject, form, actor, request_id, fmt, env) -> None:
 @click.option("--user", "users", multiple=True, help="add_signer, cc: users; remove_signer: the user.")
 @click.option("--position", default=None, type=click.Choice(["before", "after", "parallel"]))
 @click.option("--node", default=None, help="withdraw: the step to take back.")
-@click.option("--text", default=None, help="comment: the text; urge: the message; cancel: the reason.")
+@click.option("--text", default=None, help="comment: the text; urge: the message; cancel: the reason; event: the event's name.")
 @click.option("--version", "expected", default=None, type=int, help="Refuse if the instance is no longer at it.")
 @click.option("--request-id", default=None)
 @click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]),
@@ -107,7 +107,7 @@ def act_cmd(instance, action, actor, task, fields, comment, to, users, position,
         if users:
             params["user" if action == "remove_signer" else "users"] = users[0] if action == "remove_signer" else users
         if text is not None:
-            params[{"urge": "message", "cancel": "reason"}.get(action, "text")] = text
+            params[{"urge": "message", "cancel": "reason", "event": "event"}.get(action, "text")] = text
         _out(service.act(instance, action, actor=actor, request_id=request_id, expected_version=expected,
                          **{k: v for k, v in params.items() if v is not None}))
 

@@ -289,18 +289,60 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--anchors", "anchors_file", default=None, metavar="FILE",
+              help="Also check the log against the anchors `banyan audit anchor --out FILE` wrote: it must "
+                   "reach every anchored entry, with the anchored MAC.")
 @env_option
 @handle_errors
-def audit_verify(env: str | None) -> None:
-    """Check the hash chain: exit 1 if any entry was edited or deleted."""
+def audit_verify(anchors_file: str | None, env: str | None) -> None:
+    """Check the keyed chain: exit 1 if any entry was edited or deleted, the log is shorter than an
+    anchor or differs from it, or the log is empty while deployments exist."""
     from runtime.audit import log as audit_log
+    from runtime.audit.anchors import read_anchors
     from runtime.storage.migrate import upgrade
+    anchors = read_anchors(anchors_file) if anchors_file else None
     engine = engine_for(env)
     upgrade(engine)
     with engine.connect() as conn:
-        result = audit_log.verify(conn)
+        result = audit_log.verify(conn, anchors)
     for problem in result.problems:
         click.secho(f"✗ {problem}", fg="red")
     if not result.ok:
         fail(f"the audit log was tampered with ({len(result.problems)} problem(s) in {result.checked:,} entries)", 1)
     click.secho(f"✓ audit log intact: {result.checked:,} entries, hash chain verified", fg="green")
+    if result.checked:
+        keyed = result.checked - result.plain
+        click.echo(f"  {keyed:,} keyed (HMAC-SHA256, key: {result.key})"
+                   + (f"; {result.plain:,} before the key was introduced (plain SHA-256, entries 1–"
+                      f"{result.keyed_from - 1:,})" if result.plain else ""))
+    if anchors is not None:
+        click.echo(f"  matches its {result.anchors} anchor(s) in {anchors_file}")
+    else:
+        click.echo("  no anchors given: a log cut short at its end cannot be told apart "
+                   "(keep anchors with `banyan audit anchor --out FILE`, check with --anchors FILE)")
+
+
+@audit.command("anchor")
+@click.option("--out", "out", default=None, metavar="FILE",
+              help="Append the anchor (one JSON line) to FILE — keep it outside the database's reach.")
+@click.option("--url", "url", default=None, metavar="URL", help="POST the anchor as JSON to URL (a webhook).")
+@env_option
+@handle_errors
+def audit_anchor(out: str | None, url: str | None, env: str | None) -> None:
+    """Write the audit head's sequence number and MAC outside the database, so that a log later
+    cut short or rewritten fails `banyan audit verify --anchors FILE`. Run it periodically."""
+    from runtime.audit import log as audit_log
+    from runtime.audit.anchors import send_anchor, write_anchor
+    from runtime.storage.migrate import upgrade
+    if not out and not url:
+        fail("say where the anchor goes: --out FILE (appended) or --url URL (POSTed as JSON)")
+    engine = engine_for(env)
+    upgrade(engine)
+    with engine.connect() as conn:
+        mark = audit_log.anchor(conn)
+    if out:
+        write_anchor(out, mark)
+    if url:
+        send_anchor(url, mark)
+    where = " and ".join(x for x in (out, url) if x)
+    click.secho(f"✓ anchored entry {mark.seq:,} (MAC {mark.mac[:16]}…) to {where}", fg="green")

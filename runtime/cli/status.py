@@ -17,6 +17,7 @@ from datetime import date, datetime
 import click
 
 from dsl.bank_time import bank_timezone, zone_label, zone_problem
+from runtime.audit.key import key_source
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
 from runtime.cli.main import main
 from runtime.deploy.live import bundle_at, live_status
@@ -50,17 +51,20 @@ def status(env: str | None, fmt: str) -> None:
     if now.version is None:
         fail("nothing is deployed in this database yet; run `banyan deploy configs` first")
     zone_warning = zone_problem()
+    audit_key = key_source(engine.url)
     if fmt == "json":
         click.echo(json.dumps({"version": now.version, "hash": now.hash, "healthy": now.healthy,
                                "unavailable": dict(now.unavailable),
                                "calendar": None if cal is None else {
                                    "known_until": cal.known_until.isoformat(), "days_left": cal.days_left,
                                    "level": cal.level, "message": cal.message},
-                               "timezone": {"zone": zone_label(), "warning": zone_warning}},
+                               "timezone": {"zone": zone_label(), "warning": zone_warning},
+                               "audit_key": {"kind": audit_key.kind, "where": audit_key.describe()}},
                               ensure_ascii=False, indent=2))
     else:
         click.echo(f"deployed: v{now.version} (bundle {now.hash[:12]})")
         click.echo(f"time zone: {zone_label()}")
+        click.echo(f"audit key: {audit_key.describe()}")
         if zone_warning:
             click.secho(f"  warning: {zone_warning}", fg="yellow")
         if cal is not None:

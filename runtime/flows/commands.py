@@ -19,6 +19,7 @@ from engine.flow import (
     EventOccurred,
     Reject,
     RemoveSigner,
+    Resubmit,
     Return,
     Transfer,
     Urge,
@@ -30,10 +31,11 @@ ACTIONS: dict[str, type] = {
     "claim": Claim, "approve": Approve, "reject": Reject, "complete": Complete, "return": Return,
     "transfer": Transfer, "delegate": Delegate, "add_signer": AddSigner, "remove_signer": RemoveSigner,
     "withdraw": Withdraw, "urge": Urge, "cc": Cc, "comment": Comment, "cancel": Cancel, "event": EventOccurred,
+    "resubmit": Resubmit,
 }
 COMMON = {"actor", "now", "expected_version"}
 _TUPLES = {"users"}
-_MAPPINGS = {"fields", "record"}
+_MAPPINGS = {"fields", "record", "form"}
 POSITIONS = ("before", "after", "parallel")
 
 

@@ -2,9 +2,10 @@
 
 Tasks (and their candidates) keep the inbox's tables in step with the state; timers become due
 rows for the worker; notifications and webhooks become outbox rows (delivered later, once);
-CC adds the people to the instance's followers. Effects that touch other instances (subflows,
-independent flows, the end of a subflow) are handed back to the service as follow-ups, which it
-runs in the same transaction.
+CC adds the people to the instance's followers; a `record` action's write goes through the
+records service (runtime/flows/booking.py), after the flow's own rows, in the same transaction.
+Effects that touch other instances (subflows, independent flows, the end of a subflow) are handed
+back to the service as follow-ups, which it runs in the same transaction.
 
 Messages go into the jobs room's one outbox (source `flow:<instance>`), carrying the variables
 the Channel templates use: `flow` (name, label, instance, initiator, outcome, status), `subject`
@@ -31,10 +32,13 @@ from engine.flow import (
     UpdateTask,
     Webhook,
 )
+from engine.flow.record_write import RecordWrite
+from runtime.flows.booking import write_record
 from runtime.flows.store import db_time
 from runtime.flows.tables import ccs, task_candidates, tasks, timers
 from runtime.jobs.outbox import message_row
 from runtime.jobs.outbox_tables import outbox
+from runtime.records.service import Records
 from runtime.storage.prepared import Prepared
 
 DEFAULT_CHANNELS = (DEFAULT_CHANNEL,)
@@ -88,6 +92,7 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
     at = db_time(now)
     about = _About(instance_id, flow, compiled, state, subject, actor)
     follow: list[Any] = []
+    writes: list[RecordWrite] = []
     w = _Writes()
     for e in effects:
         if isinstance(e, CreateTask):
@@ -112,10 +117,23 @@ def write_effects(conn: Connection, instance_id: str, flow: str, effects: Iterab
             w.add(_OUTBOX, _notify(w, instance_id, e, actor, now, directory, about))
         elif isinstance(e, Webhook):
             w.add(_OUTBOX, [message_row(e.channel, None, e.template, about.payload(None), now, about.source)])
+        elif isinstance(e, RecordWrite):
+            writes.append(e)
         elif isinstance(e, FOLLOW_UPS):
             follow.append(e)
     w.flush(conn)
+    for e in writes:
+        write_record(conn, _live(conn, subject), e, instance_id=instance_id, flow=flow,
+                     initiator=getattr(state, "initiator", "") or actor)
     return follow
+
+
+def _live(conn: Connection, subject: Any) -> Any:
+    """The live model the subject was read with (else the current one)."""
+    loader = getattr(subject, "loader", None)
+    if loader is not None:
+        return loader.live
+    return Records(conn.engine).refresh()
 
 
 def _candidates(task_id: str, users: Iterable[str]) -> list[dict]:

@@ -21,7 +21,13 @@ A delete (or a record deleted since) leaves only `id` and the key: the feed carr
 a collection's `deleted` cannot be traced to its subject and wakes nobody; use `subject.deleted`,
 `X.deleted`, or a rollup of the subject (`subject.updated`). A `where` that fails (`not_waiting`)
 leaves the instance waiting; another refusal (a flow made unavailable by a redeploy, a `where`
-that cannot be evaluated) is logged and the instance left as it was."""
+that cannot be evaluated) is logged and the instance left as it was.
+
+Who may post an event by hand (runtime/flows/senders.py, asked by FlowService.act at every door): the system
+and the holders of the roles the flow names (`spec.roles`: the people who see every instance,
+its supervisors). Anybody else is refused: a person who may not see the instance (or an actor
+nobody knows) with the very 404 an unknown instance gets, a person who may see it with a 403
+that says who may."""
 from __future__ import annotations
 
 import logging
@@ -95,6 +101,7 @@ def _wait(bundle: Any, flow: Any, node: Any) -> list[Wait]:
     return []                           # alert events and the like: not record changes
 
 
+# -- who may post an event by hand -------------------------------------------------------------
 # -- the subscriber ----------------------------------------------------------------------------
 _SERVICES: "weakref.WeakKeyDictionary[Engine, FlowService]" = weakref.WeakKeyDictionary()
 

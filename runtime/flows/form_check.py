@@ -184,6 +184,34 @@ def check_start(spec: FormSpec, flow: Any, form: Mapping[str, Any], known_users:
                     if f.editable or f.computed or f.name in given})
 
 
+def check_resubmit(spec: FormSpec, flow: Any, current: Mapping[str, Any], form: Mapping[str, Any],
+                   known_users: Callable[[list[str]], set[str]],
+                   context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An application returned to the initiator, edited: the fields given (`form`; a field left
+    out keeps its value) over the instance's values, checked exactly as a start is — the
+    initiator's fields, every rule, computed fields computed again. The typed values of the
+    initiator's fields to store (an emptied field as None, so the edit clears it); the fields
+    later steps own are theirs and left as they are. Raises InvalidForm with every problem."""
+    narrow = start_spec(spec, flow)
+    mine = {f.name for f in narrow.fields if f.editable}
+    problems: list[Problem] = []
+    users: list[tuple[tuple, str]] = []
+    given = _fields(narrow.fields, form, (), lambda f: f.editable, problems, users)
+    _check_users(users, known_users, problems)
+    values = {f.name: ([] if f.is_table else None) for f in spec.fields}
+    values.update(current)
+    values.update(given)
+    bad = {p.path[0] for p in problems if p.path}
+    narrow = dataclasses.replace(narrow, validations=tuple(
+        v for v in narrow.validations if not v.fields or set(v.fields) & mine))
+    verdict = rules_of(narrow).run(values, context, compute=True, skip=bad,
+                                   hidden_names={f.name for f in narrow.fields if not f.editable and not f.computed})
+    problems += [p for p in verdict.problems if not (p.path and p.path[0] in bad)]
+    _raise(problems)
+    computed = {f.name for f in narrow.fields if f.computed}
+    return {name: values.get(name) for name in sorted(mine | computed)}
+
+
 def read_draft(spec: FormSpec, form: Mapping[str, Any]) -> dict[str, Any]:
     """A draft (a form still being filled in, for the route preview) read by the same value model
     as a start — `8亿` is 800000000 — leaving out what cannot be read yet or is not the Form's: a

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.flow import Event, FlowInstance, from_json
+from engine.flow.plan import plan_for
 from runtime.audit import log as audit
 from runtime.flows.store import FlowError, Stored, append_events, bundle_at, dumps, flow_in, save
 from runtime.flows.tables import instances, tasks
@@ -27,6 +28,7 @@ from runtime.storage.db import writing
 def _targets(state: FlowInstance) -> list[tuple[str, str]]:
     """(what, old node) the instance's live state rests on."""
     out = [("token", t.node) for t in state.tokens.values()]
+    out += [("resubmission", t.back) for t in state.tokens.values() if t.back is not None]
     for s in state.splits.values():
         out += [("split", s.node), ("join", s.join)]
     return out
@@ -34,14 +36,14 @@ def _targets(state: FlowInstance) -> list[tuple[str, str]]:
 
 def plan(conn: Connection, flow: str, to_version: int, mapping: Mapping[str, str],
          only: list[str] | None = None) -> dict:
-    new = flow_in(bundle_at(conn, to_version), flow).by_id
+    new = plan_for(flow_in(bundle_at(conn, to_version), flow)).nodes   # the initiator's edit step included
     q = sa.select(instances).where(instances.c.flow == flow, instances.c.status == "running",
                                    instances.c.deployment_version != to_version)
     if only:
         q = q.where(instances.c.id.in_(only))
     problems, moves = [], []
     for row in conn.execute(q.order_by(instances.c.id)):
-        old = flow_in(bundle_at(conn, row.deployment_version), flow).by_id
+        old = plan_for(flow_in(bundle_at(conn, row.deployment_version), flow)).nodes
         state = from_json(json.loads(row.state))
         moved = {}
         for what, node in _targets(state):
@@ -67,7 +69,7 @@ def _moved(state: FlowInstance, nodes: Mapping[str, str]) -> FlowInstance:
         return nodes.get(n, n)
     return dataclasses.replace(
         state, version=state.version + 1,
-        tokens={k: dataclasses.replace(t, node=m(t.node)) for k, t in state.tokens.items()},
+        tokens={k: dataclasses.replace(t, node=m(t.node), back=t.back and m(t.back)) for k, t in state.tokens.items()},
         tasks={k: dataclasses.replace(t, node=m(t.node)) for k, t in state.tasks.items()},
         splits={k: dataclasses.replace(s, node=m(s.node), join=m(s.join)) for k, s in state.splits.items()},
         handoffs=())                     # a withdrawal does not reach back across versions

@@ -80,6 +80,16 @@ def timeline(conn: Connection, instance_id: str) -> list[dict]:
              "version": r.version, "data": json.loads(r.data)} for r in rows]
 
 
+def last_return(conn: Connection, instance_id: str) -> dict | None:
+    """The latest return of the instance (who sent it back from which step, why, when)."""
+    r = conn.execute(sa.select(events).where(events.c.instance_id == instance_id, events.c.kind == "returned")
+                     .order_by(events.c.id.desc()).limit(1)).first()
+    if r is None:
+        return None
+    data = json.loads(r.data)
+    return {"by": r.actor, "node": r.node, "at": iso(r.at), "comment": data.get("comment"), "to": data.get("to")}
+
+
 def child_of(conn: Connection, parent_id: str, call: str) -> Any:
     return conn.execute(sa.select(instances.c.id, instances.c.status, instances.c.initiator)
                         .where(instances.c.parent_id == parent_id, instances.c.parent_call == call)).first()
@@ -153,12 +163,18 @@ def task_row(conn: Connection, task_id: str) -> Any:
     return conn.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
 
 
-def step_rules(node: Any) -> dict:
-    """What a task page needs from its step: label, type, actions, field access, countersign."""
+def step_rules(node: Any, plan: Any = None) -> dict:
+    """What a task page needs from its step: label, type, the actions it offers (`return` only
+    where it has a legal target, with `plan`), field access, countersign, the actions that need a
+    reason (`reason_required`) and the legal return targets (`returns`; `initiator`: the
+    initiator's edit form)."""
     fields = getattr(node, "fields", None)
     cs = getattr(node, "countersign", None)
+    actions = plan.actions(node.id) if plan is not None else getattr(node, "actions", ())
     return {"node": node.id, "type": node.type, "label": {"zh": node.label.zh, "en": node.label.en},
-            "actions": list(getattr(node, "actions", ())),
+            "actions": list(actions),
+            "reason_required": [a for a in getattr(node, "reason_required", ()) if a in actions],
+            "returns": list(plan.return_targets(node.id)) if plan is not None else [],
             "fields": None if fields is None else {"editable": list(fields.editable), "readonly": list(fields.readonly),
                                                    "hidden": list(fields.hidden), "required": list(fields.required)},
             "countersign": None if cs is None else {"mode": cs.mode, "veto_roles": list(cs.veto_roles),

@@ -17,7 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dsl.bank_time import bank_timezone
+from dsl.kinds.flow.ir import INITIATOR
 from engine.flow import TimerFired
+from engine.flow.opinions import opinions
+from engine.flow.plan import plan_for
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.tables import people
@@ -28,7 +31,18 @@ from runtime.flows.commands import build
 from runtime.flows.directory import DirectoryFactory, table_directory
 from runtime.flows.migration import migrate
 from runtime.flows.preview import preview
-from runtime.flows.queries import BOXES, inbox, instance_view, iso, started_by, step_rules, task_row, timeline
+from runtime.flows.queries import (
+    BOXES,
+    inbox,
+    instance_view,
+    iso,
+    last_return,
+    started_by,
+    step_rules,
+    task_row,
+    timeline,
+)
+from runtime.flows.senders import check_sender
 from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
 from runtime.flows.tables import requests, timers
 from runtime.flows.tx import FlowTx
@@ -104,6 +118,22 @@ class FlowService:
                                       lambda names: known_people(tx.conn, names), {"$now": tx.now})
         return dataclasses.replace(cmd, fields=edits or {}), stored
 
+    def _resubmit_form(self, tx: FlowTx, instance_id: str, cmd: Any) -> tuple[Any, Any]:
+        """A resubmission's form checked as a start's is (form_check.check_resubmit), over the
+        instance's values; left to the engine when the task is not the actor's edit task."""
+        stored = load(tx.conn, instance_id)
+        task = stored.state.tasks.get(cmd.task) if stored.state is not None else None
+        if task is None or task.node != INITIATOR or task.assignee != cmd.actor:
+            return cmd, stored                 # the engine says why (unknown task, not theirs …)
+        bundle = bundle_at(tx.conn, stored.row.deployment_version)
+        compiled = flow_in(bundle, stored.row.flow)
+        spec = form_check.form_spec(bundle, compiled)
+        if spec is None:
+            return cmd, stored
+        form = form_check.check_resubmit(spec, compiled, stored.state.form, cmd.form,
+                                         lambda names: known_people(tx.conn, names), {"$now": tx.now})
+        return dataclasses.replace(cmd, form=form), stored
+
     def _check_subject(self, flow: str, actor: str, subject: Any) -> None:
         """A person who signs in starts (or previews) a flow only about a record placed in their org
         scope (runtime/auth/scope.py: a group their branch leads, not one it only co-serves);
@@ -128,16 +158,22 @@ class FlowService:
 
     def act(self, instance_id: str, action: str, *, actor: str, request_id: str | None = None,
             expected_version: int | None = None, **params: Any) -> dict:
-        """Run `action` (approve, reject, complete, claim, return, transfer, delegate, add_signer,
-        remove_signer, withdraw, urge, cc, comment, cancel, event) with its parameters (task,
-        comment, fields, to, users, position, user, node, message, text, reason, event, record)."""
+        """Run `action` (approve, reject, complete, claim, return, resubmit, transfer, delegate,
+        add_signer, remove_signer, withdraw, urge, cc, comment, cancel, event) with its parameters
+        (task, comment, fields, form, to, users, position, user, node, message, text, reason, event,
+        record). `return` with `to: initiator` sends the application back to the initiator's edit
+        form; `resubmit` (the initiator, on that task) sends it again with `form`'s edits."""
         # the shape is checked before anything is read; the command gets the transaction's time
         checked = build(action, params, actor=actor, now=None, expected_version=expected_version)
+        if action == "event":               # the system and the flow's roles only (senders.py)
+            check_sender(self, instance_id, actor)
 
         def run(tx: FlowTx) -> str:
             cmd, stored = dataclasses.replace(checked, now=tx.now), None
             if action in ("approve", "reject", "complete"):
                 cmd, stored = self._step_fields(tx, instance_id, cmd, action)
+            elif action == "resubmit":
+                cmd, stored = self._resubmit_form(tx, instance_id, cmd)
             tx.apply(instance_id, cmd, action, stored)
             return instance_id
         return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
@@ -217,11 +253,29 @@ class FlowService:
         return view
 
     def instance(self, instance_id: str, *, with_timeline: bool = True) -> dict:
+        """The instance view, with its timeline and `opinions`: the approval form's 审批意见 block
+        (step, person, decision, opinion, time, in order; engine/flow/opinions.py). Without the
+        timeline, the state alone (what a guard or a version check needs)."""
         with self.engine.connect() as conn:
             view = self._view(conn, instance_id)
             if with_timeline:
                 view["timeline"] = timeline(conn, instance_id)
+                view["opinions"] = opinions(view["timeline"], self._compiled(conn, view))
             return view
+
+    def opinions(self, instance_id: str) -> list[dict]:
+        """The 审批意见 block of an instance, for a printable sheet."""
+        with self.engine.connect() as conn:
+            stored = load(conn, instance_id)
+            flow = flow_in(bundle_at(conn, stored.row.deployment_version), stored.row.flow)
+            return opinions(timeline(conn, instance_id), flow)
+
+    @staticmethod
+    def _compiled(conn: Any, view: Mapping[str, Any]) -> Any:
+        try:
+            return flow_in(bundle_at(conn, view["deployment_version"]), view["flow"])
+        except FlowError:
+            return None                    # its flow gone from the bundle: the steps show their ids
 
     def timeline(self, instance_id: str) -> list[dict]:
         with self.engine.connect() as conn:
@@ -251,9 +305,13 @@ class FlowService:
                 raise FlowError("unknown_task", f"no task `{task_id}`")
             stored = load(conn, row.instance_id)
             flow = flow_in(bundle_at(conn, stored.row.deployment_version), stored.row.flow)
-            return {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
+            plan = plan_for(flow)
+            data = {"task": task_id, "status": row.status, "assignee": row.assignee, "owner": row.owner,
                     "due_at": iso(row.due_at), "instance": instance_view(stored.row, stored.state),
-                    "step": step_rules(flow.by_id[row.node])}
+                    "step": step_rules(plan.nodes[row.node], plan)}
+            if row.node == INITIATOR:          # the application returned to its initiator: who, why
+                data["returned"] = last_return(conn, row.instance_id)
+            return data
 
     def preview(self, flow: str, *, actor: str, subject: Any = None, form: Mapping[str, Any] | None = None) -> dict:
         """Who would hold each step if `actor` submitted this draft now; nothing is written."""

@@ -1,6 +1,8 @@
 """A group's graph facts: declared members against the members control proposes (reviewable
 suggestions with their evidence, never applied), the guarantee circles touching the group,
-and its exposure ratios against the bank's capital (`graph_settings`).
+and its exposure ratios against the bank's capital: the `bank_capital` figure effective on or before
+the as-of date (`exposure.capital` says which); only without one, the deprecated `[bank]` figures of
+banyan.toml (`settings.py`), said in `exposure.capital.note` and logged as a warning.
 
 Exposure, as the figures the data model holds allow, every amount converted to CNY at the latest
 rate on or before the as-of date (`exposure.currency` says at which rates; an amount without a rate
@@ -23,6 +25,7 @@ rest; `cut` is true when anything was left out (hidden members, or the exposure 
 """
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any, Mapping
 
@@ -45,6 +48,7 @@ from runtime.graph.scope import BANK_WIDE, Sight
 from runtime.graph.settings import BankSettings
 
 OTHER = "(client of another branch)"        # a hidden firm's place in an evidence text
+log = logging.getLogger(__name__)
 
 
 def _proposals(state: GraphState) -> tuple[list, list[Suggestion]]:
@@ -87,6 +91,11 @@ def _targets(state: GraphState, code: str) -> tuple[list[str], list[Suggestion],
     target = (set(declared) - leaves) | joins
     match = next((p for p in proposed if set(p.members) == target), None)
     return declared, mine, target, match
+
+
+def connected_firms(state: GraphState, code: str) -> list[str]:
+    """The group's connected clients: its declared members and the firms control links to them."""
+    return sorted(set(state.members(code)) | _targets(state, code)[2])
 
 
 def membership(state: GraphState, code: str, sight: Sight = BANK_WIDE) -> dict:
@@ -143,17 +152,21 @@ def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], co
     """The group's exposure, every amount converted to CNY as of `as_of` (default today); the
     currency note and problems in `lang`."""
     code = group["code"]
+    day = as_of or bank_today()
+    capital, capital_facts = _capital(state, settings, day, lang)
     money = group_money(balances=state.balances(), members=members, connected=connected,
                         unified_limits=[(a.value, a.currency) for a in state.unified.values() if a.owner == code],
                         guarantees=state.snapshot.guarantees, rates=state.rate_table(),
-                        as_of=as_of or bank_today())
+                        as_of=day)
     credit, unified = money.credit, money.unified_limit
-    ratio = None if credit is None else group_credit_ratio(credit, 0.0, settings.net_capital)
-    conn_ratio = _ratio(connected_exposure_ratio, money.connected, settings.tier1_capital)
+    net_capital, tier1_capital = capital
+    ratio = None if credit is None else group_credit_ratio(credit, 0.0, net_capital)
+    conn_ratio = _ratio(connected_exposure_ratio, money.connected, tier1_capital)
     total = _add(credit, money.guaranteed_outside)
     usage = None if credit is None or unified is None or not unified > 0 else limit_usage(credit, unified)
     return {
-        "net_capital": settings.net_capital, "tier1_capital": settings.tier1_capital, "settings": settings.source,
+        "net_capital": net_capital, "tier1_capital": tier1_capital, "settings": capital_facts["source"],
+        "capital": capital_facts,
         "currency": currency_facts(money, lang),
         "group_credit": {"credit": credit, "deductions": 0.0,
                          "deductions_note": "no margin deposits, pledged CDs or government bonds are recorded",
@@ -165,8 +178,25 @@ def exposure(state: GraphState, group: Mapping[str, Any], members: list[str], co
         "limit_usage": {"used": credit, "unified_limit": None if unified is None else (unified or None),
                         "ratio": usage},
         "indirect": {"guaranteed_outside": money.guaranteed_outside, "total": total,
-                     "ratio": None if total is None else group_credit_ratio(total, 0.0, settings.net_capital)},
+                     "ratio": None if total is None else group_credit_ratio(total, 0.0, net_capital)},
     }
+
+
+def _capital(state: GraphState, settings: BankSettings, day: date, lang: str) -> tuple[tuple[float, float], dict]:
+    """(net capital, tier-1 capital) of `day` and what people read of them: the `bank_capital`
+    record effective then, else — deprecated — the figures of `settings` (banyan.toml `[bank]`)."""
+    lang = lang_of(lang, "en")
+    found = state.capital_table().on(day)
+    if found is not None:
+        note = words("graph.capital_of", lang, period=found.key or "—", date=found.effective_on.isoformat())
+        return (float(found.net_capital), float(found.tier1_capital)), {
+            "source": f"bank_capital {found.key}", "period": found.key,
+            "effective_on": found.effective_on.isoformat(), "deprecated": False, "note": note}
+    log.warning("no bank_capital record is effective on or before %s: the exposure uses %s (deprecated; "
+                "enter the figures as bank_capital records)", day.isoformat(), settings.source)
+    note = words("graph.capital_deprecated", lang, date=day.isoformat(), source=settings.source)
+    return (settings.net_capital, settings.tier1_capital), {
+        "source": settings.source, "period": None, "effective_on": None, "deprecated": True, "note": note}
 
 
 def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSettings,
@@ -183,7 +213,7 @@ def group_facts(state: GraphState, group: Mapping[str, Any], settings: BankSetti
             c = circle_dict(state, found, sight)
             c["members_in_group"] = sum(1 for m in found if m in declared)
             touching.append(c)
-    connected = sorted(declared | _targets(state, code)[2])
+    connected = connected_firms(state, code)
     parent = group.get("parent_company")
     controller = group.get("actual_controller")
     others = members["others"]

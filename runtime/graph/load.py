@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.fx import RateTable
-from engine.graph import GraphSnapshot
+from engine.graph import Capital, CapitalTable, GraphSnapshot
 from engine.graph_from_records import ACTIVE, snapshot_from_records
 from runtime.deploy.live import LiveModel
-from runtime.graph.rates import Amount, MoneyField, read_loans, read_rates, read_unified_limits
+from runtime.graph.rates import Amount, MoneyField, read_capital, read_loans, read_rates, read_unified_limits
 from runtime.records.errors import RecordError
 
 GRAPH_ENTITIES = ("company", "group", "person", "equity_holding", "guarantee")
@@ -54,6 +54,7 @@ class GraphState:
     loans: dict[int, Amount] = field(default_factory=dict)         # loan id → borrower, currency, balance
     unified: dict[int, Amount] = field(default_factory=dict)       # facility id → group, currency, amount
     rates: dict[int, tuple[str, date, Decimal]] = field(default_factory=dict)   # fx_rate id → row
+    capital: dict[int, Capital] = field(default_factory=dict)     # bank_capital id → figure
     loan_field: MoneyField | None = None                           # where a loan keeps balance and currency
     facility_field: MoneyField | None = None
     edges: dict[int, Edge] = field(default_factory=dict)          # guarantee id → active edge
@@ -69,6 +70,13 @@ class GraphState:
         found = self.cache.get("rate_table")
         if found is None:
             found = self.cache["rate_table"] = RateTable(self.rates.values())
+        return found
+
+    def capital_table(self) -> CapitalTable:
+        """The bank's capital figures by effective date (cached with the state)."""
+        found = self.cache.get("capital_table")
+        if found is None:
+            found = self.cache["capital_table"] = CapitalTable(self.capital.values())
         return found
 
     def balances(self) -> dict[str, dict[str, Decimal]]:
@@ -157,6 +165,7 @@ def build_state(conn: Connection, live: LiveModel, seq: int) -> GraphState:
     state.loan_field, state.loans = read_loans(conn, live, state.company_code)
     state.facility_field, state.unified = read_unified_limits(conn, live, state.group_code)
     state.rates = read_rates(conn, live)
+    state.capital = read_capital(conn, live)
     try:
         snapshot = snapshot_from_records({"company": companies, "equity_holding": holdings, "guarantee": guarantees})
     except ValueError as exc:   # the engine refuses data it cannot compute on (e.g. 100% mutual holdings)

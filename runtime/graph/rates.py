@@ -7,6 +7,10 @@ rate date). Which field holds a record's currency is the data model's to say
 fixed currency (CNY by default). Conversion happens when a figure is asked for, as of its date
 (engine/fx.py), so a new rate changes the figures at once. The readers here serve both the full
 read (load.py) and the replay of audit entries (replay.py).
+
+The bank's capital (`bank_capital`: period, effective date, net capital, tier-1 capital, in CNY) is
+read the same way: the concentration ratios divide by the figure effective on the day asked about
+(engine/graph/concentration.py).
 """
 from __future__ import annotations
 
@@ -19,9 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.fx import REPORTING
+from engine.graph.concentration import Capital
 from runtime.deploy.live import LiveModel
 
-MONEY_ENTITIES = ("loan", "facility", "fx_rate")       # read when the bundle has them
+MONEY_ENTITIES = ("loan", "facility", "fx_rate", "bank_capital")       # read when the bundle has them
+CAPITAL = "bank_capital"
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,30 @@ def rate_row(row: Mapping[str, Any]) -> tuple[str, date, Decimal] | None:
     if not currency or not isinstance(on, date) or rate is None or not rate > 0:
         return None
     return currency, on, rate
+
+
+def capital_row(row: Mapping[str, Any]) -> Capital | None:
+    """A `bank_capital` record as an engine figure; None when a figure is missing or not positive."""
+    on, net, tier1 = row.get("effective_on"), _decimal(row.get("net_capital")), _decimal(row.get("tier1_capital"))
+    if isinstance(on, str):
+        on = date.fromisoformat(on[:10])
+    if not isinstance(on, date) or net is None or tier1 is None or not net > 0 or not tier1 > 0:
+        return None
+    return Capital(on, net, tier1, row.get("period"))
+
+
+def read_capital(conn: Connection, live: LiveModel) -> dict[int, Capital]:
+    """Every usable capital figure by record id ({} when the bundle has no `bank_capital`): one query."""
+    if CAPITAL not in live.bundle.entities:
+        return {}
+    t = live.table(CAPITAL)
+    out = {}
+    for r in conn.execute(sa.select(*_columns(t, "id", "period", "effective_on", "net_capital",
+                                               "tier1_capital"))).mappings():
+        found = capital_row(r)
+        if found is not None:
+            out[r["id"]] = found
+    return out
 
 
 def _columns(table: sa.Table, *names: str | None) -> list:

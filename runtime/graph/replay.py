@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.graph.load import GRAPH_ENTITIES, GraphState, edge_of
-from runtime.graph.rates import MONEY_ENTITIES, loan_amount, rate_row, unified_amount
+from runtime.graph.rates import MONEY_ENTITIES, capital_row, loan_amount, rate_row, unified_amount
 from runtime.storage.tables import audit_log
 
 RECORD_ACTIONS = ("create", "update", "delete")
@@ -160,5 +160,13 @@ def _fx_rate(state: GraphState, old: dict | None, new: dict | None) -> None:
         state.rates[rid] = found
 
 
+def _capital(state: GraphState, old: dict | None, new: dict | None) -> None:
+    rid = (new or old)["id"]
+    state.capital.pop(rid, None)
+    found = capital_row(new) if new is not None else None
+    if found is not None:
+        state.capital[rid] = found
+
+
 _APPLY = {"guarantee": _guarantee, "company": _company, "group": _group, "equity_holding": _equity,
-          "person": _person, "loan": _loan, "facility": _facility, "fx_rate": _fx_rate}
+          "person": _person, "loan": _loan, "facility": _facility, "fx_rate": _fx_rate, "bank_capital": _capital}

@@ -6,7 +6,9 @@ Form values go out as the API reads them back: a percent field as its points (`"
 see runtime/http/app.py), so a client may send a value it was shown unchanged.
 Errors have the API's one shape, `{"error": code, "message": text, "detail": []}`: the engine's
 refusal codes (`not_assignee` 403, `already_acted` 409, `illegal_target` 422 …), 404 for an
-unknown instance, task or flow. Timers and notifications are run by the jobs room's one scheduler,
+unknown instance, task or flow. An `event` is posted only by the system or a holder of the flow's
+roles (runtime/flows/senders.py, run by FlowService.act for every door): anyone else who may not see the instance gets
+that 404, one who may a 403. Timers and notifications are run by the jobs room's one scheduler,
 which `banyan serve` and `banyan worker` start (runtime/jobs/scheduler.py), not by this router."""
 from __future__ import annotations
 

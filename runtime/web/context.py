@@ -21,6 +21,7 @@ from runtime.auth.session import csrf_ok, csrf_token
 from runtime.auth.users import User, UserStore
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.records.service import Records
+from runtime.web.names import Names
 from runtime.web.text import text, times_note, when
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -72,6 +73,8 @@ class WebContext:
         self.env.globals["times_note"] = times_note
         self._trees: dict[str, OrgTree] = {}
         self._specs: dict[tuple[str, str], FormSpec] = {}
+        self.names = Names(self)            # names, never codes (runtime/web/names.py)
+        self.env.globals["role_label"] = self.names.role
         self.flow_pages: Any = None         # set by the approval pages (runtime/web_flow.py), if installed
 
     # -- the deployed bundle ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from dsl.kinds.flow.ir import INITIATOR
 from forms import FormSpec
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.users import User
@@ -65,6 +66,8 @@ class FlowPages:
         if flow is None or node is None:
             return node or ""
         n = flow.by_id.get(node)
+        if n is None and node == INITIATOR:          # back with the initiator, to edit and resubmit
+            return ftext("initiator_step", lang)
         return (n.label.text(lang) or node) if n is not None else node
 
     def flow_label(self, name: str, lang: str) -> str:

@@ -28,17 +28,25 @@ NUMERIC = {"money", "number", "percent"}
 
 
 def read_tables(spec: FormSpec, values: Mapping[str, Any], lang: str, hidden: Iterable[str] = (),
-                editable: Iterable[str] = ()) -> list[dict]:
-    """The sub-tables a step may not change, for reading: label, column labels, rows of texts."""
+                editable: Iterable[str] = (), labels: Mapping[tuple[str, str], str] | None = None) -> list[dict]:
+    """The sub-tables a step may not change, for reading: label, column labels, rows of cells
+    ({text, code}: a `ref` value reads as the name in `labels`, its key as the code beside it)."""
     from forms.display import display_text
     skip = set(hidden) | set(editable)
     out = []
     for f in spec.fields:
         if f.is_table and f.name not in skip:
             out.append({"label": f.label(lang), "columns": [c.label(lang) for c in f.columns],
-                        "rows": [[display_text(c.field, row.get(c.name), lang) for c in f.columns]
+                        "rows": [[_cell(c.field, row.get(c.name), lang, labels or {}, display_text) for c in f.columns]
                                  for row in _rows(values.get(f.name))]})
     return out
+
+
+def _cell(f: Any, value: Any, lang: str, labels: Mapping[tuple[str, str], str], display_text: Any) -> dict:
+    name = labels.get((f.ref or "", str(value))) if f.type_name == "ref" and value not in (None, "") else None
+    if name is not None and name != str(value):
+        return {"text": name, "code": str(value)}
+    return {"text": display_text(f, value, lang), "code": ""}
 
 
 def _rows(value: Any) -> list[Mapping[str, Any]]:

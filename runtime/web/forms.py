@@ -35,14 +35,17 @@ async def submitted(form: Any) -> Submitted:
     return Submitted.of(pairs)
 
 
-def options_for(web: Any, user: User, lang: str) -> RenderOptions:
+def options_for(web: Any, user: User, lang: str, labels: dict | None = None) -> RenderOptions:
+    """`labels`: {(ref target, key): name} of the form's `ref` values (runtime/web/names.py), shown
+    beside a reference's key."""
     tree = web.tree()
     scope = web.scope(user)
     units = [(u, ("　" * depth) + tree.label(u, lang)) for u, depth in tree.ordered() if scope.holds(u)]
 
     def choices(target: str) -> list[tuple[str, str]] | None:
         return units if target == "org_unit" else None
-    return RenderOptions(lang=lang, tz=zone_name(), lookup_url=lambda target: f"/ui/lookup/{target}", choices=choices)
+    return RenderOptions(lang=lang, tz=zone_name(), lookup_url=lambda target: f"/ui/lookup/{target}", choices=choices,
+                         ref_labels=dict(labels or {}))
 
 
 def check(web: Any, entity: str, sub: Submitted, lang: str, user: User) -> tuple[dict, Outcome]:

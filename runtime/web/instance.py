@@ -26,6 +26,7 @@ from runtime.web.text import text
 
 INSTANCE_ACTIONS = ("withdraw", "urge", "cc", "comment", "cancel")
 USERS = re.compile(r"[\s,，、;；]+")
+PEOPLE_KEYS = ("to", "by", "users", "user")          # the data of an event that names people
 DETAIL_KEYS = ("comment", "to", "by", "users", "user", "text", "message", "reason", "outcome", "verdict")
 
 
@@ -47,8 +48,10 @@ def instance_router(fp: FlowPages) -> APIRouter:
     def page(request: Request, view: dict, *, status: int = 200, problem: str = "") -> HTMLResponse:
         lang, user = web.lang(request), web.user(request)
         flow = fp.flow(view["flow"], view["deployment_version"])
+        named = [v for e in view["timeline"] for k, v in (e.get("data") or {}).items() if k in PEOPLE_KEYS]
         names = fp.people([view["initiator"]] + [e["actor"] for e in view["timeline"]] +
-                          [t["assignee"] for t in view["tasks"]] + [c for t in view["tasks"] for c in t["candidates"]])
+                          [t["assignee"] for t in view["tasks"]] + [c for t in view["tasks"] for c in t["candidates"]] +
+                          [u for v in named for u in (v if isinstance(v, list) else [v]) if isinstance(u, str)])
         tasks = [{"id": t["id"], "step": fp.node_label(flow, t["node"], lang),
                   "who": [names.get(t["assignee"], t["assignee"])] if t["assignee"]
                   else [names.get(c, c) for c in t["candidates"]],
@@ -57,8 +60,13 @@ def instance_router(fp: FlowPages) -> APIRouter:
         timeline = []
         for e in view["timeline"]:
             detail = {k: v for k, v in (e.get("data") or {}).items() if k in DETAIL_KEYS and v not in (None, "", [])}
-            if isinstance(detail.get("to"), str) and detail["to"] in flow.by_id:
-                detail["to"] = fp.node_label(flow, detail["to"], lang)
+            for k, v in detail.items():         # a step by its label, a person by their name
+                if k == "to" and isinstance(v, str) and v in flow.by_id:
+                    detail[k] = fp.node_label(flow, v, lang)
+                elif k in PEOPLE_KEYS:
+                    detail[k] = [names.get(u, u) for u in v] if isinstance(v, list) else names.get(v, v)
+                elif k == "outcome":
+                    detail[k] = outcome_text(v, lang)
             timeline.append({"at": short_time(e["at"]), "who": names.get(e["actor"], e["actor"]),
                              "what": ftext("ev_" + e["kind"], lang) if "ev_" + e["kind"] in WORDS else e["kind"],
                              "kind": e["kind"], "step": fp.node_label(flow, e.get("node"), lang) if e.get("node") else "",
@@ -66,8 +74,10 @@ def instance_router(fp: FlowPages) -> APIRouter:
                                                 for v in detail.values())})
         spec = fp.form_spec(view["deployment_version"], flow.form)
         values = typed(spec, view["form"]) if spec is not None else {}
-        asked = read_view(spec, values, lang, tz=zone_name()) if spec is not None else []
-        tables = read_tables(spec, values, lang) if spec is not None else []
+        asked = web.names.sections(spec, read_view(spec, values, lang, tz=zone_name()), values, lang) \
+            if spec is not None else []
+        tables = read_tables(spec, values, lang, labels=web.names.record_labels(spec.fields, [values], lang)) \
+            if spec is not None else []
         subject = view["subject"]
         subject_title = fp.subject_labels(subject.get("entity"), [subject.get("key")]).get(str(subject.get("key")), "") \
             if subject.get("key") is not None else ""

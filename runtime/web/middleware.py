@@ -17,7 +17,7 @@ from urllib.parse import quote
 from runtime.auth.session import CSRF_HEADER, csrf_ok
 from runtime.auth.users import UserStore
 
-PUBLIC = ("/static/", "/ui/signin", "/health", "/openapi.json", "/docs", "/redoc", "/favicon.ico")
+PUBLIC = ("/static/", "/ui/signin", "/ui/lang", "/health", "/openapi.json", "/docs", "/redoc", "/favicon.ico")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")

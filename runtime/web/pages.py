@@ -44,6 +44,7 @@ def pages_router(web: WebContext) -> APIRouter:
             return web.page(request, "signin.html", 400, title=text("signin", lang), error=text("signin_csrf", lang),
                             next=nxt, username=name)
         user = web.users.authenticate(name, password) if name and password and len(password) < 1000 else None
+        web.users.audit_sign_in(name, user, request.client.host if request.client else None)
         if user is None:
             return web.page(request, "signin.html", 401, title=text("signin", lang),
                             error=text("signin_failed", lang), next=nxt, username=name)
@@ -56,6 +57,13 @@ def pages_router(web: WebContext) -> APIRouter:
         if web.check_csrf(request, form):
             sign_out(request.session)
         return redirect("/ui/signin")
+
+    @r.get("/ui/lang")
+    def lang_page(next: str = "/ui/") -> Response:
+        """A link or a sign-in's `next` that lands here (the switch itself is a POST): go on to the
+        page, never a 405."""
+        target = _safe_next(next)
+        return redirect(target if not target.startswith("/ui/lang") else "/ui/")
 
     @r.post("/ui/lang")
     async def switch_lang(request: Request) -> Response:

@@ -18,6 +18,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordErr
 from runtime.records.listing import list_records
 from runtime.web.context import WebContext, redirect
 from runtime.web.forms import check, options_for, record_problems, submitted
+from runtime.web.names import ref_text
 from runtime.web.text import text
 
 PAGE_SIZE = 25
@@ -25,13 +26,24 @@ LIST_TYPES = ("string", "enum", "money", "ref", "integer", "percent", "date", "b
 
 
 def list_columns(entity) -> list:
-    first = [f for f in entity.fields if f.name in (entity.key, entity.display)]
+    names = list(dict.fromkeys(n for n in (entity.display, entity.key) if n))         # the name first, once
+    first = [f for name in names for f in entity.fields if f.name == name]
     rest = [f for f in entity.fields if f not in first and f.type_name in LIST_TYPES]
     return (first + rest)[:7]
 
 
 def filter_fields(entity) -> list:
     return [f for f in entity.fields if f.type_name in ("enum", "bool") and not f.computed][:4]
+
+
+def cell(f, item: dict, labels: dict, lang: str, own_code: bool = False) -> dict:
+    """A list cell: the text people read (a `ref` value: the referenced record's name), the code
+    behind a name (shown as secondary detail), and whether the text is itself the record's code
+    (its key, beside its name: drawn as a code)."""
+    found = ref_text(labels, f, item.get(f.name))
+    if found is not None:
+        return {"text": found[0], "code": found[1], "is_code": False}
+    return {"text": display_text(f, item.get(f.name), lang, record=item), "code": "", "is_code": own_code}
 
 
 def records_router(web: WebContext) -> APIRouter:
@@ -61,9 +73,11 @@ def records_router(web: WebContext) -> APIRouter:
         except InvalidRecord as exc:
             listing, problem = None, "; ".join(p.message for p in exc.problems) or exc.render(lang)
         cols = list_columns(ent)
-        rows = []
-        for item in (listing.items if listing else []):
-            rows.append({"id": item["id"], "cells": [display_text(f, item.get(f.name), lang, record=item) for f in cols]})
+        items = listing.items if listing else []
+        labels = web.names.record_labels(cols, items, lang)          # one query per referenced entity
+        own_code = ent.key if ent.display and ent.display != ent.key else None     # the record's own code, beside its name
+        rows = [{"id": item["id"], "cells": [cell(f, item, labels, lang, f.name == own_code) for f in cols]}
+                for item in items]
         total = listing.total if listing else 0
         pages = max(1, math.ceil(total / PAGE_SIZE))
         keep = {k: v for k, v in {"q": q, "order": order, **filters}.items() if v}
@@ -82,7 +96,10 @@ def records_router(web: WebContext) -> APIRouter:
         hidden = {"csrf_token": request.session.get("csrf", "")}
         if not new:
             hidden["_version"] = str(record["version"])
-        html = render_form(spec, values, raw=raw, outcome=outcome, options=options_for(web, user, lang), action=action,
+        # names of the stored record's references only: a key the person typed may name a record
+        # outside their scope, and its name must not come back on the page
+        labels = web.names.record_labels(spec.fields, [record], lang) if record is not None else {}
+        html = render_form(spec, values, raw=raw, outcome=outcome, options=options_for(web, user, lang, labels), action=action,
                            hidden=hidden, submit_label=text("create" if new else "save", lang), new=new,
                            cancel_url=f"/ui/e/{ent.name}" if new else f"/ui/e/{ent.name}/{record['id']}")
         title = f"{text('new' if new else 'edit', lang)} · {ent.meta.label.text(lang)}"
@@ -171,7 +188,8 @@ def records_router(web: WebContext) -> APIRouter:
 
         def ref_url(target, key):
             return f"/ui/e/{target}/key/{key}" if target in entities else ""
-        sections = read_view(web.spec(entity), record, lang, tz=zone_name(), ref_url=ref_url)
+        spec = web.spec(entity)
+        sections = web.names.sections(spec, read_view(spec, record, lang, tz=zone_name(), ref_url=ref_url), record, lang)
         key_value = record.get(ent.key) if ent.key else record["id"]
         related = [(c.label.text(lang) or c.name, f"/ui/e/{c.entity}?{c.via}={quote(str(key_value))}")
                    for c in ent.collections if c.entity in entities]

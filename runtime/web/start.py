@@ -56,7 +56,8 @@ def start_router(fp: FlowPages) -> APIRouter:
             record = web.records.find(flow.subject, key)
         except (RecordError, UnknownEntity):
             return None
-        return record, read_view(web.spec(flow.subject), record, lang, tz=zone_name())
+        spec = web.spec(flow.subject)
+        return record, web.names.sections(spec, read_view(spec, record, lang, tz=zone_name()), record, lang)
 
     def page(request: Request, name: str, flow: Any, *, subject: str = "", q: str = "", values=None, raw=None,
              outcome=None, status: int = 200, problem: str = "", preview: dict | None = None,
@@ -224,7 +225,7 @@ def _shown_preview(fp: FlowPages, flow: Any, preview: dict, lang: str) -> dict:
         elif mode:
             mode_text = ftext("mode_" + mode, lang) if ("mode_" + mode) in _MODES else mode
         else:
-            mode_text = ftext("subflow", lang, flow=s.get("flow", "")) if s.get("type") == "subflow" else ""
+            mode_text = ftext("subflow", lang, flow=fp.flow_label(s.get("flow", ""), lang)) if s.get("type") == "subflow" else ""
         steps.append({"round": s["round"], "label": s["label"].get(lang) or s["node"], "mode": mode_text,
                       "who": [names.get(u, u) for u in s.get("assignees", ())], "due": short_time(s.get("due"))})
     stopped = preview.get("stopped")

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import zone_name
+from dsl.kinds.flow.ir import INITIATOR
 from engine.flow.plan import plan_for
 from forms import read_view, render_form
 from runtime.deploy.live import UnknownEntity
@@ -28,14 +29,36 @@ from runtime.flows.store import FlowError
 from runtime.records.errors import RecordError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
-from runtime.web.flow_forms import check_step, read_tables, step_fields, step_spec, typed, with_problems
+from runtime.web.flow_forms import check_step, read_tables, start_spec, step_fields, step_spec, typed, with_problems
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
 from runtime.web.text import text
 
-DECISIONS = ("approve", "complete", "reject")
-TASK_ACTIONS = ("claim", "return", "transfer", "delegate", "add_signer", "remove_signer", "cc", "comment")
+DECISIONS = ("approve", "complete", "reject", "resubmit")
+TASK_ACTIONS = ("claim", "return", "transfer", "delegate", "add_signer", "remove_signer", "cc", "comment", "withdraw")
+# the initiator's edit form (退回发起人): words the flow texts do not have yet (to move to flow_text.WORDS)
+RESUBMIT_WORDS = {
+    "act_resubmit": ("重新提交", "Resubmit"),
+    "confirm_resubmit": ("确认按修改后的内容重新提交？", "Resubmit the application as edited?"),
+    "returned_note": ("{who} 于 {at} 在「{step}」将申请退回给您修改：{comment}",
+                      "{who} returned the application to you at {step} on {at}: {comment}"),
+    "to_initiator": ("发起人（修改后重新提交）", "The initiator (to edit and resubmit)"),
+    "reason_needed": ("意见（必填）", "Opinion (required)"),
+}
+
+
+def _ft(key: str, lang: str = "zh", **slots: Any) -> str:
+    words = RESUBMIT_WORDS.get(key)
+    if words is None:
+        return ftext(key, lang, **slots)
+    value = words[1] if lang == "en" else words[0]
+    return value.format(**slots) if slots else value
+
+
+def _form_spec(spec: Any, flow: Any, step: dict) -> Any:
+    """The form at the task's step; at the initiator's edit step, the form as the initiator fills it."""
+    return start_spec(spec, flow) if step["node"] == INITIATOR else step_spec(spec, step)
 NEEDS_USER = {"transfer", "delegate", "remove_signer"}
 USERS = re.compile(r"[\s,，、;；]+")
 
@@ -80,18 +103,20 @@ def task_router(fp: FlowPages) -> APIRouter:
         base = {"csrf_token": request.session.get("csrf", ""), "_version": str(view["version"])}
         form_html, form_id, tables = "", "bf-task", []
         if spec is not None:
-            narrowed = step_spec(spec, step) if actionable else step_spec(spec, {"fields": None})
+            narrowed = _form_spec(spec, flow, step) if actionable else step_spec(spec, {"fields": None})
             current = typed(spec, view["form"])
             if outcome is None:
                 outcome = check_step(narrowed, current, None, step, lang, deciding=False)
                 outcome.errors = []
             form_id = "bf-" + narrowed.name
             form_html = render_form(narrowed, outcome.values, raw=raw, outcome=outcome,
-                                    options=options_for(web, user, lang), action=f"/ui/tasks/{task_id}",
+                                    options=options_for(web, user, lang, web.names.record_labels(spec.fields, [current], lang)),
+                                    action=f"/ui/tasks/{task_id}",
                                     hidden={**base, "_request": fp.new_key()}, submit_label=ftext("act_comment", lang),
                                     extra_rows=extra_rows)
             access = (step.get("fields") or {}) if actionable else {}
-            tables = read_tables(spec, current, lang, access.get("hidden", ()), access.get("editable", ()))
+            tables = read_tables(spec, current, lang, access.get("hidden", ()), access.get("editable", ()),
+                                 labels=web.names.record_labels(spec.fields, [current], lang))
         allowed = list(step["actions"])
         decisions = [a for a in DECISIONS if a in allowed] if actionable else []
         pool = data["assignee"] is None and user.name in data["candidates"] and data["status"] == "open"
@@ -102,7 +127,9 @@ def task_router(fp: FlowPages) -> APIRouter:
             try:
                 record = web.records.find(subject["entity"], subject["key"])
                 ent = web.live().entity(subject["entity"])
-                subject_sections = read_view(web.spec(subject["entity"]), record, lang, tz=zone_name())
+                subject_spec = web.spec(subject["entity"])
+                subject_sections = web.names.sections(subject_spec, read_view(subject_spec, record, lang, tz=zone_name()),
+                                                      record, lang)
                 subject_title = str(record.get(ent.display) or subject["key"]) if ent.display else subject["key"]
             except (RecordError, UnknownEntity):
                 pass
@@ -120,12 +147,14 @@ def task_router(fp: FlowPages) -> APIRouter:
             notice = ftext("not_yours", lang)
         title = f"{fp.node_label(flow, step['node'], lang)} · {subject_title}"
         return web.page(
-            request, "flow_task.html", status, title=title, ft=ftext, task_id=task_id, data=data, view=view,
+            request, "flow_task.html", status, title=title, ft=_ft, task_id=task_id, data=data, view=view,
             step=step, flow_label=flow.meta.label.text(lang) or flow.name, node=node, form_html=form_html,
             form_id=form_id, base=base, decisions=decisions, others=others, problem=problem, comment=comment,
             notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
             signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
-            targets=[(n, fp.node_label(flow, n, lang)) for n in plan_for(flow).return_targets(step["node"])],
+            targets=[(n, _ft("to_initiator", lang) if n == INITIATOR else fp.node_label(flow, n, lang))
+                     for n in plan_for(flow).return_targets(step["node"])],
+            returned=_returned(data.get("returned"), fp, flow, lang),
             names=names, key=fp.new_key, has_form=spec is not None, tables=tables,
             due=short_time(data["due_at"]) if data.get("due_at") else "")
 
@@ -158,7 +187,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         spec = fp.form_spec(view["deployment_version"], data["flow"].form)
         raw = outcome = None
         if spec is not None and (action in DECISIONS or action in ("save", "refresh") or action.startswith("add_row:")):
-            narrowed = step_spec(spec, step)
+            narrowed = _form_spec(spec, data["flow"], step)
             raw = await submitted(form)
             outcome = check_step(narrowed, typed(spec, view["form"]), raw, step, lang,
                                  deciding=action in ("approve", "complete"))
@@ -175,9 +204,11 @@ def task_router(fp: FlowPages) -> APIRouter:
             with_problems(outcome, [], lang, outcome.unread)
             return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
                         problem=ftext("form_has_errors", lang))
-        params: dict[str, Any] = {"task": task_id}
+        params: dict[str, Any] = {"task": task_id} if action != "withdraw" else {}
         if action in DECISIONS:
             params.update(comment=comment or None, fields=step_fields(step, outcome) if outcome is not None else None)
+        if action == "resubmit" and outcome is not None:    # every field of the initiator's, as edited
+            params["form"] = {f.name: outcome.values.get(f.name) for f in narrowed.fields if f.editable}
         elif action in ("return", "transfer", "delegate", "add_signer"):
             params["comment"] = comment or None
         if action == "return":
@@ -219,6 +250,15 @@ def task_router(fp: FlowPages) -> APIRouter:
         return redirect(f"/ui/flow-instances/{instance_id}")
 
     return r
+
+
+def _returned(returned: dict | None, fp: FlowPages, flow: Any, lang: str) -> str:
+    """The note on the initiator's edit form: who returned the application, from where, why."""
+    if not returned:
+        return ""
+    who = fp.people([returned["by"]]).get(returned["by"], returned["by"])
+    return _ft("returned_note", lang, who=who, at=short_time(returned["at"]) if returned.get("at") else "",
+               step=fp.node_label(flow, returned["node"], lang), comment=returned.get("comment") or "")
 
 
 def _unknown_people(fp: FlowPages, *names: str | None) -> list[str]:

@@ -76,7 +76,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "perm_deployments.read": ("查看部署历史", "See deployments"), "perm_users.admin": ("管理用户", "Manage users"),
     "everyone_reads": ("所有用户均可查看其可见范围内的记录。", "Everyone reads the records inside their scope."),
     "nothing_deployed": ("尚未部署任何配置。请先运行 `banyan deploy configs`。", "Nothing is deployed yet; run `banyan deploy configs`."),
-    "main_nav": ("主导航", "Main"), "record_nav": ("记录操作", "Record actions"),
+    "crumbs": ("位置", "Breadcrumb"), "main_nav": ("主导航", "Main"), "record_nav": ("记录操作", "Record actions"),
     "times_in": ("本页时间均为 {zone}", "Times are in {zone}"),
 }
 
@@ -94,6 +94,18 @@ def when(value: Any, zone: bool = False) -> str:
     return moment_text(value, zone=zone)
 
 
+ZONE_NAMES_ZH = {"Asia/Shanghai": "北京时间", "Asia/Chongqing": "北京时间", "Asia/Hong_Kong": "香港时间",
+                 "Asia/Macau": "澳门时间", "Asia/Taipei": "台北时间", "Asia/Singapore": "新加坡时间",
+                 "Asia/Tokyo": "东京时间", "Europe/London": "伦敦时间", "America/New_York": "纽约时间",
+                 "UTC": "协调世界时", "Etc/UTC": "协调世界时"}
+
+
 def times_note(lang: str = "zh") -> str:
-    """The footer line that says which zone the page's times are in."""
-    return text("times_in", lang, zone=zone_label())
+    """The footer line that says which zone the page's times are in (in Chinese, a zone's Chinese
+    name where it has one: 北京时间 (UTC+08:00), not Asia/Shanghai)."""
+    label = zone_label()
+    if lang != "en":
+        name = label.split(" (", 1)[0]
+        if name in ZONE_NAMES_ZH:
+            label = ZONE_NAMES_ZH[name] + label[len(name):]
+    return text("times_in", lang, zone=label)

@@ -19,9 +19,10 @@ def fields(name):
     return {f["name"]: f for f in ENTITIES[name]["spec"]["fields"]}
 
 
-def test_the_bundle_has_the_twelve_entities():
+def test_the_bundle_has_its_entities():
     assert set(ENTITIES) == {"group", "company", "person", "equity_holding", "guarantee", "facility", "loan",
-                             "account", "transaction", "financial_statement", "rating", "external_event", "fx_rate"}
+                             "account", "transaction", "financial_statement", "rating", "external_event", "fx_rate",
+                             "bank_capital"}
 
 
 @pytest.mark.parametrize("name", sorted(ENTITIES))

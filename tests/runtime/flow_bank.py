@@ -52,6 +52,9 @@ def make_bank(engine, clock: Clock | None = None) -> FlowService:
                              "tier": "stable_cooperation"}, actor="test")
     for code, branch in (("C1", "sh_branch"), ("C2", "bj_branch")):
         records.create("company", company(code, branch), actor="test")
+    # the bank's capital, which the credit route's concentration limits divide by
+    records.create("bank_capital", {"period": "2019Q4", "effective_on": "2019-12-31", "net_capital": "300亿",
+                                    "tier1_capital": "240亿"}, actor="test")
     users = sorted({u for units in ROLES.values() for us in units.values() for u in us})
     with writing(engine) as conn:
         put_people(conn, [{"name": u, "supervisor": SUPERVISORS.get(u), "email": f"{u}@bank.test"} for u in users],

@@ -84,7 +84,7 @@ def test_cross_branch_service_with_a_return_into_one_branch(flows):
     assert flows.inbox("pm2", "pool")["total"] == 0 and flows.inbox("pm1")["total"] == 1
     v = act(flows, v, "complete", "local_service", "rm_sh", fields={"service_result": "done"})
     v = act(flows, v, "complete", "product_support", "pm1")
-    v = act(flows, v, "return", "confirm", "rm_sh", to="local_service")
+    v = act(flows, v, "return", "confirm", "rm_sh", to="local_service", comment="请补充本地服务方案")
     assert v["current_nodes"] == ["local_service"]
     v = act(flows, v, "complete", "local_service", "rm_sh", fields={"service_result": "redone"})
     v = act(flows, v, "complete", "confirm", "rm_sh")

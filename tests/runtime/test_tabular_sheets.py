@@ -39,8 +39,10 @@ def bank_url(tmp_path_factory) -> str:
 @pytest.fixture
 def recs(bank_url, tmp_path):
     """A fresh copy of the deployed bank for each test (no company yet)."""
-    copy = tmp_path / "bank.db"
-    copy.write_bytes(Path(bank_url.removeprefix("sqlite:///")).read_bytes())
+    copy, original = tmp_path / "bank.db", Path(bank_url.removeprefix("sqlite:///"))
+    copy.write_bytes(original.read_bytes())
+    key = original.parent / ".banyan-audit-key"           # its audit chain's key goes with it
+    (tmp_path / key.name).write_bytes(key.read_bytes())
     engine = make_engine(f"sqlite:///{copy}")
     yield Records(engine)
     engine.dispose()

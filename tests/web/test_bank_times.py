@@ -19,10 +19,10 @@ def test_a_record_page_shows_its_times_on_the_bank_clock(admin, engine, monkeypa
     utc = record["created_at"].strftime("%Y-%m-%d %H:%M")
     if utc != shown:                      # the UTC reading is gone (it differs by eight hours)
         assert utc not in page
-    assert "本页时间均为 Asia/Shanghai (UTC+08:00)" in page or "Times are in Asia/Shanghai (UTC+08:00)" in page
+    assert "本页时间均为 北京时间 (UTC+08:00)" in page or "Times are in Asia/Shanghai (UTC+08:00)" in page
 
 
 def test_the_deployments_page_and_the_footer_follow_the_configured_zone(admin, monkeypatch):
     monkeypatch.setenv("BANYAN_TIMEZONE", "Europe/London")
     page = admin.get("/ui/deployments")
-    assert page.status_code == 200 and "Europe/London (UTC+00:00)" in page.text
+    assert page.status_code == 200 and ("伦敦时间 (UTC+00:00)" in page.text or "Europe/London (UTC+00:00)" in page.text)

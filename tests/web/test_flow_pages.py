@@ -168,8 +168,8 @@ def test_return_offers_only_the_legal_targets_and_a_forged_target_is_refused(app
     client = signed_in(app, holder)
     page = client.get(f"/ui/tasks/{task}").text
     ret = page.split('id="act-return"')[1].split("</form>")[0]
-    assert re.findall(r'<option value="(\w+)"', ret) == ["document_review"]
-    r = post_action(client, f"/ui/tasks/{task}", page, _action="return", to="branch_approval")
+    assert re.findall(r'<option value="(\w+)"', ret) == ["initiator", "document_review"]
+    r = post_action(client, f"/ui/tasks/{task}", page, _action="return", to="branch_approval", comment="请核实")
     assert r.status_code == 422 and "不能退回到该环节" in r.text
     r = post_action(client, f"/ui/tasks/{task}", r.text, _action="transfer", to="no_such_person")
     assert r.status_code == 422 and "没有这些用户" in r.text

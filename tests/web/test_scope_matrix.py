@@ -87,6 +87,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/signin"): "public",
     ("POST", "/ui/signout"): "public",
     ("POST", "/ui/lang"): "public",
+    ("GET", "/ui/lang"): "public",
     ("MOUNT", "/static"): "public",
     ("MOUNT", "/static/forms"): "public",
     ("MOUNT", "/static/swagger"): "public",
@@ -586,6 +587,7 @@ PROBES: list[Probe] = [
     Probe("POST", "/ui/signout", lambda w, u, s: Req("POST", "/ui/signout", data={}),
           ok={"*": 303}),                                          # no CSRF token: still signed in
     Probe("POST", "/ui/lang", lambda w, u, s: Req("POST", "/ui/lang", data={"to": "zh"}), ok={"*": 303}),
+    Probe("GET", "/ui/lang", lambda w, u, s: Req("GET", "/ui/lang"), ok={"*": 303}),
     Probe("MOUNT", "/static", get("/static/banyan.css")),
     Probe("MOUNT", "/static/forms", get("/static/forms/forms.js")),
     Probe("MOUNT", "/static/swagger", get("/static/swagger/init.js")),

@@ -4,7 +4,7 @@ Every transition is explicit in the IR: a node written without `next` gets the f
 node of the list as `next` at compile time, so the engine never looks at list order."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -13,6 +13,11 @@ from dsl.kinds.actions import Action
 from dsl.kinds.parts import Duration
 from dsl.source import Span
 
+INITIATOR = "initiator"           # a `return_to` target: back to the initiator's edit form (退回发起人); no node
+                                  # may take this id. The engine's edit step carries it as its node id too.
+RESUBMIT = ("from_returning_step", "from_start")   # where a resubmitted application continues
+REASON_ACTIONS = ("approve", "reject", "return", "complete", "transfer", "delegate", "add_signer")
+DEFAULT_REASONS = ("reject", "return")            # banks want a reason (意见) for these unless a step says not
 
 @dataclass(frozen=True)
 class Reminders:
@@ -91,7 +96,9 @@ class TaskNode(Node):
     if_no_assignee: str
     if_initiator: str | None      # allow | skip | supervisor; None: not written (approvals keep the initiator
                                   # off as `supervisor` does, tasks keep them as `allow` does)
-    return_to: tuple[str, ...]    # empty: any earlier step
+    return_to: tuple[str, ...]    # empty: any earlier step; INITIATOR: the initiator's edit form
+    resubmit: str | None = field(default=None, kw_only=True)   # None: the flow's `resubmit`
+    reason_required: tuple[str, ...] = field(default=DEFAULT_REASONS, kw_only=True)  # actions needing a comment
 
     @property
     def initiator_policy(self) -> str:
@@ -171,6 +178,7 @@ class Flow:
     first: str
     roles: tuple[str, ...]
     nodes: tuple[Node, ...]
+    resubmit: str = "from_returning_step"   # where an application the initiator resubmits continues (RESUBMIT)
 
     @property
     def name(self) -> str:

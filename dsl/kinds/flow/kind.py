@@ -10,7 +10,7 @@ from dsl.expr.types import ANY, FieldInfo, record
 from dsl.kinds.channel import check_flow_messages
 from dsl.kinds.flow import functions as flow_functions  # noqa: F401  (registers role())
 from dsl.kinds.flow.graph import check_graph
-from dsl.kinds.flow.ir import Flow
+from dsl.kinds.flow.ir import INITIATOR, Flow, TaskNode
 from dsl.kinds.flow.nodes import NODE_BUILDERS, FlowScope
 from dsl.kinds.flow.schema import SCHEMA
 from dsl.kinds.flow.verify import verify_flow
@@ -50,6 +50,10 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
         if n["id"] in ids:
             ctx.diags.add("BNY402", f"node id `{n['id']}` is used twice", doc.span(("spec", "nodes", i, "id")),
                           f"the first is node #{ids.index(n['id']) + 1}; give each node its own id")
+        if n["id"] == INITIATOR:
+            ctx.diags.add("BNY402", f"`{INITIATOR}` cannot be a node id: `return_to: [{INITIATOR}]` means the "
+                                    "initiator's edit form", doc.span(("spec", "nodes", i, "id")),
+                          "name the node after what it does, e.g. `initiator_review`")
         ids.append(n["id"])
     fs = FlowScope(doc, ctx, scope, list(dict.fromkeys(ids)), subject, ctx.decls.records.get(form, {}) if form else {})
     start = spec["start"]
@@ -70,7 +74,13 @@ def _build(doc: Document, ctx: LinkContext) -> Flow:
     check_graph(doc, ctx, nodes, first)
     verify_flow(doc, ctx, nodes, first, scope)
     check_flow_messages(ctx, doc, nodes)
-    return Flow(metadata_of(doc), subject, form, who, first, tuple(spec.get("roles") or ()), tuple(nodes))
+    if "resubmit" in spec and not any(isinstance(x, TaskNode) and INITIATOR in x.return_to and "return" in x.actions
+                                      for x in nodes):
+        ctx.diags.add("BNY407", "`resubmit` has no effect here: no step returns the application to the initiator",
+                      doc.key_span(("spec", "resubmit")),
+                      f"add `return_to: [{INITIATOR}]` to a step that offers `return`, or remove `resubmit`")
+    return Flow(metadata_of(doc), subject, form, who, first, tuple(spec.get("roles") or ()), tuple(nodes),
+                spec.get("resubmit", "from_returning_step"))
 
 
 def _check_joins(doc: Document, ctx: LinkContext, nodes) -> None:

@@ -11,6 +11,8 @@ from dsl.expr.types import BOOL, FieldInfo, ListType
 from dsl.ir import Label
 from dsl.kinds.actions import build_actions
 from dsl.kinds.flow.ir import (
+    DEFAULT_REASONS,
+    INITIATOR,
     ActionNode,
     ApprovalNode,
     BranchNode,
@@ -28,7 +30,7 @@ from dsl.kinds.flow.ir import (
     Timing,
 )
 from dsl.kinds.flow.steps import build_subflow, build_wait
-from dsl.kinds.parts import check_role_calls, compile_assignees, duration_at
+from dsl.kinds.parts import check_role_calls, compile_assignees, duration_at, get
 from dsl.link import LinkContext
 from dsl.loader import Document, Path
 
@@ -50,7 +52,6 @@ class FlowScope:
 
     def target(self, path: Path, what: str = "node") -> str | None:
         """The node id written at path; reported (BNY501) when the flow has no such node."""
-        from dsl.kinds.parts import get
         name = get(self.doc.data, path)
         if isinstance(name, str) and name not in self.ids:
             self.ctx.diags.add("BNY501", f"unknown {what} `{name}`", self.doc.span(path),
@@ -138,11 +139,13 @@ def _task(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> TaskNode:
         if wrong:
             fs.ctx.diags.add("BNY407", f"`{act}` does not apply to {a(kind)} step", fs.doc.span(path + ("actions", j)),
                              "approve/reject/add_signer/remove_signer belong to approvals; complete to tasks")
-    return_to = tuple(t for j, _ in enumerate(n.get("return_to") or []) if (t := fs.target(path + ("return_to", j))))
+    return_to = tuple(t for j, t in enumerate(n.get("return_to") or [])
+                      if t == INITIATOR or fs.target(path + ("return_to", j)))
     common = dict(id=n["id"], type=kind, label=Label.of(n.get("label")), next=next_id, span=fs.doc.span(path),
                   timing=timing(fs, n, path), assignees=fs.assignees(path + ("assignees",)), actions=actions,
                   fields=_field_access(fs, n, path), if_no_assignee=n.get("if_no_assignee", "escalate"),
-                  if_initiator=n.get("if_initiator"), return_to=return_to)
+                  if_initiator=n.get("if_initiator"), return_to=return_to, resubmit=n.get("resubmit"),
+                  reason_required=tuple(n.get("reason_required", DEFAULT_REASONS)))
     _no_effect(fs, n, path, actions)
     _initiator_alone(fs, n, path, common["assignees"])
     if kind == "task":
@@ -155,10 +158,17 @@ def _task(fs: FlowScope, n: dict, path: Path, next_id: str | None) -> TaskNode:
 def _no_effect(fs: FlowScope, n: dict, path: Path, actions: tuple[str, ...]) -> None:
     """A key written on a human step where nothing can use it is refused (BNY407): the author
     believes it does something. (Keys of another node type are refused by the schema.)"""
-    reasons: list[tuple[str | tuple[str, str], str, str]] = []
+    reasons: list[tuple[str | tuple[str, int] | tuple[str, str], str, str]] = []
     if "return_to" in n and "return" not in actions:
         reasons.append(("return_to", "the step does not offer `return`", "add `return` to `actions`, or remove "
                                                                           "`return_to`"))
+    if "resubmit" in n and (INITIATOR not in (n.get("return_to") or ()) or "return" not in actions):
+        reasons.append(("resubmit", "nothing returns from this step to the initiator",
+                        "add `initiator` to `return_to`, or remove `resubmit`"))
+    for j, act in enumerate(n.get("reason_required") or []):
+        if act not in actions:
+            reasons.append((("reason_required", j), f"the step does not offer `{act}`",
+                            f"add `{act}` to `actions`, or remove it from `reason_required`"))
     if "added_signer_reject" in n and "add_signer" not in actions:
         reasons.append(("added_signer_reject", "the step does not offer `add_signer`",
                         "add `add_signer` to `actions`, or remove `added_signer_reject`"))
@@ -171,7 +181,9 @@ def _no_effect(fs: FlowScope, n: dict, path: Path, actions: tuple[str, ...]) -> 
                                               "can be limited", "add `every: 1d`, or remove `max`"))
     for key, why, hint in reasons:
         kpath = path + (key if isinstance(key, tuple) else (key,))
-        fs.ctx.diags.add("BNY407", f"`{kpath[-1]}` has no effect here: {why}", fs.doc.key_span(kpath), hint)
+        what = kpath[-1] if isinstance(kpath[-1], str) else f"{kpath[-2]}: {get(fs.doc.data, kpath)}"
+        span = fs.doc.key_span(kpath) if isinstance(kpath[-1], str) else fs.doc.span(kpath)
+        fs.ctx.diags.add("BNY407", f"`{what}` has no effect here: {why}", span, hint)
 
 
 def _initiator_alone(fs: FlowScope, n: dict, path: Path, assignees) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from dsl.kinds.actions import action_schema
 from dsl.kinds.common import EXPRESSION, LABEL, NAME, ROLE_LIST, envelope
+from dsl.kinds.flow.ir import REASON_ACTIONS, RESUBMIT
 from dsl.kinds.parts import ASSIGNEES, CONDITION, ID, NAME_LIST, SLA
 
 NODE_TYPES = ["task", "approval", "branch", "inclusive", "parallel", "join", "subflow", "wait", "action", "end"]
@@ -45,6 +46,7 @@ _TIMING = {
                               "properties": {"goto": TARGET}}]},
     "cc": {**ASSIGNEES, "description": "Users copied (抄送) when the step starts; they can read but not act."},
 }
+_RESUBMIT = {"enum": list(RESUBMIT)}
 _HUMAN = {
     "assignees": ASSIGNEES,
     "actions": {"type": "array", "items": {"enum": STEP_ACTIONS}, "uniqueItems": True, "minItems": 1,
@@ -63,7 +65,16 @@ _HUMAN = {
                                     "their supervisor; skip and supervisor also keep them from signing or doing "
                                     "the step later. Left out: supervisor for an approval, allow for a task."},
     "return_to": {"type": "array", "items": TARGET, "uniqueItems": True, "minItems": 1,
-                  "description": "Nodes a `return` may send the work back to (default: any earlier step)."},
+                  "description": "Nodes a `return` may send the work back to (default: any earlier step); "
+                                 "`initiator` sends the application back to the initiator's edit form "
+                                 "(退回发起人), who edits and resubmits it or withdraws it."},
+    "resubmit": {**_RESUBMIT, "description": "Where an application returned from this step to the initiator "
+                                             "continues once resubmitted: from_returning_step (this step; inside "
+                                             "parallel paths, the split that holds it) or from_start. Left out: "
+                                             "the flow's `resubmit`. Needs `initiator` in `return_to`."},
+    "reason_required": {"type": "array", "items": {"enum": list(REASON_ACTIONS)}, "uniqueItems": True,
+                        "description": "Actions that need a reason (意见, the comment) here. Left out: reject and "
+                                       "return; `[]`: none."},
 }
 COUNTERSIGN = {
     "type": "object", "required": ["mode"], "additionalProperties": False,
@@ -124,13 +135,14 @@ _BY_TYPE: dict[str, tuple[dict[str, Any], list[str]]] = {
               "until": {**EXPRESSION, "description": "Wait until this date or time."},
               "for": {**SLA, "description": "Wait this long."}}, []),
     "action": ({**_NEXT, "do": {"type": "array", "minItems": 1,
-                                "items": action_schema(("set", "notify", "start_flow", "webhook"))}}, ["do"]),
+                                "items": action_schema(("set", "notify", "start_flow", "webhook", "record"))}}, ["do"]),
     "end": ({"outcome": {**NAME, "description": "The outcome the flow ends with (approved, rejected, done …)."},
              "terminate": {"type": "boolean",
                            "description": "true (default): reaching this end ends the whole instance and cancels "
                                           "open work. false: it ends only the path that reaches it; the instance "
                                           "finishes when no path is left."},
-             "do": {"type": "array", "minItems": 1, "items": action_schema(("set", "notify", "start_flow", "webhook"))}},
+             "do": {"type": "array", "minItems": 1,
+                    "items": action_schema(("set", "notify", "start_flow", "webhook", "record"))}},
             []),
 }
 
@@ -163,6 +175,9 @@ FLOW_SPEC = {
                                                                      "Left out: anyone who can see the subject."},
                                  "first": {**TARGET, "description": "The first node (default: the first in `nodes`)."}}},
         "roles": {**ROLE_LIST, "description": "Roles that may see every instance (supervisors, auditors)."},
+        "resubmit": {**_RESUBMIT, "description": "Where an application returned to the initiator (a step's "
+                                                 "`return_to: [initiator]`) continues once resubmitted: "
+                                                 "from_returning_step (default) or from_start."},
         "nodes": {"type": "array", "items": NODE, "minItems": 1},
     },
 }

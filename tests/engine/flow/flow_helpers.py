@@ -156,6 +156,7 @@ class Driver:
         return self.run(Approve(actor=user, now=self.now, task=self.task(node, user).id, **kw))
 
     def reject(self, node: str, user: str, **kw):
+        kw.setdefault("comment", "资料不全")         # a rejection needs a reason (reason_required) by default
         return self.run(Reject(actor=user, now=self.now, task=self.task(node, user).id, **kw))
 
     def complete(self, node: str, user: str | None = None, **kw):

@@ -116,14 +116,15 @@ def candidates(flow, state, now) -> list:
         if t.assignee is None:
             out.append(Claim(actor=holder, now=now, task=t.id))
         if node.type == "approval":
-            out += [Approve(actor=holder, now=now, task=t.id), Reject(actor=holder, now=now, task=t.id)]
+            out += [Approve(actor=holder, now=now, task=t.id),
+                    Reject(actor=holder, now=now, task=t.id, comment="不同意")]
             out += [AddSigner(actor=holder, now=now, task=t.id, users=(u,), position=p)
                     for u in USERS[:3] for p in ("before", "after", "parallel")]
             out += [RemoveSigner(actor=holder, now=now, task=t.id, user=u) for u in USERS[:3]]
         else:
             out.append(Complete(actor=holder, now=now, task=t.id))
         out += [Transfer(actor=holder, now=now, task=t.id, to="u5"), Delegate(actor=holder, now=now, task=t.id, to="u4")]
-        out += [Return(actor=holder, now=now, task=t.id, to=n.id) for n in flow.nodes
+        out += [Return(comment="请补充材料", actor=holder, now=now, task=t.id, to=n.id) for n in flow.nodes
                 if n.type in ("task", "approval")][:4]
         out.append(Approve(actor="zed", now=now, task=t.id))
     out += [Withdraw(actor=u, now=now) for u in USERS]

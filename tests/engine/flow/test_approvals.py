@@ -218,7 +218,7 @@ def test_return_inside_a_branch_keeps_the_join_correct():
     d.complete("apply", "u1")
     d.complete("check", "u2")
     d.approve("sign", "u3")                         # a countersign half done …
-    d.run(Return(actor="u4", now=d.now, task=d.task("sign", "u4").id, to="check"))
+    d.run(Return(comment="请补充材料", actor="u4", now=d.now, task=d.task("sign", "u4").id, to="check"))
     assert sorted(d.open()) == ["check", "legal"]   # … the whole countersign goes back, legal untouched
     d.complete("legal", "u5")
     d.complete("check", "u2")
@@ -233,7 +233,7 @@ def test_return_out_of_a_split_cancels_the_other_branches_once():
     d.complete("apply", "u1")
     d.complete("legal", "u5")                       # arrived at the join already
     d.complete("check", "u2")
-    d.run(Return(actor="u3", now=d.now, task=d.task("sign", "u3").id, to="apply"))
+    d.run(Return(comment="请补充材料", actor="u3", now=d.now, task=d.task("sign", "u3").id, to="apply"))
     assert d.open() == {"apply": ["u1"]} and not d.state.splits
     d.complete("apply", "u1")
     assert sorted(d.open()) == ["check", "legal"]   # a fresh split: no leftover, no duplicate
@@ -249,9 +249,9 @@ def test_return_to_a_sibling_branch_or_a_later_node_is_refused():
     d.complete("apply", "u1")
     d.complete("check", "u2")
     sign = d.task("sign", "u3").id
-    assert d.refused(Return(actor="u3", now=d.now, task=sign, to="legal")) == "illegal_target"
-    assert d.refused(Return(actor="u3", now=d.now, task=sign, to="done")) == "illegal_target"
-    assert d.refused(Return(actor="u3", now=d.now, task=sign, to="sign")) == "illegal_target"
+    assert d.refused(Return(comment="请补充材料", actor="u3", now=d.now, task=sign, to="legal")) == "illegal_target"
+    assert d.refused(Return(comment="请补充材料", actor="u3", now=d.now, task=sign, to="done")) == "illegal_target"
+    assert d.refused(Return(comment="请补充材料", actor="u3", now=d.now, task=sign, to="sign")) == "illegal_target"
 
 
 def test_withdraw_until_the_next_step_acts():

@@ -116,6 +116,6 @@ def test_the_engine_accepts_exactly_the_return_targets():
     targets = plan_for(flow).return_targets("sign")
     for node in flow.by_id:
         if node not in targets:
-            assert d.refused(Return(actor="u3", now=d.now, task=sign, to=node)) == "illegal_target", node
-    d.run(Return(actor="u3", now=d.now, task=sign, to="check"))
+            assert d.refused(Return(comment="请补充材料", actor="u3", now=d.now, task=sign, to=node)) == "illegal_target", node
+    d.run(Return(comment="请补充材料", actor="u3", now=d.now, task=sign, to="check"))
     assert "check" in d.open()

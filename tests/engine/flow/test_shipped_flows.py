@@ -64,7 +64,7 @@ def test_group_credit_over_5yi_goes_to_the_committee_and_the_cro_vetoes():
 def test_group_credit_committee_passes_on_two_thirds_and_can_return():
     d = credit(8 * 10**8, tier="strategic_core")
     _reviews(d)
-    d.run(Return(actor="m2", now=d.now, task=d.task("committee", "m2").id, to="risk_assessment"))
+    d.run(Return(comment="请补充材料", actor="m2", now=d.now, task=d.task("committee", "m2").id, to="risk_assessment"))
     assert list(d.open()) == ["risk_assessment"]
     d.complete("risk_assessment", "risk", fields={"risk_rating": "medium", "risk_opinion": "revised"})
     d.approve("branch_approval", "head")
@@ -91,7 +91,7 @@ def test_cross_branch_service_inclusive_and_return_into_a_branch():
     assert sorted(d.open()) == ["local_service", "product_support"]
     d.complete("local_service", "rm_sh", fields={"service_result": "done"})
     d.complete("product_support", "pm1")
-    d.run(Return(actor="rm_sh", now=d.now, task=d.task("confirm", "rm_sh").id, to="local_service"))
+    d.run(Return(comment="请补充材料", actor="rm_sh", now=d.now, task=d.task("confirm", "rm_sh").id, to="local_service"))
     assert list(d.open()) == ["local_service"]      # only that branch is redone; the join waits for it alone
     d.complete("local_service", "rm_sh", fields={"service_result": "redone"})
     d.complete("confirm", "rm_sh")
