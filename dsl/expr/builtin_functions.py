@@ -10,7 +10,7 @@ from .runtime import ARITHMETIC
 from .typerules import assignable, equatable, is_open
 from .types import ANY, BOOL, DATE, DATETIME, INTEGER, STRING, ListType, MapType, Type
 from .uscc import is_uscc
-from .values import as_datetime
+from .values import add_months, as_datetime
 
 NUMERIC = TypeSet("a number", frozenset({"number", "integer", "money", "percent"}))
 TEXT = TypeSet("a text", frozenset({"string", "enum"}))
@@ -142,6 +142,9 @@ def _register_all() -> None:
     r("quarter", Signature((TIME,), INTEGER), _quarter, doc="the quarter (1-4) of a date")
     r("days_between", Signature((TIME, TIME), INTEGER), _days_between,
       doc="whole days from the first date to the second (negative when the second is earlier)")
+    r("add_months", Signature((DATE, INTEGER), DATE), add_months,
+      doc="the date moved by whole months, a month's last day to the target month's last day "
+          "(add_months(start_date, form.term_months): a term's end)")
     r("is_uscc", Signature((TEXT,), BOOL), is_uscc,
       doc="a valid 18-character unified social credit code (GB 32100-2015 check character)")
     r("band", Signature((KEYED, MAP), _band_type), _band,

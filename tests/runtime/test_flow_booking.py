@@ -36,7 +36,7 @@ def test_the_engine_plans_the_booking_after_the_committee_approves():
     assert (w.entity, w.node) == ("facility", "record_limit")
     assert w.match["group"]["code"] == "G1" and (w.match["level"], w.match["status"]) == ("group_unified", "active")
     assert w.values["amount"] == 6 * 10**8 and w.values["product"] == "comprehensive"
-    assert w.values["start_date"] == d.now.date() and w.values["expiry_date"].year == d.now.year + 1
+    assert w.values["start_date"] == d.now.date() and w.values["expiry_date"].year == d.now.year + 1    # the 12-month term
     assert w.values["approving_branch"] == {"name": "bj_branch"}
 
 

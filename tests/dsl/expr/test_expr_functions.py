@@ -56,6 +56,8 @@ def test_is_uscc_in_an_expression(company):
     ("quarter(2026-08-01)", 3), ("days_between(2026-01-01, 2026-03-01)", 59), ("trim('  a ')", "a"),
     ("band('strong', {weak: 20, stable: 60, strong: 90})", 90),
     ("band(75%, {0: 10, 50%: 40, 70%: 80})", 80), ("band(0.2, {0.5: 1})", None),
+    ("add_months(2026-01-31, 1)", date(2026, 2, 28)), ("add_months(2026-02-28, 12)", date(2027, 2, 28)),
+    ("add_months(2026-09-30, -6)", date(2026, 3, 31)), ("add_months(2026-12-05, 36)", date(2029, 12, 5)),
 ])
 def test_builtins(text, value):
     assert ev(text) == value

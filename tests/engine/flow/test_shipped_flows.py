@@ -34,7 +34,7 @@ def driver(name, subject, initiator, form):
 
 def credit(amount, tier="stable_cooperation"):
     return driver("group_credit_approval", {**GROUP, "tier": tier}, "rm",
-                  {"amount": amount, "credit_type": "new", "purpose": "working capital"})
+                  {"amount": amount, "credit_type": "new", "purpose": "working capital", "term_months": 12})
 
 
 def _reviews(d):
