@@ -117,7 +117,15 @@ def schema(out: str) -> None:
 @main.command()
 @click.argument("topic")
 def explain(topic: str) -> None:
-    """Explain a kind or a key (`Entity.spec.fields`), an error code (`BNY204`), `kinds` or `expressions`."""
+    """Explain a kind or a key (`Entity.spec.fields`), an error code (`BNY204`), `kinds`, `expressions`
+    or `functions`."""
+    if topic == "functions":
+        from dsl.expr.functions import REGISTRY
+        click.echo("Functions an expression may call (besides the aggregates sum, count, avg, min, max, any, all, "
+                   "count_distinct and latest; see `banyan explain expressions`):\n")
+        for line in REGISTRY.describe():
+            click.echo("  " + line)
+        return
     if topic == "expressions":
         readme = Path(__file__).resolve().parents[2] / "dsl" / "expr" / "README.md"
         click.echo(readme.read_text(encoding="utf-8") if readme.exists() else "see dsl/expr/README.md")

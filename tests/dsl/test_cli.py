@@ -69,6 +69,14 @@ def test_explain_key_and_code():
     assert "Entity" in run("explain", "kinds").output
 
 
+def test_explain_functions_lists_every_callable_function_with_its_words():
+    out = run("explain", "functions").output
+    for name in ("add_months(", "to_cny(", "group_credit_ratio(", "single_borrower_ratio(", "connected_credit_ratio(",
+                 "is_uscc(", "days_between("):
+        assert name in out, name
+    assert "CBRC 2003 No.5" in out and "Traceback" not in out
+
+
 def test_new_scaffold_validates_clean(tmp_path):
     from dsl.kinds import KINDS
     for kind in KINDS:
