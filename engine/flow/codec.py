@@ -87,7 +87,8 @@ def to_json(s: FlowInstance) -> dict[str, Any]:
                     "touched": t.touched, "due": _dt(t.due), "back": t.back} for t in s.tokens.values()],
         "tasks": [{"id": t.id, "token": t.token, "node": t.node, "assignee": t.assignee,
                    "candidates": list(t.candidates), "owner": t.owner, "held": t.held, "release": t.release,
-                   "after": list(t.after)} for t in s.tasks.values()],
+                   "after": list(t.after), **({"deputy": True} if t.deputy else {})}
+                  for t in s.tasks.values()],
         "splits": [{"id": p.id, "node": p.node, "join": p.join, "expected": p.expected, "scopes": _scopes(p.scopes),
                     "arrived": p.arrived, "fired": p.fired} for p in s.splits.values()],
         "timers": [{"id": m.id, "token": m.token, "kind": m.kind, "at": _dt(m.at), "level": m.level}
@@ -104,7 +105,7 @@ def from_json(d: dict[str, Any]) -> FlowInstance:
     tokens = {t["id"]: Token(t["id"], t["node"], _unscopes(t["scopes"]), _unstep(t["step"]), t["touched"],
                              _undt(t["due"]), t["back"]) for t in d["tokens"]}
     tasks = {t["id"]: Task(t["id"], t["token"], t["node"], t["assignee"], tuple(t["candidates"]), t["owner"],
-                           t["held"], t["release"], tuple(t["after"])) for t in d["tasks"]}
+                           t["held"], t["release"], tuple(t["after"]), t.get("deputy", False)) for t in d["tasks"]}
     splits = {p["id"]: Split(p["id"], p["node"], p["join"], p["expected"], _unscopes(p["scopes"]), p["arrived"],
                              p["fired"]) for p in d["splits"]}
     timers = {m["id"]: Timer(m["id"], m["token"], m["kind"], datetime.fromisoformat(m["at"]), m["level"])

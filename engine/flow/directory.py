@@ -24,7 +24,8 @@ class Directory(Protocol):
 def resolve_users(value: Any, directory: Directory) -> list[str]:
     """The distinct user names an assignee value stands for, in order of first mention."""
     if type(value) is RoleHolders:          # the common case, `role(...)`: no walk needed
-        return list(dict.fromkeys(directory.holders(value.role, value.org_unit)))
+        found = directory.holders(value.role, value.org_unit)
+        return list(found) if len(found) < 2 else list(dict.fromkeys(found))
     out: dict[str, None] = {}
     _collect(value, directory, out)
     return list(out)

@@ -26,7 +26,7 @@ def give_back(work: Work, cmd: Return) -> None:
     if cmd.to not in allowed:
         raise CommandRejected("illegal_target", f"step `{node.id}` cannot return to `{cmd.to}` "
                                                 f"(it may return to: {', '.join(allowed) or 'nothing'})")
-    if task.owner is not None:
+    if task.owner is not None and not task.deputy:
         raise CommandRejected("delegated_task", f"task {task.id} was delegated to you; {task.owner} decides on a return")
     need_reason(node, "return", cmd.comment)
     work.event("returned", node.id, task.id, to=cmd.to, comment=cmd.comment)
@@ -127,8 +127,10 @@ def withdraw(work: Work, cmd: Withdraw) -> None:
 
 def prune(work: Work) -> None:
     """Forget hand-offs that can no longer be withdrawn (the state keeps only live things)."""
-    if work.handoffs:
-        work.handoffs = [h for h in work.handoffs if valid(work, h)]
+    for h in work.handoffs:                   # most commands leave every hand-off valid: no copy then
+        if not valid(work, h):
+            work.handoffs = [h for h in work.handoffs if valid(work, h)]
+            return
 
 
 def cancel(work: Work, cmd: Cancel) -> None:

@@ -54,7 +54,7 @@ def opinions(events: Iterable[Any], flow: Flow | None = None) -> list[dict[str, 
                "opinion": words or None, "at": _get(e, "at")}
         if data.get("to") is not None:
             row["to"] = data["to"]
-        if kind == "delegate_acted":
-            row["for"] = data.get("owner")
+        if kind == "delegate_acted" or data.get("on_behalf_of"):
+            row["for"] = data.get("owner") or data.get("on_behalf_of")
         out.append(row)
     return out

@@ -5,11 +5,26 @@ task page both use — and, when some step may return work to the initiator, the
 edit step (`INITIATOR`): a task of the initiator's, offering resubmit, withdraw and comment."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from dsl.ir import Label
-from dsl.kinds.flow.ir import INITIATOR, NO_TIMING, FieldAccess, Flow, Node, TaskNode
+from dsl.kinds.flow.ir import (
+    INITIATOR,
+    NO_TIMING,
+    ActionNode,
+    BranchNode,
+    EndNode,
+    FieldAccess,
+    Flow,
+    InclusiveNode,
+    JoinNode,
+    Node,
+    ParallelNode,
+    SubflowNode,
+    TaskNode,
+    WaitNode,
+)
 from dsl.kinds.flow.regions import Region, forward_edges
 from dsl.kinds.flow.regions import regions as split_regions
 
@@ -22,6 +37,9 @@ class FlowPlan:
     earlier: Mapping[str, frozenset[str]]
     returns: Mapping[str, tuple[str, ...]]
     offered: Mapping[str, tuple[str, ...]]
+    name: str = ""                       # the flow's name (Flow.name is a property: read once here)
+    kinds: Mapping[str, int] = field(default_factory=dict)   # node → what `advance` does there (KIND_*)
+    steps: Mapping[str, TaskNode] = field(default_factory=dict)   # the steps of people, typed (as `step()`)
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -70,7 +88,23 @@ def build_plan(flow: Flow) -> FlowPlan:
         nodes[INITIATOR] = initiator_step(flow)
     offered = {nid: tuple(a for a in n.actions if a != "return" or returns.get(nid))
                for nid, n in nodes.items() if isinstance(n, TaskNode)}
-    return FlowPlan(flow, nodes, regions, earlier, returns, offered)
+    return FlowPlan(flow, nodes, regions, earlier, returns, offered, flow.name,
+                    {nid: node_kind(n) for nid, n in nodes.items()},
+                    {nid: n for nid, n in nodes.items() if isinstance(n, TaskNode)})
+
+
+# What moving control does at a node, decided once per node (routing.advance), in the order
+# the isinstance checks it replaces went: an inclusive split is a branch node too.
+KIND_STEP, KIND_SPLIT, KIND_BRANCH, KIND_JOIN, KIND_ACTION, KIND_END, KIND_SUBFLOW, KIND_WAIT, KIND_OTHER = range(9)
+
+
+def node_kind(node: Node) -> int:
+    for cls, kind in ((TaskNode, KIND_STEP), (InclusiveNode, KIND_SPLIT), (ParallelNode, KIND_SPLIT),
+                      (BranchNode, KIND_BRANCH), (JoinNode, KIND_JOIN), (ActionNode, KIND_ACTION),
+                      (EndNode, KIND_END), (SubflowNode, KIND_SUBFLOW), (WaitNode, KIND_WAIT)):
+        if isinstance(node, cls):
+            return kind
+    return KIND_OTHER
 
 
 def _returns(node: TaskNode, nodes: Mapping[str, Node], earlier: frozenset[str]) -> tuple[str, ...]:

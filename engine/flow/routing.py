@@ -9,20 +9,18 @@ from typing import Any, Mapping
 
 from dsl.expr.compiled import CompiledExpr
 from dsl.kinds.flow.ir import (
-    ActionNode,
     BranchNode,
-    EndNode,
     InclusiveNode,
     JoinNode,
     ParallelNode,
     SubflowNode,
-    TaskNode,
     WaitNode,
 )
 
 from .actions import run_actions
 from .effects import StartSubflow
 from .errors import CommandRejected, evaluation_failed
+from .plan import KIND_ACTION, KIND_BRANCH, KIND_END, KIND_JOIN, KIND_SPLIT, KIND_STEP, KIND_SUBFLOW, KIND_WAIT
 from .state import FINISHED, RUNNING, Scope, Split, Token
 from .steps import arm, open_step
 from .work import Work
@@ -44,7 +42,7 @@ class Route:
 def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route:
     route = Route()
     stack: list[tuple[str | None, tuple[Scope, ...]]] = [(node_id, scopes)]
-    splits = work.splits
+    splits, nodes, kinds = work.splits, work.plan.nodes, work.plan.kinds
     while stack and work.status == RUNNING:
         nid, sc = stack.pop()
         if sc and any(s not in splits for s, _ in sc):
@@ -55,14 +53,15 @@ def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route
                                                   "fix the flow's conditions")
         if nid is None:
             raise CommandRejected("no_route", "the flow has nowhere to go after this step")
-        node = work.plan.nodes[nid]
-        if isinstance(node, TaskNode):
+        node: Any = nodes[nid]                 # its class is `kind` (plan.node_kind): no isinstance chain
+        kind = kinds[nid]
+        if kind == KIND_STEP:
             token = open_step(work, node, sc)
             if token is None:
                 stack.append((node.next, sc))
             else:
                 route.tokens.append(token)
-        elif isinstance(node, InclusiveNode) or isinstance(node, ParallelNode):
+        elif kind == KIND_SPLIT:
             targets = node.branches if isinstance(node, ParallelNode) else _inclusive_targets(work, node)
             split = Split(work.next_id("s"), nid, node.join, len(targets), sc)
             work.add_split(split)
@@ -70,20 +69,21 @@ def advance(work: Work, node_id: str | None, scopes: tuple[Scope, ...]) -> Route
             work.event("split", nid, paths=list(targets))
             for target in reversed(targets):
                 stack.append((target, sc + ((split.id, target),)))
-        elif isinstance(node, BranchNode):
+        elif kind == KIND_BRANCH:
             stack.append((_branch_target(work, node), sc))
-        elif isinstance(node, JoinNode):
+        elif kind == KIND_JOIN:
             _arrive(work, node, sc, stack, route)
-        elif isinstance(node, ActionNode):
+        elif kind == KIND_ACTION:
             run_actions(work, node.actions, nid)
             stack.append((node.next, sc))
-        elif isinstance(node, EndNode):
-            run_actions(work, node.actions, nid)
-            work.finish(FINISHED, node.outcome, "flow ended")
+        elif kind == KIND_END:
+            if node.actions:
+                run_actions(work, node.actions, nid)
+            work.finish(FINISHED, node.outcome, "flow ended", nid)
             route.closed = True
-        elif isinstance(node, SubflowNode):
+        elif kind == KIND_SUBFLOW:
             route.tokens.append(_call(work, node, sc))
-        elif isinstance(node, WaitNode):
+        elif kind == KIND_WAIT:
             token = _wait(work, node, sc)
             if token is None:
                 stack.append((node.next, sc))

@@ -37,7 +37,10 @@ class Step:
     votes: tuple[tuple[str, str], ...] = ()
 
     def voted(self, user: str) -> bool:
-        return any(u == user for u, _ in self.votes)
+        for u, _ in self.votes:              # a loop: no generator on the engine's common path
+            if u == user:
+                return True
+        return False
 
     @property
     def approvals(self) -> int:
@@ -67,7 +70,9 @@ class Token:
 class Task:
     """An open work item. `assignee` None: a pool task any of `candidates` may claim.
 
-    owner: who delegated it (委托); the task comes back to them once the delegate acts.
+    owner: who delegated it (委托); the task comes back to them once the delegate acts. With
+    `deputy`, the owner is away and the assignee is their deputy (代理, deputies.py): the
+    deputy's action is final and counts as the owner's.
     held: a before-signer (前加签) must act first; release: the held task this one frees.
     after: people to ask once this assignee approves (后加签)."""
 
@@ -80,6 +85,7 @@ class Task:
     held: bool = False
     release: str | None = None
     after: tuple[str, ...] = ()
+    deputy: bool = False
 
     @property
     def signer(self) -> str | None:

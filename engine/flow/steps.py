@@ -114,7 +114,8 @@ def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | No
     cs = getattr(node, "countersign", None)
     mode = cs.mode if cs is not None else "single"
     token_id = work.next_id("t")
-    due = arm(work, token_id, node.timing)
+    timing = node.timing
+    due = arm(work, token_id, timing) if timing.deadline is not None or timing.reminders is not None else None
     if mode == "sequential":
         step = Step(mode, (users[0],), tuple(users[1:]))
     else:
@@ -126,7 +127,7 @@ def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | No
         for user in step.signers:
             work.add_task(Task(work.task_id(), token_id, node.id, user))
     work.event("step_opened", node.id, mode=mode, assignees=users)
-    if node.timing.cc is not None:
+    if timing.cc is not None:
         cc = tuple(work.users(node.timing.cc))
         if cc:
             work.watchers = tuple(dict.fromkeys(work.watchers + cc))

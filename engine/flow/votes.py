@@ -28,7 +28,7 @@ def held_task(work: Work, task_id: str, action: str | None) -> Task:
     if task.held:
         raise CommandRejected("task_held", f"task {task.id} waits for the signers added before it")
     if action is not None:
-        offered = work.plan.actions(task.node)
+        offered = work.plan.offered.get(task.node, ())    # plan.actions(node), read straight
         if action not in offered:
             raise CommandRejected("action_not_allowed", f"`{action}` is not allowed at step `{task.node}` "
                                                         f"(allowed: {', '.join(offered)})")
@@ -66,8 +66,8 @@ def claim(work: Work, cmd: TaskCommand) -> None:
 def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     """approve | reject | complete on a task."""
     task = held_task(work, cmd.task, verdict)
-    node = work.plan.step(task.node)
-    if node.reason_required:
+    node = work.plan.steps[task.node]             # a task rests at a step of people (plan.step)
+    if verdict in node.reason_required:
         need_reason(node, verdict, cmd.comment)
     is_approval = isinstance(node, ApprovalNode)
     if is_approval == (verdict == "complete"):
@@ -76,20 +76,25 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     token = work.tokens[task.token]
     step = token.step
     assert step is not None                       # a task's token rests at its step
+    if task.assignee is None and step.mode == "single":
+        # a pool task decided without a claim: the actor alone held the step (as take_pool), so a
+        # withdrawal reopens it for them alone, never waiting on the pool's other candidates
+        step = Step(step.mode, (work.actor,), step.queue, step.votes)
     fields = _checked_fields(node, cmd.fields, work.form, verdict) if cmd.fields or node.fields.required else cmd.fields
-    if task.owner is not None:
+    if task.owner is not None and not task.deputy:
         work.touch(token.id)                      # the delegate has acted: back to the delegator
         _set_fields(work, fields)
         work.update_task(replace(task, assignee=task.owner, owner=None))
         work.event("delegate_acted", node.id, task.id, verdict=verdict, comment=cmd.comment, owner=task.owner)
         return
-    signer = work.actor
+    signer = task.owner or work.actor             # a deputy (代理) acts for the absent owner
     if step.votes and step.voted(signer):
         raise CommandRejected("already_acted", f"{signer} has already acted on step `{node.id}`")
     if verdict != REJECT and signer == work.base.initiator and four_eyes(node, signer):
         raise CommandRejected("four_eyes", f"{signer} started this request and cannot "
                                            f"{'approve it' if is_approval else 'do this step'}")
-    _set_fields(work, fields)
+    if fields:
+        _set_fields(work, fields)
     if verdict == REJECT and task.release is not None and isinstance(node, ApprovalNode) \
             and node.added_signer_reject == "back_to_adder" and task.release in work.tasks \
             and not vetoes(work, node, signer):
@@ -107,8 +112,17 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
         step = Step(step.mode, step.signers + tuple(fresh), step.queue, step.votes)
         for user in fresh:
             work.add_task(Task(work.task_id(), token.id, node.id, user))
-    work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
-    work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) or None)
+    # a single or any step passes on this approval (settle's verdict): its token goes at once, unrebuilt
+    passes = decisive == APPROVE and (step.mode == "single" or step.mode == "any")
+    if not passes:
+        work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
+    if task.owner:                                # a deputy's vote, for the absent owner
+        work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) if fields else None,
+                   on_behalf_of=task.owner)
+    else:
+        work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) if fields else None)
+    if passes:
+        return pass_step(work, token.id, step=step)
     if counted == REJECT and isinstance(node, ApprovalNode) and vetoes(work, node, signer):
         work.event("veto", node.id, task.id, by=signer)
         return reject_step(work, token.id)
@@ -152,16 +166,16 @@ def vetoes(work: Work, node: TaskNode, user: str) -> bool:
 def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
     """Decide the step if its votes now allow it; ask the next sequential signer otherwise."""
     token = work.tokens[token_id]
-    step, node = token.step, work.plan.step(token.node)
+    step, node = token.step, work.plan.steps[token.node]
     assert step is not None
     mode = step.mode
     verdict = None
     if mode == "single" or mode == "any":
         verdict = decisive
-    elif mode != "ratio" and any(v == REJECT for _, v in step.votes):
+    elif mode != "ratio" and _has_reject(step.votes):
         verdict = REJECT
     elif mode == "all":
-        if not work.tasks_of_token(token_id) and all(step.voted(u) for u in step.signers):
+        if _all_voted(step) and not _has_task(work, token_id):
             verdict = APPROVE
     elif step.mode == "ratio":
         n, approvals = len(step.signers), step.approvals
@@ -189,12 +203,40 @@ def settle(work: Work, token_id: str, decisive: str | None = None) -> None:
         reject_step(work, token_id)
 
 
-def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None) -> None:
+def _has_reject(votes: tuple[tuple[str, str], ...]) -> bool:
+    for _, v in votes:
+        if v == REJECT:
+            return True
+    return False
+
+
+def _all_voted(step: Step) -> bool:
+    voted = {u for u, _ in step.votes}
+    for u in step.signers:
+        if u not in voted:
+            return False
+    return True
+
+
+def _has_task(work: Work, token_id: str) -> bool:
+    for t in work.tasks.values():
+        if t.token == token_id:
+            return True
+    return False
+
+
+def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None, step: Step | None = None) -> None:
+    """Pass the step of `token_id` on; `step`: its votes as they now stand, when the token was not
+    rebuilt with them (vote's common path), else the token's own."""
     token = work.tokens[token_id]
     node = work.plan.nodes[token.node]
+    if step is None:
+        step = token.step
     if by is None:
-        assert token.step is not None
-        by = tuple(u for u, v in token.step.votes if v == APPROVE)
+        assert step is not None
+        votes = step.votes
+        by = (votes[0][0],) if len(votes) == 1 and votes[0][1] == APPROVE else \
+            tuple([u for u, v in votes if v == APPROVE])
     approvers = by
     work.drop_token(token_id, "step decided")
     work.event("step_passed", node.id)
@@ -202,7 +244,7 @@ def pass_step(work: Work, token_id: str, by: tuple[str, ...] | None = None) -> N
     if work.running and not route.closed and approvers:
         if work.handoffs:
             work.handoffs = [h for h in work.handoffs if h.node != node.id or h.scopes != token.scopes]
-        work.handoffs.append(Handoff(node.id, approvers, token.scopes, token.step, tuple(route.tokens),
+        work.handoffs.append(Handoff(node.id, approvers, token.scopes, step, tuple(route.tokens),
                                      tuple(route.arrivals), tuple(route.splits)))
 
 

@@ -10,12 +10,32 @@ from typing import Any, Mapping
 from dsl.expr.runtime import NOW_KEY
 
 from .calendar import WEEKDAYS, Calendar
-from .commands import Command
+from .commands import SYSTEM, Command
+from .deputies import stand_in
 from .directory import Directory, resolve_users
 from .effects import CancelSubflow, ClearTimer, CloseTask, CreateTask, Event, Finished, SetTimer, UpdateTask
 from .errors import CommandRejected, evaluation_failed
 from .plan import FlowPlan
 from .state import CANCELLED, RUNNING, FlowInstance, Split, Task, Timer, Token
+
+# What the engine does by itself, whoever's command set it going: the timeline names the
+# system as their actor, never the last person who acted (their own act is its own event).
+SYSTEM_KINDS = frozenset({
+    "step_opened", "step_passed", "step_rejected", "step_reopened", "split", "branch", "arrived", "joined",
+    "finished", "cancelled", "task_cancelled", "skipped", "auto_approved", "escalated", "initiator_replaced",
+    "veto_holders_added", "back_to_adder", "subflow_started", "subflow_ended", "waiting", "event_received",
+    "action", "timer", "timeout_approved", "timeout_rejected",
+})
+
+# Why an open task was closed without its holder acting (CloseTask.reason) → the code the
+# `task_cancelled` event carries (the timeline's words: runtime/web/flow_text.py `why_<code>`).
+CANCEL_WHY = {
+    "step decided": "step_decided", "join passed": "join_passed", "returned to the initiator": "returned",
+    "returned": "returned", "returned to the adder": "returned_to_adder", "withdrawn": "withdrawn",
+    "withdrawn by the initiator": "withdrawn", "instance cancelled": "cancelled", "step rejected": "rejected",
+    "request rejected": "rejected", "flow ended": "flow_ended", "timed out": "timed_out",
+    "signer removed": "signer_removed", "resubmitted": "resubmitted",
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,9 @@ class FlowContext:
 
 
 class Work:
+    __slots__ = ("plan", "flow", "cmd", "ctx", "now", "actor", "base", "status", "outcome", "seq", "form", "tokens",
+                 "tasks", "splits", "timers", "handoffs", "watchers", "effects", "events", "budget", "_ectx")
+
     def __init__(self, plan: FlowPlan, state: FlowInstance, cmd: Command, ctx: FlowContext):
         self.plan, self.flow, self.cmd, self.ctx = plan, plan.flow, cmd, ctx
         self.now, self.actor = cmd.now, cmd.actor
@@ -59,7 +82,8 @@ class Work:
 
     def event(self, kind: str, node: str | None = None, task: str | None = None, actor: str | None = None,
               **data: Any) -> None:
-        self.events.append(Event(kind, self.now, actor or self.actor, node, task, data))
+        self.events.append(Event(kind, self.now, actor or (SYSTEM if kind in SYSTEM_KINDS else self.actor),
+                                 node, task, data))
 
     # expressions and people -----------------------------------------------------------
     def expr_ctx(self) -> dict[str, Any]:
@@ -92,17 +116,26 @@ class Work:
         return task
 
     def add_task(self, task: Task) -> None:
+        task = stand_in(self, task)                 # to the deputy of an assignee who is away
         self.tasks[task.id] = task
         self.effects.append(CreateTask(task.id, task.node, task.assignee, task.candidates,
                                        self.tokens[task.token].due, task.held))
+        if task.owner is not None:                  # CreateTask carries no owner
+            self.effects.append(UpdateTask(task.id, task.assignee, task.candidates, task.held, task.owner))
 
     def update_task(self, task: Task) -> None:
         self.tasks[task.id] = task
         self.effects.append(UpdateTask(task.id, task.assignee, task.candidates, task.held, task.owner))
 
     def close_task(self, task_id: str, reason: str) -> None:
-        del self.tasks[task_id]
+        """Close a task; one closed without its holder acting — by a join, a decided countersign,
+        a return, a withdrawal, a cancel — leaves a `task_cancelled` event saying why (the task
+        of the command's own actor, closed by their return or resubmission, is theirs: no event)."""
+        task = self.tasks.pop(task_id)
         self.effects.append(CloseTask(task_id, reason))
+        if reason != "done" and task_id != getattr(self.cmd, "task", None):
+            self.event("task_cancelled", task.node, task_id, why=CANCEL_WHY.get(reason, "other"),
+                       users=[task.assignee] if task.assignee else list(task.candidates))
 
     def tasks_of_token(self, token_id: str) -> list[Task]:
         return [t for t in self.tasks.values() if t.token == token_id]
@@ -126,8 +159,13 @@ class Work:
         """Remove a token and everything hanging on it: open tasks, timers, a running subflow
         (unless `call_over`: the subflow has ended by itself)."""
         tok = self.tokens.pop(token_id)
-        for task in self.tasks_of_token(token_id):
-            self.close_task(task.id, reason)
+        if self.tasks:
+            gone = []
+            for task in self.tasks.values():
+                if task.token == token_id:
+                    gone.append(task.id)
+            for task_id in gone:
+                self.close_task(task_id, reason)
         if self.timers:
             self.clear_timers(token_id)
         if not call_over and tok.step is None and self.plan.nodes[tok.node].type == "subflow":
@@ -144,7 +182,9 @@ class Work:
     def add_split(self, split: Split) -> None:
         self.splits[split.id] = split
 
-    def finish(self, status: str, outcome: str, reason: str) -> None:
+    def finish(self, status: str, outcome: str, reason: str, end: str | None = None) -> None:
+        """End the instance: `end` is the end node reached (None: ended without one — rejected,
+        withdrawn, cancelled)."""
         for tid in list(self.tokens):
             self.drop_token(tid, reason)
         self.splits.clear()
@@ -155,7 +195,7 @@ class Work:
         self.handoffs.clear()
         self.status, self.outcome = status, outcome
         self.effects.append(Finished(status, outcome))
-        self.event("finished" if status != CANCELLED else "cancelled", status=status, outcome=outcome)
+        self.event("finished" if status != CANCELLED else "cancelled", end, status=status, outcome=outcome)
 
     @property
     def running(self) -> bool:

@@ -57,3 +57,15 @@ role_holders = sa.Table(
     sa.Column("role", sa.String(100), primary_key=True, index=True),
     sa.Column("org_unit", sa.String(100), primary_key=True),          # "" = bank-wide
 )
+
+deputies = sa.Table(                                                  # out of office (代理); revision 0011
+    "banyan_deputies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(200), nullable=False, index=True),   # who is away
+    sa.Column("deputy", sa.String(200), nullable=False),                  # who takes their new tasks
+    sa.Column("starts", sa.Date, nullable=False),                         # first day away
+    sa.Column("ends", sa.Date, nullable=False),                           # last day away (inclusive)
+    sa.Column("reason", sa.String(200)),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

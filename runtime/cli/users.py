@@ -1,5 +1,6 @@
 """`banyan users …`: create people who sign in, list them, disable or enable them, reset a
-password, grant or revoke a role in an org unit, make an API token.
+password, grant or revoke a role in an org unit, make an API token; name a deputy while away
+(`deputy`), hand a departing person's clients and open tasks to another (`hand-over`).
 
 Passwords are never arguments (they would land in the shell history): they are asked for twice
 with a hidden prompt, or read from the first line of stdin with `--password-stdin`. The first
@@ -13,11 +14,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dsl.bank_time import bank_today
+from runtime.auth.deputies import cancel_deputy, periods
 from runtime.auth.org import OrgTree
 from runtime.auth.users import NAME, User, UserError, UserStore
-from runtime.cli.common import engine_for, env_option, fail, handle_errors
+from runtime.cli.common import EXIT_PROBLEMS, engine_for, env_option, fail, fail_error, handle_errors
 from runtime.cli.main import main
 from runtime.deploy.live import load_live
+from runtime.flows.service import FlowService
+from runtime.people.away import go_away
+from runtime.people.hand_over import HandOverError, hand_over
 from runtime.storage.migrate import upgrade
 
 password_stdin_option = click.option(
@@ -231,3 +237,81 @@ def token(name: str, label: str, env: str | None) -> None:
     if not _user(store, name).active:
         fail(f"{name} is disabled; enable them first (`banyan users enable {name}`)")
     click.echo(store.create_token(name, label))
+
+
+@users.command("deputy")
+@click.argument("name")
+@click.option("--to", "deputy", default=None, help="Who takes NAME's new tasks while NAME is away.")
+@click.option("--from", "starts", default=None, metavar="DATE", help="First day away (YYYY-MM-DD; default today).")
+@click.option("--until", "ends", default=None, metavar="DATE", help="Last day away (YYYY-MM-DD, included).")
+@click.option("--reason", default=None, help="Why (shown with the period; optional).")
+@click.option("--open-tasks", is_flag=True, help="Hand NAME's tasks already open to the deputy too.")
+@click.option("--cancel", "cancel_id", type=int, default=None, metavar="ID", help="Cancel NAME's period ID.")
+@env_option
+@handle_errors
+def deputy(name: str, deputy: str | None, starts: str | None, ends: str | None, reason: str | None,
+           open_tasks: bool, cancel_id: int | None, env: str | None) -> None:
+    """Out of office (代理): NAME names a deputy from a day until a day; new tasks for NAME go to
+    the deputy, on NAME's behalf. Without --to: NAME's periods; --cancel ID ends one."""
+    store, _tree = _services(env)
+    today = bank_today()
+    if cancel_id is not None:
+        gone = cancel_deputy(store.engine, name, cancel_id)
+        click.secho(f"✓ cancelled: {gone.deputy} for {name}, {gone.starts} until {gone.ends}", fg="green")
+        return
+    if deputy is None:
+        if starts or ends or reason or open_tasks:
+            fail("name the deputy with --to (and the last day with --until)")
+        found = periods(store.engine, name, today=today)
+        if not found:
+            click.echo(f"{name} has no deputy from today on")
+        for p in found:
+            click.echo(f"#{p.id}  {p.deputy}  {p.starts} – {p.ends}" + (f"  ({p.reason})" if p.reason else ""))
+        return
+    if ends is None:
+        fail("give the last day away with --until YYYY-MM-DD")
+    away = go_away(FlowService(store.engine), name, deputy, starts or today.isoformat(), ends, today=today,
+                   reason=reason, with_open_tasks=open_tasks)
+    p = away.period
+    click.secho(f"✓ {p.deputy} stands in for {name} from {p.starts} until {p.ends} (period #{p.id})", fg="green")
+    for t in away.moved:
+        click.echo(f"  handed over: task {t['task']} ({t['flow']} · {t['node']})")
+    for t in away.kept:
+        click.echo(f"  stays with {name}: task {t['task']} ({t['flow']} · {t['node']}): {t['why']}")
+
+
+@users.command("hand-over")
+@click.argument("from_user", metavar="FROM")
+@click.argument("to_user", metavar="TO")
+@click.option("--as", "admin", default=None, metavar="ADMIN",
+              help="The administrator who does it (holds users.admin); default the operator.")
+@click.option("--reason", default=None, help="Why (default 客户移交), in each task's comment.")
+@click.option("--dry-run", is_flag=True, help="Show what would move; change nothing.")
+@env_option
+@handle_errors
+def hand_over_cmd(from_user: str, to_user: str, admin: str | None, reason: str | None, dry_run: bool,
+                  env: str | None) -> None:
+    """客户移交: FROM's clients (relationship manager of groups and companies) and open tasks go
+    to TO in one audited transaction — all of it, or nothing."""
+    store, _tree = _services(env)
+    if admin is not None and not _user(store, admin).can("users.admin"):
+        fail(f"{admin} may not manage users (users.admin), so cannot hand over")
+    try:
+        done = hand_over(FlowService(store.engine), from_user, to_user, by=admin, dry_run=dry_run, reason=reason)
+    except HandOverError as exc:        # refused by the data (exit 1), each task's reason listed
+        fail_error(exc, EXIT_PROBLEMS if exc.problems else None)
+    verb = "would move" if dry_run else "moved"
+    for r in done.records:
+        click.echo(f"  {r['entity']} {r['key'] or '#' + str(r['id'])}: {r['field']} {from_user} → {to_user}")
+    for t in done.tasks:
+        click.echo(f"  task {t['task']} ({t['flow']} · {t['node']}) → {to_user}")
+    for t in done.kept:
+        click.echo(f"  stays: task {t['task']} ({t['flow']} · {t['node']}): {t['why']}")
+    for p in done.problems:
+        click.secho(f"  cannot move: task {p['task']} ({p['flow']} · {p['node']}): {p['message']}", fg="red")
+    summary = f"{verb} {len(done.records)} client record(s) and {len(done.tasks)} open task(s) to {to_user}"
+    if done.problems:
+        fail(f"{summary}, but {len(done.problems)} task(s) cannot move: the hand-over would change nothing",
+             EXIT_PROBLEMS)
+    click.secho(("· " if dry_run else "✓ ") + summary + (" (dry run: nothing changed)" if dry_run else ""),
+                fg="yellow" if dry_run else "green")

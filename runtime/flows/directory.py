@@ -1,7 +1,8 @@
 """Who is who for the flow engine: its `Directory` protocol over the database.
 
 The engine asks three questions (holders of a role within an org unit and the units below it,
-a user's supervisor, whether a user holds a role). `TableDirectory` answers them from
+a user's supervisor, whether a user holds a role), and a fourth when it makes a task: who stands
+in for an assignee who is out of office (`deputy`, from sign-in's deputies table). `TableDirectory` answers them from
 `banyan_flow_people` and `banyan_flow_role_holders`, with the org hierarchy taken from the
 bundle's OrgUnit documents, a few indexed queries per command, cached for that command.
 
@@ -10,11 +11,14 @@ for a directory inside each transaction; sign-in's user table plugs in by passin
 factory to `FlowService(directory=...)`. `put_people` loads people and role assignments."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dsl.bank_time import bank_today
+from runtime.auth.deputies import deputy_on
 from runtime.auth.org import OrgTree
 from runtime.auth.tables import people, role_holders
 from runtime.storage.prepared import Prepared
@@ -83,6 +87,15 @@ class TableDirectory:
         key = ("has", user, role)
         if key not in self._cache:
             self._cache[key] = _HAS_ROLE.first(self.conn, {"k_user": user, "k_role": role}) is not None
+        return self._cache[key]
+
+    def deputy(self, user: str, at: datetime) -> str | None:
+        """Who takes `user`'s new tasks at `at` (out of office, runtime/auth/deputies.py), on the
+        bank's calendar day; the engine decides whether they may (engine/flow/deputies.py)."""
+        day = bank_today(at)
+        key = ("deputy", user, day)
+        if key not in self._cache:
+            self._cache[key] = deputy_on(self.conn, user, day)
         return self._cache[key]
 
     def user_record(self, user: str) -> Mapping[str, Any]:

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Connection
 
 from dsl.values import percent_fields, write_value
 from engine.flow import FlowInstance
+from engine.flow.commands import SYSTEM
+from engine.flow.work import SYSTEM_KINDS
 from runtime.flows.store import db_time, from_db, plain
 from runtime.flows.tables import ccs, events, instances, task_candidates, tasks
 
@@ -75,9 +77,12 @@ def _points(value: Any) -> Any:
 
 
 def timeline(conn: Connection, instance_id: str) -> list[dict]:
+    """The instance's events in order. What the engine did by itself (a step opened, a join, a
+    timer, an automatic action, a task cancelled …) is the system's, also in rows written before
+    the engine said so: never the person whose command set it going."""
     rows = conn.execute(sa.select(events).where(events.c.instance_id == instance_id).order_by(events.c.id))
-    return [{"at": iso(r.at), "actor": r.actor, "kind": r.kind, "node": r.node, "task": r.task,
-             "version": r.version, "data": json.loads(r.data)} for r in rows]
+    return [{"at": iso(r.at), "actor": SYSTEM if r.kind in SYSTEM_KINDS else r.actor, "kind": r.kind,
+             "node": r.node, "task": r.task, "version": r.version, "data": json.loads(r.data)} for r in rows]
 
 
 def last_return(conn: Connection, instance_id: str) -> dict | None:
@@ -203,3 +208,108 @@ def waiting_since(conn: Connection, instance_id: str, node: str) -> datetime | N
     """When the instance last began waiting at wait step `node` (its newest `waiting` event), naive UTC."""
     return conn.execute(sa.select(sa.func.max(events.c.at)).where(
         events.c.instance_id == instance_id, events.c.kind == "waiting", events.c.node == node)).scalar()
+
+
+# -- the inbox page: search, sort, amount (runtime/web/inbox.py through FlowService.inbox_page) ---
+INBOX_SORTS = ("due", "received", "amount")
+
+
+def _form_amount(conn: Connection, amount_fields: Mapping[str, str]) -> Any:
+    """The amount of an instance's form as text (the flow's money field in `amount_fields`, read
+    from the stored state: `{"$dec": "…"}`), NULL for a flow without one. One CASE over the flow."""
+    if not amount_fields:
+        return sa.null()
+    state = (sa.cast(instances.c.state, sa.JSON) if conn.dialect.name == "postgresql"
+             else sa.type_coerce(instances.c.state, sa.JSON))
+
+    def value(field: str) -> Any:
+        return sa.func.coalesce(state[("form", field, "$dec")].as_string(), state[("form", field)].as_string())
+    return sa.case(*[(instances.c.flow == flow, value(field)) for flow, field in sorted(amount_fields.items())],
+                   else_=sa.null())
+
+
+def _search_where(match: Mapping[str, Any] | None, node_col: Any) -> Any:
+    """`match` ({"steps": [(flow, node)], "initiators": [...], "subjects": [...], "flows": [...]}):
+    an item matches when any of them does (the page resolved the typed text to these sets)."""
+    if match is None:
+        return sa.true()
+    parts = []
+    if match.get("steps"):
+        parts.append(sa.tuple_(instances.c.flow, node_col).in_([tuple(p) for p in match["steps"]]))
+    if match.get("initiators"):
+        parts.append(instances.c.initiator.in_(list(match["initiators"])))
+    if match.get("subjects"):
+        parts.append(instances.c.subject_key.in_([str(k) for k in match["subjects"]]))
+    if match.get("flows"):
+        parts.append(instances.c.flow.in_(list(match["flows"])))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def inbox_page(conn: Connection, user: str, box: str, now: datetime, limit: int, offset: int, *,
+               match: Mapping[str, Any] | None = None, sort: str = "due",
+               amount_fields: Mapping[str, str] | None = None) -> dict:
+    """One page of a box (the BOXES and `started`), filtered by `match` (see `_search_where`) and
+    sorted by `sort` (due: the oldest deadline first; received: the newest first; amount: the
+    largest first), with each item's `amount` (text, or None) and the total that matched."""
+    amount = _form_amount(conn, amount_fields or {})
+    amount_num = sa.cast(amount, sa.Numeric(30, 6))
+    if box == "started":
+        where = sa.and_(instances.c.initiator == user, _search_where(match, sa.literal(None)))
+        received = instances.c.started_at
+        q = sa.select(instances.c.id, instances.c.flow, instances.c.subject_entity, instances.c.subject_key,
+                      instances.c.status, instances.c.outcome, instances.c.started_at, instances.c.initiator,
+                      instances.c.version, amount.label("amount")).where(where)
+        count_q = sa.select(sa.func.count()).select_from(instances).where(where)
+    elif box == "cc":
+        where = sa.and_(ccs.c.user_name == user, _search_where(match, ccs.c.node))
+        received = ccs.c.at
+        q = (sa.select(ccs, instances.c.flow, instances.c.status, instances.c.subject_key, instances.c.initiator,
+                       amount.label("amount")).join(instances, instances.c.id == ccs.c.instance_id).where(where))
+        count_q = sa.select(sa.func.count()).select_from(ccs.join(instances, instances.c.id == ccs.c.instance_id)) \
+            .where(where)
+    else:
+        where = sa.and_(_box(user, box, now), _search_where(match, tasks.c.node))
+        received = tasks.c.created_at
+        q = (sa.select(tasks, instances.c.subject_key, instances.c.initiator, instances.c.version,
+                       amount.label("amount")).join(instances, instances.c.id == tasks.c.instance_id).where(where))
+        count_q = sa.select(sa.func.count()).select_from(tasks.join(instances, instances.c.id == tasks.c.instance_id)) \
+            .where(where)
+    key = q.selected_columns[0]
+    if sort == "amount":
+        order = (amount_num.is_(None), amount_num.desc(), received.desc(), key)
+    elif sort == "received" or box in ("cc", "started"):
+        order = (received.desc(), key)
+    elif box == "done":
+        order = (tasks.c.closed_at.desc(), key)
+    else:
+        order = (tasks.c.due_at.is_(None), tasks.c.due_at, key)
+    rows = conn.execute(q.order_by(*order).limit(limit).offset(offset)).all()
+    total = conn.execute(count_q).scalar() or 0
+    if box == "started":
+        items = [{"instance": r.id, "flow": r.flow, "subject": r.subject_key, "subject_entity": r.subject_entity,
+                  "status": r.status, "outcome": r.outcome, "at": iso(r.started_at), "initiator": r.initiator,
+                  "instance_version": r.version, "amount": r.amount} for r in rows]
+    elif box == "cc":
+        items = [{"instance": r.instance_id, "flow": r.flow, "node": r.node, "task": r.task, "by": r.by,
+                  "at": iso(r.at), "status": r.status, "subject": r.subject_key, "initiator": r.initiator,
+                  "amount": r.amount} for r in rows]
+    else:
+        items = [{**_task_item(r, now), "amount": r.amount} for r in rows]
+    return {"user": user, "box": box, "items": items, "total": total}
+
+
+def open_steps(conn: Connection, instance_ids: list[str]) -> dict[str, list[dict]]:
+    """{instance id: its open tasks (node, held, flow, initiator, deployment version)}: what an inbox row needs to
+    know whether its instance has a step that may be urged."""
+    if not instance_ids:
+        return {}
+    q = (sa.select(tasks.c.instance_id, tasks.c.node, tasks.c.held, instances.c.flow, instances.c.initiator,
+                   instances.c.deployment_version)
+         .join(instances, instances.c.id == tasks.c.instance_id)
+         .where(tasks.c.instance_id.in_(instance_ids), tasks.c.status == "open"))
+    out: dict[str, list[dict]] = {}
+    for r in conn.execute(q):
+        out.setdefault(r.instance_id, []).append({"node": r.node, "held": bool(r.held), "flow": r.flow,
+                                                  "initiator": r.initiator,
+                                                  "deployment_version": r.deployment_version})
+    return out

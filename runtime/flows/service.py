@@ -33,10 +33,13 @@ from runtime.flows.migration import migrate
 from runtime.flows.preview import preview
 from runtime.flows.queries import (
     BOXES,
+    INBOX_SORTS,
     inbox,
+    inbox_page,
     instance_view,
     iso,
     last_return,
+    open_steps,
     started_by,
     step_rules,
     task_row,
@@ -289,6 +292,37 @@ class FlowService:
             raise FlowError("invalid", "limit must be 1–500 and offset ≥ 0")
         with self.engine.connect() as conn:
             return inbox(conn, user, box, self.clock(), limit, offset)
+
+    def inbox_page(self, user: str, box: str = "mine", *, limit: int = 20, offset: int = 0,
+                   match: Mapping[str, Any] | None = None, sort: str = "due",
+                   amount_fields: Mapping[str, str] | None = None) -> dict:
+        """One page of a box or of `started`, narrowed by `match` and sorted by `sort`
+        (queries.inbox_page); each item with its form's `amount` ({flow: money field})."""
+        if box not in (*BOXES, "started"):
+            raise FlowError("invalid", f"no inbox `{box}`; use one of: {', '.join(BOXES)}, started")
+        if sort not in INBOX_SORTS:
+            raise FlowError("invalid", f"sort by one of: {', '.join(INBOX_SORTS)}")
+        if not 1 <= limit <= 500 or offset < 0:
+            raise FlowError("invalid", "limit must be 1–500 and offset ≥ 0")
+        with self.engine.connect() as conn:
+            return inbox_page(conn, user, box, self.clock(), limit, offset, match=match, sort=sort,
+                              amount_fields=amount_fields)
+
+    def urgeable(self, actor: str, instance_ids: list[str]) -> set[str]:
+        """Which of the instances `actor` started have an open task the engine would let them urge
+        (engine/flow/people.py `urge`: the initiator, an unheld task at a step offering `urge`)."""
+        with self.engine.connect() as conn:
+            found = open_steps(conn, instance_ids)
+            out = set()
+            for instance_id, steps in found.items():
+                for s in steps:
+                    if s["initiator"] != actor or s["held"]:
+                        continue
+                    node = flow_in(bundle_at(conn, s["deployment_version"]), s["flow"]).by_id.get(s["node"])
+                    if node is not None and "urge" in getattr(node, "actions", ()):
+                        out.add(instance_id)
+                        break
+            return out
 
     def started(self, user: str, *, limit: int = 50, offset: int = 0) -> dict:
         """The requests `user` started, newest first: {"total", "items"} (limit 0: the count only)."""

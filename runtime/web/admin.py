@@ -1,11 +1,16 @@
-"""Admin pages: people (create, change, roles held in org units, deactivate) and what each
-role may do. Only for holders of `users.admin` (and administrators)."""
+"""Admin pages: people (create, change, roles held in org units, deactivate, hand a departing
+person's clients and open tasks to another — 客户移交) and what each role may do. Only for
+holders of `users.admin` (and administrators)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dsl.errors import catalog, words
+from runtime.auth.people import PeopleDirectory
 from runtime.auth.users import PERMISSIONS, UserError
+from runtime.flows.service import FlowService
+from runtime.people.hand_over import HandOverError, hand_over
 from runtime.web.context import WebContext, redirect
 from runtime.web.text import text
 
@@ -35,15 +40,21 @@ def admin_router(web: WebContext) -> APIRouter:
                   for u in web.users.list()]
         return web.page(request, "admin_users.html", title=text("users", lang), people=people)
 
-    def user_form(request: Request, person, status: int = 200, errors=None, values=None) -> HTMLResponse:
+    def user_form(request: Request, person, status: int = 200, errors=None, values=None, hand=None) -> HTMLResponse:
         lang = web.lang(request)
+        directory = PeopleDirectory(web.engine)
+        others = [(n, d) for n, d in directory.search("", 1000) if person is None or n != person.name]
+        hand = {"values": {"to": "", "reason": ""}, "plan": None, "done": False, "error": "", **(hand or {})}
+        if hand["plan"] is not None:
+            hand["names"] = directory.display_names([hand["plan"]["to"]])
         values = values or ({"name": person.name, "display_name": person.display_name, "org_unit": person.org_unit,
                              "email": person.email or "", "is_admin": person.is_admin, "active": person.active,
                              "roles": {r: u for r, u in person.roles}} if person else
                             {"name": "", "display_name": "", "org_unit": "", "email": "", "is_admin": False,
                              "active": True, "roles": {}})
         return web.page(request, "admin_user.html", status, title=person.display_name if person else text("new_user", lang),
-                        person=person, values=values, errors=errors or {}, roles=role_labels(lang), units=units(lang))
+                        person=person, values=values, errors=errors or {}, roles=role_labels(lang), units=units(lang),
+                        hand=hand, people=others, hw=lambda key, **slots: words("web.admin." + key, lang, **slots))
 
     @r.get("/ui/admin/users/new")
     def new_user(request: Request) -> HTMLResponse:
@@ -68,6 +79,8 @@ def admin_router(web: WebContext) -> APIRouter:
         person = None if new else web.users.get(name)
         if not new and person is None:
             return web.not_found(request, name)
+        if not new and form.get("action") in ("hand_over_preview", "hand_over_do"):
+            return hand_over_form(request, person, form, lang)
         target = str(form.get("name") or "").strip() if new else name
         roles = {}
         for role, _label, scope in role_labels(lang):
@@ -92,6 +105,24 @@ def admin_router(web: WebContext) -> APIRouter:
             return user_form(request, person, 422, errors, values)
         request.session["flash"] = text("saved", lang)
         return redirect("/ui/admin/users")
+
+    def hand_over_form(request: Request, person, form, lang: str) -> HTMLResponse:
+        """客户移交 from the person's admin page: a preview (a dry run) or the real thing; all or nothing."""
+        values = {"to": str(form.get("to") or "").strip(), "reason": str(form.get("reason") or "").strip()}
+        dry_run = form.get("action") != "hand_over_do"
+        pages = web.flow_pages
+        flows = pages.service if pages is not None else FlowService(web.engine)
+        try:
+            done = hand_over(flows, person.name, values["to"], by=web.user(request).name, dry_run=dry_run,
+                             reason=values["reason"] or None)
+        except HandOverError as exc:
+            problems = [p["msg"] for p in exc.detail(lang)]
+            return user_form(request, person, 422, hand={"values": values, "error": exc.render(lang),
+                                                         "problems": problems})
+        plan = done.to_dict()
+        for p in plan["problems"]:
+            p["message"] = words(f"flows.{p['code']}", lang) if f"flows.{p['code']}" in catalog() else p["message"]
+        return user_form(request, person, hand={"values": values, "plan": plan, "done": not dry_run})
 
     @r.get("/ui/admin/roles")
     def roles(request: Request) -> HTMLResponse:

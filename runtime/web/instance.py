@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import zone_name
+from engine.flow.commands import SYSTEM
 from forms import read_view
 from runtime.flows.access import can_see
 from runtime.flows.store import FlowError
@@ -27,7 +28,7 @@ from runtime.web.text import text
 INSTANCE_ACTIONS = ("withdraw", "urge", "cc", "comment", "cancel")
 USERS = re.compile(r"[\s,，、;；]+")
 PEOPLE_KEYS = ("to", "by", "users", "user")          # the data of an event that names people
-DETAIL_KEYS = ("comment", "to", "by", "users", "user", "text", "message", "reason", "outcome", "verdict")
+DETAIL_KEYS = ("why", "comment", "to", "by", "users", "user", "text", "message", "reason", "outcome", "verdict")
 
 
 def instance_router(fp: FlowPages) -> APIRouter:
@@ -49,7 +50,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
         lang, user = web.lang(request), web.user(request)
         flow = fp.flow(view["flow"], view["deployment_version"])
         named = [v for e in view["timeline"] for k, v in (e.get("data") or {}).items() if k in PEOPLE_KEYS]
-        names = fp.people([view["initiator"]] + [e["actor"] for e in view["timeline"]] +
+        names = fp.people([view["initiator"]] + [e["actor"] for e in view["timeline"] if e["actor"] != SYSTEM] +
                           [t["assignee"] for t in view["tasks"]] + [c for t in view["tasks"] for c in t["candidates"]] +
                           [u for v in named for u in (v if isinstance(v, list) else [v]) if isinstance(u, str)])
         tasks = [{"id": t["id"], "step": fp.node_label(flow, t["node"], lang),
@@ -67,7 +68,10 @@ def instance_router(fp: FlowPages) -> APIRouter:
                     detail[k] = [names.get(u, u) for u in v] if isinstance(v, list) else names.get(v, v)
                 elif k == "outcome":
                     detail[k] = outcome_text(v, lang)
-            timeline.append({"at": short_time(e["at"]), "who": names.get(e["actor"], e["actor"]),
+                elif k == "why":                # why a task was cancelled, in words
+                    detail[k] = ftext(f"why_{v}", lang) if f"why_{v}" in WORDS else ftext("why_other", lang)
+            who = ftext("actor_system", lang) if e["actor"] == SYSTEM else names.get(e["actor"], e["actor"])
+            timeline.append({"at": short_time(e["at"]), "who": who,
                              "what": ftext("ev_" + e["kind"], lang) if "ev_" + e["kind"] in WORDS else e["kind"],
                              "kind": e["kind"], "step": fp.node_label(flow, e.get("node"), lang) if e.get("node") else "",
                              "detail": "；".join(f"{v if not isinstance(v, list) else '、'.join(map(str, v))}"
@@ -125,7 +129,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
         except FlowError as exc:
             return Response(refusal(exc.code, exc.message, web.lang(request)), status_code=exc.status,
                             media_type="text/plain; charset=utf-8")
-        return Response(flow_svg(flow, current=view["current_nodes"], lang=web.lang(request)),
+        return Response(flow_svg(flow, current=view["current_nodes"], lang=web.lang(request), events=view["timeline"]),
                         media_type="image/svg+xml")
 
     @r.post("/ui/flow-instances/{instance_id}")

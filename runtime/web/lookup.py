@@ -1,6 +1,12 @@
-"""The reference lookup behind every `ref(...)` input (JSON, the person's scope), and the
-"try a form" page: any deployed Form rendered, filled and checked by every rule, nothing saved
-(flow steps embed the same renderer)."""
+"""The reference lookup behind every `ref(...)` input (JSON, the person's scope), the people
+picker's lookups (transfer, delegate, add a signer, CC: `/ui/people` searches by name, user name,
+unit or role; `/ui/people/units` is the org tree with how many people each unit has, and
+`/ui/people?unit=` a unit's people), and the "try a form" page: any deployed Form rendered, filled
+and checked by every rule, nothing saved (flow steps embed the same renderer).
+
+Who may be picked: the active users (a disabled one cannot act on a task), the asker aside. Each
+comes with their name, their unit's name and their roles' names; the user name is what the
+action forms post."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -10,6 +16,7 @@ from dsl.bank_time import zone_name
 from forms import FormSpec, parse, render_form, validate
 from forms.display import display_text
 from runtime.auth.people import PeopleDirectory
+from runtime.auth.users import User
 from runtime.deploy.live import UnknownEntity
 from runtime.records.errors import RecordError
 from runtime.records.listing import list_records
@@ -18,6 +25,36 @@ from runtime.web.forms import options_for, submitted
 from runtime.web.text import text
 
 LIMIT = 10
+PEOPLE_LIMIT = 20
+
+
+def pickable(web: WebContext, asker: User, lang: str) -> list[dict]:
+    """Everyone `asker` may pick, in org-tree order then by name: {name, label, unit, unit_label,
+    roles (names), role_codes}. Through UserStore.list (a few queries a person): a bank with thousands of
+    people wants one query in the people directory for this (runtime/auth/people.py)."""
+    tree = web.tree()
+    order = {u: i for i, (u, _) in enumerate(tree.ordered())}
+    out = []
+    for u in web.users.list():
+        if not u.active or u.name == asker.name:
+            continue
+        roles = list(dict.fromkeys(web.names.role(r, lang) for r, _ in u.roles))
+        out.append({"name": u.name, "label": u.display_name, "unit": u.org_unit,
+                    "unit_label": tree.label(u.org_unit, lang) if u.org_unit else "", "roles": roles,
+                    "role_codes": sorted({r for r, _ in u.roles})})
+    out.sort(key=lambda p: (order.get(p["unit"], len(order)), p["label"], p["name"]))
+    return out
+
+
+def _matches(person: dict, q: str) -> bool:
+    text = q.casefold()
+    return any(text in (v or "").casefold() for v in
+               (person["name"], person["label"], person["unit"], person["unit_label"], *person["roles"],
+                *person["role_codes"]))
+
+
+def _public(person: dict) -> dict:
+    return {k: v for k, v in person.items() if k != "role_codes"}
 
 
 def lookup_router(web: WebContext) -> APIRouter:
@@ -46,6 +83,31 @@ def lookup_router(web: WebContext) -> APIRouter:
             label = item.get(ent.display) if ent.display else key
             out.append({"key": str(key), "label": str(label)})
         return JSONResponse(out)
+
+    @r.get("/ui/people")
+    def people(request: Request, q: str = "", unit: str = "") -> JSONResponse:
+        """The people the asker may pick whose name, user name, unit or role holds `q`, or who sit
+        in `unit` (its people directly, not the units below it); at most PEOPLE_LIMIT for a search."""
+        lang, user = web.lang(request), web.user(request)
+        q, unit = q.strip()[:100], unit.strip()[:100]
+        everyone = pickable(web, user, lang)
+        if unit:
+            return JSONResponse({"people": [_public(p) for p in everyone if p["unit"] == unit], "more": False})
+        if not q:
+            return JSONResponse({"people": [], "more": False})
+        found = [_public(p) for p in everyone if _matches(p, q)]
+        return JSONResponse({"people": found[:PEOPLE_LIMIT], "more": len(found) > PEOPLE_LIMIT})
+
+    @r.get("/ui/people/units")
+    def people_units(request: Request) -> JSONResponse:
+        """The org tree in order (unit, name, depth) with how many pickable people sit in each unit."""
+        lang, user = web.lang(request), web.user(request)
+        counts: dict[str, int] = {}
+        for p in pickable(web, user, lang):
+            counts[p["unit"]] = counts.get(p["unit"], 0) + 1
+        tree = web.tree()
+        return JSONResponse([{"unit": u, "label": tree.label(u, lang), "depth": d, "count": counts.get(u, 0)}
+                             for u, d in tree.ordered()])
 
     def form_spec(name: str) -> FormSpec | None:
         form = web.live().bundle.get("Form", name)

@@ -1,14 +1,22 @@
-"""Sign-in and out, the language switch, the home page, deployment history, my account."""
+"""Sign-in and out, the language switch, the home page, deployment history, my account (tokens,
+password, out-of-office deputy)."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from dsl.bank_time import bank_today
+from dsl.errors import words
+from runtime.auth.deputies import DeputyError, cancel_deputy, covering, periods
+from runtime.auth.people import PeopleDirectory
 from runtime.auth.session import sign_in, sign_out
 from runtime.auth.users import UserError
 from runtime.deploy.live import live_status
+from runtime.flows.service import FlowService
+from runtime.people.away import go_away
 from runtime.records.listing import readable_counts
 from runtime.web.context import WebContext, redirect
 from runtime.web.text import text
@@ -107,9 +115,36 @@ def pages_router(web: WebContext) -> APIRouter:
         return _me(request)
 
     def _me(request: Request, status: int = 200, **extra) -> HTMLResponse:
-        user = web.user(request)
-        return web.page(request, "me.html", status, title=text("me", web.lang(request)),
-                        tokens=web.users.tokens(user.name), **{"new_token": "", "errors": {}, "flash": "", **extra})
+        user, lang = web.user(request), web.lang(request)
+        today = bank_today()
+        mine, covering_ = periods(web.engine, user.name, today=today), covering(web.engine, user.name, today=today)
+        people = PeopleDirectory(web.engine)
+        names = people.display_names([p.deputy for p in mine] + [p.user for p in covering_])
+        ctx = {"new_token": "", "errors": {}, "flash": "", "deputy_values": {"from": today.isoformat()}, **extra}
+        return web.page(request, "me.html", status, title=text("me", lang), tokens=web.users.tokens(user.name),
+                        deputies=mine, covering=covering_, person_names=names,
+                        people=[(n, d) for n, d in people.search("", 1000) if n != user.name],
+                        mw=lambda key, **slots: words("web.me." + key, lang, **slots), **ctx)
+
+    def _flows() -> FlowService:
+        pages = web.flow_pages
+        return pages.service if pages is not None else FlowService(web.engine)
+
+    def _deputy(request: Request, form, lang: str, user) -> HTMLResponse:
+        """Name a deputy from the person's own page (and hand over their open tasks if asked)."""
+        values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("deputy", "from", "until", "reason")}
+        values["open_tasks"] = bool(form.get("open_tasks"))
+        try:
+            away = go_away(_flows(), user.name, values["deputy"], values["from"], values["until"], today=bank_today(),
+                           reason=values["reason"] or None, by=user.name, with_open_tasks=values["open_tasks"])
+        except DeputyError as exc:
+            field = exc.problems[0][0][0] if exc.problems else "deputy"
+            return _me(request, 422, errors={f"deputy.{field}": exc.render(lang)}, deputy_values=values)
+        p = away.period
+        names = PeopleDirectory(web.engine).display_names([p.deputy])
+        return _me(request, flash=words("web.me.deputy_saved", lang, deputy=names.get(p.deputy, p.deputy),
+                                        starts=p.starts.isoformat(), ends=p.ends.isoformat(), moved=len(away.moved),
+                                        kept=len(away.kept)))
 
     @r.post("/ui/me")
     async def me_post(request: Request) -> HTMLResponse:
@@ -124,6 +159,14 @@ def pages_router(web: WebContext) -> APIRouter:
         if action == "revoke":
             web.users.revoke_token(user.name, str(form.get("token_id") or ""))
             return _me(request, flash=text("revoked", lang))
+        if action == "deputy":
+            return _deputy(request, form, lang, user)
+        if action == "deputy_cancel":
+            try:
+                cancel_deputy(web.engine, user.name, int(str(form.get("period") or "0")), by=user.name)
+            except (DeputyError, ValueError):
+                return _me(request, 404, flash=words("auth.deputy.no_period", lang, id=str(form.get("period") or "")))
+            return _me(request, flash=words("web.me.deputy_cancelled", lang))
         if action == "password":
             if web.users.authenticate(user.name, str(form.get("current") or "")) is None:
                 return _me(request, 422, errors={"current": text("wrong_password", lang)})

@@ -5,13 +5,16 @@ far), submit. A refused start comes back as the page with the reason; a double c
 Submit starts one instance (the form carries an idempotency key)."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import zone_name
+from dsl.errors import words
 from forms import read_view, render_form
+from forms.i18n import in_wan_yi
 from runtime.deploy.live import UnknownEntity
 from runtime.flows.access import subject_in_scope
 from runtime.flows.form_check import InvalidForm
@@ -228,14 +231,37 @@ def _shown_preview(fp: FlowPages, flow: Any, preview: dict, lang: str) -> dict:
             mode_text = ftext("subflow", lang, flow=fp.flow_label(s.get("flow", ""), lang)) if s.get("type") == "subflow" else ""
         steps.append({"round": s["round"], "label": s["label"].get(lang) or s["node"], "mode": mode_text,
                       "who": [names.get(u, u) for u in s.get("assignees", ())], "due": short_time(s.get("due"))})
+    shown_ratios = _ratios(preview.get("concentration"), lang)
     stopped = preview.get("stopped")
     if stopped and stopped["code"] == "evaluation_failed":
         # a draft: the route beyond this point depends on what is not filled in yet (the start itself
         # checks the whole form and names each problem)
-        return {"steps": steps, "outcome": None, "stopped": "", "pending": ftext("preview_pending", lang)}
+        return {"steps": steps, "outcome": None, "stopped": "", "pending": ftext("preview_pending", lang),
+                "concentration": shown_ratios}
     outcome = outcome_text(preview["outcome"], lang) if preview.get("outcome") else None
-    return {"steps": steps, "outcome": outcome,
+    return {"steps": steps, "outcome": outcome, "concentration": shown_ratios,
             "stopped": refusal(stopped["code"], stopped["message"], lang) if stopped else ""}
+
+
+def _pct(text: str) -> str:
+    return f"{(Decimal(text) * 100).quantize(Decimal('0.01'))}%"
+
+
+def _ratios(found: dict | None, lang: str) -> dict | None:
+    """The concentration block of the preview (runtime/flows/preview.py) in words: each ratio against
+    the YAML's limit, over-limit marked, and the capital figure used."""
+    if not found:
+        return None
+    rows = [{"label": words("web.start.ratio_" + r["kind"], lang),
+             "ratio": _pct(r["ratio"]) if r["ratio"] is not None else words("web.start.ratio_pending", lang),
+             "limit": words("web.start.ratio_limit", lang, limit=_pct(r["limit"])), "over": r["over"],
+             "verdict": words("web.start.over_limit" if r["over"] else "web.start.within_limit", lang)
+             if r["ratio"] is not None else ""} for r in found["ratios"]]
+    cap = found.get("capital")
+    capital = words("web.start.capital_used", lang, period=cap["key"] or "", date=cap["effective_on"],
+                    net=in_wan_yi(Decimal(cap["net_capital"]), lang), tier1=in_wan_yi(Decimal(cap["tier1_capital"]), lang)) \
+        if cap else words("web.start.no_capital", lang)
+    return {"title": words("web.start.concentration", lang), "rows": rows, "capital": capital}
 
 
 _MODES = {"mode_single", "mode_any", "mode_all", "mode_sequential"}

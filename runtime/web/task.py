@@ -1,15 +1,21 @@
 """The task page: the subject record, the flow's form under the step's field permissions
-(editable / read-only / hidden), and exactly the actions the step allows — the decision
-(approve, reject, complete) with a comment under the form, and return to (only the legal
-steps), transfer, delegate, add or remove a signer, CC, comment, claim for a pool task, each
-its own small form with a confirmation.
+(editable / read-only / hidden), and exactly the actions the step allows. The step's primary
+actions are buttons under the form — the decision (approve, reject, complete; resubmit and
+withdraw at the initiator's edit step) with its comment, or claim for a pool task; the others
+(return to only the legal steps, transfer, delegate, add or remove a signer, CC, comment) sit behind
+one "更多操作" disclosure, each its own small form, one open at a time (exclusive <details>;
+static/task.js closes the others where a browser does not). Transfer, delegate, add a signer and CC pick
+people with the people picker (static/picker.js over /ui/people, runtime/web/lookup.py); without
+JavaScript they are text inputs with a datalist of the people one may pick, and the forms post
+user names either way. A flow that checks concentration limits shows the ratios
+(runtime/web/ratios.py).
 
 Every action form carries the CSRF token, a fresh idempotency key and the instance version
 it was drawn from: a double click acts once; a page drawn before someone else acted gets
 "someone acted first" and the fresh state. The person acts as themselves — the engine
 refuses a task that is not theirs — and a task of an instance they may not see is a 404, the
 same as an unknown one. Any other refusal gets the status the flow API gives it (`FlowError.status`,
-runtime/flows/store.py) and its words on the page."""
+runtime/flows/store.py) and its words on the page; the form it came from is open again."""
 from __future__ import annotations
 
 import re
@@ -33,6 +39,9 @@ from runtime.web.flow_forms import check_step, read_tables, start_spec, step_fie
 from runtime.web.flow_text import ftext, refusal
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
+from runtime.web.lookup import pickable
+from runtime.web.ratios import panel as concentration_panel
+from runtime.web.sheet import sheet_router
 from runtime.web.text import text
 
 DECISIONS = ("approve", "complete", "reject", "resubmit")
@@ -45,7 +54,17 @@ RESUBMIT_WORDS = {
                       "{who} returned the application to you at {step} on {at}: {comment}"),
     "to_initiator": ("发起人（修改后重新提交）", "The initiator (to edit and resubmit)"),
     "reason_needed": ("意见（必填）", "Opinion (required)"),
+    # the "more" disclosure and the people picker (to move to flow_text.WORDS)
+    "more_actions": ("更多操作", "More actions"),
+    "pick_person": ("选择人员", "Choose a person"), "pick_people": ("选择人员（可多选）", "Choose people"),
+    "picker_search": ("输入姓名、机构或角色搜索", "Search by name, unit or role"),
+    "picker_browse": ("按机构浏览", "Browse by unit"), "picker_none": ("没有匹配的人员", "Nobody matches"),
+    "picker_remove": ("移除", "Remove"), "picker_more": ("结果较多，请输入更多文字", "More match: type more"),
+    "picker_chosen": ("已选", "Chosen"), "picker_people_count": ("{n} 人", "{n}"),
+    "signer_user": ("要减去的加签人", "The signer to remove"),
 }
+PRIMARY = ("claim",)                         # beside the decisions, never behind "more"
+PICKED = {"transfer": "single", "delegate": "single", "add_signer": "multi", "cc": "multi", "remove_signer": "single"}
 
 
 def _ft(key: str, lang: str = "zh", **slots: Any) -> str:
@@ -93,7 +112,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         return data
 
     def page(request: Request, data: dict, *, raw=None, outcome=None, status: int = 200, problem: str = "",
-             comment: str = "", extra_rows: dict | None = None) -> HTMLResponse:
+             comment: str = "", extra_rows: dict | None = None, opened: str = "", posted: Any = None) -> HTMLResponse:
         lang, user = web.lang(request), web.user(request)
         view, step, flow = data["instance"], data["step"], data["flow"]
         task_id = data["task"]
@@ -121,6 +140,14 @@ def task_router(fp: FlowPages) -> APIRouter:
         decisions = [a for a in DECISIONS if a in allowed] if actionable else []
         pool = data["assignee"] is None and user.name in data["candidates"] and data["status"] == "open"
         others = [a for a in TASK_ACTIONS if (a in allowed and actionable) or (a == "claim" and pool)]
+        at_initiator = step["node"] == INITIATOR
+        primary = [a for a in others if a in PRIMARY or (a == "withdraw" and at_initiator)]
+        more = [a for a in others if a not in primary]
+        people = pickable(web, user, lang) if any(a in PICKED for a in more) else []
+        ratios = None
+        if spec is not None and view.get("status") == "running":
+            ratios = concentration_panel(web, flow, view, typed(spec, view["form"]), lang,
+                                         lambda keys: fp.subject_labels("company", keys))
         subject = view["subject"]
         subject_sections, subject_title = [], subject.get("key") or ""
         if subject.get("entity") and subject.get("key") is not None:
@@ -149,7 +176,9 @@ def task_router(fp: FlowPages) -> APIRouter:
         return web.page(
             request, "flow_task.html", status, title=title, ft=_ft, task_id=task_id, data=data, view=view,
             step=step, flow_label=flow.meta.label.text(lang) or flow.name, node=node, form_html=form_html,
-            form_id=form_id, base=base, decisions=decisions, others=others, problem=problem, comment=comment,
+            form_id=form_id, base=base, decisions=decisions, primary=primary, more=more, problem=problem,
+            comment=comment, opened=opened if opened in more else "", posted=posted or {}, picked=PICKED,
+            people=people, ratios=ratios,
             notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
             signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
             targets=[(n, _ft("to_initiator", lang) if n == INITIATOR else fp.node_label(flow, n, lang))
@@ -198,11 +227,11 @@ def task_router(fp: FlowPages) -> APIRouter:
             return page(request, data, raw=raw, outcome=outcome, comment=comment, extra_rows=extra)
         allowed = set(step["actions"]) | ({"claim"} if data["assignee"] is None else set())
         if action not in allowed:
-            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment, opened=action, posted=form,
                         problem=refusal("action_not_allowed", f"`{action}`", lang))
         if outcome is not None and action in DECISIONS and outcome.unread:     # what the page could not read
             with_problems(outcome, [], lang, outcome.unread)
-            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment, opened=action, posted=form,
                         problem=ftext("form_has_errors", lang))
         params: dict[str, Any] = {"task": task_id} if action != "withdraw" else {}
         if action in DECISIONS:
@@ -226,7 +255,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         unknown = _unknown_people(fp, params.get("to") if action in NEEDS_USER else None,
                                   params.get("user"), *(params.get("users") or []))
         if unknown:
-            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment, opened=action, posted=form,
                         problem=ftext("not_a_user", lang, names="、".join(unknown)))
         try:
             fp.service.act(instance_id, action, actor=user.name, request_id=fp.request_key(form),
@@ -234,7 +263,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         except InvalidForm as exc:      # the flow service's problems, by path: the same at every door
             if outcome is not None:
                 with_problems(outcome, exc.problems, lang)
-            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment,
+            return page(request, data, raw=raw, outcome=outcome, status=422, comment=comment, opened=action, posted=form,
                         problem=ftext("form_has_errors", lang) if outcome is not None else exc.render(lang))
         except FlowError as exc:
             try:
@@ -243,12 +272,14 @@ def task_router(fp: FlowPages) -> APIRouter:
                 fresh = data
             return page(request, fresh, raw=raw if exc.code not in ("stale_version", "conflict") else None,
                         outcome=outcome if exc.code not in ("stale_version", "conflict") else None,
-                        status=exc.status, comment=comment, problem=refusal(exc.code, exc.message, lang))
+                        status=exc.status, comment=comment, opened=action, posted=form,
+                        problem=refusal(exc.code, exc.message, lang))
         request.session["flash"] = ftext("done_ok", lang)
         if action == "claim":
             return redirect(f"/ui/tasks/{task_id}")
         return redirect(f"/ui/flow-instances/{instance_id}")
 
+    r.include_router(sheet_router(fp))          # the printable approval sheet (runtime/web/sheet.py)
     return r
 
 

@@ -106,6 +106,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/inbox"): "self",
     ("GET", "/messages"): "self",
     ("GET", "/ui/start"): "self",                   # the flows the person may start
+    ("GET", "/ui/people"): "self",                  # the people the person may pick (active users): no records
+    ("GET", "/ui/people/units"): "self",            # the org tree with how many of them sit in each unit
     # -- a permission ------------------------------------------------------------------------------
     ("GET", "/deployments"): "permission",
     ("GET", "/deployments/{version}"): "permission",
@@ -149,6 +151,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/tasks/{instance_id}/{n}"): "record",
     ("GET", "/ui/flow-instances/{instance_id}"): "record",
     ("GET", "/ui/flow-instances/{instance_id}/graph.svg"): "record",
+    ("GET", "/ui/flow-instances/{instance_id}/print"): "record",      # the printable approval sheet
     ("POST", "/ui/flow-instances/{instance_id}"): "record",
     # -- lists of records ----------------------------------------------------------------------------
     ("GET", "/records/{entity}"): "listing",
@@ -611,6 +614,9 @@ PROBES: list[Probe] = [
     Probe("GET", "/inbox", get("/inbox")),
     Probe("GET", "/messages", get("/messages")),
     Probe("GET", "/ui/start", get("/ui/start")),
+    Probe("GET", "/ui/people", get("/ui/people?q=%E4%B8%8A%E6%B5%B7")),          # 上海: a unit's name
+    Probe("GET", "/ui/people", get("/ui/people?unit=head_office"), variant="unit"),
+    Probe("GET", "/ui/people/units", get("/ui/people/units")),
     # -- permission -----------------------------------------------------------------------------------
     Probe("GET", "/deployments", get("/deployments"), ok=DEPLOY),
     Probe("GET", "/deployments/{version}", get("/deployments/1"), ok=DEPLOY),
@@ -704,6 +710,8 @@ PROBES: list[Probe] = [
     Probe("GET", "/ui/flow-instances/{instance_id}", get("/ui/flow-instances/{instance_id}", "{instance_id}")),
     Probe("GET", "/ui/flow-instances/{instance_id}/graph.svg",
           get("/ui/flow-instances/{instance_id}/graph.svg", "{instance_id}")),
+    Probe("GET", "/ui/flow-instances/{instance_id}/print",
+          get("/ui/flow-instances/{instance_id}/print", "{instance_id}")),
     Probe("POST", "/ui/flow-instances/{instance_id}", page_post(
         lambda w, s: f"/ui/flow-instances/{T(w, 'instance', s).id}", lambda w, u, s: {"_action": ""},
         lambda w, s: T(w, "instance", s).id), ok={"*": 422}),        # no action named: the page again, 422

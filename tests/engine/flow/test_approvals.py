@@ -373,3 +373,27 @@ def test_a_transferred_pool_task_is_the_new_holders_alone():
     d.approve("vote", "u3")
     d.approve("vote", "u4")
     assert d.outcome == ("finished", "done")                   # not waiting for olga, who has no task
+
+
+POOL_THEN_NEXT = """
+start: {}
+nodes:
+  - {id: pick, type: approval, assignees: "[role('u1'), role('u3')]",
+     actions: [approve, reject, withdraw, add_signer, comment]}
+  - {id: after, type: task, assignees: "role('u4')"}
+  - {id: done, type: end}
+"""
+
+
+def test_a_pool_step_approved_without_a_claim_and_withdrawn_never_waits_for_the_other_candidates():
+    """Found by the property test: u1 approves a pool task of u1/u3 without claiming it, withdraws,
+    adds u2 alongside; the step (now 会签) must not wait for u3, who holds no task."""
+    d = Driver(compile_flow(POOL_THEN_NEXT))
+    assert d.task("pick").candidates == ("u1", "u3")
+    d.approve("pick", "u1")
+    d.run(Withdraw(actor="u1", now=d.now))
+    assert d.open() == {"pick": ["u1"]}
+    d.run(AddSigner(actor="u1", now=d.now, task=d.task("pick", "u1").id, users=("u2",), position="parallel"))
+    d.approve("pick", "u1")
+    d.approve("pick", "u2")
+    assert list(d.open()) == ["after"]
