@@ -24,6 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dsl.errors import BanyanError
+from runtime.storage.paths import data_dir
 
 KEY_ENV = "BANYAN_AUDIT_KEY"
 KEY_FILE_ENV = "BANYAN_AUDIT_KEY_FILE"
@@ -49,17 +50,6 @@ class KeySource:
         return f"file {self.path}{state}"
 
 
-def _data_dir(database_url: str | sa.URL | None) -> Path:
-    # The same place as runtime/auth/session.data_dir (this room may not import auth, which
-    # audits its changes through this room); tests/runtime/test_audit_key.py holds the two equal.
-    url = sa.make_url(database_url) if database_url else None
-    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not url.database.startswith("file:"):
-        return Path(url.database).expanduser().absolute().parent
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "banyan"
-
-
 def key_source(database_url: str | sa.URL | None = None) -> KeySource:
     """Where the audit key for the database at `database_url` is held."""
     if os.environ.get(KEY_ENV):
@@ -67,7 +57,7 @@ def key_source(database_url: str | sa.URL | None = None) -> KeySource:
     chosen = os.environ.get(KEY_FILE_ENV)
     if chosen:
         return KeySource("file", Path(chosen).expanduser())
-    return KeySource("file", _data_dir(database_url) / KEY_FILE_NAME)
+    return KeySource("file", data_dir(database_url) / KEY_FILE_NAME)
 
 
 def _check(text: str, where: str) -> bytes:

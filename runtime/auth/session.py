@@ -21,21 +21,12 @@ from typing import Any, MutableMapping
 import sqlalchemy as sa
 
 from runtime.storage.db import ConfigError
+from runtime.storage.paths import data_dir
 
 SESSION_COOKIE = "banyan_session"
 SESSION_SECONDS = 8 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-def data_dir(database_url: str | sa.URL | None) -> Path:
-    """Where Banyan keeps its files for this database: beside a SQLite file, else per user."""
-    url = sa.make_url(database_url) if database_url else None
-    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not url.database.startswith("file:"):
-        return Path(url.database).expanduser().absolute().parent
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "banyan"
 
 
 def secret_file(database_url: str | sa.URL | None = None) -> Path:
