@@ -1,11 +1,15 @@
 """Sessions, CSRF tokens and the signing secret.
 
-The session is Starlette's signed cookie (itsdangerous): HttpOnly, SameSite=Lax, Secure when
-`BANYAN_SECURE_COOKIES=1`, eight hours. It holds the user's name, their `session_epoch` (a
-password change or deactivation bumps it, ending every older session), the CSRF token and
-the language. The secret comes from `BANYAN_SECRET_KEY`, else a file generated once with mode
-0600: `BANYAN_SECRET_FILE`, else `.banyan-secret` in the data directory — beside a SQLite
-database file, or the per-user data directory for a server database or an in-memory one
+The session is Starlette's signed cookie (itsdangerous): HttpOnly, SameSite=Lax, eight hours.
+`Secure` by default whenever the site is not reached as localhost (`cookie_secure`):
+`BANYAN_SECURE_COOKIES=1` makes it always Secure, `=0` never (plain http on a trusted network).
+It holds the user's name, the id of their server-side session (runtime/auth/sessions.py: signing
+out, a password change, disabling and "sign out everywhere" end it in the database, so a copied
+cookie stops working), their `session_epoch`, the CSRF token and the language; between a right
+password and the one-time code, only who is half signed in (`pending`, five minutes).
+The secret comes from `BANYAN_SECRET_KEY`, else a file generated once with mode 0600:
+`BANYAN_SECRET_FILE`, else `.banyan-secret` in the data directory — beside a SQLite database
+file, or the per-user data directory for a server database or an in-memory one
 (`$XDG_DATA_HOME/banyan`, default `~/.local/share/banyan`). Never the working directory: a
 secret made there ends up in a checkout (and in git). Several app servers on one database need
 the same secret: give them `BANYAN_SECRET_KEY`.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any, MutableMapping
 
@@ -63,7 +68,25 @@ def secret_key(database_url: str | sa.URL | None = None) -> str:
 
 
 def secure_cookies() -> bool:
+    """`BANYAN_SECURE_COOKIES=1`: the cookie is Secure whatever the host."""
     return os.environ.get("BANYAN_SECURE_COOKIES", "") in ("1", "true", "yes")
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]",
+               "testserver")          # Starlette's TestClient calls the site this
+
+
+def cookie_secure(host: str) -> bool:
+    """Whether the session cookie is marked Secure for a site reached as `host` (the Host header):
+    yes unless it is the local machine, or `BANYAN_SECURE_COOKIES` says otherwise."""
+    setting = os.environ.get("BANYAN_SECURE_COOKIES", "").strip().lower()
+    if setting in ("1", "true", "yes"):
+        return True
+    if setting in ("0", "false", "no"):
+        return False
+    name = host.strip().lower()
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 or name.startswith("[") and "]:" in name else name
+    return not (name in LOCAL_HOSTS or name.endswith(".localhost") or name.startswith("127."))
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:
@@ -79,13 +102,34 @@ def csrf_ok(session: MutableMapping[str, Any], given: Any) -> bool:
     return isinstance(expected, str) and isinstance(given, str) and hmac.compare_digest(expected, given)
 
 
-def sign_in(session: MutableMapping[str, Any], user: Any) -> None:
-    """A fresh session for `user` (a new CSRF token too: no fixation across sign-in)."""
+def sign_in(session: MutableMapping[str, Any], user: Any, sid: str) -> None:
+    """A fresh session for `user` whose server-side session is `sid` (a new CSRF token too: no
+    fixation across sign-in)."""
     lang = session.get("lang")
     session.clear()
-    session.update({"user": user.name, "epoch": user.epoch, "csrf": secrets.token_urlsafe(32)})
+    session.update({"user": user.name, "epoch": user.epoch, "sid": sid, "csrf": secrets.token_urlsafe(32)})
     if lang:
         session["lang"] = lang
+
+
+PENDING_SECONDS = 300
+
+
+def await_second_factor(session: MutableMapping[str, Any], user: Any) -> None:
+    """The password was right; the one-time code is still due (a fresh CSRF token, nobody signed in yet)."""
+    lang = session.get("lang")
+    session.clear()
+    session.update({"pending": user.name, "pending_at": int(time.time()), "csrf": secrets.token_urlsafe(32)})
+    if lang:
+        session["lang"] = lang
+
+
+def pending_user(session: MutableMapping[str, Any]) -> str | None:
+    """Who gave the right password in the last five minutes and still owes the one-time code."""
+    name, at = session.get("pending"), session.get("pending_at")
+    if not isinstance(name, str) or not isinstance(at, int) or not 0 <= time.time() - at <= PENDING_SECONDS:
+        return None
+    return name
 
 
 def sign_out(session: MutableMapping[str, Any]) -> None:

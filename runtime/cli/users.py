@@ -1,6 +1,8 @@
 """`banyan users …`: create people who sign in, list them, disable or enable them, reset a
-password, grant or revoke a role in an org unit, make an API token; name a deputy while away
-(`deputy`), hand a departing person's clients and open tasks to another (`hand-over`).
+password, grant or revoke a role in an org unit, make an API token (read-only or read-write,
+with an expiry), lift a sign-in lockout (`unlock`), end every session of someone (`sign-out`);
+name a deputy while away (`deputy`), hand a departing person's clients and open tasks to another
+(`hand-over`).
 
 Passwords are never arguments (they would land in the shell history): they are asked for twice
 with a hidden prompt, or read from the first line of stdin with `--password-stdin`. The first
@@ -103,7 +105,7 @@ def users() -> None:
 @handle_errors
 def create(name: str, display_name: str | None, org_unit: str | None, roles: tuple[str, ...], email: str | None,
            admin: bool, password_stdin: bool, env: str | None) -> None:
-    """Create NAME, who signs in with a password of at least 10 characters."""
+    """Create NAME, who signs in with a password the policy accepts (12 characters, 3 kinds)."""
     if not NAME.match(name):
         fail(f"`{name}`: 2–100 characters, lower-case letters, digits, _ . -, starting with a letter")
     store, tree = _services(env)
@@ -137,12 +139,14 @@ def list_users(env: str | None) -> None:
     if not people:
         click.echo("no users yet: create the first administrator with `banyan users create NAME --admin`")
         return
+    locked = store.locked_until()
     table = Table(box=None, pad_edge=False)
     for column in ("name", "display name", "org unit", "roles", ""):
         table.add_column(column)
     for u in people:
         roles = ", ".join(r + (f"@{unit}" if unit else "") for r, unit in u.roles)
-        flags = " ".join(f for f, on in (("admin", u.is_admin), ("disabled", not u.active)) if on)
+        flags = " ".join(f for f, on in (("admin", u.is_admin), ("disabled", not u.active), ("totp", u.totp),
+                                          ("locked", u.name in locked)) if on)
         table.add_row(u.name, u.display_name, u.org_unit, roles, flags)
     console = Console(width=200, highlight=False, color_system=None)
     with console.capture() as out:
@@ -180,14 +184,15 @@ def enable(name: str, env: str | None) -> None:
 @env_option
 @handle_errors
 def reset_password(name: str, password_stdin: bool, env: str | None) -> None:
-    """Set NAME's password (at least 10 characters); their sessions end."""
+    """Set NAME's password (the policy applies); their sessions end and their API tokens are revoked."""
     store, _tree = _services(env)
     _user(store, name)
     try:
         store.set_password(name, _password(password_stdin))
     except UserError as exc:
         _problems(exc)
-    click.secho(f"✓ password of {name} changed; their sessions have ended", fg="green")
+    click.secho(f"✓ password of {name} changed; their sessions have ended and their API tokens are revoked",
+                fg="green")
 
 
 @users.command("grant")
@@ -229,14 +234,47 @@ def revoke(name: str, role: str, unit: str | None, env: str | None) -> None:
 @users.command("token")
 @click.argument("name")
 @click.option("--label", default="script", show_default=True)
+@click.option("--scope", type=click.Choice(["read", "write"]), default="write", show_default=True,
+              help="read: GET only; write: read and write (what NAME may do).")
+@click.option("--days", type=int, default=None, help="Days until it expires (default: the policy's token_days, 90).")
 @env_option
 @handle_errors
-def token(name: str, label: str, env: str | None) -> None:
-    """Make an API token for NAME (printed once; send it as `Authorization: Bearer …`)."""
+def token(name: str, label: str, scope: str, days: int | None, env: str | None) -> None:
+    """Make an API token for NAME (printed once; send it as `Authorization: Bearer …`). It expires,
+    and a change of NAME's password revokes it."""
     store, _tree = _services(env)
     if not _user(store, name).active:
         fail(f"{name} is disabled; enable them first (`banyan users enable {name}`)")
-    click.echo(store.create_token(name, label))
+    try:
+        click.echo(store.create_token(name, label, scope=scope, days=days))
+    except UserError as exc:
+        _problems(exc)
+
+
+@users.command("unlock")
+@click.argument("name")
+@env_option
+@handle_errors
+def unlock(name: str, env: str | None) -> None:
+    """Lift NAME's sign-in lockout (after too many failed sign-ins) and start their count afresh."""
+    store, _tree = _services(env)
+    _user(store, name)
+    if store.unlock(name):
+        click.secho(f"✓ {name} is unlocked", fg="green")
+    else:
+        click.echo(f"{name} was not locked")
+
+
+@users.command("sign-out")
+@click.argument("name")
+@env_option
+@handle_errors
+def sign_out_everywhere(name: str, env: str | None) -> None:
+    """End every session of NAME, on every device (their API tokens stay; revoke them on their page)."""
+    store, _tree = _services(env)
+    _user(store, name)
+    n = store.sign_out_everywhere(name)
+    click.secho(f"✓ {n} session(s) of {name} ended", fg="green")
 
 
 @users.command("deputy")

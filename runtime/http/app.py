@@ -26,6 +26,7 @@ from dsl.values import percent_fields, write_record
 from runtime.auth.scope import Scope
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_status
+from runtime.http.audit import audit_router
 from runtime.http.docs import install_docs
 from runtime.http.errors import BanyanJSON, install_errors
 from runtime.http.flows import install_flows
@@ -157,6 +158,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
         return Response(status_code=204)
 
     app.include_router(graph_router(engine, records, scope))
+    app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
     install_flows(app, engine)
     if extend is not None:
         extend(app, engine)

@@ -1,6 +1,7 @@
 """Admin pages: people (create, change, roles held in org units, deactivate, hand a departing
-person's clients and open tasks to another — 客户移交) and what each role may do. Only for
-holders of `users.admin` (and administrators)."""
+person's clients and open tasks to another — 客户移交; lift a sign-in lockout, sign them out
+everywhere) and what each role may do. Only for holders of `users.admin` (and administrators).
+Every change is audited under the signed-in administrator's name and address."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,10 @@ from runtime.flows.service import FlowService
 from runtime.people.hand_over import HandOverError, hand_over
 from runtime.web.context import WebContext, redirect
 from runtime.web.text import text
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def admin_router(web: WebContext) -> APIRouter:
@@ -38,7 +43,8 @@ def admin_router(web: WebContext) -> APIRouter:
         people = [(u, tree.label(u.org_unit, lang),
                    [tree.roles[r].meta.label.text(lang) if r in tree.roles else r for r, _ in u.roles])
                   for u in web.users.list()]
-        return web.page(request, "admin_users.html", title=text("users", lang), people=people)
+        return web.page(request, "admin_users.html", title=text("users", lang), people=people,
+                        locked=web.users.locked_until(), hw=lambda key, **slots: words("web.admin." + key, lang, **slots))
 
     def user_form(request: Request, person, status: int = 200, errors=None, values=None, hand=None) -> HTMLResponse:
         lang = web.lang(request)
@@ -52,9 +58,12 @@ def admin_router(web: WebContext) -> APIRouter:
                              "roles": {r: u for r, u in person.roles}} if person else
                             {"name": "", "display_name": "", "org_unit": "", "email": "", "is_admin": False,
                              "active": True, "roles": {}})
+        security = ({"locked": web.users.locked_until().get(person.name), "sessions": web.users.live_sessions(person.name)}
+                    if person else None)
         return web.page(request, "admin_user.html", status, title=person.display_name if person else text("new_user", lang),
                         person=person, values=values, errors=errors or {}, roles=role_labels(lang), units=units(lang),
-                        hand=hand, people=others, hw=lambda key, **slots: words("web.admin." + key, lang, **slots))
+                        hand=hand, people=others, security=security,
+                        hw=lambda key, **slots: words("web.admin." + key, lang, **slots))
 
     @r.get("/ui/admin/users/new")
     def new_user(request: Request) -> HTMLResponse:
@@ -81,6 +90,17 @@ def admin_router(web: WebContext) -> APIRouter:
             return web.not_found(request, name)
         if not new and form.get("action") in ("hand_over_preview", "hand_over_do"):
             return hand_over_form(request, person, form, lang)
+        me = web.user(request)
+        if not new and form.get("action") == "unlock":
+            web.users.unlock(person.name, by=me.name, address=_address(request))
+            request.session["flash"] = words("web.admin.unlocked", lang, name=person.display_name)
+            return redirect(f"/ui/admin/users/{person.name}")
+        if not new and form.get("action") == "sign_out_everywhere":
+            n = web.users.sign_out_everywhere(person.name, by=me.name, address=_address(request))
+            if person.name == me.name:
+                return redirect("/ui/signin")
+            request.session["flash"] = words("web.admin.signed_out_everywhere", lang, name=person.display_name, n=n)
+            return redirect(f"/ui/admin/users/{person.name}")
         target = str(form.get("name") or "").strip() if new else name
         roles = {}
         for role, _label, scope in role_labels(lang):
@@ -90,14 +110,13 @@ def admin_router(web: WebContext) -> APIRouter:
         values = {"name": target, "display_name": str(form.get("display_name") or "").strip(),
                   "org_unit": str(form.get("org_unit") or ""), "email": str(form.get("email") or "").strip(),
                   "is_admin": bool(form.get("is_admin")), "active": bool(form.get("active")), "roles": roles}
-        me = web.user(request)
         if not new and name == me.name and (not values["active"] or (me.is_admin and not values["is_admin"])):
             return user_form(request, person, 422, {"active": "you cannot lock yourself out"}, values)
         try:
             web.users.save(target, display_name=values["display_name"], org_unit=values["org_unit"],
                            email=values["email"] or None, password=str(form.get("password") or "") or None,
                            is_admin=values["is_admin"], active=values["active"], roles=list(roles.items()),
-                           tree=web.tree(), new=new)
+                           tree=web.tree(), new=new, by=me.name, address=_address(request))
         except UserError as exc:
             errors: dict[str, str] = {}
             for field, message in exc.problems:
@@ -140,8 +159,10 @@ def admin_router(web: WebContext) -> APIRouter:
         form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
+        me = web.user(request)
         for role, _label, _scope in role_labels(lang):
-            web.users.set_grants(role, {p for p in PERMISSIONS if form.get(f"{role}:{p}")})
+            web.users.set_grants(role, {p for p in PERMISSIONS if form.get(f"{role}:{p}")}, by=me.name,
+                                 address=_address(request))
         request.session["flash"] = text("saved", lang)
         return redirect("/ui/admin/roles")
 

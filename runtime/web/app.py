@@ -23,6 +23,7 @@ from runtime.http.app import create_app as create_api
 from runtime.http.flow_guard import FlowApiGuard
 from runtime.http.guard import ApiGuard
 from runtime.web.admin import admin_router
+from runtime.web.audit import audit_pages
 from runtime.web.context import TEMPLATES, NavItem, WebContext, register_nav
 from runtime.web.flow import FlowPages
 from runtime.web.flow_text import ftext
@@ -32,6 +33,7 @@ from runtime.web.lookup import lookup_router
 from runtime.web.middleware import AuthGate, SecurityHeaders
 from runtime.web.pages import pages_router
 from runtime.web.records import records_router
+from runtime.web.sheet import sheet_router
 from runtime.web.start import start_router
 from runtime.web.task import task_router
 from runtime.web.text import text
@@ -52,7 +54,7 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     app.mount("/static/forms", StaticFiles(directory=str(FORMS_STATIC)), name="forms-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
-                   lookup_router(web)):
+                   lookup_router(web), audit_pages(web)):
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 
@@ -94,7 +96,7 @@ def error_page(web: WebContext, request: Request, error: BanyanError) -> HTMLRes
 def install_flow_pages(app: FastAPI, web: WebContext) -> FlowPages:
     fp = FlowPages(web)
     app.state.flow_pages = fp
-    for router in (inbox_router(fp), start_router(fp), task_router(fp), instance_router(fp)):
+    for router in (inbox_router(fp), start_router(fp), task_router(fp), instance_router(fp), sheet_router(fp)):
         app.include_router(router)
     app.add_middleware(FlowApiGuard, pages=fp)
     web.flow_pages = fp          # the badge is counted by the app that renders the page (NAV is shared)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
 
-from dsl.errors import BanyanError
+from dsl.errors import BanyanError, words
 from forms import FormSpec
 from forms.i18n import lang_of
 from runtime.auth.org import OrgTree
@@ -68,6 +68,7 @@ class WebContext:
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals["t"] = text
+        self.env.globals["w"] = words            # a message catalogue entry (dsl/messages.yaml)
         self.env.filters["urlencode_except"] = _urlencode_except
         self.env.filters["when"] = when
         self.env.globals["times_note"] = times_note

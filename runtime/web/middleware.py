@@ -1,11 +1,21 @@
 """Two ASGI middlewares around the whole app: who is asking (`AuthGate`) and the security
 headers of every response (`SecurityHeaders`).
 
-`AuthGate` admits a request with a valid session cookie or `Authorization: Bearer <token>`;
-pages (`/ui/…`) without one are sent to the sign-in page, API calls get 401 JSON. It puts the
-user in `request.state.user` and overwrites `X-Banyan-Actor` with the user's name, so the
-audit log records who really acted. API calls riding on the session cookie (a page's script)
+`AuthGate` admits a request with a live server-side session (the cookie's session id, checked
+in the database on every request: signed out, ended by a password change, disabling or "sign
+out everywhere", idle or past its lifetime is refused at once, in every worker) or
+`Authorization: Bearer <token>` (unexpired, unrevoked; a read-only token may only GET). Pages
+(`/ui/…`) without one are sent to the sign-in page, API calls get 401 JSON. An administrator
+without a second factor, when the policy requires one, reaches only their own page to enrol.
+It puts the user in `request.state.user` and overwrites `X-Banyan-Actor` with the user's name, so
+the audit log records who really acted. API calls riding on the session cookie (a page's script)
 must carry the session's CSRF token in `X-CSRF-Token`; page forms are checked by their handler.
+The person behind a session is cached for a few seconds per worker, keyed by their session
+epoch (which a password change, disabling and "sign out everywhere" bump) and dropped whenever
+this worker's store changes anyone.
+
+`SecurityHeaders` also marks the session cookie `Secure` for every site not reached as
+localhost (runtime/auth/session.py `cookie_secure`).
 """
 from __future__ import annotations
 
@@ -14,11 +24,14 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from runtime.auth.session import CSRF_HEADER, csrf_ok
+from dsl.errors import words
+from runtime.auth.session import CSRF_HEADER, SESSION_COOKIE, cookie_secure, csrf_ok
 from runtime.auth.users import UserStore
+from runtime.http.errors import accepted_lang
 
 PUBLIC = ("/static/", "/ui/signin", "/ui/lang", "/health", "/openapi.json", "/docs", "/redoc", "/favicon.ico")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+ENROL_PATHS = ("/ui/me", "/ui/signout", "/ui/lang")          # all an administrator owing TOTP may reach
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
@@ -35,11 +48,16 @@ class AuthGate:
     def __init__(self, app: Any, users: UserStore, cache_seconds: float = 5.0):
         self.app, self.users, self.cache_seconds = app, users, cache_seconds
         self._cache: dict[str, tuple[float, Any]] = {}
+        self._generation = users.generation
 
-    def _user(self, name: str) -> Any:
+    def _user(self, name: str, epoch: object) -> Any:
+        """`name` as stored, from this worker's cache when fresh and of the cookie's epoch."""
+        if self.users.generation != self._generation:          # someone was changed through this store
+            self._cache.clear()
+            self._generation = self.users.generation
         hit = self._cache.get(name)
         now = time.monotonic()
-        if hit is not None and now - hit[0] < self.cache_seconds:
+        if hit is not None and now - hit[0] < self.cache_seconds and hit[1] is not None and hit[1].epoch == epoch:
             return hit[1]
         user = self.users.get(name)
         self._cache[name] = (now, user)
@@ -54,26 +72,50 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        user, by_cookie = None, False
+        user, by_cookie, token_scope, ended = None, False, None, False
         auth = headers.get(b"authorization", b"").decode("latin-1")
         session = scope.get("session") or {}
         if auth.lower().startswith("bearer "):
-            user = self.users.token_user(auth[7:])
+            found_token = self.users.token_access(auth[7:])
+            if found_token is not None:
+                user, token_scope = found_token
         elif isinstance(session.get("user"), str):
-            found = self._user(session["user"])
+            owner = self.users.session_user(session.get("sid"))
+            found = self._user(session["user"], session.get("epoch")) if owner == session["user"] else None
             if found is not None and found.active and found.epoch == session.get("epoch"):
                 user, by_cookie = found, True
+            else:                                   # ended: the cookie is emptied and signs in nobody again
+                ended = True
+                lang = session.get("lang")
+                session.clear()
+                if lang:
+                    session["lang"] = lang
         page = path.startswith("/ui/")
+        lang = session.get("lang") or accepted_lang(headers.get(b"accept-language", b"").decode("latin-1")) or "en"
         if user is None:
             if page:
                 target = quote(path + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""))
                 await send({"type": "http.response.start", "status": 303,
-                            "headers": [(b"location", f"/ui/signin?next={target}".encode()), (b"content-length", b"0")]})
+                            "headers": [(b"location", f"/ui/signin?next={target}{'&ended=1' if ended else ''}".encode()),
+                                        (b"content-length", b"0")]})
                 await send({"type": "http.response.body", "body": b""})
             else:
                 await _send_json(send, 401, {"error": "unauthorized", "detail": [],
                                              "message": "sign in, or send Authorization: Bearer <API token>"},
                                  [(b"www-authenticate", b"Bearer")])
+            return
+        if token_scope == "read" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            await _send_json(send, 403, {"error": "read_only_token", "detail": [],
+                                         "message": words("auth.read_only_token", lang)})
+            return
+        if by_cookie and self.users.totp_needed(user) and not path.startswith(ENROL_PATHS):
+            if page:
+                await send({"type": "http.response.start", "status": 303,
+                            "headers": [(b"location", b"/ui/me#totp"), (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await _send_json(send, 403, {"error": "second_factor_required", "detail": [],
+                                             "message": words("auth.second_factor_required", lang)})
             return
         if by_cookie and not page and scope["method"] in UNSAFE and \
                 not csrf_ok(session, headers.get(CSRF_HEADER.encode(), b"").decode("latin-1")):
@@ -95,6 +137,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        secure = cookie_secure(host)
 
         async def wrapped(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -103,6 +147,16 @@ class SecurityHeaders:
                 extra.append((b"content-security-policy", CSP.encode()))     # /docs too (runtime/http/docs.py)
                 if path.startswith("/ui/"):
                     extra.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": list(message.get("headers", [])) + extra}
+                given = list(message.get("headers", []))
+                if secure:
+                    given = [(k, _secure(v)) if k.lower() == b"set-cookie" else (k, v) for k, v in given]
+                message = {**message, "headers": given + extra}
             await send(message)
         await self.app(scope, receive, wrapped)
+
+
+def _secure(cookie: bytes) -> bytes:
+    """The session cookie's Set-Cookie marked Secure (once)."""
+    if not cookie.startswith(SESSION_COOKIE.encode() + b"=") or b"; secure" in cookie.lower():
+        return cookie
+    return cookie + b"; secure"

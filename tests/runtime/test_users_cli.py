@@ -103,7 +103,7 @@ def test_no_terminal_and_no_stdin_flag_is_a_clear_error(deployed):
 def test_bad_input_is_refused_with_what_to_fix(deployed):
     url, store = deployed
     r = create(url, "chen", "--admin", password="short")
-    assert r.exit_code == 2 and "password: at least 10 characters" in r.output
+    assert r.exit_code == 2 and "password: The password needs at least 12 characters" in r.output
     r = create(url, "Chen!", "--admin")
     assert r.exit_code == 2 and "lower-case letters" in r.output
     r = create(url, "chen", "--unit", "nowhere")
@@ -181,13 +181,13 @@ def test_reset_password_ends_the_old_one(deployed):
     url, store = deployed
     assert create(url, "sun", "--unit", "bj_branch").exit_code == 0
     epoch = store.get("sun").epoch
-    r = run(url, "users", "reset-password", "sun", "--password-stdin", input="a new password here\n")
+    r = run(url, "users", "reset-password", "sun", "--password-stdin", input="A new password 2026\n")
     assert r.exit_code == 0 and "sessions have ended" in r.output
     assert store.authenticate("sun", PASSWORD) is None
-    assert store.authenticate("sun", "a new password here") is not None
+    assert store.authenticate("sun", "A new password 2026") is not None
     assert store.get("sun").epoch == epoch + 1
     r = run(url, "users", "reset-password", "sun", "--password-stdin", input="short\n")
-    assert r.exit_code == 2 and "at least 10 characters" in r.output
+    assert r.exit_code == 2 and "at least 12 characters" in r.output
 
 
 def test_nothing_deployed_is_a_clear_error(db_url):

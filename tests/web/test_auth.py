@@ -84,12 +84,12 @@ def test_admin_user_pages(admin):
             "password": "short", "role.relationship_manager": "1", "unit.relationship_manager": "head_office",
             "active": "1"}
     r = admin.post("/ui/admin/users/new", data=data)
-    assert r.status_code == 422 and "at least 10 characters" in r.text and "not in a head_office" in r.text
-    r = admin.post("/ui/admin/users/new", data={**data, "password": "a-long-enough-one", "unit.relationship_manager": ""},
+    assert r.status_code == 422 and "at least 12 characters" in r.text and "not in a head_office" in r.text
+    r = admin.post("/ui/admin/users/new", data={**data, "password": "A-long-enough-1", "unit.relationship_manager": ""},
                    follow_redirects=False)
     assert r.status_code == 303
     assert "rm_sz_09" in admin.get("/ui/admin/users").text
-    signed_in(admin.app, "rm_sz_09", "a-long-enough-one")
+    signed_in(admin.app, "rm_sz_09", "A-long-enough-1")
 
 
 def test_the_api_keeps_the_org_scope(app, rm, admin):
