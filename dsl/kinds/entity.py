@@ -72,6 +72,7 @@ class EntityField:
     on_hidden: str
     span: Span
     currency_field: str | None = None   # `currency: {field: X}`: the enum field X holds the record's currency
+    personal: str | None = None         # personal data: its mask (`personal: true` is "generic"), dsl/values/mask.py
 
     @property
     def computed(self) -> bool:

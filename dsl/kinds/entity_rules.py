@@ -21,6 +21,7 @@ _TEXTUAL = {"string", "text"}
 _OPTION_FITS = {
     "currency": {"money"}, "scale": {"number", "money", "percent"}, "values": {"enum", "multi_enum"},
     "min": _ORDERED, "max": _ORDERED, "min_length": _TEXTUAL, "max_length": _TEXTUAL, "pattern": _TEXTUAL,
+    "personal": _TEXTUAL,
 }
 
 
@@ -63,10 +64,18 @@ def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
             compute=ctx.expr(doc, path + ("compute",), scope, t) if "compute" in f else None,
             check=ctx.expr(doc, path + ("check",), scope, BOOL) if "check" in f else None,
             check_message=Label.of(f.get("check_message")), on_hidden=f.get("on_hidden", "clear"),
-            span=doc.span(path),
+            span=doc.span(path), personal=_personal(f),
         ))
     _check_currency_fields(doc, ctx, spec["fields"], out)
     return out
+
+
+def _personal(f: dict) -> str | None:
+    """The mask of a personal field (`personal: true` is "generic"); None when it is not personal."""
+    kind = f.get("personal")
+    if kind is True:
+        return "generic"
+    return kind if isinstance(kind, str) else None
 
 
 def _fixed_currency(f: dict, type_name: str) -> str | None:

@@ -66,6 +66,19 @@ FIELD: dict[str, Any] = {
     },
 }
 
+PERSONAL_KINDS = ("id_number", "phone", "address", "name")
+PERSONAL = {
+    "description": "Personal information (个人信息保护法): shown masked to a reader whose role lacks "
+                   "`personal.read`, exported only with `personal.export`; unmasked reads are audited. "
+                   "`true` masks all but the first and last character; a kind chooses the mask: "
+                   "`id_number` (first 4 and last 4), `phone` (138****5678), `address` (first 6 characters "
+                   "and ****), `name` (the first character).",
+    "oneOf": [{"type": "boolean"}, {"enum": list(PERSONAL_KINDS)}],
+    "x-hint": "true, or one of id_number, phone, address, name",
+}
+# an entity's field; a flow form's fields (dsl/kinds/form_schema.py) share FIELD without `personal`
+ENTITY_FIELD = {**FIELD, "properties": {**FIELD["properties"], "personal": PERSONAL}}
+
 ENTITY_SPEC = {
     "type": "object",
     "required": ["fields"],
@@ -75,7 +88,7 @@ ENTITY_SPEC = {
         "display": {**NAME, "description": "The field shown as a record's title."},
         "time_field": {**NAME, "description": "The date or datetime field that windows order by "
                                               "(`last 2 quarters of financials`)."},
-        "fields": {"type": "array", "items": FIELD, "minItems": 1},
+        "fields": {"type": "array", "items": ENTITY_FIELD, "minItems": 1},
         "collections": {
             "type": "array",
             "description": "One-to-many: records of another entity that point to this one.",

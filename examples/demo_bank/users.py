@@ -45,10 +45,13 @@ DEMO_USERS = (
     # the board's risk committee: applications beyond a concentration limit
     ("brc_1", "钱振华", "head_office", False, [("board_risk_committee", "")]),
     ("brc_2", "蒋文清", "head_office", False, [("board_risk_committee", "")]),
+    # internal audit: reads the audit log and every record, changes nothing, sees personal data masked
+    ("auditor_1", "韩雪", "head_office", False, [("auditor", "")]),
 )
 
 DEMO_GRANTS = {
-    "relationship_manager": {"records.write", "records.import"},
+    # an RM sees and exports their own clients' persons in the clear (KYC, 了解你的客户): personal.read/export
+    "relationship_manager": {"records.write", "records.import", "personal.read", "personal.export"},
     "credit_officer": {"records.write"},
     "branch_head": {"records.write", "records.delete"},
     "head_office_credit": {"records.write", "records.import", "deployments.read"},
@@ -58,7 +61,9 @@ DEMO_GRANTS = {
     "product_manager": set(),                               # reads only
     "chief_risk_officer": {"deployments.read"},
     "board_risk_committee": set(),                          # reads only
-    "admin": {"records.write", "records.import", "records.delete", "deployments.read", "users.admin"},
+    "auditor": {"audit.read"},                              # the audit log; records read-only, personal data masked
+    "admin": {"records.write", "records.import", "records.delete", "deployments.read", "users.admin", "audit.read",
+              "personal.read", "personal.export"},
 }
 
 

@@ -8,6 +8,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import sqlalchemy as sa
 
+from runtime.auth.org import OrgTree
+from runtime.auth.people import PeopleDirectory
 from runtime.auth.scope import Scope
 from runtime.records.errors import InvalidRecord
 from runtime.records.service import Page, Records
@@ -41,12 +43,16 @@ def _where(records: Records, conn: Any, entity: str, scope: Scope | None, search
         raise InvalidRecord("the filters are not valid", problems)
     conds = records.readable(entity, scope, write=own)
     search = search.strip()
+    hidden = records.masked_personal_fields(conn, entity, scope)   # never an oracle for a masked value
+    if hidden & set(values):
+        raise InvalidRecord("the filters are not valid", [Problem((n,), "personal data: not a filter", "personal")
+                                                          for n in sorted(hidden & set(values))])
     for name, v in values.items():
         if name in rules.refs and v is not None:
             v = keys_to_ids(conn, live, rules.refs[name], [v]).get(v, -1)
         conds.append(t.c[name] == v)
     if search:
-        like = [t.c[c].like(_like(search), escape="\\") for c in search_columns(ent)]
+        like = [t.c[c].like(_like(search), escape="\\") for c in search_columns(ent) if c not in hidden]
         if search.isdigit() and int(search) <= MAX_ID:        # a record number (ids are 64-bit)
             like.append(t.c.id == int(search))
         conds.append(sa.or_(*like))
@@ -66,21 +72,24 @@ def list_records(records: Records, entity: str, scope: Scope | None, *, search: 
         t, conds, by = _where(records, conn, entity, scope, search, filters, order, own)
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar() or 0
         rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(limit).offset(offset)).mappings().all()
-        return Page(records.output(conn, entity, rows, scope), total, limit, offset)
+        page = Page(records.output(conn, entity, rows, scope), total, limit, offset)
+    records.audit_personal(entity, [i["id"] for i in page.items], scope)     # an unmasked list: one entry
+    return page
 
 
 def iter_listed(records: Records, entity: str, scope: Scope | None, *, search: str = "",
                 filters: Mapping[str, str] | None = None, order: str | None = None,
-                chunk: int = 2000) -> Iterator[dict]:
+                chunk: int = 2000, personal: str = "personal.export") -> Iterator[dict]:
     """Every record of the list with this search, filters and order, in the list's order, read
-    in chunks (what an export of the list holds)."""
+    in chunks (what an export of the list holds): personal fields unmasked only for a reader
+    with the permission `personal` (runtime/records/personal.py)."""
     records.refresh()
     offset = 0
     while True:
         with records.engine.connect() as conn:
             t, conds, by = _where(records, conn, entity, scope, search, filters, order, False)
             rows = conn.execute(sa.select(t).where(*conds).order_by(*by).limit(chunk).offset(offset)).mappings().all()
-            items = records.output(conn, entity, rows, scope)
+            items = records.output(conn, entity, rows, scope, personal=personal)
         yield from items
         if len(rows) < chunk:
             return
@@ -113,3 +122,33 @@ def record_labels(records: Records, entity: str | None, keys: Iterable[Any]) -> 
         rows = conn.execute(sa.select(t.c[ent.key], t.c[ent.display]).where(t.c[ent.key].in_(wanted))).all()
     found = {str(k): str(d) for k, d in rows if d is not None}
     return {k: found.get(k, k) for k in wanted}
+
+
+Labels = dict[tuple[str, str], str]          # (ref target, key) -> the name people see
+
+
+def ref_labels(records: Records, wanted: Iterable[tuple[str | None, Any]], lang: str, *,
+               tree: OrgTree | None = None, directory: PeopleDirectory | None = None) -> Labels:
+    """{(target, key): name} for every (target, key) given: org units and roles from the org
+    tree, users from the people directory, records by their display field (one query per
+    target); a key without a name reads as itself. The one place a `ref` value becomes a name
+    (the pages through runtime/web/names.py, the audit entries of the page and the API)."""
+    by_target: dict[str, set[str]] = {}
+    for target, key in wanted:
+        if target and key not in (None, ""):
+            by_target.setdefault(target, set()).add(str(key))
+    out: Labels = {}
+    if by_target.keys() & {"org_unit", "role"} and tree is None:
+        tree = OrgTree(records.refresh().bundle)
+    for target, keys in by_target.items():
+        if target == "org_unit":
+            found = {k: tree.label(k, lang) for k in keys}
+        elif target == "role":
+            roles = tree.roles
+            found = {k: (roles[k].meta.label.text(lang) or k) if k in roles else k for k in keys}
+        elif target == "user":
+            found = (directory or PeopleDirectory(records.engine)).display_names(keys)
+        else:
+            found = record_labels(records, target, keys)
+        out.update({(target, k): found.get(k, k) for k in keys})
+    return out

@@ -24,8 +24,10 @@ from dsl.values import BadValue, value_reader
 from dsl.values.numbers import read_integer
 from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
+from runtime.auth.users import UserStore
 from runtime.deploy.live import LiveModel, load_live
 from runtime.jobs.changes import append as append_changes
+from runtime.records import personal as personal_data
 from runtime.records.computed import prime_collections, propagate
 from runtime.records.context import Loader, RecordContext, from_row
 from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly, VersionConflict, invalid
@@ -58,6 +60,7 @@ class Records:
         self._live = live
         self.batch_size = batch_size
         self._rules: dict[tuple[str, str], EntityRules] = {}
+        self._users: UserStore | None = None
 
     # -- the deployed model ---------------------------------------------------------------------
     @property
@@ -92,8 +95,49 @@ class Records:
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, entity: str, id_: int, *, scope: Scope | None = None) -> dict:
+        """Record `id_` as `scope` may read it (personal fields masked unless it may see them; an
+        unmasked view by a person is audited, runtime/records/personal.py)."""
         with self.engine.connect() as conn:
-            return self._get(conn, entity, id_, scope)
+            found = self._get(conn, entity, id_, scope)
+        self.audit_personal(entity, [found["id"]], scope)
+        return found
+
+    # -- personal data (runtime/records/personal.py) ---------------------------------------------
+    def personal(self, entity: str) -> dict[str, str]:
+        """{field: mask kind} of `entity`'s personal fields."""
+        return personal_data.personal_fields(self.live.entity(entity))
+
+    def users(self) -> UserStore:
+        if self._users is None:
+            self._users = UserStore(self.engine)
+        return self._users
+
+    def sees_personal(self, conn: Connection, scope: Scope | None, permission: str = personal_data.READ) -> bool:
+        return personal_data.may(self.users(), conn, scope, permission)
+
+    def masked_personal_fields(self, conn: Connection, entity: str, scope: Scope | None) -> set[str]:
+        """The personal fields of `entity` that `scope` reads masked — which it may therefore not
+        search or filter by either (a search by the whole value would tell it)."""
+        kinds = self.personal(entity)
+        return set(kinds) if kinds and not self.sees_personal(conn, scope) else set()
+
+    def masked_personal(self, scope: Scope | None) -> dict[str, dict[str, str]]:
+        """{entity: {field: mask kind}} of the personal fields `scope` reads masked (none when it
+        may see personal data): what the audit log's readers see of the values it holds."""
+        with self.engine.connect() as conn:
+            if self.sees_personal(conn, scope):
+                return {}
+        return {name: kinds for name in self.live.bundle.entities if (kinds := self.personal(name))}
+
+    def audit_personal(self, entity: str, ids: list[int], scope: Scope | None) -> None:
+        """The audit entry of a person's unmasked read of `entity` records `ids` (none when masked,
+        when the entity has no personal fields, or for the operator)."""
+        if scope is None or not ids or not self.personal(entity):
+            return
+        with self.engine.connect() as conn:
+            unmasked = self.sees_personal(conn, scope)
+        if unmasked:
+            personal_data.audit_read(self.engine, scope, entity, ids, self.live.version)
 
     def _get(self, conn: Connection, entity: str, id_: int, scope: Scope | None = None) -> dict:
         t = self.live.table(entity)
@@ -170,6 +214,10 @@ class Records:
         if raw_id is not None and not (str(raw_id).strip().isdigit() and 1 <= int(str(raw_id)) <= 2**63 - 1):
             raise InvalidRecord("`id` must be a record number", [Problem(("id",), "not a record number", "type")])
         with self.engine.connect() as conn:
+            hidden = self.masked_personal_fields(conn, entity, scope) & set(values)
+            if hidden:
+                raise InvalidRecord("personal data is not a filter", [
+                    Problem((n,), "personal data: not a filter", "personal") for n in sorted(hidden)])
             conds = [] if raw_id is None else [t.c.id == int(str(raw_id))]
             conds += self.readable(entity, scope)
             for name, v in values.items():
@@ -179,7 +227,9 @@ class Records:
             order = self._order(t, order_by, rules)
             total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*conds)).scalar()
             rows = conn.execute(sa.select(t).where(*conds).order_by(*order).limit(limit).offset(offset)).mappings().all()
-            return Page(self.output(conn, entity, rows, scope), total, limit, offset)
+            page = Page(self.output(conn, entity, rows, scope), total, limit, offset)
+        self.audit_personal(entity, [i["id"] for i in page.items], scope)
+        return page
 
     def _order(self, t: sa.Table, order_by: str | None, rules: EntityRules) -> list:
         if not order_by:
@@ -190,9 +240,12 @@ class Records:
         col = t.c[name]
         return [col.desc() if order_by.startswith("-") else col, t.c.id]
 
-    def output(self, conn: Connection, entity: str, rows: Iterable[Mapping], scope: Scope | None = None) -> list[dict]:
+    def output(self, conn: Connection, entity: str, rows: Iterable[Mapping], scope: Scope | None = None,
+               *, personal: str = personal_data.READ) -> list[dict]:
         """Rows as records; for a reader who may only read a record (not change it), its figures
-        over all its members are blank (runtime/auth/scope.py)."""
+        over all its members are blank (runtime/auth/scope.py); for a person without the
+        permission `personal` (`personal.read`; `personal.export` for an export) the personal
+        fields are masked (dsl/values/mask.py)."""
         live, rules = self.live, self.rules(entity)
         items = [{"id": r["id"], "version": r["version"], "created_at": _utc(r["created_at"]),
                   "updated_at": _utc(r["updated_at"]), **from_row(live, entity, r)} for r in rows]
@@ -210,6 +263,9 @@ class Records:
             for i in items:
                 if i["id"] not in mine:
                     i.update(dict.fromkeys(hide))
+        kinds = self.personal(entity)
+        if kinds and items and not self.sees_personal(conn, scope, personal):
+            personal_data.masked(items, kinds)
         return items
 
     # -- writing --------------------------------------------------------------------------------
@@ -423,6 +479,7 @@ class Records:
                                       "someone else changed it — reload and retry")
             olds[pos] = {"id": id_, "version": row["version"], **from_row(live, entity, row)}
             changes, sent = without_echoes(rules, olds[pos], changes, problems.setdefault(pos, []))
+            personal_data.drop_masked_echoes(self.personal(entity), olds[pos], changes)
             if expected is None and sent is not None and sent != row["version"]:
                 raise VersionConflict(f"{entity} #{id_} is at version {row['version']}, not {sent}; "
                                       "someone else changed it — reload and retry")

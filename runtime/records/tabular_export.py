@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
+from dsl.bank_time import moment_text
+from dsl.errors import words
 from dsl.values import percent_fields, write_record, write_value
 from runtime.auth.org import OrgTree
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.scope import Scope
+from runtime.records import personal as personal_data
 from runtime.records.listing import iter_listed, record_labels
 from runtime.records.service import Records
 from runtime.records.tabular_report import file_format
@@ -77,10 +80,12 @@ def csv_chunks(names: list[str], rows: Iterable[Mapping[str, Any]], *, bom: bool
 
 def write_xlsx(target: Any, sheet: str, names: list[str], rows: Iterable[Mapping[str, Any]], *,
                header: list[str] | None = None, formats: Mapping[str, str] | None = None,
-               widths: Mapping[str, float] | None = None) -> None:
+               widths: Mapping[str, float] | None = None, note: "ExportNote | None" = None) -> None:
     """An XLSX workbook (to a path or a binary file) with one sheet: the header, one row per record;
     `formats` gives a column's Excel number format, `widths` its width. Every text cell is stored
-    as text, so `=HYPERLINK(…)` is never a live formula."""
+    as text, so `=HYPERLINK(…)` is never a live formula. With `note`, the workbook says who
+    exported it when: its document properties, and a second sheet (导出说明) after the data, so
+    an import — which reads the first sheet — reads the data alone."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -114,7 +119,35 @@ def write_xlsx(target: Any, sheet: str, names: list[str], rows: Iterable[Mapping
         return v
     for rec in rows:
         ws.append([cell(n, rec[n]) for n in names])
+    if note is not None:
+        wb.properties.creator = wb.properties.lastModifiedBy = note.by
+        wb.properties.created = wb.properties.modified = note.at.astimezone(timezone.utc).replace(tzinfo=None)
+        wb.properties.title, wb.properties.description = note.title, note.warning
+        about = wb.create_sheet(sheet_title(note.sheet))
+        about.column_dimensions["A"].width, about.column_dimensions["B"].width = 24, 80
+        for label, value in note.lines():
+            shown = WriteOnlyCell(about, value=value)
+            if isinstance(value, str):
+                shown.data_type = "s"            # text, never a formula
+            about.append([label, shown])
     wb.save(target)
+
+
+class ExportNote:
+    """Who exported what when (个人信息保护法: an export of personal data is marked and audited), in
+    `lang`: the XLSX's document properties and its sheet 导出说明 (runtime/records/personal.py)."""
+
+    def __init__(self, by: str, at: datetime, title: str, count: Callable[[], int], personal: list[str], lang: str):
+        self.by, self.at, self.title, self.count, self.personal, self.lang = by, at, title, count, personal, lang
+        self.sheet = words("records.export_note.sheet", lang)
+        self.warning = words("records.export_note.warning", lang)
+
+    def lines(self) -> list[tuple[str, Any]]:
+        def w(key: str) -> str:
+            return words(f"records.export_note.{key}", self.lang)
+        return [(w("by"), self.by), (w("at"), moment_text(self.at, seconds=True, zone=True)),
+                (w("what"), self.title), (w("count"), self.count()),
+                (w("personal"), "、".join(self.personal)), ("", self.warning)]
 
 
 def sheet_title(text: str) -> str:
@@ -256,14 +289,57 @@ def _prepared(records: Records, entity: str, xlsx: bool, lang: str | None, sourc
     return [f.name for f in view.fields], view.header(), rows, formats, widths
 
 
+def _personal_export(records: Records, entity: str, scope: Scope | None) -> list[str]:
+    """The names of `entity`'s personal fields that this export holds unmasked: a person with
+    `personal.export` (runtime/records/personal.py); none when they are masked, or for the operator."""
+    kinds = records.personal(entity)
+    if not kinds or scope is None:
+        return []
+    with records.engine.connect() as conn:
+        return sorted(kinds) if records.sees_personal(conn, scope, personal_data.EXPORT) else []
+
+
+def _audit_export(records: Records, entity: str, scope: Scope | None, fields: list[str], count: int, fmt: str,
+                  search: str, filters: Mapping[str, str] | None) -> None:
+    if fields:
+        personal_data.audit_read(records.engine, scope, entity, [], records.live.version,
+                                 action=personal_data.EXPORT_ACTION,
+                                 details={"count": count, "format": fmt, "fields": fields, "search": search,
+                                          "filters": {k: v for k, v in (filters or {}).items() if v}})
+
+
+def _note(records: Records, entity: str, scope: Scope, fields: list[str], lang: str | None,
+          count: Callable[[], int]) -> ExportNote:
+    lang = lang or "zh"
+    ent = records.live.entity(entity)
+    name = PeopleDirectory(records.engine).display_names([scope.who]).get(scope.who, scope.who)
+    labels = [(ent.field(f).label.text(lang) or f) if ent.field(f) is not None else f for f in fields]
+    return ExportNote(f"{name} ({scope.who})" if name != scope.who else scope.who, datetime.now(timezone.utc),
+                      ent.meta.label.text(lang) or entity, count, labels, lang)
+
+
 def export_chunks(records: Records, entity: str, *, lang: str | None = "zh", scope: Scope | None = None,
                   search: str = "", filters: Mapping[str, str] | None = None, order: str | None = None
                   ) -> Iterator[str]:
     """The CSV text of an export (see `export_records`), in chunks to stream: UTF-8 with a BOM
-    for people, plain for machines."""
-    source = iter_listed(records, entity, scope, search=search, filters=filters, order=order)
+    for people, plain for machines. Personal fields are unmasked only for `personal.export`, and
+    such an export is audited when the last chunk has been made (CSV has no place for a mark that
+    every reader skips: see runtime/records/README.md)."""
+    fields = _personal_export(records, entity, scope)
+    count = 0
+
+    def counted(items: Iterable[dict]) -> Iterator[dict]:
+        nonlocal count
+        for item in items:
+            count += 1
+            yield item
+    source = counted(iter_listed(records, entity, scope, search=search, filters=filters, order=order))
     names, header, rows, _, _ = _prepared(records, entity, False, lang, source)
-    return csv_chunks(names, rows, bom=lang is not None, header=header)
+
+    def chunks() -> Iterator[str]:
+        yield from csv_chunks(names, rows, bom=lang is not None, header=header)
+        _audit_export(records, entity, scope, fields, count, "csv", search, filters)
+    return chunks()
 
 
 def export_records(records: Records, entity: str, target: Any, fmt: str, *, lang: str | None = "zh",
@@ -280,6 +356,7 @@ def export_records(records: Records, entity: str, target: Any, fmt: str, *, lang
             count += 1
             if on_progress and count % 1000 == 0:
                 on_progress(count)
+    fields = _personal_export(records, entity, scope)
     source = counted(iter_listed(records, entity, scope, search=search, filters=filters, order=order))
     names, header, rows, formats, widths = _prepared(records, entity, fmt == "xlsx", lang, source)
     if fmt == "csv":
@@ -293,7 +370,9 @@ def export_records(records: Records, entity: str, target: Any, fmt: str, *, lang
                 target.write(chunk.encode("utf-8"))
     else:
         label = records.live.entity(entity).meta.label.text(lang or "en")
-        write_xlsx(target, label or entity, names, rows, header=header, formats=formats, widths=widths)
+        note = _note(records, entity, scope, fields, lang, lambda: count) if fields and scope is not None else None
+        write_xlsx(target, label or entity, names, rows, header=header, formats=formats, widths=widths, note=note)
+    _audit_export(records, entity, scope, fields, count, fmt, search, filters)
     return count
 
 

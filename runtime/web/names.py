@@ -2,7 +2,7 @@
 name in the person's language, with the code kept as secondary detail (`code` below).
 
 Labels are read set-based: one call collects every (target, key) a page shows, then one query per
-target entity (runtime/records/listing.record_labels), one for people
+target entity (runtime/records/listing.ref_labels), one for people
 (runtime/auth/people.PeopleDirectory), none for org units and roles (the deployed bundle's
 OrgTree). Nothing here runs SQL of its own."""
 from __future__ import annotations
@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from runtime.auth.people import PeopleDirectory
-from runtime.records.listing import record_labels
-
-Labels = dict[tuple[str, str], str]          # (ref target, key) -> the name people see
+from runtime.records.listing import Labels, ref_labels
 
 
 @dataclass
@@ -35,26 +33,11 @@ class Names:
 
     # -- labels ----------------------------------------------------------------------------------
     def labels(self, wanted: Iterable[tuple[str | None, Any]], lang: str) -> Labels:
-        """{(target, key): name} for every (target, key) given: org units and roles from the org
-        tree, users from the people directory, records by their display field (one query per
-        target); a key without a name reads as itself."""
-        by_target: dict[str, set[str]] = {}
-        for target, key in wanted:
-            if target and key not in (None, ""):
-                by_target.setdefault(target, set()).add(str(key))
-        out: Labels = {}
-        tree = self.web.tree() if by_target.keys() & {"org_unit", "role"} else None
-        for target, keys in by_target.items():
-            if target == "org_unit":
-                found = {k: tree.label(k, lang) for k in keys}
-            elif target == "role":
-                found = {k: self.role(k, lang) for k in keys}
-            elif target == "user":
-                found = self.directory.display_names(keys)
-            else:
-                found = record_labels(self.web.records, target, keys)
-            out.update({(target, k): found.get(k, k) for k in keys})
-        return out
+        """{(target, key): name} for every (target, key) given (runtime/records/listing.ref_labels,
+        with the deployed org tree this page already holds)."""
+        wanted = list(wanted)
+        tree = self.web.tree() if any(t in ("org_unit", "role") for t, _ in wanted) else None
+        return ref_labels(self.web.records, wanted, lang, tree=tree, directory=self.directory)
 
     def role(self, role: str, lang: str) -> str:
         r = self.web.tree().roles.get(role)

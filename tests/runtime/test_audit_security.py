@@ -96,9 +96,11 @@ def test_tokens_are_audited_by_id_never_by_secret(engine, store):
     token_id = token.split("_")[1]
     assert store.revoke_token("zhao.min", token_id, by="chief")
     assert not store.revoke_token("zhao.min", "0" * 16, by="chief")      # nothing revoked, nothing recorded
-    assert events(engine, mark) == [
+    made = events(engine, mark)
+    assert made[0][2].pop("expires") > "2026"                             # the token's expiry and scope too
+    assert made == [
         ("zhao.min", "token_create", {"user": "zhao.min", "address": "10.1.1.1", "token": token_id,
-                                      "label": "reports"}, None),
+                                      "label": "reports", "scope": "write"}, None),
         ("chief", "token_revoke", {"user": "zhao.min", "token": token_id}, None)]
     assert token.split("_", 2)[2] not in json.dumps(events(engine))
 

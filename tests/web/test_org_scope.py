@@ -179,7 +179,7 @@ def test_the_flow_graph_guard_checks_every_instance_parameter(app, engine, bank)
     lead = bank["unserved"].lead_branch                    # that branch's own RM starts it
     users = UserStore(engine)
     if users.get("rm_elsewhere") is None:
-        users.save("rm_elsewhere", display_name="外行客户经理", org_unit=lead, password="a-long-enough-one",
+        users.save("rm_elsewhere", display_name="外行客户经理", org_unit=lead, password="A-long-enough-1",
                    is_admin=False, roles=[("relationship_manager", lead)], tree=OrgTree(records.live.bundle), new=True)
     started = service.start("group_credit_approval", actor="rm_elsewhere", subject=code, form=form)
     rm = signed_in(app, "rm_sh_01")

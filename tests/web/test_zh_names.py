@@ -173,7 +173,11 @@ def test_record_lists_and_details_show_names_with_codes_as_detail(rm, engine, co
     rid = re.search(rf'href="/ui/e/{entity}/(\d+)"', listing.text).group(1)
     own = Records(engine).get(entity, int(rid))
     key = own[Records(engine).live.entity(entity).key]
-    check(rm.get(f"/ui/e/{entity}/{rid}"), codes, allowed_data={str(key)})    # its own code, under its label
+    page = rm.get(f"/ui/e/{entity}/{rid}")
+    # its own code, under its label; the data was loaded by the operator "test" (a login, not a person)
+    check(page, codes, allowed_data={str(key), "test"})
+    history = page.text.split('id="history"')[1].split("</section>")[0]
+    assert "上海分行" in history                                   # the branch changed to, by its name
 
 
 def test_a_loan_list_shows_the_borrowers_name_and_a_record_page_the_branch_name(rm, engine):
@@ -192,7 +196,7 @@ def test_a_loan_list_shows_the_borrowers_name_and_a_record_page_the_branch_name(
 
 def test_names_are_read_set_based_not_per_row(app, engine, monkeypatch):
     """A list page asks for the names of its references once per referenced entity, whatever its length."""
-    import runtime.web.names as names
+    import runtime.records.listing as names
     calls = []
     real = names.record_labels
     monkeypatch.setattr(names, "record_labels", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
