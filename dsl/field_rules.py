@@ -321,7 +321,7 @@ class FieldRules:
                     continue
             if checked:
                 rule.run_check(ctx, path, problems)
-        if validations:
+        if validations and self.validations:
             self.check_validations(ctx, out, prefix, hidden, skip)
 
     def _table(self, rule: FieldRule, rows: Any, form_ctx: Any, path: tuple, out: Verdict, required: bool,

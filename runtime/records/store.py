@@ -98,7 +98,7 @@ def check_unique(conn: Connection, live: LiveModel, entity: str, fields: list[st
                 seen[v] = pos
 
 
-def _chunks(items: list, size: int = 500):
+def _chunks(items: list, size: int = 2000):      # an IN list per query (SQLite allows 32,766 parameters)
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
