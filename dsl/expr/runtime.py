@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation
 from typing import Any, Callable, Mapping, Sequence
 
-from ..errors import BanyanError
+from ..errors import BanyanError, catalog
 from ..source import Span
 from .values import Period, as_datetime, shift
 
@@ -33,6 +33,16 @@ class EvaluationError(BanyanError):
                          params=None if reason is None else {"text": text})
         self.text, self.span, self.reason = text, span, reason
         self.args = (f"{span}: cannot evaluate `{text}`: {message}",)
+
+
+def has_own_words(exc: BaseException) -> bool:
+    """An evaluation error raised by a function with its own catalogue words (engine/fx.MissingRate,
+    engine/graph NoCapitalFigure: which currency or date, what to do), rather than the
+    language's generic ones: a person reads those words, whichever door refused."""
+    if not isinstance(exc, EvaluationError) or exc.reason is not None:
+        return False
+    key = exc.message_key
+    return not key.startswith("dsl.") and key in catalog()
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -5,6 +5,7 @@ returns it only when the whole command went through."""
 from __future__ import annotations
 
 from dsl.errors import BanyanError
+from dsl.expr.runtime import has_own_words
 
 
 class CommandRejected(BanyanError):
@@ -27,5 +28,8 @@ def evaluation_failed(text: str, exc: Exception) -> CommandRejected:
     reason = getattr(exc, "reason", None) or "failed"
     why = exc.message if isinstance(exc, BanyanError) else "a function failed on this data"
     rejected = CommandRejected("evaluation_failed", f"`{text}` could not be evaluated: {why}")
-    rejected.key, rejected.params = f"dsl.evaluation.{reason}", {"text": text}
+    if has_own_words(exc):                      # the function's own words (no capital figure, no rate)
+        rejected.key, rejected.params = exc.message_key, dict(exc.params)       # type: ignore[attr-defined]
+    else:
+        rejected.key, rejected.params = f"dsl.evaluation.{reason}", {"text": text}
     return rejected

@@ -42,7 +42,12 @@ class FlowError(BanyanError):
 
     @classmethod
     def of(cls, exc: CommandRejected) -> "FlowError":
-        return cls(exc.code, exc.message)
+        """The engine's refusal as the service's error; words of its own (a function that failed
+        on this data: no capital figure, no exchange rate) go with it."""
+        err = cls(exc.code, exc.message)
+        if exc.key is not None:
+            err.key, err.params = exc.key, dict(exc.params)
+        return err
 
 
 def db_time(dt: datetime | None) -> datetime | None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from dsl.diagnostics import did_you_mean
-from dsl.errors import catalog
-from dsl.expr.runtime import EvaluationError
+from dsl.expr.runtime import EvaluationError, has_own_words
 from dsl.field_rules import FieldRules, Problem, Verdict
 from runtime.records.values import BadValue, converter, loader
 
@@ -108,7 +107,7 @@ class EntityRules:
         try:
             return f.compute(ctx)
         except EvaluationError as exc:
-            if _has_own_words(exc):             # a function's own words (fx.missing_rate: currency, date)
+            if has_own_words(exc):             # a function's own words (fx.missing_rate: currency, date)
                 problems.append(Problem.of_error((f.name,), exc))
             else:                               # as dsl/field_rules.compute_one says it
                 problems.append(Problem.of((f.name,), "evaluation", rule=f.compute.text))
@@ -117,13 +116,6 @@ class EntityRules:
     def check(self, values: Mapping[str, Any], ctx: Any, problems: list[Problem], skip: set[str] = frozenset()) -> None:
         """The field rules on converted values (fields in `skip` already have a problem)."""
         self.field_rules.check(values, ctx, Verdict(problems), skip=skip)
-
-
-def _has_own_words(exc: EvaluationError) -> bool:
-    """An evaluation error raised by a function with its own catalogue words (engine/fx.MissingRate:
-    which currency, which date, what to do), rather than the language's generic ones."""
-    key = exc.message_key
-    return exc.reason is None and not key.startswith("dsl.") and key in catalog()
 
 
 def unknown_field(name: str, known: Any) -> Problem:

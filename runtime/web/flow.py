@@ -25,7 +25,7 @@ from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
 from runtime.records.listing import record_labels
 from runtime.web.context import WebContext
-from runtime.web.flow_text import ftext, refusal
+from runtime.web.flow_text import ftext, refusal_of
 
 PAGE_SIZE = 25
 
@@ -105,7 +105,7 @@ class FlowPages:
         `what` names the page: `task_unavailable`, `instance_unavailable`."""
         lang = self.web.lang(request)
         return self.web.page(request, "message.html", exc.status, title=ftext(what, lang),
-                             message=refusal(exc.code, exc.message, lang))
+                             message=refusal_of(exc, lang))
 
     def counted(self, user: str, counts: dict) -> None:
         """The inbox page has just counted every box: its badge need not count again."""

@@ -113,6 +113,38 @@ WORDS: dict[str, tuple[str, str]] = {
     "page_of": ("第 {a}–{b} 条，共 {n} 条", "{a}–{b} of {n}"), "prev": ("上一页", "Previous"), "next": ("下一页", "Next"),
     "not_a_user": ("没有这些用户：{names}", "No such user: {names}"),
     "no_form": ("此流程没有表单。", "This flow has no form."),
+    # the initiator's edit form (退回发起人), the "more" disclosure and the people picker
+    "act_resubmit": ("重新提交", "Resubmit"),
+    "confirm_resubmit": ("确认按修改后的内容重新提交？", "Resubmit the application as edited?"),
+    "returned_note": ("{who} 于 {at} 在「{step}」将申请退回给您修改：{comment}",
+                      "{who} returned the application to you at {step} on {at}: {comment}"),
+    "to_initiator": ("发起人（修改后重新提交）", "The initiator (to edit and resubmit)"),
+    "reason_needed": ("意见（必填）", "Opinion (required)"),
+    "more_actions": ("更多操作", "More actions"),
+    "pick_person": ("选择人员", "Choose a person"), "pick_people": ("选择人员（可多选）", "Choose people"),
+    "picker_search": ("输入姓名、机构或角色搜索", "Search by name, unit or role"),
+    "picker_browse": ("按机构浏览", "Browse by unit"), "picker_none": ("没有匹配的人员", "Nobody matches"),
+    "picker_remove": ("移除", "Remove"), "picker_more": ("结果较多，请输入更多文字", "More match: type more"),
+    "picker_chosen": ("已选", "Chosen"), "picker_people_count": ("{n} 人", "{n}"),
+    "signer_user": ("要减去的加签人", "The signer to remove"),
+    # the printable approval sheet (runtime/web/sheet.py)
+    "sheet_print_sheet": ("打印审批单", "Print the approval sheet"),
+    "sheet_sheet": ("审批单", "Approval sheet"), "sheet_print": ("打印", "Print"),
+    "sheet_back": ("返回申请", "Back to the request"),
+    "sheet_request_no": ("申请编号", "Request no."), "sheet_printed_at": ("打印时间", "Printed"),
+    "sheet_application": ("申请内容", "Application"), "sheet_route": ("审批路径", "Route taken"),
+    "sheet_opinions": ("审批意见", "Opinions"), "sheet_signatures": ("签字", "Signatures"),
+    "sheet_col_step": ("环节", "Step"), "sheet_col_person": ("审批人", "By"), "sheet_col_decision": ("意见", "Decision"),
+    "sheet_col_opinion": ("审批说明", "Opinion"), "sheet_col_at": ("时间", "Time"), "sheet_signed": ("签字", "Signed"),
+    "sheet_date": ("日期", "Date"), "sheet_for": ("（代{who}）", " (for {who})"), "sheet_to": ("退回至{step}", "back to {step}"),
+    "sheet_no_opinions": ("尚无审批意见。", "No opinion yet."), "sheet_subject": ("业务对象", "Subject"),
+    "sheet_current": ("当前环节", "Now at"), "sheet_ended": ("结束：{outcome}", "Ended: {outcome}"),
+    "sheet_dec_approve": ("同意", "Approved"), "sheet_dec_reject": ("不同意", "Rejected"),
+    "sheet_dec_complete": ("已完成", "Completed"),
+    "sheet_dec_return": ("退回", "Returned"), "sheet_dec_resubmit": ("修改后重新提交", "Resubmitted"),
+    "sheet_dec_withdraw": ("撤回", "Withdrawn"), "sheet_dec_comment": ("评论", "Comment"),
+    "sheet_dec_cancel": ("撤销", "Cancelled"),
+    "sheet_dec_transfer": ("转办", "Transferred"), "sheet_dec_delegate": ("委托", "Delegated"),
 }
 
 REFUSED: dict[str, tuple[str, str]] = {
@@ -168,3 +200,11 @@ def refusal(code: str, message: str, lang: str) -> str:
         words = (entry["zh"], entry["en"])
     head = words[1] if lang == "en" else words[0]
     return f"{head}（{message}）" if lang != "en" else f"{head} ({message})"
+
+
+def refusal_of(exc: Any, lang: str) -> str:
+    """A refused flow request (FlowError) for a person: the words it carries when it has its own
+    (a function's, filled with what it found), else `refusal` of its code and message."""
+    if getattr(exc, "key", None) is not None and exc.params:
+        return str(exc.render(lang))
+    return refusal(exc.code, exc.message, lang)

@@ -68,12 +68,27 @@ def read_first(outcome: Outcome, unread: list[FieldError]) -> Outcome:
 
 def record_problems(exc: RecordError, lang: str) -> list[FieldError]:
     """The records service's problems next to their fields, by path and code, in `lang`."""
+    out = problems_shown(exc.problems, lang)
+    if not out:
+        out.append(FieldError((), exc.render(lang), exc.code))
+    return out
+
+
+def problems_shown(problems: Any, lang: str) -> list[FieldError]:
+    """Field problems (dsl/field_rules.Problem) as a form shows them, in `lang`."""
     out = []
-    for p in exc.problems:
+    for p in problems:
         words = _CODES.get(p.code) if getattr(p, "key", None) is None else None
         text = getattr(p, "text", None)
         message = (words[1] if lang == "en" else words[0]) if words else (text(lang) if callable(text) else p.message)
         out.append(FieldError(tuple(p.path), message, p.code))
-    if not out:
-        out.append(FieldError((), exc.render(lang), exc.code))
     return out
+
+
+def with_service_problems(outcome: Outcome, found: Any, lang: str) -> Outcome:
+    """`outcome` (the form's own problems) and, after them, what the records service would also
+    refuse (`Records.problems`: references, uniqueness, scope …) on fields the form found nothing
+    wrong with — so a person fixes everything in one go."""
+    keys = {e.key for e in outcome.errors}
+    outcome.errors = list(outcome.errors) + [e for e in problems_shown(found, lang) if e.key not in keys]
+    return outcome

@@ -21,7 +21,7 @@ from runtime.flows.store import FlowError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import read_tables, typed
-from runtime.web.flow_text import WORDS, ftext, outcome_text, refusal
+from runtime.web.flow_text import WORDS, ftext, outcome_text, refusal, refusal_of
 from runtime.web.inbox import short_time
 from runtime.web.text import text
 
@@ -52,12 +52,15 @@ def instance_router(fp: FlowPages) -> APIRouter:
         named = [v for e in view["timeline"] for k, v in (e.get("data") or {}).items() if k in PEOPLE_KEYS]
         names = fp.people([view["initiator"]] + [e["actor"] for e in view["timeline"] if e["actor"] != SYSTEM] +
                           [t["assignee"] for t in view["tasks"]] + [c for t in view["tasks"] for c in t["candidates"]] +
+                          [t["owner"] for t in view["tasks"] if t["owner"]] +
                           [u for v in named for u in (v if isinstance(v, list) else [v]) if isinstance(u, str)])
         tasks = [{"id": t["id"], "step": fp.node_label(flow, t["node"], lang),
                   "who": [names.get(t["assignee"], t["assignee"])] if t["assignee"]
                   else [names.get(c, c) for c in t["candidates"]],
                   "mine": t["assignee"] == user.name or (t["assignee"] is None and user.name in t["candidates"]),
-                  "held": t["held"]} for t in view["tasks"]]
+                  "held": t["held"],
+                  "for_owner": names.get(t["owner"], t["owner"]) if t["owner"] and t["owner"] != t["assignee"] else ""}
+                 for t in view["tasks"]]
         timeline = []
         for e in view["timeline"]:
             detail = {k: v for k, v in (e.get("data") or {}).items() if k in DETAIL_KEYS and v not in (None, "", [])}
@@ -127,7 +130,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
                 return Response("not found", status_code=404, media_type="text/plain")
             flow = fp.flow(view["flow"], view["deployment_version"])
         except FlowError as exc:
-            return Response(refusal(exc.code, exc.message, web.lang(request)), status_code=exc.status,
+            return Response(refusal_of(exc, web.lang(request)), status_code=exc.status,
                             media_type="text/plain; charset=utf-8")
         return Response(flow_svg(flow, current=view["current_nodes"], lang=web.lang(request), events=view["timeline"]),
                         media_type="image/svg+xml")
@@ -169,7 +172,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
                            expected_version=fp.version_of(form), **params)
         except FlowError as exc:
             fresh = load(request, instance_id) or view
-            return page(request, fresh, status=exc.status, problem=refusal(exc.code, exc.message, lang))
+            return page(request, fresh, status=exc.status, problem=refusal_of(exc, lang))
         request.session["flash"] = ftext("done_ok", lang)
         return redirect(f"/ui/flow-instances/{instance_id}")
 

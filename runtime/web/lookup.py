@@ -30,8 +30,7 @@ PEOPLE_LIMIT = 20
 
 def pickable(web: WebContext, asker: User, lang: str) -> list[dict]:
     """Everyone `asker` may pick, in org-tree order then by name: {name, label, unit, unit_label,
-    roles (names), role_codes}. Through UserStore.list (a few queries a person): a bank with thousands of
-    people wants one query in the people directory for this (runtime/auth/people.py)."""
+    roles (names), role_codes}. UserStore.list reads the whole directory in three queries."""
     tree = web.tree()
     order = {u: i for i, (u, _) in enumerate(tree.ordered())}
     out = []

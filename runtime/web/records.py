@@ -4,6 +4,7 @@ permission; bad input comes back as the form with a message beside each field (4
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -16,8 +17,9 @@ from runtime.deploy.live import UnknownEntity
 from runtime.http.params import DbId
 from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordError, VersionConflict
 from runtime.records.listing import list_records
+from runtime.web.audit import history
 from runtime.web.context import WebContext, redirect
-from runtime.web.forms import check, options_for, record_problems, submitted
+from runtime.web.forms import check, options_for, record_problems, submitted, with_service_problems
 from runtime.web.names import ref_text
 from runtime.web.text import text
 
@@ -44,6 +46,18 @@ def cell(f, item: dict, labels: dict, lang: str, own_code: bool = False) -> dict
     if found is not None:
         return {"text": found[0], "code": found[1], "is_code": False}
     return {"text": display_text(f, item.get(f.name), lang, record=item), "code": "", "is_code": own_code}
+
+
+def masked_fields(web: WebContext, user, entity: str) -> set[str]:
+    """The personal fields `user` reads masked (runtime/records/personal.py): on the edit form they
+    are shown read-only and never sent back, so the stored value stays."""
+    kinds = web.records.personal(entity)
+    return set() if not kinds or user.can("personal.read") else set(kinds)
+
+
+def read_only_spec(spec, names: set[str]):
+    return replace(spec, fields=tuple(replace(f, readonly=True) if f.name in names else f for f in spec.fields)) \
+        if names else spec
 
 
 def records_router(web: WebContext) -> APIRouter:
@@ -92,6 +106,8 @@ def records_router(web: WebContext) -> APIRouter:
         lang, user = web.lang(request), web.user(request)
         spec = web.spec(ent.name)
         new = record is None
+        if not new:
+            spec = read_only_spec(spec, masked_fields(web, user, ent.name))
         action = f"/ui/e/{ent.name}/new" if new else f"/ui/e/{ent.name}/{record['id']}/edit"
         hidden = {"csrf_token": request.session.get("csrf", "")}
         if not new:
@@ -142,9 +158,15 @@ def records_router(web: WebContext) -> APIRouter:
         if form.get("_action") != "save":        # "refresh" or "add_row:…": show the form again, unsaved
             outcome.errors = []
             return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome)
-        if outcome.errors:
+        hide = masked_fields(web, user, entity) if record is not None else set()
+        if hide:                                # shown masked and read-only: the stored value stays
+            outcome.errors = [e for e in outcome.errors if not (e.path and e.path[0] in hide)]
+        editable = {f.name: values.get(f.name) for f in web.spec(entity).fields if f.editable and f.name not in hide}
+        if outcome.errors:                      # and what saving would refuse besides, all at once
+            found = web.records.problems(entity, editable, actor=user.name, scope=scope,
+                                         id_=record["id"] if record is not None else None)
+            outcome = with_service_problems(outcome, found, lang)
             return form_page(request, ent, values=values, record=record, raw=sub, outcome=outcome, status=422)
-        editable = {f.name: values.get(f.name) for f in web.spec(entity).fields if f.editable}
         try:
             if record is None:
                 saved = web.records.create(entity, editable, actor=user.name, scope=scope)
@@ -195,7 +217,8 @@ def records_router(web: WebContext) -> APIRouter:
                    for c in ent.collections if c.entity in entities]
         title = str(record.get(ent.display) or key_value)
         return web.page(request, "detail.html", title=title, entity=ent, record=record, sections=sections,
-                        related=related, changeable=web.records.can_change(entity, record_id, scope))
+                        related=related, changeable=web.records.can_change(entity, record_id, scope),
+                        history=history(web, user, entity, record_id, lang))
 
     @r.get("/ui/e/{entity}/{record_id}/edit")
     def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:

@@ -23,28 +23,11 @@ from runtime.web.flow_forms import read_tables, typed
 from runtime.web.flow_text import WORDS, ftext, outcome_text
 from runtime.web.inbox import short_time
 
-# the sheet's own words (to move to flow_text.WORDS)
-SHEET_WORDS = {
-    "sheet": ("审批单", "Approval sheet"), "print": ("打印", "Print"), "back": ("返回申请", "Back to the request"),
-    "request_no": ("申请编号", "Request no."), "printed_at": ("打印时间", "Printed"),
-    "application": ("申请内容", "Application"), "route": ("审批路径", "Route taken"),
-    "opinions": ("审批意见", "Opinions"), "signatures": ("签字", "Signatures"),
-    "col_step": ("环节", "Step"), "col_person": ("审批人", "By"), "col_decision": ("意见", "Decision"),
-    "col_opinion": ("审批说明", "Opinion"), "col_at": ("时间", "Time"), "signed": ("签字", "Signed"),
-    "date": ("日期", "Date"), "for": ("（代{who}）", " (for {who})"), "to": ("退回至{step}", "back to {step}"),
-    "no_opinions": ("尚无审批意见。", "No opinion yet."), "subject": ("业务对象", "Subject"),
-    "current": ("当前环节", "Now at"), "ended": ("结束：{outcome}", "Ended: {outcome}"),
-    "dec_approve": ("同意", "Approved"), "dec_reject": ("不同意", "Rejected"), "dec_complete": ("已完成", "Completed"),
-    "dec_return": ("退回", "Returned"), "dec_resubmit": ("修改后重新提交", "Resubmitted"),
-    "dec_withdraw": ("撤回", "Withdrawn"), "dec_comment": ("评论", "Comment"), "dec_cancel": ("撤销", "Cancelled"),
-    "dec_transfer": ("转办", "Transferred"), "dec_delegate": ("委托", "Delegated"),
-}
 SIGNED = ("approve", "reject", "complete", "return", "resubmit")     # decisions a person signs for
 
 
 def sword(key: str, lang: str, **slots: Any) -> str:
-    text = SHEET_WORDS[key][1 if lang == "en" else 0]
-    return text.format(**slots) if slots else text
+    return ftext("sheet_" + key, lang, **slots)
 
 
 def sheet_router(fp: FlowPages) -> APIRouter:
@@ -89,7 +72,7 @@ def _sheet(request: Request, fp: FlowPages, view: dict) -> HTMLResponse:
     rows, signatures = [], []
     for o in opinions:
         decision = o.get("decision") or ""
-        words = sword("dec_" + decision, lang) if "dec_" + decision in SHEET_WORDS else decision
+        words = sword("dec_" + decision, lang) if "sheet_dec_" + decision in WORDS else decision
         if o.get("to") and decision == "return":
             target = sword("to", lang, step=fp.node_label(flow, o["to"], lang))
             words += f" ({target})" if lang == "en" else f"（{target}）"

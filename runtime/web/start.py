@@ -24,7 +24,7 @@ from runtime.records.listing import list_records
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import check_start, start_spec, start_values, with_problems
-from runtime.web.flow_text import ftext, outcome_text, refusal
+from runtime.web.flow_text import ftext, outcome_text, refusal, refusal_of
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
 from runtime.web.text import text
@@ -159,7 +159,7 @@ def start_router(fp: FlowPages) -> APIRouter:
                         preview=_preview(fp, name, user.name, subject, values))
         except FlowError as exc:
             return page(request, name, flow, subject=subject, values=outcome.values if outcome else {}, raw=raw,
-                        outcome=outcome, status=exc.status, problem=refusal(exc.code, exc.message, lang),
+                        outcome=outcome, status=exc.status, problem=refusal_of(exc, lang),
                         preview=_preview(fp, name, user.name, subject, values))
         request.session["flash"] = ftext("started", lang)
         return redirect(f"/ui/flow-instances/{view['id']}")

@@ -36,43 +36,17 @@ from runtime.records.errors import RecordError
 from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import check_step, read_tables, start_spec, step_fields, step_spec, typed, with_problems
-from runtime.web.flow_text import ftext, refusal
+from runtime.web.flow_text import ftext, refusal, refusal_of
 from runtime.web.forms import options_for, submitted
 from runtime.web.inbox import short_time
 from runtime.web.lookup import pickable
 from runtime.web.ratios import panel as concentration_panel
-from runtime.web.sheet import sheet_router
 from runtime.web.text import text
 
 DECISIONS = ("approve", "complete", "reject", "resubmit")
 TASK_ACTIONS = ("claim", "return", "transfer", "delegate", "add_signer", "remove_signer", "cc", "comment", "withdraw")
-# the initiator's edit form (退回发起人): words the flow texts do not have yet (to move to flow_text.WORDS)
-RESUBMIT_WORDS = {
-    "act_resubmit": ("重新提交", "Resubmit"),
-    "confirm_resubmit": ("确认按修改后的内容重新提交？", "Resubmit the application as edited?"),
-    "returned_note": ("{who} 于 {at} 在「{step}」将申请退回给您修改：{comment}",
-                      "{who} returned the application to you at {step} on {at}: {comment}"),
-    "to_initiator": ("发起人（修改后重新提交）", "The initiator (to edit and resubmit)"),
-    "reason_needed": ("意见（必填）", "Opinion (required)"),
-    # the "more" disclosure and the people picker (to move to flow_text.WORDS)
-    "more_actions": ("更多操作", "More actions"),
-    "pick_person": ("选择人员", "Choose a person"), "pick_people": ("选择人员（可多选）", "Choose people"),
-    "picker_search": ("输入姓名、机构或角色搜索", "Search by name, unit or role"),
-    "picker_browse": ("按机构浏览", "Browse by unit"), "picker_none": ("没有匹配的人员", "Nobody matches"),
-    "picker_remove": ("移除", "Remove"), "picker_more": ("结果较多，请输入更多文字", "More match: type more"),
-    "picker_chosen": ("已选", "Chosen"), "picker_people_count": ("{n} 人", "{n}"),
-    "signer_user": ("要减去的加签人", "The signer to remove"),
-}
 PRIMARY = ("claim",)                         # beside the decisions, never behind "more"
 PICKED = {"transfer": "single", "delegate": "single", "add_signer": "multi", "cc": "multi", "remove_signer": "single"}
-
-
-def _ft(key: str, lang: str = "zh", **slots: Any) -> str:
-    words = RESUBMIT_WORDS.get(key)
-    if words is None:
-        return ftext(key, lang, **slots)
-    value = words[1] if lang == "en" else words[0]
-    return value.format(**slots) if slots else value
 
 
 def _form_spec(spec: Any, flow: Any, step: dict) -> Any:
@@ -174,14 +148,14 @@ def task_router(fp: FlowPages) -> APIRouter:
             notice = ftext("not_yours", lang)
         title = f"{fp.node_label(flow, step['node'], lang)} · {subject_title}"
         return web.page(
-            request, "flow_task.html", status, title=title, ft=_ft, task_id=task_id, data=data, view=view,
+            request, "flow_task.html", status, title=title, ft=ftext, task_id=task_id, data=data, view=view,
             step=step, flow_label=flow.meta.label.text(lang) or flow.name, node=node, form_html=form_html,
             form_id=form_id, base=base, decisions=decisions, primary=primary, more=more, problem=problem,
             comment=comment, opened=opened if opened in more else "", posted=posted or {}, picked=PICKED,
             people=people, ratios=ratios,
             notice=notice, subject_sections=subject_sections, subject_title=subject_title, cs=cs,
             signers=[(names.get(t["assignee"] or "", t["assignee"] or "—"), t["id"] == task_id) for t in signers],
-            targets=[(n, _ft("to_initiator", lang) if n == INITIATOR else fp.node_label(flow, n, lang))
+            targets=[(n, ftext("to_initiator", lang) if n == INITIATOR else fp.node_label(flow, n, lang))
                      for n in plan_for(flow).return_targets(step["node"])],
             returned=_returned(data.get("returned"), fp, flow, lang),
             names=names, key=fp.new_key, has_form=spec is not None, tables=tables,
@@ -273,13 +247,12 @@ def task_router(fp: FlowPages) -> APIRouter:
             return page(request, fresh, raw=raw if exc.code not in ("stale_version", "conflict") else None,
                         outcome=outcome if exc.code not in ("stale_version", "conflict") else None,
                         status=exc.status, comment=comment, opened=action, posted=form,
-                        problem=refusal(exc.code, exc.message, lang))
+                        problem=refusal_of(exc, lang))
         request.session["flash"] = ftext("done_ok", lang)
         if action == "claim":
             return redirect(f"/ui/tasks/{task_id}")
         return redirect(f"/ui/flow-instances/{instance_id}")
 
-    r.include_router(sheet_router(fp))          # the printable approval sheet (runtime/web/sheet.py)
     return r
 
 
@@ -288,7 +261,7 @@ def _returned(returned: dict | None, fp: FlowPages, flow: Any, lang: str) -> str
     if not returned:
         return ""
     who = fp.people([returned["by"]]).get(returned["by"], returned["by"])
-    return _ft("returned_note", lang, who=who, at=short_time(returned["at"]) if returned.get("at") else "",
+    return ftext("returned_note", lang, who=who, at=short_time(returned["at"]) if returned.get("at") else "",
                step=fp.node_label(flow, returned["node"], lang), comment=returned.get("comment") or "")
 
 

@@ -105,3 +105,26 @@ def test_no_capital_on_record_stops_the_route_with_words(engine, tmp_path):
     assert found["stopped"] is not None and found["stopped"]["code"] == "evaluation_failed"
     assert "Bank capital" in found["stopped"]["message"]
     assert "board_risk_committee" not in [s["node"] for s in found["steps"]]
+
+
+def test_no_capital_refuses_the_start_in_the_functions_own_words_in_each_language(engine, tmp_path):
+    """The refusal keeps the function's own words (which figure, which date, what to do), not
+    the generic 'could not be evaluated', in Chinese as in English."""
+    import pytest
+
+    from runtime.flows.store import FlowError
+    flows = make(engine, tmp_path, capital=False)
+    view = flows.start("group_credit_approval", actor="rm", subject="G0001", form=form(YI))
+
+    def act(view, node, action, **params):
+        t = next(t for t in view["tasks"] if t["node"] == node)
+        who = t["assignee"] or t["candidates"][0]
+        return flows.act(view["id"], action, actor=who, task=t["id"], **params)
+    view = act(view, "document_review", "complete", fields={"review_opinion": "资料齐全"})
+    view = act(view, "risk_assessment", "complete", fields={"risk_rating": "medium", "risk_opinion": "可控"})
+    with pytest.raises(FlowError) as caught:           # the branch's approval leads to the limits' check
+        act(view, "branch_approval", "approve", comment="同意")
+    err = caught.value
+    assert err.code == "evaluation_failed" and err.key == "graph.no_capital"
+    assert "本行资本" in err.render("zh") and "录入" in err.render("zh")
+    assert "Bank capital" in err.render("en")

@@ -78,3 +78,22 @@ def test_the_task_page_picks_people_without_javascript_and_posts_user_names(app,
     after = app.state.flow_pages.service.instance(view["id"], with_timeline=False)
     assert next(t for t in after["tasks"] if t["node"] == "document_review")["assignee"] == "head_sh"
     assert hidden(page, "_version")
+
+
+def test_everyone_is_listed_in_a_few_queries_whatever_their_number(app):
+    """The picker lists the whole directory: three queries, not three per person."""
+    import sqlalchemy as sa
+
+    store = app.state.web.users
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        everyone = store.list()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert len(everyone) > 10 and len(statements) <= 3
+    assert everyone == [store.get(u.name) for u in everyone]          # the same people, one by one
+    assert [u.name for u in everyone] == sorted(u.name for u in everyone)

@@ -61,3 +61,32 @@ def test_out_of_scope_the_sheet_is_the_same_404_as_an_unknown_instance(app, grou
     assert hidden.status_code == unknown.status_code == 404
     assert _normal(hidden.text, (view["id"],)) == _normal(unknown.text, ("feedfacecafe",))
     assert signed_in(app, "head_sh").get(f"/ui/flow-instances/{view['id']}/print").status_code == 200
+
+
+def test_the_instance_page_offers_the_printed_sheet(app, group):  # noqa: F811
+    view = app.state.flow_pages.service.start("group_credit_approval", actor="rm_sh_01", subject=group, form=FORM)
+    page = signed_in(app, "rm_sh_01").get(f"/ui/flow-instances/{view['id']}").text
+    button = page.split('id="print-sheet"')[0].rsplit("<a", 1)[1] + page.split('id="print-sheet"')[1].split("</a>")[0]
+    assert f'href="/ui/flow-instances/{view["id"]}/print"' in button and "打印审批单" in button
+
+
+def test_a_delegated_task_says_on_whose_behalf_on_the_task_and_instance_pages(app, group, codes):  # noqa: F811
+    service = app.state.flow_pages.service
+    view = service.start("group_credit_approval", actor="rm_sh_01", subject=group, form=FORM)
+    view = service.act(view["id"], "complete", actor="co_sh", task=task_of(view, "document_review"),
+                       fields={"review_opinion": "资料齐全"})
+    risk = next(t for t in view["tasks"] if t["node"] == "risk_assessment")
+    if risk["assignee"] is None:
+        view = service.act(view["id"], "claim", actor=risk["candidates"][0], task=risk["id"])
+        risk = next(t for t in view["tasks"] if t["id"] == risk["id"])
+    view = service.act(view["id"], "delegate", actor=risk["assignee"], task=risk["id"], to="head_sh",
+                       comment="出差期间请代为评估")
+    t = next(t for t in view["tasks"] if t["node"] == "risk_assessment")
+    assert (t["assignee"], t["owner"]) == ("head_sh", risk["assignee"])
+    owner = app.state.web.names.people([t["owner"]])[t["owner"]]
+    assert owner != t["owner"]                       # a name, not the user code
+    task_page = signed_in(app, "head_sh").get(f"/ui/tasks/{t['id']}").text
+    assert f"代 {owner} 处理" in task_page.split('id="on-behalf"')[1].split("</dd>")[0]
+    instance_page = signed_in(app, "rm_sh_01").get(f"/ui/flow-instances/{view['id']}").text
+    assert f"代 {owner} 处理" in instance_page.split('class="links open-tasks"')[1].split("</ul>")[0]
+    assert not problems_of(task_page, codes)

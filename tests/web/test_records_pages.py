@@ -49,6 +49,10 @@ def test_create_company_with_field_errors_then_success(rm):
     assert "浦江测试科技有限公司" in detail.text and "688001.SH" in detail.text and "已创建" in detail.text
     again = rm.post("/ui/e/company/new", data={"csrf_token": token, **company_form(GOOD_CODE)})
     assert again.status_code == 422 and "已被其他记录使用" in again.text      # the service's unique rule, per field
+    # a form problem (a bad date) and a service-only one (the code is taken): both at once
+    both = rm.post("/ui/e/company/new", data={"csrf_token": token, **company_form(GOOD_CODE, established_on="明年")})
+    assert both.status_code == 422
+    assert 'id="f-established_on-error"' in both.text and "已被其他记录使用" in both.text
 
 
 def test_a_branch_cannot_place_records_elsewhere(rm):
