@@ -198,8 +198,11 @@ def flow_svg(flow: Any, current: Iterable[str] = (), lang: str = "zh", events: I
     parts.append(_shape(pos[START], "start", "", False, state="done" if walk.taken else ""))
     for nid, node in nodes.items():
         text = (node.label.zh if lang == "zh" else node.label.en) or node.id
-        if node.type == "end":
-            text = f"{text} ({node.outcome})"
+        if node.type == "end":                  # the outcome in words, unless the label says it already
+            said = OUTCOME_WORDS.get(str(node.outcome))
+            said_text = (said[1] if lang == "en" else said[0]) if said else ""   # a flow's own outcome: its label
+            if said_text and said_text.lower() not in text.lower():
+                text = f"{text}（{said_text}）" if lang != "en" else f"{text} ({said_text})"
         state = "reached" if nid == walk.end else "rejected" if nid in walk.rejected and nid not in here \
             else "done" if nid in walk.done and nid not in here else ""
         parts.append(_shape(pos[nid], node.type, text, nid in here, nid, state))

@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from dsl.kinds.flow.ir import INITIATOR
+from engine.flow.plan import INITIATOR_LABEL
 from forms import FormSpec
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.users import User
@@ -67,7 +68,7 @@ class FlowPages:
             return node or ""
         n = flow.by_id.get(node)
         if n is None and node == INITIATOR:          # back with the initiator, to edit and resubmit
-            return ftext("initiator_step", lang)
+            return INITIATOR_LABEL.text(lang)
         return (n.label.text(lang) or node) if n is not None else node
 
     def flow_label(self, name: str, lang: str) -> str:

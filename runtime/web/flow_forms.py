@@ -36,7 +36,7 @@ def read_tables(spec: FormSpec, values: Mapping[str, Any], lang: str, hidden: It
     out = []
     for f in spec.fields:
         if f.is_table and f.name not in skip:
-            out.append({"label": f.label(lang), "columns": [c.label(lang) for c in f.columns],
+            out.append({"name": f.name, "label": f.label(lang), "columns": [c.label(lang) for c in f.columns],
                         "rows": [[_cell(c.field, row.get(c.name), lang, labels or {}, display_text) for c in f.columns]
                                  for row in _rows(values.get(f.name))]})
     return out

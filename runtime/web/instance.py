@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import zone_name
+from dsl.kinds.flow.ir import INITIATOR
 from engine.flow.commands import SYSTEM
 from forms import read_view
 from runtime.flows.access import can_see
@@ -23,6 +24,7 @@ from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import read_tables, typed
 from runtime.web.flow_text import WORDS, ftext, outcome_text, refusal, refusal_of
 from runtime.web.inbox import short_time
+from runtime.web.lookup import pickable
 from runtime.web.text import text
 
 INSTANCE_ACTIONS = ("withdraw", "urge", "cc", "comment", "cancel")
@@ -65,7 +67,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
         for e in view["timeline"]:
             detail = {k: v for k, v in (e.get("data") or {}).items() if k in DETAIL_KEYS and v not in (None, "", [])}
             for k, v in detail.items():         # a step by its label, a person by their name
-                if k == "to" and isinstance(v, str) and v in flow.by_id:
+                if k == "to" and isinstance(v, str) and (v in flow.by_id or v == INITIATOR):
                     detail[k] = fp.node_label(flow, v, lang)
                 elif k in PEOPLE_KEYS:
                     detail[k] = [names.get(u, u) for u in v] if isinstance(v, list) else names.get(v, v)
@@ -104,6 +106,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
         return web.page(request, "flow_instance.html", status, title=title, ft=ftext, outcome_text=outcome_text,
                         view=view, tasks=tasks, timeline=timeline, asked=asked, tables=tables, where=where,
                         actions=actions, problem=problem,
+                        people=pickable(web, user, lang) if "cc" in actions else [],
                         initiator=names.get(view["initiator"], view["initiator"]),
                         started=short_time(view["started_at"]), key=fp.new_key,
                         diagram_alt=ftext("diagram_alt", lang, flow=flow.meta.label.text(lang) or flow.name,

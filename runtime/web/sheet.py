@@ -57,7 +57,8 @@ def _sheet(request: Request, fp: FlowPages, view: dict) -> HTMLResponse:
     lang = web.lang(request)
     flow = fp.flow(view["flow"], view["deployment_version"])
     opinions = view.get("opinions") or []
-    names = fp.people([view["initiator"]] + [o["person"] for o in opinions] + [o.get("for") for o in opinions])
+    names = fp.people([view["initiator"]] + [o["person"] for o in opinions] + [o.get("for") for o in opinions]
+                      + [o.get("to") for o in opinions if o.get("decision") in ("transfer", "delegate")])
     system = ftext("actor_system", lang)
 
     def person(name: str | None) -> str:
@@ -75,6 +76,9 @@ def _sheet(request: Request, fp: FlowPages, view: dict) -> HTMLResponse:
         words = sword("dec_" + decision, lang) if "sheet_dec_" + decision in WORDS else decision
         if o.get("to") and decision == "return":
             target = sword("to", lang, step=fp.node_label(flow, o["to"], lang))
+            words += f" ({target})" if lang == "en" else f"（{target}）"
+        elif o.get("to") and decision in ("transfer", "delegate"):      # to whom the step went
+            target = sword("to_person", lang, who=person(o["to"]))
             words += f" ({target})" if lang == "en" else f"（{target}）"
         who = person(o.get("person"))
         if o.get("for"):
@@ -98,6 +102,11 @@ def _sheet(request: Request, fp: FlowPages, view: dict) -> HTMLResponse:
     asked = web.names.sections(spec, read_view(spec, values, lang, tz=zone_name()), values, lang) \
         if spec is not None else []
     tables = read_tables(spec, values, lang, labels=labels) if spec is not None else []
+    if spec is not None:                     # each sub-table under its own section's heading
+        placed = {f: i for i, sec in enumerate(spec.sections) for f in sec.fields}
+        asked = [(label, items, [t for t in tables if placed.get(t["name"]) == i])
+                 for i, (label, items) in enumerate(asked)]
+        tables = [t for t in tables if t["name"] not in placed]
     subject = view["subject"]
     key = subject.get("key")
     subject_title = fp.subject_labels(subject.get("entity"), [key]).get(str(key), "") if key is not None else ""

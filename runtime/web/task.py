@@ -108,7 +108,10 @@ def task_router(fp: FlowPages) -> APIRouter:
                                     hidden={**base, "_request": fp.new_key()}, submit_label=ftext("act_comment", lang),
                                     extra_rows=extra_rows)
             access = (step.get("fields") or {}) if actionable else {}
-            tables = read_tables(spec, current, lang, access.get("hidden", ()), access.get("editable", ()),
+            editable = set(access.get("editable", ()))
+            if actionable and step["node"] == INITIATOR:        # the initiator edits the tables in the form itself
+                editable |= {f.name for f in narrowed.fields if f.is_table}
+            tables = read_tables(spec, current, lang, access.get("hidden", ()), editable,
                                  labels=web.names.record_labels(spec.fields, [current], lang))
         allowed = list(step["actions"])
         decisions = [a for a in DECISIONS if a in allowed] if actionable else []

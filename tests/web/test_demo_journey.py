@@ -294,7 +294,8 @@ def _printed_sheet(browser, server, instance: str) -> None:
     assert ("分行审批", "马文涛") in people and ("贷审会", "郑宏") in people
     said = {(o[0], o[1]): o[3] for o in opinions}
     assert any(o[:2] == ["风险评估", "林晓峰"] and o[2].startswith("退回") and o[3] == REASON for o in opinions)
-    assert any(o[:2] == ["风险评估", "林晓峰"] and o[2] == "转办" and o[3].startswith("本笔金额较大") for o in opinions)
+    assert any(o[:2] == ["风险评估", "林晓峰"] and o[2] == "转办（转交黄静）" and o[3].startswith("本笔金额较大")
+               for o in opinions)                                           # to whom, said
     assert any(o[1] == "陈思远" and o[3] == "已补充合并报表及担保安排说明" for o in opinions)     # the resubmission
     assert said[("分行审批", "马文涛")] == "同意上报贷审会" and said[("贷审会", "郑宏")] == "同意，额度5亿"
     assert "资料齐全，同意提交风险评估" in sheet                             # the reviewer's field in the application

@@ -190,3 +190,23 @@ def test_without_javascript_the_phones_menu_stays_open(browser, server):
     assert page.locator("nav.mainnav a[href='/ui/inbox']").is_visible()
     _fits(page)
     context.close()
+
+
+@needs_chromium
+def test_a_task_with_sub_limits_and_ratios_fits_a_phone(app, engine, browser, server, group):  # noqa: F811
+    """Wide tables (the sub-limits, the concentration panel) scroll inside their own box; the page
+    never scrolls sideways (found in the full suite: 469px on a 390px screen)."""
+    from decimal import Decimal
+
+    from runtime.records.service import Records
+    members = Records(engine).query("company", {"group": group}, limit=2).items
+    form = {**FORM, "sub_limits": [{"borrower": m["credit_code"], "amount": Decimal("100000000"), "guaranteed": False}
+                                   for m in members]}
+    view = app.state.flow_pages.service.start("group_credit_approval", actor="rm_sh_01", subject=group, form=form)
+    context, page, errors = _phone(browser)
+    sign_in(page, server.url, "co_sh")
+    page.goto(f"{server.url}/ui/tasks/{task_of(view, 'document_review')}")
+    assert page.locator("#ratios table").is_visible() and page.locator(".read-table table").is_visible()
+    _fits(page)
+    context.close()
+    assert errors == [], errors

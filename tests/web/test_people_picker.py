@@ -80,6 +80,22 @@ def test_the_task_page_picks_people_without_javascript_and_posts_user_names(app,
     assert hidden(page, "_version")
 
 
+def test_the_instance_page_copies_people_in_with_the_same_picker(app, group):  # noqa: F811
+    view = app.state.flow_pages.service.start("group_credit_approval", actor="rm_sh_01", subject=group, form=FORM)
+    rm = signed_in(app, "rm_sh_01")
+    url = f"/ui/flow-instances/{view['id']}"
+    page = rm.get(url).text
+    cc = page.split('id="inst-cc"')[1].split("</form>")[0]
+    assert re.search(r'<input id="inst-cc-users" name="users"[^>]*list="people-list"[^>]*data-picker="multi"', cc)
+    assert "选择人员" in cc or "人员" in cc
+    datalist = page.split('<datalist id="people-list">')[1].split("</datalist>")[0]
+    assert "co_sh" in datalist and '<script src="/static/picker.js" defer></script>' in page
+    assert '<link rel="stylesheet" href="/static/picker.css">' in page
+    r = post_action(rm, url, page, _action="cc", users="co_sh,legal_sh")
+    assert r.status_code == 303, r.text
+    timeline = rm.get(url).text
+    assert "刘敏" in timeline
+
 def test_everyone_is_listed_in_a_few_queries_whatever_their_number(app):
     """The picker lists the whole directory: three queries, not three per person."""
     import sqlalchemy as sa

@@ -90,3 +90,27 @@ def test_a_delegated_task_says_on_whose_behalf_on_the_task_and_instance_pages(ap
     instance_page = signed_in(app, "rm_sh_01").get(f"/ui/flow-instances/{view['id']}").text
     assert f"代 {owner} 处理" in instance_page.split('class="links open-tasks"')[1].split("</ul>")[0]
     assert not problems_of(task_page, codes)
+
+
+def test_sub_tables_sit_under_their_section_and_a_transfer_says_to_whom(app, engine, group):  # noqa: F811
+    from decimal import Decimal
+
+    from runtime.records.service import Records
+    member = Records(engine).query("company", {"group": group}, limit=1).items[0]
+    service = app.state.flow_pages.service
+    form = {**FORM, "sub_limits": [{"borrower": member["credit_code"], "amount": Decimal("100000000"),
+                                    "guaranteed": False}]}
+    view = service.start("group_credit_approval", actor="rm_sh_01", subject=group, form=form)
+    view = service.act(view["id"], "complete", actor="co_sh", task=task_of(view, "document_review"),
+                       fields={"review_opinion": "资料齐全"})
+    t = next(t for t in view["tasks"] if t["node"] == "risk_assessment")
+    view = service.act(view["id"], "transfer", actor=t["assignee"], task=t["id"], to="ho_credit",
+                       comment="额度较大，请总行评估")
+    page = signed_in(app, "rm_sh_01").get(f"/ui/flow-instances/{view['id']}/print").text
+    application = page.split('id="h-application"')[1].split("</section>")[0]
+    assert not re.search(r"<caption>[^<]*</caption>\s*<tbody>\s*</tbody>", application)   # no empty heading
+    guarantee = application.index("主要担保方式")
+    assert application.index(member["name"]) < guarantee           # the sub-limits before the next section
+    row = re.search(r'<tr class="dec-transfer">(.*?)</tr>', page, re.S).group(1)
+    ho = app.state.flow_pages.people(["ho_credit"])["ho_credit"]
+    assert f"转办（转交{ho}）" in row and "额度较大" in row

@@ -86,6 +86,8 @@ def test_an_added_signer_rejecting_sends_the_decision_back_to_the_approver_who_a
     assert back["assignee"] == branch["assignee"]                    # the decision is the adder's again
     page = head.get(f"/ui/tasks/{back['id']}").text
     assert 'value="approve"' in page and 'value="reject"' in page
+    label = re.search(r'<label for="decision-comment">([^<]*)</label>', page).group(1)
+    assert label == "意见（不同意时必填）"                            # a reject needs a reason: the label says so
     timeline = signed_in(app, "rm_sh_01").get(f"/ui/flow-instances/{view['id']}").text
     assert "担保不足" in timeline
 
