@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable
@@ -104,7 +105,15 @@ def _signer_of(key: bytes) -> "hmac.HMAC":
 _SIGNERS: dict[tuple, "hmac.HMAC"] = {}
 
 
-def _env_of(url: sa.URL) -> tuple:
+_URLS: "weakref.WeakKeyDictionary[sa.Engine, str]" = weakref.WeakKeyDictionary()
+
+
+def _env_of(engine: sa.Engine) -> tuple:
+    """What the key depends on: the database (its URL, rendered once per engine: a URL hashes by
+    rendering itself) and the environment that may point elsewhere."""
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = engine.url.render_as_string(hide_password=False)
     return (url, os.environ.get(KEY_ENV), os.environ.get(KEY_FILE_ENV), os.environ.get("BANYAN_SECRET_FILE"),
             os.environ.get("XDG_DATA_HOME"))
 
@@ -117,7 +126,7 @@ def keyed_from(conn: Connection) -> int | None:
 def signer(conn: Connection) -> "hmac.HMAC":
     """The audit key of `conn`'s database, ready to sign (read once per process and place). A key
     file is made on first use, unless entries were signed already: then its loss is an error."""
-    env = _env_of(conn.engine.url)
+    env = _env_of(conn.engine)
     found = _SIGNERS.get(env)
     if found is None:
         source = key_source(conn.engine.url)

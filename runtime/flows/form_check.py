@@ -36,6 +36,27 @@ class InvalidForm(FlowError):
         self.problems = list(problems)
 
 
+# -- the forms of one deployment, worked out once ----------------------------------------------
+# A deployment's bundle never changes (dsl/bundle.py), so its Form's spec, and the spec narrowed
+# to a flow's start or a step with that narrowing's compiled rules, are made once per process and
+# kept here. Keys are identities; each entry holds its key objects, so an id cannot be reused
+# while its entry lives. Bounded: cleared when full (a long-lived server meets few bundles).
+_MEMO: dict[tuple, tuple[tuple, Any]] = {}
+_MEMO_SIZE = 4096
+
+
+def _memo(tag: str, objs: tuple, make: Callable[[], Any]) -> Any:
+    key = (tag, *map(id, objs))
+    hit = _MEMO.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], objs)):
+        return hit[1]
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    value = make()
+    _MEMO[key] = (objs, value)
+    return value
+
+
 # -- who may fill what -------------------------------------------------------------------------
 def later_fields(flow: Any) -> set[str]:
     """Fields some step of `flow` fills (its `editable` list)."""
@@ -78,8 +99,31 @@ def step_spec(spec: FormSpec, access: Any) -> FormSpec:
 
 
 def form_spec(bundle: Any, flow: Any) -> FormSpec | None:
+    """The spec of `flow`'s Form in `bundle` (None: the flow has none), made once per bundle."""
     doc = bundle.get("Form", flow.form) if flow.form else None
-    return FormSpec.of_form(doc) if doc is not None else None
+    if doc is None:
+        return None
+    return _memo("form", (doc,), lambda: FormSpec.of_form(doc))
+
+
+def _start_parts(spec: FormSpec, flow: Any) -> tuple[FormSpec, set[str], Any, set[str]]:
+    """The start's narrowed form, the initiator's fields, the rules they are checked by (a later
+    step's validations are its own) and the fields hidden from the initiator."""
+    narrow = start_spec(spec, flow)
+    mine = {f.name for f in narrow.fields if f.editable}
+    narrow = dataclasses.replace(narrow, validations=tuple(
+        v for v in narrow.validations if not v.fields or set(v.fields) & mine))
+    return narrow, mine, rules_of(narrow), {f.name for f in narrow.fields if not f.editable and not f.computed}
+
+
+def _step_parts(spec: FormSpec, node: Any) -> tuple[FormSpec, set[str], Any]:
+    """A step's narrowed form, its editable fields and the rules its edits are checked by."""
+    access = getattr(node, "fields", None)
+    narrow = step_spec(spec, access)
+    editable = set(access.editable) if access is not None else set()
+    step_rules = dataclasses.replace(narrow, validations=tuple(
+        v for v in narrow.validations if not v.fields or set(v.fields) & editable))
+    return narrow, editable, rules_of(step_rules)
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -164,7 +208,7 @@ def check_start(spec: FormSpec, flow: Any, form: Mapping[str, Any], known_users:
                 context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The initiator's form, read and checked: the typed values to store (computed ones included,
     hidden ones cleared, empty ones left out). Raises InvalidForm with every problem."""
-    narrow = start_spec(spec, flow)
+    narrow, mine, rules, hidden = _memo("start", (spec, flow), lambda: _start_parts(spec, flow))
     problems: list[Problem] = []
     users: list[tuple[tuple, str]] = []
     # a field a later step owns may be given a first value (an alert's assessment), read like any
@@ -173,11 +217,7 @@ def check_start(spec: FormSpec, flow: Any, form: Mapping[str, Any], known_users:
     _check_users(users, known_users, problems)
     values = _defaults(narrow, given)
     bad = {p.path[0] for p in problems if p.path}
-    mine = {f.name for f in narrow.fields if f.editable}
-    narrow = dataclasses.replace(narrow, validations=tuple(        # a later step's validations are its own
-        v for v in narrow.validations if not v.fields or set(v.fields) & mine))
-    verdict = rules_of(narrow).run(values, context, compute=True, skip=bad,
-                                   hidden_names={f.name for f in narrow.fields if not f.editable and not f.computed})
+    verdict = rules.run(values, context, compute=True, skip=bad, hidden_names=hidden)
     problems += [p for p in verdict.problems if not (p.path and p.path[0] in bad)]
     _raise(problems)
     return _filled({f.name: values.get(f.name) for f in narrow.fields
@@ -242,22 +282,18 @@ def check_step(spec: FormSpec, node: Any, current: Mapping[str, Any], fields: Ma
     the form's rules over the instance's values with the edits over them; `deciding` (approve,
     complete) adds the step's `required` fields. The typed edits, or None when none were given."""
     access = getattr(node, "fields", None)
-    narrow = step_spec(spec, access)
+    if not fields and not (deciding and access is not None and access.required):
+        return None                     # nothing given, nothing required: nothing to check
+    narrow, editable, rules = _memo("step", (spec, node), lambda: _step_parts(spec, node))
     problems: list[Problem] = []
     users: list[tuple[tuple, str]] = []
-    editable = set(access.editable) if access is not None else set()
     edits = _fields(narrow.fields, fields or {}, (), lambda f: f.name in editable, problems, users)
     _check_users(users, known_users, problems)
-    if not fields and not (deciding and access is not None and access.required):
-        _raise(problems)
-        return None
     values = {f.name: ([] if f.is_table else None) for f in spec.fields}
     values.update(current)
     values.update(edits)
     bad = {p.path[0] for p in problems if p.path}
-    step_rules = dataclasses.replace(narrow, validations=tuple(
-        v for v in narrow.validations if not v.fields or set(v.fields) & editable))
-    verdict = rules_of(step_rules).run(values, context, compute=False, skip=bad)
+    verdict = rules.run(values, context, compute=False, skip=bad)
     problems += [p for p in verdict.problems if not (p.path and p.path[0] in bad)]
     if deciding and access is not None:
         flagged = {p.path for p in problems}
