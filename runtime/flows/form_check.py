@@ -232,8 +232,7 @@ def check_resubmit(spec: FormSpec, flow: Any, current: Mapping[str, Any], form: 
     initiator's fields, every rule, computed fields computed again. The typed values of the
     initiator's fields to store (an emptied field as None, so the edit clears it); the fields
     later steps own are theirs and left as they are. Raises InvalidForm with every problem."""
-    narrow = start_spec(spec, flow)
-    mine = {f.name for f in narrow.fields if f.editable}
+    narrow, mine, rules, hidden = _memo("start", (spec, flow), lambda: _start_parts(spec, flow))
     problems: list[Problem] = []
     users: list[tuple[tuple, str]] = []
     given = _fields(narrow.fields, form, (), lambda f: f.editable, problems, users)
@@ -242,10 +241,7 @@ def check_resubmit(spec: FormSpec, flow: Any, current: Mapping[str, Any], form: 
     values.update(current)
     values.update(given)
     bad = {p.path[0] for p in problems if p.path}
-    narrow = dataclasses.replace(narrow, validations=tuple(
-        v for v in narrow.validations if not v.fields or set(v.fields) & mine))
-    verdict = rules_of(narrow).run(values, context, compute=True, skip=bad,
-                                   hidden_names={f.name for f in narrow.fields if not f.editable and not f.computed})
+    verdict = rules.run(values, context, compute=True, skip=bad, hidden_names=hidden)
     problems += [p for p in verdict.problems if not (p.path and p.path[0] in bad)]
     _raise(problems)
     computed = {f.name for f in narrow.fields if f.computed}
