@@ -76,12 +76,22 @@ class AuditEntry:
     after: str | None = None        # JSON text after (None on delete)
 
 
+_quote = json.encoder.encode_basestring_ascii      # what json.dumps does with a str, without its set-up
+
+
+def _text(value: str | None) -> str:
+    """`json.dumps(value)` of a text field, the same characters, cheaper (each append hashes four)."""
+    if value is None:
+        return "null"
+    return _quote(value) if type(value) is str else json.dumps(value)
+
+
 def _body(prev: str, seq: int, at: datetime, actor: str, version: int | None, action: str,
           entity: str | None, record_id: int | None, before: str | None, after: str | None) -> bytes:
     # fields joined by the unit separator; text fields are JSON-escaped so none can contain it
-    return "\x1f".join((prev, str(seq), _naive_utc(at).isoformat(timespec="microseconds"), json.dumps(actor),
-                        str(version), action, json.dumps(entity), str(record_id), json.dumps(before),
-                        json.dumps(after))).encode()
+    return "\x1f".join((prev, str(seq), _naive_utc(at).isoformat(timespec="microseconds"), _text(actor),
+                        str(version), action, _text(entity), str(record_id), _text(before),
+                        _text(after))).encode()
 
 
 def entry_hash(prev: str, seq: int, at: datetime, actor: str, version: int | None, action: str,

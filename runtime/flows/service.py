@@ -81,14 +81,17 @@ class FlowService:
             raise FlowError("invalid", "the form must be an object of field values")
         self._check_subject(flow, actor, subject)
         return self._run(request_id, actor, f"start {flow} {subject}", None,
-                         lambda tx: tx.start(flow, actor, subject, lambda: self._start_form(tx, flow, form or {})),
+                         lambda tx: tx.start(flow, actor, subject,
+                                          lambda bundle: self._start_form(tx, flow, form or {}, bundle)),
                          body=dict(form or {}))
 
     # -- every door's form check (runtime/flows/form_check.py) ------------------------------------
-    def _start_form(self, tx: FlowTx, flow: str, form: Mapping[str, Any]) -> dict:
+    def _start_form(self, tx: FlowTx, flow: str, form: Mapping[str, Any], bundle: Any = None) -> dict:
         """The start's form read and checked against the flow's Form (InvalidForm, 422, with every
-        problem) before anything is stored; a flow without a Form takes it as given."""
-        bundle = bundle_at(tx.conn, current_version(tx.conn))
+        problem) before anything is stored; a flow without a Form takes it as given. `bundle`: the
+        deployment the start runs on (default: the current one)."""
+        if bundle is None:
+            bundle = bundle_at(tx.conn, current_version(tx.conn))
         compiled = flow_in(bundle, flow)
         spec = form_check.form_spec(bundle, compiled)
         if spec is None:

@@ -20,6 +20,11 @@ from runtime.flows.tables import events, instances
 from runtime.storage.prepared import Prepared
 from runtime.storage.tables import deployments
 
+try:
+    import orjson
+except ImportError:                     # pragma: no cover - depends on the environment
+    orjson = None
+
 # CommandRejected codes → HTTP status; anything else is 422 (the command itself is wrong).
 STATUS = {
     "stale_version": 409, "conflict": 409, "not_running": 409, "already_acted": 409, "already_claimed": 409,
@@ -94,7 +99,27 @@ def record_key(value: Any) -> Any:
     return str(value)
 
 
+# orjson writes what `plain` would give: anything it does not know natively (Decimal, a record,
+# a dict or str subclass, a date or time) goes through `plain`; what it refuses (an integer
+# beyond 64 bits, a key that is not text) falls back to the standard encoder. Reading stays
+# json.loads: orjson.loads would turn such an integer into a float.
+_ORJSON_OPTIONS = 0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _plain_default(value: Any) -> Any:
+    for base in (str, int, float):          # a subclass (an enum …) written as its base, as json.dumps does
+        if isinstance(value, base):
+            return base(value)
+    return plain(value)
+
+
 def dumps(value: Any) -> str:
+    """Compact JSON of a value from the engine (events' data, audit summaries), as `plain` reads it."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=_plain_default, option=_ORJSON_OPTIONS).decode()
+        except TypeError:
+            pass
     return json.dumps(plain(value), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -160,7 +185,14 @@ _EVENTS = Prepared(events.insert(), ["instance_id", "version", "at", "actor", "k
 
 
 def encode_state(state: FlowInstance) -> str:
-    return json.dumps(to_json(state), ensure_ascii=False)
+    """The saved text of a state (`to_json`'s plain JSON values), compact."""
+    data = to_json(state)
+    if orjson is not None:
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            pass
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def load(conn: Connection, instance_id: str) -> Stored:

@@ -82,11 +82,12 @@ class FlowTx:
         return RecordContext(entity, loader.row(entity, found[key]), loader, found[key])
 
     # -- start and apply -------------------------------------------------------------------------
-    def start(self, name: str, actor: str, subject: Any, form: dict | Callable[[], dict], version: int | None = None,
+    def start(self, name: str, actor: str, subject: Any, form: dict | Callable[[Any], dict], version: int | None = None,
               parent: tuple[str | None, str | None] = (None, None)) -> str:
         """Start flow `name`. `form` may be a callable giving the checked form (the service's
-        form check): it is called once the actor is known to be allowed to start the flow, so a
-        person who may not start it learns that, not what their form lacks."""
+        form check) from the deployment's bundle: it is called once the actor is known to be
+        allowed to start the flow, so a person who may not start it learns that, not what their
+        form lacks."""
         version = current_version(self.conn) if version is None else version
         bundle = bundle_at(self.conn, version)
         flow = runnable_flow(bundle, name)
@@ -102,7 +103,7 @@ class FlowTx:
                 except FlowError as exc:
                     if exc.code == "not_allowed":
                         raise
-            form = form()
+            form = form(bundle)
         cmd = Start(actor=actor, now=self.now, instance=instance_id, form=dict(form))
         result = self._engine(run_flow, None, cmd, ctx)
         insert(self.conn, result.state, version, (flow.subject, key), self.now, parent)
