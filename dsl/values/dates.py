@@ -17,11 +17,16 @@ _EXCEL_EPOCH = date(1899, 12, 30)      # serial 1 is 1900-01-01 once the phantom
 _EXCEL_MAX = 2958465                   # 9999-12-31
 
 
+_SEPARATORS = {ord("／"): "/", ord("："): ":"}
+_DIGITS = {ord("０") + i: ord("0") + i for i in range(10)} | {ord("．"): ".", ord("－"): "-", ord("＋"): "+"}
+
+
 def _wide(text: str) -> str:
     """Full-width digits and separators made ASCII, outer spaces dropped (inner ones kept: they
     separate a date from its time)."""
-    return " ".join(text.translate({ord("／"): "/", ord("："): ":"}).split()).translate(
-        {ord("０") + i: ord("0") + i for i in range(10)} | {ord("．"): ".", ord("－"): "-", ord("＋"): "+"})
+    if text.isascii():                     # nothing full-width (the commonest cell)
+        return " ".join(text.split())
+    return " ".join(text.translate(_SEPARATORS).split()).translate(_DIGITS)
 
 
 def _date_part(text: str, raw: Any, code: str) -> tuple[date, str]:

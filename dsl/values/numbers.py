@@ -30,6 +30,8 @@ _CURRENCY = ("¥", "￥", "CNY", "RMB", "rmb", "cny")
 
 def ascii_text(text: str) -> str:
     """Full-width digits and punctuation made ASCII, spaces removed."""
+    if text.isascii() and text.isprintable() and " " not in text and "'" not in text:
+        return text                        # the commonest cell: nothing to change (an import reads many)
     return _SPACES.sub("", text.translate(_WIDE))
 
 
@@ -39,7 +41,7 @@ def _plain(s: str, raw: Any, code: str) -> Decimal:
         if not _GROUPED.fullmatch(s):
             raise BadValue(code, raw)
         s = s.replace(",", "")
-    if not _NUMBER.fullmatch(s) or sum(c.isdigit() for c in s) > MAX_DIGITS:
+    if not _NUMBER.fullmatch(s) or (len(s) > MAX_DIGITS and sum(c.isdigit() for c in s) > MAX_DIGITS):
         raise BadValue(code, raw)
     try:
         d = Decimal(s)

@@ -86,10 +86,16 @@ def _text(value: str | None) -> str:
     return _quote(value) if type(value) is str else json.dumps(value)
 
 
-def _body(prev: str, seq: int, at: datetime, actor: str, version: int | None, action: str,
+def at_text(at: datetime) -> str:
+    """An entry's time as its hash reads it (naive UTC, to the microsecond)."""
+    return _naive_utc(at).isoformat(timespec="microseconds")
+
+
+def _body(prev: str, seq: int, at: datetime | str, actor: str, version: int | None, action: str,
           entity: str | None, record_id: int | None, before: str | None, after: str | None) -> bytes:
-    # fields joined by the unit separator; text fields are JSON-escaped so none can contain it
-    return "\x1f".join((prev, str(seq), _naive_utc(at).isoformat(timespec="microseconds"), _text(actor),
+    # fields joined by the unit separator; text fields are JSON-escaped so none can contain it.
+    # `at` may come as its `at_text` already (a batch's entries share one time).
+    return "\x1f".join((prev, str(seq), at if isinstance(at, str) else at_text(at), _text(actor),
                         str(version), action, _text(entity), str(record_id), _text(before),
                         _text(after))).encode()
 
@@ -100,7 +106,7 @@ def entry_hash(prev: str, seq: int, at: datetime, actor: str, version: int | Non
     return hashlib.sha256(_body(prev, seq, at, actor, version, action, entity, record_id, before, after)).hexdigest()
 
 
-def entry_mac(signer: "hmac.HMAC", prev: str, seq: int, at: datetime, actor: str, version: int | None, action: str,
+def entry_mac(signer: "hmac.HMAC", prev: str, seq: int, at: datetime | str, actor: str, version: int | None, action: str,
               entity: str | None, record_id: int | None, before: str | None, after: str | None) -> str:
     """The entry's HMAC-SHA256 under the audit key (`signer`: an HMAC holding the key, see `signer`)."""
     mac = signer.copy()
@@ -174,9 +180,10 @@ def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int 
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     at = utc_now()
     rows = []
+    when = at_text(at)
     for e in entries:
         seq += 1
-        h = entry_mac(key, prev, seq, at, e.actor, bundle_version, e.action, e.entity, e.record_id, e.before, e.after)
+        h = entry_mac(key, prev, seq, when, e.actor, bundle_version, e.action, e.entity, e.record_id, e.before, e.after)
         rows.append({"seq": seq, "at": at, "actor": e.actor, "bundle_version": bundle_version, "action": e.action,
                      "entity": e.entity, "record_id": e.record_id, "before": e.before, "after": e.after,
                      "prev_hash": prev, "hash": h})

@@ -118,9 +118,8 @@ def json_value(v: Any) -> Any:
 def to_json(data: Any) -> str:
     """Compact JSON with sorted keys, non-ASCII kept (the audit log's before/after text)."""
     if orjson is not None:
-        try:    # dates and datetimes go through json_value too, so the text is the same either way
-            return orjson.dumps(data, default=json_value,
-                                option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME).decode()
+        try:    # orjson writes dates and times as isoformat does; Decimal goes through json_value
+            return orjson.dumps(data, default=json_value, option=orjson.OPT_SORT_KEYS).decode()
         except TypeError:               # e.g. an integer beyond 64 bits: the standard encoder takes it
             pass
     return json.dumps(data, default=json_value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

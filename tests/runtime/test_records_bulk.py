@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -161,6 +162,8 @@ TEXTS = ["plain", "中文 名称", "quote \" backslash \\ slash /", "\x00\x01\x1
 def test_audit_json_is_the_same_text_with_or_without_orjson(monkeypatch):
     data = [{"id": 2**40, "z": t, "a": [Decimal("1.10"), date(2024, 1, 2), True, None, -5, 0.5],
              "at": datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc), "wait": timedelta(hours=1, seconds=1),
+             "naive": [datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 3, 4, 5, 120)],
+             "shanghai": datetime(2024, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Shanghai")),
              "nested": {"b": 1, "a": {"d": "x", "c": t}}} for t in TEXTS]
     fast = record_store.to_json(data)
     big = record_store.to_json({"big": 2**70})              # beyond orjson: the standard encoder takes it
