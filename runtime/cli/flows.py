@@ -210,6 +210,7 @@ def migrate_cmd(name, to_version, mapping, apply_, actor, env) -> None:
 def worker(interval, once, env) -> None:
     """Run the scheduled jobs: change-feed subscribers, due work, flow timers, notifications
     (any number of workers may run)."""
+    from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
     from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates

@@ -86,6 +86,7 @@ def serve(host: str, port: int, env: str | None) -> None:
     """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs)."""
     import uvicorn
 
+    from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
     from runtime.cli.seed import warn_demo_users
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler

@@ -80,6 +80,12 @@ def render(channel: Any, kind: str, payload: Mapping[str, Any], lang: str) -> Re
     return Rendered(title, body, lang)
 
 
+def render_text(text: str, values: Mapping[str, Any], where: str) -> str:
+    """One text of a message (an alert rule's `message`) rendered in the same sandbox; a value it
+    lacks or a refusal is a TemplateProblem that says `where`."""
+    return _render(text, values, where)
+
+
 def _render(text: str, values: Mapping[str, Any], where: str) -> str:
     if not text:
         return ""

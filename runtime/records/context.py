@@ -60,6 +60,23 @@ class Loader:
         self._meta: dict[str, tuple[dict, dict, dict]] = {}
         self._context: dict[str, Any] = {}
 
+    def given(self, name: str, value: Any) -> None:
+        """Give the context entry `name` (`$now`: the time an evaluation runs at) for this operation."""
+        self._context[name] = value
+
+    def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
+        """Many records at once (`id IN ids`, in chunks); {id: values} for those that exist, kept
+        for `row`."""
+        todo = [i for i in ids if (entity, i) not in self._rows]
+        t = self.live.table(entity)
+        for start in range(0, len(todo), 500):
+            chunk = todo[start:start + 500]
+            for i in chunk:
+                self._rows[(entity, i)] = None
+            for r in self.conn.execute(sa.select(t).where(t.c.id.in_(chunk))).mappings():
+                self._rows[(entity, r["id"])] = {"id": r["id"], **from_row(self.live, entity, r)}
+        return {i: row for i in ids if (row := self._rows.get((entity, i))) is not None}
+
     def context_value(self, name: str) -> Any:
         if name not in self._context:
             provider = _provider(name)

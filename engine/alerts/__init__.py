@@ -1,0 +1,7 @@
+"""Alert rules, pure: grade a subject (`evaluate`) and decide what that does to its open alert
+(`decide`). No I/O and no clock: the runtime passes the record context, the time and the bank's
+calendar (runtime/alerts/ is the shell)."""
+from engine.alerts.evaluate import Finding, evaluate
+from engine.alerts.lifecycle import Current, Step, decide, due_at
+
+__all__ = ["Current", "Finding", "Step", "decide", "due_at", "evaluate"]

@@ -1,0 +1,1 @@
+"""Alerts: the alert tables and service over engine/alerts (see README.md)."""

@@ -1,0 +1,306 @@
+"""The alert service: evaluate the deployed AlertRules over subjects (engine/alerts grades them
+and decides each alert's step; this room reads the records and writes the steps), on a record
+change (`on_changes`, the change feed's subscriber `alerts`) and over every subject in a scan.
+
+Reads are set-based: the subjects of a batch in one query, each collection a rule reads in one
+query for the whole batch (`Loader.rows`, `Loader.prime`), their open alerts in one more."""
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dsl.diagnostics import did_you_mean
+from engine.alerts import decide, evaluate
+from runtime.alerts.store import AlertError, close_gone, evidence_text, open_alerts, write_step
+from runtime.alerts.tables import alerts
+from runtime.flows.calendar import LiveCalendar
+from runtime.flows.store import plain
+from runtime.jobs.changes import Change
+from runtime.jobs.templates import TemplateProblem, render_text
+from runtime.records.context import Loader, RecordContext
+from runtime.records.service import Records
+from runtime.records.store import keys_to_ids
+from runtime.storage.db import writing
+from runtime.storage.migrate import upgrade
+
+log = logging.getLogger("banyan.alerts")
+SUBSCRIBER = "alerts"
+VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
+BATCH = 500
+
+
+@dataclass
+class Counts:
+    """What an evaluation did: subjects and rules evaluated, and the steps written by kind."""
+    subjects: int = 0
+    evaluations: int = 0
+    steps: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    errors: list[dict] = field(default_factory=list)          # conditions that could not be read (first 100)
+
+    def add(self, other: "Counts") -> None:
+        self.subjects += other.subjects
+        self.evaluations += other.evaluations
+        for k, v in other.steps.items():
+            self.steps[k] += v
+        self.errors += other.errors[: max(0, 100 - len(self.errors))]
+
+    def to_dict(self) -> dict:
+        return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
+                "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A rule's `on:` event as record changes: the entity whose changes it hears and how a change
+    finds the subject (`subject`: the record itself; `collection`: through the `via` field)."""
+    rule: str
+    entity: str
+    verb: str
+    how: str
+    via: str | None
+
+    def hears(self, op: str) -> bool:
+        return self.verb in ("changed", VERBS.get(op))
+
+
+def triggers_of(bundle: Any, rule: Any) -> list[Trigger]:
+    out = []
+    scope = bundle.entities.get(rule.scope)
+    for event in rule.events:
+        noun, _, verb = event.partition(".")
+        if noun in ("subject", rule.scope):
+            out.append(Trigger(rule.name, rule.scope, verb, "subject", None))
+            continue
+        for c in getattr(scope, "collections", ()):
+            if c.name == noun:
+                out.append(Trigger(rule.name, c.entity, verb, "collection", c.via))
+    return out
+
+
+def _reads(rule: Any) -> str:
+    """The texts of a rule's conditions and evidence (which collections to load for a batch)."""
+    return " ".join([getattr(g.when, "text", "") for g in rule.grades]
+                    + [getattr(e.value, "text", "") for e in rule.evidence])
+
+
+class AlertService:
+    def __init__(self, engine: Engine, *, records: Records | None = None, calendar: Any = None,
+                 clock: Callable[[], datetime] | None = None):
+        upgrade(engine)
+        self.engine = engine
+        self.records = records or Records(engine)
+        self.calendar = calendar if calendar is not None else LiveCalendar(self.records.refresh)
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    # -- the rules -------------------------------------------------------------------------------
+    def rules(self, live: Any, names: Iterable[str] | None = None) -> list[Any]:
+        """The deployed AlertRules (those `names`; an unknown name is refused with the known ones)."""
+        deployed = {n: d for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
+        if names is None:
+            return [deployed[n] for n in sorted(deployed)]
+        out = []
+        for n in names:
+            if n not in deployed:
+                hint = did_you_mean(n, deployed) or f"deployed rules: {', '.join(sorted(deployed)) or 'none'}"
+                raise AlertError(f"no alert rule `{n}` is deployed ({hint})", code="unknown_rule", status=404)
+            out.append(deployed[n])
+        return out
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def evaluate(self, conn: Connection, live: Any, rules: Sequence[Any], ids: list[int], at: datetime,
+                 actor: str = "system") -> Counts:
+        """Evaluate `rules` (all of one scope entity) over its records `ids` at `at`, in `conn`'s
+        transaction, writing each alert's step. A subject deleted since closes its open alerts."""
+        counts = Counts()
+        if not rules or not ids:
+            return counts
+        entity = rules[0].scope
+        loader = Loader(conn, live)
+        loader.given("$now", at)
+        rows = loader.rows(entity, ids)
+        reads = " ".join(_reads(r) for r in rules)
+        for c in live.entity(entity).collections:
+            if c.name in reads:
+                loader.prime(c.entity, c.via, list(rows))
+        key = live.model[entity].key
+        current = open_alerts(conn, [r.name for r in rules], entity, ids)
+        for id_ in ids:
+            row = rows.get(id_)
+            if row is None:
+                for rule in rules:
+                    stored = current.get((rule.name, id_))
+                    if stored is not None:
+                        close_gone(conn, stored, rule.name, entity, id_, at, live.version, actor)
+                        counts.steps["subject_deleted"] += 1
+                continue
+            counts.subjects += 1
+            ctx = RecordContext(entity, row, loader, id_)
+            subject_key = row.get(key) if key else id_
+            for rule in rules:
+                counts.evaluations += 1
+                finding = evaluate(rule, ctx)
+                errors = [{"rule": rule.name, "subject": str(subject_key), "where": w, "expression": t}
+                          for w, t in finding.errors]
+                if errors and len(counts.errors) < 100:
+                    counts.errors += errors[: 100 - len(counts.errors)]
+                stored = current.get((rule.name, id_))
+                evidence = evidence_text(finding.evidence) if finding.holds else (
+                    stored.evidence if stored is not None else "[]")
+                step = decide(rule, None if stored is None else stored.current, finding, at, self.calendar,
+                              evidence_changed=stored is not None and stored.evidence != evidence)
+                if not step.changes:
+                    continue
+                message = self._message(rule, row, step.grade, evidence)
+                write_step(conn, step, rule=rule.name, entity=entity, subject_id=id_, subject_key=subject_key,
+                           stored=stored, message=message, evidence=evidence, errors=errors,
+                           version=live.version, at=at, actor=actor)
+                counts.steps[step.kind] += 1
+        return counts
+
+    def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:
+        """The rule's message in both languages (`{{ subject.name }}` …); a text that cannot be
+        rendered is kept as written, and logged."""
+        values = {"subject": plain(row), "grade": grade, "rule": rule.name,
+                  "evidence": [e["value"] for e in json.loads(evidence)]}
+        out = {}
+        for lang in ("zh", "en"):
+            text = getattr(rule.message, lang) or rule.message.text(lang)
+            try:
+                out[lang] = render_text(text, values, f"message of alert rule `{rule.name}`")
+            except TemplateProblem as exc:
+                log.warning("%s", exc.message)
+                out[lang] = text
+        return out
+
+    def evaluate_subjects(self, rule_names: Iterable[str] | None, keys: Iterable[Any], *,
+                          at: datetime | None = None, actor: str = "system") -> Counts:
+        """Evaluate rules (all, or those named) over the subjects given by key or id, now (or `at`)."""
+        live = self.records.refresh()
+        at = at or self.clock()
+        counts = Counts()
+        by_scope = _by_scope(self.rules(live, rule_names))
+        keys = list(keys)
+        with writing(self.engine) as conn:
+            for entity, rules in by_scope.items():
+                found = sorted(set(keys_to_ids(conn, live, entity, keys).values()))
+                counts.add(self.evaluate(conn, live, rules, found, at, actor))
+        return counts
+
+    # -- a scan of every subject ----------------------------------------------------------------
+    def scan(self, rule_names: Iterable[str] | None = None, *, at: datetime | None = None, batch: int = BATCH,
+             progress: Callable[[int], None] | None = None) -> Counts:
+        """Evaluate rules (all, or those named) over every record of their scope, `batch` subjects
+        per transaction. Idempotent: a second scan at the same time writes nothing, and a scan
+        cut short is completed by running it again (each batch commits what it found)."""
+        live = self.records.refresh()
+        at = at or self.clock()
+        counts = Counts()
+        for entity, rules in _by_scope(self.rules(live, rule_names)).items():
+            t = live.table(entity)
+            with self.engine.connect() as conn:
+                ids = [r[0] for r in conn.execute(sa.select(t.c.id).order_by(t.c.id))]
+                have = set(ids)
+                ids += [i for i in _open_subjects(conn, [r.name for r in rules], entity) if i not in have]
+            for start in range(0, len(ids), batch):
+                chunk = ids[start:start + batch]
+                with writing(self.engine) as conn:
+                    counts.add(self.evaluate(conn, live, rules, chunk, at))
+                if progress is not None:
+                    progress(len(chunk))
+        return counts
+
+    def subjects_to_scan(self, rule_names: Iterable[str] | None = None) -> int:
+        live = self.records.refresh()
+        total = 0
+        with self.engine.connect() as conn:
+            for entity in _by_scope(self.rules(live, rule_names)):
+                t = live.table(entity)
+                total += conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0
+        return total
+
+    # -- the change feed -------------------------------------------------------------------------
+    def on_changes(self, conn: Connection, changes: Sequence[Change]) -> Counts:
+        """The feed handler: the subjects these changes touch, by each rule's `on:` list, evaluated
+        in the feed's transaction (the subscriber's cursor and the alerts move together)."""
+        live = self.records.refresh()
+        rules = {r.name: r for r in self.rules(live)}
+        by_entity: dict[str, list[Trigger]] = defaultdict(list)
+        for rule in rules.values():
+            for t in live.cache(("alert triggers", rule.name), triggers_of, live.bundle, rule):
+                by_entity[t.entity].append(t)
+        wanted: dict[str, set[int]] = defaultdict(set)            # rule → subject ids
+        via_needed: dict[tuple[str, str], set[int]] = defaultdict(set)
+        hits: list[tuple[Trigger, Change]] = []
+        for change in changes:
+            for t in by_entity.get(change.entity, ()):
+                if t.hears(change.op):
+                    hits.append((t, change))
+                    if t.how == "collection" and change.op != "delete":
+                        via_needed[(t.entity, t.via or "")].add(change.record_id)
+        loader = Loader(conn, live)
+        parents: dict[tuple[str, str], dict[int, Any]] = {}
+        for (entity, via), ids in via_needed.items():
+            if entity in live.model:
+                parents[(entity, via)] = {i: r.get(via) for i, r in loader.rows(entity, sorted(ids)).items()}
+        for t, change in hits:
+            if t.how == "subject":
+                wanted[t.rule].add(change.record_id)
+            else:
+                parent = parents.get((t.entity, t.via or ""), {}).get(change.record_id)
+                if parent is not None:                 # a deleted child's parent is unknown
+                    wanted[t.rule].add(parent)
+        counts = Counts()
+        at = self.clock()
+        by_scope: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for name, ids in wanted.items():
+            for i in ids:
+                by_scope[rules[name].scope][i].append(rules[name])
+        for subjects in by_scope.values():
+            groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+            for i, rs in subjects.items():
+                groups[tuple(sorted(r.name for r in rs))].append(i)
+            for names, ids in groups.items():
+                counts.add(self.evaluate(conn, live, [rules[n] for n in names], sorted(ids), at))
+        return counts
+
+    # -- reading and closing ---------------------------------------------------------------------
+    def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
+             limit: int = 200) -> list[dict]:
+        q = sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)
+        if rule:
+            q = q.where(alerts.c.rule == rule)
+        if status:
+            q = q.where(alerts.c.status == status)
+        if grade:
+            q = q.where(alerts.c.grade == grade)
+        with self.engine.connect() as conn:
+            return [_view(r) for r in conn.execute(q).mappings()]
+
+
+def _view(r: Any) -> dict:
+    return {"id": r["id"], "rule": r["rule"], "subject": {"entity": r["subject_entity"], "key": r["subject_key"]},
+            "grade": r["grade"], "status": r["status"], "message": json.loads(r["message"]),
+            "evidence": json.loads(r["evidence"]), "opened_at": r["opened_at"], "updated_at": r["updated_at"],
+            "due_at": r["due_at"], "cleared_at": r["cleared_at"], "closed_at": r["closed_at"],
+            "close_reason": r["close_reason"]}
+
+
+def _by_scope(rules: Iterable[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for r in rules:
+        out[r.scope].append(r)
+    return dict(out)
+
+
+def _open_subjects(conn: Connection, rules: list[str], entity: str) -> list[int]:
+    """Subjects with an open alert (a deleted one among them is closed by the scan)."""
+    q = sa.select(alerts.c.subject_id).distinct().where(alerts.c.status == "open", alerts.c.rule.in_(rules),
+                                                        alerts.c.subject_entity == entity)
+    return [r[0] for r in conn.execute(q)]

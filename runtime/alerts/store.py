@@ -1,0 +1,117 @@
+"""Reading and writing alerts in a caller's transaction: the open alerts of some subjects, and
+each lifecycle step written with its timeline event and its audit entry."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dsl.errors import BanyanError
+from engine.alerts import Current, Step
+from runtime.alerts.tables import OPEN, alert_events, alerts
+from runtime.audit import log as audit
+from runtime.flows.store import db_time, dumps, from_db
+
+
+class AlertError(BanyanError):
+    """A refused alert request (an unknown rule, an alert that is not there or not open …); its
+    words are the catalogue's `alerts.<code>`."""
+    code, status, namespace = "invalid", 422, "alerts"
+
+
+@dataclass
+class Stored:
+    """An open alert as read for a new evaluation."""
+    id: int
+    grade: str
+    due_at: datetime | None
+    cleared_at: datetime | None
+    evidence: str
+
+    @property
+    def current(self) -> Current:
+        return Current(self.grade, from_db(self.due_at), from_db(self.cleared_at))
+
+
+def open_alerts(conn: Connection, rules: Iterable[str], entity: str, ids: list[int]) -> dict[tuple[str, int], Stored]:
+    """{(rule, subject id): its open alert} for the subjects `ids` of `entity` (in chunks)."""
+    rules = list(rules)
+    out: dict[tuple[str, int], Stored] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        q = (sa.select(alerts.c.id, alerts.c.rule, alerts.c.subject_id, alerts.c.grade, alerts.c.due_at,
+                       alerts.c.cleared_at, alerts.c.evidence)
+             .where(alerts.c.status == OPEN, alerts.c.subject_entity == entity, alerts.c.rule.in_(rules),
+                    alerts.c.subject_id.in_(chunk)))
+        for r in conn.execute(q):
+            out[(r.rule, r.subject_id)] = Stored(r.id, r.grade, r.due_at, r.cleared_at, r.evidence)
+    return out
+
+
+def evidence_text(evidence: Iterable[tuple[Any, Any]]) -> str:
+    """The evidence as stored: [{label: {zh, en}, value}] (values JSON-ready: money as exact text)."""
+    return dumps([{"label": {"zh": label.zh, "en": label.en}, "value": value} for label, value in evidence])
+
+
+def _event(conn: Connection, alert_id: int, at: datetime, kind: str, grade: str | None, actor: str,
+           data: dict | None = None) -> None:
+    conn.execute(alert_events.insert().values(alert_id=alert_id, at=db_time(at), kind=kind, grade=grade, actor=actor,
+                                              data=None if data is None else dumps(data)))
+
+
+def _audit(conn: Connection, actor: str, alert_id: int, what: dict, version: int | None) -> None:
+    audit.append(conn, [audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(what))], version)
+
+
+def write_step(conn: Connection, step: Step, *, rule: str, entity: str, subject_id: int, subject_key: Any,
+               stored: Stored | None, message: dict[str, str], evidence: str, errors: list, version: int,
+               at: datetime, actor: str = "system") -> int | None:
+    """Write `step` for the subject's alert under `rule`; returns the alert's id (None: no step)."""
+    if not step.changes:
+        return None if stored is None else stored.id
+    now = db_time(at)
+    errors_text = dumps(errors) if errors else None
+    if step.kind in ("open", "reopen"):
+        if stored is not None:                 # reopen: the open alert makes way for the new one
+            conn.execute(alerts.update().where(alerts.c.id == stored.id).values(
+                status="closed", closed_at=now, closed_by=actor, close_reason="superseded", updated_at=now))
+            _event(conn, stored.id, at, "superseded", stored.grade, actor)
+        alert_id = conn.execute(alerts.insert().values(
+            rule=rule, subject_entity=entity, subject_id=subject_id,
+            subject_key=None if subject_key is None else str(subject_key), grade=step.grade, status=OPEN,
+            message=json.dumps(message, ensure_ascii=False), evidence=evidence, errors=errors_text,
+            deployment_version=version, opened_at=now, updated_at=now, due_at=db_time(step.due_at))
+        ).inserted_primary_key[0]
+        _event(conn, alert_id, at, "open", step.grade, actor, {"evidence": json.loads(evidence)})
+        _audit(conn, actor, alert_id, {"alert": alert_id, "rule": rule, "subject": [entity, subject_key],
+                                       "step": "open", "grade": step.grade}, version)
+        return alert_id
+    assert stored is not None                  # every other step moves an open alert
+    values: dict[str, Any] = {"updated_at": now, "grade": step.grade, "due_at": db_time(step.due_at),
+                              "cleared_at": db_time(step.cleared_at), "deployment_version": version}
+    if step.kind in ("raise", "lower", "refresh", "resume"):
+        values.update(message=json.dumps(message, ensure_ascii=False), evidence=evidence, errors=errors_text)
+    if step.kind == "lift":
+        values.update(status="lifted", closed_at=now, closed_by=actor,
+                      close_reason="quiet period over" if step.cleared_at != at else "condition no longer holds")
+    conn.execute(alerts.update().where(alerts.c.id == stored.id).values(**values))
+    data = {"evidence": json.loads(evidence)} if step.kind in ("raise", "lower", "refresh", "resume") else None
+    _event(conn, stored.id, at, step.kind, step.grade, actor, data)
+    _audit(conn, actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_key],
+                                    "step": step.kind, "grade": step.grade, "was": stored.grade}, version)
+    return stored.id
+
+
+def close_gone(conn: Connection, stored: Stored, rule: str, entity: str, subject_id: int, at: datetime,
+               version: int, actor: str = "system") -> None:
+    """An open alert whose subject was deleted is closed, saying so."""
+    now = db_time(at)
+    conn.execute(alerts.update().where(alerts.c.id == stored.id).values(
+        status="closed", closed_at=now, closed_by=actor, close_reason="the record was deleted", updated_at=now))
+    _event(conn, stored.id, at, "subject_deleted", stored.grade, actor)
+    _audit(conn, actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_id],
+                                    "step": "subject_deleted"}, version)

@@ -1,0 +1,51 @@
+"""The alert tables: one row per alert (its grade, state, message, evidence and answer time) and
+its timeline. The Alembic revision `0013_alerts` creates them (a frozen copy, never an import).
+Times are naive UTC, as in every Banyan table (runtime/flows/store.py `db_time`).
+
+At most one open alert per rule and subject: a partial unique index holds it on both databases,
+so two workers evaluating the same subject at once cannot open two."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+OPEN = "open"
+
+alerts = sa.Table(
+    "banyan_alerts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("subject_entity", sa.String(100), nullable=False),
+    sa.Column("subject_id", sa.BigInteger, nullable=False),
+    sa.Column("subject_key", sa.String(200)),
+    sa.Column("grade", sa.String(10), nullable=False),               # yellow | orange | red
+    sa.Column("status", sa.String(10), nullable=False),              # open | lifted | closed
+    sa.Column("message", sa.Text, nullable=False),                   # {"zh": …, "en": …} as JSON
+    sa.Column("evidence", sa.Text, nullable=False),                  # [{"label": {zh, en}, "value": …}] as JSON
+    sa.Column("errors", sa.Text),                                    # conditions that could not be read, JSON
+    sa.Column("deployment_version", sa.Integer, nullable=False),
+    sa.Column("opened_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("due_at", sa.DateTime),
+    sa.Column("cleared_at", sa.DateTime),                            # the quiet period runs since
+    sa.Column("closed_at", sa.DateTime),
+    sa.Column("closed_by", sa.String(200)),
+    sa.Column("close_reason", sa.String(500)),
+    sa.Index("ix_banyan_alerts_subject", "subject_entity", "subject_id", "rule"),
+    sa.Index("ix_banyan_alerts_status", "status", "grade"),
+    sa.Index("ux_banyan_alerts_open", "rule", "subject_entity", "subject_id", unique=True,
+             sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")),
+)
+
+alert_events = sa.Table(
+    "banyan_alert_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),        # open | raise | lower | refresh | clear | resume | lift | close …
+    sa.Column("grade", sa.String(10)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("data", sa.Text),                               # JSON: evidence, reason …
+    sa.Index("ix_banyan_alert_events_alert", "alert_id", "id"),
+)

@@ -1,0 +1,197 @@
+"""The alert room (issue 13, first part): a scan opens, raises, lowers and lifts alerts and writes
+only differences; a record change reaches the rules whose `on:` hears it through the change feed,
+in the transaction that moves the feed's cursor; every step is on the alert's timeline and in the
+audit chain; at most one open alert per rule and subject. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from runtime.alerts import worker as alert_worker
+from runtime.alerts.service import AlertService
+from runtime.alerts.store import AlertError
+from runtime.alerts.tables import alert_events, alerts
+from runtime.audit import log as audit
+from runtime.cli.main import main
+from runtime.deploy.deployments import DeploymentRegistry
+from runtime.deploy.live import live_from_bundle
+from runtime.deploy.releases import release_of
+from runtime.jobs import feed
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
+
+from .bundles import bundle, entity
+
+COMPANY = entity("company", """
+    - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
+    - {name: name, type: string, label: {en: Name}, required: true}
+""", extra="""
+collections:
+  - {name: loans, entity: loan, via: borrower, label: {en: Loans}}
+""")
+LOAN = entity("loan", """
+    - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
+    - {name: borrower, type: ref(company), label: {en: Borrower}, required: true}
+    - {name: overdue_days, type: integer, label: {en: Overdue days}, min: 0}
+""")
+RULE = ("overdue.yaml", """\
+apiVersion: banyan/v1
+kind: AlertRule
+metadata: {name: overdue, label: {zh: 贷款逾期, en: Loan overdue}}
+spec:
+  scope: company
+  category: financial
+  on: [loans.updated, loans.created]
+  grades:
+    yellow: "max(loans, l -> l.overdue_days) >= 1"
+    orange: "max(loans, l -> l.overdue_days) >= 31"
+    red: "max(loans, l -> l.overdue_days) > 90"
+  message: {zh: '{{ subject.name }} 贷款逾期', en: '{{ subject.name }} has overdue loans'}
+  evidence:
+    - {label: {zh: 最长逾期天数, en: Longest overdue}, value: "max(loans, l -> l.overdue_days)"}
+  respond_within: {yellow: 10 days, orange: 5 days, red: 2 days}
+  suppress: {while_open: true, lift_after: 30 days}
+""")
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def bank(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
+    engine = make_engine(db_url)
+    b = bundle(COMPANY, LOAN, RULE)
+    reg = DeploymentRegistry(engine)
+    out = reg.deploy(release_of(b), author="test")
+    records = Records(engine, live_from_bundle(b, out.version, reg.current().model))
+    clock = Clock()
+    service = AlertService(engine, records=records, clock=clock)
+    alert_worker.use(service)
+    records.create("company", {"code": "C1", "name": "甲公司"}, actor="ann")
+    records.create("company", {"code": "C2", "name": "乙公司"}, actor="ann")
+    yield engine, records, service, clock, db_url
+    engine.dispose()
+
+
+def rows(engine, **where):
+    with engine.connect() as conn:
+        q = sa.select(alerts).order_by(alerts.c.id)
+        for k, v in where.items():
+            q = q.where(alerts.c[k] == v)
+        return list(conn.execute(q).mappings())
+
+
+def timeline(engine, alert_id):
+    with engine.connect() as conn:
+        return [r.kind for r in conn.execute(sa.select(alert_events.c.kind).where(alert_events.c.alert_id == alert_id)
+                                             .order_by(alert_events.c.id))]
+
+
+def set_overdue(records, code, days):
+    loan = records.find("loan", code)
+    records.update("loan", loan["id"], {"overdue_days": days}, actor="ann")
+
+
+def test_a_scan_opens_raises_lowers_lifts_and_writes_only_differences(bank):
+    engine, records, service, clock, _ = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 40}, actor="ann")
+    records.create("loan", {"code": "L2", "borrower": "C2", "overdue_days": 0}, actor="ann")
+    counts = service.scan()
+    assert counts.subjects == 2 and dict(counts.steps) == {"open": 1}
+    (a,) = rows(engine)
+    assert (a["rule"], a["subject_key"], a["grade"], a["status"]) == ("overdue", "C1", "orange", "open")
+    assert "甲公司 贷款逾期" in a["message"] and '"value":40' in a["evidence"]
+    assert a["due_at"] == (T0 + timedelta(days=5)).replace(tzinfo=None)
+    assert dict(service.scan().steps) == {}                       # nothing changed: nothing written
+
+    set_overdue(records, "L1", 120)
+    clock.now = T0 + timedelta(days=1)
+    assert dict(service.scan().steps) == {"raise": 1}
+    a = rows(engine)[0]
+    assert a["grade"] == "red" and a["due_at"] == (clock.now + timedelta(days=2)).replace(tzinfo=None)
+    set_overdue(records, "L1", 5)
+    assert dict(service.scan().steps) == {"lower": 1} and rows(engine)[0]["grade"] == "yellow"
+
+    set_overdue(records, "L1", 0)                                  # paid: the quiet period starts
+    clock.now = T0 + timedelta(days=2)
+    assert dict(service.scan().steps) == {"clear": 1} and rows(engine)[0]["status"] == "open"
+    clock.now = T0 + timedelta(days=20)
+    assert dict(service.scan().steps) == {}
+    clock.now = T0 + timedelta(days=33)
+    assert dict(service.scan().steps) == {"lift": 1}
+    a = rows(engine)[0]
+    assert a["status"] == "lifted" and a["close_reason"] == "quiet period over"
+    assert timeline(engine, a["id"]) == ["open", "raise", "lower", "clear", "lift"]
+    with engine.connect() as conn:
+        steps = [r.after for r in conn.execute(sa.select(audit.audit_log.c.after)
+                                                .where(audit.audit_log.c.action == "alert"))]
+    assert len(steps) == 5 and all('"rule":"overdue"' in s for s in steps)
+    with engine.connect() as conn:
+        assert audit.verify(conn).problems == []
+
+
+def test_a_record_change_reaches_the_rule_through_the_feed(bank):
+    engine, records, service, clock, _ = bank
+    feed.run_once(engine, "w1", names=["alerts"])                 # the companies' creation: no rule hears it
+    assert rows(engine) == []
+    records.create("loan", {"code": "L1", "borrower": "C2", "overdue_days": 95}, actor="ann")
+    assert rows(engine) == []                                      # not in the writer's transaction
+    assert feed.run_once(engine, "w1", names=["alerts"]) >= 1
+    (a,) = rows(engine)
+    assert (a["subject_key"], a["grade"]) == ("C2", "red")
+    set_overdue(records, "L1", 96)                                 # same grade, other evidence: refreshed
+    feed.run_once(engine, "w1", names=["alerts"])
+    assert timeline(engine, a["id"]) == ["open", "refresh"]
+    feed.run_once(engine, "w2", names=["alerts"])                  # each change once, whoever runs the feed
+    assert timeline(engine, a["id"]) == ["open", "refresh"] and len(rows(engine)) == 1
+
+
+def test_a_deleted_subject_closes_its_alerts(bank):
+    engine, records, service, clock, _ = bank
+    loan = records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 10}, actor="ann")
+    service.scan()
+    records.delete("loan", loan["id"], actor="ann")
+    records.delete("company", records.find("company", "C1")["id"], actor="ann")
+    assert dict(service.scan().steps) == {"subject_deleted": 1}
+    assert rows(engine)[0]["close_reason"] == "the record was deleted"
+
+
+def test_one_open_alert_per_rule_and_subject_is_held_by_the_database(bank):
+    engine, records, service, clock, _ = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 10}, actor="ann")
+    service.scan()
+    a = rows(engine)[0]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(alerts.insert().values({k: v for k, v in a.items() if k != "id"}))
+
+
+def test_an_unknown_rule_is_refused_with_the_known_ones(bank):
+    engine, records, service, clock, _ = bank
+    with pytest.raises(AlertError) as refused:
+        service.scan(["overdeu"])
+    assert refused.value.code == "unknown_rule" and "overdue" in refused.value.message
+
+
+def test_the_cli_scans_and_lists(bank, monkeypatch):
+    engine, records, service, clock, db_url = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 10}, actor="ann")
+    monkeypatch.setenv("BANYAN_DATABASE_URL", db_url)
+    runner = CliRunner()
+    out = runner.invoke(main, ["alerts", "scan"])
+    assert out.exit_code == 0, out.output
+    assert "2 subjects" in out.output and "open 1" in out.output
+    listed = runner.invoke(main, ["alerts", "list"])
+    assert "overdue C1: 甲公司 贷款逾期 [open]" in listed.output
+    bad = runner.invoke(main, ["alerts", "scan", "--at", "2026-13-01"])
+    assert bad.exit_code == 2 and "not a date" in bad.output and "Traceback" not in bad.output
