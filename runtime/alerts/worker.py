@@ -1,30 +1,82 @@
-"""The alert room's part in the worker: the change feed's subscriber `alerts` (each committed
-record change once, evaluated in the transaction that moves the subscriber's cursor).
-Imported by `banyan worker` and `banyan serve`, as the flows' worker is."""
+"""The alert room's part in the worker (imported by `banyan worker` and `banyan serve`, as the
+flows' worker is):
+- the change feed's subscriber `alerts`: each committed record change once, evaluated in the
+  transaction that moves the subscriber's cursor;
+- the periodic job `alert-schedules` (every minute): one due item `alert-scan` per schedule of a
+  deployed rule (`on: [{schedule: daily 06:00}]`) at its next time on the bank's clock (business
+  days on the bank's calendar); items of schedules no longer deployed are taken back;
+- the due work `alert-scan`: a scan of the rule's subjects (at least once: a scan is idempotent).
+  Once done the item goes, and the next check puts the following time; a worker that was down
+  at 06:00 runs the scan once when it comes back."""
 from __future__ import annotations
 
+import json
 import weakref
-from typing import Sequence
+from datetime import timedelta
+from typing import Any, Sequence
 
 from sqlalchemy.engine import Connection, Engine
 
 from runtime.alerts.service import SUBSCRIBER, AlertService
-from runtime.jobs import feed
+from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
+from runtime.jobs.scheduler import register_job
+from runtime.jobs.schedules import next_time
+from runtime.storage.db import writing
 
+SCAN = "alert-scan"
+CHECK_SECONDS = 60
 _SERVICES: "weakref.WeakKeyDictionary[Engine, AlertService]" = weakref.WeakKeyDictionary()
 
 
 def use(service: AlertService) -> None:
-    """Evaluate changes of `service.engine` through `service` (its clock and calendar)."""
+    """Evaluate through `service` (its clock and calendar) for `service.engine`."""
     _SERVICES[service.engine] = service
 
 
-def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
-    service = _SERVICES.get(conn.engine)
+def _service(engine: Engine) -> AlertService:
+    service = _SERVICES.get(engine)
     if service is None:
-        service = _SERVICES[conn.engine] = AlertService(conn.engine)
-    return service.on_changes(conn, changes).evaluations
+        service = _SERVICES[engine] = AlertService(engine)
+    return service
+
+
+def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
+    return _service(conn.engine).on_changes(conn, changes).evaluations
+
+
+def keep_schedules(engine: Engine, worker: str = "") -> int:
+    """One due `alert-scan` item per schedule of the deployed rules; returns how many schedules."""
+    service = _service(engine)
+    live = service.records.refresh()
+    now = service.clock()
+    calendar = service.calendar.current() if hasattr(service.calendar, "current") else service.calendar
+    wanted: dict[str, tuple[Any, dict]] = {}
+    for rule in service.rules(live):
+        for s in rule.schedules:
+            wanted[f"{rule.name}|{s.text}"] = (next_time(s, now, calendar=calendar),
+                                               {"rule": rule.name, "schedule": s.text})
+    waiting = {i["key"]: i for i in leases.pending(engine, SCAN)}
+    stale = [k for k, i in waiting.items() if k not in wanted and not i["claimed_by"]]
+    if not stale and all(k in waiting and json.loads(waiting[k]["payload"]) == p for k, (_, p) in wanted.items()):
+        return len(wanted)                      # an idle check writes nothing
+    with writing(engine) as conn:
+        for key, (due_at, payload) in wanted.items():
+            leases.ensure(conn, SCAN, key, due_at, payload)
+        for key in stale:
+            leases.cancel(conn, SCAN, key)
+    return len(wanted)
+
+
+def run_scan(engine: Engine, item: Any) -> None:
+    """A scheduled scan of one rule (nothing when the rule is no longer deployed)."""
+    service = _service(engine)
+    live = service.records.refresh()
+    name = item.payload.get("rule")
+    if name in {r.name for r in service.rules(live)}:
+        service.scan([name])
 
 
 feed.subscribe(SUBSCRIBER, on_changes)
+register_job("alert-schedules", CHECK_SECONDS, keep_schedules)
+leases.handle(SCAN, run_scan, transactional=False, lease=timedelta(hours=1), batch=10)

@@ -88,6 +88,21 @@ def schedule(conn: Connection, kind: str, key: str, due_at: datetime, payload: M
                  .on_conflict_do_update(index_elements=["kind", "key"], set_=again))
 
 
+def ensure(conn: Connection, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any] | None = None) -> None:
+    """`schedule`, unless `kind`'s item `key` is already waiting with the same payload (a periodic
+    check that keeps one item per schedule: its time is not moved, nor its attempts reset); an item
+    with another payload (the schedule was redeployed) is moved, unless a worker holds it."""
+    if not key or len(str(key)) > 200:
+        raise ValueError(f"a due item of `{kind}` needs a key of 1 to 200 characters")
+    values = {"kind": kind, "key": str(key), "due_at": db_time(due_at), "payload": _json(payload or {}),
+              "attempts": 0, "last_error": None, "claimed_by": None, "claimed_until": None}
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(due)
+    again = {k: insert.excluded[k] for k in values if k not in ("kind", "key")}
+    conn.execute(insert.values(**values, created_at=db_now()).on_conflict_do_update(
+        index_elements=["kind", "key"], set_=again,
+        where=sa.and_(due.c.payload != insert.excluded.payload, due.c.claimed_by.is_(None))))
+
+
 def cancel(conn: Connection, kind: str, key: str) -> bool:
     """Take back `kind`'s item `key`; whether there was one."""
     return conn.execute(due.delete().where(due.c.kind == kind, due.c.key == str(key))).rowcount > 0

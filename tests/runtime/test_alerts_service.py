@@ -195,3 +195,32 @@ def test_the_cli_scans_and_lists(bank, monkeypatch):
     assert "overdue C1: 甲公司 贷款逾期 [open]" in listed.output
     bad = runner.invoke(main, ["alerts", "scan", "--at", "2026-13-01"])
     assert bad.exit_code == 2 and "not a date" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_scheduled_rule_is_scanned_when_its_time_comes(db_url, tmp_path, monkeypatch):
+    from runtime.jobs import leases
+    monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
+    engine = make_engine(db_url)
+    daily = (RULE[0], RULE[1].replace("on: [loans.updated, loans.created]", "on: [{schedule: daily 06:00}]"))
+    b = bundle(COMPANY, LOAN, daily)
+    reg = DeploymentRegistry(engine)
+    out = reg.deploy(release_of(b), author="test")
+    records = Records(engine, live_from_bundle(b, out.version, reg.current().model))
+    clock = Clock()                                    # 2026-03-02 09:00 in Beijing
+    service = AlertService(engine, records=records, clock=clock)
+    alert_worker.use(service)
+    records.create("company", {"code": "C1", "name": "甲公司"}, actor="ann")
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 3}, actor="ann")
+    assert alert_worker.keep_schedules(engine) == 1
+    (item,) = leases.pending(engine, alert_worker.SCAN)
+    assert item["due_at"] == datetime(2026, 3, 2, 22, 0)           # 06:00 the next morning, Beijing time
+    alert_worker.keep_schedules(engine)                            # an idle check changes nothing
+    assert [i["due_at"] for i in leases.pending(engine, alert_worker.SCAN)] == [item["due_at"]]
+    assert leases.run_once(engine, "w1", kinds=[alert_worker.SCAN], now=datetime(2026, 3, 2, 21, 59)) == 0
+    assert rows(engine) == []
+    assert leases.run_once(engine, "w1", kinds=[alert_worker.SCAN], now=datetime(2026, 3, 2, 22, 0, 30)) == 1
+    assert [(a["subject_key"], a["grade"]) for a in rows(engine)] == [("C1", "yellow")]
+    clock.now = datetime(2026, 3, 2, 22, 1, tzinfo=timezone.utc)
+    alert_worker.keep_schedules(engine)                            # the next morning's scan
+    assert [i["due_at"] for i in leases.pending(engine, alert_worker.SCAN)] == [datetime(2026, 3, 3, 22, 0)]
+    engine.dispose()
