@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate
+from runtime.alerts.notify import notify
 from runtime.alerts.store import AlertError, close_gone, evidence_text, open_alerts, write_step
 from runtime.alerts.tables import alerts
 from runtime.flows.calendar import LiveCalendar
@@ -41,18 +42,21 @@ class Counts:
     """What an evaluation did: subjects and rules evaluated, and the steps written by kind."""
     subjects: int = 0
     evaluations: int = 0
+    messages: int = 0                                          # notifications written to the outbox
     steps: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[dict] = field(default_factory=list)          # conditions that could not be read (first 100)
 
     def add(self, other: "Counts") -> None:
         self.subjects += other.subjects
         self.evaluations += other.evaluations
+        self.messages += other.messages
         for k, v in other.steps.items():
             self.steps[k] += v
         self.errors += other.errors[: max(0, 100 - len(self.errors))]
 
     def to_dict(self) -> dict:
         return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
+                "messages": self.messages,
                 "errors": self.errors}
 
 
@@ -158,10 +162,14 @@ class AlertService:
                 if not step.changes:
                     continue
                 message = self._message(rule, row, step.grade, evidence)
-                write_step(conn, step, rule=rule.name, entity=entity, subject_id=id_, subject_key=subject_key,
-                           stored=stored, message=message, evidence=evidence, errors=errors,
-                           version=live.version, at=at, actor=actor)
+                alert_id = write_step(conn, step, rule=rule.name, entity=entity, subject_id=id_,
+                                      subject_key=subject_key, stored=stored, message=message, evidence=evidence,
+                                      errors=errors, version=live.version, at=at, actor=actor)
                 counts.steps[step.kind] += 1
+                if alert_id is not None and step.grade is not None:
+                    counts.messages += notify(conn, live, loader, rule, ctx, alert_id=alert_id, step=step.kind,
+                                              grade=step.grade, entity=entity, row=row, subject_key=subject_key,
+                                              evidence=json.loads(evidence), due_at=step.due_at, at=at)
         return counts
 
     def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:

@@ -41,10 +41,11 @@ Channels = Callable[[Engine], Mapping[str, Any]]
 
 
 def message_row(channel: str, recipient: str | None, kind: str, payload: Mapping[str, Any], at: datetime,
-                source: str | None = None, language: str | None = None) -> dict:
-    """The outbox row of one message, with a fresh stable id (for writing many at once)."""
+                source: str | None = None, language: str | None = None, *, message_id: str | None = None) -> dict:
+    """The outbox row of one message, with a fresh stable id (for writing many at once), or the
+    `message_id` given (a message that must exist once: its id says what it is about)."""
     now = db_time(at)
-    return {"message_id": uuid.uuid4().hex, "channel": channel, "recipient": recipient, "kind": kind,
+    return {"message_id": message_id or uuid.uuid4().hex, "channel": channel, "recipient": recipient, "kind": kind,
             "language": language, "payload": json.dumps(payload, ensure_ascii=False, default=str),
             "source": source, "created_at": now, "due_at": now, "attempts": 0}
 
