@@ -26,6 +26,8 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan records list company --limit 5 --order -registered_capital --fields name,group,branch,industry,registered_capital
 	$(DEMO_ENV) $(BIN)/banyan graph circles
 	$(DEMO_ENV) $(BIN)/banyan records list group --as rm_sh_01 --fields code,name,lead_branch,member_count,limit_usage
+	$(DEMO_ENV) $(BIN)/banyan alerts scan
+	$(DEMO_ENV) $(BIN)/banyan alerts list --limit 5
 	$(DEMO_ENV) $(BIN)/banyan audit verify
 	@echo "next: make serve, then open http://127.0.0.1:8000/ui/ and sign in as rm_sh_01 (password banyan-demo-2026)"
 

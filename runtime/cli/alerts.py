@@ -8,10 +8,9 @@ from datetime import date, datetime, time
 import click
 
 from dsl.bank_time import bank_timezone
+from dsl.errors import env_lang
 from runtime.cli.common import engine_for, env_option, fail, handle_errors, when
 from runtime.cli.main import main
-
-GRADE_WORDS = {"yellow": "黄", "orange": "橙", "red": "红"}
 
 
 def _service(env: str | None):
@@ -45,13 +44,15 @@ def scan(rules: tuple[str, ...], at: str | None, fmt: str, env: str | None) -> N
     """Evaluate the deployed alert rules (all, or RULES) over every record they watch, writing only
     what changed: alerts opened, raised, lowered, cleared or lifted. Safe to run again; a scan cut
     short is completed by running it again."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     service = _service(env)
     names = list(rules) or None
     moment = _at(at)
     total = service.subjects_to_scan(names)
     with Progress(TextColumn("scan"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=not sys.stderr.isatty(), disable=fmt == "json") as progress:
+                  console=Console(stderr=True), transient=not sys.stderr.isatty(),
+                  disable=fmt == "json") as progress:
         task = progress.add_task("scan", total=total)
         counts = service.scan(names, at=moment, progress=lambda n: progress.advance(task, n))
     if fmt == "json":
@@ -81,7 +82,10 @@ def list_alerts(rule: str | None, status: str, grade: str | None, limit: int, fm
     if not rows:
         click.echo("no alerts")
         return
+    from runtime.alerts.notify import GRADE_LABELS
+    lang = env_lang()
     for a in rows:
+        grade = GRADE_LABELS.get(a["grade"], {}).get(lang, a["grade"])
         due = f"  answer by {when(a['due_at'])}" if a["due_at"] and a["status"] == "open" else ""
-        click.echo(f"#{a['id']} {GRADE_WORDS.get(a['grade'], a['grade'])} {a['rule']} {a['subject']['key']}: "
-                   f"{a['message'].get('zh') or a['message'].get('en')} [{a['status']}]{due}")
+        message = a["message"].get(lang) or a["message"].get("zh") or a["message"].get("en")
+        click.echo(f"#{a['id']} {grade} {a['rule']} {a['subject']['key']}: {message} [{a['status']}]{due}")

@@ -191,8 +191,12 @@ def test_the_cli_scans_and_lists(bank, monkeypatch):
     out = runner.invoke(main, ["alerts", "scan"])
     assert out.exit_code == 0, out.output
     assert "2 subjects" in out.output and "open 1" in out.output
+    monkeypatch.setenv("BANYAN_LANG", "zh")
     listed = runner.invoke(main, ["alerts", "list"])
-    assert "overdue C1: 甲公司 贷款逾期 [open]" in listed.output
+    assert "#1 黄色 overdue C1: 甲公司 贷款逾期 [open]" in listed.output
+    monkeypatch.setenv("BANYAN_LANG", "en")
+    listed = runner.invoke(main, ["alerts", "list"])
+    assert "#1 Yellow overdue C1: 甲公司 has overdue loans [open]" in listed.output
     bad = runner.invoke(main, ["alerts", "scan", "--at", "2026-13-01"])
     assert bad.exit_code == 2 and "not a date" in bad.output and "Traceback" not in bad.output
 
