@@ -3,5 +3,6 @@
 calendar (runtime/alerts/ is the shell)."""
 from engine.alerts.evaluate import Finding, evaluate
 from engine.alerts.lifecycle import Current, Step, decide, due_at
+from engine.alerts.rollup import roll_up, rolled_grade
 
-__all__ = ["Current", "Finding", "Step", "decide", "due_at", "evaluate"]
+__all__ = ["Current", "Finding", "Step", "decide", "due_at", "evaluate", "roll_up", "rolled_grade"]

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dsl.diagnostics import did_you_mean
-from engine.alerts import decide, evaluate
+from engine.alerts import decide, evaluate, roll_up
 from runtime.alerts.notify import notify
 from runtime.alerts.store import AlertError, close_gone, evidence_text, open_alerts, write_step
-from runtime.alerts.tables import alerts
+from runtime.alerts.tables import OPEN, alerts
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.store import plain
 from runtime.jobs.changes import Change
@@ -45,6 +45,7 @@ class Counts:
     messages: int = 0                                          # notifications written to the outbox
     steps: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[dict] = field(default_factory=list)          # conditions that could not be read (first 100)
+    parents: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))   # rule → records rolled up to
 
     def add(self, other: "Counts") -> None:
         self.subjects += other.subjects
@@ -53,6 +54,8 @@ class Counts:
         for k, v in other.steps.items():
             self.steps[k] += v
         self.errors += other.errors[: max(0, 100 - len(self.errors))]
+        for k, v in other.parents.items():
+            self.parents[k] |= v
 
     def to_dict(self) -> dict:
         return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
@@ -119,9 +122,11 @@ class AlertService:
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, conn: Connection, live: Any, rules: Sequence[Any], ids: list[int], at: datetime,
-                 actor: str = "system") -> Counts:
+                 actor: str = "system", *, roll_ups: bool = True) -> Counts:
         """Evaluate `rules` (all of one scope entity) over its records `ids` at `at`, in `conn`'s
-        transaction, writing each alert's step. A subject deleted since closes its open alerts."""
+        transaction, writing each alert's step. A subject deleted since closes its open alerts.
+        Then the alerts the rules roll up (`roll_up: {to: group}`) on the records the subjects
+        point to, unless `roll_ups` is False (a scan does them once, at its end: `counts.parents`)."""
         counts = Counts()
         if not rules or not ids:
             return counts
@@ -145,6 +150,9 @@ class AlertService:
                         counts.steps["subject_deleted"] += 1
                 continue
             counts.subjects += 1
+            for rule in rules:
+                if rule.roll_up is not None and rule.roll_up.entity and row.get(rule.roll_up.to) is not None:
+                    counts.parents[rule.name].add(row[rule.roll_up.to])
             ctx = RecordContext(entity, row, loader, id_)
             subject_key = row.get(key) if key else id_
             for rule in rules:
@@ -170,6 +178,55 @@ class AlertService:
                     counts.messages += notify(conn, live, loader, rule, ctx, alert_id=alert_id, step=step.kind,
                                               grade=step.grade, entity=entity, row=row, subject_key=subject_key,
                                               evidence=json.loads(evidence), due_at=step.due_at, at=at)
+        if roll_ups:
+            for rule in rules:
+                if counts.parents.get(rule.name):
+                    counts.add(self.roll_up(conn, live, rule, sorted(counts.parents[rule.name]), at, actor))
+        return counts
+
+    def roll_up(self, conn: Connection, live: Any, rule: Any, parent_ids: list[int], at: datetime,
+                actor: str = "system") -> Counts:
+        """The alerts `rule` rolls up onto the records `parent_ids` (its `roll_up.to`), from their
+        members' open alerts: opened, raised, lowered, cleared or lifted like any alert (the
+        members' alerts have told their people; the group's alert sends nothing of its own)."""
+        counts = Counts()
+        ru = rule.roll_up
+        if ru is None or not ru.entity or not parent_ids:
+            return counts
+        scope_t, member = live.table(rule.scope), live.entity(rule.scope)
+        name_col = scope_t.c[member.display] if getattr(member, "display", None) in scope_t.c else alerts.c.subject_key
+        by_parent: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for start in range(0, len(parent_ids), 500):
+            chunk = parent_ids[start:start + 500]
+            q = (sa.select(scope_t.c[ru.to], name_col, alerts.c.subject_key, alerts.c.grade)
+                 .select_from(alerts.join(scope_t, scope_t.c.id == alerts.c.subject_id))
+                 .where(alerts.c.rule == rule.name, alerts.c.status == OPEN, alerts.c.subject_entity == rule.scope,
+                        scope_t.c[ru.to].in_(chunk)))
+            for parent, name, key, grade in conn.execute(q):
+                by_parent[parent].append((str(name or key), grade))
+        loader = Loader(conn, live)
+        rows = loader.rows(ru.entity, parent_ids)
+        key = live.model[ru.entity].key
+        current = open_alerts(conn, [rule.name], ru.entity, parent_ids)
+        for pid in parent_ids:
+            row, stored = rows.get(pid), current.get((rule.name, pid))
+            if row is None:
+                if stored is not None:
+                    close_gone(conn, stored, rule.name, ru.entity, pid, at, live.version, actor)
+                    counts.steps["subject_deleted"] += 1
+                continue
+            finding = roll_up(rule, by_parent.get(pid, ()))
+            evidence = evidence_text(finding.evidence) if finding.holds else (
+                stored.evidence if stored is not None else "[]")
+            step = decide(rule, None if stored is None else stored.current, finding, at, self.calendar,
+                          evidence_changed=stored is not None and stored.evidence != evidence)
+            if not step.changes:
+                continue
+            write_step(conn, step, rule=rule.name, entity=ru.entity, subject_id=pid,
+                       subject_key=row.get(key) if key else pid, stored=stored,
+                       message=self._message(rule, row, step.grade, evidence), evidence=evidence, errors=[],
+                       version=live.version, at=at, actor=actor)
+            counts.steps[f"roll-up {step.kind}"] += 1
         return counts
 
     def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:
@@ -219,9 +276,19 @@ class AlertService:
             for start in range(0, len(ids), batch):
                 chunk = ids[start:start + batch]
                 with writing(self.engine) as conn:
-                    counts.add(self.evaluate(conn, live, rules, chunk, at))
+                    counts.add(self.evaluate(conn, live, rules, chunk, at, roll_ups=False))
                 if progress is not None:
                     progress(len(chunk))
+            for rule in rules:                 # the groups once every member is current
+                if rule.roll_up is None or not rule.roll_up.entity:
+                    continue
+                with self.engine.connect() as conn:
+                    parents = counts.parents.get(rule.name, set()) | set(
+                        _open_subjects(conn, [rule.name], rule.roll_up.entity))
+                ordered = sorted(parents)
+                for start in range(0, len(ordered), batch):
+                    with writing(self.engine) as conn:
+                        counts.add(self.roll_up(conn, live, rule, ordered[start:start + batch], at))
         return counts
 
     def subjects_to_scan(self, rule_names: Iterable[str] | None = None) -> int:

@@ -228,3 +228,55 @@ def test_a_scheduled_rule_is_scanned_when_its_time_comes(db_url, tmp_path, monke
     alert_worker.keep_schedules(engine)                            # the next morning's scan
     assert [i["due_at"] for i in leases.pending(engine, alert_worker.SCAN)] == [datetime(2026, 3, 3, 22, 0)]
     engine.dispose()
+
+
+GROUP = entity("group", """
+    - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
+    - {name: name, type: string, label: {en: Name}, required: true}
+""", extra="""
+collections:
+  - {name: members, entity: company, via: group, label: {en: Members}}
+""")
+MEMBER = entity("company", """
+    - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
+    - {name: name, type: string, label: {en: Name}, required: true}
+    - {name: group, type: ref(group), label: {en: Group}}
+""", extra="""
+display: name
+collections:
+  - {name: loans, entity: loan, via: borrower, label: {en: Loans}}
+""")
+
+
+def test_a_members_alert_rolls_up_to_its_group(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
+    engine = make_engine(db_url)
+    rolled = (RULE[0], RULE[1].replace("  suppress: {while_open: true, lift_after: 30 days}",
+                                       "  suppress: {while_open: true}\n  roll_up: {to: group}"))
+    b = bundle(GROUP, MEMBER, LOAN, rolled)
+    reg = DeploymentRegistry(engine)
+    out = reg.deploy(release_of(b), author="test")
+    records = Records(engine, live_from_bundle(b, out.version, reg.current().model))
+    service = AlertService(engine, records=records, clock=Clock())
+    alert_worker.use(service)
+    records.create("group", {"code": "G1", "name": "一号集团"}, actor="ann")
+    for code, name in (("C1", "甲公司"), ("C2", "乙公司")):
+        records.create("company", {"code": code, "name": name, "group": "G1"}, actor="ann")
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 100}, actor="ann")
+    records.create("loan", {"code": "L2", "borrower": "C2", "overdue_days": 0}, actor="ann")
+    counts = service.scan()
+    assert dict(counts.steps) == {"open": 1, "roll-up open": 1}
+    (group_alert,) = rows(engine, subject_entity="group")
+    assert (group_alert["subject_key"], group_alert["grade"]) == ("G1", "orange")      # red, softened one step
+    assert '"value":{"red":1}' in group_alert["evidence"] and "甲公司" in group_alert["evidence"]
+    assert "一号集团 贷款逾期" in group_alert["message"]
+    set_overdue(records, "L2", 5)                                   # through the feed: the group follows
+    feed.run_once(engine, "w1", names=["alerts"])
+    group_alert = rows(engine, subject_entity="group")[0]
+    assert group_alert["grade"] == "orange" and '"yellow":1' in group_alert["evidence"]
+    set_overdue(records, "L1", 0)
+    feed.run_once(engine, "w1", names=["alerts"])                  # C1 lifts; a yellow member alone stays its own
+    assert rows(engine, subject_entity="group")[0]["status"] == "lifted"
+    assert timeline(engine, group_alert["id"]) == ["open", "refresh", "lift"]
+    assert dict(service.scan().steps) == {}
+    engine.dispose()

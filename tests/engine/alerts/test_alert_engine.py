@@ -84,3 +84,20 @@ def test_while_open_false_opens_a_new_alert_on_a_change_of_grade(rule):
     step = decide(loud, Current("yellow", NOW), Finding("red"), NOW, CAL)
     assert step.kind == "reopen" and step.grade == "red" and step.due_at == NOW + timedelta(days=2)
     assert decide(loud, Current("red", NOW), Finding("red"), NOW, CAL).kind == "none"
+
+
+def test_roll_up_grades():
+    from engine.alerts import rolled_grade
+    assert rolled_grade("worst_minus_one", ["yellow", "red"]) == "orange"
+    assert rolled_grade("worst_minus_one", ["yellow", "yellow"]) is None         # a yellow member stays its own
+    assert rolled_grade("same", ["yellow", "orange"]) == "orange"
+    assert rolled_grade("same", []) is None
+
+
+def test_a_groups_finding_counts_its_members_and_names_the_worst(rule):
+    from engine.alerts import roll_up
+    finding = roll_up(rule, [("甲", "red"), ("乙", "yellow"), ("丙", "red")])
+    assert finding.grade == "orange"
+    (members_label, counts), (worst_label, worst) = finding.evidence
+    assert counts == {"red": 2, "yellow": 1} and worst == "丙、甲" and members_label.en == "Members' alerts"
+    assert roll_up(rule, [("乙", "yellow")]).grade is None
