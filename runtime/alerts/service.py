@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate, roll_up
 from runtime.alerts.notify import notify
-from runtime.alerts.store import AlertError, close_gone, evidence_text, open_alerts, write_step
-from runtime.alerts.tables import OPEN, alerts
+from runtime.alerts.store import AlertError, close_gone, evidence_text, keep_errors, open_alerts, write_step
+from runtime.alerts.tables import OPEN, alert_errors, alerts
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.store import plain
 from runtime.jobs.changes import Change
@@ -140,6 +140,7 @@ class AlertService:
                 loader.prime(c.entity, c.via, list(rows))
         key = live.model[entity].key
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
+        failed: list[dict] = []
         for id_ in ids:
             row = rows.get(id_)
             if row is None:
@@ -160,8 +161,11 @@ class AlertService:
                 finding = evaluate(rule, ctx)
                 errors = [{"rule": rule.name, "subject": str(subject_key), "where": w, "expression": t}
                           for w, t in finding.errors]
-                if errors and len(counts.errors) < 100:
-                    counts.errors += errors[: 100 - len(counts.errors)]
+                if errors:
+                    failed.append({"rule": rule.name, "id": id_, "key": str(subject_key),
+                                   "errors": [{"where": w, "expression": t} for w, t in finding.errors]})
+                    if len(counts.errors) < 100:
+                        counts.errors += errors[: 100 - len(counts.errors)]
                 stored = current.get((rule.name, id_))
                 evidence = evidence_text(finding.evidence) if finding.holds else (
                     stored.evidence if stored is not None else "[]")
@@ -178,6 +182,7 @@ class AlertService:
                     counts.messages += notify(conn, live, loader, rule, ctx, alert_id=alert_id, step=step.kind,
                                               grade=step.grade, entity=entity, row=row, subject_key=subject_key,
                                               evidence=json.loads(evidence), due_at=step.due_at, at=at)
+        keep_errors(conn, [r.name for r in rules], entity, ids, failed, at)
         if roll_ups:
             for rule in rules:
                 if counts.parents.get(rule.name):
@@ -357,6 +362,16 @@ class AlertService:
             q = q.where(alerts.c.grade == grade)
         with self.engine.connect() as conn:
             return [_view(r) for r in conn.execute(q).mappings()]
+
+
+    def errors(self, *, rule: str | None = None, limit: int = 200) -> list[dict]:
+        """The subjects whose last evaluation could not read a condition or evidence of a rule."""
+        q = sa.select(alert_errors).order_by(alert_errors.c.rule, alert_errors.c.subject_key).limit(limit)
+        if rule:
+            q = q.where(alert_errors.c.rule == rule)
+        with self.engine.connect() as conn:
+            return [{"rule": r["rule"], "subject": {"entity": r["subject_entity"], "key": r["subject_key"]},
+                     "errors": json.loads(r["errors"]), "at": r["at"]} for r in conn.execute(q).mappings()]
 
 
 def _view(r: Any) -> dict:

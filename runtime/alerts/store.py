@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from dsl.errors import BanyanError
 from engine.alerts import Current, Step
-from runtime.alerts.tables import OPEN, alert_events, alerts
+from runtime.alerts.tables import OPEN, alert_errors, alert_events, alerts
 from runtime.audit import log as audit
 from runtime.flows.store import db_time, dumps, from_db
 
@@ -115,3 +115,17 @@ def close_gone(conn: Connection, stored: Stored, rule: str, entity: str, subject
     _event(conn, stored.id, at, "subject_deleted", stored.grade, actor)
     _audit(conn, actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_id],
                                     "step": "subject_deleted"}, version)
+
+
+def keep_errors(conn: Connection, rules: list[str], entity: str, ids: list[int],
+                found: list[dict], at: datetime) -> None:
+    """The evaluation errors of `rules` over the subjects `ids` are now `found` (rule, subject id,
+    subject key, errors): the old ones of these subjects go, one delete and one insert per batch."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        conn.execute(alert_errors.delete().where(alert_errors.c.rule.in_(rules), alert_errors.c.subject_entity == entity,
+                                                 alert_errors.c.subject_id.in_(chunk)))
+    if found:
+        conn.execute(alert_errors.insert(), [{"rule": f["rule"], "subject_entity": entity, "subject_id": f["id"],
+                                              "subject_key": f["key"], "errors": dumps(f["errors"]), "at": db_time(at)}
+                                             for f in found])

@@ -2,6 +2,9 @@
 its timeline. The Alembic revision `0013_alerts` creates them (a frozen copy, never an import).
 Times are naive UTC, as in every Banyan table (runtime/flows/store.py `db_time`).
 
+`banyan_alert_errors` holds, per rule and subject, the conditions the last evaluation could not
+read on that subject's data (a null, a division by zero); an evaluation that reads them clears it.
+
 At most one open alert per rule and subject: a partial unique index holds it on both databases,
 so two workers evaluating the same subject at once cannot open two."""
 from __future__ import annotations
@@ -48,4 +51,16 @@ alert_events = sa.Table(
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("data", sa.Text),                               # JSON: evidence, reason …
     sa.Index("ix_banyan_alert_events_alert", "alert_id", "id"),
+)
+
+alert_errors = sa.Table(
+    "banyan_alert_errors", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("subject_entity", sa.String(100), nullable=False),
+    sa.Column("subject_id", sa.BigInteger, nullable=False),
+    sa.Column("subject_key", sa.String(200)),
+    sa.Column("errors", sa.Text, nullable=False),             # [{"where": grade or "evidence N", "expression": …}]
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Index("ux_banyan_alert_errors_subject", "rule", "subject_entity", "subject_id", unique=True),
 )

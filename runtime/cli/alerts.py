@@ -89,3 +89,25 @@ def list_alerts(rule: str | None, status: str, grade: str | None, limit: int, fm
         due = f"  answer by {when(a['due_at'])}" if a["due_at"] and a["status"] == "open" else ""
         message = a["message"].get(lang) or a["message"].get("zh") or a["message"].get("en")
         click.echo(f"#{a['id']} {grade} {a['rule']} {a['subject']['key']}: {message} [{a['status']}]{due}")
+
+
+@alerts.command("errors")
+@click.option("--rule", default=None, help="Only this rule's errors.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]))
+@env_option
+@handle_errors
+def list_errors(rule: str | None, limit: int, fmt: str, env: str | None) -> None:
+    """The subjects on which a rule's condition or evidence could not be evaluated at its last
+    evaluation (a missing figure, a division by zero): fix the data, or the rule, and scan again."""
+    found = _service(env).errors(rule=rule, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2, default=str))
+        return
+    if not found:
+        click.echo("no evaluation errors")
+        return
+    for e in found:
+        for x in e["errors"]:
+            click.echo(f"{e['rule']} {e['subject']['entity']} {e['subject']['key']}: `{x['expression']}` "
+                       f"({x['where']}) could not be evaluated, at {when(e['at'])}")

@@ -280,3 +280,34 @@ def test_a_members_alert_rolls_up_to_its_group(db_url, tmp_path, monkeypatch):
     assert timeline(engine, group_alert["id"]) == ["open", "refresh", "lift"]
     assert dict(service.scan().steps) == {}
     engine.dispose()
+
+
+def test_a_condition_that_fails_on_one_subject_is_kept_and_stops_nothing(bank, monkeypatch):
+    """A condition that cannot be evaluated on one subject's data (typed data rarely lets one: a
+    function failing on a missing figure) is kept as that subject's error; the others are graded."""
+    import importlib
+
+    from dsl.expr import EvaluationError
+    evaluation = importlib.import_module("engine.alerts.evaluate")
+    engine, records, service, clock, db_url = bank
+    plain = evaluation._value
+
+    def failing(expr, ctx):
+        if ctx["code"] == "C1" and expr.text.endswith("> 90"):
+            raise EvaluationError("a function failed on this data", text=expr.text, span=None)
+        return plain(expr, ctx)
+    monkeypatch.setattr(evaluation, "_value", failing)
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 5}, actor="ann")
+    records.create("loan", {"code": "L2", "borrower": "C2", "overdue_days": 40}, actor="ann")
+    counts = service.scan()
+    assert dict(counts.steps) == {"open": 2}                        # C1 yellow, C2 orange: nothing stopped
+    (err,) = service.errors()
+    assert err["subject"]["key"] == "C1" and err["errors"] == [
+        {"where": "red", "expression": "max(loans, l -> l.overdue_days) > 90"}]
+    monkeypatch.setenv("BANYAN_DATABASE_URL", db_url)
+    listed = CliRunner().invoke(main, ["alerts", "errors"])
+    assert listed.exit_code == 0, listed.output
+    assert "overdue company C1: `max(loans, l -> l.overdue_days) > 90` (red) could not be evaluated" in listed.output
+    monkeypatch.setattr(evaluation, "_value", plain)               # readable again: the error goes
+    service.scan()
+    assert service.errors() == []

@@ -90,3 +90,26 @@ def test_a_shanghai_client_reaches_the_shanghai_team_and_a_raise_tells_the_risk_
     assert len(now) == len(set(now))                                # nobody twice
     assert ("risk_sh", "in_app") in now and ("risk_sh", "email") in now
     assert {x for x in now if x[0] == "rm_sh_01"} == {x for x in told if x[0] == "rm_sh_01"}
+
+
+def test_every_alert_a_scan_opens_is_confirmed_subject_by_subject(demo):
+    """The batch's set-based reads (subjects, collections primed for the whole batch) give what
+    a direct evaluation of the rule on that one subject gives."""
+    from datetime import datetime, timezone
+
+    from engine.alerts import evaluate
+    from runtime.records.context import Loader, RecordContext
+    engine, records, service = demo
+    service.scan()
+    live = records.refresh()
+    rules = {r.name: r for r in service.rules(live)}
+    with engine.connect() as conn:
+        opened = list(conn.execute(sa.select(alerts).where(alerts.c.status == "open")).mappings())
+        members = [a for a in opened if a["subject_entity"] == rules[a["rule"]].scope]
+        assert len(members) >= 5
+        for a in members:
+            loader = Loader(conn, live)
+            loader.given("$now", datetime.now(timezone.utc))
+            row = loader.row(a["subject_entity"], a["subject_id"])
+            finding = evaluate(rules[a["rule"]], RecordContext(a["subject_entity"], row, loader, a["subject_id"]))
+            assert finding.grade == a["grade"], (a["rule"], a["subject_key"])

@@ -1,5 +1,6 @@
 """Alerts (issue 13): one row per alert of a rule on a subject — grade, state, message, evidence,
-answer time, quiet period — and each alert's timeline. At most one open alert per rule and
+answer time, quiet period — each alert's timeline, and the conditions the last evaluation of a
+rule could not read on a subject's data. At most one open alert per rule and
 subject (a partial unique index, on SQLite and PostgreSQL).
 
 Revision ID: 0013_alerts
@@ -51,9 +52,23 @@ def upgrade() -> None:
         sa.Column("data", sa.Text),
     )
     op.create_index("ix_banyan_alert_events_alert", "banyan_alert_events", ["alert_id", "id"])
+    op.create_table(
+        "banyan_alert_errors",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("rule", sa.String(100), nullable=False),
+        sa.Column("subject_entity", sa.String(100), nullable=False),
+        sa.Column("subject_id", sa.BigInteger, nullable=False),
+        sa.Column("subject_key", sa.String(200)),
+        sa.Column("errors", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+    )
+    op.create_index("ux_banyan_alert_errors_subject", "banyan_alert_errors", ["rule", "subject_entity", "subject_id"],
+                    unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index("ux_banyan_alert_errors_subject", table_name="banyan_alert_errors")
+    op.drop_table("banyan_alert_errors")
     op.drop_index("ix_banyan_alert_events_alert", table_name="banyan_alert_events")
     op.drop_table("banyan_alert_events")
     op.drop_index("ux_banyan_alerts_open", table_name="banyan_alerts")
