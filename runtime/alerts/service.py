@@ -20,7 +20,8 @@ from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate, roll_up
 from runtime.alerts.notify import notify
 from runtime.alerts.store import AlertError, close_gone, evidence_text, keep_errors, open_alerts, write_step
-from runtime.alerts.tables import OPEN, alert_errors, alerts
+from runtime.alerts.tables import OPEN, alert_errors, alert_events, alerts
+from runtime.auth.scope import Scope, placement_of
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.store import plain
 from runtime.jobs.changes import Change
@@ -351,9 +352,28 @@ class AlertService:
         return counts
 
     # -- reading and closing ---------------------------------------------------------------------
+    def _in_scope(self, scope: Scope | None) -> list[Any]:
+        """Conditions on `alerts` keeping those on subjects `scope` may read (runtime/auth/scope.py:
+        the one scope decision); none for the whole bank."""
+        if scope is None or scope.bank_wide:
+            return []
+        live = self.records.refresh()
+        placement = placement_of(live)
+        parts = []
+        for entity in sorted(live.model):
+            conds = placement.readable(live, entity, scope)
+            if not conds:
+                parts.append(alerts.c.subject_entity == entity)
+                continue
+            t = live.table(entity)
+            parts.append(sa.and_(alerts.c.subject_entity == entity,
+                                 alerts.c.subject_id.in_(sa.select(t.c.id).where(*conds))))
+        return [sa.or_(*parts)] if parts else [sa.false()]
+
     def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
-             limit: int = 200) -> list[dict]:
-        q = sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)
+             limit: int = 200, scope: Scope | None = None) -> list[dict]:
+        """The newest alerts first (those on subjects `scope` may read)."""
+        q = sa.select(alerts).where(*self._in_scope(scope)).order_by(alerts.c.id.desc()).limit(limit)
         if rule:
             q = q.where(alerts.c.rule == rule)
         if status:
@@ -362,6 +382,20 @@ class AlertService:
             q = q.where(alerts.c.grade == grade)
         with self.engine.connect() as conn:
             return [_view(r) for r in conn.execute(q).mappings()]
+
+    def get(self, alert_id: int, *, scope: Scope | None = None) -> dict:
+        """One alert with its timeline; an alert on a subject outside `scope` is as unknown as one
+        that does not exist (404)."""
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self._in_scope(scope))).mappings().first()
+            if r is None:
+                raise AlertError(f"no alert #{alert_id}", code="not_found", status=404)
+            view = _view(r)
+            view["timeline"] = [{"at": e.at, "kind": e.kind, "grade": e.grade, "actor": e.actor,
+                                 "data": None if e.data is None else json.loads(e.data)}
+                                for e in conn.execute(sa.select(alert_events).where(alert_events.c.alert_id == alert_id)
+                                                      .order_by(alert_events.c.id))]
+        return view
 
 
     def errors(self, *, rule: str | None = None, limit: int = 200) -> list[dict]:

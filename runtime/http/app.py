@@ -23,9 +23,11 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from dsl.values import percent_fields, write_record
+from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_status
+from runtime.http.alerts import alerts_router
 from runtime.http.audit import audit_router
 from runtime.http.docs import install_docs
 from runtime.http.errors import BanyanJSON, install_errors
@@ -158,6 +160,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
         return Response(status_code=204)
 
     app.include_router(graph_router(engine, records, scope))
+    app.include_router(alerts_router(AlertService(engine, records=records), scope))   # read only (runtime/http/alerts.py)
     app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
     install_flows(app, engine)
     if extend is not None:

@@ -1,0 +1,69 @@
+"""GET /alerts and /alerts/{id} cut to the asker's org scope (issue 13): the Shanghai relationship
+manager sees the alerts on exactly the records the records door lets them read, another branch's
+alert is the 404 an unknown one gets; the head office sees them all."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from examples.demo_bank.users import seed_demo_users
+from runtime.alerts.service import AlertService
+from runtime.alerts.tables import alerts
+from runtime.auth.org import OrgTree
+from runtime.auth.scope import scope_for
+from runtime.auth.users import UserStore
+from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.records.errors import NotFound
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
+from runtime.web.app import create_app
+
+from .conftest import signed_in
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def alert_app(tmp_path_factory):
+    path = tmp_path_factory.mktemp("alerts-web") / "demo.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    ensure_deployed(engine, str(ROOT / "configs"), "test")
+    records = Records(engine)
+    seed_demo(records, scale=0.02, transactions=0, actor="test")
+    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    AlertService(engine, records=records).scan()
+    yield engine, create_app(engine)
+    engine.dispose()
+
+
+def test_the_list_and_one_alert_are_cut_to_the_askers_scope(alert_app):
+    engine, app = alert_app
+    with engine.connect() as conn:
+        everything = list(conn.execute(sa.select(alerts.c.id, alerts.c.subject_entity, alerts.c.subject_key)
+                                       .where(alerts.c.status == "open")))
+    records = Records(engine)
+    scope = scope_for(OrgTree(records.refresh().bundle), UserStore(engine).get("rm_sh_01"))
+    shanghai = set()
+    for a in everything:                 # what the records door lets this person read
+        try:
+            records.find(a.subject_entity, a.subject_key, scope=scope)
+            shanghai.add(a.id)
+        except NotFound:
+            pass
+    assert shanghai and len(everything) > len(shanghai)
+    rm = signed_in(app, "rm_sh_01")
+    seen = rm.get("/alerts?limit=5000")
+    assert seen.status_code == 200, seen.text
+    assert {a["id"] for a in seen.json()} == shanghai
+    elsewhere = next(a.id for a in everything if a.id not in shanghai)
+    hidden, unknown = rm.get(f"/alerts/{elsewhere}"), rm.get("/alerts/999999")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json()["error"] == unknown.json()["error"] == "not_found"
+    mine = rm.get(f"/alerts/{min(shanghai)}").json()
+    assert mine["timeline"][0]["kind"] == "open" and mine["message"]["zh"]
+    head = signed_in(app, "admin").get("/alerts?limit=5000")
+    assert {a["id"] for a in head.json()} == {a.id for a in everything}
