@@ -170,4 +170,4 @@ def _payload(live: Any, rule: Any, alert_id: int, grade: str, entity: str, row: 
                       "evidence": lines},
             "subject": {"entity": entity, "key": "" if subject_key is None else str(subject_key),
                         "name": str(name or subject_key or "")},
-            "link": f"/ui/e/{entity}/{row.get('id')}", "by": "system"}
+            "link": f"/ui/alerts/{alert_id}", "by": "system"}

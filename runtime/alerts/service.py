@@ -168,7 +168,7 @@ class AlertService:
                     if len(counts.errors) < 100:
                         counts.errors += errors[: 100 - len(counts.errors)]
                 stored = current.get((rule.name, id_))
-                evidence = evidence_text(finding.evidence) if finding.holds else (
+                evidence = evidence_text(finding.evidence, _types(rule)) if finding.holds else (
                     stored.evidence if stored is not None else "[]")
                 step = decide(rule, None if stored is None else stored.current, finding, at, self.calendar,
                               evidence_changed=stored is not None and stored.evidence != evidence)
@@ -414,6 +414,11 @@ def _view(r: Any) -> dict:
             "evidence": json.loads(r["evidence"]), "opened_at": r["opened_at"], "updated_at": r["updated_at"],
             "due_at": r["due_at"], "cleared_at": r["cleared_at"], "closed_at": r["closed_at"],
             "close_reason": r["close_reason"]}
+
+
+def _types(rule: Any) -> list[str | None]:
+    """The type of each evidence expression (money, percent …), as stored beside its value."""
+    return [getattr(getattr(e.value, "type", None), "name", None) for e in rule.evidence]
 
 
 def _by_scope(rules: Iterable[Any]) -> dict[str, list[Any]]:

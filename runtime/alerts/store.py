@@ -52,9 +52,13 @@ def open_alerts(conn: Connection, rules: Iterable[str], entity: str, ids: list[i
     return out
 
 
-def evidence_text(evidence: Iterable[tuple[Any, Any]]) -> str:
-    """The evidence as stored: [{label: {zh, en}, value}] (values JSON-ready: money as exact text)."""
-    return dumps([{"label": {"zh": label.zh, "en": label.en}, "value": value} for label, value in evidence])
+def evidence_text(evidence: Iterable[tuple[Any, Any]], types: Iterable[str | None] = ()) -> str:
+    """The evidence as stored: [{label: {zh, en}, value, type}] (values JSON-ready: money as exact
+    text; `type` the expression's type — money, percent … — so a page shows 106% and 6,234万)."""
+    kinds = list(types)
+    return dumps([{"label": {"zh": label.zh, "en": label.en}, "value": value,
+                   **({"type": kinds[i]} if i < len(kinds) and kinds[i] else {})}
+                  for i, (label, value) in enumerate(evidence)])
 
 
 def _event(conn: Connection, alert_id: int, at: datetime, kind: str, grade: str | None, actor: str,

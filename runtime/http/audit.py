@@ -26,7 +26,8 @@ from runtime.records.service import Records
 
 PERMISSION = "audit.read"
 MAX_LIMIT = 500
-OTHER_ENTITIES = {"user": ("用户与权限", "Users and permissions"), "flow_instance": ("流程", "Flows")}
+OTHER_ENTITIES = {"user": ("用户与权限", "Users and permissions"), "flow_instance": ("流程", "Flows"),
+                  "alert": ("预警", "Alerts")}
 
 
 class BadAuditFilter(BanyanError):

@@ -21,7 +21,7 @@ from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
 from runtime.web.app import create_app
 
-from .conftest import signed_in
+from .conftest import csrf_of, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +67,25 @@ def test_the_list_and_one_alert_are_cut_to_the_askers_scope(alert_app):
     assert mine["timeline"][0]["kind"] == "open" and mine["message"]["zh"]
     head = signed_in(app, "admin").get("/alerts?limit=5000")
     assert {a["id"] for a in head.json()} == {a.id for a in everything}
+
+
+def test_the_alert_centre_and_an_alerts_page_in_both_languages(alert_app):
+    engine, app = alert_app
+    rm = signed_in(app, "rm_sh_01")
+    mine = rm.get("/alerts?limit=5000").json()
+    page = rm.get("/ui/alerts")
+    assert page.status_code == 200 and "预警中心" in page.text
+    first = mine[0]
+    assert f'href="/ui/alerts/{first["id"]}"' in page.text
+    for code in ("loan_overdue", "group_limit_usage", "dishonest_debtor_listed", "litigation_exposure"):
+        assert f">{code}<" not in page.text                      # rules by their names, not codes
+    one = rm.get(f"/ui/alerts/{first['id']}")
+    assert one.status_code == 200 and "预警依据" in one.text and "处理记录" in one.text and "触发" in one.text
+    with engine.connect() as conn:
+        others = [i for i in conn.exec_driver_sql("SELECT id FROM banyan_alerts").scalars()
+                  if i not in {a["id"] for a in rm.get("/alerts?status=all&limit=5000").json()}]
+    assert others and rm.get(f"/ui/alerts/{others[0]}").status_code == 404
+    rm.post("/ui/lang", data={"csrf_token": csrf_of(page.text), "to": "en", "next": "/ui/alerts"})
+    english = rm.get(f"/ui/alerts/{first['id']}")
+    assert english.status_code == 200 and "Evidence" in english.text and "Timeline" in english.text
+    assert "预警依据" not in english.text

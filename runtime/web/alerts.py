@@ -1,0 +1,122 @@
+"""The alert centre `/ui/alerts` and an alert's page `/ui/alerts/{id}` (issue 13): the alerts on
+the records the reader may read (the alert service cuts them with the one scope decision), with
+counts per grade, filters by grade, status and rule; names, not codes — the rule's label, the
+client's or group's name, the grade and each step of the timeline in words. Another branch's
+alert is the 404 an unknown one gets. The menu's badge counts the reader's open red alerts."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from dsl.bank_time import moment_text
+from dsl.errors import words
+from dsl.values.writer import write_value
+from runtime.alerts.notify import GRADE_LABELS
+from runtime.alerts.service import AlertService
+from runtime.records.listing import record_labels
+from runtime.web.context import NavItem, WebContext, register_nav
+from runtime.web.inbox import amount_text
+
+GRADES = ("red", "orange", "yellow")
+STATUSES = ("open", "lifted", "closed", "all")
+LIMIT = 500
+
+
+def alert_pages(web: WebContext) -> APIRouter:
+    r = APIRouter()
+    service = AlertService(web.records.engine, records=web.records)
+
+    def red_count(_web: WebContext, user: Any) -> int | None:
+        n = len(service.list(status="open", grade="red", limit=LIMIT, scope=web.scope(user)))
+        return n or None
+
+    register_nav(NavItem("alerts", {"zh": "预警中心", "en": "Alerts"}, "/ui/alerts", 20, None, red_count))
+
+    def rule_labels(lang: str) -> dict[str, str]:
+        live = web.records.refresh()
+        return {n: d.meta.label.text(lang) or n for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
+
+    def entity_label(entity: str, lang: str) -> str:
+        ent = web.records.refresh().bundle.entities.get(entity)
+        return ent.meta.label.text(lang) if ent is not None else entity
+
+    def view(a: dict, lang: str, names: dict, rules: dict) -> dict:
+        subject = a["subject"]
+        return {**a, "grade_text": GRADE_LABELS.get(a["grade"], {}).get(lang, a["grade"]),
+                "rule_text": rules.get(a["rule"], a["rule"]),
+                "subject_text": names.get((subject["entity"], subject["key"]), subject["key"]),
+                "entity_text": entity_label(subject["entity"], lang),
+                "text": a["message"].get(lang) or a["message"].get("zh") or a["message"].get("en") or "",
+                "opened": moment_text(a["opened_at"]), "due": moment_text(a["due_at"]) if a["due_at"] else "",
+                "status_text": words(f"alerts.page.status.{a['status']}", lang)}
+
+    def named(rows: list[dict]) -> dict:
+        out: dict = {}
+        for entity in {a["subject"]["entity"] for a in rows}:
+            labels = record_labels(web.records, entity, [a["subject"]["key"] for a in rows
+                                                         if a["subject"]["entity"] == entity])
+            out.update({(entity, k): v for k, v in labels.items()})
+        return out
+
+    @r.get("/ui/alerts")
+    def centre(request: Request, grade: str = "", status: str = "open", rule: str = "") -> HTMLResponse:
+        user, lang = web.user(request), web.lang(request)
+        scope = web.scope(user)
+        grade = grade if grade in GRADES else ""
+        status = status if status in STATUSES else "open"
+        rules = rule_labels(lang)
+        rule = rule if rule in rules else ""
+        rows = service.list(rule=rule or None, status=None if status == "all" else status, grade=grade or None,
+                            limit=LIMIT, scope=scope)
+        everything = service.list(rule=rule or None, status=None if status == "all" else status, limit=LIMIT,
+                                  scope=scope)
+        counts = {g: sum(1 for a in everything if a["grade"] == g) for g in GRADES}
+        names = named(rows)
+        return web.page(request, "alerts.html", title=words("alerts.page.title", lang),
+                        alerts=[view(a, lang, names, rules) for a in rows], counts=counts,
+                        grades=[(g, GRADE_LABELS[g][lang]) for g in GRADES],
+                        statuses=[(s, words(f"alerts.page.status.{s}", lang)) for s in STATUSES],
+                        rules=sorted(rules.items(), key=lambda kv: kv[1]), given={"grade": grade, "status": status,
+                                                                                 "rule": rule})
+
+    @r.get("/ui/alerts/{alert_id}")
+    def one(request: Request, alert_id: int) -> HTMLResponse:
+        user, lang = web.user(request), web.lang(request)
+        a = service.get(alert_id, scope=web.scope(user))           # 404 alike for unknown and out of scope
+        shown = view(a, lang, named([a]), rule_labels(lang))
+        evidence = [{"label": e["label"].get(lang) or e["label"].get("zh") or "",
+                     "value": _value(e["value"], lang, e.get("type"))} for e in a["evidence"]]
+        timeline = [{"when": moment_text(t["at"]), "kind": words(f"alerts.page.step.{t['kind']}", lang),
+                     "grade": GRADE_LABELS.get(t["grade"] or "", {}).get(lang, "")} for t in a["timeline"]]
+        ent = web.records.refresh().bundle.entities.get(a["subject"]["entity"])
+        link = ""
+        if ent is not None and a["subject"]["key"]:
+            link = f"/ui/e/{a['subject']['entity']}/key/{a['subject']['key']}"
+        return web.page(request, "alert.html", title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
+                        evidence=evidence, timeline=timeline, subject_link=link)
+
+    return r
+
+
+def _value(value: Any, lang: str, kind: str | None = None) -> str:
+    """An evidence value as people read it: a percent as 106.0014%, money as 6,234万 (the value
+    model's writer and the pages' amounts), members per grade in words, lists joined."""
+    if kind == "percent" and value is not None:
+        try:
+            return str(write_value("percent", Decimal(str(value)), target="text"))
+        except InvalidOperation:
+            return str(value)
+    if kind == "money" and value is not None:
+        return amount_text(value, lang) or str(value)
+    if isinstance(value, dict) and set(value) <= set(GRADES):
+        return "，".join(f"{GRADE_LABELS[g][lang]} {n}" for g, n in value.items()) if lang == "zh" else \
+            ", ".join(f"{GRADE_LABELS[g][lang]} {n}" for g, n in value.items())
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
