@@ -17,6 +17,7 @@ from dsl.errors import words
 from dsl.values.writer import write_value
 from runtime.alerts.notify import GRADE_LABELS
 from runtime.alerts.service import AlertService
+from runtime.http.params import DbId
 from runtime.records.listing import record_labels
 from runtime.web.context import NavItem, WebContext, register_nav
 from runtime.web.inbox import amount_text
@@ -84,7 +85,7 @@ def alert_pages(web: WebContext) -> APIRouter:
                                                                                  "rule": rule})
 
     @r.get("/ui/alerts/{alert_id}")
-    def one(request: Request, alert_id: int) -> HTMLResponse:
+    def one(request: Request, alert_id: DbId) -> HTMLResponse:
         user, lang = web.user(request), web.lang(request)
         a = service.get(alert_id, scope=web.scope(user))           # 404 alike for unknown and out of scope
         shown = view(a, lang, named([a]), rule_labels(lang))

@@ -40,6 +40,7 @@ import random
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +48,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from engine.alerts import Step
 from examples.demo_bank.users import seed_demo_users
+from runtime.alerts.store import write_step
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.users import UserStore
@@ -56,7 +59,7 @@ from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
-from runtime.storage.db import make_engine
+from runtime.storage.db import make_engine, writing
 from runtime.storage.migrate import upgrade
 from runtime.web.app import create_app
 from tests.runtime.conftest import fresh_pg_schema
@@ -157,6 +160,10 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/ui/flow-instances/{instance_id}/print"): "record",      # the printable approval sheet
     ("POST", "/ui/flow-instances/{instance_id}"): "record",
     # -- lists of records ----------------------------------------------------------------------------
+    ("GET", "/alerts/{alert_id}"): "record",
+    ("GET", "/ui/alerts/{alert_id}"): "record",
+    ("GET", "/alerts"): "listing",
+    ("GET", "/ui/alerts"): "listing",
     ("GET", "/records/{entity}"): "listing",
     ("GET", "/ui/e/{entity}"): "listing",
     ("GET", "/ui/e/{name}/export"): "listing",
@@ -381,6 +388,24 @@ def _start_flows(engine, records: Records, t: dict, led: bool) -> None:
                  "none": Target(f"{fake}/5", f"{fake}/5", "")}
 
 
+def _raise_alerts(engine, records: Records, t: dict) -> None:
+    """An open alert on the in-scope and on the out-of-scope company, written as the alert service
+    writes a step; its message names the company's key (a leak would show)."""
+    live = records.refresh()
+    out = {}
+    for side in ("in", "out"):
+        company = t["company"][side]
+        text = f"矩阵预警 {company.key}"
+        with writing(engine) as conn:
+            alert_id = write_step(conn, Step("open", "yellow"), rule="loan_overdue", entity="company",
+                                  subject_id=company.id, subject_key=company.key, stored=None,
+                                  message={"zh": text, "en": text}, evidence="[]", errors=[], version=live.version,
+                                  at=datetime.now(timezone.utc))
+        out[side] = Target(alert_id, company.key, text)
+    out["none"] = Target(987654321, "", "")
+    t["alert"] = out
+
+
 DBS = ("sqlite", "postgresql")
 ON_EACH_DB = pytest.mark.parametrize("world", DBS, indirect=True, scope="module")
 
@@ -412,6 +437,7 @@ def _build_world(db: str, engine) -> "World":
     admin, _ = _client(app, "admin")
     targets, led = _discover(engine, records, admin)
     _start_flows(engine, records, targets, led)
+    _raise_alerts(engine, records, targets)
     tree = OrgTree(records.live.bundle)
     scoped = {u for u in USERS if not scope_for(tree, UserStore(engine).get(u)).bank_wide}
     assert scoped == {"rm_sh_01", "head_sh"}, scoped
@@ -714,6 +740,8 @@ PROBES: list[Probe] = [
                                                          lambda w, u, s: {"_action": ""},
                                                          lambda w, s: T(w, "task", s).id)),
     Probe("GET", "/ui/flow-instances/{instance_id}", get("/ui/flow-instances/{instance_id}", "{instance_id}")),
+    Probe("GET", "/alerts/{alert_id}", get("/alerts/{alert_id}", "{alert_id}")),
+    Probe("GET", "/ui/alerts/{alert_id}", get("/ui/alerts/{alert_id}", "{alert_id}")),
     Probe("GET", "/ui/flow-instances/{instance_id}/graph.svg",
           get("/ui/flow-instances/{instance_id}/graph.svg", "{instance_id}")),
     Probe("GET", "/ui/flow-instances/{instance_id}/print",
@@ -750,6 +778,8 @@ PROBES: list[Probe] = [
           shows="company"),
     Probe("GET", "/ui/lookup/{target}", get("/ui/lookup/group?q={group_key}"), variant="group", shows="group"),
     Probe("GET", "/graph/circles", get("/graph/circles"), shows="circle"),
+    Probe("GET", "/alerts", get("/alerts?limit=5000"), shows="alert"),
+    Probe("GET", "/ui/alerts", get("/ui/alerts"), shows="alert"),
 ]
 
 
