@@ -371,9 +371,12 @@ class AlertService:
         return [sa.or_(*parts)] if parts else [sa.false()]
 
     def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
-             limit: int = 200, scope: Scope | None = None) -> list[dict]:
-        """The newest alerts first (those on subjects `scope` may read)."""
+             limit: int = 200, scope: Scope | None = None, subject: tuple[str, int] | None = None) -> list[dict]:
+        """The newest alerts first (those on subjects `scope` may read; those on one `subject`,
+        (entity, record id), when given)."""
         q = sa.select(alerts).where(*self._in_scope(scope)).order_by(alerts.c.id.desc()).limit(limit)
+        if subject is not None:
+            q = q.where(alerts.c.subject_entity == subject[0], alerts.c.subject_id == subject[1])
         if rule:
             q = q.where(alerts.c.rule == rule)
         if status:

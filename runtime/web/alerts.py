@@ -27,9 +27,30 @@ STATUSES = ("open", "lifted", "closed", "all")
 LIMIT = 500
 
 
+def service_of(web: WebContext) -> AlertService:
+    """The alert service of the web app (one per app)."""
+    found = getattr(web, "_alerts", None)
+    if found is None:
+        found = web._alerts = AlertService(web.records.engine, records=web.records)   # type: ignore[attr-defined]
+    return found
+
+
+def record_alerts(web: WebContext, entity: str, record_id: int, lang: str) -> list[dict]:
+    """The open alerts on one record (its detail page shows them; the page has checked its scope)."""
+    rules = {n: d.meta.label.text(lang) or n for (k, n), d in web.records.refresh().bundle.documents.items()
+             if k == "AlertRule"}
+    out = []
+    for a in service_of(web).list(status="open", subject=(entity, record_id), limit=50):
+        out.append({"id": a["id"], "grade": a["grade"], "grade_text": GRADE_LABELS.get(a["grade"], {}).get(lang, ""),
+                    "rule_text": rules.get(a["rule"], a["rule"]),
+                    "text": a["message"].get(lang) or a["message"].get("zh") or "",
+                    "due": moment_text(a["due_at"]) if a["due_at"] else ""})
+    return out
+
+
 def alert_pages(web: WebContext) -> APIRouter:
     r = APIRouter()
-    service = AlertService(web.records.engine, records=web.records)
+    service = service_of(web)
 
     def red_count(_web: WebContext, user: Any) -> int | None:
         n = len(service.list(status="open", grade="red", limit=LIMIT, scope=web.scope(user)))

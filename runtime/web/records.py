@@ -17,6 +17,7 @@ from runtime.deploy.live import UnknownEntity
 from runtime.http.params import DbId
 from runtime.records.errors import Forbidden, InvalidRecord, NotFound, RecordError, VersionConflict
 from runtime.records.listing import list_records
+from runtime.web.alerts import record_alerts
 from runtime.web.audit import history
 from runtime.web.context import WebContext, redirect
 from runtime.web.forms import check, options_for, record_problems, submitted, with_service_problems
@@ -218,7 +219,8 @@ def records_router(web: WebContext) -> APIRouter:
         title = str(record.get(ent.display) or key_value)
         return web.page(request, "detail.html", title=title, entity=ent, record=record, sections=sections,
                         related=related, changeable=web.records.can_change(entity, record_id, scope),
-                        history=history(web, user, entity, record_id, lang))
+                        history=history(web, user, entity, record_id, lang),
+                        alerts=record_alerts(web, entity, record_id, lang))
 
     @r.get("/ui/e/{entity}/{record_id}/edit")
     def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:

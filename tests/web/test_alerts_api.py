@@ -89,3 +89,14 @@ def test_the_alert_centre_and_an_alerts_page_in_both_languages(alert_app):
     english = rm.get(f"/ui/alerts/{first['id']}")
     assert english.status_code == 200 and "Evidence" in english.text and "Timeline" in english.text
     assert "预警依据" not in english.text
+
+
+def test_a_records_page_shows_its_open_alerts(alert_app):
+    engine, app = alert_app
+    rm = signed_in(app, "rm_sh_01")
+    mine = [a for a in rm.get("/alerts?limit=5000").json() if a["subject"]["entity"] == "company"]
+    assert mine
+    a = mine[0]
+    page = rm.get(f"/ui/e/company/key/{a['subject']['key']}", follow_redirects=True)
+    assert page.status_code == 200
+    assert "未解除的预警" in page.text and f'href="/ui/alerts/{a["id"]}"' in page.text
