@@ -281,8 +281,8 @@ class AlertService:
                 ids += [i for i in _open_subjects(conn, [r.name for r in rules], entity) if i not in have]
             for start in range(0, len(ids), batch):
                 chunk = ids[start:start + batch]
-                with writing(self.engine) as conn:
-                    counts.add(self.evaluate(conn, live, rules, chunk, at, roll_ups=False))
+                counts.add(self._batch(lambda conn, rs=rules, ids_=chunk: self.evaluate(conn, live, rs, ids_, at,
+                                                                                     roll_ups=False)))
                 if progress is not None:
                     progress(len(chunk))
             for rule in rules:                 # the groups once every member is current
@@ -293,9 +293,22 @@ class AlertService:
                         _open_subjects(conn, [rule.name], rule.roll_up.entity))
                 ordered = sorted(parents)
                 for start in range(0, len(ordered), batch):
-                    with writing(self.engine) as conn:
-                        counts.add(self.roll_up(conn, live, rule, ordered[start:start + batch], at))
+                    part = ordered[start:start + batch]
+                    counts.add(self._batch(lambda conn, r=rule, ids_=part: self.roll_up(conn, live, r, ids_, at)))
         return counts
+
+    def _batch(self, work: Callable[[Connection], Counts]) -> Counts:
+        """One batch in its own write transaction. On PostgreSQL a worker may open an alert on the
+        same subject meanwhile (the partial unique index refuses the second): the batch is run
+        again, and reads that alert."""
+        for attempt in range(3):
+            try:
+                with writing(self.engine) as conn:
+                    return work(conn)
+            except sa.exc.IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")    # pragma: no cover
 
     def subjects_to_scan(self, rule_names: Iterable[str] | None = None) -> int:
         live = self.records.refresh()
@@ -360,7 +373,12 @@ class AlertService:
         live = self.records.refresh()
         placement = placement_of(live)
         parts = []
-        for entity in sorted(live.model):
+        subjects = set()                       # what alerts can be on: the rules' scopes and roll-up targets
+        for r in self.rules(live):
+            subjects.add(r.scope)
+            if r.roll_up is not None and r.roll_up.entity:
+                subjects.add(r.roll_up.entity)
+        for entity in sorted(e for e in subjects if e in live.model):
             conds = placement.readable(live, entity, scope)
             if not conds:
                 parts.append(alerts.c.subject_entity == entity)
@@ -385,6 +403,14 @@ class AlertService:
             q = q.where(alerts.c.grade == grade)
         with self.engine.connect() as conn:
             return [_view(r) for r in conn.execute(q).mappings()]
+
+    def count(self, *, status: str = "open", grade: str | None = None, scope: Scope | None = None) -> int:
+        """How many alerts (of `grade`, in `status`) are on subjects `scope` may read."""
+        q = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.status == status, *self._in_scope(scope))
+        if grade:
+            q = q.where(alerts.c.grade == grade)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
 
     def get(self, alert_id: int, *, scope: Scope | None = None) -> dict:
         """One alert with its timeline; an alert on a subject outside `scope` is as unknown as one

@@ -53,8 +53,7 @@ def alert_pages(web: WebContext) -> APIRouter:
     service = service_of(web)
 
     def red_count(_web: WebContext, user: Any) -> int | None:
-        n = len(service.list(status="open", grade="red", limit=LIMIT, scope=web.scope(user)))
-        return n or None
+        return service.count(status="open", grade="red", scope=web.scope(user)) or None
 
     register_nav(NavItem("alerts", {"zh": "预警中心", "en": "Alerts"}, "/ui/alerts", 20, None, red_count))
 
