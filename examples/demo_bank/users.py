@@ -55,15 +55,15 @@ DEMO_GRANTS = {
     "credit_officer": {"records.write"},
     "branch_head": {"records.write", "records.delete"},
     "head_office_credit": {"records.write", "records.import", "deployments.read"},
-    "risk_manager": {"records.write", "deployments.read"},
+    "risk_manager": {"records.write", "deployments.read", "alerts.close"},
     "legal_compliance": {"records.write"},                  # litigation, enforcement, asset preservation
     "group_client_manager": {"records.write", "records.import"},
     "product_manager": set(),                               # reads only
-    "chief_risk_officer": {"deployments.read"},
+    "chief_risk_officer": {"deployments.read", "alerts.close"},
     "board_risk_committee": set(),                          # reads only
     "auditor": {"audit.read"},                              # the audit log; records read-only, personal data masked
     "admin": {"records.write", "records.import", "records.delete", "deployments.read", "users.admin", "audit.read",
-              "personal.read", "personal.export"},
+              "personal.read", "personal.export", "alerts.close"},
 }
 
 

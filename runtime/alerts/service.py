@@ -21,14 +21,16 @@ from engine.alerts import decide, evaluate, roll_up
 from runtime.alerts.notify import notify
 from runtime.alerts.store import AlertError, close_gone, evidence_text, keep_errors, open_alerts, write_step
 from runtime.alerts.tables import OPEN, alert_errors, alert_events, alerts
+from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
 from runtime.flows.calendar import LiveCalendar
-from runtime.flows.store import plain
+from runtime.flows.store import db_time, dumps, plain
 from runtime.jobs.changes import Change
 from runtime.jobs.templates import TemplateProblem, render_text
 from runtime.records.context import Loader, RecordContext
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
+from runtime.records.validation import Problem
 from runtime.storage.db import writing
 from runtime.storage.migrate import upgrade
 
@@ -412,6 +414,41 @@ class AlertService:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
+    def act(self, alert_id: int, action: str, *, actor: str, text: Any = None, scope: Scope | None = None) -> dict:
+        """A person's action on an open alert they may read: `acknowledge` (签收: they have it in
+        hand), `comment` (a text on its timeline), `close` (with the reason; the door checks the
+        `alerts.close` permission). Each on the timeline and in the audit chain; the alert after it."""
+        if action not in ACTIONS:
+            raise AlertError(f"an alert has no action `{action}` (its actions: {', '.join(ACTIONS)})",
+                             code="unknown_action", status=404)
+        if not isinstance(actor, str) or not actor.strip():
+            raise AlertError("who acts must be named", code="invalid")
+        text = _text_of(action, text)
+        now = self.clock()
+        live = self.records.refresh()
+        with writing(self.engine) as conn:
+            row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self._in_scope(scope))).mappings().first()
+            if row is None:
+                raise AlertError(f"no alert #{alert_id}", code="not_found", status=404)
+            if row["status"] != OPEN:
+                raise AlertError(f"alert #{alert_id} is {row['status']}: nothing more can be done on it",
+                                 code="not_open", status=409)
+            at = db_time(now)
+            if action == "acknowledge":
+                if row["acknowledged_at"] is not None:
+                    return self.get(alert_id, scope=scope)         # taken in hand already: nothing to add
+                conn.execute(alerts.update().where(alerts.c.id == alert_id).values(
+                    acknowledged_at=at, acknowledged_by=actor, updated_at=at))
+            elif action == "close":
+                conn.execute(alerts.update().where(alerts.c.id == alert_id).values(
+                    status="closed", closed_at=at, closed_by=actor, close_reason=text, updated_at=at))
+            conn.execute(alert_events.insert().values(alert_id=alert_id, at=at, kind=action, grade=row["grade"],
+                                                      actor=actor, data=dumps({"text": text}) if text else None))
+            audit.append(conn, [audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(
+                {"alert": alert_id, "rule": row["rule"], "subject": [row["subject_entity"], row["subject_key"]],
+                 "step": action, **({"text": text} if text else {})}))], live.version)
+        return self.get(alert_id, scope=scope)
+
     def get(self, alert_id: int, *, scope: Scope | None = None) -> dict:
         """One alert with its timeline; an alert on a subject outside `scope` is as unknown as one
         that does not exist (404)."""
@@ -437,12 +474,31 @@ class AlertService:
                      "errors": json.loads(r["errors"]), "at": r["at"]} for r in conn.execute(q).mappings()]
 
 
+ACTIONS = ("acknowledge", "comment", "close")
+MAX_TEXT = {"comment": 2000, "close": 500}
+
+
+def _text_of(action: str, text: Any) -> str:
+    """A comment's or a close's text, checked: given, text, not too long (AlertError at `text`)."""
+    if text is not None and not isinstance(text, str):
+        raise AlertError("the text must be text", code="invalid", problems=[Problem(("text",), "must be text", "type")])
+    text = (text or "").strip()
+    if action in MAX_TEXT and not text:
+        raise AlertError(f"{'a comment' if action == 'comment' else 'closing an alert'} needs a text",
+                         code="text_required", problems=[Problem(("text",), "write it", "required")])
+    if action in MAX_TEXT and len(text) > MAX_TEXT[action]:
+        raise AlertError(f"the text is longer than {MAX_TEXT[action]} characters", code="text_too_long",
+                         problems=[Problem(("text",), f"at most {MAX_TEXT[action]} characters", "max_length")])
+    return text
+
+
 def _view(r: Any) -> dict:
     return {"id": r["id"], "rule": r["rule"], "subject": {"entity": r["subject_entity"], "key": r["subject_key"]},
             "grade": r["grade"], "status": r["status"], "message": json.loads(r["message"]),
             "evidence": json.loads(r["evidence"]), "opened_at": r["opened_at"], "updated_at": r["updated_at"],
             "due_at": r["due_at"], "cleared_at": r["cleared_at"], "closed_at": r["closed_at"],
-            "close_reason": r["close_reason"]}
+            "closed_by": r["closed_by"], "close_reason": r["close_reason"],
+            "acknowledged_at": r["acknowledged_at"], "acknowledged_by": r["acknowledged_by"]}
 
 
 def _types(rule: Any) -> list[str | None]:

@@ -32,6 +32,8 @@ alerts = sa.Table(
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Column("due_at", sa.DateTime),
     sa.Column("cleared_at", sa.DateTime),                            # the quiet period runs since
+    sa.Column("acknowledged_at", sa.DateTime),                       # a person took it in hand (签收)
+    sa.Column("acknowledged_by", sa.String(200)),
     sa.Column("closed_at", sa.DateTime),
     sa.Column("closed_by", sa.String(200)),
     sa.Column("close_reason", sa.String(500)),

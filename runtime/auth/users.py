@@ -28,7 +28,7 @@ from runtime.auth.tables import api_tokens, password_history, people, role_grant
 from runtime.storage.db import writing
 
 PERMISSIONS = ("records.write", "records.import", "records.delete", "deployments.read", "users.admin",
-               "audit.read", "personal.read", "personal.export")
+               "audit.read", "personal.read", "personal.export", "alerts.close")
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,99}$")
 TOKEN_SCOPES = ("read", "write")
 _HASHER = PasswordHasher()

@@ -1,18 +1,29 @@
 """HTTP endpoints of the alerts (`/alerts`), included by `runtime.http.app.create_app`: the list
 and one alert with its timeline, both cut to the asker's org scope (an alert on a subject they may
-not read is the 404 an unknown one gets). Read only for now (issue 13)."""
+not read is the 404 an unknown one gets), and a person's actions on an open alert:
+`POST /alerts/{id}/acknowledge`, `/comment` (`{"text": …}`), `/close` (`{"text": the reason}`,
+with the `alerts.close` permission)."""
 from __future__ import annotations
 
 from typing import Callable, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.http.params import DbId
 
 
-def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | None]) -> APIRouter:
+class ActionBody(BaseModel):
+    """A comment's text, or why the alert is closed."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=2000)
+
+
+def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | None],
+                  permit: Callable[[Request, str], None]) -> APIRouter:
     router = APIRouter(prefix="/alerts", tags=["alerts"])
 
     @router.get("")
@@ -26,5 +37,14 @@ def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | N
     @router.get("/{alert_id}")
     def one(alert_id: DbId, request: Request) -> dict:
         return service.get(alert_id, scope=scope_of(request))
+
+    @router.post("/{alert_id}/{action}")
+    def act(alert_id: DbId, action: Literal["acknowledge", "comment", "close"], request: Request,
+            body: ActionBody | None = None, x_banyan_actor: str = Header("api")) -> dict:
+        scope = scope_of(request)
+        service.get(alert_id, scope=scope)          # out of scope: the unknown alert's 404, before any permission
+        if action == "close":
+            permit(request, "alerts.close")
+        return service.act(alert_id, action, actor=x_banyan_actor, text=body.text if body else None, scope=scope)
 
     return router

@@ -160,7 +160,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
         return Response(status_code=204)
 
     app.include_router(graph_router(engine, records, scope))
-    app.include_router(alerts_router(AlertService(engine, records=records), scope))   # read only (runtime/http/alerts.py)
+    app.include_router(alerts_router(AlertService(engine, records=records), scope, permit))   # runtime/http/alerts.py
     app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
     install_flows(app, engine)
     if extend is not None:

@@ -10,17 +10,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import moment_text
 from dsl.errors import words
 from dsl.values.writer import write_value
 from runtime.alerts.notify import GRADE_LABELS
 from runtime.alerts.service import AlertService
+from runtime.alerts.store import AlertError
+from runtime.auth.people import PeopleDirectory
+from runtime.auth.permissions import MissingPermission
 from runtime.http.params import DbId
 from runtime.records.listing import record_labels
-from runtime.web.context import NavItem, WebContext, register_nav
+from runtime.web.context import NavItem, WebContext, redirect, register_nav
 from runtime.web.inbox import amount_text
+from runtime.web.text import text
 
 GRADES = ("red", "orange", "yellow")
 STATUSES = ("open", "lifted", "closed", "all")
@@ -104,21 +108,50 @@ def alert_pages(web: WebContext) -> APIRouter:
                         rules=sorted(rules.items(), key=lambda kv: kv[1]), given={"grade": grade, "status": status,
                                                                                  "rule": rule})
 
-    @r.get("/ui/alerts/{alert_id}")
-    def one(request: Request, alert_id: DbId) -> HTMLResponse:
+    def alert_page(request: Request, alert_id: int, problem: str = "", status: int = 200) -> HTMLResponse:
         user, lang = web.user(request), web.lang(request)
         a = service.get(alert_id, scope=web.scope(user))           # 404 alike for unknown and out of scope
         shown = view(a, lang, named([a]), rule_labels(lang))
         evidence = [{"label": e["label"].get(lang) or e["label"].get("zh") or "",
                      "value": _value(e["value"], lang, e.get("type"))} for e in a["evidence"]]
+        people = PeopleDirectory(web.records.engine).display_names(
+            [t["actor"] for t in a["timeline"]] + [a["acknowledged_by"] or ""])
         timeline = [{"when": moment_text(t["at"]), "kind": words(f"alerts.page.step.{t['kind']}", lang),
-                     "grade": GRADE_LABELS.get(t["grade"] or "", {}).get(lang, "")} for t in a["timeline"]]
+                     "grade": GRADE_LABELS.get(t["grade"] or "", {}).get(lang, ""),
+                     "who": "" if t["actor"] == "system" else people.get(t["actor"], t["actor"]),
+                     "text": (t["data"] or {}).get("text", "") if isinstance(t["data"], dict) else ""}
+                    for t in a["timeline"]]
+        acknowledged = words("alerts.page.acknowledged", lang, who=people.get(a["acknowledged_by"], a["acknowledged_by"]),
+                             when=moment_text(a["acknowledged_at"])) if a["acknowledged_at"] else ""
         ent = web.records.refresh().bundle.entities.get(a["subject"]["entity"])
         link = ""
         if ent is not None and a["subject"]["key"]:
             link = f"/ui/e/{a['subject']['entity']}/key/{a['subject']['key']}"
-        return web.page(request, "alert.html", title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
-                        evidence=evidence, timeline=timeline, subject_link=link)
+        return web.page(request, "alert.html", status, title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
+                        evidence=evidence, timeline=timeline, subject_link=link, acknowledged=acknowledged,
+                        may_close=user.can("alerts.close"), problem=problem)
+
+    @r.get("/ui/alerts/{alert_id}")
+    def one(request: Request, alert_id: DbId) -> HTMLResponse:
+        return alert_page(request, alert_id)
+
+    @r.post("/ui/alerts/{alert_id}")
+    async def act(request: Request, alert_id: DbId) -> Response:
+        user, lang = web.user(request), web.lang(request)
+        form = await request.form()
+        service.get(alert_id, scope=web.scope(user))                # out of scope: the unknown alert's 404 first
+        if not web.check_csrf(request, form):
+            return alert_page(request, alert_id, text("signin_csrf", lang), 400)
+        action = str(form.get("_action") or "")
+        if action == "close" and not user.can("alerts.close"):
+            raise MissingPermission("alerts.close")                  # the door's 403 in words
+        try:
+            service.act(alert_id, action, actor=user.name, text=form.get("text"), scope=web.scope(user))
+        except AlertError as exc:
+            if exc.status == 404:
+                raise
+            return alert_page(request, alert_id, exc.render(lang), exc.status)
+        return redirect(f"/ui/alerts/{alert_id}")
 
     return r
 

@@ -75,6 +75,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "perm_records.import": ("批量导入", "Import files"), "perm_records.delete": ("删除记录", "Delete records"),
     "perm_deployments.read": ("查看部署历史", "See deployments"), "perm_users.admin": ("管理用户", "Manage users"),
     "perm_audit.read": ("查看审计日志", "Read the audit log"),
+    "perm_alerts.close": ("关闭预警", "Close alerts"),
     "perm_personal.read": ("查看个人信息", "See personal data"), "perm_personal.export": ("导出个人信息", "Export personal data"),
     "everyone_reads": ("所有用户均可查看其可见范围内的记录。", "Everyone reads the records inside their scope."),
     "nothing_deployed": ("尚未部署任何配置。请先运行 `banyan deploy configs`。", "Nothing is deployed yet; run `banyan deploy configs`."),

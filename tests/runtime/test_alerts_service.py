@@ -311,3 +311,35 @@ def test_a_condition_that_fails_on_one_subject_is_kept_and_stops_nothing(bank, m
     monkeypatch.setattr(evaluation, "_value", plain)               # readable again: the error goes
     service.scan()
     assert service.errors() == []
+
+
+def test_a_person_acknowledges_comments_and_closes_an_open_alert(bank):
+    engine, records, service, clock, _ = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 10}, actor="ann")
+    service.scan()
+    (a,) = rows(engine)
+    seen = service.act(a["id"], "acknowledge", actor="risk_1")
+    assert seen["acknowledged_by"] == "risk_1" and seen["status"] == "open"
+    service.act(a["id"], "acknowledge", actor="risk_2")               # taken in hand already: nothing added
+    with pytest.raises(AlertError) as empty:
+        service.act(a["id"], "comment", actor="risk_1", text="  ")
+    assert empty.value.code == "text_required" and empty.value.status == 422
+    assert empty.value.detail("en")[0]["loc"][-1] == "text"
+    with pytest.raises(AlertError) as long:
+        service.act(a["id"], "close", actor="risk_1", text="x" * 501)
+    assert long.value.code == "text_too_long"
+    service.act(a["id"], "comment", actor="risk_1", text="已电话联系企业财务")
+    closed = service.act(a["id"], "close", actor="risk_1", text="已结清")
+    assert (closed["status"], closed["closed_by"], closed["close_reason"]) == ("closed", "risk_1", "已结清")
+    assert [t["kind"] for t in closed["timeline"]] == ["open", "acknowledge", "comment", "close"]
+    assert closed["timeline"][2]["data"] == {"text": "已电话联系企业财务"}
+    with pytest.raises(AlertError) as again:
+        service.act(a["id"], "comment", actor="risk_1", text="再看看")
+    assert again.value.code == "not_open" and again.value.status == 409
+    with pytest.raises(AlertError) as nothing:
+        service.act(a["id"], "escalate", actor="risk_1")
+    assert nothing.value.code == "unknown_action"
+    with engine.connect() as conn:
+        steps = [r.after for r in conn.execute(sa.select(audit.audit_log.c.after).where(audit.audit_log.c.action == "alert"))]
+    assert sum('"step":"close"' in s for s in steps) == 1
+    assert service.scan().steps.get("open") == 1            # still overdue: a closed alert does not hold back a new one

@@ -100,3 +100,33 @@ def test_a_records_page_shows_its_open_alerts(alert_app):
     page = rm.get(f"/ui/e/company/key/{a['subject']['key']}", follow_redirects=True)
     assert page.status_code == 200
     assert "未解除的预警" in page.text and f'href="/ui/alerts/{a["id"]}"' in page.text
+
+
+def test_people_act_on_an_alert_at_every_door(alert_app):
+    engine, app = alert_app
+    rm = signed_in(app, "rm_sh_01")
+    mine = rm.get("/alerts?limit=5000").json()
+    a = mine[-1]
+    page = rm.get(f"/ui/alerts/{a['id']}")
+    assert "签收" in page.text and "关闭预警" not in page.text          # an RM may not close an alert
+    token = csrf_of(page.text)
+    r = rm.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "acknowledge"}, follow_redirects=False)
+    assert r.status_code == 303
+    r = rm.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "comment", "text": ""})
+    assert r.status_code == 422 and "请填写内容" in r.text and "Traceback" not in r.text
+    rm.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "comment", "text": "已约见财务总监"})
+    shown = rm.get(f"/ui/alerts/{a['id']}").text
+    assert "已签收" in shown and "已约见财务总监" in shown and "陈思远" in shown   # names, not user codes
+    refused = rm.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "close", "text": "已结清"})
+    assert refused.status_code == 403
+    api = rm.post(f"/alerts/{a['id']}/close", json={"text": "已结清"}, headers={"X-CSRF-Token": token})
+    assert api.status_code == 403
+    risk = signed_in(app, "risk_sh")
+    rt = csrf_of(risk.get(f"/ui/alerts/{a['id']}").text)
+    empty = risk.post(f"/alerts/{a['id']}/close", json={}, headers={"X-CSRF-Token": rt})
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"][-1] == "text"
+    done = risk.post(f"/alerts/{a['id']}/close", json={"text": "已结清，解除"}, headers={"X-CSRF-Token": rt})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "closed" and done.json()["close_reason"] == "已结清，解除"
+    late = rm.post(f"/alerts/{a['id']}/comment", json={"text": "x"}, headers={"X-CSRF-Token": token})
+    assert late.status_code == 409 and late.json()["error"] == "not_open"

@@ -161,6 +161,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/flow-instances/{instance_id}"): "record",
     # -- lists of records ----------------------------------------------------------------------------
     ("GET", "/alerts/{alert_id}"): "record",
+    ("POST", "/alerts/{alert_id}/{action}"): "record",
+    ("POST", "/ui/alerts/{alert_id}"): "record",
     ("GET", "/ui/alerts/{alert_id}"): "record",
     ("GET", "/alerts"): "listing",
     ("GET", "/ui/alerts"): "listing",
@@ -742,6 +744,11 @@ PROBES: list[Probe] = [
     Probe("GET", "/ui/flow-instances/{instance_id}", get("/ui/flow-instances/{instance_id}", "{instance_id}")),
     Probe("GET", "/alerts/{alert_id}", get("/alerts/{alert_id}", "{alert_id}")),
     Probe("GET", "/ui/alerts/{alert_id}", get("/ui/alerts/{alert_id}", "{alert_id}")),
+    Probe("POST", "/alerts/{alert_id}/{action}", lambda w, u, s: Req(
+        "POST", f"/alerts/{T(w, 'alert', s).id}/comment", json={"text": "矩阵"}, idents=(str(T(w, "alert", s).id),))),
+    Probe("POST", "/ui/alerts/{alert_id}", page_post(lambda w, s: f"/ui/alerts/{T(w, 'alert', s).id}",
+                                                     lambda w, u, s: {"_action": "comment", "text": "矩阵"},
+                                                     lambda w, s: str(T(w, "alert", s).id)), ok={"*": 303}),
     Probe("GET", "/ui/flow-instances/{instance_id}/graph.svg",
           get("/ui/flow-instances/{instance_id}/graph.svg", "{instance_id}")),
     Probe("GET", "/ui/flow-instances/{instance_id}/print",

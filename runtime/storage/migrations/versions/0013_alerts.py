@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime, nullable=False),
         sa.Column("due_at", sa.DateTime),
         sa.Column("cleared_at", sa.DateTime),
+        sa.Column("acknowledged_at", sa.DateTime),
+        sa.Column("acknowledged_by", sa.String(200)),
         sa.Column("closed_at", sa.DateTime),
         sa.Column("closed_by", sa.String(200)),
         sa.Column("close_reason", sa.String(500)),
