@@ -78,29 +78,27 @@ def handlers() -> dict[str, DueHandler]:
 def schedule(conn: Connection, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any] | None = None) -> None:
     """Have `kind`'s handler run for `key` at `due_at` (scheduling the same kind and key again moves
     it and starts its attempts afresh). Part of the caller's transaction."""
-    if not key or len(str(key)) > 200:
-        raise ValueError(f"a due item of `{kind}` needs a key of 1 to 200 characters")
-    values = {"kind": kind, "key": str(key), "due_at": db_time(due_at), "payload": _json(payload or {}),
-              "attempts": 0, "last_error": None, "claimed_by": None, "claimed_until": None}
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(due)
-    again = {k: insert.excluded[k] for k in values if k not in ("kind", "key")}
-    conn.execute(insert.values(**values, created_at=db_now())
-                 .on_conflict_do_update(index_elements=["kind", "key"], set_=again))
+    _upsert(conn, kind, key, due_at, payload, only_if_changed=False)
 
 
 def ensure(conn: Connection, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any] | None = None) -> None:
     """`schedule`, unless `kind`'s item `key` is already waiting with the same payload (a periodic
     check that keeps one item per schedule: its time is not moved, nor its attempts reset); an item
     with another payload (the schedule was redeployed) is moved, unless a worker holds it."""
+    _upsert(conn, kind, key, due_at, payload, only_if_changed=True)
+
+
+def _upsert(conn: Connection, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any] | None, *,
+            only_if_changed: bool) -> None:
     if not key or len(str(key)) > 200:
         raise ValueError(f"a due item of `{kind}` needs a key of 1 to 200 characters")
     values = {"kind": kind, "key": str(key), "due_at": db_time(due_at), "payload": _json(payload or {}),
               "attempts": 0, "last_error": None, "claimed_by": None, "claimed_until": None}
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(due)
     again = {k: insert.excluded[k] for k in values if k not in ("kind", "key")}
-    conn.execute(insert.values(**values, created_at=db_now()).on_conflict_do_update(
-        index_elements=["kind", "key"], set_=again,
-        where=sa.and_(due.c.payload != insert.excluded.payload, due.c.claimed_by.is_(None))))
+    where = sa.and_(due.c.payload != insert.excluded.payload, due.c.claimed_by.is_(None)) if only_if_changed else None
+    conn.execute(insert.values(**values, created_at=db_now())
+                 .on_conflict_do_update(index_elements=["kind", "key"], set_=again, where=where))
 
 
 def cancel(conn: Connection, kind: str, key: str) -> bool:

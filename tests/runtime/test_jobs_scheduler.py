@@ -48,6 +48,19 @@ def test_schedule_is_an_upsert_and_cancel_takes_it_back(db):
         leases.schedule(conn, "scan", "", db_now())
 
 
+def test_ensure_keeps_a_waiting_item_and_moves_one_whose_payload_changed(db):
+    first = db_now() + timedelta(hours=1)
+    with writing(db) as conn:
+        leases.ensure(conn, "scan", "daily", first, {"schedule": "daily 06:00"})
+        leases.ensure(conn, "scan", "daily", first + timedelta(hours=5), {"schedule": "daily 06:00"})
+    [item] = leases.pending(db)
+    assert item["due_at"] == first                       # the same schedule: its time is kept
+    with writing(db) as conn:
+        leases.ensure(conn, "scan", "daily", first + timedelta(hours=2), {"schedule": "daily 08:00"})
+    [item] = leases.pending(db)
+    assert item["due_at"] == first + timedelta(hours=2) and item["payload"] == '{"schedule":"daily 08:00"}'
+
+
 def test_due_work_is_claimed_by_one_worker_until_its_lease_runs_out(db):
     put(db, "scan", "now", x=1)
     put(db, "scan", "later", db_now() + timedelta(minutes=3))
