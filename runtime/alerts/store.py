@@ -94,7 +94,8 @@ def write_step(conn: Connection, step: Step, *, rule: str, entity: str, subject_
         _audit(conn, actor, alert_id, {"alert": alert_id, "rule": rule, "subject": [entity, subject_key],
                                        "step": "open", "grade": step.grade}, version)
         return alert_id
-    assert stored is not None                  # every other step moves an open alert
+    if stored is None:                         # every other step moves an open alert
+        raise ValueError(f"step `{step.kind}` needs the subject's open alert")
     values: dict[str, Any] = {"updated_at": now, "grade": step.grade, "due_at": db_time(step.due_at),
                               "cleared_at": db_time(step.cleared_at), "deployment_version": version}
     if step.kind in ("raise", "lower", "refresh", "resume"):
