@@ -15,6 +15,10 @@ BUILTIN_RECORDS: dict[str, dict[str, FieldInfo]] = {
     "user": {"name": FieldInfo(STRING, False), "display_name": FieldInfo(STRING),
              "org_unit": FieldInfo(record("org_unit")), "email": FieldInfo(STRING), "mobile": FieldInfo(STRING),
              "supervisor": FieldInfo(record("user"))},
+    # the alert an alert rule's action runs for (`alert.message` fills a disposal flow's form)
+    "alert": {"id": FieldInfo(INTEGER, False), "rule": FieldInfo(STRING, False), "label": FieldInfo(STRING, False),
+              "grade": FieldInfo(STRING, False), "message": FieldInfo(STRING, False),
+              "evidence": FieldInfo(STRING, False), "link": FieldInfo(STRING, False)},
 }
 
 

@@ -1,5 +1,9 @@
 """Actions: what a flow's action step or an alert rule does. One list item is one action,
-named by its key (set, notify, start_flow, webhook, record), optionally guarded by `when`."""
+named by its key (set, notify, start_flow, webhook, record, update), optionally guarded by `when`.
+
+`update` (alert rules) changes every record of an entity whose fields equal `match` — a red
+alert freezing the subject's unused facilities — through the records service; none matching is
+nothing to do, so an update that has run matches nothing the next time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +14,7 @@ from dsl.expr.types import BOOL, FieldInfo, RecordType
 from dsl.kinds.channel import check_template
 from dsl.kinds.common import EXPRESSION, NAME, ROLE_LIST
 from dsl.kinds.parts import ASSIGNEES, CONDITION, NAME_LIST, as_dict, compile_assignees, get, spec_of
-from dsl.kinds.record_action import RECORD, WriteRecord, build_record
+from dsl.kinds.record_action import RECORD, UPDATE, WriteRecord, build_record
 from dsl.link import LinkContext
 from dsl.loader import Document, Path
 from dsl.source import Span
@@ -41,7 +45,8 @@ SET = {"type": "object", "minProperties": 1, "propertyNames": NAME, "additionalP
 
 def action_schema(kinds: tuple[str, ...]) -> dict:
     """The schema of one action item allowing the given action keys."""
-    pieces = {"set": SET, "notify": NOTIFY, "start_flow": START_FLOW, "webhook": WEBHOOK, "record": RECORD}
+    pieces = {"set": SET, "notify": NOTIFY, "start_flow": START_FLOW, "webhook": WEBHOOK, "record": RECORD,
+              "update": UPDATE}
     return {"type": "object", "additionalProperties": False, "minProperties": 1,
             "description": "One action: " + ", ".join(kinds) + "; `when` guards it.",
             "properties": {"when": CONDITION, **{k: pieces[k] for k in kinds}},
@@ -77,9 +82,9 @@ class SetFields:
 
 @dataclass(frozen=True)
 class Action:
-    kind: str                # set | notify | start_flow | webhook | record
+    kind: str                # set | notify | start_flow | webhook | record | update
     when: Any                # CompiledExpr | None
-    effect: Any              # SetFields | Notify | StartFlow | Webhook | WriteRecord
+    effect: Any              # SetFields | Notify | StartFlow | Webhook | WriteRecord (record, update)
     span: Span
 
 
@@ -88,11 +93,11 @@ def build_actions(doc: Document, ctx: LinkContext, path: Path, scope: Mapping[st
     out = []
     for i, item in enumerate(get(doc.data, path) or []):
         ipath = path + (i,)
-        kind = next(k for k in ("set", "notify", "start_flow", "webhook", "record") if k in item)
+        kind = next(k for k in ("set", "notify", "start_flow", "webhook", "record", "update") if k in item)
         when = ctx.expr(doc, ipath + ("when",), scope, BOOL) if "when" in item else None
         effect: SetFields | Notify | StartFlow | Webhook | WriteRecord
-        if kind == "record":                     # dsl/kinds/record_action.py (flow action steps only)
-            effect = build_record(doc, ctx, ipath + ("record",), scope)
+        if kind in ("record", "update"):         # dsl/kinds/record_action.py
+            effect = build_record(doc, ctx, ipath + (kind,), scope, update=kind == "update")
         elif kind == "notify":
             effect = _notify(doc, ctx, ipath + ("notify",), scope)
         elif kind == "start_flow":

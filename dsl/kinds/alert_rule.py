@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from dsl.diagnostics import did_you_mean
-from dsl.expr.types import BOOL, FieldInfo, RecordType, enum
+from dsl.expr.types import BOOL, FieldInfo, RecordType, enum, record
 from dsl.ir import Label, Metadata
 from dsl.kinds.actions import Action, build_actions
 from dsl.kinds.alert_rule_schema import GRADES, SCHEMA
@@ -91,7 +91,8 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
             ctx.diags.add("BNY604", f"`respond_within.{g}`: the rule has no {g} grade",
                           doc.key_span(("spec", "respond_within", g)), "give a time only for the grades the rule raises")
     suppress = as_dict(spec.get("suppress"))
-    action_scope = {**scope, "grade": FieldInfo(enum(tuple(g.name for g in grades) or GRADES), nullable=False)}
+    action_scope = {**scope, "grade": FieldInfo(enum(tuple(g.name for g in grades) or GRADES), nullable=False),
+                    "alert": FieldInfo(record("alert"), nullable=False)}
     actions = build_actions(doc, ctx, ("spec", "actions"), action_scope, scope_name) if scope_name else ()
     return AlertRule(metadata_of(doc), spec["scope"], spec["category"], events, schedules, tuple(grades),
                      Label.of(message), tuple(evidence), MappingProxyType(respond),

@@ -49,8 +49,12 @@ ALERT_SPEC = {
                                    "grade": {"enum": ["same", "worst_minus_one"],
                                              "description": "The rolled-up grade: the same, or the worst member's "
                                                             "grade softened one step (default)."}}},
-        "actions": {"type": "array", "minItems": 1, "items": action_schema(("notify", "start_flow", "webhook")),
-                    "description": "What happens when the alert is raised; `when` sees `grade` and the scope's fields."},
+        "actions": {"type": "array", "minItems": 1, "items": action_schema(("notify", "start_flow", "webhook", "update")),
+                    "description": "What happens when the alert is raised (once per alert and action): `notify`, "
+                                   "`start_flow` (a disposal flow about the subject), `update` (records changed through "
+                                   "the records service, e.g. facilities frozen), `webhook`. `when` and the "
+                                   "expressions see `grade`, `alert` (id, rule, label, message, evidence) and the "
+                                   "scope's fields."},
     },
 }
 

@@ -106,6 +106,7 @@ class Entity:
     collections: tuple[Collection, ...]
     validations: tuple[Validation, ...]
     compute_order: tuple[str, ...]   # computed fields, each after the ones it reads
+    events: bool = False             # its records arrive from outside as events (runtime/events)
 
     @property
     def name(self) -> str:
@@ -175,8 +176,11 @@ def _build(doc: Document, ctx: LinkContext) -> Entity:
     collections = check_collections(doc, ctx)
     validations = build_validations(doc, ctx, names)
     order = compute_order(doc, ctx, fields)
+    if spec.get("events") and not spec.get("key"):
+        ctx.diags.add("BNY407", "an events entity needs a `key`: the event number that makes a resent event "
+                                "a duplicate", doc.span(("spec", "events")), "add `key: <the event number field>`")
     return Entity(meta, spec.get("key"), spec.get("display"), spec.get("time_field"), tuple(fields),
-                  tuple(collections), tuple(validations), order)
+                  tuple(collections), tuple(validations), order, bool(spec.get("events")))
 
 
 def _check_key_and_time(doc: Document, ctx: LinkContext, fields: list[EntityField]) -> None:

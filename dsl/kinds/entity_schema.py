@@ -88,6 +88,11 @@ ENTITY_SPEC = {
         "display": {**NAME, "description": "The field shown as a record's title."},
         "time_field": {**NAME, "description": "The date or datetime field that windows order by "
                                               "(`last 2 quarters of financials`)."},
+        "events": {"type": "boolean",
+                   "description": "Its records are signals from outside (court filings, listings, rating changes …) "
+                                  "that arrive by `POST /events`, `banyan events import` and `banyan ingest redis`: "
+                                  "each idempotent by its key (the event number), each accepted or rejected on its "
+                                  "own. Needs a `key`."},
         "fields": {"type": "array", "items": ENTITY_FIELD, "minItems": 1},
         "collections": {
             "type": "array",

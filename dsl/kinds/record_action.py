@@ -32,6 +32,16 @@ RECORD = {"type": "object", "required": ["entity", "values"], "additionalPropert
                          "values": {**_VALUES, "minProperties": 1,
                                     "description": "{field: expression}: the values written."}}}
 
+UPDATE = {"type": "object", "required": ["entity", "match", "values"], "additionalProperties": False,
+          "description": "Change every record of `entity` whose fields equal `match` to `values`, through the records "
+                         "service (e.g. freeze the subject's active facilities); none matching changes nothing.",
+          "properties": {"entity": {**NAME, "description": "The entity changed (e.g. facility)."},
+                         "match": {**_VALUES, "minProperties": 1,
+                                   "description": "{field: expression}: the records changed, e.g. "
+                                                  "{borrower: subject, status: \"'active'\"}."},
+                         "values": {**_VALUES, "minProperties": 1,
+                                    "description": "{field: expression}: the values written."}}}
+
 
 @dataclass(frozen=True)
 class WriteRecord:
@@ -40,7 +50,10 @@ class WriteRecord:
     values: tuple[tuple[str, Any], ...]
 
 
-def build_record(doc: Document, ctx: LinkContext, path: Path, scope: Mapping[str, FieldInfo]) -> WriteRecord:
+def build_record(doc: Document, ctx: LinkContext, path: Path, scope: Mapping[str, FieldInfo], *,
+                 update: bool = False) -> WriteRecord:
+    """A `record` action (find or create one) or, with `update`, an `update` action (change every
+    match: a matched field may be written, `status: active` → `frozen`)."""
     spec = get(doc.data, path)
     entity = spec["entity"]
     fields: Mapping[str, FieldInfo] = {}
@@ -58,7 +71,7 @@ def build_record(doc: Document, ctx: LinkContext, path: Path, scope: Mapping[str
             if compiled is not None:
                 parts[part].append((key, compiled))
     both = sorted(set(as_dict(spec.get("match"))) & set(as_dict(spec.get("values"))))
-    if both:
+    if both and not update:
         ctx.diags.add("BNY407", f"`{both[0]}` is both matched and written", doc.key_span(path + ("values", both[0])),
                       "a matched field keeps its value: remove it from `values`")
     return WriteRecord(entity, tuple(parts["match"]), tuple(parts["values"]))

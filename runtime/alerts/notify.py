@@ -12,9 +12,10 @@ bank (runtime/auth/scope.py says where a record sits); a role nobody holds on th
 reaches nobody (the deploy's check of roles without holders says so)."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,30 +26,15 @@ from dsl.kinds.actions import Notify
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import placement_of
 from runtime.auth.tables import role_holders
+from runtime.flows.directory import BANK_WIDE
 from runtime.jobs.outbox import message_row
 from runtime.jobs.outbox_tables import outbox
+from runtime.records.context import Loader
 
 GRADE_LABELS = {"yellow": {"zh": "黄色", "en": "Yellow"}, "orange": {"zh": "橙色", "en": "Orange"},
                 "red": {"zh": "红色", "en": "Red"}}
 NOTIFY_STEPS = ("open", "raise", "reopen", "resume")
 _IDS = uuid.UUID("6b0f7d1e-3c52-4f0e-9a55-1d2f3e4a5b6c")
-
-
-class WithGrade(Mapping):
-    """The subject's context plus `grade`, as an action's `when` reads it."""
-
-    def __init__(self, ctx: Mapping[str, Any], grade: str | None):
-        self.ctx, self.grade = ctx, grade
-
-    def __getitem__(self, name: str) -> Any:
-        return self.grade if name == "grade" else self.ctx[name]
-
-    def __iter__(self) -> Iterator[str]:
-        yield "grade"
-        yield from self.ctx
-
-    def __len__(self) -> int:
-        return len(self.ctx) + 1
 
 
 def message_id(alert_id: int, rule: str, subject_id: int, action: int, recipient: str, channel: str) -> str:
@@ -87,7 +73,8 @@ def own_units(tree: OrgTree, unit: str) -> set[str]:
 def holders_near(conn: Connection, tree: OrgTree, role: str, unit: str | None) -> list[str]:
     """Holders of `role` serving the subject: in its unit and the units under it; else in the unit
     above and that unit's departments (a Tianjin client without a Tianjin risk manager reaches the
-    head office's risk department, not the Beijing branch), and so on up."""
+    head office's risk department, not the Beijing branch), and so on up; past the top, the
+    role's bank-wide holders (the chief risk officer holds the role for the whole bank)."""
     units = sorted(tree.subtree(unit)) if unit is not None and unit in tree.units else []
     seen: set[str] = set()
     while True:
@@ -99,8 +86,10 @@ def holders_near(conn: Connection, tree: OrgTree, role: str, unit: str | None) -
                 return found
         u = tree.units.get(unit) if unit is not None else None
         unit = u.parent if u is not None else None
-        if unit is None or unit in seen:
-            return []
+        if unit is None or unit in seen:            # past the top: the bank-wide holders (a CRO)
+            q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role,
+                                                          role_holders.c.org_unit == BANK_WIDE)
+            return list(dict.fromkeys(conn.execute(q.order_by(role_holders.c.user_name)).scalars()))
         seen.add(unit)
         units = sorted(own_units(tree, unit))
 
@@ -116,15 +105,15 @@ def _users(value: Any) -> list[str]:
     return [str(value)]
 
 
-def notify(conn: Connection, live: Any, loader: Any, rule: Any, ctx: Mapping[str, Any], *, alert_id: int,
+def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[str, Any], *, alert_id: int,
            step: str, grade: str, entity: str, row: Mapping[str, Any], subject_key: Any, evidence: list[dict],
            due_at: datetime | None, at: datetime) -> int:
-    """Write the outbox rows the rule's `notify` actions owe for this step; returns how many."""
+    """Write the outbox rows the rule's `notify` actions owe for this step; returns how many.
+    `scope`: what the actions read (runtime/alerts/dispose.py `ActionScope`: the subject, `grade`, `alert`)."""
     if step not in NOTIFY_STEPS:
         return 0
     tree = live.cache("org tree", OrgTree, live.bundle)
     unit = unit_of(live, loader, entity, row)
-    scope = WithGrade(ctx, grade)
     payload: dict | None = None
     rows: list[dict] = []
     for i, action in enumerate(rule.actions):
@@ -171,3 +160,17 @@ def _payload(live: Any, rule: Any, alert_id: int, grade: str, entity: str, row: 
             "subject": {"entity": entity, "key": "" if subject_key is None else str(subject_key),
                         "name": str(name or subject_key or "")},
             "link": f"/ui/alerts/{alert_id}", "by": "system"}
+
+
+def assigned(conn: Connection, live: Any, alert: Mapping[str, Any], user: str, by: str, at: datetime) -> None:
+    """Tell `user` in the app that the alert is theirs now (the rule's own template, `alert_default`)."""
+    rule = live.bundle.documents.get(("AlertRule", alert["rule"]))
+    if rule is None or "in_app" not in {n for k, n in live.bundle.documents if k == "Channel"}:
+        return                                  # a rule no longer deployed, or no in-app channel: the timeline says it
+    row = Loader(conn, live).row(alert["subject_entity"], alert["subject_id"]) or {}
+    payload = _payload(live, rule, alert["id"], alert["grade"], alert["subject_entity"], row, alert["subject_key"],
+                       json.loads(alert["evidence"]), alert["due_at"], at)
+    payload["by"] = by
+    conn.execute(outbox.insert().values(**message_row(
+        "in_app", user, "alert_default", payload, at, f"alert:{alert['id']}",
+        message_id=uuid.uuid5(_IDS, f"alert:{alert['id']}:assign:{user}:{moment_text(at)}").hex)))

@@ -18,12 +18,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate, roll_up
-from runtime.alerts.notify import notify
+from runtime.alerts.dispose import ActionScope, alert_facts, dispose
+from runtime.alerts.notify import assigned, notify
 from runtime.alerts.store import AlertError, close_gone, evidence_text, keep_errors, open_alerts, write_step
-from runtime.alerts.tables import OPEN, alert_errors, alert_events, alerts
+from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
 from runtime.audit import log as audit
-from runtime.auth.scope import Scope, placement_of
+from runtime.auth.org import OrgTree
+from runtime.auth.scope import Scope, placement_of, scope_for
 from runtime.flows.calendar import LiveCalendar
+from runtime.flows.service import FlowService
 from runtime.flows.store import db_time, dumps, plain
 from runtime.jobs.changes import Change
 from runtime.jobs.templates import TemplateProblem, render_text
@@ -108,6 +111,14 @@ class AlertService:
         self.records = records or Records(engine)
         self.calendar = calendar if calendar is not None else LiveCalendar(self.records.refresh)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._flows: FlowService | None = None
+
+    @property
+    def flows(self) -> FlowService:
+        """The flow service that starts disposal flows (same calendar and clock)."""
+        if self._flows is None:
+            self._flows = FlowService(self.engine, calendar=self.calendar, clock=self.clock)
+        return self._flows
 
     # -- the rules -------------------------------------------------------------------------------
     def rules(self, live: Any, names: Iterable[str] | None = None) -> list[Any]:
@@ -181,10 +192,15 @@ class AlertService:
                                       subject_key=subject_key, stored=stored, message=message, evidence=evidence,
                                       errors=errors, version=live.version, at=at, actor=actor)
                 counts.steps[step.kind] += 1
-                if alert_id is not None and step.grade is not None:
-                    counts.messages += notify(conn, live, loader, rule, ctx, alert_id=alert_id, step=step.kind,
+                if alert_id is not None and step.grade is not None and rule.actions:
+                    facts = json.loads(evidence)
+                    scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, message, facts))
+                    counts.messages += notify(conn, live, loader, rule, scope, alert_id=alert_id, step=step.kind,
                                               grade=step.grade, entity=entity, row=row, subject_key=subject_key,
-                                              evidence=json.loads(evidence), due_at=step.due_at, at=at)
+                                              evidence=facts, due_at=step.due_at, at=at)
+                    for done in dispose(conn, self.flows, self.records, rule, scope, alert_id=alert_id,
+                                        step=step.kind, subject_key=subject_key, at=at):
+                        counts.steps[f"{done['kind']}{'' if done['ok'] else ' failed'}"] += 1
         keep_errors(conn, [r.name for r in rules], entity, ids, failed, at)
         if roll_ups:
             for rule in rules:
@@ -416,14 +432,25 @@ class AlertService:
 
     def act(self, alert_id: int, action: str, *, actor: str, text: Any = None, scope: Scope | None = None) -> dict:
         """A person's action on an open alert they may read: `acknowledge` (签收: they have it in
-        hand), `comment` (a text on its timeline), `close` (with the reason; the door checks the
-        `alerts.close` permission). Each on the timeline and in the audit chain; the alert after it."""
+        hand), `comment` (a text on its timeline), `assign` (`text`: the user who handles it, told
+        in the app), `close` (with the reason). The doors check the `alerts.close` permission for
+        `assign` and `close`. Each on the timeline and in the audit chain; the alert after it."""
         if action not in ACTIONS:
             raise AlertError(f"an alert has no action `{action}` (its actions: {', '.join(ACTIONS)})",
                              code="unknown_action", status=404)
         if not isinstance(actor, str) or not actor.strip():
             raise AlertError("who acts must be named", code="invalid")
         text = _text_of(action, text)
+        if action == "assign":
+            assignee = self.records.users().get(text)
+            if assignee is None or not assignee.active:
+                raise AlertError(f"no active user `{text}` to assign the alert to", code="unknown_user",
+                                 problems=[Problem(("to",), "name an active user", "unknown_user")])
+            self.get(alert_id, scope=scope)                # the asker's 404 first
+            if not self._visible(alert_id, scope_for(OrgTree(self.records.refresh().bundle), assignee)):
+                raise AlertError(f"{text} cannot see this alert's client; assign it to someone who serves it",
+                                 code="assignee_out_of_scope",
+                                 problems=[Problem(("to",), "outside this person's org scope", "out_of_scope")])
         now = self.clock()
         live = self.records.refresh()
         with writing(self.engine) as conn:
@@ -442,12 +469,22 @@ class AlertService:
             elif action == "close":
                 conn.execute(alerts.update().where(alerts.c.id == alert_id).values(
                     status="closed", closed_at=at, closed_by=actor, close_reason=text, updated_at=at))
+            elif action == "assign":
+                if row["assigned_to"] == text:
+                    return self.get(alert_id, scope=scope)         # theirs already: nothing to add
+                conn.execute(alerts.update().where(alerts.c.id == alert_id).values(assigned_to=text, updated_at=at))
+                assigned(conn, live, row, text, actor, now)
             conn.execute(alert_events.insert().values(alert_id=alert_id, at=at, kind=action, grade=row["grade"],
                                                       actor=actor, data=dumps({"text": text}) if text else None))
             audit.append(conn, [audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(
                 {"alert": alert_id, "rule": row["rule"], "subject": [row["subject_entity"], row["subject_key"]],
                  "step": action, **({"text": text} if text else {})}))], live.version)
         return self.get(alert_id, scope=scope)
+
+    def _visible(self, alert_id: int, scope: Scope | None) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id, *self._in_scope(scope))).first() \
+                is not None
 
     def get(self, alert_id: int, *, scope: Scope | None = None) -> dict:
         """One alert with its timeline; an alert on a subject outside `scope` is as unknown as one
@@ -457,6 +494,10 @@ class AlertService:
             if r is None:
                 raise AlertError(f"no alert #{alert_id}", code="not_found", status=404)
             view = _view(r)
+            view["actions"] = [{"action": a.action, "kind": a.kind, "ok": a.ok, "target": a.target, "at": a.at,
+                                **(json.loads(a.detail) if a.detail else {})}
+                               for a in conn.execute(sa.select(alert_actions).where(alert_actions.c.alert_id == alert_id)
+                                                     .order_by(alert_actions.c.action))]
             view["timeline"] = [{"at": e.at, "kind": e.kind, "grade": e.grade, "actor": e.actor,
                                  "data": None if e.data is None else json.loads(e.data)}
                                 for e in conn.execute(sa.select(alert_events).where(alert_events.c.alert_id == alert_id)
@@ -474,8 +515,8 @@ class AlertService:
                      "errors": json.loads(r["errors"]), "at": r["at"]} for r in conn.execute(q).mappings()]
 
 
-ACTIONS = ("acknowledge", "comment", "close")
-MAX_TEXT = {"comment": 2000, "close": 500}
+ACTIONS = ("acknowledge", "comment", "assign", "close")
+MAX_TEXT = {"comment": 2000, "close": 500, "assign": 200}
 
 
 def _text_of(action: str, text: Any) -> str:
@@ -484,7 +525,8 @@ def _text_of(action: str, text: Any) -> str:
         raise AlertError("the text must be text", code="invalid", problems=[Problem(("text",), "must be text", "type")])
     text = (text or "").strip()
     if action in MAX_TEXT and not text:
-        raise AlertError(f"{'a comment' if action == 'comment' else 'closing an alert'} needs a text",
+        raise AlertError({"comment": "a comment needs a text", "close": "closing an alert needs a text",
+                          "assign": "name the user who handles the alert"}[action],
                          code="text_required", problems=[Problem(("text",), "write it", "required")])
     if action in MAX_TEXT and len(text) > MAX_TEXT[action]:
         raise AlertError(f"the text is longer than {MAX_TEXT[action]} characters", code="text_too_long",
@@ -498,7 +540,8 @@ def _view(r: Any) -> dict:
             "evidence": json.loads(r["evidence"]), "opened_at": r["opened_at"], "updated_at": r["updated_at"],
             "due_at": r["due_at"], "cleared_at": r["cleared_at"], "closed_at": r["closed_at"],
             "closed_by": r["closed_by"], "close_reason": r["close_reason"],
-            "acknowledged_at": r["acknowledged_at"], "acknowledged_by": r["acknowledged_by"]}
+            "acknowledged_at": r["acknowledged_at"], "acknowledged_by": r["acknowledged_by"],
+            "assigned_to": r["assigned_to"]}
 
 
 def _types(rule: Any) -> list[str | None]:

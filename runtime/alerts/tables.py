@@ -1,5 +1,6 @@
 """The alert tables: one row per alert (its grade, state, message, evidence and answer time) and
-its timeline. The Alembic revision `0013_alerts` creates them (a frozen copy, never an import).
+its timeline. The Alembic revisions `0013_alerts` and `0014_alert_actions` create them (frozen
+copies, never an import).
 Times are naive UTC, as in every Banyan table (runtime/flows/store.py `db_time`).
 
 `banyan_alert_errors` holds, per rule and subject, the conditions the last evaluation could not
@@ -34,6 +35,7 @@ alerts = sa.Table(
     sa.Column("cleared_at", sa.DateTime),                            # the quiet period runs since
     sa.Column("acknowledged_at", sa.DateTime),                       # a person took it in hand (签收)
     sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("assigned_to", sa.String(200)),                        # the person handling it (0014)
     sa.Column("closed_at", sa.DateTime),
     sa.Column("closed_by", sa.String(200)),
     sa.Column("close_reason", sa.String(500)),
@@ -53,6 +55,22 @@ alert_events = sa.Table(
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("data", sa.Text),                               # JSON: evidence, reason …
     sa.Index("ix_banyan_alert_events_alert", "alert_id", "id"),
+)
+
+# What an alert's actions did (0014): one row per (alert, action) that starts a flow or changes
+# records, written in the transaction of the step that ran it; the unique index makes a second
+# one impossible, whatever runs twice.
+alert_actions = sa.Table(
+    "banyan_alert_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, nullable=False),
+    sa.Column("action", sa.Integer, nullable=False),          # the action's place in the rule's list
+    sa.Column("kind", sa.String(20), nullable=False),         # start_flow | update
+    sa.Column("target", sa.String(200)),                      # the flow instance, or the entity changed
+    sa.Column("detail", sa.Text),                             # JSON: the records changed, or why it could not run
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Index("ux_banyan_alert_actions", "alert_id", "action", unique=True),
 )
 
 alert_errors = sa.Table(

@@ -39,11 +39,11 @@ def write_record(conn: Connection, live: LiveModel, e: RecordWrite, *, instance_
     records = Records(conn.engine, live)
     actor = f"flow:{flow}"
     scope = _scope(conn, live, initiator)
-    match, values = _plain(e.match), _plain(e.values)
+    match, values = plain_values(e.match), plain_values(e.values)
     for attempt in range(TRIES):
         try:
             with conn.begin_nested(), changes.source(f"flow:{instance_id}"):
-                found = _matching(conn, records, live, e.entity, match)
+                found = matching(conn, records, live, e.entity, match, limit=2)
                 if len(found) > 1:
                     raise FlowError("record_failed", f"step `{e.node}`: {len(found)} {e.entity} records match "
                                                      f"{_show(match)}; it writes one")
@@ -69,7 +69,7 @@ def write_record(conn: Connection, live: LiveModel, e: RecordWrite, *, instance_
             raise FlowError("record_failed", f"step `{e.node}` could not write the {e.entity} record: {why}") from None
 
 
-def _plain(values: Mapping[str, Any]) -> dict:
+def plain_values(values: Mapping[str, Any]) -> dict:
     """The engine's values as the records service reads them: a record as its key."""
     return {k: record_key(v) if hasattr(v, "loader") else v for k, v in values.items()}
 
@@ -83,8 +83,10 @@ def _scope(conn: Connection, live: LiveModel, initiator: str) -> Any:
     return None if user is None else scope_for(org_tree(live.bundle), user)
 
 
-def _matching(conn: Connection, records: Records, live: LiveModel, entity: str, match: Mapping[str, Any]) -> list[int]:
-    """Ids of the records of `entity` whose fields equal `match`, read in this transaction."""
+def matching(conn: Connection, records: Records, live: LiveModel, entity: str, match: Mapping[str, Any],
+             limit: int | None = None) -> list[int]:
+    """Ids of the records of `entity` whose fields equal `match`, read in this transaction (the
+    values pass the entity's field rules first: `'active'`, a record's key, `5亿`)."""
     t, rules = live.table(entity), records.rules(entity)
     problems: list = []
     values = rules.convert(dict(match), problems)
@@ -96,7 +98,8 @@ def _matching(conn: Connection, records: Records, live: LiveModel, entity: str, 
         if name in rules.refs and v is not None:
             v = keys_to_ids(conn, live, rules.refs[name], [v]).get(v, -1)
         conds.append(t.c[name].is_(None) if v is None else t.c[name] == v)
-    return list(conn.execute(sa.select(t.c.id).where(*conds).order_by(t.c.id).limit(2)).scalars())
+    q = sa.select(t.c.id).where(*conds).order_by(t.c.id)
+    return list(conn.execute(q if limit is None else q.limit(limit)).scalars())
 
 
 def _next_key(conn: Connection, live: LiveModel, entity: str, key: str) -> Any:

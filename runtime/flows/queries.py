@@ -313,3 +313,11 @@ def open_steps(conn: Connection, instance_ids: list[str]) -> dict[str, list[dict
                                                   "initiator": r.initiator,
                                                   "deployment_version": r.deployment_version})
     return out
+
+
+def running_about(conn: Connection, flow: str, subject_key: Any) -> str | None:
+    """The oldest running instance of `flow` about the record with key `subject_key`, if any."""
+    return conn.execute(sa.select(instances.c.id).where(
+        instances.c.flow == flow, instances.c.status == "running",
+        instances.c.subject_key == (None if subject_key is None else str(subject_key)))
+        .order_by(instances.c.started_at, instances.c.id).limit(1)).scalar()

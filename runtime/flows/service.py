@@ -40,6 +40,7 @@ from runtime.flows.queries import (
     iso,
     last_return,
     open_steps,
+    running_about,
     started_by,
     step_rules,
     task_row,
@@ -84,6 +85,23 @@ class FlowService:
                          lambda tx: tx.start(flow, actor, subject,
                                           lambda bundle: self._start_form(tx, flow, form or {}, bundle)),
                          body=dict(form or {}))
+
+    def start_within(self, conn: Any, flow: str, *, actor: str, subject: Any, form: Mapping[str, Any],
+                     now: datetime, join_running: bool = False) -> tuple[str, bool]:
+        """Start `flow` inside the caller's transaction on behalf of a deployed rule (an alert's
+        `start_flow`: the rule, verified at deploy, is the permission); the form passes the same
+        check as every door's. With `join_running`, an instance of `flow` already running about
+        the same subject is taken instead of a second one. Returns (instance id, joined); a
+        FlowError leaves the caller to roll back its savepoint."""
+        if join_running and subject is not None:
+            running = running_about(conn, flow, subject)
+            if running is not None:
+                return running, True
+        tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, now)
+        instance_id = tx.start(flow, actor, subject, lambda bundle: self._start_form(tx, flow, dict(form), bundle),
+                               on_behalf=True)
+        tx.settle()
+        return instance_id, False
 
     # -- every door's form check (runtime/flows/form_check.py) ------------------------------------
     def _start_form(self, tx: FlowTx, flow: str, form: Mapping[str, Any], bundle: Any = None) -> dict:

@@ -1,8 +1,9 @@
 """HTTP endpoints of the alerts (`/alerts`), included by `runtime.http.app.create_app`: the list
 and one alert with its timeline, both cut to the asker's org scope (an alert on a subject they may
 not read is the 404 an unknown one gets), and a person's actions on an open alert:
-`POST /alerts/{id}/acknowledge`, `/comment` (`{"text": …}`), `/close` (`{"text": the reason}`,
-with the `alerts.close` permission)."""
+`POST /alerts/{id}/acknowledge`, `/comment` (`{"text": …}`), `/assign` (`{"to": a user name}`) and
+`/close` (`{"text": the reason}`), the last two with the `alerts.close` permission. An alert's view
+lists what its automatic actions did (`actions`: the disposal flow started, the records changed)."""
 from __future__ import annotations
 
 from typing import Callable, Literal
@@ -16,10 +17,11 @@ from runtime.http.params import DbId
 
 
 class ActionBody(BaseModel):
-    """A comment's text, or why the alert is closed."""
+    """A comment's text, why the alert is closed, or (`to`) who it is assigned to."""
 
     model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, max_length=2000)
+    to: str | None = Field(None, max_length=200)
 
 
 def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | None],
@@ -39,12 +41,13 @@ def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | N
         return service.get(alert_id, scope=scope_of(request))
 
     @router.post("/{alert_id}/{action}")
-    def act(alert_id: DbId, action: Literal["acknowledge", "comment", "close"], request: Request,
+    def act(alert_id: DbId, action: Literal["acknowledge", "comment", "assign", "close"], request: Request,
             body: ActionBody | None = None, x_banyan_actor: str = Header("api")) -> dict:
         scope = scope_of(request)
         service.get(alert_id, scope=scope)          # out of scope: the unknown alert's 404, before any permission
-        if action == "close":
+        if action in ("close", "assign"):
             permit(request, "alerts.close")
-        return service.act(alert_id, action, actor=x_banyan_actor, text=body.text if body else None, scope=scope)
+        given = (body.to if action == "assign" else body.text) if body else None
+        return service.act(alert_id, action, actor=x_banyan_actor, text=given, scope=scope)
 
     return router

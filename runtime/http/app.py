@@ -27,10 +27,12 @@ from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_status
+from runtime.events.intake import EventIntake
 from runtime.http.alerts import alerts_router
 from runtime.http.audit import audit_router
 from runtime.http.docs import install_docs
 from runtime.http.errors import BanyanJSON, install_errors
+from runtime.http.events import events_router
 from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
 from runtime.http.params import DbId, Offset
@@ -161,6 +163,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
 
     app.include_router(graph_router(engine, records, scope))
     app.include_router(alerts_router(AlertService(engine, records=records), scope, permit))   # runtime/http/alerts.py
+    app.include_router(events_router(EventIntake(engine, records=records), scope, permit))   # runtime/http/events.py
     app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
     install_flows(app, engine)
     if extend is not None:

@@ -193,6 +193,8 @@ class RecordContext(Mapping):
             out = [RecordContext(c.entity, r, self.loader, r["id"]) for r in rows]
         elif name in self.values:
             return self.values[name]
+        elif name == "subject":             # a rule's scope names the record itself `subject` (dsl subject_scope)
+            return self
         elif name[:1] == "$" and self.loader is not None:
             return self.loader.context_value(name)
         else:

@@ -281,6 +281,15 @@ def _rows(columns: list[Column], rows: Iterable[list[Any]], notes: dict[int, Row
                   line)
 
 
+def read_rows(records: Records, entity: str, path: str | Path) -> Iterator[Row | RowError]:
+    """The rows of a CSV/XLSX file as field values, each knowing its line (nothing written): the
+    same header matching and cell reading as `import_file`, for a door that takes rows one by one
+    (runtime/events)."""
+    header, rows = read_table(Path(path))
+    columns = header_columns(records, entity, header)
+    return _rows(columns, rows, {})
+
+
 def import_file(records: Records, entity: str, path: str | Path, *, actor: str,
                 on_progress: Callable[[int], None] | None = None, scope: Scope | None = None) -> int:
     """Every row of the file or none (ImportRefused: each problem by line and column); the rows

@@ -24,6 +24,7 @@ from runtime.http.params import DbId
 from runtime.records.listing import record_labels
 from runtime.web.context import NavItem, WebContext, redirect, register_nav
 from runtime.web.inbox import amount_text
+from runtime.web.lookup import pickable
 from runtime.web.text import text
 
 GRADES = ("red", "orange", "yellow")
@@ -115,12 +116,14 @@ def alert_pages(web: WebContext) -> APIRouter:
         evidence = [{"label": e["label"].get(lang) or e["label"].get("zh") or "",
                      "value": _value(e["value"], lang, e.get("type"))} for e in a["evidence"]]
         people = PeopleDirectory(web.records.engine).display_names(
-            [t["actor"] for t in a["timeline"]] + [a["acknowledged_by"] or ""])
+            [t["actor"] for t in a["timeline"]] + [a["acknowledged_by"] or "", a["assigned_to"] or ""]
+            + [(t["data"] or {}).get("to", "") for t in a["timeline"] if isinstance(t["data"], dict)])
         timeline = [{"when": moment_text(t["at"]), "kind": words(f"alerts.page.step.{t['kind']}", lang),
                      "grade": GRADE_LABELS.get(t["grade"] or "", {}).get(lang, ""),
                      "who": "" if t["actor"] == "system" else people.get(t["actor"], t["actor"]),
-                     "text": (t["data"] or {}).get("text", "") if isinstance(t["data"], dict) else ""}
+                     "text": _step_text(t, people, lang)}
                     for t in a["timeline"]]
+        disposal = [_disposal(d, lang, web) for d in a["actions"]]
         acknowledged = words("alerts.page.acknowledged", lang, who=people.get(a["acknowledged_by"], a["acknowledged_by"]),
                              when=moment_text(a["acknowledged_at"])) if a["acknowledged_at"] else ""
         ent = web.records.refresh().bundle.entities.get(a["subject"]["entity"])
@@ -129,7 +132,11 @@ def alert_pages(web: WebContext) -> APIRouter:
             link = f"/ui/e/{a['subject']['entity']}/key/{a['subject']['key']}"
         return web.page(request, "alert.html", status, title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
                         evidence=evidence, timeline=timeline, subject_link=link, acknowledged=acknowledged,
-                        may_close=user.can("alerts.close"), problem=problem)
+                        may_close=user.can("alerts.close"), problem=problem, disposal=disposal,
+                        pick=[(p["name"], f"{p['label']} · {p['unit_label']}") for p in pickable(web, user, lang)]
+                        if user.can("alerts.close") and a["status"] == "open" else [],
+                        assigned=words("alerts.page.assigned", lang, who=people.get(a["assigned_to"], a["assigned_to"]))
+                        if a["assigned_to"] else "")
 
     @r.get("/ui/alerts/{alert_id}")
     def one(request: Request, alert_id: DbId) -> HTMLResponse:
@@ -143,10 +150,11 @@ def alert_pages(web: WebContext) -> APIRouter:
         if not web.check_csrf(request, form):
             return alert_page(request, alert_id, text("signin_csrf", lang), 400)
         action = str(form.get("_action") or "")
-        if action == "close" and not user.can("alerts.close"):
+        if action in ("close", "assign") and not user.can("alerts.close"):
             raise MissingPermission("alerts.close")                  # the door's 403 in words
         try:
-            service.act(alert_id, action, actor=user.name, text=form.get("text"), scope=web.scope(user))
+            service.act(alert_id, action, actor=user.name, text=form.get("to" if action == "assign" else "text"),
+                        scope=web.scope(user))
         except AlertError as exc:
             if exc.status == 404:
                 raise
@@ -154,6 +162,30 @@ def alert_pages(web: WebContext) -> APIRouter:
         return redirect(f"/ui/alerts/{alert_id}")
 
     return r
+
+
+def _step_text(t: dict, people: dict, lang: str) -> str:
+    """What a timeline step says beside its kind: a comment's text, who it was assigned to, why an action failed."""
+    data = t["data"] if isinstance(t["data"], dict) else {}
+    if t["kind"] == "assign":
+        return people.get(data.get("to", ""), data.get("to", ""))
+    if t["kind"] == "action_failed":
+        return str(data.get("reason", ""))
+    return str(data.get("text", ""))
+
+
+def _disposal(d: dict, lang: str, web: WebContext) -> dict:
+    """One automatic action as the alert page shows it: the disposal flow (a link), or the records changed."""
+    if d["kind"] == "start_flow":
+        flow = web.records.refresh().bundle.documents.get(("Flow", d.get("flow", "")))
+        label = flow.meta.label.text(lang) if flow is not None else d.get("flow", "")
+        return {"label": words("alerts.page.flow", lang), "text": label, "ok": d["ok"],
+                "link": f"/ui/flow-instances/{d['instance']}" if d["ok"] and d.get("instance") else "",
+                "reason": d.get("reason", "")}
+    ent = web.records.refresh().bundle.entities.get(d.get("entity", ""))
+    name = ent.meta.label.text(lang) if ent is not None else d.get("entity", "")
+    return {"label": words("alerts.page.disposal", lang), "ok": d["ok"], "link": "", "reason": d.get("reason", ""),
+            "text": words("alerts.page.frozen", lang, entity=name, records="、".join(d.get("records") or []) or "—")}
 
 
 def _value(value: Any, lang: str, kind: str | None = None) -> str:

@@ -130,3 +130,38 @@ def test_people_act_on_an_alert_at_every_door(alert_app):
     assert done.json()["status"] == "closed" and done.json()["close_reason"] == "已结清，解除"
     late = rm.post(f"/alerts/{a['id']}/comment", json={"text": "x"}, headers={"X-CSRF-Token": token})
     assert late.status_code == 409 and late.json()["error"] == "not_open"
+
+
+def test_a_red_alerts_page_links_its_disposal_flow_and_a_risk_manager_assigns_it(alert_app):
+    engine, app = alert_app
+    risk = signed_in(app, "admin")
+    mine = risk.get("/alerts?limit=5000&grade=red").json()
+    disposed = [a for a in (risk.get(f"/alerts/{x['id']}").json() for x in mine)
+                if any(d["kind"] == "start_flow" for d in a["actions"])]
+    assert disposed, "a red alert of the demo bank started its disposal flow"
+    a = disposed[0]
+    (flow,) = [d for d in a["actions"] if d["kind"] == "start_flow"]
+    assert flow["ok"] and flow["flow"] == "major_risk_disposal"
+    page = risk.get(f"/ui/alerts/{a['id']}")
+    assert page.status_code == 200 and "自动处置" in page.text and "重大风险事件处置" in page.text
+    assert f'href="/ui/flow-instances/{flow["instance"]}"' in page.text
+    assert "已启动处置流程" in page.text and "major_risk_disposal" not in page.text
+    token = csrf_of(page.text)
+    wrong = risk.post(f"/alerts/{a['id']}/assign", json={"to": "nobody_here"}, headers={"X-CSRF-Token": token})
+    assert wrong.status_code == 422 and wrong.json()["error"] == "unknown_user"
+    far = risk.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "assign", "to": "rm_bj_01"})
+    assert far.status_code == 422 and "看不到这个客户" in far.text              # a Beijing RM cannot see a non-Beijing client
+    r = risk.post(f"/ui/alerts/{a['id']}", data={"csrf_token": token, "_action": "assign", "to": "cro"},
+                  follow_redirects=False)
+    assert r.status_code == 303
+    shown = risk.get(f"/ui/alerts/{a['id']}").text
+    assert "处理人：郑宏" in shown and "指派处理人" in shown
+    assert risk.get(f"/alerts/{a['id']}").json()["assigned_to"] == "cro"
+    rm = signed_in(app, "rm_sh_01")
+    rt = csrf_of(rm.get("/ui/alerts").text)
+    assert rm.post(f"/alerts/{a['id']}/assign", json={"to": "rm_sh_01"}, headers={"X-CSRF-Token": rt}).status_code \
+        in (403, 404)                                               # an RM may not assign (or not even see it)
+    with engine.connect() as conn:
+        told = conn.exec_driver_sql("SELECT payload FROM banyan_outbox WHERE recipient = 'cro' "
+                                    f"AND source = 'alert:{a['id']}' AND channel = 'in_app'").scalars().all()
+    assert [p for p in told if '"by": "admin"' in p]                # the assignment, told in the app
