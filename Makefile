@@ -28,6 +28,10 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan records list group --as rm_sh_01 --fields code,name,lead_branch,member_count,limit_usage
 	$(DEMO_ENV) $(BIN)/banyan alerts scan
 	$(DEMO_ENV) $(BIN)/banyan alerts list --limit 5
+	$(DEMO_ENV) $(BIN)/banyan events import examples/demo_bank/court_feed.csv
+	$(DEMO_ENV) $(BIN)/banyan worker --once
+	$(DEMO_ENV) $(BIN)/banyan alerts list --rule dishonest_debtor_listed --limit 1
+	$(DEMO_ENV) $(BIN)/banyan records list facility --where borrower=91310104972130088N --fields facility_no,level,amount,used,status
 	$(DEMO_ENV) $(BIN)/banyan audit verify
 	@echo "next: make serve, then open http://127.0.0.1:8000/ui/ and sign in as rm_sh_01 (password banyan-demo-2026)"
 
@@ -43,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/mypy dsl engine forms
 
 bench: $(STAMP)
+	@$(BIN)/python -c "import durable" 2>/dev/null || $(BIN)/pip install -q durable-rules==2.0.28   # the alert benchmark's baseline only
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 clean:

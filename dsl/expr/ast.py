@@ -168,11 +168,13 @@ class MapLit(Node):
 
 @dataclass(frozen=True, eq=False, slots=True)
 class Window(Node):
-    """`coll within 24h` (span is a node) or `last 2 quarters of coll` (span is a literal)."""
+    """`coll within 24h` (span is a node), `last 2 quarters of coll` (span is a literal) or
+    `latest 2 of coll` (`count`: span is the number of records kept)."""
 
     coll: Node
     span: Node
     op_pos: Pos
+    count: bool = False
 
     def children(self):
         return (self.coll, self.span)

@@ -32,6 +32,7 @@ class WindowPlan:
     time_field: str
     base: ast.Node           # the list of records the window filters
     project: tuple[str, ...]  # fields read from each kept record afterwards (`... of financials.revenue`)
+    count: bool = False       # `latest N of …`: the N newest records (to now), not a span of time
 
 
 @dataclass

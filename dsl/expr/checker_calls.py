@@ -83,7 +83,12 @@ def _where(self: "Checker", node: ast.Where) -> "TI":
 
 def _window(self: "Checker", node: ast.Window) -> "TI":
     span = self.check(node.span)
-    if not is_open(span.type) and span.type.name not in ("duration", "period"):
+    counting = node.count
+    count = getattr(node.span, "value", None)
+    if counting and not (isinstance(count, int) and 1 <= count <= 1000):
+        self.error("BNY305", f"`latest {count} of …` keeps no record: give a count from 1 to 1000",
+                   node.span.pos)
+    elif not counting and not is_open(span.type) and span.type.name not in ("duration", "period"):
         self.error("BNY305", f"a window needs a duration or a period such as 24h or 2 quarters, not "
                    f"{describe(span.type)}", node.span.pos)
     coll = self.check(node.coll)
@@ -104,7 +109,7 @@ def _window(self: "Checker", node: ast.Window) -> "TI":
         return self.error("BNY305", f"`{entity}` has no time field, so it has no windows", node.op_pos,
                           f"declare `time_field:` in the entity {entity}")
     from .checker import WindowPlan
-    self.out.windows[node] = WindowPlan(time_field, base, tuple(project))
+    self.out.windows[node] = WindowPlan(time_field, base, tuple(project), counting)
     self.out.uses_now = True
     return _ti(coll.type, coll.nullable, coll.path)
 

@@ -183,7 +183,8 @@ class Codegen:
 
     def _window(self, node: ast.Window) -> str:
         plan = self.c.windows[node]
-        code = f"_within({self.gen(plan.base)}, {plan.time_field!r}, {self.gen(node.span)}, now)"
+        fn = "_latest_n" if plan.count else "_within"
+        code = f"{fn}({self.gen(plan.base)}, {plan.time_field!r}, {self.gen(node.span)}, now)"
         return f"_project({code}, {plan.project!r})" if plan.project else code
 
     def _call(self, node: ast.Call) -> str:

@@ -19,7 +19,7 @@ MAX_DEPTH = 48
 checker and the generated Python far from recursion limits."""
 
 KEYWORDS = ("if", "then", "else", "or", "and", "not", "in", "between", "within", "where",
-            "distinct", "last", "of", "true", "false", "null")
+            "distinct", "last", "latest", "of", "true", "false", "null")
 
 _TERMINAL_TEXT = {
     "RPAR": "`)`", "LPAR": "`(`", "RSQB": "`]`", "LSQB": "`[`", "RBRACE": "`}`", "LBRACE": "`{`",
@@ -231,6 +231,11 @@ class _Builder(Transformer):
         kw, tok, _of, coll = c
         span = self.literal([tok])
         return ast.Window(_pos(kw), coll, span, _pos(kw))
+
+    def latest_n(self, c):
+        """`latest 2 of financials`: the 2 records with the newest time (a Window counting records)."""
+        kw, tok, _of, coll = c
+        return ast.Window(_pos(kw), coll, self.literal([tok]), _pos(kw), True)
 
     def if_expr(self, c):
         kw, cond, _then, then, _else, else_ = c

@@ -159,6 +159,29 @@ def within(items: Sequence[Mapping] | None, time_field: str, span: timedelta | P
     return out
 
 
+def latest_n(items: Sequence[Mapping] | None, time_field: str, count: int, now: datetime) -> list | None:
+    """`latest 2 of financials`: the `count` records with the newest time up to now, newest first
+    (the last two statements filed, however late: by record, not by calendar; a record dated
+    after now is not there yet). Records without a time are left out."""
+    if items is None:
+        return None
+    now_d = now.date()
+    dated = []
+    for item in items:
+        if item is None:
+            continue
+        t = item.get(time_field)
+        if t is None:
+            continue
+        if type(t) is date:
+            if t <= now_d:
+                dated.append((as_datetime(t), item))
+        elif as_datetime(t) <= now:
+            dated.append((as_datetime(t), item))
+    dated.sort(key=lambda p: p[0], reverse=True)
+    return [item for _, item in dated[:count]]
+
+
 def latest(items: Sequence[Mapping] | None, time_field: str) -> Any:
     """The record with the greatest time (the later in the list on a tie); null if none has one."""
     if not items:
@@ -200,5 +223,5 @@ def project(items: Sequence[Mapping] | None, names: tuple[str, ...]) -> list | N
 
 
 HELPERS = {"_div": div, "_scale": scale, "_shift": shift_by, "_avg": avg, "_smallest": smallest,
-           "_largest": largest, "_dt": dt, "_within": within, "_latest": latest, "_project": project,
+           "_largest": largest, "_dt": dt, "_within": within, "_latest_n": latest_n, "_latest": latest, "_project": project,
            "_len": len, "_sum": sum, "_min": min, "_max": max, "_set": set}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from runtime.auth.users import UserStore
 
 DEMO_PASSWORD = "banyan-demo-2026"
-MAIL_DOMAIN = "bank.example.cn"          # demo mail addresses: <user name>@bank.example.cn
+MAIL_DOMAIN = "bank.example.cn"          # demo mail addresses: <user name>@bank.example.cn; mobiles 13800000001 …
 
 DEMO_USERS = (
     # name, display name, org unit, is_admin, roles [(role, unit or None = the person's unit)]
@@ -71,12 +71,12 @@ DEMO_GRANTS = {
 def seed_demo_users(store: UserStore, tree: OrgTree, password: str = DEMO_PASSWORD) -> list[str]:
     """Create the demo people that do not exist yet (and the role permissions); returns who was made."""
     made = []
-    for name, display, unit, admin, roles in DEMO_USERS:
+    for number, (name, display, unit, admin, roles) in enumerate(DEMO_USERS, start=1):
         if unit not in tree.units or store.get(name) is not None:
             continue
         held = [(role, unit if where is None else where) for role, where in roles if role in tree.roles]
-        store.save(name, display_name=display, org_unit=unit, email=f"{name}@{MAIL_DOMAIN}", password=password,
-                   is_admin=admin, roles=held, tree=tree, new=True)
+        store.save(name, display_name=display, org_unit=unit, email=f"{name}@{MAIL_DOMAIN}",
+                   phone=f"1380000{number:04d}", password=password, is_admin=admin, roles=held, tree=tree, new=True)
         made.append(name)
     granted = store.grants()
     for role, perms in DEMO_GRANTS.items():

@@ -35,6 +35,8 @@ _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
 
 
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
+
 class UserError(BanyanError):
     """Input that cannot be saved: [(field, message)]."""
     code, status, namespace = "invalid_user", 422, "auth"
@@ -329,12 +331,14 @@ class UserStore:
 
     # -- writing ---------------------------------------------------------------------------
     def save(self, name: str, *, display_name: str, org_unit: str, email: str | None = None,
-             password: str | None = None, is_admin: bool = False, active: bool = True,
+             phone: str | None = None, password: str | None = None, is_admin: bool = False, active: bool = True,
              roles: list[tuple[str, str]] | None = None, tree=None, new: bool = False,
              by: str | None = None, address: str | None = None) -> User:
         """Create (new=True) or change a person; `tree` (OrgTree) checks units and roles. `by` (who
         does it; None: the operator) and `address` go to the audit log with every change."""
         problems = self._problems(name, display_name, org_unit, email, password, roles or [], tree, new)
+        if phone is not None and not PHONE.match(phone):
+            problems.append(("phone", "a mobile number: digits, optionally + and spaces or dashes, 5–20 long"))
         if problems:
             raise UserError(problems)
         with writing(self.engine) as conn:
@@ -361,8 +365,13 @@ class UserStore:
                                              tokens=bool(password))
             if password:
                 self._remember(conn, name, values["password_hash"])
+            kept = conn.execute(sa.select(people.c.phone, people.c.language, people.c.supervisor)
+                                .where(people.c.name == name)).first()     # what this form does not edit stays
             conn.execute(people.delete().where(people.c.name == name))
-            conn.execute(people.insert().values(name=name, display_name=display_name, org_unit=org_unit, email=email or None))
+            conn.execute(people.insert().values(
+                name=name, display_name=display_name, org_unit=org_unit, email=email or None,
+                phone=phone if phone is not None else (kept.phone if kept else None),
+                language=kept.language if kept else None, supervisor=kept.supervisor if kept else None))
             if roles is not None:
                 conn.execute(role_holders.delete().where(role_holders.c.user_name == name))
                 for role, unit in dict.fromkeys(roles):

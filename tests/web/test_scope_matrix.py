@@ -140,6 +140,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/e/{entity}/new"): "record",
     ("POST", "/ui/e/{name}/import"): "record",
     ("POST", "/records/{entity}/import"): "record",  # records.import; a row naming another: placed by it
+    ("POST", "/events"): "record",                   # records.import; an event naming a company: placed by it
     ("GET", "/graph/firms/{key}"): "record",
     ("GET", "/graph/groups/{code}"): "record",
     ("GET", "/graph/firms/{key}/equity.svg"): "record",
@@ -592,6 +593,28 @@ def _import_rating_api(w: World, u: str, s: str) -> Req:
                idents=(company,))
 
 
+_EVENT_NUMBERS = itertools.count(700001)
+
+
+def _post_event(w: World, u: str, s: str) -> Req:
+    company = T(w, "company", s).key
+    return Req("POST", "/events", json=[{"event_no": f"X{next(_EVENT_NUMBERS):06d}", "company": company,
+                                         "type": "negative_news", "occurred_on": "2026-11-30", "title": "矩阵",
+                                         "source": "news"}], idents=(company,))
+
+
+def _event_taken(w: World, u: str, s: str, r: Any) -> None:
+    """An event about a company in scope is taken; one about a company out of scope is rejected at
+    `company` exactly as one naming no company at all (never written)."""
+    if r.status_code != 200:
+        return
+    body = r.json()
+    if s == "in" or u not in w.scoped:
+        assert body["accepted"] == 1, body
+    else:
+        assert body["accepted"] == 0 and body["rejected"][0]["problems"][0]["loc"] == ["company"], body
+
+
 def _flow_graph_pair(first: str, second: str) -> Build:
     def build(w: World, u: str, s: str) -> Req:
         a, b = T(w, "instance", first).id, T(w, "instance", second).id
@@ -701,6 +724,8 @@ PROBES: list[Probe] = [
           ok={"*": 303, **NOT_IMPORT}, denied={"*": 422, **NOT_IMPORT}, compare="shape"),
     Probe("POST", "/records/{entity}/import", _import_rating_api, variant="rating naming a company",
           ok={"*": 200, **NOT_IMPORT}, denied={"*": 422, **NOT_IMPORT}, compare="shape"),
+    Probe("POST", "/events", _post_event, variant="an event naming a company", ok={"*": 200, **NOT_IMPORT},
+          denied={"*": 200, **NOT_IMPORT}, compare="shape", after=_event_taken),
     # -- graph ------------------------------------------------------------------------------------------
     *_record_gets("GET /graph/firms/{key}", "/graph/firms/{key}", ("company",), ident="key"),
     *_record_gets("GET /graph/groups/{code}", "/graph/groups/{key}", ("group",), ident="key"),

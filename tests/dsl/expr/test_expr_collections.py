@@ -126,3 +126,19 @@ def test_referenced_fields_and_names():
     assert expr.names == frozenset({"group", "loans", "listed"})
     assert ("group", "lead_branch", "name") in referenced_fields(expr)
     assert ("loans", "balance") in referenced_fields(expr)
+
+
+def test_latest_n_counts_records_not_the_calendar(company):
+    """`latest 2 of financials`: the two newest statements however late they were filed (Q3 not
+    yet in on 2026-10-15 still leaves Q2 and Q1), newest first; one dated after now is not there yet."""
+    company["$now"] = datetime(2027, 4, 15)                 # nothing filed for two quarters
+    assert ev("count(last 2 quarters of financials)", company) == 0
+    assert ev("count(latest 2 of financials)", company) == 2
+    assert ev("latest 2 of financials.period_end", company) == [date(2026, 9, 30), date(2026, 6, 30)]
+    assert ev("all(latest 2 of financials, f -> f.operating_cash_flow < 0)", company) is True
+    company["$now"] = date(2026, 8, 1)                      # September's statement is in the future
+    assert ev("latest 1 of financials.period_end", company) == [date(2026, 6, 30)]
+    assert ev("latest(financials).period_end", company) == date(2026, 9, 30)     # latest() alone is unchanged
+    assert compile_ok("latest 2 of financials").type == compile_ok("financials").type
+    assert compile_err("latest 0 of financials")[0].code == "BNY305"
+    assert compile_err("latest 2 of name")[0].code == "BNY310"

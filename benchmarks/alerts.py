@@ -1,0 +1,298 @@
+"""Alert rules: the scan and the evaluator (issue 13). Results → benchmarks/results/alerts.json.
+
+scan_vs_per_subject: the scheduled scan of every shipped alert rule over the demo bank (scale 1:
+  5,000 companies, 50 groups, 8 quarters; `--quick`: scale 0.1), alerts, disposal flows and
+  messages written, against evaluating the same rules subject by subject through the record
+  context (a fresh `Loader` per subject, as a rule engine fed one record at a time reads: a query
+  per collection per subject; nothing written). Same database, one run, rounds alternating;
+  value = per-subject time ÷ scan time (target >= 10). `scan_5000` (s) is the scan's median.
+  The scan is run on a fresh copy of the seeded database each round (the first, writing scan).
+scan_evals_per_s: subject·rule evaluations per second of that scan (target 300,000: needs a
+  set-based evaluator, not built yet — reported as it stands).
+rules_vs_durable_rules: 50 threshold rules over 10 fields as AlertRules evaluated by
+  engine/alerts, and the same rules as a durable-rules 2.0.28 ruleset in facts mode
+  (`assert_fact`, so every matching rule fires), the same events, the firings checked equal;
+  value = durable-rules time ÷ Banyan time (target >= 10). durable-rules is installed for the
+  benchmark only (`make bench` does; else `pip install durable-rules==2.0.28`).
+ingest_e2e: events per second from `POST /events` (batches of 100, 4 concurrent clients, the
+  whole app in process through httpx's ASGI transport, SQLite) until every resulting alert,
+  disposal flow and outbox row is committed (the change feed drained by the alert worker, its time
+  included): a mix of negative news, litigation and 失信 listings over the demo bank's companies
+  (target >= 2,000/s). `--quick`: 2,000 events over demo scale 0.1; full: 10,000 over scale 1.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+from _common import metric, report
+
+from dsl.diagnostics import Diagnostics
+from dsl.expr import compile_expression
+from dsl.expr.types import NUMBER, FieldInfo, TypeEnv
+from dsl.ir import Label, Metadata
+from dsl.kinds.alert_rule import AlertRule, Grade
+from dsl.source import Span
+from engine.alerts import evaluate
+from runtime.alerts.service import AlertService
+from runtime.cli.seed import ensure_deployed, seed_demo
+from runtime.records.context import Loader, RecordContext
+from runtime.records.service import Records
+from runtime.storage.db import make_engine
+from runtime.storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = [f"f{i}" for i in range(10)]
+
+
+# -- rules_vs_durable_rules ----------------------------------------------------------------------
+def threshold_rules(n: int, seed: int) -> list[tuple[str, str, int]]:
+    """(field, operator, threshold) for each of `n` rules."""
+    rng = random.Random(seed)
+    return [(FIELDS[i % len(FIELDS)], rng.choice((">", "<")), rng.randrange(50, 950)) for i in range(n)]
+
+
+def banyan_rules(spec: list[tuple[str, str, int]]) -> list[AlertRule]:
+    env = TypeEnv({"reading": {f: FieldInfo(NUMBER, False) for f in FIELDS}})
+    scope = env.fields("reading")
+    span = Span("bench.yaml", 1, 1)
+    out = []
+    for i, (field, op, limit) in enumerate(spec):
+        diags = Diagnostics()
+        when = compile_expression(f"{field} {op} {limit}", span=span, scope=scope, env=env, diags=diags)
+        assert when is not None, diags
+        meta = Metadata("AlertRule", f"r{i}", Label(), None, None, span, "bench.yaml")
+        out.append(AlertRule(meta, "reading", "behavioural", (), (), (Grade("red", when, span),), Label(), (),
+                             MappingProxyType({}), True, None, None, ()))
+    return out
+
+
+def events(n: int, seed: int, start: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"id": start + i, **{f: rng.randrange(0, 1000) for f in FIELDS}} for i in range(n)]
+
+
+def run_banyan(rules: list[AlertRule], facts: list[dict]) -> list[tuple[int, int]]:
+    fired = []
+    for fact in facts:
+        for i, rule in enumerate(rules):
+            if evaluate(rule, fact).holds:
+                fired.append((fact["id"], i))
+    return fired
+
+
+def run_durable(name: str, spec: list[tuple[str, str, int]], facts: list[dict]) -> list[tuple[int, int]]:
+    from durable.lang import assert_fact, m, ruleset, when_all
+    fired: list[tuple[int, int]] = []
+
+    def action(i: int):
+        def fire(c):
+            fired.append((c.m.id, i))
+        fire.__name__ = f"r{i}"
+        return fire
+
+    with ruleset(name):
+        for i, (field, op, limit) in enumerate(spec):
+            cond = getattr(m, field) > limit if op == ">" else getattr(m, field) < limit
+            when_all(cond)(action(i))
+    for fact in facts:
+        assert_fact(name, fact)
+    return fired
+
+
+def durable_available() -> bool:
+    try:
+        import durable.lang  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def rules_vs_durable(n_events: int, rounds: int) -> tuple[float, float, int]:
+    spec = threshold_rules(50, 7)
+    rules = banyan_rules(spec)
+    ours, theirs = [], []
+    for r in range(rounds):
+        facts = events(n_events, 100 + r, start=r * n_events)
+        order = ("banyan", "durable") if r % 2 == 0 else ("durable", "banyan")
+        got = {}
+        for who in order:
+            start = time.perf_counter()
+            got[who] = run_banyan(rules, facts) if who == "banyan" else run_durable(f"bench{r}", spec, facts)
+            (ours if who == "banyan" else theirs).append(time.perf_counter() - start)
+        if sorted(got["banyan"]) != sorted(got["durable"]):
+            raise SystemExit(f"round {r}: Banyan fired {len(got['banyan'])} times, durable-rules "
+                             f"{len(got['durable'])}: the rules disagree")
+    return statistics.median(ours), statistics.median(theirs), len(got["banyan"])
+
+
+# -- scan_vs_per_subject ---------------------------------------------------------------------------
+def seeded(path: Path, scale: float) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    ensure_deployed(engine, str(ROOT / "configs"), "bench")
+    records = Records(engine)
+    seed_demo(records, scale=scale, seed=42, transactions=0, actor="bench")
+    from examples.demo_bank.users import seed_demo_users
+    from runtime.auth.org import OrgTree
+    from runtime.auth.users import UserStore
+    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    engine.dispose()
+
+
+def time_scan(path: Path) -> tuple[float, int]:
+    engine = make_engine(f"sqlite:///{path}")
+    service = AlertService(engine)
+    start = time.perf_counter()
+    counts = service.scan()
+    took = time.perf_counter() - start
+    engine.dispose()
+    return took, counts.evaluations
+
+
+def time_per_subject(path: Path) -> tuple[float, int]:
+    engine = make_engine(f"sqlite:///{path}")
+    service = AlertService(engine)
+    live = service.records.refresh()
+    rules = service.rules(live)
+    by_scope: dict[str, list] = {}
+    for rule in rules:
+        by_scope.setdefault(rule.scope, []).append(rule)
+    now = service.clock()
+    done = 0
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        for entity, rs in by_scope.items():
+            ids = list(conn.execute(live.table(entity).select().with_only_columns(live.table(entity).c.id)).scalars())
+            for id_ in ids:
+                loader = Loader(conn, live)
+                loader.given("$now", now)
+                ctx = RecordContext(entity, loader.row(entity, id_), loader, id_)
+                for rule in rs:
+                    evaluate(rule, ctx)
+                    done += 1
+    took = time.perf_counter() - start
+    engine.dispose()
+    return took, done
+
+
+def scan_vs_per_subject(scale: float, rounds: int) -> tuple[float, float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "seeded.db"
+        os.environ.setdefault("BANYAN_SECRET_FILE", str(Path(tmp) / "secret"))
+        seeded(base, scale)
+        scans, singles, evaluations = [], [], 0
+        for r in range(rounds):
+            copy = Path(tmp) / f"round{r}.db"
+            shutil.copy(base, copy)
+            order = ("scan", "single") if r % 2 == 0 else ("single", "scan")
+            for who in order:
+                if who == "scan":
+                    took, evaluations = time_scan(copy)
+                    scans.append(took)
+                else:
+                    took, _ = time_per_subject(base)
+                    singles.append(took)
+            copy.unlink()
+    return statistics.median(scans), statistics.median(singles), evaluations
+
+
+# -- ingest_e2e ------------------------------------------------------------------------------------
+def event_batch(codes: list[str], n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = rng.choices(("negative_news", "litigation", "dishonest_debtor"), (70, 28, 2))[0]
+        e = {"event_no": f"X{i + 1:06d}", "company": rng.choice(codes), "type": kind, "occurred_on": "2026-11-30",
+             "title": "事件", "source": "news" if kind == "negative_news" else "court", "severity": "medium"}
+        if kind == "litigation":
+            e.update(amount=str(rng.randrange(10**5, 10**9)), role_in_case=rng.choice(("plaintiff", "defendant")))
+        elif kind == "dishonest_debtor":
+            e.update(amount=str(rng.randrange(10**6, 10**8)), source="credit_china", severity="high")
+        out.append(e)
+    return out
+
+
+def ingest_e2e(scale: float, n: int) -> tuple[float, int]:
+    import asyncio
+
+    import httpx
+    import sqlalchemy as sa
+
+    from runtime.alerts import worker
+    from runtime.http.app import create_app
+    from runtime.jobs import feed
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("BANYAN_SECRET_FILE", str(Path(tmp) / "secret"))
+        path = Path(tmp) / "ingest.db"
+        seeded(path, scale)
+        engine = make_engine(f"sqlite:///{path}")
+        service = AlertService(engine)
+        service.scan()                                   # the bank as it stands: later changes are the events'
+        worker.use(service)
+        while feed.run_once(engine, "bench", names=["alerts"]):
+            pass
+        with engine.connect() as conn:
+            codes = list(conn.execute(sa.text("SELECT credit_code FROM e_company")).scalars())
+            alerts_before = conn.execute(sa.text("SELECT count(*) FROM banyan_alerts")).scalar()
+        batch = event_batch(codes, n, 9)
+        app = create_app(engine)
+
+        async def client(parts: list[list[dict]]) -> None:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
+                for part in parts:
+                    answer = await c.post("/events", json=part)
+                    body = answer.json()
+                    if answer.status_code != 200 or body["rejected"]:
+                        raise SystemExit(f"POST /events refused events: {answer.status_code} {body}")
+
+        async def post_all() -> None:
+            parts = [batch[i:i + 100] for i in range(0, len(batch), 100)]
+            await asyncio.gather(*(client(parts[k::4]) for k in range(4)))
+
+        start = time.perf_counter()
+        asyncio.run(post_all())
+        while feed.run_once(engine, "bench", names=["alerts"]):
+            pass
+        took = time.perf_counter() - start
+        with engine.connect() as conn:
+            opened = conn.execute(sa.text("SELECT count(*) FROM banyan_alerts")).scalar() - alerts_before
+        engine.dispose()
+    return n / took, opened
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="demo scale 0.1, 2,000 events")
+    args = parser.parse_args()
+    rows = []
+    scale, rounds = (0.1, 3) if args.quick else (1.0, 3)
+    scan_s, single_s, evaluations = scan_vs_per_subject(scale, rounds)
+    rows.append(metric("scan_vs_per_subject", single_s / scan_s, "x", "per-subject record context", single_s,
+                       single_s / scan_s))
+    rows.append(metric("scan_5000" if scale == 1.0 else f"scan_{int(5000 * scale)}", scan_s, "s"))
+    rows.append(metric("scan_evals_per_s", evaluations / scan_s, "evals/s"))
+    if durable_available():
+        n = 2000 if args.quick else 20000
+        ours, theirs, fired = rules_vs_durable(n, 5 if args.quick else 3)
+        rows.append(metric("rules_vs_durable_rules", theirs / ours, "x", "durable-rules 2.0.28 assert_fact", theirs,
+                           theirs / ours))
+        rows.append(metric("rules_events_per_s", n / ours, "events/s", "durable-rules events/s", n / theirs))
+        print(f"(50 rules × {n} events: {fired} firings, equal in both)")
+    else:
+        print("durable-rules is not installed: pip install durable-rules==2.0.28 (make bench does)")
+    per_s, opened = ingest_e2e(scale, 2000 if args.quick else 10000)
+    rows.append(metric("ingest_e2e", per_s, "events/s"))
+    print(f"(ingest: {opened} alerts opened by the events)")
+    report("alerts", rows)
+
+
+if __name__ == "__main__":
+    main()
