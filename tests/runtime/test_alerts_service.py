@@ -290,13 +290,19 @@ def test_a_condition_that_fails_on_one_subject_is_kept_and_stops_nothing(bank, m
     from dsl.expr import EvaluationError
     evaluation = importlib.import_module("engine.alerts.evaluate")
     engine, records, service, clock, db_url = bank
-    plain = evaluation._value
+    plain = evaluation._tests
 
-    def failing(expr, ctx):
-        if ctx["code"] == "C1" and expr.text.endswith("> 90"):
-            raise EvaluationError("a function failed on this data", text=expr.text, span=None)
-        return plain(expr, ctx)
-    monkeypatch.setattr(evaluation, "_value", failing)
+    def failing(rule):
+        out = []
+        for name, test, when in plain(rule):
+            if when.text.endswith("> 90"):
+                def test(ctx, test=test, when=when):
+                    if ctx["code"] == "C1":
+                        raise EvaluationError("a function failed on this data", text=when.text, span=None)
+                    return test(ctx)
+            out.append((name, test, when))
+        return tuple(out)
+    monkeypatch.setattr(evaluation, "_tests", failing)
     records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 5}, actor="ann")
     records.create("loan", {"code": "L2", "borrower": "C2", "overdue_days": 40}, actor="ann")
     counts = service.scan()
@@ -308,7 +314,7 @@ def test_a_condition_that_fails_on_one_subject_is_kept_and_stops_nothing(bank, m
     listed = CliRunner().invoke(main, ["alerts", "errors"])
     assert listed.exit_code == 0, listed.output
     assert "overdue company C1: `max(loans, l -> l.overdue_days) > 90` (red) could not be evaluated" in listed.output
-    monkeypatch.setattr(evaluation, "_value", plain)               # readable again: the error goes
+    monkeypatch.setattr(evaluation, "_tests", plain)               # readable again: the error goes
     service.scan()
     assert service.errors() == []
 
