@@ -25,8 +25,14 @@ class Bundle:
     texts: Mapping[str, str] = field(default_factory=dict)        # file -> its text as the authors wrote it
     unavailable: Mapping[str, str] = field(default_factory=dict)  # "Kind/name" -> why it cannot run (stored releases)
 
+    _kinds: dict = field(default_factory=dict, repr=False, compare=False)          # kind -> its documents, once
+
     def of_kind(self, kind: str) -> dict[str, Any]:
-        return {n: ir for (k, n), ir in sorted(self.documents.items()) if k == kind}
+        """The documents of `kind` by name, in name order (a fresh dict: the caller may change it)."""
+        kept = self._kinds.get(kind)
+        if kept is None:
+            kept = self._kinds[kind] = {n: ir for (k, n), ir in sorted(self.documents.items()) if k == kind}
+        return dict(kept)
 
     def get(self, kind: str, name: str) -> Any:
         return self.documents.get((kind, name))

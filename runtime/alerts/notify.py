@@ -107,8 +107,10 @@ def _users(value: Any) -> list[str]:
 
 def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[str, Any], *, alert_id: int,
            step: str, grade: str, entity: str, row: Mapping[str, Any], subject_key: Any, evidence: list[dict],
-           due_at: datetime | None, at: datetime) -> int:
+           due_at: datetime | None, at: datetime, memo: dict | None = None) -> int:
     """Write the outbox rows the rule's `notify` actions owe for this step; returns how many.
+    `memo`: a dict the caller keeps for one transaction, so the holders of a role near a unit are
+    looked up once for all the alerts it writes.
     `scope`: what the actions read (runtime/alerts/dispose.py `ActionScope`: the subject, `grade`, `alert`)."""
     if step not in NOTIFY_STEPS:
         return 0
@@ -127,7 +129,12 @@ def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[s
         except EvaluationError:
             continue                     # a condition this data cannot answer sends nothing
         for role in e.roles:
-            users += [u for u in holders_near(conn, tree, role, unit) if u not in users]
+            found = None if memo is None else memo.get((role, unit))
+            if found is None:
+                found = holders_near(conn, tree, role, unit)
+                if memo is not None:
+                    memo[(role, unit)] = found
+            users += [u for u in found if u not in users]
         if payload is None:
             payload = _payload(live, rule, alert_id, grade, entity, row, subject_key, evidence, due_at, at)
         for user in dict.fromkeys(users):
@@ -136,8 +143,10 @@ def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[s
                                         message_id=message_id(alert_id, rule.name, row['id'], i, user, channel)))
     if not rows:
         return 0
-    have = set(conn.execute(sa.select(outbox.c.message_id)
-                            .where(outbox.c.message_id.in_([r["message_id"] for r in rows]))).scalars())
+    have: set = set()
+    if step != "open":          # an alert just opened has a new id: none of its messages can exist yet
+        have = set(conn.execute(sa.select(outbox.c.message_id)
+                                .where(outbox.c.message_id.in_([r["message_id"] for r in rows]))).scalars())
     new = [r for r in rows if r["message_id"] not in have]
     if new:
         conn.execute(outbox.insert(), new)

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate, roll_up
-from runtime.alerts.dispose import ActionScope, alert_facts, dispose
+from runtime.alerts.dispose import DISPOSALS, ActionScope, alert_facts, dispose
 from runtime.alerts.notify import assigned, notify
-from runtime.alerts.store import AlertError, close_gone, evidence_text, keep_errors, open_alerts, write_step
+from runtime.alerts.store import AlertError, Steps, close_gone, evidence_text, keep_errors, open_alerts, write_step
 from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
 from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
@@ -113,6 +113,10 @@ class AlertService:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._flows: FlowService | None = None
 
+    def calendar_now(self) -> Any:
+        """The business calendar as deployed now, read once for a batch of evaluations."""
+        return self.calendar.current() if hasattr(self.calendar, "current") else self.calendar
+
     @property
     def flows(self) -> FlowService:
         """The flow service that starts disposal flows (same calendar and clock)."""
@@ -155,6 +159,9 @@ class AlertService:
         key = live.model[entity].key
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
+        holders: dict = {}                 # (role, unit) → its holders nearest, for this transaction
+        steps = Steps(conn, live.version)  # timeline events and audit entries, written together
+        calendar = self.calendar_now()
         for id_ in ids:
             row = rows.get(id_)
             if row is None:
@@ -183,24 +190,27 @@ class AlertService:
                 stored = current.get((rule.name, id_))
                 evidence = evidence_text(finding.evidence, _types(rule)) if finding.holds else (
                     stored.evidence if stored is not None else "[]")
-                step = decide(rule, None if stored is None else stored.current, finding, at, self.calendar,
+                step = decide(rule, None if stored is None else stored.current, finding, at, calendar,
                               evidence_changed=stored is not None and stored.evidence != evidence)
                 if not step.changes:
                     continue
                 message = self._message(rule, row, step.grade, evidence)
                 alert_id = write_step(conn, step, rule=rule.name, entity=entity, subject_id=id_,
                                       subject_key=subject_key, stored=stored, message=message, evidence=evidence,
-                                      errors=errors, version=live.version, at=at, actor=actor)
+                                      errors=errors, version=live.version, at=at, actor=actor, steps=steps)
                 counts.steps[step.kind] += 1
                 if alert_id is not None and step.grade is not None and rule.actions:
                     facts = json.loads(evidence)
                     scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, message, facts))
                     counts.messages += notify(conn, live, loader, rule, scope, alert_id=alert_id, step=step.kind,
                                               grade=step.grade, entity=entity, row=row, subject_key=subject_key,
-                                              evidence=facts, due_at=step.due_at, at=at)
+                                              evidence=facts, due_at=step.due_at, at=at, memo=holders)
+                    if any(a.kind in DISPOSALS for a in rule.actions):
+                        steps.flush()              # the alert's own step first, then what its actions write
                     for done in dispose(conn, self.flows, self.records, rule, scope, alert_id=alert_id,
                                         step=step.kind, subject_key=subject_key, at=at):
                         counts.steps[f"{done['kind']}{'' if done['ok'] else ' failed'}"] += 1
+        steps.flush()
         keep_errors(conn, [r.name for r in rules], entity, ids, failed, at)
         if roll_ups:
             for rule in rules:
@@ -232,6 +242,8 @@ class AlertService:
         rows = loader.rows(ru.entity, parent_ids)
         key = live.model[ru.entity].key
         current = open_alerts(conn, [rule.name], ru.entity, parent_ids)
+        steps = Steps(conn, live.version)
+        calendar = self.calendar_now()
         for pid in parent_ids:
             row, stored = rows.get(pid), current.get((rule.name, pid))
             if row is None:
@@ -242,15 +254,16 @@ class AlertService:
             finding = roll_up(rule, by_parent.get(pid, ()))
             evidence = evidence_text(finding.evidence) if finding.holds else (
                 stored.evidence if stored is not None else "[]")
-            step = decide(rule, None if stored is None else stored.current, finding, at, self.calendar,
+            step = decide(rule, None if stored is None else stored.current, finding, at, calendar,
                           evidence_changed=stored is not None and stored.evidence != evidence)
             if not step.changes:
                 continue
             write_step(conn, step, rule=rule.name, entity=ru.entity, subject_id=pid,
                        subject_key=row.get(key) if key else pid, stored=stored,
                        message=self._message(rule, row, step.grade, evidence), evidence=evidence, errors=[],
-                       version=live.version, at=at, actor=actor)
+                       version=live.version, at=at, actor=actor, steps=steps)
             counts.steps[f"roll-up {step.kind}"] += 1
+        steps.flush()
         return counts
 
     def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:

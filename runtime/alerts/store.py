@@ -61,38 +61,62 @@ def evidence_text(evidence: Iterable[tuple[Any, Any]], types: Iterable[str | Non
                   for i, (label, value) in enumerate(evidence)])
 
 
-def _event(conn: Connection, alert_id: int, at: datetime, kind: str, grade: str | None, actor: str,
-           data: dict | None = None) -> None:
-    conn.execute(alert_events.insert().values(alert_id=alert_id, at=db_time(at), kind=kind, grade=grade, actor=actor,
-                                              data=None if data is None else dumps(data)))
+class Steps:
+    """The timeline events and audit entries of many steps in one transaction, written together
+    by `flush` (one insert and one chaining of the audit log instead of one per alert). Flush
+    before anything else writes to the timeline or the audit log, so their order stays the order
+    things happened in."""
 
+    def __init__(self, conn: Connection, version: int | None):
+        self.conn, self.version = conn, version
+        self.events: list[dict] = []
+        self.entries: list[Any] = []
 
-def _audit(conn: Connection, actor: str, alert_id: int, what: dict, version: int | None) -> None:
-    audit.append(conn, [audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(what))], version)
+    def event(self, alert_id: int, at: datetime, kind: str, grade: str | None, actor: str,
+              data: dict | None = None) -> None:
+        self.events.append({"alert_id": alert_id, "at": db_time(at), "kind": kind, "grade": grade, "actor": actor,
+                            "data": None if data is None else dumps(data)})
+
+    def audit(self, actor: str, alert_id: int, what: dict) -> None:
+        self.entries.append(audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(what)))
+
+    def flush(self) -> None:
+        if self.events:
+            self.conn.execute(alert_events.insert(), self.events)
+            self.events = []
+        if self.entries:
+            audit.append(self.conn, self.entries, self.version)
+            self.entries = []
 
 
 def write_step(conn: Connection, step: Step, *, rule: str, entity: str, subject_id: int, subject_key: Any,
                stored: Stored | None, message: dict[str, str], evidence: str, errors: list, version: int,
-               at: datetime, actor: str = "system") -> int | None:
-    """Write `step` for the subject's alert under `rule`; returns the alert's id (None: no step)."""
+               at: datetime, actor: str = "system", steps: Steps | None = None) -> int | None:
+    """Write `step` for the subject's alert under `rule`; returns the alert's id (None: no step).
+    With `steps`, its timeline event and audit entry wait there for the batch's `flush`."""
     if not step.changes:
         return None if stored is None else stored.id
+    own = steps is None
+    steps = Steps(conn, version) if steps is None else steps
+    _event, _audit = steps.event, steps.audit
     now = db_time(at)
     errors_text = dumps(errors) if errors else None
     if step.kind in ("open", "reopen"):
         if stored is not None:                 # reopen: the open alert makes way for the new one
             conn.execute(alerts.update().where(alerts.c.id == stored.id).values(
                 status="closed", closed_at=now, closed_by=actor, close_reason="superseded", updated_at=now))
-            _event(conn, stored.id, at, "superseded", stored.grade, actor)
+            _event(stored.id, at, "superseded", stored.grade, actor)
         alert_id = conn.execute(alerts.insert().values(
             rule=rule, subject_entity=entity, subject_id=subject_id,
             subject_key=None if subject_key is None else str(subject_key), grade=step.grade, status=OPEN,
             message=json.dumps(message, ensure_ascii=False), evidence=evidence, errors=errors_text,
             deployment_version=version, opened_at=now, updated_at=now, due_at=db_time(step.due_at))
         ).inserted_primary_key[0]
-        _event(conn, alert_id, at, "open", step.grade, actor, {"evidence": json.loads(evidence)})
-        _audit(conn, actor, alert_id, {"alert": alert_id, "rule": rule, "subject": [entity, subject_key],
-                                       "step": "open", "grade": step.grade}, version)
+        _event(alert_id, at, "open", step.grade, actor, {"evidence": json.loads(evidence)})
+        _audit(actor, alert_id, {"alert": alert_id, "rule": rule, "subject": [entity, subject_key],
+                                 "step": "open", "grade": step.grade})
+        if own:
+            steps.flush()
         return alert_id
     if stored is None:                         # every other step moves an open alert
         raise ValueError(f"step `{step.kind}` needs the subject's open alert")
@@ -105,9 +129,11 @@ def write_step(conn: Connection, step: Step, *, rule: str, entity: str, subject_
                       close_reason="quiet period over" if step.cleared_at != at else "condition no longer holds")
     conn.execute(alerts.update().where(alerts.c.id == stored.id).values(**values))
     data = {"evidence": json.loads(evidence)} if step.kind in ("raise", "lower", "refresh", "resume") else None
-    _event(conn, stored.id, at, step.kind, step.grade, actor, data)
-    _audit(conn, actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_key],
-                                    "step": step.kind, "grade": step.grade, "was": stored.grade}, version)
+    _event(stored.id, at, step.kind, step.grade, actor, data)
+    _audit(actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_key],
+                              "step": step.kind, "grade": step.grade, "was": stored.grade})
+    if own:
+        steps.flush()
     return stored.id
 
 
@@ -117,9 +143,11 @@ def close_gone(conn: Connection, stored: Stored, rule: str, entity: str, subject
     now = db_time(at)
     conn.execute(alerts.update().where(alerts.c.id == stored.id).values(
         status="closed", closed_at=now, closed_by=actor, close_reason="the record was deleted", updated_at=now))
-    _event(conn, stored.id, at, "subject_deleted", stored.grade, actor)
-    _audit(conn, actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_id],
-                                    "step": "subject_deleted"}, version)
+    steps = Steps(conn, version)
+    steps.event(stored.id, at, "subject_deleted", stored.grade, actor)
+    steps.audit(actor, stored.id, {"alert": stored.id, "rule": rule, "subject": [entity, subject_id],
+                                   "step": "subject_deleted"})
+    steps.flush()
 
 
 def keep_errors(conn: Connection, rules: list[str], entity: str, ids: list[int],

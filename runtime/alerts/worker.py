@@ -50,7 +50,7 @@ def keep_schedules(engine: Engine, worker: str = "") -> int:
     service = _service(engine)
     live = service.records.refresh()
     now = service.clock()
-    calendar = service.calendar.current() if hasattr(service.calendar, "current") else service.calendar
+    calendar = service.calendar_now()
     wanted: dict[str, tuple[Any, dict]] = {}
     for rule in service.rules(live):
         for s in rule.schedules:
@@ -77,6 +77,6 @@ def run_scan(engine: Engine, item: Any) -> None:
         service.scan([name])
 
 
-feed.subscribe(SUBSCRIBER, on_changes)
+feed.subscribe(SUBSCRIBER, on_changes, batch=500)        # a batch's subjects are read together: larger is cheaper
 register_job("alert-schedules", CHECK_SECONDS, keep_schedules)
 leases.handle(SCAN, run_scan, transactional=False, lease=timedelta(hours=1), batch=10)
