@@ -184,8 +184,14 @@ def _disposal(d: dict, lang: str, web: WebContext) -> dict:
                 "reason": d.get("reason", "")}
     ent = web.records.refresh().bundle.entities.get(d.get("entity", ""))
     name = ent.meta.label.text(lang) if ent is not None else d.get("entity", "")
+    changes = []
+    for field_name, value in (d.get("values") or {}).items():       # status → 冻结, in the reader's words
+        f = ent.field(field_name) if ent is not None else None
+        shown = next((v.label.text(lang) for v in getattr(f, "values", ()) or () if v.value == value), value)
+        changes.append(f"{f.label.text(lang) if f is not None else field_name} → {shown}")
     return {"label": words("alerts.page.disposal", lang), "ok": d["ok"], "link": "", "reason": d.get("reason", ""),
-            "text": words("alerts.page.frozen", lang, entity=name, records="、".join(d.get("records") or []) or "—")}
+            "text": words("alerts.page.frozen", lang, entity=name, changes="，".join(changes) if lang == "zh"
+                          else ", ".join(changes), records="、".join(d.get("records") or []) or "—")}
 
 
 def _value(value: Any, lang: str, kind: str | None = None) -> str:

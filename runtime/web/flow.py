@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from dsl.kinds.flow.ir import INITIATOR
+from engine.flow.commands import SYSTEM
 from engine.flow.plan import INITIATOR_LABEL
 from forms import FormSpec
 from runtime.auth.people import PeopleDirectory
@@ -78,6 +79,12 @@ class FlowPages:
     def people(self, names: Iterable[str | None]) -> dict[str, str]:
         """{user name: the name people see}."""
         return self.directory.display_names(names)
+
+    def who(self, name: str | None, names: dict[str, str], lang: str) -> str:
+        """A person as people see them; the system (a timer, an alert's disposal) in words."""
+        if name == SYSTEM:
+            return ftext("actor_system", lang)
+        return names.get(name or "", name or "")
 
     def subject_labels(self, entity: str | None, keys: Iterable[str | None]) -> dict[str, str]:
         """{key: display text} of subject records (the key itself when there is no display field)."""

@@ -144,7 +144,7 @@ def inbox_router(fp: FlowPages) -> APIRouter:
                 "step": fp.node_label(flow, it.get("node"), lang) if it.get("node") else "",
                 "flow": fp.flow_label(it["flow"], lang),
                 "subject": subjects.get(it["_entity"], {}).get(str(subject), subject) if subject is not None else "—",
-                "initiator": names.get(it.get("initiator") or "", it.get("initiator") or ""),
+                "initiator": fp.who(it.get("initiator"), names, lang),
                 "by": names.get(it.get("by") or "", it.get("by") or ""),
                 "amount": amount_text(it.get("amount"), lang),
                 "due": short_time(it.get("due_at")), "overdue": overdue,

@@ -107,7 +107,7 @@ def instance_router(fp: FlowPages) -> APIRouter:
                         view=view, tasks=tasks, timeline=timeline, asked=asked, tables=tables, where=where,
                         actions=actions, problem=problem,
                         people=pickable(web, user, lang) if "cc" in actions else [],
-                        initiator=names.get(view["initiator"], view["initiator"]),
+                        initiator=fp.who(view["initiator"], names, lang),
                         started=short_time(view["started_at"]), key=fp.new_key,
                         diagram_alt=ftext("diagram_alt", lang, flow=flow.meta.label.text(lang) or flow.name,
                                           where=where),
