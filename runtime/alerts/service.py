@@ -420,10 +420,22 @@ class AlertService:
         return [sa.or_(*parts)] if parts else [sa.false()]
 
     def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
-             limit: int = 200, scope: Scope | None = None, subject: tuple[str, int] | None = None) -> list[dict]:
-        """The newest alerts first (those on subjects `scope` may read; those on one `subject`,
-        (entity, record id), when given)."""
-        q = sa.select(alerts).where(*self._in_scope(scope)).order_by(alerts.c.id.desc()).limit(limit)
+             limit: int = 200, scope: Scope | None = None, subject: tuple[str, int] | None = None,
+             overdue: bool = False, assigned_to: str | None = None, order: str = "newest") -> list[dict]:
+        """Alerts on subjects `scope` may read (on one `subject`, (entity, record id), when given):
+        `overdue` — open and past their answer time; `assigned_to` — handled by that person.
+        `order`: newest first, `due` (the soonest answer time first) or `grade` (red first)."""
+        if order not in ORDERS:
+            raise AlertError(f"alerts sort by {', '.join(ORDERS)}, not `{order}`", code="invalid")
+        by = {"newest": [alerts.c.id.desc()],
+              "due": [alerts.c.due_at.is_(None), alerts.c.due_at, alerts.c.id.desc()],
+              "grade": [sa.case({"red": 0, "orange": 1, "yellow": 2}, value=alerts.c.grade, else_=3),
+                        alerts.c.id.desc()]}[order]
+        q = sa.select(alerts).where(*self._in_scope(scope)).order_by(*by).limit(limit)
+        if overdue:
+            q = q.where(alerts.c.status == OPEN, alerts.c.due_at < db_time(self.clock()))
+        if assigned_to:
+            q = q.where(alerts.c.assigned_to == assigned_to)
         if subject is not None:
             q = q.where(alerts.c.subject_entity == subject[0], alerts.c.subject_id == subject[1])
         if rule:
@@ -529,6 +541,7 @@ class AlertService:
 
 
 ACTIONS = ("acknowledge", "comment", "assign", "close")
+ORDERS = ("newest", "due", "grade")
 MAX_TEXT = {"comment": 2000, "close": 500, "assign": 200}
 
 

@@ -32,9 +32,11 @@ def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | N
     def list_alerts(request: Request, rule: str | None = Query(None, max_length=100),
                     status: Literal["open", "lifted", "closed", "all"] = "open",
                     grade: Literal["yellow", "orange", "red"] | None = None,
-                    limit: int = Query(200, ge=1, le=5000)) -> list[dict]:
+                    limit: int = Query(200, ge=1, le=5000), overdue: bool = False,
+                    assigned_to: str | None = Query(None, max_length=200),
+                    order: Literal["newest", "due", "grade"] = "newest") -> list[dict]:
         return service.list(rule=rule, status=None if status == "all" else status, grade=grade, limit=limit,
-                            scope=scope_of(request))
+                            scope=scope_of(request), overdue=overdue, assigned_to=assigned_to, order=order)
 
     @router.get("/{alert_id}")
     def one(alert_id: DbId, request: Request) -> dict:

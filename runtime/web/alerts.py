@@ -16,7 +16,7 @@ from dsl.bank_time import moment_text
 from dsl.errors import words
 from dsl.values.writer import write_value
 from runtime.alerts.notify import GRADE_LABELS
-from runtime.alerts.service import AlertService
+from runtime.alerts.service import ORDERS, AlertService
 from runtime.alerts.store import AlertError
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import MissingPermission
@@ -89,25 +89,30 @@ def alert_pages(web: WebContext) -> APIRouter:
         return out
 
     @r.get("/ui/alerts")
-    def centre(request: Request, grade: str = "", status: str = "open", rule: str = "") -> HTMLResponse:
+    def centre(request: Request, grade: str = "", status: str = "open", rule: str = "", overdue: str = "",
+               mine: str = "", order: str = "newest") -> HTMLResponse:
         user, lang = web.user(request), web.lang(request)
         scope = web.scope(user)
         grade = grade if grade in GRADES else ""
         status = status if status in STATUSES else "open"
+        order = order if order in ORDERS else "newest"
         rules = rule_labels(lang)
         rule = rule if rule in rules else ""
+        narrow = {"overdue": overdue == "1", "assigned_to": user.name if mine == "1" else None}
         rows = service.list(rule=rule or None, status=None if status == "all" else status, grade=grade or None,
-                            limit=LIMIT, scope=scope)
+                            limit=LIMIT, scope=scope, order=order, **narrow)
         everything = service.list(rule=rule or None, status=None if status == "all" else status, limit=LIMIT,
-                                  scope=scope)
+                                  scope=scope, **narrow)
         counts = {g: sum(1 for a in everything if a["grade"] == g) for g in GRADES}
         names = named(rows)
         return web.page(request, "alerts.html", title=words("alerts.page.title", lang),
                         alerts=[view(a, lang, names, rules) for a in rows], counts=counts,
                         grades=[(g, GRADE_LABELS[g][lang]) for g in GRADES],
                         statuses=[(s, words(f"alerts.page.status.{s}", lang)) for s in STATUSES],
-                        rules=sorted(rules.items(), key=lambda kv: kv[1]), given={"grade": grade, "status": status,
-                                                                                 "rule": rule})
+                        rules=sorted(rules.items(), key=lambda kv: kv[1]),
+                        orders=[(o, words(f"alerts.page.order.{o}", lang)) for o in ORDERS],
+                        given={"grade": grade, "status": status, "rule": rule, "overdue": narrow["overdue"],
+                               "mine": mine == "1", "order": order})
 
     def alert_page(request: Request, alert_id: int, problem: str = "", status: int = 200) -> HTMLResponse:
         user, lang = web.user(request), web.lang(request)

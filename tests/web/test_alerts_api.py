@@ -165,3 +165,26 @@ def test_a_red_alerts_page_links_its_disposal_flow_and_a_risk_manager_assigns_it
         told = conn.exec_driver_sql("SELECT payload FROM banyan_outbox WHERE recipient = 'cro' "
                                     f"AND source = 'alert:{a['id']}' AND channel = 'in_app'").scalars().all()
     assert [p for p in told if '"by": "admin"' in p]                # the assignment, told in the app
+
+
+def test_the_alert_centre_narrows_to_overdue_and_mine_and_sorts(alert_app):
+    engine, app = alert_app
+    risk = signed_in(app, "admin")
+    by_grade = risk.get("/ui/alerts?order=grade")
+    assert by_grade.status_code == 200 and "等级从高到低" in by_grade.text
+    grades = [g for g in ("红色", "橙色", "黄色") if g in by_grade.text]
+    body = by_grade.text[by_grade.text.index("<tbody>"):]
+    firsts = [body.index(f'grade-{g}">') for g in ("red", "orange", "yellow") if f'grade-{g}">' in body]
+    assert grades and firsts == sorted(firsts)                        # red rows before orange before yellow
+    with engine.begin() as conn:
+        one, other = conn.exec_driver_sql("SELECT id FROM banyan_alerts WHERE status = 'open' ORDER BY id LIMIT 2"
+                                          ).scalars().all()
+        conn.exec_driver_sql(f"UPDATE banyan_alerts SET due_at = '2020-01-01 00:00:00', assigned_to = 'admin' "
+                             f"WHERE id = {one}")
+        conn.exec_driver_sql(f"UPDATE banyan_alerts SET due_at = '2099-01-01 00:00:00' WHERE id = {other}")
+    late = risk.get("/ui/alerts?overdue=1")
+    assert late.status_code == 200 and f'href="/ui/alerts/{one}"' in late.text
+    assert f'href="/ui/alerts/{other}"' not in late.text               # not due yet
+    mine = risk.get("/ui/alerts?mine=1&order=due").text
+    assert f'href="/ui/alerts/{one}"' in mine and f'href="/ui/alerts/{other}"' not in mine and "指派给我的" in mine
+    assert risk.get("/ui/alerts?order=nonsense").status_code == 200                 # an unknown sort: the newest first
