@@ -3,6 +3,7 @@ at its place. It records what the code generator needs in a `Checked`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Mapping
 
 from ..diagnostics import Diagnostics, did_you_mean
@@ -186,10 +187,29 @@ class Checker:
         if not ok(left.type, right.type):
             return self.error("BNY305", f"cannot compare {describe(left.type)} with {describe(right.type)} "
                               f"using `{node.op}`", node.op_pos, _compare_hint(left.type, right.type))
+        if not self._units(node.left, left.type, node.right, right.type, node.op_pos):
+            return UNKNOWN
         self._enum_literals(left.type, [node.right])
         self._enum_literals(right.type, [node.left])
         self._note_mixed_time(node, left.type, right.type)
         return TI(BOOL, left.nullable or right.nullable)
+
+    def _units(self, a: ast.Node, at: Type, b: ast.Node, bt: Type, pos: ast.Pos) -> bool:
+        """Units that cannot slip: a percent against a bare number above 1 (`debt_ratio > 75`
+        means 7,500%), a count or another whole number against money (`count(loans) > 10亿`).
+        False (and an error) when one does."""
+        for x, xt, y, yt in ((a, at, b, bt), (b, bt, a, at)):
+            if xt.name == "percent" and isinstance(y, ast.Literal) and yt.name in ("integer", "number") \
+                    and isinstance(y.value, (int, Decimal)) and not isinstance(y.value, bool) and abs(y.value) > 1:
+                self.error("BNY305", f"`{path_text(x)}` is a percent, and {y.value} is a bare number: "
+                           f"{y.value} means {y.value * 100:,}%", y.pos, f"write {y.value}%")
+                return False
+            if xt.name == "integer" and yt.name == "money" and not isinstance(x, ast.Literal):
+                self.error("BNY305", f"`{path_text(x)}` is a whole number (a count, days …), and "
+                           f"`{path_text(y)}` is an amount of money", pos,
+                           "compare a count with a number (`count(loans) > 10`), an amount with an amount")
+                return False
+        return True
 
     def _in(self, node: ast.In) -> TI:
         item, container = self.check(node.item), self.check(node.container)
@@ -207,10 +227,12 @@ class Checker:
 
     def _between(self, node: ast.Between) -> TI:
         item, low, high = self.check(node.item), self.check(node.low), self.check(node.high)
-        for bound in (low, high):
+        for bound, bnode in ((low, node.low), (high, node.high)):
             if not orderable(item.type, bound.type):
                 return self.error("BNY305", f"cannot compare {describe(item.type)} with {describe(bound.type)}",
                                   node.op_pos, _compare_hint(item.type, bound.type))
+            if not self._units(node.item, item.type, bnode, bound.type, node.op_pos):
+                return UNKNOWN
         if any(t.type.name == "datetime" for t in (item, low, high)) and \
                 any(t.type.name == "date" for t in (item, low, high)):
             self.out.mixed_time.add(node)

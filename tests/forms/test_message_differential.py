@@ -41,7 +41,7 @@ spec:
        values: [{value: new, label: {zh: 新增, en: New}}, {value: renewal, label: {zh: 续做, en: Renewal}}]}
     - {name: urgent, type: bool, label: {zh: 加急, en: Urgent}}
     - {name: reason, type: text, label: {zh: 原因, en: Reason}, visible_when: "urgent", required_when: "urgent"}
-    - {name: limit, type: money, scale: 2, label: {zh: 上限, en: Limit}, check: "limit >= term", check_message: {zh: 上限不能小于期限, en: The limit cannot be below the term}}
+    - {name: limit, type: number, scale: 2, label: {zh: 上限, en: Limit}, check: "limit >= term", check_message: {zh: 上限不能小于期限, en: The limit cannot be below the term}}
     - {name: floor, type: integer, label: {zh: 下限, en: Floor}, check: "floor + term > 0"}
     - {name: doubled, type: integer, label: {zh: 双倍, en: Doubled}, compute: "term * 2"}
     - name: rows

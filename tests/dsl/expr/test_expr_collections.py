@@ -48,7 +48,7 @@ def test_projection_and_aggregates_without_a_function(company):
 
 def test_nested_lambdas(company):
     company["loans"] = [{"balance": D(1), "overdue_days": 1}, {"balance": D(2), "overdue_days": 2}]
-    text = "count(loans, l -> any(financials, f -> f.total_liabilities > l.overdue_days * 30))"
+    text = "count(loans, l -> any(financials, f -> f.total_liabilities > l.balance * 30))"
     assert ev(text, company) == 2
 
 
@@ -142,3 +142,16 @@ def test_latest_n_counts_records_not_the_calendar(company):
     assert compile_ok("latest 2 of financials").type == compile_ok("financials").type
     assert compile_err("latest 0 of financials")[0].code == "BNY305"
     assert compile_err("latest 2 of name")[0].code == "BNY310"
+
+
+def test_units_that_cannot_slip():
+    """`debt_ratio > 75` means 7,500%: an error with the fix; a count against money too."""
+    (d,) = compile_err("debt_ratio > 75")
+    assert d.code == "BNY305" and "7,500%" in d.message and d.hint == "write 75%"
+    assert compile_err("75 <= debt_ratio")[0].hint == "write 75%"
+    assert compile_err("debt_ratio between 0.5 and 90")[0].hint == "write 90%"
+    assert compile_ok("debt_ratio > 75%") and compile_ok("debt_ratio > 0.75") and compile_ok("debt_ratio >= 1")
+    (c,) = compile_err("count(loans) > 10亿")
+    assert c.code == "BNY305" and "amount of money" in c.message
+    assert compile_err("employees > revenue")[0].code == "BNY305"
+    assert compile_ok("revenue > 0") and compile_ok("count(loans) > 10") and compile_ok("revenue > 10亿")
