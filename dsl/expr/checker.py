@@ -199,10 +199,11 @@ class Checker:
         means 7,500%), a count or another whole number against money (`count(loans) > 10亿`).
         False (and an error) when one does."""
         for x, xt, y, yt in ((a, at, b, bt), (b, bt, a, at)):
-            if xt.name == "percent" and isinstance(y, ast.Literal) and yt.name in ("integer", "number") \
-                    and isinstance(y.value, (int, Decimal)) and not isinstance(y.value, bool) and abs(y.value) > 1:
-                self.error("BNY305", f"`{path_text(x)}` is a percent, and {y.value} is a bare number: "
-                           f"{y.value} means {y.value * 100:,}%", y.pos, f"write {y.value}%")
+            bare = y.value if isinstance(y, ast.Literal) and yt.name in ("integer", "number") else None
+            if xt.name == "percent" and isinstance(bare, (int, Decimal)) and not isinstance(bare, bool) \
+                    and abs(bare) > 1:
+                self.error("BNY305", f"`{path_text(x)}` is a percent, and {bare} is a bare number: "
+                           f"{bare} means {bare * 100:,}%", y.pos, f"write {bare}%")
                 return False
             if xt.name == "integer" and yt.name == "money" and not isinstance(x, ast.Literal):
                 self.error("BNY305", f"`{path_text(x)}` is a whole number (a count, days …), and "
