@@ -199,9 +199,10 @@ class Checker:
         means 7,500%), a count or another whole number against money (`count(loans) > 10亿`).
         False (and an error) when one does."""
         for x, xt, y, yt in ((a, at, b, bt), (b, bt, a, at)):
-            bare = y.value if isinstance(y, ast.Literal) and yt.name in ("integer", "number") else None
-            if xt.name == "percent" and isinstance(bare, (int, Decimal)) and not isinstance(bare, bool) \
-                    and abs(bare) > 1:
+            value = y.value if isinstance(y, ast.Literal) and yt.name in ("integer", "number") else None
+            bare: int | Decimal | None = value if isinstance(value, (int, Decimal)) and \
+                not isinstance(value, bool) else None
+            if xt.name == "percent" and bare is not None and abs(bare) > 1:
                 self.error("BNY305", f"`{path_text(x)}` is a percent, and {bare} is a bare number: "
                            f"{bare} means {bare * 100:,}%", y.pos, f"write {bare}%")
                 return False
