@@ -202,7 +202,7 @@ class Checker:
             value = y.value if isinstance(y, ast.Literal) and yt.name in ("integer", "number") else None
             bare: int | Decimal | None = value if isinstance(value, (int, Decimal)) and \
                 not isinstance(value, bool) else None
-            if xt.name == "percent" and bare is not None and abs(bare) > 1:
+            if xt.name == "percent" and bare is not None and (bare > 1 or bare < -1):
                 self.error("BNY305", f"`{path_text(x)}` is a percent, and {bare} is a bare number: "
                            f"{bare} means {bare * 100:,}%", y.pos, f"write {bare}%")
                 return False
