@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from dsl.diagnostics import did_you_mean
+from dsl.diagnostics import Diagnostics, did_you_mean
+from dsl.expr import ast, parse_expression
+from dsl.expr.ast import walk
 from dsl.expr.types import BOOL, FieldInfo, RecordType, enum, record
 from dsl.ir import Label, Metadata
 from dsl.kinds.actions import Action, build_actions
@@ -90,6 +92,8 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
         if g not in [x.name for x in grades]:
             ctx.diags.add("BNY604", f"`respond_within.{g}`: the rule has no {g} grade",
                           doc.key_span(("spec", "respond_within", g)), "give a time only for the grades the rule raises")
+    if scope_name and not schedules:
+        _check_triggers(doc, ctx, scope_name, events, grades)
     suppress = as_dict(spec.get("suppress"))
     action_scope = {**scope, "grade": FieldInfo(enum(tuple(g.name for g in grades) or GRADES), nullable=False),
                     "alert": FieldInfo(record("alert"), nullable=False)}
@@ -98,6 +102,58 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
                      Label.of(message), tuple(evidence), MappingProxyType(respond),
                      bool(suppress.get("while_open", True)), duration_at(doc, ("spec", "suppress", "lift_after")),
                      _roll_up(doc, ctx, scope_name), actions)
+
+
+def _names_read(text: str) -> set[str]:
+    """The names an expression reads at its top level (not a lambda's parameter)."""
+    node = parse_expression(text, span=Span("", 1, 1), diags=Diagnostics())
+    if node is None:
+        return set()
+    params = {n.param for n in walk(node) if isinstance(n, ast.Lambda)}
+    return {n.name for n in walk(node) if isinstance(n, ast.Name) and n.name not in params}
+
+
+def _check_triggers(doc: Document, ctx: LinkContext, scope: str, events: tuple[str, ...], grades: list) -> None:
+    """A rule that runs only on events (no `schedule:`) must hear every change its conditions
+    read: a collection it reads (`loans`) needs `loans.…`; a field of the subject needs
+    `subject.updated`, unless it is computed, when what the computation reads needs hearing
+    instead (`net_assets` from `financials`). A warning names each field nothing tells the rule
+    about, so the alert would wait for the next scan."""
+    heard = {e.partition(".")[0] for e in events}
+    subject_heard = bool(heard & {"subject", scope})
+    entity = ctx.decls.documents.get(("Entity", scope))
+    if entity is None:
+        return
+    spec = spec_of(entity)
+    collections = {c.get("name") for c in spec.get("collections") or [] if isinstance(c, dict)}
+    computed = {f.get("name"): f.get("compute") for f in spec.get("fields") or []
+                if isinstance(f, dict) and isinstance(f.get("compute"), str)}
+    fields = set(ctx.decls.records.get(scope, {}))
+
+    def missing(name: str, seen: frozenset = frozenset()) -> list[str]:
+        if name in collections:
+            return [] if name in heard else [name]
+        if name in computed and name not in seen:
+            return [m for n in sorted(_names_read(computed[name]) & (fields | collections))
+                    for m in missing(n, seen | {name})]
+        if name in fields:
+            return [] if subject_heard else [name]
+        return []
+    told: set[str] = set()
+    for g in grades:
+        if g.when is None:
+            continue
+        roots = {p[1] if p[0] == "subject" and len(p) > 1 else p[0] for p in g.when.paths}
+        for root in sorted(roots):
+            gaps = [m for m in missing(root) if m not in told]
+            if not gaps:
+                continue
+            told.update(gaps)
+            via = "" if gaps == [root] else f" (it is computed from {', '.join(f'`{m}`' for m in gaps)})"
+            hear = ", ".join(f"{m}.updated" if m in collections else "subject.updated" for m in gaps)
+            ctx.diags.add("BNY606", f"grade `{g.name}` reads `{root}`{via}, but nothing in `on:` tells the rule "
+                          "when it changes: the alert waits for the next scan", g.span,
+                          f"add {hear} (or created / changed) to `on:`, or a `schedule:`", severity="warning")
 
 
 def _triggers(doc: Document, ctx: LinkContext, scope: str | None) -> tuple[tuple[str, ...], tuple[Schedule, ...]]:

@@ -94,3 +94,38 @@ def test_conditions_are_bool_over_the_scope():
                .replace("{{ subject.name }} 涉诉", "{{ subjec.name }} 涉诉")
     codes = {c for c, _, _ in found(compile_with_base(lawsuits=text, dispose=DISPOSE), "lawsuits.yaml")}
     assert codes == {"BNY311", "BNY302"} or codes == {"BNY306", "BNY302"}
+
+
+HEARS = """\
+apiVersion: banyan/v1
+kind: AlertRule
+metadata: {name: hears}
+spec:
+  scope: company
+  category: financial
+  on: [events.created]
+  grades:
+    yellow: "count(events) >= 1 and overdue_days > 30"
+    red: "debt_ratio > 90%"
+  message: {zh: '{{ subject.name }}', en: '{{ subject.name }}'}
+  evidence: ["overdue_days"]
+  actions:
+    - notify: {roles: [risk_manager], channels: [in_app], template: alert_default}
+"""
+
+
+def test_a_rule_that_does_not_hear_a_field_it_reads_is_warned():
+    """`on: [events.created]` hears the events, not the company's own fields: both are named,
+    as warnings (the rule still compiles), and a `schedule:` or `subject.updated` quiets them."""
+    result = compile_with_base(hears=HEARS)
+    assert result.ok
+    warned = [d for d in result.diagnostics if d.code == "BNY606"]
+    assert [d.severity for d in warned] == ["warning", "warning"]
+    assert "`overdue_days`" in warned[0].message and "subject.updated" in warned[0].hint
+    assert "`debt_ratio`" in warned[1].message
+    for fixed in (HEARS.replace("on: [events.created]", "on: [events.created, subject.updated]"),
+                  HEARS.replace("on: [events.created]", "on: [events.created, {schedule: daily 06:00}]")):
+        assert not [d for d in compile_with_base(hears=fixed).diagnostics if d.code == "BNY606"]
+    unheard = HEARS.replace("on: [events.created]", "on: [subject.updated]")
+    (d,) = [d for d in compile_with_base(hears=unheard).diagnostics if d.code == "BNY606"]
+    assert "`events`" in d.message and "events.updated" in d.hint
