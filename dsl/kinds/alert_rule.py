@@ -126,8 +126,8 @@ def _check_triggers(doc: Document, ctx: LinkContext, scope: str, events: tuple[s
         return
     spec = spec_of(entity)
     collections = {c.get("name") for c in spec.get("collections") or [] if isinstance(c, dict)}
-    computed = {f.get("name"): f.get("compute") for f in spec.get("fields") or []
-                if isinstance(f, dict) and isinstance(f.get("compute"), str)}
+    computed: dict[str, str] = {str(f.get("name")): str(f["compute"]) for f in spec.get("fields") or []
+                                if isinstance(f, dict) and isinstance(f.get("compute"), str)}
     fields = set(ctx.decls.records.get(scope, {}))
 
     def missing(name: str, seen: frozenset = frozenset()) -> list[str]:
