@@ -447,11 +447,17 @@ class AlertService:
         with self.engine.connect() as conn:
             return [_view(r) for r in conn.execute(q).mappings()]
 
-    def count(self, *, status: str = "open", grade: str | None = None, scope: Scope | None = None) -> int:
-        """How many alerts (of `grade`, in `status`) are on subjects `scope` may read."""
+    def count(self, *, status: str = "open", grade: str | None = None, scope: Scope | None = None,
+              overdue: bool = False, assigned_to: str | None = None) -> int:
+        """How many alerts (of `grade`, in `status`; past their answer time; handled by
+        `assigned_to`) are on subjects `scope` may read."""
         q = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.status == status, *self._in_scope(scope))
         if grade:
             q = q.where(alerts.c.grade == grade)
+        if overdue:
+            q = q.where(alerts.c.due_at < db_time(self.clock()))
+        if assigned_to:
+            q = q.where(alerts.c.assigned_to == assigned_to)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 

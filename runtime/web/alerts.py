@@ -16,12 +16,13 @@ from dsl.bank_time import moment_text
 from dsl.errors import words
 from dsl.values.writer import write_value
 from runtime.alerts.notify import GRADE_LABELS
-from runtime.alerts.service import ORDERS, AlertService
+from runtime.alerts.service import ORDERS
 from runtime.alerts.store import AlertError
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import MissingPermission
 from runtime.http.params import DbId
 from runtime.records.listing import record_labels
+from runtime.web.alert_service import service_of
 from runtime.web.context import NavItem, WebContext, redirect, register_nav
 from runtime.web.inbox import amount_text
 from runtime.web.lookup import pickable
@@ -30,14 +31,6 @@ from runtime.web.text import text
 GRADES = ("red", "orange", "yellow")
 STATUSES = ("open", "lifted", "closed", "all")
 LIMIT = 500
-
-
-def service_of(web: WebContext) -> AlertService:
-    """The alert service of the web app (one per app)."""
-    found = getattr(web, "_alerts", None)
-    if found is None:
-        found = web._alerts = AlertService(web.records.engine, records=web.records)   # type: ignore[attr-defined]
-    return found
 
 
 def record_alerts(web: WebContext, entity: str, record_id: int, lang: str) -> list[dict]:

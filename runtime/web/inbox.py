@@ -21,6 +21,7 @@ from forms.i18n import in_wan_yi
 from runtime.flows.queries import BOXES, INBOX_SORTS
 from runtime.records.errors import RecordError
 from runtime.records.listing import list_records
+from runtime.web.alert_service import service_of
 from runtime.web.flow import FlowPages
 from runtime.web.flow_text import ftext, outcome_text
 from runtime.web.text import when
@@ -161,7 +162,12 @@ def inbox_router(fp: FlowPages) -> APIRouter:
             return "/ui/inbox?" + urlencode({"box": box, **keep, **changes})
         tabs = [(b, ftext("box_" + b, lang), counts[b], "/ui/inbox?" + urlencode({"box": b, **keep})) for b in TABS]
         sorts = [(s, words("web.inbox.sort_" + s, lang)) for s in INBOX_SORTS]
+        alerts = service_of(web)
+        scope = web.scope(user)
+        alert_note = {"mine": alerts.count(assigned_to=user.name, scope=scope),
+                      "overdue": alerts.count(overdue=True, scope=scope)}
         return web.page(request, "flow_inbox.html", title=ftext("inbox", lang), box=box, tabs=tabs, rows=rows,
+                        alert_note=alert_note,
                         page=page, pages=pages, total=total, first=offset + 1 if total else 0,
                         last=min(offset + PAGE_SIZE, total), ft=ftext, w=words, q=q, sort=sort, sorts=sorts,
                         prev_href=link(page=page - 1), next_href=link(page=page + 1), key=fp.new_key,

@@ -3,6 +3,7 @@ manager sees the alerts on exactly the records the records door lets them read, 
 alert is the 404 an unknown one gets; the head office sees them all."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,17 @@ def test_the_alert_centre_narrows_to_overdue_and_mine_and_sorts(alert_app):
     mine = risk.get("/ui/alerts?mine=1&order=due").text
     assert f'href="/ui/alerts/{one}"' in mine and f'href="/ui/alerts/{other}"' not in mine and "指派给我的" in mine
     assert risk.get("/ui/alerts?order=nonsense").status_code == 200                 # an unknown sort: the newest first
+
+
+def test_the_inbox_points_to_alerts_assigned_and_overdue(alert_app):
+    engine, app = alert_app
+    cro = signed_in(app, "cro")
+    with engine.begin() as conn:
+        one = conn.exec_driver_sql("SELECT id FROM banyan_alerts WHERE status = 'open' ORDER BY id DESC LIMIT 1"
+                                   ).scalar()
+        conn.exec_driver_sql(f"UPDATE banyan_alerts SET assigned_to = 'cro', due_at = '2020-01-01 00:00:00' "
+                             f"WHERE id = {one}")
+    page = cro.get("/ui/inbox")
+    assert page.status_code == 200 and re.search(r"指派给我 \d+ 条", page.text)
+    assert 'href="/ui/alerts?mine=1&order=due"' in page.text
+    assert "已超处置时限" in page.text
