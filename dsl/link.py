@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .diagnostics import Diagnostics, a, did_you_mean
-from .expr.types import INTEGER, STRING, FieldInfo, Type, TypeEnv, record
+from .expr.types import DATETIME, INTEGER, STRING, FieldInfo, Type, TypeEnv, record
 from .loader import Document, Path
 
 # Built-in record types that entities may reference without declaring them.
@@ -16,9 +16,11 @@ BUILTIN_RECORDS: dict[str, dict[str, FieldInfo]] = {
              "org_unit": FieldInfo(record("org_unit")), "email": FieldInfo(STRING), "mobile": FieldInfo(STRING),
              "supervisor": FieldInfo(record("user"))},
     # the alert an alert rule's action runs for (`alert.message` fills a disposal flow's form)
+    # and a record's open alerts (`subject.alerts`, `core_enterprise.alerts`)
     "alert": {"id": FieldInfo(INTEGER, False), "rule": FieldInfo(STRING, False), "label": FieldInfo(STRING, False),
               "grade": FieldInfo(STRING, False), "message": FieldInfo(STRING, False),
-              "evidence": FieldInfo(STRING, False), "link": FieldInfo(STRING, False)},
+              "evidence": FieldInfo(STRING, False), "link": FieldInfo(STRING, False),
+              "opened_at": FieldInfo(DATETIME, False)},
 }
 
 

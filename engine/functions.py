@@ -14,6 +14,10 @@ Without them a graph function is null ("not known"), so a rule built on it does 
     effective_share(holder, credit_code)     percent  look-through ownership, all layers
     contagion_score(credit_code)             number   0..1, risk reaching it from distressed firms
 
+Alerts as facts: every record's open alerts are `alerts` (the runtime's `$alerts` fills them):
+
+    worst_grade(alerts)                      string   red, orange or yellow; null when none is open
+
 Concentration before approval (engine/graph/concentration.py), for a flow's route: the group is
 a group record (a flow's `subject`) or its key; the amounts are CNY; the date is the evaluation's
 (`$now`), the capital the `bank_capital` figure effective on or before it (none: an error that says
@@ -39,7 +43,7 @@ from dsl.bank_time import bank_today
 from dsl.expr import functions
 from dsl.expr.functions import Signature, TypeSet
 from dsl.expr.runtime import NOW_KEY
-from dsl.expr.types import BOOL, INTEGER, MONEY, NUMBER, PERCENT, STRING
+from dsl.expr.types import BOOL, INTEGER, MONEY, NUMBER, PERCENT, STRING, list_of, record
 
 if TYPE_CHECKING:                 # the graph (numpy, scipy) loads only when the runtime passes one in
     from engine.graph.concentration import Concentration, ExposureBook
@@ -154,6 +158,19 @@ CONCENTRATION = (
 )
 
 
+ALERT_GRADES = ("yellow", "orange", "red")
+
+
+def worst_grade(alerts: Any) -> str | None:
+    """The worst grade among `alerts` (a record's open alerts), null when there is none."""
+    worst = -1
+    for a in alerts or ():
+        grade = a.get("grade") if isinstance(a, Mapping) else None
+        if grade in ALERT_GRADES:
+            worst = max(worst, ALERT_GRADES.index(grade))
+    return ALERT_GRADES[worst] if worst >= 0 else None
+
+
 def register(registry: functions.Registry | None = None) -> None:
     reg = registry or functions.REGISTRY
     one = Signature((STRING,), BOOL)
@@ -169,6 +186,10 @@ def register(registry: functions.Registry | None = None) -> None:
     ):
         if reg.get(name) is None:
             reg.register(name, sig, impl, uses_context=True, doc=doc)
+    if reg.get("worst_grade") is None:
+        reg.register("worst_grade", Signature((list_of(record("alert")),), STRING), worst_grade,
+                     doc="the worst grade (red, orange, yellow) of a list of open alerts, null when there is none "
+                         "(worst_grade(core_enterprise.alerts) == 'red')")
     for cname, cimpl, csig, cdoc in CONCENTRATION:
         if reg.get(cname) is None:
             reg.register(cname, csig, cimpl, uses_context=True, doc=cdoc,

@@ -143,7 +143,8 @@ def _check_triggers(doc: Document, ctx: LinkContext, scope: str, events: tuple[s
     for g in grades:
         if g.when is None:
             continue
-        roots = {p[1] if p[0] == "subject" and len(p) > 1 else p[0] for p in g.when.paths}
+        roots = {p[1] if p[0] == "subject" and len(p) > 1 else p[0] for p in g.when.paths
+                 if not ("alerts" in p and "alert" in heard)}      # alerts read, alert events heard
         for root in sorted(roots):
             gaps = [m for m in missing(root) if m not in told]
             if not gaps:
@@ -161,7 +162,7 @@ def _triggers(doc: Document, ctx: LinkContext, scope: str | None) -> tuple[tuple
     for i, item in enumerate(spec_of(doc)["on"]):
         path = ("spec", "on", i)
         if isinstance(item, str):
-            check_event(ctx, doc, path, scope, item)
+            check_event(ctx, doc, path, scope, item, alerts=True)
             events.append(item)
             continue
         s = parse_schedule(item["schedule"], doc.span(path + ("schedule",)))

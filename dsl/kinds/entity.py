@@ -150,6 +150,8 @@ def _declare(doc: Document, decls: Declarations) -> None:
     for c in _list(spec.get("collections")):
         if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("entity"), str):
             fields[c["name"]] = FieldInfo(list_of(record(c["entity"])), nullable=False)
+    # the record's open alerts, readable in rules (`worst_grade(core_enterprise.alerts) == 'red'`)
+    fields.setdefault("alerts", FieldInfo(list_of(record("alert")), nullable=False))
     _, name = doc.ref
     decls.records[name] = fields
     if isinstance(spec.get("time_field"), str):

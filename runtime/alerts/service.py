@@ -97,6 +97,40 @@ def triggers_of(bundle: Any, rule: Any) -> list[Trigger]:
     return out
 
 
+CASCADE = 3            # alerts reading alerts: how many steps one change may travel
+
+
+def readers(conn: Connection, live: Any, rule: Any, entity: str, moved: list[int]) -> set[int]:
+    """The subjects of `rule` that read the alerts of the `entity` records `moved`: through the
+    paths its conditions read — `alerts` (itself), `ref.alerts`, `collection.ref.alerts`."""
+    scope = live.bundle.entities.get(rule.scope)
+    if scope is None:
+        return set()
+    out: set[int] = set()
+    paths = {p for g in rule.grades if g.when is not None for p in g.when.paths}
+    for p in paths:
+        p = p[1:] if p and p[0] == "subject" else p
+        if p == ("alerts",) and rule.scope == entity:
+            out |= set(moved)
+        elif len(p) == 2 and p[1] == "alerts":
+            f = scope.field(p[0])
+            if f is not None and f.type_name == "ref" and f.ref == entity:
+                t = live.table(rule.scope)
+                out |= set(_ids(conn, sa.select(t.c.id).where(t.c[p[0]].in_(moved))))
+        elif len(p) == 3 and p[2] == "alerts":
+            c = next((c for c in scope.collections if c.name == p[0]), None)
+            member = live.bundle.entities.get(c.entity) if c is not None else None
+            f = member.field(p[1]) if member is not None else None
+            if f is not None and f.type_name == "ref" and f.ref == entity:
+                t = live.table(c.entity)
+                out |= set(_ids(conn, sa.select(t.c[c.via]).where(t.c[p[1]].in_(moved), t.c[c.via].is_not(None))))
+    return out
+
+
+def _ids(conn: Connection, q: Any) -> list[int]:
+    return [r[0] for r in conn.execute(q)]
+
+
 def _reads(rule: Any) -> str:
     """The texts of a rule's conditions and evidence (which collections to load for a batch)."""
     return " ".join([getattr(g.when, "text", "") for g in rule.grades]
@@ -140,7 +174,7 @@ class AlertService:
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, conn: Connection, live: Any, rules: Sequence[Any], ids: list[int], at: datetime,
-                 actor: str = "system", *, roll_ups: bool = True) -> Counts:
+                 actor: str = "system", *, roll_ups: bool = True, depth: int = 0) -> Counts:
         """Evaluate `rules` (all of one scope entity) over its records `ids` at `at`, in `conn`'s
         transaction, writing each alert's step. A subject deleted since closes its open alerts.
         Then the alerts the rules roll up (`roll_up: {to: group}`) on the records the subjects
@@ -160,6 +194,7 @@ class AlertService:
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
         holders: dict = {}                 # (role, unit) → its holders nearest, for this transaction
+        moved: set[int] = set()            # subjects whose alert took a step: rules reading alerts hear it
         steps = Steps(conn, live.version)  # timeline events and audit entries, written together
         calendar = self.calendar_now()
         for id_ in ids:
@@ -199,6 +234,7 @@ class AlertService:
                                       subject_key=subject_key, stored=stored, message=message, evidence=evidence,
                                       errors=errors, version=live.version, at=at, actor=actor, steps=steps)
                 counts.steps[step.kind] += 1
+                moved.add(id_)
                 if alert_id is not None and step.grade is not None and rule.actions:
                     facts = json.loads(evidence)
                     scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, message, facts))
@@ -216,6 +252,32 @@ class AlertService:
             for rule in rules:
                 if counts.parents.get(rule.name):
                     counts.add(self.roll_up(conn, live, rule, sorted(counts.parents[rule.name]), at, actor))
+        if moved:
+            counts.add(self.cascade(conn, live, entity, moved, at, actor, depth))
+        return counts
+
+    def cascade(self, conn: Connection, live: Any, entity: str, moved: set[int], at: datetime, actor: str,
+                depth: int) -> Counts:
+        """Alerts as facts: the records of `entity` in `moved` had an alert opened, raised, lowered
+        or closed; rules that hear `alert.…` and read those alerts are evaluated again, in this
+        transaction — on the record itself (`alerts`), on the records that refer to it
+        (`core_enterprise.alerts`), and on the records whose collection refers to it
+        (`any(guarantees_received, g -> worst_grade(g.guarantor.alerts) == 'red')`: a guarantor
+        turning red reaches the borrowers it guarantees). At most `CASCADE` steps deep."""
+        counts = Counts()
+        if depth >= CASCADE:
+            return counts
+        todo: dict[str, tuple[list[Any], set[int]]] = {}
+        for rule in self.rules(live):
+            if not any(e.partition(".")[0] == "alert" for e in rule.events):
+                continue
+            ids = readers(conn, live, rule, entity, sorted(moved))
+            if ids:
+                rules, found = todo.setdefault(rule.scope, ([], set()))
+                rules.append(rule)
+                found |= ids
+        for _scope, (rules, ids) in sorted(todo.items(), key=lambda kv: kv[0]):
+            counts.add(self.evaluate(conn, live, rules, sorted(ids), at, actor, depth=depth + 1))
         return counts
 
     def roll_up(self, conn: Connection, live: Any, rule: Any, parent_ids: list[int], at: datetime,

@@ -195,6 +195,8 @@ class RecordContext(Mapping):
             return self.values[name]
         elif name == "subject":             # a rule's scope names the record itself `subject` (dsl subject_scope)
             return self
+        elif name == "alerts" and self.loader is not None:          # its open alerts (runtime/alerts/facts.py)
+            return self.loader.context_value("$alerts").of(self.entity, self.id)
         elif name[:1] == "$" and self.loader is not None:
             return self.loader.context_value(name)
         else:
