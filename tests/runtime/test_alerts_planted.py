@@ -94,3 +94,19 @@ def test_every_alert_the_scan_opens_is_confirmed_one_subject_at_a_time(scanned):
                 ctx = RecordContext(entity, loader.row(entity, ids[key]), loader, ids[key])
                 finding = evaluate(rules[rule], ctx)
                 assert finding.grade == grade, (rule, key, grade, finding)
+
+
+def test_every_borrower_of_a_red_guarantor_has_its_contagion_alert(scanned):
+    """The shipped guarantee_contagion rule reads the guarantors' alerts as facts: after the scan,
+    exactly the borrowers with an active guarantee from a firm in red are orange."""
+    engine, _, _, _, _, opened = scanned
+    with engine.connect() as conn:
+        red = set(conn.execute(sa.select(alerts.c.subject_id).where(
+            alerts.c.status == "open", alerts.c.grade == "red", alerts.c.subject_entity == "company")).scalars())
+        rows = conn.exec_driver_sql("SELECT g.guarantor, c.credit_code FROM e_guarantee g "
+                                    "JOIN e_company c ON c.id = g.borrower WHERE g.status = 'active'").all()
+    expected = {code for guarantor, code in rows if guarantor in red}
+    got = {key for rule, grade, entity, key in opened if rule == "guarantee_contagion" and entity == "company"}
+    assert expected and got == expected
+    assert {grade for rule, grade, entity, _ in opened if rule == "guarantee_contagion" and entity == "company"} \
+        == {"orange"}
