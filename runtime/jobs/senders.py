@@ -9,8 +9,9 @@ cannot help (no e-mail address, a 4xx answer).
 
 Configuration comes from the environment: `BANYAN_SMTP_URL` (smtp://user:password@host:587,
 smtps:// for TLS from the start, `?starttls=1`), `BANYAN_MAIL_FROM` (when the channel names no
-`sender`), `BANYAN_SMS_URL` (the SMS gateway's HTTP endpoint). Without them, e-mail and SMS are
-written to the log instead, as a development set-up; `register_sender` replaces any of them."""
+`sender`), `BANYAN_SMS_URL` (the SMS gateway's HTTP endpoint, or `file:///path/sms.jsonl`: a file
+sink for development, one JSON line per message). Without them, e-mail and SMS are written to the
+log instead; `register_sender` replaces any of them."""
 from __future__ import annotations
 
 import hashlib
@@ -142,6 +143,13 @@ class HttpSender:
         data = self._data(message)
         if not url:
             log.info("%s (no gateway configured, logged only) %s: %s", self.kind, message.message_id, data["text"])
+            return
+        if url.startswith("file://"):                 # a development sink: one JSON line per message
+            try:
+                with open(unquote(urlsplit(url).path), "a", encoding="utf-8") as sink:
+                    sink.write(json.dumps(data, ensure_ascii=False) + "\n")
+            except OSError as exc:
+                raise SendFailed(f"the {self.kind} file sink cannot be written ({type(exc).__name__})") from exc
             return
         body = json.dumps(data, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", **message.id_headers}

@@ -348,3 +348,19 @@ def test_revision_0006_moves_the_flow_outbox_across_and_back(engine):
     assert json.loads(back[0][2]) == {"node": "review", "task": "i1/1", "message": "快", "by": "rm"}
     assert [tuple(m) for m in msgs] == [("m1", "i1", "[抄送 cc] credit")]
     upgrade(engine)
+
+
+def test_the_sms_file_sink_writes_one_json_line_per_message(tmp_path):
+    """BANYAN_SMS_URL=file:///…: a development gateway that keeps each text, with its message id."""
+    from types import SimpleNamespace
+
+    from runtime.jobs.senders import Outgoing, Recipient
+    sink = tmp_path / "sms.jsonl"
+    sms = HttpSender("sms", url=f"file://{sink}")
+    channel = SimpleNamespace(name="sms", type="sms", sender="【银行】", max_length=70, url=None, secret_env=None)
+    for i in range(2):
+        sms.send(Outgoing(f"m{i}", channel, "alert_default", Recipient("wang", "王芳", phone="13800000001"),
+                          "预警", f"第{i}条", None, "alert:1", "zh"), None)
+    lines = [json.loads(x) for x in sink.read_text(encoding="utf-8").splitlines()]
+    assert [(x["message_id"], x["to"], x["text"]) for x in lines] == [("m0", "13800000001", "【银行】第0条"),
+                                                                      ("m1", "13800000001", "【银行】第1条")]
