@@ -1,6 +1,7 @@
 """compile_expression: text → parsed → checked → generated Python → a CompiledExpr."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Mapping
@@ -91,7 +92,9 @@ def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo],
     code = _CODE.get(source)
     if code is None:
         try:
-            code = compile(source, "<banyan expression>", "exec")
+            with warnings.catch_warnings():         # `-5 is not None` from a null test of a folded literal: meant
+                warnings.simplefilter("ignore", SyntaxWarning)
+                code = compile(source, "<banyan expression>", "exec")
         except (SyntaxError, RecursionError, MemoryError, ValueError):
             diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
             return None
