@@ -85,14 +85,16 @@ class Loader:
             self._context[name] = provider(self, name)
         return self._context[name]
 
-    def meta(self, entity: str) -> tuple[dict, dict, dict]:
-        """(reference fields → target entity, collections by name, each collection → empty) of an entity."""
+    def meta(self, entity: str) -> tuple[dict, dict, dict, frozenset]:
+        """(reference fields → target entity, collections by name, each collection → empty, every
+        field and collection name) of an entity."""
         found = self._meta.get(entity)
         if found is None:
             ent = self.live.entity(entity)
             refs = {f.name: f.ref for f in ent.fields if f.type_name == "ref" and f.ref not in ("org_unit", "user")}
             collections = {c.name: c for c in ent.collections}
-            found = self._meta[entity] = (refs, collections, dict.fromkeys(collections, ()))
+            names = frozenset([f.name for f in ent.fields] + list(collections))
+            found = self._meta[entity] = (refs, collections, dict.fromkeys(collections, ()), names)
         return found
 
     def row(self, entity: str, id_: int) -> dict | None:
@@ -144,6 +146,9 @@ class RecordRef(Mapping):
         return self._ctx
 
     def __getitem__(self, name: str) -> Any:
+        if name == "alerts" and self._ctx is None and self.loader is not None and \
+                "alerts" not in self.loader.meta(self.entity)[3]:
+            return self.loader.context_value("$alerts").of(self.entity, self.id)     # no need to read the row
         return self._record()[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -177,7 +182,7 @@ class RecordContext(Mapping):
         if loader is None:
             self._refs, self._collections, self._cache = {}, {}, {}
             return
-        self._refs, self._collections, empty = loader.meta(entity)
+        self._refs, self._collections, empty, _names = loader.meta(entity)
         # nothing can point at a record that is being created: its collections are empty
         self._cache: dict[str, Any] = empty.copy() if new else {}
 
