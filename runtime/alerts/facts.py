@@ -6,7 +6,10 @@ record context's `alerts` asks it.
 Read once per operation and entity: the open alerts of every record of that entity in one query
 (open alerts are few beside the records), kept for the operation; an alert the same transaction
 opened before the first read is in it. Each alert reads as {id, rule, label, grade, message,
-evidence, opened_at, link} — `label` and `message` in the bank's language (zh)."""
+evidence, opened_at, link} — `label` and `message` in the bank's language (zh).
+
+`readers` finds, for the alert service's cascade, the subjects of a rule that read the alerts of
+records whose alert just took a step."""
 from __future__ import annotations
 
 import json
@@ -14,6 +17,7 @@ from datetime import timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from runtime.alerts.tables import OPEN, alerts
 
@@ -60,3 +64,37 @@ class OpenAlerts:
 
 def provide(loader: Any, name: str) -> OpenAlerts:
     return OpenAlerts(loader)
+
+
+CASCADE = 3            # alerts reading alerts: how many steps one change may travel
+
+
+def readers(conn: Connection, live: Any, rule: Any, entity: str, moved: list[int]) -> set[int]:
+    """The subjects of `rule` that read the alerts of the `entity` records `moved`: through the
+    paths its conditions read — `alerts` (itself), `ref.alerts`, `collection.ref.alerts`."""
+    scope = live.bundle.entities.get(rule.scope)
+    if scope is None:
+        return set()
+    out: set[int] = set()
+    paths = {p for g in rule.grades if g.when is not None for p in g.when.paths}
+    for p in paths:
+        p = p[1:] if p and p[0] == "subject" else p
+        if p == ("alerts",) and rule.scope == entity:
+            out |= set(moved)
+        elif len(p) == 2 and p[1] == "alerts":
+            f = scope.field(p[0])
+            if f is not None and f.type_name == "ref" and f.ref == entity:
+                t = live.table(rule.scope)
+                out |= set(_ids(conn, sa.select(t.c.id).where(t.c[p[0]].in_(moved))))
+        elif len(p) == 3 and p[2] == "alerts":
+            c = next((c for c in scope.collections if c.name == p[0]), None)
+            member = live.bundle.entities.get(c.entity) if c is not None else None
+            f = member.field(p[1]) if member is not None else None
+            if f is not None and f.type_name == "ref" and f.ref == entity:
+                t = live.table(c.entity)
+                out |= set(_ids(conn, sa.select(t.c[c.via]).where(t.c[p[1]].in_(moved), t.c[c.via].is_not(None))))
+    return out
+
+
+def _ids(conn: Connection, q: Any) -> list[int]:
+    return [r[0] for r in conn.execute(q)]

@@ -19,9 +19,11 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.diagnostics import did_you_mean
 from engine.alerts import decide, evaluate, roll_up
 from runtime.alerts.dispose import DISPOSALS, ActionScope, alert_facts, dispose
+from runtime.alerts.facts import CASCADE, readers
 from runtime.alerts.notify import assigned, notify
 from runtime.alerts.store import AlertError, Steps, close_gone, evidence_text, keep_errors, open_alerts, write_step
 from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
+from runtime.alerts.triggers import Trigger, triggers_of
 from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, placement_of, scope_for
@@ -39,7 +41,6 @@ from runtime.storage.migrate import upgrade
 
 log = logging.getLogger("banyan.alerts")
 SUBSCRIBER = "alerts"
-VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
 BATCH = 500
 
 
@@ -67,68 +68,6 @@ class Counts:
         return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
                 "messages": self.messages,
                 "errors": self.errors}
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """A rule's `on:` event as record changes: the entity whose changes it hears and how a change
-    finds the subject (`subject`: the record itself; `collection`: through the `via` field)."""
-    rule: str
-    entity: str
-    verb: str
-    how: str
-    via: str | None
-
-    def hears(self, op: str) -> bool:
-        return self.verb in ("changed", VERBS.get(op))
-
-
-def triggers_of(bundle: Any, rule: Any) -> list[Trigger]:
-    out = []
-    scope = bundle.entities.get(rule.scope)
-    for event in rule.events:
-        noun, _, verb = event.partition(".")
-        if noun in ("subject", rule.scope):
-            out.append(Trigger(rule.name, rule.scope, verb, "subject", None))
-            continue
-        for c in getattr(scope, "collections", ()):
-            if c.name == noun:
-                out.append(Trigger(rule.name, c.entity, verb, "collection", c.via))
-    return out
-
-
-CASCADE = 3            # alerts reading alerts: how many steps one change may travel
-
-
-def readers(conn: Connection, live: Any, rule: Any, entity: str, moved: list[int]) -> set[int]:
-    """The subjects of `rule` that read the alerts of the `entity` records `moved`: through the
-    paths its conditions read — `alerts` (itself), `ref.alerts`, `collection.ref.alerts`."""
-    scope = live.bundle.entities.get(rule.scope)
-    if scope is None:
-        return set()
-    out: set[int] = set()
-    paths = {p for g in rule.grades if g.when is not None for p in g.when.paths}
-    for p in paths:
-        p = p[1:] if p and p[0] == "subject" else p
-        if p == ("alerts",) and rule.scope == entity:
-            out |= set(moved)
-        elif len(p) == 2 and p[1] == "alerts":
-            f = scope.field(p[0])
-            if f is not None and f.type_name == "ref" and f.ref == entity:
-                t = live.table(rule.scope)
-                out |= set(_ids(conn, sa.select(t.c.id).where(t.c[p[0]].in_(moved))))
-        elif len(p) == 3 and p[2] == "alerts":
-            c = next((c for c in scope.collections if c.name == p[0]), None)
-            member = live.bundle.entities.get(c.entity) if c is not None else None
-            f = member.field(p[1]) if member is not None else None
-            if f is not None and f.type_name == "ref" and f.ref == entity:
-                t = live.table(c.entity)
-                out |= set(_ids(conn, sa.select(t.c[c.via]).where(t.c[p[1]].in_(moved), t.c[c.via].is_not(None))))
-    return out
-
-
-def _ids(conn: Connection, q: Any) -> list[int]:
-    return [r[0] for r in conn.execute(q)]
 
 
 def _reads(rule: Any) -> str:
