@@ -169,6 +169,8 @@ class EventIntake:
                 todo = [t for j, t in enumerate(todo) if j not in bad]
             except sa.exc.IntegrityError:
                 continue                          # another writer stored some of these numbers: look again
+        out.rejected += [Rejected(i, k, [Problem((), "not written: other writers kept changing what this event "
+                                                     "needs; send it again", "conflict")]) for i, k, _ in todo]
         out.rejected.sort(key=lambda r: r.index)
         return out
 

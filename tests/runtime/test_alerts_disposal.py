@@ -258,3 +258,19 @@ def test_an_update_whose_match_is_empty_changes_nothing(bank):
         _update(conn, records, rule, WriteRecord("facility", (("borrower", Expr(None)),), (("status", Expr("frozen")),)),
                 ActionScope({}, "red"))
     assert "empty" in caught.value.message
+
+
+def test_an_event_that_cannot_be_written_is_rejected_not_lost(bank, monkeypatch):
+    """Every event of a batch is accepted, a duplicate or rejected: none goes missing, even when
+    another writer keeps taking its number (the intake tries again, then says so)."""
+    engine, records = bank
+    code, _, _ = _member(engine)
+    intake = EventIntake(engine, records=records)
+
+    def racing(*args, **kwargs):
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("unique"))
+    monkeypatch.setattr(records, "bulk_create", racing)
+    out = intake.take([{"event_no": "X930001", "company": code, "type": "negative_news", "occurred_on": "2026-12-01",
+                        "title": "新闻", "source": "news"}], actor="feed")
+    assert out.accepted == [] and [r.key for r in out.rejected] == ["X930001"]
+    assert "send it again" in out.rejected[0].problems[0].message
