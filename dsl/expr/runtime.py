@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import BanyanError, catalog
 from ..source import Span
@@ -145,18 +145,20 @@ def within(items: Sequence[Mapping] | None, time_field: str, span: timedelta | P
     start = shift(now, span, -1)
     start_d, now_d = start.date(), now.date()  # for a date t: start < midnight(t) <= now ⟺ start_d < t <= now_d
     out = []
-    for item in items:
-        if item is None:
-            continue
-        t = item.get(time_field)
-        if t is None:
-            continue
+    for t, item in _dated(items, time_field):
         if type(t) is date:
             if start_d < t <= now_d:
                 out.append(item)
         elif start < as_datetime(t) <= now:
             out.append(item)
     return out
+
+
+def _dated(items: Sequence[Mapping], time_field: str) -> Iterator[tuple[Any, Mapping]]:
+    """(time, record) of each record that has a time (a window's and `latest N`'s candidates)."""
+    for item in items:
+        if item is not None and (t := item.get(time_field)) is not None:
+            yield t, item
 
 
 def latest_n(items: Sequence[Mapping] | None, time_field: str, count: int, now: datetime) -> list | None:
@@ -167,12 +169,7 @@ def latest_n(items: Sequence[Mapping] | None, time_field: str, count: int, now: 
         return None
     now_d = now.date()
     dated = []
-    for item in items:
-        if item is None:
-            continue
-        t = item.get(time_field)
-        if t is None:
-            continue
+    for t, item in _dated(items, time_field):
         if type(t) is date:
             if t <= now_d:
                 dated.append((as_datetime(t), item))
