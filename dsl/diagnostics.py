@@ -6,6 +6,7 @@ problem at once. Codes are stable and catalogued in `dsl.codes`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -130,13 +131,59 @@ def render_json(diags: Iterable[Diagnostic]) -> str:
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A hint naming the closest candidate, or None when nothing is close."""
+    """A hint naming the candidate `name` is a slip of, or None when none is.
+
+    A hint must not change what the author meant, so a candidate is offered only when it differs
+    from `name` by case and separators, or word by word by a typo (a letter missed, added, changed
+    or two swapped; words of 3 letters or fewer must match exactly). A different word or a word
+    more or fewer is another meaning, never a slip: `risk_manager` is not `customer_manager`,
+    `annual_settlement_volume` not `settlement_volume`, `'Aa'` not `'A'`."""
+    match = closest(name, candidates)
+    return f"did you mean `{match}`?" if match is not None else None
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` is a slip of (see did_you_mean), or None."""
     import difflib
     cands = sorted(set(candidates))
-    match = difflib.get_close_matches(name, cands, n=1, cutoff=0.6)
-    if match:
-        return f"did you mean `{match[0]}`?"
+    folded = _fold(name)
+    same = [c for c in cands if _fold(c) == folded]
+    if same:
+        return same[0]
+    for match in difflib.get_close_matches(name, cands, n=5, cutoff=0.6):
+        if _slip(folded, _fold(match)):
+            return match
     return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\s_\-.]+", "_", str(text).strip().lower())
+
+
+def _slip(a: str, b: str) -> bool:
+    """Every word of `a` is its word of `b` or a typo of it (folded texts)."""
+    wa, wb = a.split("_"), b.split("_")
+    if len(wa) != len(wb):
+        return False
+    for x, y in zip(wa, wb):
+        if x == y:
+            continue
+        longest = max(len(x), len(y))
+        if longest <= 3 or _typos(x, y) > (2 if longest >= 8 else 1):
+            return False
+    return True
+
+
+def _typos(a: str, b: str) -> int:
+    """Edits from a to b, a swap of two neighbours counting as one (optimal string alignment)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
 
 
 def a(word: str) -> str:

@@ -7,11 +7,11 @@ a spreadsheet — the cell as they typed it, what is expected, and the allowed l
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from dsl.diagnostics import closest
 from dsl.errors import LANGS, BanyanError, words
 from runtime.records.errors import InvalidRecord, RecordError
 from runtime.records.validation import Problem
@@ -70,8 +70,8 @@ def header_problem(index: int | None, header: str, kind: str, **params: Any) -> 
     if kind == "unknown":
         entity = params.pop("entity")
         options = [o for f in entity.fields for o in (f.name, f.label.zh, f.label.en) if o]
-        near = difflib.get_close_matches(column, options, n=1, cutoff=0.6)
-        key, params = ("records.column_unknown_hint", {"suggestion": near[0]}) if near else \
+        near = closest(column, options)
+        key, params = ("records.column_unknown_hint", {"suggestion": near}) if near is not None else \
             ("records.column_unknown", {})
     elif kind == "missing":
         key, params = "records.columns_missing", {"fields": _Names(params["fields"])}

@@ -87,3 +87,30 @@ def test_long_flat_chains_compile():
     text = " or ".join(f"employees == {i}" for i in range(40))
     assert compile_ok(text)({"employees": 39}) is True
     assert compile_ok(" + ".join(["1"] * 40))({}) == 40
+
+
+def test_a_hint_never_changes_the_meaning():
+    """Only a slip is corrected: another word, a word more or fewer, or a one-letter change of a very
+    short word is a different meaning, and the hint lists what there is instead."""
+    d = first("annual_net_assets >= 10亿")                 # not `net_assets`: a word more is another figure
+    assert d.code == "BNY302" and "did you mean" not in (d.hint or "") and "net_assets" in d.hint
+    d = first("tier == 'core'")                            # not `strategic_core`
+    assert d.code == "BNY309" and d.hint.startswith("values: ")
+    d = first("tier == 'STABLE'")                          # case is a slip
+    assert d.hint == "did you mean `stable`?"
+
+
+@pytest.mark.parametrize("name,candidates,hint", [
+    ("risk_manager", ["customer_manager", "relationship_manager"], None),
+    ("annual_settlement_volume", ["settlement_volume"], None),
+    ("Aa", ["A", "B"], None),
+    ("Aa", ["AA", "A"], "AA"),
+    ("aa-plus", ["aa_plus", "aa_minus"], "aa_plus"),
+    ("aa_plsu", ["aa_plus", "aa_minus"], "aa_plus"),
+    ("relationship_manger", ["relationship_manager"], "relationship_manager"),
+    ("guarantees_recieved", ["guarantees_received"], "guarantees_received"),
+    ("企业名字", ["企业名称"], "企业名称"),
+])
+def test_did_you_mean_offers_only_slips(name, candidates, hint):
+    from dsl.diagnostics import did_you_mean
+    assert did_you_mean(name, candidates) == (f"did you mean `{hint}`?" if hint else None)
