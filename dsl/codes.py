@@ -86,6 +86,7 @@ _TABLE = [
     ("BNY604", "grades out of order", "Alert grades go yellow, orange, red."),
     ("BNY605", "invalid test case", "A test case names a rule, tier or flow that is not in the bundle, or its expectation is malformed."),
     ("BNY606", "a rule does not hear what it reads", "A rule without a `schedule:` reads a collection or field that no event in its `on:` announces (a computed field: what it is computed from), so the alert would wait for the next scan. A warning."),
+    ("BNY607", "a grade that is never raised", "An alert grade whose condition holds only where a higher grade's holds too (a yellow stricter than its orange) is never raised, since the highest grade that holds wins. A warning."),
 ]
 
 CODES: dict[str, Code] = {c: Code(c, t, e) for c, t, e in _TABLE}

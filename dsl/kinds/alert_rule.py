@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from dsl.diagnostics import Diagnostics, did_you_mean
 from dsl.expr import ast, parse_expression
 from dsl.expr.ast import walk
+from dsl.expr.cases import shadowed
 from dsl.expr.types import BOOL, FieldInfo, RecordType, enum, record
 from dsl.ir import Label, Metadata
 from dsl.kinds.actions import Action, build_actions
@@ -94,6 +95,8 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
                           doc.key_span(("spec", "respond_within", g)), "give a time only for the grades the rule raises")
     if scope_name and not schedules:
         _check_triggers(doc, ctx, scope_name, events, grades)
+    if scope_name:
+        _check_shadowed(doc, ctx, scope, grades)
     suppress = as_dict(spec.get("suppress"))
     action_scope = {**scope, "grade": FieldInfo(enum(tuple(g.name for g in grades) or GRADES), nullable=False),
                     "alert": FieldInfo(record("alert"), nullable=False)}
@@ -155,6 +158,25 @@ def _check_triggers(doc: Document, ctx: LinkContext, scope: str, events: tuple[s
             ctx.diags.add("BNY606", f"grade `{g.name}` reads `{root}`{via}, but nothing in `on:` tells the rule "
                           "when it changes: the alert waits for the next scan", g.span,
                           f"add {hear} (or created / changed) to `on:`, or a `schedule:`", severity="warning")
+
+
+def _check_shadowed(doc: Document, ctx: LinkContext, scope: Mapping[str, FieldInfo], grades: list) -> None:
+    """BNY607: a grade whose condition holds only where a higher grade's holds too is never raised
+    (the highest grade that holds wins): a yellow stricter than its orange. A warning, decided on
+    the conditions' trees (dsl/expr/cases.py); a condition it cannot analyse is left alone."""
+    for i, g in enumerate(grades):
+        higher = [h for h in grades[i + 1:] if h.when is not None]
+        if g.when is None or not higher:
+            continue
+        found = shadowed(g.when.text, [h.when.text for h in higher], scope, ctx.env)
+        if found is None:
+            continue
+        names = " or ".join(f"`{h.name}`" for h in higher)
+        what = ("its condition can never hold" if found == "it never holds" else
+                f"whenever it holds, {names} holds too ({found}), and the highest grade wins")
+        ctx.diags.add("BNY607", f"grade `{g.name}` is never raised: {what}", g.span,
+                      f"make `{g.name}` the looser condition (a {g.name} threshold short of the higher grade's), "
+                      "or remove it", severity="warning")
 
 
 def _triggers(doc: Document, ctx: LinkContext, scope: str | None) -> tuple[tuple[str, ...], tuple[Schedule, ...]]:

@@ -129,3 +129,42 @@ def test_a_rule_that_does_not_hear_a_field_it_reads_is_warned():
     unheard = HEARS.replace("on: [events.created]", "on: [subject.updated]")
     (d,) = [d for d in compile_with_base(hears=unheard).diagnostics if d.code == "BNY606"]
     assert "`events`" in d.message and "events.updated" in d.hint
+
+
+SHADOW = """\
+apiVersion: banyan/v1
+kind: AlertRule
+metadata: {name: shadow}
+spec:
+  scope: company
+  category: financial
+  on: [{schedule: daily 06:00}]
+  grades:
+    yellow: "debt_ratio > 80%"
+    orange: "debt_ratio > 70%"
+    red: "debt_ratio > 90% and overdue_days > 90"
+  message: {zh: '{{ subject.name }}', en: '{{ subject.name }}'}
+  evidence: ["debt_ratio"]
+  actions:
+    - notify: {roles: [risk_manager], channels: [in_app], template: alert_default}
+"""
+
+
+def test_a_yellow_stricter_than_its_orange_is_warned():
+    """Yellow `> 80%` holds only where orange `> 70%` holds too, so it is never raised: a warning at
+    the yellow line with a value that shows it; written the right way round, nothing is said."""
+    result = compile_with_base(shadow=SHADOW)
+    assert result.ok
+    (d,) = [d for d in result.diagnostics if d.code == "BNY607"]
+    assert d.severity == "warning" and "grade `yellow` is never raised" in d.message
+    assert "`debt_ratio` is between 80% and 90%" in d.message and d.span.line == 9
+    fixed = SHADOW.replace('yellow: "debt_ratio > 80%"', 'yellow: "debt_ratio > 60%"')
+    assert not [d for d in compile_with_base(shadow=fixed).diagnostics if d.code == "BNY607"]
+    # an orange that needs what red needs, and more, is never raised either
+    inner = SHADOW.replace('orange: "debt_ratio > 70%"', 'orange: "debt_ratio > 95% and overdue_days > 120"') \
+                  .replace('yellow: "debt_ratio > 80%"', 'yellow: "debt_ratio > 60%"')
+    (d,) = [d for d in compile_with_base(shadow=inner).diagnostics if d.code == "BNY607"]
+    assert "grade `orange` is never raised" in d.message
+    # a condition the analysis cannot decide (a collection read) is left alone
+    opaque = SHADOW.replace('yellow: "debt_ratio > 80%"', 'yellow: "any(loans, l -> l.overdue_days > 1)"')
+    assert not [d for d in compile_with_base(shadow=opaque).diagnostics if d.code == "BNY607"]
