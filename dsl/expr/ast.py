@@ -161,6 +161,7 @@ class MapLit(Node):
     keys: tuple[Any, ...]          # str, int or Decimal
     key_pos: tuple[Pos, ...]
     values: tuple[Node, ...]
+    key_kinds: tuple[str, ...] = ()     # how each key was written: NAME, STRING, INT, DECIMAL, PERCENT, MONEY
 
     def children(self):
         return self.values

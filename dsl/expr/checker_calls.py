@@ -8,7 +8,7 @@ from ..diagnostics import did_you_mean
 from . import ast
 from .functions import SPECIAL_FORMS, accepts, param_text
 from .typerules import ORDERED, describe, is_open
-from .types import ANY, BOOL, INTEGER, NUMBER, ListType, RecordType, Type
+from .types import ANY, BOOL, INTEGER, NUMBER, EnumType, ListType, RecordType, Type
 
 if TYPE_CHECKING:
     from .checker import TI, Checker
@@ -233,7 +233,35 @@ def function_call(self: "Checker", node: ast.Call) -> "TI":
     result = sig.result(types)
     if isinstance(result, str):
         return self.error("BNY305", result, node.pos)
+    if node.name == "band" and isinstance(node.args[1], ast.MapLit) and not band_keys(self, types[0], node.args[1]):
+        return _unknown()
     self.out.calls[node] = ("function", fn)
     if fn.uses_now:
         self.out.uses_now = True
     return _ti(result, nullable)
+
+
+def band_keys(self: "Checker", value: Type, mapping: ast.MapLit) -> bool:
+    """`band`'s keys against the value banded: an enum's labels must be its values; thresholds
+    must be in the value's unit (a percent's `50%`, not 50, which means 5,000%; no amount of
+    money for a count, no percent for an amount). False (and an error per key) when one is not."""
+    ok = True
+    for key, pos, kind in zip(mapping.keys, mapping.key_pos, mapping.key_kinds):
+        problem = hint = None
+        code = "BNY305"
+        if isinstance(value, EnumType) and value.values and isinstance(key, str) and key not in value.values:
+            code, problem = "BNY309", f"`{key}` is not a value of this enum"
+            hint = did_you_mean(key, value.values) or "values: " + ", ".join(value.values)
+        elif value.name == "percent" and kind in ("INT", "DECIMAL") and abs(key) > 1:
+            problem = f"the value banded is a percent, and {key} is a bare number: {key} means {key * 100:,}%"
+            hint = f"write {key}%"
+        elif value.name == "integer" and kind == "MONEY":
+            problem = "the value banded is a whole number (a count, days …), and this key is an amount of money"
+            hint = "band a count by numbers (`{0: 'none', 3: 'some'}`), an amount by amounts"
+        elif value.name == "money" and kind == "PERCENT":
+            problem = "the value banded is an amount of money, and this key is a percent"
+            hint = "band an amount by amounts (`{0: 'small', 1亿: 'large'}`), a ratio by percents"
+        if problem is not None:
+            self.error(code, problem, pos, hint)
+            ok = False
+    return ok

@@ -255,12 +255,12 @@ class _Builder(Transformer):
             except LiteralError as exc:
                 self.literal_errors.append((_pos(key_tok), str(exc)))
                 key = None
-        return (key, _pos(key_tok), value)
+        return (key, _pos(key_tok), value, key_tok.type)
 
     def map_lit(self, c):
         entries = [x for x in c[1:-1] if isinstance(x, tuple)]
         return ast.MapLit(_pos(c[0]), tuple(e[0] for e in entries), tuple(e[1] for e in entries),
-                          tuple(e[2] for e in entries))
+                          tuple(e[2] for e in entries), tuple(e[3] for e in entries))
 
 
 # `lambda` is a Python keyword; lark looks the callback up by the rule's name.

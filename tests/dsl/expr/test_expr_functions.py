@@ -183,3 +183,24 @@ def test_a_function_may_read_the_evaluation_context():
     assert expr({"name": "a", "$flags": {"a", "x"}}) is True
     assert expr({"name": "a", "$flags": {"a"}}) is False
     assert reg.get("flagged").pure is False  # never folded: its value depends on the context
+
+
+@pytest.mark.parametrize("text,code,hint", [
+    ("band(tier, {strategic_core: 90, core: 50})", "BNY309", "values: strategic_core, high_potential, stable, adjust"),
+    ("band(tier, {stabel: 50})", "BNY309", "did you mean `stable`?"),
+    ("band(debt_ratio, {0: 'low', 70: 'high'})", "BNY305", "write 70%"),
+    ("band(employees, {0: 'small', 100万: 'large'})", "BNY305", None),
+    ("band(net_assets, {0: 'small', 50%: 'large'})", "BNY305", None),
+])
+def test_band_keys_are_checked_against_the_value(text, code, hint):
+    """An enum is banded by its own values; thresholds are in the value's unit."""
+    diags = compile_err(text)
+    assert diags[0].code == code
+    if hint is not None:
+        assert diags[0].hint == hint
+
+
+def test_band_keys_in_the_values_unit_compile():
+    for text in ("band(debt_ratio, {0%: 'low', 70%: 'high'})", "band(net_assets, {0: 'small', 1亿: 'large'})",
+                 "band(employees, {0: 'small', 300: 'large'})", "band(tier, {strategic_core: 90, stable: 50})"):
+        compile_ok(text)
