@@ -33,7 +33,7 @@ from dsl.errors import BanyanError
 from dsl.expr import ast
 from dsl.expr.builtin_functions import BUILTINS
 from dsl.expr.checker import Checked
-from dsl.expr.types import ListType
+from dsl.expr.types import EnumType, ListType
 from dsl.field_rules import Problem, limit_text
 from dsl.patterns import backtracking_safe
 from dsl.values import DURATION_UNITS, TRUE_WORDS, UNITS
@@ -159,6 +159,9 @@ class _Translator:
         for a, b in ((node.left, node.right), (node.right, node.left)):
             if isinstance(b, ast.Literal) and b.value is None:
                 return ["isnull", self.value(a), node.op != "=="], ("scalar",)
+        if node.op not in ("==", "!=") and any(isinstance(self.c.info[x].type, EnumType)
+                                               for x in (node.left, node.right)):
+            raise Untranslatable("the order of an enum's values")
         return ["cmp", node.op, self.value(node.left), self.value(node.right), self.n(node.left),
                 self.n(node.right)], ("scalar",)
 

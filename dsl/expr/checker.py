@@ -183,6 +183,8 @@ class Checker:
                     return self.error("BNY305", f"`{node.op} null` is always null", node.op_pos,
                                       f"compare with a value, or test `is_null({path_text(a)})`")
                 return TI(BOOL, False)  # `x == null` tests for null: true or false, never null
+        if node.op not in ("==", "!=") and (isinstance(left.type, EnumType) or isinstance(right.type, EnumType)):
+            return self._enum_order(node, left, right)
         ok = equatable if node.op in ("==", "!=") else orderable
         if not ok(left.type, right.type):
             return self.error("BNY305", f"cannot compare {describe(left.type)} with {describe(right.type)} "
@@ -192,6 +194,25 @@ class Checker:
         self._enum_literals(left.type, [node.right])
         self._enum_literals(right.type, [node.left])
         self._note_mixed_time(node, left.type, right.type)
+        return TI(BOOL, left.nullable or right.nullable)
+
+    def _enum_order(self, node: ast.Compare, left: TI, right: TI) -> TI:
+        """`<`, `<=`, `>`, `>=` on an enum: only an ordered one (`order:` on its field), against one of
+        its values or the same enum (`rating >= 'a_minus'`, `grade > previous.grade`)."""
+        enum_side, other, other_node = ((left, right, node.right) if isinstance(left.type, EnumType)
+                                        else (right, left, node.left))
+        t = enum_side.type
+        assert isinstance(t, EnumType)
+        if t.order is None:
+            return self.error("BNY305", f"{describe(t)} has no order, so `{node.op}` cannot compare its values",
+                              node.op_pos, "declare `order: descending` (values listed from the highest down) or "
+                                           "`ascending` on the enum field, or compare with `==` / `in [...]`")
+        same = isinstance(other.type, EnumType) and other.type.values == t.values
+        literal = isinstance(other_node, ast.Literal) and isinstance(other_node.value, str)
+        if not (same or literal or is_open(other.type)):
+            return self.error("BNY305", f"an ordered enum is compared with one of its values or the same enum, "
+                              f"not {describe(other.type)}", node.op_pos, f"e.g. `x >= '{t.values[0]}'`")
+        self._enum_literals(t, [other_node])
         return TI(BOOL, left.nullable or right.nullable)
 
     def _units(self, a: ast.Node, at: Type, b: ast.Node, bt: Type, pos: ast.Pos) -> bool:

@@ -14,6 +14,7 @@ from ..errors import BanyanError
 from . import ast
 from .checker import Checked
 from .runtime import HELPERS
+from .types import EnumType
 
 _AGG_EMPTY = {"count": "0", "count_distinct": "0", "any": "False", "all": "True", "avg": "None",
               "min": "None", "max": "None"}
@@ -129,7 +130,18 @@ class Codegen:
         left, right = self.gen(node.left), self.gen(node.right)
         if node in self.c.mixed_time:
             left, right = f"_dt({left})", f"_dt({right})"
+        ranks = self._ranks(node) if node.op not in ("==", "!=") else None
+        if ranks is not None:                    # an ordered enum: compare the values' places
+            r = self.bind(ranks)
+            return self.guard([(node.left, left), (node.right, right)], lambda a, b: f"{r}[{a}] {node.op} {r}[{b}]")
         return self.guard([(node.left, left), (node.right, right)], lambda a, b: f"{a} {node.op} {b}")
+
+    def _ranks(self, node: ast.Compare) -> dict[str, int] | None:
+        for side in (node.left, node.right):
+            t = self.c.info[side].type
+            if isinstance(t, EnumType) and t.order is not None:
+                return t.ranks()
+        return None
 
     def _in(self, node: ast.In) -> str:
         item = self.gen(node.item)

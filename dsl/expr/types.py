@@ -39,6 +39,14 @@ class Type:
 @dataclass(frozen=True, slots=True)
 class EnumType(Type):
     values: tuple[str, ...] = ()
+    order: str | None = None        # `ascending` (the first value is the lowest) | `descending` | None: unordered
+
+    def ranks(self) -> dict[str, int] | None:
+        """Each value's place for `<` and `>` (higher is greater); None for an unordered enum."""
+        if self.order is None:
+            return None
+        n = len(self.values)
+        return {v: (i if self.order == "ascending" else n - 1 - i) for i, v in enumerate(self.values)}
 
     def __str__(self) -> str:
         return "enum(" + ", ".join(self.values) + ")"
@@ -95,8 +103,8 @@ FIELD_TYPE_NAMES = ("string", "text", "integer", "number", "money", "percent", "
                     "datetime", "duration", "enum", "multi_enum", "file")
 
 
-def enum(values) -> EnumType:
-    return EnumType("enum", tuple(values))
+def enum(values, order: str | None = None) -> EnumType:
+    return EnumType("enum", tuple(values), order)
 
 
 def record(entity: str) -> RecordType:

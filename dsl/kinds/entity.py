@@ -116,13 +116,14 @@ class Entity:
         return next((f for f in self.fields if f.name == name), None)
 
 
-def field_type(type_name: str, values: list | None = None) -> tuple[Type | None, str | None]:
-    """(expression type, ref target) of a declared field type; (None, None) if unknown."""
+def field_type(type_name: str, values: list | None = None, order: str | None = None) -> tuple[Type | None, str | None]:
+    """(expression type, ref target) of a declared field type; (None, None) if unknown. `order`:
+    an enum's declared order (ascending | descending)."""
     if type_name in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[type_name], None
     if type_name in ("enum", "multi_enum"):
         names = tuple(_enum_value(v) for v in (values or []) if _enum_value(v))
-        t = enum(names)
+        t = enum(names, order if type_name == "enum" and order in ("ascending", "descending") else None)
         return (t if type_name == "enum" else list_of(t)), None
     m = _REF.match(type_name or "")
     if m:
@@ -144,7 +145,7 @@ def _declare(doc: Document, decls: Declarations) -> None:
     for f in _list(spec.get("fields")):
         if not isinstance(f, dict) or not isinstance(f.get("name"), str):
             continue
-        t, _ = field_type(str(f.get("type")), f.get("values"))
+        t, _ = field_type(str(f.get("type")), f.get("values"), f.get("order"))
         if t is not None:
             fields[f["name"]] = FieldInfo(t, nullable=not f.get("required", False))
     for c in _list(spec.get("collections")):

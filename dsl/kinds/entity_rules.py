@@ -20,6 +20,7 @@ _TEXTUAL = {"string", "text"}
 # option -> the declared types it fits
 _OPTION_FITS = {
     "currency": {"money"}, "scale": {"number", "money", "percent"}, "values": {"enum", "multi_enum"},
+    "order": {"enum"},
     "min": _ORDERED, "max": _ORDERED, "min_length": _TEXTUAL, "max_length": _TEXTUAL, "pattern": _TEXTUAL,
     "personal": _TEXTUAL,
 }
@@ -41,7 +42,7 @@ def build_fields(doc: Document, ctx: LinkContext) -> list["EntityField"]:
         seen[name] = i
         declared = f["type"]
         type_name = "ref" if declared.startswith("ref(") else declared
-        t, ref = field_type(declared, f.get("values"))
+        t, ref = field_type(declared, f.get("values"), f.get("order"))
         assert t is not None                      # the schema admits only the types field_type knows
         if ref is not None:
             ctx.resolve("Entity", ref, doc, path + ("type",), builtins=BUILTIN_RECORDS)

@@ -46,6 +46,11 @@ FIELD: dict[str, Any] = {
         "pattern": {"type": "string", "description": "A regular expression the whole text must match."},
         "values": {"type": "array", "items": ENUM_VALUE, "minItems": 1,
                    "description": "The allowed values of an enum or multi_enum."},
+        "order": {"enum": ["ascending", "descending"],
+                  "description": "An enum whose values rank: `descending` when they are listed from the highest "
+                                 "down (ratings: aaa, aa_plus, … d, so `grade >= 'a_minus'` means A- or better), "
+                                 "`ascending` from the lowest up. Only an ordered enum may be compared with `<`, "
+                                 "`<=`, `>`, `>=` (against its own values)."},
         "currency": {
             "description": "The money's currency: an ISO 4217 code (`CNY`: always that currency), or "
                            "`{field: currency}`: each record's own enum field says (amounts stay in that "
