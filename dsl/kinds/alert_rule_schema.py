@@ -9,7 +9,7 @@ from dsl.kinds.parts import CONDITION, SLA
 from dsl.kinds.schedule import SCHEDULE
 
 GRADES = ["yellow", "orange", "red"]
-CATEGORIES = ["financial", "behavioural", "external", "contagion", "concentration"]
+CATEGORIES = ["financial", "behavioural", "external", "contagion", "concentration", "opportunity"]
 
 _GRADE_MAP = {"type": "object", "additionalProperties": False, "minProperties": 1}
 
@@ -38,17 +38,35 @@ ALERT_SPEC = {
                                                         "{yellow: 10 business days, orange: 5 business days, red: 2 business days}.",
                            "properties": {g: SLA for g in GRADES}},
         "suppress": {"type": "object", "additionalProperties": False,
-                     "description": "Against repeats: one open alert per subject and rule, lifted after a quiet spell.",
+                     "description": "Against repeats: one open alert per subject and rule, lifted after a quiet spell. "
+                                    "With `while_open` (the default) the open alert follows its condition: a higher "
+                                    "grade raises it in place (an open yellow becomes orange; the sooner answer time "
+                                    "counts), a lower grade lowers it (the answer time stays), and when no grade "
+                                    "holds its quiet period starts; if a grade holds again before `lift_after` has "
+                                    "passed, the same alert resumes, else it is lifted (closed, recorded). The next "
+                                    "time a grade holds, a new alert opens.",
                      "properties": {"while_open": {"type": "boolean", "description": "Raise no new alert while one is "
-                                                                                     "open for the subject (default true)."},
+                                                                                     "open for the subject: raise or "
+                                                                                     "lower the open one (default "
+                                                                                     "true). false: every change of "
+                                                                                     "grade closes the open alert and "
+                                                                                     "opens a new one."},
                                     "lift_after": {**SLA, "description": "Close the alert after its condition has not "
-                                                                         "held for this long, e.g. 3 months."}}},
+                                                                         "held for this long, e.g. 3 months "
+                                                                         "(none: close it as soon as it stops "
+                                                                         "holding)."}}},
         "roll_up": {"type": "object", "required": ["to"], "additionalProperties": False,
-                    "description": "Raise the alert on a related record too (a member's alert on its group).",
+                    "description": "Raise the alert on a related record too (a member's alert on its group): the "
+                                   "group's grade comes from its members' open alerts under this rule and follows "
+                                   "them as they are raised, lowered and lifted; its evidence counts the members at "
+                                   "each grade and names the worst.",
                     "properties": {"to": {**NAME, "description": "A ref field of the scope, e.g. group."},
                                    "grade": {"enum": ["same", "worst_minus_one"],
-                                             "description": "The rolled-up grade: the same, or the worst member's "
-                                                            "grade softened one step (default)."}}},
+                                             "description": "The rolled-up grade. `worst_minus_one` (the default): "
+                                                            "the worst member's grade softened one step — a red "
+                                                            "member makes the group orange, an orange one yellow, "
+                                                            "and yellow members alone raise nothing on the group. "
+                                                            "`same`: the worst member's grade."}}},
         "actions": {"type": "array", "minItems": 1, "items": action_schema(("notify", "start_flow", "webhook", "update")),
                     "description": "What happens when the alert is raised (once per alert and action): `notify`, "
                                    "`start_flow` (a disposal flow about the subject), `update` (records changed through "

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import banking, capital, credit, equity, financials, fx, guarantees, parties, risk
+from . import banking, capital, credit, equity, financials, fx, guarantees, market, parties, risk
 from .world import DEFAULT_TRANSACTIONS, World
 
 # The order of entities in `records`, in the CSV export and in `summary()`.
 ENTITY_ORDER = ("group", "company", "person", "equity_holding", "guarantee", "fx_rate", "facility", "loan",
-                "account", "transaction", "financial_statement", "rating", "external_event", "bank_capital")
+                "account", "transaction", "financial_statement", "rating", "external_event", "bank_capital",
+                "credit_inquiry", "collateral", "collateral_valuation", "share_price")
 
 
 @dataclass
@@ -59,6 +60,7 @@ def generate(scale: float = 1.0, seed: int = 42, transactions: int | None = None
     banking.build_transactions(world, count)
     risk.build_ratings(world)
     risk.build_events(world)
+    market.build_market(world)
     records = {name: world.records[name] for name in ENTITY_ORDER}
     return DemoBank(seed=seed, scale=scale, records=records, planted=world.planted,
                     org_units=world.org_units, users=world.users)

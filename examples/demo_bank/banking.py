@@ -1,8 +1,13 @@
 """Settlement accounts and a year of transactions.
 
-Planted: `planted["idle_funds"]` lists parent companies whose basic account holds a large idle
-balance (>= 5亿); `planted["round_trips"]` lists (a, b, amount) where a pays b >= 1000万 and b
-pays it back within 7 days (each leg booked on both sides when there are enough transactions).
+Planted (each when there are enough transactions, >= 1,000):
+- `planted["idle_funds"]`: parent companies whose basic account holds a large idle balance (>= 5亿);
+- `planted["round_trips"]`: (a, b, amount) where a pays b >= 1000万 and b pays it back within 7
+  days, each leg booked on both sides, in the 90 days before AS_OF;
+- `planted["large_outflows"]`: firms with a dozen ordinary payments in the 90 days before AS_OF
+  and then, in its last week, one payment of 6x or more their average (the behaviour rule's 5x);
+- `planted["loan_diversions"]`: (borrower, loan) where 60-80% of a loan disbursed in the 90 days
+  before AS_OF is paid to a member of the borrower's group within 2 days (the rule's 50% in 3 days).
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from .values import AS_OF, cumulative, lognormal, money, money_wan, random_date
 from .world import World
 
 BRANCH_INDEX = {code: i for i, code in enumerate(BRANCHES)}
-IDLE_FUNDS, ROUND_TRIPS = 3, 5
+IDLE_FUNDS, ROUND_TRIPS, LARGE_OUTFLOWS, LOAN_DIVERSIONS = 3, 5, 3, 2
 YEAR_START = datetime.combine(AS_OF - timedelta(days=364), time(0, 0))
 
 
@@ -66,7 +71,10 @@ def build_transactions(world: World, total: int) -> None:
     for a in usable:
         by_company.setdefault(a["company"], a)
     trips = _plan_round_trips(world, rng, by_company) if total >= 1000 else []
-    n_background = max(0, total - 4 * len(trips))
+    taken = {c for t in trips for c in t[:2]}
+    spikes = _plan_large_outflows(world, rng, by_company, taken) if total >= 1000 else []
+    diversions = _plan_diversions(world, rng, by_company, taken | set(spikes)) if total >= 1000 else []
+    n_background = max(0, total - 4 * len(trips) - 13 * len(spikes) - 2 * len(diversions))
     weights = cumulative([(3.0 if a["type"] == "basic" else 1.0) *
                           world.profile[a["company"]]["revenue"] ** 0.5 for a in usable])
     events = []
@@ -101,6 +109,10 @@ def build_transactions(world: World, total: int) -> None:
         for seconds, payer, payee in ((day * 86_400 + 10 * 3600, a, b), ((day + back) * 86_400 + 15 * 3600, b, a)):
             rows.append((seconds, by_company[payer], "debit", amount, payee, "trade"))
             rows.append((seconds + 1, by_company[payee], "credit", amount, payer, "trade"))
+    rows.extend(_outflow_rows(world, rng, by_company, spikes, rows))
+    for borrower, member, paid, when, _loan in diversions:
+        rows.append((when, by_company[borrower], "debit", paid, member, "intra_group"))
+        rows.append((when + 1, by_company[member], "credit", paid, borrower, "intra_group"))
     rows.sort(key=lambda r: (r[0], r[1]["account_no"], r[2]))
     accounts_by_code = {a["company"]: a["account_no"] for a in usable}
     records = []
@@ -112,7 +124,7 @@ def build_transactions(world: World, total: int) -> None:
             name = rng.choice(outside)
             other = f"{rng.randint(10**15, 10**16 - 1)}"
         records.append({
-            "txn_no": f"T{number:09d}", "account": account["account_no"],
+            "txn_no": f"T{number:09d}", "account": account["account_no"], "company": account["company"],
             "booked_at": YEAR_START + timedelta(seconds=seconds), "direction": direction,
             "amount": money(amount), "counterparty_name": name, "counterparty_account": other,
             "counterparty_company": counterparty,
@@ -121,6 +133,57 @@ def build_transactions(world: World, total: int) -> None:
         })
     world.records["transaction"] = records
     world.planted["round_trips"] = [(a, b, money(amount)) for a, b, amount, _, _ in trips]
+    world.planted["large_outflows"] = spikes
+    world.planted["loan_diversions"] = [(borrower, loan) for borrower, _m, _p, _w, loan in diversions]
+
+
+def _plan_large_outflows(world: World, rng: random.Random, by_company: dict, taken: set) -> list[str]:
+    """Firms (healthy, outside the other plants) that will make one outsized payment."""
+    codes = sorted(c for c in by_company if c not in taken and c not in world.distress)
+    return rng.sample(codes, min(LARGE_OUTFLOWS, len(codes)))
+
+
+def _outflow_rows(world: World, rng: random.Random, by_company: dict, spikes: list[str], rows: list) -> list:
+    """A dozen ordinary payments of each firm in `spikes` over days -84..-8, then one payment in the
+    last week, 6x (at least 100万) the average of its payments in the 90 days before it."""
+    out = []
+    window = (364 - 90) * 86_400            # 90 days before AS_OF (day 364 of the year)
+    for code in spikes:
+        account = by_company[code]
+        median = max(5e4, world.profile[code]["revenue"] / 400)
+        planted = [(rng.randint(280, 356) * 86_400 + rng.randint(9 * 3600, 17 * 3600),
+                    max(1e4, lognormal(rng, median, 0.3))) for _ in range(12)]
+        for seconds, amount in planted:
+            out.append((seconds, account, "debit", amount, None, "trade"))
+        when = rng.randint(358, 362) * 86_400 + 11 * 3600
+        paid = [r[3] for r in rows if r[1]["company"] == code and r[2] == "debit" and window <= r[0] < when]
+        paid += [a for _, a in planted]
+        out.append((when, account, "debit", max(1e6, 6 * sum(paid) / len(paid)), None, "investment"))
+    return out
+
+
+def _plan_diversions(world: World, rng: random.Random, by_company: dict, taken: set) -> list[tuple]:
+    """Loans of healthy borrowers (with another group member holding an account) moved to a recent
+    disbursement, and the payment to that member that diverts most of it."""
+    loans = [ln for ln in world.records["loan"]
+             if ln["borrower"] in by_company and ln["borrower"] not in taken and ln["borrower"] not in world.distress
+             and ln["currency"] == "CNY" and ln["maturity_date"] > AS_OF + timedelta(days=90)]
+    rng.shuffle(loans)
+    plans, used = [], set()
+    for loan in loans:
+        borrower = loan["borrower"]
+        members = [m for m in world.members[world.group_of(borrower)] if m != borrower and m in by_company]
+        if borrower in used or not members:
+            continue
+        day = rng.randint(290, 350)
+        loan["disbursed_on"] = YEAR_START.date() + timedelta(days=day)
+        paid = money(float(loan["principal"]) * rng.uniform(0.6, 0.8))
+        plans.append((borrower, rng.choice(members), paid, (day + rng.randint(0, 1)) * 86_400 + 14 * 3600,
+                      loan["loan_no"]))
+        used.add(borrower)
+        if len(plans) == LOAN_DIVERSIONS:
+            break
+    return plans
 
 
 def _plan_round_trips(world: World, rng: random.Random, by_company: dict) -> list[tuple]:
@@ -130,5 +193,5 @@ def _plan_round_trips(world: World, rng: random.Random, by_company: dict) -> lis
         a, b = rng.sample(codes, 2)
         if any(a in t[:2] or b in t[:2] for t in trips):
             continue
-        trips.append((a, b, money_wan(rng.uniform(1.2e7, 8e7)), rng.randrange(300), rng.randint(1, 6)))
+        trips.append((a, b, money_wan(rng.uniform(1.2e7, 8e7)), rng.randrange(280, 355), rng.randint(1, 6)))
     return trips

@@ -1,8 +1,9 @@
 """Internal and external ratings, and external events.
 
 Distressed firms (`planted["distressed"]`) get a rating cut of two notches or more and the bad
-news of their kind; healthy firms move at most one notch and only get mild events (executive
-changes, small suits as plaintiff, low-severity news).
+news of their kind (the first composite firm by credit code gets every kind); healthy firms move
+at most one notch and only get mild events (executive changes, small suits as plaintiff,
+low-severity news).
 """
 from __future__ import annotations
 
@@ -86,6 +87,8 @@ def build_events(world: World) -> None:
         })
 
     executives = [p["person_no"] for p in world.records["person"] if p["role"] == "executive"]
+    # the first composite firm gets every kind of bad news, so each event rule has a firm to find
+    every = min((c for c, k in world.distress.items() if k == "composite"), default=None)
     for company in world.records["company"]:
         code, name = company["credit_code"], company["name"]
         net_assets = max(world.profile[code]["net_assets"], 1e6)
@@ -93,18 +96,18 @@ def build_events(world: World) -> None:
         if kind == "composite":
             add(code, "litigation", f"{name}借款合同纠纷被诉", "high", "court",
                 net_assets * rng.uniform(0.35, 0.8), role="defendant")
-            if rng.random() < 0.5:
+            if rng.random() < 0.5 or code == every:
                 add(code, "dishonest_debtor", f"{name}被列入失信被执行人名单", "high", "credit_china",
                     net_assets * rng.uniform(0.05, 0.3))
                 if company["legal_representative"]:
                     people[company["legal_representative"]]["dishonest_debtor"] = True
-            if rng.random() < 0.4:
+            if rng.random() < 0.4 or code == every:
                 add(code, "equity_freeze", f"{name}股权被司法冻结", "high", "business_registry",
                     net_assets * rng.uniform(0.1, 0.5))
-            if rng.random() < 0.25:
+            if rng.random() < 0.25 or code == every:
                 add(code, "bond_default", f"{name}债券未按期兑付", "high", "exchange",
                     rng.uniform(1e8, 1e9))
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 or code == every:
                 add(code, "controller_change", f"{name}实际控制人变更", "medium", "business_registry")
         if kind is not None:
             add(code, "negative_news", f"{name}经营困难、拖欠供应商货款", "medium", "news")

@@ -22,7 +22,7 @@ def fields(name):
 def test_the_bundle_has_its_entities():
     assert set(ENTITIES) == {"group", "company", "person", "equity_holding", "guarantee", "facility", "loan",
                              "account", "transaction", "financial_statement", "rating", "external_event", "fx_rate",
-                             "bank_capital"}
+                             "bank_capital", "credit_inquiry", "collateral", "collateral_valuation", "share_price"}
 
 
 @pytest.mark.parametrize("name", sorted(ENTITIES))

@@ -1,10 +1,15 @@
 """Issue 13's "done when": a scan of the shipped rules over the demo bank opens an alert for every
 firm the generator planted a deterioration in, with the rule and grade its kind implies, and every
 alert it opens is confirmed by evaluating that rule directly on that subject (a fresh record
-context, nothing primed). On SQLite and PostgreSQL."""
+context, nothing primed). On SQLite and PostgreSQL.
+
+The scan runs on the demo bank's next morning (its data ends on AS_OF, 2026-06-30), so rules over
+the last 90 days of transactions or the last 6 months of bureau inquiries see what the generator
+planted whatever day the tests run."""
 from __future__ import annotations
 
 import collections
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -32,6 +37,24 @@ EXPECTED = {
                   "interest_cover_low": {"red"}, "revenue_drop": {"yellow"}},
 }
 FINANCIAL = {"operating_cash_flow_negative", "debt_ratio_high", "interest_cover_low", "revenue_drop"}
+NEXT_MORNING = datetime(2026, 7, 1, 1, 0, tzinfo=timezone.utc)     # 09:00 in Shanghai, the day after AS_OF
+# rule → (grade, the firms the generator planted for it): exactly these firms get the rule's alert
+EXACT = {
+    "funds_round_trip": ("orange", lambda p, r: {c for a, b, _ in p["round_trips"] for c in (a, b)}),
+    "large_outflow": ("yellow", lambda p, r: set(p["large_outflows"])),
+    "loan_proceeds_diverted": ("orange", lambda p, r: {b for b, _ in p["loan_diversions"]}),
+    "idle_funds_opportunity": ("yellow", lambda p, r: set(p["idle_funds"])),
+    "bureau_inquiries_frequent": ("yellow", lambda p, r: set(p["bureau_inquiries"])),
+    "share_price_drop": ("orange", lambda p, r: set(p["share_slumps"])),
+    "rating_downgrade": ("orange", lambda p, r: set(p["distressed"])),
+    "controller_change": ("orange", lambda p, r: _events(r, "controller_change")),
+    "equity_frozen": ("orange", lambda p, r: _events(r, "equity_freeze")),
+    "bond_default": ("red", lambda p, r: _events(r, "bond_default")),
+}
+
+
+def _events(records, kind: str) -> set[str]:
+    return {e["company"] for e in records["external_event"] if e["type"] == kind}
 
 
 def usage_grade(usage) -> str:
@@ -45,19 +68,20 @@ def scanned(db_url, tmp_path, monkeypatch):
     upgrade(engine)
     ensure_deployed(engine, str(ROOT / "configs"), "test")
     records = Records(engine)
-    bank = generate(scale=0.03, seed=42, transactions=0)
+    bank = generate(scale=0.03, seed=42, transactions=1500)
     seed_demo(records, bank=bank, actor="test")
-    service = AlertService(engine, records=records)
+    service = AlertService(engine, records=records, clock=lambda: NEXT_MORNING)
     counts = service.scan()
     with engine.connect() as conn:
         opened = list(conn.execute(sa.select(alerts.c.rule, alerts.c.grade, alerts.c.subject_entity,
                                              alerts.c.subject_key).where(alerts.c.status == "open")))
-    yield engine, records, service, bank.planted, counts, opened
+    yield engine, records, service, bank, counts, opened
     engine.dispose()
 
 
 def test_every_planted_deterioration_opens_its_alert(scanned):
-    _, _, _, planted, counts, opened = scanned
+    _, _, _, bank, counts, opened = scanned
+    planted = bank.planted
     assert counts.errors == []
     got: dict[str, dict[str, str]] = collections.defaultdict(dict)
     for rule, grade, _entity, key in opened:
@@ -74,6 +98,32 @@ def test_every_planted_deterioration_opens_its_alert(scanned):
     healthy = [(key, rule) for rule, _g, entity, key in opened
                if rule in FINANCIAL and entity == "company" and key not in planted["distressed"]]
     assert not healthy, f"financial alerts on firms the generator kept healthy: {healthy}"
+
+
+def test_each_behaviour_market_and_event_rule_finds_exactly_its_planted_firms(scanned):
+    """Round trips, outsized payments, diverted loan proceeds, idle funds (an opportunity), bureau
+    inquiries, share slumps, rating cuts and the external events: the firms the generator planted,
+    no others, at the rule's grade."""
+    _, _, _, bank, _, opened = scanned
+    for rule, (grade, planted) in EXACT.items():
+        expected = planted(bank.planted, bank.records)
+        got = {key: g for r, g, entity, key in opened if r == rule and entity == "company"}
+        assert expected and set(got) == expected, (rule, sorted(expected ^ set(got)))
+        assert set(got.values()) == {grade}, (rule, got)
+
+
+def test_collateral_and_concentration_grades(scanned):
+    _, _, _, bank, _, opened = scanned
+    got = {(r, key): g for r, g, _e, key in opened}
+    seized, drops = set(bank.planted["collateral_seized"]), set(bank.planted["collateral_drops"])
+    assert seized and drops
+    assert {key for r, _g, e, key in opened if r == "collateral_value_drop" and e == "company"} == seized | drops
+    assert all(got[("collateral_value_drop", k)] == ("red" if k in seized else "yellow") for k in seized | drops)
+    # group credit / net capital: ≥ 12% yellow, ≥ 13.5% orange, > 15% red; every other group below 11%
+    for group, ratio in bank.planted["concentration"].items():
+        expected = "red" if ratio > 0.15 else "orange" if ratio >= 0.135 else "yellow"
+        assert got[("group_credit_concentration", group)] == expected, (group, ratio)
+    assert {key for (r, key) in got if r == "group_credit_concentration"} == set(bank.planted["concentration"])
 
 
 def test_every_alert_the_scan_opens_is_confirmed_one_subject_at_a_time(scanned):
