@@ -32,6 +32,7 @@ class Declarations:
         self.documents: dict[tuple[str, str], Document] = {}
         self.records: dict[str, dict[str, FieldInfo]] = {k: dict(v) for k, v in BUILTIN_RECORDS.items()}
         self.time_fields: dict[str, str] = {}
+        self.bank_wide: set[str] = set()          # entities any rule reads by name (entity `bank_wide: true`)
 
     def add_document(self, doc: Document) -> bool:
         key = doc.ref

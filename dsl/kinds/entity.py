@@ -107,6 +107,7 @@ class Entity:
     validations: tuple[Validation, ...]
     compute_order: tuple[str, ...]   # computed fields, each after the ones it reads
     events: bool = False             # its records arrive from outside as events (runtime/events)
+    bank_wide: bool = False          # the bank's own figures: every rule reads them by the entity's name
 
     @property
     def name(self) -> str:
@@ -157,6 +158,8 @@ def _declare(doc: Document, decls: Declarations) -> None:
     decls.records[name] = fields
     if isinstance(spec.get("time_field"), str):
         decls.time_fields[name] = spec["time_field"]
+    if spec.get("bank_wide") is True:
+        decls.bank_wide.add(name)
 
 
 def _list(value: Any) -> list:
@@ -183,7 +186,8 @@ def _build(doc: Document, ctx: LinkContext) -> Entity:
         ctx.diags.add("BNY407", "an events entity needs a `key`: the event number that makes a resent event "
                                 "a duplicate", doc.span(("spec", "events")), "add `key: <the event number field>`")
     return Entity(meta, spec.get("key"), spec.get("display"), spec.get("time_field"), tuple(fields),
-                  tuple(collections), tuple(validations), order, bool(spec.get("events")))
+                  tuple(collections), tuple(validations), order, bool(spec.get("events")),
+                  bool(spec.get("bank_wide")))
 
 
 def _check_key_and_time(doc: Document, ctx: LinkContext, fields: list[EntityField]) -> None:

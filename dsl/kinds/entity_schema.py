@@ -93,6 +93,12 @@ ENTITY_SPEC = {
         "display": {**NAME, "description": "The field shown as a record's title."},
         "time_field": {**NAME, "description": "The date or datetime field that windows order by "
                                               "(`last 2 quarters of financials`)."},
+        "bank_wide": {"type": "boolean",
+                      "description": "Figures of the bank itself (its capital), not of a client: every rule, flow "
+                                     "and tiering reads the records by the entity's name, those in effect on the "
+                                     "day of evaluation (time field on or before it): "
+                                     "`total_credit_balance / latest(bank_capital).net_capital >= 12%`. Needs a "
+                                     "`time_field` (or holds one record)."},
         "events": {"type": "boolean",
                    "description": "Its records are signals from outside (court filings, listings, rating changes …) "
                                   "that arrive by `POST /events`, `banyan events import` and `banyan ingest redis`: "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from dsl.diagnostics import did_you_mean
-from dsl.expr.types import ListType, RecordType, Type, record
+from dsl.expr.types import ListType, RecordType, Type, list_of, record
 from dsl.kinds.common import DURATION, EXPRESSION, NAME, NAME_PATTERN
 from dsl.link import BUILTIN_RECORDS, LinkContext
 from dsl.loader import Document, Path
@@ -113,6 +113,8 @@ def subject_scope(ctx: LinkContext, entity: str | None) -> dict:
     fields = dict(ctx.decls.records.get(entity, {})) if entity else {}
     if entity:
         fields.setdefault("subject", FieldInfo(record(entity), nullable=False))
+    for name in sorted(ctx.decls.bank_wide):      # the bank's own figures, by the entity's name
+        fields.setdefault(name, FieldInfo(list_of(record(name)), nullable=False))
     return fields
 
 

@@ -59,6 +59,7 @@ class Loader:
         self._children: dict[tuple[str, str], dict[int, list[dict]]] = {}
         self._meta: dict[str, tuple[dict, dict, dict]] = {}
         self._context: dict[str, Any] = {}
+        self._bank_wide: dict[str, list] = {}
 
     def given(self, name: str, value: Any) -> None:
         """Give the context entry `name` (`$now`: the time an evaluation runs at) for this operation."""
@@ -97,6 +98,23 @@ class Loader:
             found = self._meta[entity] = (refs, collections, dict.fromkeys(collections, ()), names)
         return found
 
+    def bank_wide(self, entity: str) -> list | None:
+        """The records of a `bank_wide` entity (the bank's capital) in effect at the operation's
+        `$now` (time field on or before it; all of them without a time field), read once per
+        operation; None when `entity` is not bank-wide."""
+        if entity in self._bank_wide:
+            return self._bank_wide[entity]
+        ent = self.live.bundle.entities.get(entity)
+        if ent is None or not getattr(ent, "bank_wide", False):
+            return None
+        t = self.live.table(entity)
+        rows = [{"id": r["id"], **from_row(self.live, entity, r)} for r in self.conn.execute(sa.select(t)).mappings()]
+        if ent.time_field:
+            now = self._context.get("$now") or datetime.now(timezone.utc)
+            rows = [r for r in rows if r.get(ent.time_field) is not None and _on_or_before(r[ent.time_field], now)]
+        out = self._bank_wide[entity] = [RecordContext(entity, r, self, r["id"]) for r in rows]
+        return out
+
     def row(self, entity: str, id_: int) -> dict | None:
         key = (entity, id_)
         if key not in self._rows:
@@ -129,6 +147,12 @@ class Loader:
     def forget_children(self, entity: str) -> None:
         for key in [k for k in self._children if k[0] == entity]:
             del self._children[key]
+
+
+def _on_or_before(t: Any, now: datetime) -> bool:
+    if isinstance(t, datetime):
+        return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)) <= now
+    return bool(t <= now.date())
 
 
 class RecordRef(Mapping):
@@ -204,6 +228,8 @@ class RecordContext(Mapping):
             return self.loader.context_value("$alerts").of(self.entity, self.id)
         elif name[:1] == "$" and self.loader is not None:
             return self.loader.context_value(name)
+        elif self.loader is not None and (figures := self.loader.bank_wide(name)) is not None:
+            return figures
         else:
             raise KeyError(name)
         self._cache[name] = out
