@@ -33,6 +33,17 @@ from runtime.records.context import Loader
 
 GRADE_LABELS = {"yellow": {"zh": "黄色", "en": "Yellow"}, "orange": {"zh": "橙色", "en": "Orange"},
                 "red": {"zh": "红色", "en": "Red"}}
+OPPORTUNITY = {"zh": "商机", "en": "Opportunity"}
+
+
+def grade_label(grade: str | None, category: str | None = None) -> dict[str, str]:
+    """How people name an alert's grade: 黄色/橙色/红色, or 商机 for a rule of the `opportunity`
+    category (a chance to serve the client is not a warning)."""
+    if category == "opportunity":
+        return OPPORTUNITY
+    return GRADE_LABELS.get(grade or "", {"zh": grade or "", "en": grade or ""})
+
+
 NOTIFY_STEPS = ("open", "raise", "reopen", "resume")
 _IDS = uuid.UUID("6b0f7d1e-3c52-4f0e-9a55-1d2f3e4a5b6c")
 
@@ -163,7 +174,7 @@ def _payload(live: Any, rule: Any, alert_id: int, grade: str, entity: str, row: 
     lines = {lang: ("；" if lang == "zh" else "; ").join(line(e, lang) for e in evidence) for lang in ("zh", "en")}
     return {"alert": {"id": alert_id, "rule": rule.name,
                       "label": {"zh": label.zh or rule.name, "en": label.en or label.zh or rule.name},
-                      "grade": grade, "grade_label": GRADE_LABELS.get(grade, {"zh": grade, "en": grade}),
+                      "grade": grade, "grade_label": grade_label(grade, rule.category),
                       "respond_by": moment_text(due_at) if due_at else "", "opened_at": moment_text(at),
                       "evidence": lines},
             "subject": {"entity": entity, "key": "" if subject_key is None else str(subject_key),

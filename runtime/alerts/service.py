@@ -422,9 +422,11 @@ class AlertService:
 
     def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
              limit: int = 200, scope: Scope | None = None, subject: tuple[str, int] | None = None,
-             overdue: bool = False, assigned_to: str | None = None, order: str = "newest") -> list[dict]:
+             overdue: bool = False, assigned_to: str | None = None, order: str = "newest",
+             among: Sequence[str] | None = None, besides: Sequence[str] = ()) -> list[dict]:
         """Alerts on subjects `scope` may read (on one `subject`, (entity, record id), when given):
-        `overdue` — open and past their answer time; `assigned_to` — handled by that person.
+        `overdue` — open and past their answer time; `assigned_to` — handled by that person;
+        `among` — of these rules only; `besides` — not of these rules.
         `order`: newest first, `due` (the soonest answer time first) or `grade` (red first)."""
         if order not in ORDERS:
             raise AlertError(f"alerts sort by {', '.join(ORDERS)}, not `{order}`", code="invalid")
@@ -441,6 +443,10 @@ class AlertService:
             q = q.where(alerts.c.subject_entity == subject[0], alerts.c.subject_id == subject[1])
         if rule:
             q = q.where(alerts.c.rule == rule)
+        if among is not None:
+            q = q.where(alerts.c.rule.in_(list(among)))
+        if besides:
+            q = q.where(alerts.c.rule.not_in(list(besides)))
         if status:
             q = q.where(alerts.c.status == status)
         if grade:

@@ -75,17 +75,20 @@ def scan(rules: tuple[str, ...], at: str | None, fmt: str, env: str | None) -> N
 @handle_errors
 def list_alerts(rule: str | None, status: str, grade: str | None, limit: int, fmt: str, env: str | None) -> None:
     """The newest alerts first: grade, rule, subject, message, answer time."""
-    rows = _service(env).list(rule=rule, status=None if status == "all" else status, grade=grade, limit=limit)
+    service = _service(env)
+    rows = service.list(rule=rule, status=None if status == "all" else status, grade=grade, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
     if not rows:
         click.echo("no alerts")
         return
-    from runtime.alerts.notify import GRADE_LABELS
+    from runtime.alerts.notify import grade_label
     lang = env_lang()
+    live = service.records.refresh()
+    categories = {n: d.category for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
     for a in rows:
-        grade = GRADE_LABELS.get(a["grade"], {}).get(lang, a["grade"])
+        grade = grade_label(a["grade"], categories.get(a["rule"]))[lang]
         due = f"  answer by {when(a['due_at'])}" if a["due_at"] and a["status"] == "open" else ""
         message = a["message"].get(lang) or a["message"].get("zh") or a["message"].get("en")
         click.echo(f"#{a['id']} {grade} {a['rule']} {a['subject']['key']}: {message} [{a['status']}]{due}")

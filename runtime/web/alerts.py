@@ -6,7 +6,7 @@ alert is the 404 an unknown one gets. The menu's badge counts the reader's open 
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from dsl.bank_time import moment_text
 from dsl.errors import words
 from dsl.values.writer import write_value
-from runtime.alerts.notify import GRADE_LABELS
+from runtime.alerts.notify import GRADE_LABELS, grade_label
 from runtime.alerts.service import ORDERS
 from runtime.alerts.store import AlertError
 from runtime.auth.people import PeopleDirectory
@@ -29,17 +29,20 @@ from runtime.web.lookup import pickable
 from runtime.web.text import text
 
 GRADES = ("red", "orange", "yellow")
+OPPORTUNITY = "opportunity"              # the chip and CSS class of an `opportunity` rule's alerts
 STATUSES = ("open", "lifted", "closed", "all")
 LIMIT = 500
 
 
 def record_alerts(web: WebContext, entity: str, record_id: int, lang: str) -> list[dict]:
     """The open alerts on one record (its detail page shows them; the page has checked its scope)."""
-    rules = {n: d.meta.label.text(lang) or n for (k, n), d in web.records.refresh().bundle.documents.items()
-             if k == "AlertRule"}
+    docs = {n: d for (k, n), d in web.records.refresh().bundle.documents.items() if k == "AlertRule"}
+    rules = {n: d.meta.label.text(lang) or n for n, d in docs.items()}
     out = []
     for a in service_of(web).list(status="open", subject=(entity, record_id), limit=50):
-        out.append({"id": a["id"], "grade": a["grade"], "grade_text": GRADE_LABELS.get(a["grade"], {}).get(lang, ""),
+        category = getattr(docs.get(a["rule"]), "category", None)
+        out.append({"id": a["id"], "grade": a["grade"], "grade_text": grade_label(a["grade"], category)[lang],
+                    "kind": OPPORTUNITY if category == OPPORTUNITY else a["grade"],
                     "rule_text": rules.get(a["rule"], a["rule"]),
                     "text": a["message"].get(lang) or a["message"].get("zh") or "",
                     "due": moment_text(a["due_at"]) if a["due_at"] else ""})
@@ -63,9 +66,15 @@ def alert_pages(web: WebContext) -> APIRouter:
         ent = web.records.refresh().bundle.entities.get(entity)
         return ent.meta.label.text(lang) if ent is not None else entity
 
+    def categories() -> dict[str, str]:
+        live = web.records.refresh()
+        return {n: d.category for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
+
     def view(a: dict, lang: str, names: dict, rules: dict) -> dict:
         subject = a["subject"]
-        return {**a, "grade_text": GRADE_LABELS.get(a["grade"], {}).get(lang, a["grade"]),
+        category = categories().get(a["rule"])
+        return {**a, "grade_text": grade_label(a["grade"], category)[lang],
+                "kind": OPPORTUNITY if category == OPPORTUNITY else a["grade"],
                 "rule_text": rules.get(a["rule"], a["rule"]),
                 "subject_text": names.get((subject["entity"], subject["key"]), subject["key"]),
                 "entity_text": entity_label(subject["entity"], lang),
@@ -86,21 +95,27 @@ def alert_pages(web: WebContext) -> APIRouter:
                mine: str = "", order: str = "newest") -> HTMLResponse:
         user, lang = web.user(request), web.lang(request)
         scope = web.scope(user)
-        grade = grade if grade in GRADES else ""
+        chances = sorted(n for n, c in categories().items() if c == OPPORTUNITY)
+        kinds = GRADES + ((OPPORTUNITY,) if chances else ())     # 商机 is a chip of its own, never counted as 黄色
+        grade = grade if grade in kinds else ""
         status = status if status in STATUSES else "open"
         order = order if order in ORDERS else "newest"
         rules = rule_labels(lang)
         rule = rule if rule in rules else ""
         narrow = {"overdue": overdue == "1", "assigned_to": user.name if mine == "1" else None}
-        rows = service.list(rule=rule or None, status=None if status == "all" else status, grade=grade or None,
-                            limit=LIMIT, scope=scope, order=order, **narrow)
+        picked = ({"among": chances} if grade == OPPORTUNITY else
+                  {"grade": grade, "besides": chances} if grade else {})
+        rows = service.list(rule=rule or None, status=None if status == "all" else status,
+                            limit=LIMIT, scope=scope, order=order, **picked, **narrow)
         everything = service.list(rule=rule or None, status=None if status == "all" else status, limit=LIMIT,
                                   scope=scope, **narrow)
-        counts = {g: sum(1 for a in everything if a["grade"] == g) for g in GRADES}
+        counts = {k: sum(1 for a in everything
+                         if (OPPORTUNITY if a["rule"] in chances else a["grade"]) == k) for k in kinds}
         names = named(rows)
         return web.page(request, "alerts.html", title=words("alerts.page.title", lang),
                         alerts=[view(a, lang, names, rules) for a in rows], counts=counts,
-                        grades=[(g, GRADE_LABELS[g][lang]) for g in GRADES],
+                        grades=[(k, grade_label(k, k)[lang])
+                                for k in kinds],
                         statuses=[(s, words(f"alerts.page.status.{s}", lang)) for s in STATUSES],
                         rules=sorted(rules.items(), key=lambda kv: kv[1]),
                         orders=[(o, words(f"alerts.page.order.{o}", lang)) for o in ORDERS],
@@ -117,7 +132,7 @@ def alert_pages(web: WebContext) -> APIRouter:
             [t["actor"] for t in a["timeline"]] + [a["acknowledged_by"] or "", a["assigned_to"] or ""]
             + [(t["data"] or {}).get("to", "") for t in a["timeline"] if isinstance(t["data"], dict)])
         timeline = [{"when": moment_text(t["at"]), "kind": words(f"alerts.page.step.{t['kind']}", lang),
-                     "grade": GRADE_LABELS.get(t["grade"] or "", {}).get(lang, ""),
+                     "grade": grade_label(t["grade"], categories().get(a["rule"]))[lang] if t["grade"] else "",
                      "who": "" if t["actor"] == "system" else people.get(t["actor"], t["actor"]),
                      "text": _step_text(t, people, lang)}
                     for t in a["timeline"]]
@@ -193,11 +208,13 @@ def _disposal(d: dict, lang: str, web: WebContext) -> dict:
 
 
 def _value(value: Any, lang: str, kind: str | None = None) -> str:
-    """An evidence value as people read it: a percent as 106.0014%, money as 6,234万 (the value
+    """An evidence value as people read it: a percent as 106.0014% (to 4 places: 15.5%, not
+    15.4999999997666…%), money as 6,234万 (the value
     model's writer and the pages' amounts), members per grade in words, lists joined."""
     if kind == "percent" and value is not None:
-        try:
-            return str(write_value("percent", Decimal(str(value)), target="text"))
+        try:                    # a ratio a rule computed has 28 digits: people read 4 places of a point
+            fraction = Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+            return str(write_value("percent", fraction, target="text"))
         except InvalidOperation:
             return str(value)
     if kind == "money" and value is not None:

@@ -135,7 +135,8 @@ def test_task_page_data_and_flow_list(flows):
     assert page["step"]["fields"]["required"] == ["review_opinion"] and "complete" in page["step"]["actions"]
     assert page["instance"]["id"] == v["id"]
     assert {f["name"] for f in flows.flows()} == {"group_credit_approval", "cross_branch_service",
-                                                   "major_risk_disposal", "joint_marketing"}
+                                                   "major_risk_disposal", "joint_marketing",
+                                                   "product_suggestion"}
     with pytest.raises(FlowError) as err:
         flows.task("nope/1")
     assert err.value.status == 404

@@ -140,7 +140,15 @@ def test_a_red_alerts_page_links_its_disposal_flow_and_a_risk_manager_assigns_it
     disposed = [a for a in (risk.get(f"/alerts/{x['id']}").json() for x in mine)
                 if any(d["kind"] == "start_flow" for d in a["actions"])]
     assert disposed, "a red alert of the demo bank started its disposal flow"
-    a = disposed[0]
+    started = [a for a in disposed if "flow_started" in {t["kind"] for t in a["timeline"]}]
+    joined = [a for a in disposed if "flow_joined" in {t["kind"] for t in a["timeline"]}]
+    assert started and len(started) + len(joined) == len(disposed)
+    if joined:              # a second red alert on a firm joins the flow the first one started: disposal, once
+        (j,) = [d for d in joined[0]["actions"] if d["kind"] == "start_flow"]
+        firsts = {d["instance"] for s in started for d in s["actions"] if d["kind"] == "start_flow"}
+        assert j["joined"] and j["instance"] in firsts
+        assert "并入进行中的处置流程" in risk.get(f"/ui/alerts/{joined[0]['id']}").text
+    a = started[0]
     (flow,) = [d for d in a["actions"] if d["kind"] == "start_flow"]
     assert flow["ok"] and flow["flow"] == "major_risk_disposal"
     page = risk.get(f"/ui/alerts/{a['id']}")
@@ -203,3 +211,26 @@ def test_the_inbox_points_to_alerts_assigned_and_overdue(alert_app):
     assert page.status_code == 200 and re.search(r"指派给我 \d+ 条", page.text)
     assert 'href="/ui/alerts?mine=1&order=due"' in page.text
     assert "已超处置时限" in page.text
+
+
+def test_an_opportunity_is_named_as_one_and_counted_apart_from_the_warnings(alert_app):
+    engine, app = alert_app
+    head = signed_in(app, "admin")
+    chances = head.get("/alerts?limit=5000&rule=idle_funds_opportunity").json()
+    assert chances, "the demo bank's core companies with idle funds raise the opportunity rule"
+    page = head.get(f"/ui/alerts/{chances[0]['id']}").text
+    assert '<span class="grade grade-opportunity">商机</span>' in page and "核心企业闲置资金" in page
+    centre = head.get("/ui/alerts").text
+    counts = dict(re.findall(r'class="grade-count grade-(\w+)[^"]*"[^>]*>[^<]*<strong>(\d+)</strong>', centre))
+    yellow = [a for a in head.get("/alerts?limit=5000&grade=yellow").json() if a["rule"] != "idle_funds_opportunity"]
+    assert int(counts["opportunity"]) == len(chances) and int(counts["yellow"]) == len(yellow)
+    listed = head.get("/ui/alerts?grade=opportunity").text
+    assert listed.count('class="grade grade-opportunity"') == len(chances) and 'class="grade grade-yellow"' not in listed
+    assert 'class="grade grade-opportunity"' not in head.get("/ui/alerts?grade=yellow").text
+
+
+@pytest.mark.parametrize("value, shown", [("0.15499999999976660000000000", "15.5%"),
+                                          ("1.060014", "106.0014%"), ("0.12", "12%")])
+def test_a_computed_ratio_is_shown_to_four_places_of_a_point(value, shown):
+    from runtime.web.alerts import _value
+    assert _value(value, "zh", "percent") == shown
