@@ -86,6 +86,7 @@ _TABLE = [
     ("BNY604", "grades out of order", "Alert grades go yellow, orange, red."),
     ("BNY605", "invalid test case", "A test case names a rule, tier or flow that is not in the bundle, or its expectation is malformed."),
     ("BNY606", "a rule does not hear what it reads", "A rule without a `schedule:` reads a collection or field that no event in its `on:` announces (a computed field: what it is computed from), so the alert would wait for the next scan. A warning."),
+    ("BNY608", "not a subject an alert rule can watch", "An alert rule watches the records of an entity, or guarantee circles (`scope: guarantee_circle`, found among the companies' guarantees); users, org units and alerts are not subjects. A circle's alert stands for the circle: it has no `roll_up` and starts no flow."),
     ("BNY607", "a grade that is never raised", "An alert grade whose condition holds only where a higher grade's holds too (a yellow stricter than its orange) is never raised, since the highest grade that holds wins. A warning."),
 ]
 

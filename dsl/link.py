@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .diagnostics import Diagnostics, a, did_you_mean
-from .expr.types import DATETIME, INTEGER, STRING, FieldInfo, Type, TypeEnv, record
+from .expr.types import BOOL, DATETIME, INTEGER, STRING, FieldInfo, Type, TypeEnv, list_of, record
 from .loader import Document, Path
 
 # Built-in record types that entities may reference without declaring them.
@@ -21,7 +21,15 @@ BUILTIN_RECORDS: dict[str, dict[str, FieldInfo]] = {
               "grade": FieldInfo(STRING, False), "message": FieldInfo(STRING, False),
               "evidence": FieldInfo(STRING, False), "link": FieldInfo(STRING, False),
               "opened_at": FieldInfo(DATETIME, False)},
+    # a guarantee circle (担保圈): firms guaranteeing one another round a loop, as the graph room
+    # finds them among the companies' guarantees; an alert rule may watch circles (`scope:
+    # guarantee_circle`, runtime/alerts/circles.py). `name` says its size, never a member's name.
+    "guarantee_circle": {"key": FieldInfo(STRING, False), "name": FieldInfo(STRING, False),
+                         "size": FieldInfo(INTEGER, False), "groups": FieldInfo(INTEGER, False),
+                         "spans_groups": FieldInfo(BOOL, False),
+                         "members": FieldInfo(list_of(record("company")), False)},
 }
+CIRCLE = "guarantee_circle"
 
 
 class Declarations:

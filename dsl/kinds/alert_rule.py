@@ -21,7 +21,7 @@ from dsl.kinds.meta import metadata_of
 from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec_of, subject_scope
 from dsl.kinds.registry import KindDef, register
 from dsl.kinds.schedule import Schedule, parse_schedule
-from dsl.link import LinkContext
+from dsl.link import CIRCLE, LinkContext
 from dsl.loader import Document
 from dsl.source import Span
 
@@ -74,7 +74,7 @@ class AlertRule:
 
 def _build(doc: Document, ctx: LinkContext) -> AlertRule:
     spec = spec_of(doc)
-    scope_name = resolve_entity(ctx, doc, ("spec", "scope"))
+    scope_name = _subject(doc, ctx)
     scope = subject_scope(ctx, scope_name)
     events, schedules = _triggers(doc, ctx, scope_name)
     grades = _grades(doc, ctx, scope if scope_name else None)
@@ -105,6 +105,35 @@ def _build(doc: Document, ctx: LinkContext) -> AlertRule:
                      Label.of(message), tuple(evidence), MappingProxyType(respond),
                      bool(suppress.get("while_open", True)), duration_at(doc, ("spec", "suppress", "lift_after")),
                      _roll_up(doc, ctx, scope_name), actions)
+
+
+def _subject(doc: Document, ctx: LinkContext) -> str | None:
+    """What the rule watches: an entity, or the guarantee circles among the companies; None when
+    that is unknown or not a subject (reported)."""
+    name = resolve_entity(ctx, doc, ("spec", "scope"))
+    if name is None or ("Entity", name) in ctx.decls.documents:
+        return name
+    path = ("spec", "scope")
+    if name != CIRCLE:
+        ctx.diags.add("BNY608", f"an alert rule cannot watch `{name}`", doc.span(path),
+                      "watch an entity's records (company, group, loan …) or `guarantee_circle`")
+        return None
+    if ("Entity", "company") not in ctx.decls.documents:
+        ctx.diags.add("BNY608", "guarantee circles are found among the companies' guarantees, and this bundle "
+                                "declares no `company` entity", doc.span(path), "declare the company entity")
+        return None
+    spec = spec_of(doc)
+    for key, why in (("roll_up", "a circle's alert already stands for all its members"),):
+        if spec.get(key) is not None:
+            ctx.diags.add("BNY608", f"`{key}` on a guarantee circle's rule: {why}", doc.key_span(("spec", key)),
+                          f"remove `{key}`")
+    for i, action in enumerate(spec.get("actions") or []):
+        if isinstance(action, dict) and ("start_flow" in action or "update" in action):
+            verb = "start_flow" if "start_flow" in action else "update"
+            ctx.diags.add("BNY608", f"`{verb}` on a guarantee circle's rule: a circle is no record a flow or an "
+                                    "update can be about", doc.key_span(("spec", "actions", i, verb)),
+                          "notify the members' people here; a red member's own rule starts its disposal flow")
+    return name
 
 
 def _names_read(text: str) -> set[str]:
@@ -235,11 +264,11 @@ ALERT_RULE = register(KindDef(
             "roll-up to the group, notify and start_flow actions.",
     scaffold="""\
 spec:
-  scope: org_unit            # the entity watched, e.g. company
+  scope: company             # the entity watched (or guarantee_circle)
   category: financial
   on: [{schedule: daily 06:00}]
   grades:
-    yellow: "type == 'sub_branch'"
+    yellow: "count(events where e -> e.type == 'litigation') > 2"
   suppress: {while_open: true, lift_after: 3 months}
 """,
 ))

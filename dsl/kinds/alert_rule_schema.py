@@ -19,7 +19,12 @@ ALERT_SPEC = {
     "additionalProperties": False,
     "properties": {
         "scope": {**NAME, "description": "The entity each evaluation looks at (company, group, loan …). Conditions "
-                                         "see its fields by name and the record as `subject`."},
+                                         "see its fields by name and the record as `subject`. Or `guarantee_circle`: "
+                                         "each guarantee circle (担保圈: firms guaranteeing one another round a loop) "
+                                         "among the companies, with `members` (the companies, their `alerts` "
+                                         "included), `size`, `groups` and `spans_groups`; its alert is seen by "
+                                         "whoever may read one member, names only those, and its `notify` reaches "
+                                         "the people nearest each member."},
         "category": {"enum": CATEGORIES, "description": "financial (财务指标恶化), behavioural (经营行为异常), external "
                                                         "(外部负面信息), contagion (关联风险传导), concentration (集中度)."},
         "on": {"type": "array", "minItems": 1, "description": "When to evaluate: events (financials.updated) and/or "

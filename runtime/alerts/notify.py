@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -118,15 +118,21 @@ def _users(value: Any) -> list[str]:
 
 def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[str, Any], *, alert_id: int,
            step: str, grade: str, entity: str, row: Mapping[str, Any], subject_key: Any, evidence: list[dict],
-           due_at: datetime | None, at: datetime, memo: dict | None = None) -> int:
+           due_at: datetime | None, at: datetime, memo: dict | None = None,
+           members: Sequence[int] | None = None) -> int:
     """Write the outbox rows the rule's `notify` actions owe for this step; returns how many.
     `memo`: a dict the caller keeps for one transaction, so the holders of a role near a unit are
     looked up once for all the alerts it writes.
-    `scope`: what the actions read (runtime/alerts/dispose.py `ActionScope`: the subject, `grade`, `alert`)."""
+    `scope`: what the actions read (runtime/alerts/dispose.py `ActionScope`: the subject, `grade`, `alert`).
+    `members`: a guarantee circle's companies — the roles are looked for near each of them."""
     if step not in NOTIFY_STEPS:
         return 0
     tree = live.cache("org tree", OrgTree, live.bundle)
-    unit = unit_of(live, loader, entity, row)
+    if members is None:
+        units = [unit_of(live, loader, entity, row)]
+    else:
+        firms = loader.rows("company", list(members))
+        units = list(dict.fromkeys(unit_of(live, loader, "company", firms[m]) for m in members if m in firms))
     payload: dict | None = None
     rows: list[dict] = []
     for i, action in enumerate(rule.actions):
@@ -140,12 +146,13 @@ def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[s
         except EvaluationError:
             continue                     # a condition this data cannot answer sends nothing
         for role in e.roles:
-            found = None if memo is None else memo.get((role, unit))
-            if found is None:
-                found = holders_near(conn, tree, role, unit)
-                if memo is not None:
-                    memo[(role, unit)] = found
-            users += [u for u in found if u not in users]
+            for unit in units:
+                found = None if memo is None else memo.get((role, unit))
+                if found is None:
+                    found = holders_near(conn, tree, role, unit)
+                    if memo is not None:
+                        memo[(role, unit)] = found
+                users += [u for u in found if u not in users]
         if payload is None:
             payload = _payload(live, rule, alert_id, grade, entity, row, subject_key, evidence, due_at, at)
         for user in dict.fromkeys(users):
@@ -166,8 +173,8 @@ def notify(conn: Connection, live: Any, loader: Any, rule: Any, scope: Mapping[s
 
 def _payload(live: Any, rule: Any, alert_id: int, grade: str, entity: str, row: Mapping[str, Any], subject_key: Any,
              evidence: list[dict], due_at: datetime | None, at: datetime) -> dict:
-    ent = live.entity(entity)
-    name = row.get(ent.display) if getattr(ent, "display", None) else None
+    ent = live.bundle.entities.get(entity)
+    name = row.get(ent.display) if getattr(ent, "display", None) else row.get("name")
     label = rule.meta.label
     def line(e: dict, lang: str) -> str:
         return f"{e['label'].get(lang) or e['label'].get('zh') or ''} {e['value']}".strip()
@@ -187,7 +194,8 @@ def assigned(conn: Connection, live: Any, alert: Mapping[str, Any], user: str, b
     rule = live.bundle.documents.get(("AlertRule", alert["rule"]))
     if rule is None or "in_app" not in {n for k, n in live.bundle.documents if k == "Channel"}:
         return                                  # a rule no longer deployed, or no in-app channel: the timeline says it
-    row = Loader(conn, live).row(alert["subject_entity"], alert["subject_id"]) or {}
+    row = (Loader(conn, live).row(alert["subject_entity"], alert["subject_id"]) or {}
+           if alert["subject_entity"] in live.model else {"name": alert["subject_key"]})
     payload = _payload(live, rule, alert["id"], alert["grade"], alert["subject_entity"], row, alert["subject_key"],
                        json.loads(alert["evidence"]), alert["due_at"], at)
     payload["by"] = by

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from dsl.diagnostics import did_you_mean
+from dsl.link import CIRCLE
 from engine.alerts import decide, evaluate, roll_up
+from runtime.alerts import circles
 from runtime.alerts.dispose import DISPOSALS, ActionScope, alert_facts, dispose
 from runtime.alerts.facts import CASCADE, readers
 from runtime.alerts.notify import assigned, notify
@@ -124,12 +126,20 @@ class AlertService:
         entity = rules[0].scope
         loader = Loader(conn, live)
         loader.given("$now", at)
-        rows = loader.rows(entity, ids)
         reads = " ".join(_reads(r) for r in rules)
-        for c in live.entity(entity).collections:
+        if entity == CIRCLE:                # guarantee circles: no table, the graph room's circles
+            found = circles.subjects(conn, live, loader, ids)
+            circles.keep_members(conn, found, ids)
+            contexts: dict[int, RecordContext] = dict(circles.contexts(loader, found))
+            rows = {a: dict(c.row()) for a, c in found.items()}
+            children = [m for c in found.values() for m in c.members]
+            key: str | None = "key"
+        else:
+            rows = loader.rows(entity, ids)
+            contexts, children, key = {}, list(rows), live.model[entity].key
+        for c in live.entity(circles.FIRM if entity == CIRCLE else entity).collections:
             if c.name in reads:
-                loader.prime(c.entity, c.via, list(rows))
-        key = live.model[entity].key
+                loader.prime(c.entity, c.via, children)
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
         holders: dict = {}                 # (role, unit) → its holders nearest, for this transaction
@@ -149,7 +159,7 @@ class AlertService:
             for rule in rules:
                 if rule.roll_up is not None and rule.roll_up.entity and row.get(rule.roll_up.to) is not None:
                     counts.parents[rule.name].add(row[rule.roll_up.to])
-            ctx = RecordContext(entity, row, loader, id_)
+            ctx = contexts.get(id_) or RecordContext(entity, row, loader, id_)
             subject_key = row.get(key) if key else id_
             for rule in rules:
                 counts.evaluations += 1
@@ -177,9 +187,11 @@ class AlertService:
                 if alert_id is not None and step.grade is not None and rule.actions:
                     facts = json.loads(evidence)
                     scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, message, facts))
+                    members = found[id_].members if entity == CIRCLE else None
                     counts.messages += notify(conn, live, loader, rule, scope, alert_id=alert_id, step=step.kind,
                                               grade=step.grade, entity=entity, row=row, subject_key=subject_key,
-                                              evidence=facts, due_at=step.due_at, at=at, memo=holders)
+                                              evidence=facts, due_at=step.due_at, at=at, memo=holders,
+                                              members=members)
                     if any(a.kind in DISPOSALS for a in rule.actions):
                         steps.flush()              # the alert's own step first, then what its actions write
                     for done in dispose(conn, self.flows, self.records, rule, scope, alert_id=alert_id,
@@ -195,6 +207,16 @@ class AlertService:
             counts.add(self.cascade(conn, live, entity, moved, at, actor, depth))
         return counts
 
+    @staticmethod
+    def context_of(loader: Loader, entity: str, subject_id: int) -> RecordContext | None:
+        """One subject as its rules read it, on its own (a scan reads many at once): a record, or a
+        guarantee circle as the graph finds it now; None when it is gone."""
+        if entity == CIRCLE:
+            found = circles.subjects(loader.conn, loader.live, loader, [subject_id])
+            return circles.contexts(loader, found).get(subject_id)
+        row = loader.row(entity, subject_id)
+        return None if row is None else RecordContext(entity, row, loader, subject_id)
+
     def cascade(self, conn: Connection, live: Any, entity: str, moved: set[int], at: datetime, actor: str,
                 depth: int) -> Counts:
         """Alerts as facts: the records of `entity` in `moved` had an alert opened, raised, lowered
@@ -207,10 +229,18 @@ class AlertService:
         if depth >= CASCADE:
             return counts
         todo: dict[str, tuple[list[Any], set[int]]] = {}
+        touched: dict[int, Any] | None = None
         for rule in self.rules(live):
             if not any(e.partition(".")[0] == "alert" for e in rule.events):
                 continue
-            ids = readers(conn, live, rule, entity, sorted(moved))
+            if rule.scope == CIRCLE:        # a member's alert moved: the circles it is in
+                if entity != circles.FIRM:
+                    continue
+                if touched is None:
+                    touched = circles.circles_of(conn, live, Loader(conn, live), moved)
+                ids = set(touched) | set(_circles_open_on(conn, rule.name, moved))
+            else:
+                ids = readers(conn, live, rule, entity, sorted(moved))
             if ids:
                 rules, found = todo.setdefault(rule.scope, ([], set()))
                 rules.append(rule)
@@ -292,6 +322,10 @@ class AlertService:
         keys = list(keys)
         with writing(self.engine) as conn:
             for entity, rules in by_scope.items():
+                if entity == CIRCLE:                # `GC123`: the circle anchored at company #123
+                    found = sorted({int(str(k)[2:]) for k in keys if str(k)[:2] == "GC" and str(k)[2:].isdigit()})
+                    counts.add(self.evaluate(conn, live, rules, found, at, actor))
+                    continue
                 found = sorted(set(keys_to_ids(conn, live, entity, keys).values()))
                 counts.add(self.evaluate(conn, live, rules, found, at, actor))
         return counts
@@ -306,9 +340,8 @@ class AlertService:
         at = at or self.clock()
         counts = Counts()
         for entity, rules in _by_scope(self.rules(live, rule_names)).items():
-            t = live.table(entity)
             with self.engine.connect() as conn:
-                ids = [r[0] for r in conn.execute(sa.select(t.c.id).order_by(t.c.id))]
+                ids = self._subject_ids(conn, live, entity)
                 have = set(ids)
                 ids += [i for i in _open_subjects(conn, [r.name for r in rules], entity) if i not in have]
             for start in range(0, len(ids), batch):
@@ -347,9 +380,19 @@ class AlertService:
         total = 0
         with self.engine.connect() as conn:
             for entity in _by_scope(self.rules(live, rule_names)):
+                if entity == CIRCLE:
+                    total += len(self._subject_ids(conn, live, entity))
+                    continue
                 t = live.table(entity)
                 total += conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0
         return total
+
+    def _subject_ids(self, conn: Connection, live: Any, entity: str) -> list[int]:
+        """Every subject of a rule watching `entity`: its records, or today's guarantee circles."""
+        if entity == CIRCLE:
+            return sorted(circles.all_circles(conn, live, Loader(conn, live)))
+        t = live.table(entity)
+        return [r[0] for r in conn.execute(sa.select(t.c.id).order_by(t.c.id))]
 
     # -- the change feed -------------------------------------------------------------------------
     def on_changes(self, conn: Connection, changes: Sequence[Change]) -> Counts:
@@ -410,6 +453,9 @@ class AlertService:
             subjects.add(r.scope)
             if r.roll_up is not None and r.roll_up.entity:
                 subjects.add(r.roll_up.entity)
+        if CIRCLE in subjects and circles.FIRM in live.model:   # a circle: whoever may read one of its members
+            parts.append(sa.and_(alerts.c.subject_entity == CIRCLE, alerts.c.subject_id.in_(
+                circles.readable_condition(live, placement.readable(live, circles.FIRM, scope)))))
         for entity in sorted(e for e in subjects if e in live.model):
             conds = placement.readable(live, entity, scope)
             if not conds:
@@ -423,8 +469,10 @@ class AlertService:
     def list(self, *, rule: str | None = None, status: str | None = "open", grade: str | None = None,
              limit: int = 200, scope: Scope | None = None, subject: tuple[str, int] | None = None,
              overdue: bool = False, assigned_to: str | None = None, order: str = "newest",
-             among: Sequence[str] | None = None, besides: Sequence[str] = ()) -> list[dict]:
-        """Alerts on subjects `scope` may read (on one `subject`, (entity, record id), when given):
+             among: Sequence[str] | None = None, besides: Sequence[str] = (),
+             member: int | None = None) -> list[dict]:
+        """Alerts on subjects `scope` may read (on one `subject`, (entity, record id), when given;
+        on the guarantee circles the company `member` (a record id) is in):
         `overdue` — open and past their answer time; `assigned_to` — handled by that person;
         `among` — of these rules only; `besides` — not of these rules.
         `order`: newest first, `due` (the soonest answer time first) or `grade` (red first)."""
@@ -443,6 +491,9 @@ class AlertService:
             q = q.where(alerts.c.subject_entity == subject[0], alerts.c.subject_id == subject[1])
         if rule:
             q = q.where(alerts.c.rule == rule)
+        if member is not None:
+            q = q.where(alerts.c.subject_entity == CIRCLE, alerts.c.subject_id.in_(
+                sa.select(circles.circle_members.c.anchor_id).where(circles.circle_members.c.member_id == member)))
         if among is not None:
             q = q.where(alerts.c.rule.in_(list(among)))
         if besides:
@@ -540,8 +591,31 @@ class AlertService:
                                  "data": None if e.data is None else json.loads(e.data)}
                                 for e in conn.execute(sa.select(alert_events).where(alert_events.c.alert_id == alert_id)
                                                       .order_by(alert_events.c.id))]
+            if r["subject_entity"] == CIRCLE:
+                view["circle"] = self.circle_seen(conn, r["subject_id"], scope)
         return view
 
+
+    def circle_seen(self, conn: Connection, anchor: int, scope: Scope | None) -> dict:
+        """A circle alert's members as `scope` sees them: those it may read, named, with their worst
+        open grade (worst first); the others only counted (as the graph answers are cut)."""
+        live = self.records.refresh()
+        ids = circles.member_ids(conn, anchor)
+        firm = circles.FIRM
+        t, ent, key = live.table(firm), live.entity(firm), live.model[firm].key
+        conds = [] if scope is None or scope.bank_wide else placement_of(live).readable(live, firm, scope)
+        name = t.c[ent.display] if getattr(ent, "display", None) in t.c else t.c[key]
+        shown = {r.id: (str(r[1]), str(r[2] or r[1])) for r in conn.execute(
+            sa.select(t.c.id, t.c[key], name).where(t.c.id.in_(ids), *conds))}
+        worst: dict[int, str] = {}
+        rank = {"red": 0, "orange": 1, "yellow": 2}
+        for sid, grade in conn.execute(sa.select(alerts.c.subject_id, alerts.c.grade).where(
+                alerts.c.subject_entity == firm, alerts.c.status == OPEN, alerts.c.subject_id.in_(list(shown)))):
+            if sid not in worst or rank.get(grade, 3) < rank.get(worst[sid], 3):
+                worst[sid] = grade
+        members = [{"key": k, "name": n, "grade": worst.get(i)} for i, (k, n) in shown.items()]
+        members.sort(key=lambda m: (rank.get(m["grade"] or "", 3), m["name"]))
+        return {"members": members, "others": len(ids) - len(shown)}
 
     def errors(self, *, rule: str | None = None, limit: int = 200) -> list[dict]:
         """The subjects whose last evaluation could not read a condition or evidence of a rule."""
@@ -589,10 +663,11 @@ def _types(rule: Any) -> list[str | None]:
 
 
 def _by_scope(rules: Iterable[Any]) -> dict[str, list[Any]]:
+    """Rules by what they watch; guarantee circles last, as they read their members' alerts."""
     out: dict[str, list[Any]] = defaultdict(list)
     for r in rules:
         out[r.scope].append(r)
-    return dict(out)
+    return dict(sorted(out.items(), key=lambda kv: kv[0] == CIRCLE))
 
 
 def _open_subjects(conn: Connection, rules: list[str], entity: str) -> list[int]:
@@ -600,3 +675,15 @@ def _open_subjects(conn: Connection, rules: list[str], entity: str) -> list[int]
     q = sa.select(alerts.c.subject_id).distinct().where(alerts.c.status == "open", alerts.c.rule.in_(rules),
                                                         alerts.c.subject_entity == entity)
     return [r[0] for r in conn.execute(q)]
+
+
+def _circles_open_on(conn: Connection, rule: str, firms: Iterable[int]) -> list[int]:
+    """The circles with an open alert of `rule` that had one of `firms` as a member (a circle the
+    firm has left is evaluated again, and closes if it is gone)."""
+    firms = sorted(set(firms))
+    q = (sa.select(alerts.c.subject_id).where(alerts.c.rule == rule, alerts.c.subject_entity == CIRCLE,
+                                              alerts.c.status == OPEN,
+                                              alerts.c.subject_id.in_(sa.select(circles.circle_members.c.anchor_id)
+                                                                      .where(circles.circle_members.c.member_id
+                                                                             .in_(firms)))))
+    return list(conn.execute(q).scalars())

@@ -1,5 +1,5 @@
 """The alert tables: one row per alert (its grade, state, message, evidence and answer time) and
-its timeline. The Alembic revisions `0013_alerts` and `0014_alert_actions` create them (frozen
+its timeline. The Alembic revisions `0013_alerts`, `0014_alert_actions` and `0015_alert_circles` create them (frozen
 copies, never an import).
 Times are naive UTC, as in every Banyan table (runtime/flows/store.py `db_time`).
 
@@ -83,4 +83,14 @@ alert_errors = sa.Table(
     sa.Column("errors", sa.Text, nullable=False),             # [{"where": grade or "evidence N", "expression": …}]
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Index("ux_banyan_alert_errors_subject", "rule", "subject_entity", "subject_id", unique=True),
+)
+
+# Who is in each guarantee circle an alert rule watched (0015; runtime/alerts/circles.py): the
+# members as of the circle's last evaluation, so the alert list shows a circle's alert to whoever
+# may read one of its members. `anchor_id`: the circle's subject id (its lowest member id).
+circle_members = sa.Table(
+    "banyan_alert_circle_members", metadata,
+    sa.Column("anchor_id", sa.BigInteger, primary_key=True),
+    sa.Column("member_id", sa.BigInteger, primary_key=True),
+    sa.Index("ix_banyan_alert_circle_members_member", "member_id"),
 )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 
 from dsl.bank_time import moment_text
 from dsl.errors import BanyanError, catalog, words
-from runtime.audit.search import AuditQuery, Found, iter_search, search
+from runtime.audit.search import MAX_ID, AuditQuery, Found, iter_search, search
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import action_words
 from runtime.auth.scope import Scope
@@ -204,7 +204,7 @@ def audit_router(records: Callable[[], Records], scope: Callable[[Request], Scop
         record number; a bulk create is found by any record it holds), `from`/`to` (bank days,
         YYYY-MM-DD), `limit` (1–500), `offset`; `lang` for the words. Needs `audit.read`."""
         permit(request, PERMISSION)
-        if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_ID:     # a 64-bit offset at most
             raise BadAuditFilter(params={"what": "limit 1–500, offset ≥ 0"})
         recs = records()
         who = scope(request)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import moment_text
 from dsl.errors import words
+from dsl.link import CIRCLE
 from dsl.values.writer import write_value
 from runtime.alerts.notify import GRADE_LABELS, grade_label
 from runtime.alerts.service import ORDERS
@@ -29,17 +30,23 @@ from runtime.web.lookup import pickable
 from runtime.web.text import text
 
 GRADES = ("red", "orange", "yellow")
+CIRCLE_FIRM = "company"                  # a guarantee circle's members (runtime/alerts/circles.py)
 OPPORTUNITY = "opportunity"              # the chip and CSS class of an `opportunity` rule's alerts
 STATUSES = ("open", "lifted", "closed", "all")
 LIMIT = 500
 
 
 def record_alerts(web: WebContext, entity: str, record_id: int, lang: str) -> list[dict]:
-    """The open alerts on one record (its detail page shows them; the page has checked its scope)."""
+    """The open alerts on one record, and on the guarantee circles a company is in (its detail page
+    shows them; the page has checked its scope, and a circle's alert is seen by its members' readers)."""
     docs = {n: d for (k, n), d in web.records.refresh().bundle.documents.items() if k == "AlertRule"}
     rules = {n: d.meta.label.text(lang) or n for n, d in docs.items()}
     out = []
-    for a in service_of(web).list(status="open", subject=(entity, record_id), limit=50):
+    service = service_of(web)
+    found = service.list(status="open", subject=(entity, record_id), limit=50)
+    if entity == CIRCLE_FIRM:
+        found += service.list(status="open", member=record_id, limit=50)
+    for a in found:
         category = getattr(docs.get(a["rule"]), "category", None)
         out.append({"id": a["id"], "grade": a["grade"], "grade_text": grade_label(a["grade"], category)[lang],
                     "kind": OPPORTUNITY if category == OPPORTUNITY else a["grade"],
@@ -63,6 +70,8 @@ def alert_pages(web: WebContext) -> APIRouter:
         return {n: d.meta.label.text(lang) or n for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
 
     def entity_label(entity: str, lang: str) -> str:
+        if entity == CIRCLE:
+            return words("alerts.page.circle", lang)
         ent = web.records.refresh().bundle.entities.get(entity)
         return ent.meta.label.text(lang) if ent is not None else entity
 
@@ -84,7 +93,7 @@ def alert_pages(web: WebContext) -> APIRouter:
 
     def named(rows: list[dict]) -> dict:
         out: dict = {}
-        for entity in {a["subject"]["entity"] for a in rows}:
+        for entity in {a["subject"]["entity"] for a in rows} - {CIRCLE}:     # a circle is named by its key
             labels = record_labels(web.records, entity, [a["subject"]["key"] for a in rows
                                                          if a["subject"]["entity"] == entity])
             out.update({(entity, k): v for k, v in labels.items()})
@@ -143,7 +152,15 @@ def alert_pages(web: WebContext) -> APIRouter:
         link = ""
         if ent is not None and a["subject"]["key"]:
             link = f"/ui/e/{a['subject']['entity']}/key/{a['subject']['key']}"
+        circle = None
+        if "circle" in a:                   # the members this reader may read, named; the others counted
+            circle = {"members": [{**m, "link": f"/ui/e/{CIRCLE_FIRM}/key/{m['key']}",
+                                   "grade_text": grade_label(m["grade"])[lang] if m["grade"] else ""}
+                                  for m in a["circle"]["members"]],
+                      "others": words("alerts.page.circle_others", lang, n=a["circle"]["others"])
+                      if a["circle"]["others"] else ""}
         return web.page(request, "alert.html", status, title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
+                        circle=circle,
                         evidence=evidence, timeline=timeline, subject_link=link, acknowledged=acknowledged,
                         may_close=user.can("alerts.close"), problem=problem, disposal=disposal,
                         pick=[(p["name"], f"{p['label']} · {p['unit_label']}") for p in pickable(web, user, lang)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -85,6 +86,8 @@ def test_new_scaffold_validates_clean(tmp_path):
         assert result.exit_code == 0, result.output
         text = (tmp_path / kind / f"{name}.yaml").read_text(encoding="utf-8")
         assert text.startswith("# yaml-language-server: $schema=")
+    # a new alert rule watches the project's company entity
+    shutil.copytree(Path(__file__).resolve().parents[2] / "configs" / "entities", tmp_path / "entities")
     result = run("validate", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert run("new", "Entity", "new_entity", "--dir", str(tmp_path / "Entity")).exit_code == 2

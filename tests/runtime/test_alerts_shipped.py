@@ -98,7 +98,7 @@ def test_every_alert_a_scan_opens_is_confirmed_subject_by_subject(demo):
     from datetime import datetime, timezone
 
     from engine.alerts import evaluate
-    from runtime.records.context import Loader, RecordContext
+    from runtime.records.context import Loader
     engine, records, service = demo
     service.scan()
     live = records.refresh()
@@ -110,6 +110,5 @@ def test_every_alert_a_scan_opens_is_confirmed_subject_by_subject(demo):
         for a in members:
             loader = Loader(conn, live)
             loader.given("$now", datetime.now(timezone.utc))
-            row = loader.row(a["subject_entity"], a["subject_id"])
-            finding = evaluate(rules[a["rule"]], RecordContext(a["subject_entity"], row, loader, a["subject_id"]))
+            finding = evaluate(rules[a["rule"]], service.context_of(loader, a["subject_entity"], a["subject_id"]))
             assert finding.grade == a["grade"], (a["rule"], a["subject_key"])

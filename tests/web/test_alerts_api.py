@@ -3,6 +3,7 @@ manager sees the alerts on exactly the records the records door lets them read, 
 alert is the 404 an unknown one gets; the head office sees them all."""
 from __future__ import annotations
 
+import collections
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from examples.demo_bank.users import seed_demo_users
 from runtime.alerts.service import AlertService
-from runtime.alerts.tables import alerts
+from runtime.alerts.tables import alerts, circle_members
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.users import UserStore
@@ -48,13 +49,22 @@ def test_the_list_and_one_alert_are_cut_to_the_askers_scope(alert_app):
                                        .where(alerts.c.status == "open")))
     records = Records(engine)
     scope = scope_for(OrgTree(records.refresh().bundle), UserStore(engine).get("rm_sh_01"))
+    company = records.refresh().table("company")
+    with engine.connect() as conn:       # a guarantee circle's members (the circle is seen by their readers)
+        members = collections.defaultdict(list)
+        for anchor, key in conn.execute(sa.select(circle_members.c.anchor_id, company.c.credit_code)
+                                        .join_from(circle_members, company, company.c.id == circle_members.c.member_id)):
+            members[anchor].append(key)
     shanghai = set()
     for a in everything:                 # what the records door lets this person read
-        try:
-            records.find(a.subject_entity, a.subject_key, scope=scope)
-            shanghai.add(a.id)
-        except NotFound:
-            pass
+        keys = ([("company", k) for k in members[int(a.subject_key[2:])]] if a.subject_entity == "guarantee_circle"
+                else [(a.subject_entity, a.subject_key)])
+        for entity, key in keys:
+            try:
+                records.find(entity, key, scope=scope)
+                shanghai.add(a.id)
+            except NotFound:
+                pass
     assert shanghai and len(everything) > len(shanghai)
     rm = signed_in(app, "rm_sh_01")
     seen = rm.get("/alerts?limit=5000")
@@ -234,3 +244,42 @@ def test_an_opportunity_is_named_as_one_and_counted_apart_from_the_warnings(aler
 def test_a_computed_ratio_is_shown_to_four_places_of_a_point(value, shown):
     from runtime.web.alerts import _value
     assert _value(value, "zh", "percent") == shown
+
+
+def test_a_guarantee_circles_alert_names_only_the_members_the_reader_may_read(alert_app):
+    engine, app = alert_app
+    head = signed_in(app, "admin")
+    circles = head.get("/alerts?limit=5000&rule=guarantee_circle_distress").json()
+    assert circles, "the demo bank has a guarantee circle with a member in red"
+    records = Records(engine)
+    scope = scope_for(OrgTree(records.refresh().bundle), UserStore(engine).get("rm_sh_01"))
+    rm = signed_in(app, "rm_sh_01")
+    partial = hidden = 0
+    for c in circles:
+        whole = head.get(f"/alerts/{c['id']}").json()["circle"]
+        assert whole["others"] == 0 and whole["members"]
+        mine = []
+        for m in whole["members"]:
+            try:
+                records.find("company", m["key"], scope=scope)
+                mine.append(m)
+            except NotFound:
+                pass
+        page = rm.get(f"/ui/alerts/{c['id']}")
+        if not mine:                                   # no member in reach: as unknown as a made-up number
+            assert page.status_code == 404 and rm.get(f"/alerts/{c['id']}").status_code == 404
+            hidden += 1
+            continue
+        assert page.status_code == 200 and "圈内成员" in page.text and "担保圈" in page.text
+        assert rm.get(f"/alerts/{c['id']}").json()["circle"] == {
+            "members": mine, "others": len(whole["members"]) - len(mine)}
+        for m in whole["members"]:
+            assert (m["name"] in page.text) == (m in mine), m
+        member_page = rm.get(f"/ui/e/company/key/{mine[0]['key']}").text    # on each member's page too
+        assert f'href="/ui/alerts/{c["id"]}"' in member_page
+        if len(mine) < len(whole["members"]):
+            partial += 1
+            assert f"另有 {len(whole['members']) - len(mine)} 家成员企业不在您的查看范围内" in page.text
+    assert partial and hidden, "a circle Shanghai sees in part, and one it cannot see"
+    listed = rm.get("/ui/alerts?rule=guarantee_circle_distress").text
+    assert listed.count("担保圈") >= partial

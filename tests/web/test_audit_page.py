@@ -87,6 +87,9 @@ def test_paging(auditor):
     assert first["total"] > 4 and len(first["items"]) == 2
     assert first["items"][0]["seq"] > first["items"][1]["seq"] > second["items"][0]["seq"]
     assert "2 /" in auditor.get("/ui/audit", params={"page": 2}).text
+    far = auditor.get("/audit", params={"limit": 1, "offset": 2**63})      # past a 64-bit offset: a 422 in words
+    assert far.status_code == 422 and "offset" in far.text
+    assert auditor.get("/audit", params={"limit": 1, "offset": 2**63 - 1}).json()["items"] == []
 
 
 def test_a_records_change_history_on_its_page(admin, auditor, a_person):

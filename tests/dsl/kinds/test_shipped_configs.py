@@ -82,5 +82,8 @@ def test_the_four_flows(result):
 def test_each_scaffold_validates_alone(kind):
     from dsl.scaffold import scaffold
     _, text = scaffold(kind, "sample", Path("/nonexistent"))
-    result = compile_texts({"sample.yaml": text})
+    texts = {"sample.yaml": text}
+    if kind == "AlertRule":             # a rule watches an entity's records: the scaffold's is the shipped company
+        texts.update({p.name: p.read_text(encoding="utf-8") for p in (ROOT / "configs" / "entities").glob("*.yaml")})
+    result = compile_texts(texts)
     assert result.ok, [f"{d.span} {d.message}" for d in result.diagnostics]
