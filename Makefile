@@ -40,6 +40,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/banyan test configs/ --allow-not-run   # the business tests in configs/tests (tier cases: not run yet)
 
 # ruff over the whole repository; mypy on dsl/, engine/ (strict) and forms/ (pyproject.toml).
 lint: $(STAMP)

@@ -45,7 +45,7 @@ from dsl.source import Span
 from engine.alerts import evaluate
 from runtime.alerts.service import AlertService
 from runtime.cli.seed import ensure_deployed, seed_demo
-from runtime.records.context import Loader, RecordContext
+from runtime.records.context import Loader
 from runtime.records.service import Records
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
@@ -172,11 +172,10 @@ def time_per_subject(path: Path) -> tuple[float, int]:
     start = time.perf_counter()
     with engine.connect() as conn:
         for entity, rs in by_scope.items():
-            ids = list(conn.execute(live.table(entity).select().with_only_columns(live.table(entity).c.id)).scalars())
-            for id_ in ids:
+            for id_ in service._subject_ids(conn, live, entity):
                 loader = Loader(conn, live)
                 loader.given("$now", now)
-                ctx = RecordContext(entity, loader.row(entity, id_), loader, id_)
+                ctx = AlertService.context_of(loader, entity, id_)     # a record, or a guarantee circle
                 for rule in rs:
                     evaluate(rule, ctx)
                     done += 1

@@ -30,6 +30,7 @@ BUILTIN_RECORDS: dict[str, dict[str, FieldInfo]] = {
                          "members": FieldInfo(list_of(record("company")), False)},
 }
 CIRCLE = "guarantee_circle"
+CIRCLE_FIRM = "company"             # the entity a circle's members are records of
 
 
 class Declarations:

@@ -6,10 +6,11 @@ label, a date and time in the bank's time zone.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dsl.bank_time import moment_text
+from dsl.values.writer import write_value
 
 from .i18n import in_wan_yi, plain_number, word
 
@@ -123,6 +124,28 @@ def display_text(f: Any, value: Any, lang: str, tz: str | None = None, *, record
         return duration_text(value)
     if isinstance(value, date):
         return value.isoformat()
+    return str(value)
+
+
+def value_text(value: Any, kind: str | None, lang: str) -> str:
+    """A computed value of an expression's type (`kind`: percent, money …) as people read it — an
+    alert's evidence, a step of a rule's trace: a percent to 4 places of a point (15.5%, not
+    15.4999999997666…%), money in 万/亿 (6,234万; small amounts as they are), yes/no, a date in
+    ISO form, null as —."""
+    if value is None:
+        return "—"
+    number = None if isinstance(value, bool) else _number(value)
+    if kind == "percent" and number is not None:
+        fraction = number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        return str(write_value("percent", fraction, target="text"))
+    if kind == "money" and number is not None:
+        return in_wan_yi(number, lang) or f"{number.normalize():,f}"
+    if isinstance(value, bool):
+        return word("yes" if value else "no", lang)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}" if value.is_finite() else str(value)
     return str(value)
 
 

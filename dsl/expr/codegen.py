@@ -289,17 +289,19 @@ def _literal_value(node: ast.Node) -> Any:
     return node.value
 
 
-def generate(checked: Checked) -> tuple[str, dict[str, Any]]:
-    """Python source defining `_make(**bindings) -> evaluate(ctx)`, and the bindings.
+def generate(checked: Checked, codegen: Callable[[Checked], Codegen] = Codegen) -> tuple[str, dict[str, Any]]:
+    """Python source defining `_make(**bindings) -> evaluate(ctx)`, and the bindings
+    (`codegen`: the generator; trace.py passes one that notes each sub-expression's value).
 
     Two bodies are generated: a fast one that reads with subscripts (`ctx['x']`, `rec['f']`)
     and, when a key is missing (KeyError), the same expression reading with `.get`, where a
     missing key is null. Complete records, the usual case, take the fast path only."""
-    gen = Codegen(checked)
+    gen = codegen(checked)
     slow_body = gen.gen(checked.root)
     gen.fast = True
     fast_body = gen.gen(checked.root)
-    params = ", ".join(list(gen.bindings) + ["_fail", "_now", "_EvaluationError"])
+    extra = ["_tr"] if "_tr(" in fast_body else []
+    params = ", ".join(list(gen.bindings) + extra + ["_fail", "_now", "_EvaluationError"])
     lines = [f"def _make({params}):"]
     for name, body, fast in (("slow", slow_body, False), ("evaluate", fast_body, True)):
         lines += [f"    def {name}(ctx):", "        try:"]

@@ -2,13 +2,15 @@
 every expectation names a rule, grade, tiering, tier, flow or node that exists (BNY605)."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import STRING, EnumType, RecordType, Type
+from dsl.expr.values import Period
 from dsl.kinds.events import event_entity
 from dsl.kinds.parts import get, spec_of
-from dsl.link import LinkContext
+from dsl.link import CIRCLE, CIRCLE_FIRM, LinkContext
 from dsl.loader import Document, Path
 
 _TEXTUAL = {"string", "record", "list"}
@@ -23,6 +25,44 @@ def check_case_names(doc: Document, ctx: LinkContext) -> None:
         seen.setdefault(c["name"], i)
 
 
+def check_defaults(doc: Document, ctx: LinkContext) -> dict[str, dict]:
+    """The suite's `defaults`: each names an entity, each field one of its own (typed as a case's)."""
+    out: dict[str, dict] = {}
+    for entity, values in (spec_of(doc).get("defaults") or {}).items():
+        path = ("spec", "defaults", entity)
+        if not ctx.exists("Entity", entity):
+            ctx.diags.add("BNY605", f"defaults for `{entity}`, which is not an entity", doc.key_span(path),
+                          did_you_mean(entity, ctx.decls.names("Entity")) or "name an entity, e.g. company")
+            continue
+        _record(doc, ctx, path, values, entity)
+        out[entity] = dict(values)
+    return out
+
+
+def check_after(doc: Document, ctx: LinkContext, path: Path) -> Any:
+    """`after: 3 months` (a period) or `after: 2 days` (a duration): how far the clock moves."""
+    text = get(doc.data, path)
+    value = ctx.literal(doc, path, None) if isinstance(text, str) else None
+    if not isinstance(value, (timedelta, Period)) or (isinstance(value, timedelta) and value <= timedelta(0)) \
+            or (isinstance(value, Period) and value.months <= 0):
+        ctx.diags.add("BNY308", f"`after: {text}` is not a length of time", doc.span(path),
+                      "write a duration or a period, e.g. '2 days' or '3 months'")
+        return None
+    return value
+
+
+def check_now(doc: Document, ctx: LinkContext, path: Path, case: dict) -> None:
+    """`now: 2026-13-15` has the shape of a date but is none: an error at its line."""
+    now = case.get("now")
+    if not isinstance(now, str):
+        return
+    try:
+        (datetime.fromisoformat if "T" in now else date.fromisoformat)(now)
+    except ValueError:
+        ctx.diags.add("BNY308", f"`now: {now}` is not a real date", doc.span(path + ("now",)),
+                      "write a date that exists, e.g. '2026-03-31'")
+
+
 def given_entity(ctx: LinkContext, key: str, entities: dict[str, str]) -> str | None:
     """The entity of a `given` key: an entity name, or a collection of an entity given before it."""
     if ctx.exists("Entity", key) or key in ("org_unit", "user"):
@@ -34,9 +74,11 @@ def given_entity(ctx: LinkContext, key: str, entities: dict[str, str]) -> str | 
     return None
 
 
-def typed_records(doc: Document, ctx: LinkContext, path: Path, case: dict) -> tuple[dict[str, tuple], dict[str, str]]:
-    """The given records with typed values, and the entity of each `given` key."""
-    given: dict[str, str] = {}
+def typed_records(doc: Document, ctx: LinkContext, path: Path, case: dict,
+                  before: dict[str, str] | None = None) -> tuple[dict[str, tuple], dict[str, str]]:
+    """The given records with typed values, and the entity of each `given` key (`before`: the
+    keys given at an earlier moment of the case, whose collections a later one may add to)."""
+    given: dict[str, str] = dict(before or {})
     out: dict[str, tuple] = {}
     for key, value in (case.get("given") or {}).items():
         gpath = path + ("given", key)
@@ -95,7 +137,20 @@ def check_expectations(doc: Document, ctx: LinkContext, path: Path, case: dict, 
         if a["grade"] != "none" and a["grade"] not in grades:
             ctx.diags.add("BNY605", f"rule `{a['rule']}` has no {a['grade']} grade", doc.span(apath + ("grade",)),
                           f"its grades: {', '.join(grades)}")
-        _needs_subject(doc, ctx, apath + ("rule",), spec.get("scope"), subjects)
+        on = a.get("on")
+        if on is not None:
+            entity = on.partition("/")[0]
+            if not ctx.exists("Entity", entity) and entity != "guarantee_circle":
+                ctx.diags.add("BNY605", f"`on: {on}` names no entity `{entity}`", doc.span(apath + ("on",)),
+                              did_you_mean(entity, ctx.decls.names("Entity")) or "write entity/key, e.g. company/9131…")
+        else:
+            _needs_subject(doc, ctx, apath + ("rule",), spec.get("scope"), subjects)
+    for j, n in enumerate(expect.get("notified") or []):
+        _named(doc, ctx, epath + ("notified", j, "role"), "Role", "role")
+        if n.get("channel") is not None:
+            _named(doc, ctx, epath + ("notified", j, "channel"), "Channel", "channel")
+    for j, _ in enumerate(expect.get("started") or []):
+        _named(doc, ctx, epath + ("started", j), "Flow", "flow")
     if "tier" in expect:
         tpath = epath + ("tier",)
         tiering = _named(doc, ctx, tpath + ("tiering",), "Tiering", "tiering")
@@ -125,6 +180,16 @@ def _check_flow(doc: Document, ctx: LinkContext, path: Path, case: dict, subject
         if node not in ids:
             ctx.diags.add("BNY605", f"flow `{run['name']}` has no node `{node}`",
                           doc.key_span(path + ("flow", "decisions", node)), did_you_mean(node, ids))
+    called = list(ids)                          # a step of a flow it calls may be filled in too
+    for n in spec.get("nodes") or []:
+        sub = ctx.decls.documents.get(("Flow", str(n.get("flow")))) \
+            if isinstance(n, dict) and n.get("type") == "subflow" else None
+        if sub is not None:
+            called += [m["id"] for m in spec_of(sub).get("nodes") or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    for node in run.get("fields") or {}:
+        if node not in called:
+            ctx.diags.add("BNY605", f"flow `{run['name']}` has no node `{node}`",
+                          doc.key_span(path + ("flow", "fields", node)), did_you_mean(node, called))
     for j, node in enumerate((fexp or {}).get("path") or []):
         if node not in ids:
             ctx.diags.add("BNY605", f"flow `{run['name']}` has no node `{node}`",
@@ -152,6 +217,8 @@ def _named(doc: Document, ctx: LinkContext, path: Path, kind: str, what: str):
 
 
 def _needs_subject(doc: Document, ctx: LinkContext, path: Path, entity: Any, subjects: set) -> None:
+    if entity == CIRCLE:            # a guarantee circle is found among the given companies' guarantees
+        entity = CIRCLE_FIRM
     if isinstance(entity, str) and entity not in subjects:
         ctx.diags.add("BNY605", f"`{get(doc.data, path)}` works on a {entity}, but the case gives none",
                       doc.span(path), f"add `given: {{{entity}: {{…}}}}`")

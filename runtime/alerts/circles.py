@@ -20,11 +20,11 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dsl.link import CIRCLE
+from dsl.link import CIRCLE, CIRCLE_FIRM
 from runtime.alerts.tables import circle_members
 from runtime.records.context import Loader, RecordContext
 
-FIRM = "company"
+FIRM = CIRCLE_FIRM                   # the members are companies (dsl/link.py)
 CHUNK = 500
 
 

@@ -80,13 +80,15 @@ def _reads(rule: Any) -> str:
 
 class AlertService:
     def __init__(self, engine: Engine, *, records: Records | None = None, calendar: Any = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, flows: FlowService | None = None):
+        """`flows`: the flow service that starts disposal flows (default: one on the same engine,
+        calendar and clock; `banyan test` hands in one with its own directory)."""
         upgrade(engine)
         self.engine = engine
         self.records = records or Records(engine)
         self.calendar = calendar if calendar is not None else LiveCalendar(self.records.refresh)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self._flows: FlowService | None = None
+        self._flows: FlowService | None = flows
 
     def calendar_now(self) -> Any:
         """The business calendar as deployed now, read once for a batch of evaluations."""

@@ -114,3 +114,47 @@ def list_errors(rule: str | None, limit: int, fmt: str, env: str | None) -> None
         for x in e["errors"]:
             click.echo(f"{e['rule']} {e['subject']['entity']} {e['subject']['key']}: `{x['expression']}` "
                        f"({x['where']}) could not be evaluated, at {when(e['at'])}")
+
+
+@alerts.command("explain")
+@click.argument("rule")
+@click.argument("subject")
+@click.option("--at", "at", default=None, metavar="DATE", help="As of this date (default: now).")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json"]))
+@env_option
+@handle_errors
+def explain_cmd(rule: str, subject: str, at: str | None, fmt: str, env: str | None) -> None:
+    """Why SUBJECT (a record's key; GC123 for a guarantee circle) has its grade under RULE: each
+    grade's condition with the value of every part of it (null marked, what was not needed said
+    so), the evidence, and how far the grades that do not hold are from holding. Nothing is written."""
+    from rich.cells import cell_len
+
+    from runtime.alerts.explain import explain_subject, explanation_view
+    service = _service(env)
+    lang = env_lang()
+    exp, about = explain_subject(service, rule, subject, at=_at(at))
+    view = explanation_view(exp, about, lang)
+    if fmt == "json":
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    name = f" {view['subject']['name']}" if view["subject"]["name"] else ""
+    click.echo(f"{rule} on {view['subject']['entity']} {view['subject']['key']}{name}, at {when(view['subject']['at'])}")
+    click.echo(f"grade: {view['grade'] or 'none'}")
+    for g in view["grades"]:
+        click.echo(f"\n{g['grade']}: {g['verdict']}")
+        for s in g["steps"]:
+            s["shown"] = s["text"] + (f" ({s['label']})" if s["label"] else "")
+        width = min(72, max((2 * s["depth"] + cell_len(s["shown"]) for s in g["steps"]), default=0))
+        for s in g["steps"]:
+            text = "  " * s["depth"] + s["shown"]
+            while cell_len(text) > width:
+                text = text[:-2] + "…"
+            click.echo(f"  {text}{' ' * (width - cell_len(text))}  = {s['value']}")
+        if g["error"]:
+            click.echo(f"  ! {g['error']}")
+        for n in g["near"]:
+            click.echo(f"  ↳ {n['words']}")
+    if view["evidence"]:
+        click.echo("\nevidence:")
+        for e in view["evidence"]:
+            click.echo(f"  {e['label']}: {e['value']}" + (f"  (! {e['error']})" if e["error"] else ""))

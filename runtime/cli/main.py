@@ -7,6 +7,7 @@ does the same inside the operational commands, with field problems); anything el
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -56,6 +57,10 @@ class _Banyan(click.Group):
         except BanyanError as exc:
             click.secho(f"error: {exc.code}: {exc.render(env_lang())}", fg="red", err=True)
             sys.exit(2)
+        except BrokenPipeError:             # `banyan … | head`: the reader has what it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except Exception:  # noqa: BLE001 - the last resort: a bug, told without Python's words
             with tempfile.NamedTemporaryFile("w", prefix="banyan-error-", suffix=".log", delete=False) as log:
                 traceback.print_exc(file=log)

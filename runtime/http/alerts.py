@@ -3,7 +3,8 @@ and one alert with its timeline, both cut to the asker's org scope (an alert on 
 not read is the 404 an unknown one gets), and a person's actions on an open alert:
 `POST /alerts/{id}/acknowledge`, `/comment` (`{"text": …}`), `/assign` (`{"to": a user name}`) and
 `/close` (`{"text": the reason}`), the last two with the `alerts.close` permission. An alert's view
-lists what its automatic actions did (`actions`: the disposal flow started, the records changed)."""
+lists what its automatic actions did (`actions`: the disposal flow started, the records changed);
+`GET /alerts/{id}/explain` says why its subject has its grade (engine/alerts/explain)."""
 from __future__ import annotations
 
 from typing import Callable, Literal
@@ -11,8 +12,10 @@ from typing import Callable, Literal
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from runtime.alerts.explain import explain_subject, explanation_view
 from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
+from runtime.http.errors import request_lang
 from runtime.http.params import DbId
 
 
@@ -41,6 +44,16 @@ def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | N
     @router.get("/{alert_id}")
     def one(alert_id: DbId, request: Request) -> dict:
         return service.get(alert_id, scope=scope_of(request))
+
+    @router.get("/{alert_id}/explain")
+    def explained(alert_id: DbId, request: Request) -> dict:
+        """Why the alert's subject has its grade on today's data: each grade's condition with the
+        value of every part, the evidence and the near misses (`banyan alerts explain`). A roll-up
+        on a group has no condition of its own: 404 with the words that say to explain a member."""
+        scope = scope_of(request)
+        a = service.get(alert_id, scope=scope)          # out of scope: the unknown alert's 404
+        exp, about = explain_subject(service, a["rule"], a["subject"]["key"], scope=scope)
+        return explanation_view(exp, about, request_lang(request))
 
     @router.post("/{alert_id}/{action}")
     def act(alert_id: DbId, action: Literal["acknowledge", "comment", "assign", "close"], request: Request,

@@ -6,7 +6,6 @@ alert is the 404 an unknown one gets. The menu's badge counts the reader's open 
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from dsl.bank_time import moment_text
 from dsl.errors import words
-from dsl.link import CIRCLE
-from dsl.values.writer import write_value
+from dsl.link import CIRCLE, CIRCLE_FIRM
+from forms.display import value_text
+from runtime.alerts.explain import explain_subject, explanation_view
 from runtime.alerts.notify import GRADE_LABELS, grade_label
 from runtime.alerts.service import ORDERS
 from runtime.alerts.store import AlertError
@@ -25,12 +25,10 @@ from runtime.http.params import DbId
 from runtime.records.listing import record_labels
 from runtime.web.alert_service import service_of
 from runtime.web.context import NavItem, WebContext, redirect, register_nav
-from runtime.web.inbox import amount_text
 from runtime.web.lookup import pickable
 from runtime.web.text import text
 
 GRADES = ("red", "orange", "yellow")
-CIRCLE_FIRM = "company"                  # a guarantee circle's members (runtime/alerts/circles.py)
 OPPORTUNITY = "opportunity"              # the chip and CSS class of an `opportunity` rule's alerts
 STATUSES = ("open", "lifted", "closed", "all")
 LIMIT = 500
@@ -159,8 +157,18 @@ def alert_pages(web: WebContext) -> APIRouter:
                                   for m in a["circle"]["members"]],
                       "others": words("alerts.page.circle_others", lang, n=a["circle"]["others"])
                       if a["circle"]["others"] else ""}
+        trace = None
+        rule_doc = web.records.refresh().bundle.documents.get(("AlertRule", a["rule"]))
+        if rule_doc is not None and rule_doc.scope == a["subject"]["entity"] and a["subject"]["key"]:
+            try:                            # why, on today's data (a roll-up on a group has no condition of its own)
+                exp, about = explain_subject(service, a["rule"], a["subject"]["key"], scope=web.scope(user))
+                trace = explanation_view(exp, about, lang)
+                for g in trace["grades"]:
+                    g["label"] = grade_label(g["grade"], rule_doc.category)[lang]
+            except AlertError:
+                trace = None
         return web.page(request, "alert.html", status, title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
-                        circle=circle,
+                        circle=circle, trace=trace,
                         evidence=evidence, timeline=timeline, subject_link=link, acknowledged=acknowledged,
                         may_close=user.can("alerts.close"), problem=problem, disposal=disposal,
                         pick=[(p["name"], f"{p['label']} · {p['unit_label']}") for p in pickable(web, user, lang)]
@@ -228,14 +236,8 @@ def _value(value: Any, lang: str, kind: str | None = None) -> str:
     """An evidence value as people read it: a percent as 106.0014% (to 4 places: 15.5%, not
     15.4999999997666…%), money as 6,234万 (the value
     model's writer and the pages' amounts), members per grade in words, lists joined."""
-    if kind == "percent" and value is not None:
-        try:                    # a ratio a rule computed has 28 digits: people read 4 places of a point
-            fraction = Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-            return str(write_value("percent", fraction, target="text"))
-        except InvalidOperation:
-            return str(value)
-    if kind == "money" and value is not None:
-        return amount_text(value, lang) or str(value)
+    if kind in ("percent", "money") and value is not None:
+        return value_text(value, kind, lang)
     if isinstance(value, dict) and set(value) <= set(GRADES):
         return "，".join(f"{GRADE_LABELS[g][lang]} {n}" for g, n in value.items()) if lang == "zh" else \
             ", ".join(f"{GRADE_LABELS[g][lang]} {n}" for g, n in value.items())

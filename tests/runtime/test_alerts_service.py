@@ -4,6 +4,7 @@ in the transaction that moves the feed's cursor; every step is on the alert's ti
 audit chain; at most one open alert per rule and subject. SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -199,6 +200,26 @@ def test_the_cli_scans_and_lists(bank, monkeypatch):
     assert "#1 Yellow overdue C1: 甲公司 has overdue loans [open]" in listed.output
     bad = runner.invoke(main, ["alerts", "scan", "--at", "2026-13-01"])
     assert bad.exit_code == 2 and "not a date" in bad.output and "Traceback" not in bad.output
+
+
+def test_the_cli_explains_a_grade(bank, monkeypatch):
+    engine, records, service, clock, db_url = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 40}, actor="ann")
+    monkeypatch.setenv("BANYAN_DATABASE_URL", db_url)
+    monkeypatch.setenv("BANYAN_LANG", "zh")
+    runner = CliRunner()
+    out = runner.invoke(main, ["alerts", "explain", "overdue", "C1"])
+    assert out.exit_code == 0, out.output
+    assert "grade: orange" in out.output
+    assert "red: 不成立" in out.output and "orange: 成立" in out.output
+    assert "max(loans, l -> l.overdue_days) > 90" in out.output
+    assert "max(loans, l -> l.overdue_days) 为 40，需 > 90，相差 50" in out.output     # how far red is
+    assert "最长逾期天数: 40" in out.output
+    data = json.loads(runner.invoke(main, ["alerts", "explain", "overdue", "C1", "--format", "json"]).output)
+    assert data["grade"] == "orange" and [g["grade"] for g in data["grades"]] == ["red", "orange", "yellow"]
+    assert rows(engine) == []                                   # nothing written
+    unknown = runner.invoke(main, ["alerts", "explain", "overdue", "C9"])
+    assert unknown.exit_code == 2 and "C9" in unknown.output and "Traceback" not in unknown.output
 
 
 def test_a_scheduled_rule_is_scanned_when_its_time_comes(db_url, tmp_path, monkeypatch):

@@ -162,6 +162,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/ui/flow-instances/{instance_id}"): "record",
     # -- lists of records ----------------------------------------------------------------------------
     ("GET", "/alerts/{alert_id}"): "record",
+    ("GET", "/alerts/{alert_id}/explain"): "record",
     ("POST", "/alerts/{alert_id}/{action}"): "record",
     ("POST", "/ui/alerts/{alert_id}"): "record",
     ("GET", "/ui/alerts/{alert_id}"): "record",
@@ -768,6 +769,7 @@ PROBES: list[Probe] = [
                                                          lambda w, s: T(w, "task", s).id)),
     Probe("GET", "/ui/flow-instances/{instance_id}", get("/ui/flow-instances/{instance_id}", "{instance_id}")),
     Probe("GET", "/alerts/{alert_id}", get("/alerts/{alert_id}", "{alert_id}")),
+    Probe("GET", "/alerts/{alert_id}/explain", get("/alerts/{alert_id}/explain", "{alert_id}")),
     Probe("GET", "/ui/alerts/{alert_id}", get("/ui/alerts/{alert_id}", "{alert_id}")),
     Probe("POST", "/alerts/{alert_id}/{action}", lambda w, u, s: Req(
         "POST", f"/alerts/{T(w, 'alert', s).id}/comment", json={"text": "矩阵"}, idents=(str(T(w, "alert", s).id),))),

@@ -1,0 +1,169 @@
+"""`banyan test`: a bundle's TestSuites run against a throwaway database — given records through
+the records service, the alert rules at the case's `now`, differences at the case's lines."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dsl.compiler import compile_path
+from runtime.cli.main import main
+from runtime.testing.runner import run_bundle
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+SUITE = """\
+apiVersion: banyan/v1
+kind: TestSuite
+metadata:
+  name: runner_checks
+  label: {zh: 运行器检查, en: Runner checks}
+  owner: risk_management
+spec:
+  defaults:
+    company: {legal_form: limited_liability, industry: manufacturing, registered_capital: 1亿,
+              established_on: 2010-01-01, region: '310000', branch: sh_branch, status: operating}
+    external_event: {severity: high, source: credit_china, amount: 120万}
+  cases:
+    - name: a listing is red
+      now: '2026-05-01'
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司}
+        events:
+          - {event_no: X000001, type: dishonest_debtor, occurred_on: 2026-04-20, title: 列入失信被执行人名单}
+      expect:
+        alerts: [{rule: dishonest_debtor_listed, grade: red, on: company/91420100MA4K7L3P2E}]
+        notified: [{role: risk_manager, channel: email}, {role: chief_risk_officer}]
+        started: [major_risk_disposal]
+      then:
+        - after: 3 months
+          expect:
+            alerts: [{rule: dishonest_debtor_listed, grade: red}]
+            started: []
+        - after: 2 days
+          expect:
+            alerts: []
+            notified: [{role: legal_compliance, channel: sms}]
+    - name: a listing said to raise nothing
+      now: '2026-05-01'
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司}
+        events:
+          - {event_no: X000001, type: dishonest_debtor, occurred_on: 2026-04-20, title: 列入失信被执行人名单}
+      expect:
+        alerts: []
+    - name: a company without its name
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E}
+      expect:
+        alerts: []
+    - name: a quiet company
+      now: '2026-05-01'
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司}
+      expect:
+        alerts: [{rule: dishonest_debtor_listed, grade: none}]
+    - name: a tier nobody can run yet
+      given:
+        group: {code: G0002, name: 南方能源集团, industry: energy, lead_branch: gz_branch, recognized_on: 2020-01-01}
+      expect:
+        tier: {tiering: group_value_matrix, tier: opportunity_adjustment}
+"""
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("bundle") / "configs"
+    shutil.copytree(CONFIGS, root, ignore=shutil.ignore_patterns("tests"))
+    (root / "tests").mkdir()
+    (root / "tests" / "runner_checks.yaml").write_text(SUITE, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(bundle_dir):
+    result = compile_path(str(bundle_dir))
+    assert result.ok, result.diagnostics
+    return run_bundle(result.bundle)
+
+
+def _line(text: str, marker: str, then: str | None = None) -> int:
+    """The 1-based line of `marker` (of the first `then` after it, when given)."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if marker in line)
+    if then is not None:
+        at = next(i for i, line in enumerate(lines) if i > at and then in line)
+    return at + 1
+
+
+def test_each_case_is_judged_on_its_own_database(report):
+    by_name = {r.case: r for r in report.results}
+    listed = by_name["a listing is red"]
+    assert listed.status == "failed"                      # its first two moments hold; the third is wrong twice
+    assert [(d.what, d.span.line) for d in listed.differences] == [
+        ("alerts", _line(SUITE, "after: 2 days", "expect:")),
+        ("notified", _line(SUITE, "{role: legal_compliance, channel: sms}"))]
+    assert listed.differences[1].got == "nothing sent"
+    assert by_name["a quiet company"].status == "passed"            # the first case's alert is not here
+    failed = by_name["a listing said to raise nothing"]
+    assert failed.status == "failed"
+    [d] = failed.differences
+    assert d.got == "dishonest_debtor_listed red on company/91420100MA4K7L3P2E"
+    assert d.span.line == _line(SUITE, "a listing said to raise nothing", "expect:")
+    assert report.counts() == {"passed": 1, "failed": 2, "error": 1, "not run": 1}
+    assert not report.ok() and not report.ok(allow_not_run=True)
+
+
+def test_a_record_the_field_rules_refuse_is_an_error_at_its_line(report):
+    bad = next(r for r in report.results if r.case == "a company without its name")
+    assert bad.status == "error"
+    [d] = bad.differences
+    assert d.what == "given" and "name" in d.got and "Traceback" not in d.got
+    assert d.span.line == _line(SUITE, "company: {credit_code: 91420100MA4K7L3P2E}")
+
+
+def test_tier_cases_are_not_run_with_the_reason(report):
+    tier = next(r for r in report.results if r.case == "a tier nobody can run yet")
+    assert tier.status == "not run" and "tiering" in tier.reason
+
+
+def test_coverage_counts_the_grades_that_fired(report):
+    cov = report.coverage
+    assert cov.grades[("dishonest_debtor_listed", "red")] is True
+    assert cov.grades[("loan_overdue", "red")] is False
+    assert any(k[0] == "dishonest_debtor_listed" and hit for k, hit in cov.actions.items())   # its start_flow ran
+
+
+def test_cli_exit_codes_text_and_json(bundle_dir, tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(main, ["test", str(bundle_dir)])
+    assert out.exit_code == 1, out.output
+    assert "✗ a listing said to raise nothing" in out.output
+    assert f"runner_checks.yaml:{_line(SUITE, 'a listing said to raise nothing', 'expect:')}" in out.output
+    assert "1 passed, 2 failed, 1 error, 1 not run" in out.output
+    data = json.loads(runner.invoke(main, ["test", str(bundle_dir), "--format", "json", "--coverage"]).output)
+    assert data["counts"]["passed"] == 1 and data["ok"] is False
+    assert "loan_overdue red" in data["coverage"]["missing"]["grades"]
+    # a suite that only passes, and a tier case: 0 with --allow-not-run, 1 without
+    good = tmp_path / "good"
+    shutil.copytree(bundle_dir, good)
+    third = SUITE[SUITE.index("        - after: 2 days"):SUITE.index("    - name: a listing said to raise nothing")]
+    text = SUITE.replace(third, "")
+    text = text.split("    - name: a listing said to raise nothing")[0] + text[text.index("    - name: a quiet company"):]
+    (good / "tests" / "runner_checks.yaml").write_text(text, encoding="utf-8")
+    assert runner.invoke(main, ["test", str(good)]).exit_code == 1
+    passed = runner.invoke(main, ["test", str(good), "--allow-not-run"])
+    assert passed.exit_code == 0, passed.output
+    assert runner.invoke(main, ["test", str(good), "--suite", "nope"]).exit_code == 2
+
+
+def test_an_impossible_now_does_not_compile(bundle_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(bundle_dir, bad)
+    (bad / "tests" / "runner_checks.yaml").write_text(SUITE.replace("'2026-05-01'", "'2026-13-15'", 1), encoding="utf-8")
+    out = CliRunner().invoke(main, ["test", str(bad)])
+    assert out.exit_code == 2
+    assert "BNY308" in out.output and "2026-13-15" in out.output
