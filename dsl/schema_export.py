@@ -11,11 +11,11 @@ BUNDLE_SCHEMA_FILE = "banyan.json"
 
 
 def kind_schemas() -> dict[str, dict]:
-    """{file name: schema} for every kind, plus one schema that picks the kind by `kind:`."""
+    """{file name: schema} for every kind, plus one schema that picks the kind by `kind:` (its
+    `$ref`s name the kinds' files; no schema has an `$id`, so they resolve beside it, offline)."""
     out = {f"{k.file_stem}.json": k.schema for k in KINDS.values()}
     out[BUNDLE_SCHEMA_FILE] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://banyan.dev/schemas/banyan.json",
         "title": "Any Banyan document",
         "type": "object",
         "required": ["apiVersion", "kind"],

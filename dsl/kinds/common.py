@@ -32,11 +32,17 @@ DURATION = {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(m|h|d|w|min|minute
 ROLE_LIST = {"type": "array", "items": NAME, "uniqueItems": True}
 
 
+def schema_stem(kind: str) -> str:
+    """The schema file name of a kind, without `.json`: AlertRule -> alert_rule."""
+    return "".join(("_" if ch.isupper() and i else "") + ch.lower() for i, ch in enumerate(kind))
+
+
 def envelope(kind: str, spec: dict, description: str) -> dict:
-    """The full schema of one kind: the apiVersion/kind/metadata/spec envelope around its spec."""
+    """The full schema of one kind: the apiVersion/kind/metadata/spec envelope around its spec.
+    No `$id`: a schema's address is its file (`schema_stem(kind).json`), so banyan.json's relative
+    `$ref`s resolve beside it and a validator never goes to the network for them."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://banyan.dev/schemas/{kind.lower()}.json",
         "title": f"Banyan {kind}",
         "description": description,
         "type": "object",

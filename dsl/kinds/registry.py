@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from jsonschema import Draft202012Validator
 
+from dsl.kinds.common import schema_stem
+
 if TYPE_CHECKING:
     from dsl.link import Declarations, LinkContext
     from dsl.loader import Document
@@ -29,13 +31,8 @@ class KindDef:
 
     @property
     def file_stem(self) -> str:
-        """The schema file name: AlertRule -> alert_rule."""
-        out = []
-        for i, ch in enumerate(self.kind):
-            if ch.isupper() and i:
-                out.append("_")
-            out.append(ch.lower())
-        return "".join(out)
+        """The schema file name: AlertRule -> alert_rule (what banyan.json's `$ref`s name)."""
+        return schema_stem(self.kind)
 
 
 KINDS: dict[str, KindDef] = {}
