@@ -21,6 +21,8 @@ ingest_e2e: events per second from `POST /events` (batches of 100, 4 concurrent 
   disposal flow and outbox row is committed (the change feed drained by the alert worker, its time
   included): a mix of negative news, litigation and 失信 listings over the demo bank's companies
   (target >= 2,000/s). `--quick`: 2,000 events over demo scale 0.1; full: 10,000 over scale 1.
+banyan_test_configs: wall time of `banyan test configs/ --allow-not-run` in its own process (issue 14:
+  reported), median of 3 runs (`--quick`: 1).
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -270,6 +274,22 @@ def ingest_e2e(scale: float, n: int) -> tuple[float, int]:
     return n / took, opened
 
 
+# -- banyan test configs/ -----------------------------------------------------------------------
+def business_tests(rounds: int) -> tuple[float, str]:
+    """Wall time of `banyan test configs/ --allow-not-run` as an operator runs it (a process of its
+    own: compiling the bundle, a throwaway database per case), median of `rounds`."""
+    times, summary = [], ""
+    for _ in range(rounds):
+        start = time.perf_counter()
+        done = subprocess.run([str(Path(sys.executable).with_name("banyan")), "test", str(ROOT / "configs"),
+                               "--allow-not-run"], capture_output=True, text=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"banyan test configs/ failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        summary = [line for line in done.stdout.splitlines() if " passed" in line][-1]
+    return statistics.median(times), summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="demo scale 0.1, 2,000 events")
@@ -295,6 +315,9 @@ def main() -> None:
     per_s, opened = ingest_e2e(scale, 2000 if args.quick else 10000)
     rows.append(metric("ingest_e2e", per_s, "events/s"))
     print(f"(ingest: {opened} alerts opened by the events)")
+    took, cases = business_tests(1 if args.quick else 3)
+    rows.append(metric("banyan_test_configs", took, "s"))
+    print(f"(banyan test configs/: {cases})")
     report("alerts", rows)
 
 

@@ -119,7 +119,8 @@ def _words(exc: BanyanError) -> str:
         return head
     parts = [(".".join(str(x) for x in p.get("loc") or ()) + ": " if p.get("loc") else "") + str(p.get("msg"))
              for p in problems]
-    return f"{head}: {'; '.join(parts)}"
+    missing = [part for part in parts if part not in head]      # a head that lists them already is enough
+    return f"{head}: {'; '.join(missing)}" if missing else head
 
 
 def run_case(sandbox: Sandbox, suite: Any, case: Any, seen: _Seen) -> CaseResult:

@@ -60,6 +60,16 @@ spec:
         company: {credit_code: 91420100MA4K7L3P2E}
       expect:
         alerts: []
+    - name: a computed field given a value
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司, debt_ratio: 50%}
+      expect:
+        alerts: []
+    - name: a group that is not there
+      given:
+        company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司, group: G9999}
+      expect:
+        alerts: []
     - name: a quiet company
       now: '2026-05-01'
       given:
@@ -113,7 +123,7 @@ def test_each_case_is_judged_on_its_own_database(report):
     [d] = failed.differences
     assert d.got == "dishonest_debtor_listed red on company/91420100MA4K7L3P2E"
     assert d.span.line == _line(SUITE, "a listing said to raise nothing", "expect:")
-    assert report.counts() == {"passed": 1, "failed": 2, "error": 1, "not run": 1}
+    assert report.counts() == {"passed": 1, "failed": 2, "error": 3, "not run": 1}
     assert not report.ok() and not report.ok(allow_not_run=True)
 
 
@@ -123,6 +133,14 @@ def test_a_record_the_field_rules_refuse_is_an_error_at_its_line(report):
     [d] = bad.differences
     assert d.what == "given" and "name" in d.got and "Traceback" not in d.got
     assert d.span.line == _line(SUITE, "company: {credit_code: 91420100MA4K7L3P2E}")
+
+
+@pytest.mark.parametrize("case, field, words", [("a computed field given a value", "debt_ratio", "calculated"),
+                                                ("a group that is not there", "group", "G9999")])
+def test_what_no_other_door_accepts_is_refused_here_too(report, case, field, words):
+    bad = next(r for r in report.results if r.case == case)
+    [d] = bad.differences
+    assert bad.status == "error" and f"{field}: " in d.got and words in d.got and d.got.count(words) == 1
 
 
 def test_tier_cases_are_not_run_with_the_reason(report):
@@ -143,7 +161,7 @@ def test_cli_exit_codes_text_and_json(bundle_dir, tmp_path):
     assert out.exit_code == 1, out.output
     assert "✗ a listing said to raise nothing" in out.output
     assert f"runner_checks.yaml:{_line(SUITE, 'a listing said to raise nothing', 'expect:')}" in out.output
-    assert "1 passed, 2 failed, 1 error, 1 not run" in out.output
+    assert "1 passed, 2 failed, 3 error, 1 not run" in out.output
     data = json.loads(runner.invoke(main, ["test", str(bundle_dir), "--format", "json", "--coverage"]).output)
     assert data["counts"]["passed"] == 1 and data["ok"] is False
     assert "loan_overdue red" in data["coverage"]["missing"]["grades"]
@@ -153,6 +171,7 @@ def test_cli_exit_codes_text_and_json(bundle_dir, tmp_path):
     third = SUITE[SUITE.index("        - after: 2 days"):SUITE.index("    - name: a listing said to raise nothing")]
     text = SUITE.replace(third, "")
     text = text.split("    - name: a listing said to raise nothing")[0] + text[text.index("    - name: a quiet company"):]
+    assert "without its name" not in text and "computed field" not in text
     (good / "tests" / "runner_checks.yaml").write_text(text, encoding="utf-8")
     assert runner.invoke(main, ["test", str(good)]).exit_code == 1
     passed = runner.invoke(main, ["test", str(good), "--allow-not-run"])
