@@ -21,6 +21,8 @@ ingest_e2e: events per second from `POST /events` (batches of 100, 4 concurrent 
   disposal flow and outbox row is committed (the change feed drained by the alert worker, its time
   included): a mix of negative news, litigation and 失信 listings over the demo bank's companies
   (target >= 2,000/s). `--quick`: 2,000 events over demo scale 0.1; full: 10,000 over scale 1.
+backtest_21_months: `banyan alerts backtest` of one candidate rule (debt ratio 65% instead of 70%) at the
+  21 month-ends 2025-01..2026-09 over the demo bank (scale 1; `--quick` 0.1), median of 3 (target < 30 s).
 banyan_test_configs: wall time of `banyan test configs/ --allow-not-run` in its own process (issue 14:
   reported), median of 3 runs (`--quick`: 1).
 """
@@ -274,6 +276,36 @@ def ingest_e2e(scale: float, n: int) -> tuple[float, int]:
     return n / took, opened
 
 
+# -- backtest_21_months --------------------------------------------------------------------------
+def backtest_21_months(scale: float, rounds: int) -> tuple[float, int]:
+    """One candidate rule (debt_ratio_high at 65% instead of 70%) against the deployed one at the
+    21 month-ends from 2025-01 to 2026-09 over the demo bank, as `banyan alerts backtest` runs it
+    in process (the candidate compiled once); median of `rounds`, and the differences found."""
+    from dsl.compiler import compile_path
+    from runtime.alerts.backtest import backtest
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("BANYAN_SECRET_FILE", str(Path(tmp) / "secret"))
+        base = Path(tmp) / "seeded.db"
+        seeded(base, scale)
+        candidate = Path(tmp) / "candidate"
+        shutil.copytree(ROOT / "configs", candidate, ignore=shutil.ignore_patterns("tests"))
+        rule = candidate / "alerts" / "debt_ratio_high.yaml"
+        rule.write_text(rule.read_text(encoding="utf-8").replace("debt_ratio > 70%", "debt_ratio > 65%"),
+                        encoding="utf-8")
+        bundle = compile_path(str(candidate)).bundle
+        engine = make_engine(f"sqlite:///{base}")
+        service = AlertService(engine)
+        service.records.refresh()
+        times, found = [], 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            done = backtest(service, bundle, start="2025-01", end="2026-09", rule_names=["debt_ratio_high"])
+            times.append(time.perf_counter() - start)
+            found = len(done.changes)
+        engine.dispose()
+    return statistics.median(times), found
+
+
 # -- banyan test configs/ -----------------------------------------------------------------------
 def business_tests(rounds: int) -> tuple[float, str]:
     """Wall time of `banyan test configs/ --allow-not-run` as an operator runs it (a process of its
@@ -315,6 +347,9 @@ def main() -> None:
     per_s, opened = ingest_e2e(scale, 2000 if args.quick else 10000)
     rows.append(metric("ingest_e2e", per_s, "events/s"))
     print(f"(ingest: {opened} alerts opened by the events)")
+    took, found = backtest_21_months(scale, 3)
+    rows.append(metric("backtest_21_months", took, "s"))
+    print(f"(backtest: {found} alerts the 65% candidate adds over 21 month-ends)")
     took, cases = business_tests(1 if args.quick else 3)
     rows.append(metric("banyan_test_configs", took, "s"))
     print(f"(banyan test configs/: {cases})")

@@ -6,7 +6,8 @@ not fall 20% year on year. Distressed firms (about 6%) trip exactly the rules of
 recorded in `planted["distressed"]` (credit code -> kind):
 
 - cash_flow       operating cash flow < 0 in the last 2, 3 or 4 quarters
-- leverage        debt ratio > 70% and rising in each of the last 4 quarters
+- leverage        debt ratio rising in each of the last 4 quarters, from 67–69% into the 70s (above
+                  70% in the last 3: a backtest of a 65% threshold sees it a quarter earlier)
 - interest_cover  interest cover (EBIT / interest expense) < 1 in the last 2 quarters
 - revenue_drop    revenue down more than 20% year on year in the last 2 quarters
 - composite       all four (these firms also get overdue loans and bad external events)
@@ -85,7 +86,7 @@ def _company_quarters(rng: random.Random, assets0: float, kind: str | None) -> l
     for t in range(QUARTERS):
         assets *= 1 + rng.gauss(0.012, 0.006)
         if leverage and t >= 4:
-            ratio = 0.68 + (t - 3) * step
+            ratio = 0.64 + (t - 3) * step
         else:
             ratio = min(0.66, max(0.2, debt_ratio0 + rng.gauss(0, 0.01)))
         liabilities = assets * ratio

@@ -158,3 +158,60 @@ def explain_cmd(rule: str, subject: str, at: str | None, fmt: str, env: str | No
         click.echo("\nevidence:")
         for e in view["evidence"]:
             click.echo(f"  {e['label']}: {e['value']}" + (f"  (! {e['error']})" if e["error"] else ""))
+
+
+@alerts.command("backtest")
+@click.argument("path", type=click.Path())
+@click.option("--from", "start", required=True, metavar="YYYY-MM", help="The first month-end.")
+@click.option("--to", "end", required=True, metavar="YYYY-MM", help="The last month-end.")
+@click.option("--rule", "rules", multiple=True, help="Only this rule (repeatable; default: every rule).")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "csv", "json"]))
+@env_option
+@handle_errors
+def backtest_cmd(path: str, start: str, end: str, rules: tuple[str, ...], fmt: str, env: str | None) -> None:
+    """Before deploying the bundle at PATH: evaluate its alert rules and the deployed ones at every
+    month-end from --from to --to over the records as they stood then, and list the alerts that
+    would open, disappear or change grade, by month, grade and branch, with the subjects. Nothing
+    is written."""
+    import csv
+    from collections import Counter
+
+    from dsl.compiler import compile_path
+    from engine.alerts.backtest import SpanError, month_ends
+    from runtime.alerts.backtest import backtest
+    compiled = compile_path(path)
+    if not compiled.ok:
+        fail(f"{path} does not compile; `banyan validate {path}` shows why")
+    try:
+        month_ends(start, end)
+    except SpanError as exc:
+        fail(str(exc))
+    service = _service(env)
+    done = backtest(service, compiled.bundle, start=start, end=end, rule_names=list(rules) or None,
+                    progress=(lambda m: click.echo(f"  {m.isoformat()[:7]} …", err=True)) if fmt == "text" else None)
+    rows = [c.to_dict() for c in done.changes]
+    if fmt == "json":
+        click.echo(json.dumps({"from": start, "to": end, "rules": done.rules, "notes": done.notes, "changes": rows},
+                              ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        out = csv.DictWriter(sys.stdout, fieldnames=["month", "rule", "kind", "deployed", "candidate", "subject",
+                                                     "name", "branch"], lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+        return
+    click.echo(f"{', '.join(done.rules)}: {len(done.months)} month-ends, {len(rows)} difference(s)")
+    per_month = Counter((r["month"], r["kind"], r["candidate"] or r["deployed"]) for r in rows)
+    for month in sorted({r["month"] for r in rows}):
+        parts = [f"{kind} {grade} {n}" for (m, kind, grade), n in sorted(per_month.items()) if m == month]
+        click.echo(f"  {month}: {', '.join(parts)}")
+    branches = Counter(r["branch"] or "—" for r in rows)
+    if branches:
+        click.echo("by branch: " + ", ".join(f"{b} {n}" for b, n in branches.most_common()))
+    for r in rows[:50]:
+        click.echo(f"  {r['month']} {r['rule']} {r['kind']:<10} {r['deployed'] or '—':>6} → {r['candidate'] or '—':<6} "
+                   f"{r['subject']} {r['name']} ({r['branch'] or '—'})")
+    if len(rows) > 50:
+        click.echo(f"  … and {len(rows) - 50} more (--format csv or json lists them all)")
+    for note in done.notes:
+        click.echo(f"note: {note}")

@@ -81,10 +81,17 @@ class EntityRules:
         """A new record's full set of stored values: given, else the default, else null."""
         return {f.name: values[f.name] if f.name in values else self.defaults.get(f.name) for f in self.stored}
 
-    def compute(self, values: dict[str, Any], ctx: Any, problems: list[Problem], new: bool = False) -> None:
+    def compute(self, values: dict[str, Any], ctx: Any, problems: list[Problem], new: bool = False,
+                only: Any = None) -> None:
         """Computed fields in dependency order. For a new record (`new`), a field that reads only
         collections (all still empty) and not the clock has one value for every record: it is
-        evaluated once and reused."""
+        evaluated once and reused. `only`: just these fields (a backtest's, with what they read);
+        the others keep their values."""
+        if only is not None:
+            for f in self.computed:
+                if f.name in only:
+                    values[f.name] = self._evaluate(f, ctx, problems)
+            return
         if new and self._new_ready is not None:
             values.update(self._new_ready)
             return

@@ -1,0 +1,114 @@
+"""`banyan alerts backtest`: a candidate bundle's alert rules against the deployed ones at every
+month-end of a span, over the records as they stood then (runtime/records/asof.py), and what
+would have been different (engine/alerts/backtest.py). Nothing is written."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+
+from dsl.bank_time import bank_timezone
+from engine.alerts.backtest import Change, differences, month_ends
+from engine.alerts.evaluate import evaluate
+from runtime.alerts import circles
+from runtime.alerts.notify import unit_of
+from runtime.alerts.store import AlertError
+from runtime.records.asof import AsOfLoader, needed
+from runtime.records.context import RecordContext
+
+NOTE_IN_PLACE = ("fields changed in place (a loan's overdue days, a facility's status) are read as they are "
+                 "today; records with a time field (statements, events, transactions, loans by disbursement) "
+                 "count from their own dates, and computed fields are worked out again for each month-end")
+
+
+@dataclass
+class Backtest:
+    months: list[date]
+    rules: list[str]
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    subjects: int = 0
+
+
+def _reads(rule: Any) -> str:
+    texts = [g.when.text for g in rule.grades] + [e.value.text for e in rule.evidence]
+    return " ".join(texts)
+
+
+def backtest(service: Any, candidate: Any, *, start: str, end: str, rule_names: Iterable[str] | None = None,
+             progress: Callable[[date], None] | None = None) -> Backtest:
+    """Every month-end from `start` to `end` (YYYY-MM): the deployed rules and `candidate`'s (a
+    compiled bundle) graded over each subject as the records stood then."""
+    live = service.records.refresh()
+    deployed = {r.name: r for r in service.rules(live)}
+    proposed = {n: d for (k, n), d in candidate.documents.items() if k == "AlertRule"}
+    names = sorted(rule_names) if rule_names else sorted(set(deployed) | set(proposed))
+    for n in names:
+        if n not in deployed and n not in proposed:
+            raise AlertError(f"no alert rule `{n}` in the candidate or the deployment", code="unknown_rule",
+                             status=404)
+    _same_entities(live, candidate, [proposed.get(n) or deployed[n] for n in names])
+    result = Backtest(month_ends(start, end), names, notes=[NOTE_IN_PLACE])
+    by_scope: dict[str, list[str]] = {}
+    for n in names:
+        scope = (proposed.get(n) or deployed[n]).scope
+        if scope == circles.CIRCLE:
+            result.notes.append(f"`{n}` watches guarantee circles, which are not replayed: the graph keeps no history")
+            continue
+        by_scope.setdefault(scope, []).append(n)
+    wanted: dict[str, set[str]] = {}
+    for entity, rule_list in by_scope.items():
+        for n in rule_list:
+            for r in (deployed.get(n), proposed.get(n)):
+                if r is None:
+                    continue
+                exprs = [g.when for g in r.grades] + [e.value for e in r.evidence]
+                for ent, fields in needed(live, entity, [p for e in exprs for p in e.paths]).items():
+                    wanted.setdefault(ent, set()).update(fields)
+    tz = bank_timezone()
+    for month_end in result.months:
+        at = datetime.combine(month_end, time(23, 59, 59), tz)
+        with service.engine.connect() as conn:
+            loader = AsOfLoader(conn, live, at, service.records.rules, wanted)
+            for entity, rule_list in by_scope.items():
+                t = live.table(entity)
+                ids = list(conn.execute(sa.select(t.c.id).order_by(t.c.id)).scalars())
+                rows = loader.rows(entity, ids)
+                reads = " ".join(_reads(proposed.get(n) or deployed[n]) for n in rule_list)
+                for c in live.entity(entity).collections:
+                    if c.name in reads:
+                        loader.prime(c.entity, c.via, list(rows))
+                key_field = live.model[entity].key
+                grades: dict[str, tuple[dict, dict]] = {n: ({}, {}) for n in rule_list}
+                about: dict[str, tuple[str, str]] = {}
+                for id_, row in rows.items():
+                    ctx = RecordContext(entity, row, loader, id_)
+                    key = str(row.get(key_field) if key_field else id_)
+                    for n in rule_list:
+                        before, after = grades[n]
+                        before[key] = evaluate(deployed[n], ctx).grade if n in deployed else None
+                        after[key] = evaluate(proposed[n], ctx).grade if n in proposed else None
+                        if before[key] != after[key] and key not in about:
+                            about[key] = (str(row.get("name") or ""), unit_of(live, loader, entity, row) or "")
+                result.subjects += len(rows)
+                for n in rule_list:
+                    result.changes += differences(month_end, n, *grades[n], about)
+        if progress is not None:
+            progress(month_end)
+    return result
+
+
+def _same_entities(live: Any, candidate: Any, rules: list[Any]) -> None:
+    """The candidate's rules read the deployed records: an entity they watch must be declared the
+    same in both (the same fields), or the backtest would read what is not there."""
+    differ = []
+    for rule in rules:
+        for name in {rule.scope} - {circles.CIRCLE}:
+            mine, theirs = candidate.entities.get(name), live.bundle.entities.get(name)
+            if mine is None or theirs is None or {f.name for f in mine.fields} != {f.name for f in theirs.fields}:
+                differ.append(name)
+    if differ:
+        raise AlertError(f"the candidate declares {', '.join(sorted(set(differ)))} differently from the deployment: "
+                         "deploy the entity change first, then backtest the rules", code="invalid")
