@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.records.context import Loader, RecordContext, _on_or_before, from_row
+from runtime.records.context import Loader, RecordContext, _on_or_before
 
 
 def needed(live: Any, entity: str, paths: Iterable[tuple[str, ...]]) -> dict[str, set[str]]:
@@ -63,15 +62,12 @@ class AsOfLoader(Loader):
             self._times[entity] = getattr(ent, "time_field", None)
         return self._times[entity]
 
-    def _then(self, entity: str, found: list[Any]) -> list[dict]:
+    def shaped(self, entity: str, found: Iterable[Any]) -> list[dict]:
         """Table rows as they stood at `at`: those not there yet left out, computed fields worked
         out again — the collections they read loaded for all the rows at once."""
         tf = self._time_field(entity)
-        rows = []
-        for r in found:
-            row = {"id": r["id"], **from_row(self.live, entity, r)}
-            if tf is None or row.get(tf) is None or _on_or_before(row[tf], self.at):
-                rows.append(row)
+        rows = [row for row in super().shaped(entity, found)
+                if tf is None or row.get(tf) is None or _on_or_before(row[tf], self.at)]
         rules = self.rules_of(entity)
         only = None if self.wanted is None else self.wanted.get(entity, set())
         if rules.computed and rows and (only is None or only):
@@ -84,31 +80,7 @@ class AsOfLoader(Loader):
                 rules.compute(row, RecordContext(entity, row, self, row["id"]), [], only=only)
         return rows
 
-    def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
-        todo = [i for i in ids if (entity, i) not in self._rows]
-        t = self.live.table(entity)
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
-            for i in chunk:
-                self._rows[(entity, i)] = None
-            found = self.conn.execute(sa.select(t).where(t.c.id.in_(chunk))).mappings().all()
-            for row in self._then(entity, found):
-                self._rows[(entity, row["id"])] = row
-        return {i: row for i in ids if (row := self._rows.get((entity, i))) is not None}
-
     def row(self, entity: str, id_: int) -> dict | None:
         if (entity, id_) not in self._rows:
             self.rows(entity, [id_])
         return self._rows[(entity, id_)]
-
-    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
-        cache = self._children.setdefault((entity, via), {})
-        todo = [i for i in parent_ids if i not in cache]
-        t = self.live.table(entity)
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
-            for i in chunk:
-                cache[i] = []
-            found = self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings().all()
-            for row in self._then(entity, found):
-                cache[row[via]].append(row)

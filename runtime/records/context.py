@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -74,9 +74,14 @@ class Loader:
             chunk = todo[start:start + 500]
             for i in chunk:
                 self._rows[(entity, i)] = None
-            for r in self.conn.execute(sa.select(t).where(t.c.id.in_(chunk))).mappings():
-                self._rows[(entity, r["id"])] = {"id": r["id"], **from_row(self.live, entity, r)}
+            for row in self.shaped(entity, self.conn.execute(sa.select(t).where(t.c.id.in_(chunk))).mappings()):
+                self._rows[(entity, row["id"])] = row
         return {i: row for i in ids if (row := self._rows.get((entity, i))) is not None}
+
+    def shaped(self, entity: str, found: Iterable[Mapping]) -> list[dict]:
+        """Table rows as expressions read them (a past moment's loader leaves some out and works
+        computed fields out again: runtime/records/asof.py)."""
+        return [{"id": r["id"], **from_row(self.live, entity, r)} for r in found]
 
     def context_value(self, name: str) -> Any:
         if name not in self._context:
@@ -132,8 +137,9 @@ class Loader:
             chunk = todo[start:start + 500]
             for i in chunk:
                 cache[i] = []
-            for r in self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings():
-                cache[r[via]].append({"id": r["id"], **from_row(self.live, entity, r)})
+            found = self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings()
+            for row in self.shaped(entity, found):
+                cache[row[via]].append(row)
 
     def children(self, entity: str, via: str, parent_id: int | None) -> list[dict]:
         if parent_id is None:

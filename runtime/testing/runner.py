@@ -154,11 +154,18 @@ def _run(engine: Engine, case: Any, result: CaseResult, seen: _Seen, defaults: A
                         clock=lambda: clock[0])
     service = AlertService(engine, records=records, clock=lambda: clock[0], flows=flows)
     created: dict[str, list[dict]] = {}
-    try:
-        put_given(records, engine, case.raw, case.given_spans, case.span, defaults, created)
-    except _GivenError as exc:
-        result.status, result.reason = ERROR, "a given record was refused"
-        result.differences.append(exc.difference)
+
+    def given(raw: Any, spans: Any, span: Any) -> bool:
+        """Write a moment's records; False (the case an error at the refused record) when one is refused."""
+        try:
+            put_given(records, engine, raw, spans, span, defaults, created)
+        except _GivenError as exc:
+            result.status, result.reason = ERROR, "a given record was refused"
+            result.differences.append(exc.difference)
+            return False
+        return True
+
+    if not given(case.raw, case.given_spans, case.span):
         return
     if _checks_alerts(case.expect) and not _moment(service, engine, case.expect, clock[0], result, seen):
         return
@@ -166,11 +173,7 @@ def _run(engine: Engine, case: Any, result: CaseResult, seen: _Seen, defaults: A
         run_flow(flows, handed, case, created, result, seen)
     for later in case.then:
         clock[0] = shift(clock[0], later.after)
-        try:
-            put_given(records, engine, later.given, later.given_spans, later.span, defaults, created)
-        except _GivenError as exc:
-            result.status, result.reason = ERROR, "a given record was refused"
-            result.differences.append(exc.difference)
+        if not given(later.given, later.given_spans, later.span):
             return
         if _checks_alerts(later.expect) and not _moment(service, engine, later.expect, clock[0], result, seen):
             return
