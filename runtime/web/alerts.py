@@ -163,8 +163,11 @@ def alert_pages(web: WebContext) -> APIRouter:
             try:                            # why, on today's data (a roll-up on a group has no condition of its own)
                 exp, about = explain_subject(service, a["rule"], a["subject"]["key"], scope=web.scope(user))
                 trace = explanation_view(exp, about, lang)
-                for g in trace["grades"]:
+                grades = trace["grades"]                # highest first
+                held = next((i for i, g in enumerate(grades) if g["grade"] == trace["grade"]), len(grades))
+                for i, g in enumerate(grades):
                     g["label"] = grade_label(g["grade"], rule_doc.category)[lang]
+                    g["open"] = i in (held, held - 1)  # the grade that holds, and how far the next one is
             except AlertError:
                 trace = None
         return web.page(request, "alert.html", status, title=f"{shown['grade_text']} · {shown['rule_text']}", a=shown,
