@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Mapping
 
+from dsl.errors import BanyanError
+
 RANK = {None: 0, "yellow": 1, "orange": 2, "red": 3}
 
 
-class SpanError(ValueError):
+class SpanError(BanyanError, ValueError):
     """A month span that is not one: the words say what to write."""
+    code, status, namespace = "invalid_span", 422, "alerts"
 
 
 def month(text: str) -> tuple[int, int]:
