@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan graph circles
 	$(DEMO_ENV) $(BIN)/banyan records list group --as rm_sh_01 --fields code,name,lead_branch,member_count,limit_usage
 	$(DEMO_ENV) $(BIN)/banyan alerts scan
+	$(DEMO_ENV) $(BIN)/banyan test configs/ --allow-not-run --record > /dev/null && echo "business tests: recorded for each rule's page (/ui/alert-rules/NAME)"
 	$(DEMO_ENV) $(BIN)/banyan alerts list --limit 5
 	$(DEMO_ENV) $(BIN)/banyan events import examples/demo_bank/court_feed.csv
 	$(DEMO_ENV) $(BIN)/banyan worker --once

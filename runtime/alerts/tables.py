@@ -94,3 +94,18 @@ circle_members = sa.Table(
     sa.Column("member_id", sa.BigInteger, primary_key=True),
     sa.Index("ix_banyan_alert_circle_members_member", "member_id"),
 )
+
+
+# What is known of a rule beyond its YAML (0016): its latest backtest (`kind: backtest`: the span,
+# the counts by month, kind and grade) and the business tests that exercise it (`kind: coverage`:
+# each grade with the cases that raised it), as JSON, kept for the rule's page.
+rule_reports = sa.Table(
+    "banyan_rule_reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),          # backtest | coverage
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("ix_banyan_rule_reports_rule", "rule", "kind", "id"),
+)

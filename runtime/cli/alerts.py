@@ -171,8 +171,8 @@ def explain_cmd(rule: str, subject: str, at: str | None, fmt: str, env: str | No
 def backtest_cmd(path: str, start: str, end: str, rules: tuple[str, ...], fmt: str, env: str | None) -> None:
     """Before deploying the bundle at PATH: evaluate its alert rules and the deployed ones at every
     month-end from --from to --to over the records as they stood then, and list the alerts that
-    would open, disappear or change grade, by month, grade and branch, with the subjects. Nothing
-    is written."""
+    would open, disappear or change grade, by month, grade and branch, with the subjects. No alert
+    is written; the counts are kept for each rule's page (/ui/alert-rules/NAME)."""
     import csv
     from collections import Counter
 
@@ -189,6 +189,9 @@ def backtest_cmd(path: str, start: str, end: str, rules: tuple[str, ...], fmt: s
     service = _service(env)
     done = backtest(service, compiled.bundle, start=start, end=end, rule_names=list(rules) or None,
                     progress=(lambda m: click.echo(f"  {m.isoformat()[:7]} …", err=True)) if fmt == "text" else None)
+    from runtime.alerts.reports import backtest_bodies, keep
+    from runtime.deploy.deployments import default_author
+    keep(service.engine, "backtest", backtest_bodies(done, start, end, compiled.bundle.hash[:12]), default_author())
     rows = [c.to_dict() for c in done.changes]
     if fmt == "json":
         click.echo(json.dumps({"from": start, "to": end, "rules": done.rules, "notes": done.notes, "changes": rows},

@@ -22,7 +22,10 @@ MARK = {"passed": "✓", "failed": "✗", "error": "✗", "not run": "–"}
 @click.option("--allow-not-run", is_flag=True,
               help="Pass even when some cases cannot run yet (tier cases until tiering runs).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def test(path: str, suites: tuple[str, ...], coverage: bool, allow_not_run: bool, fmt: str) -> None:
+@click.option("--record", is_flag=True,
+              help="Keep which cases exercise each alert rule's grades in the deployed database (BANYAN_DATABASE_URL), "
+                   "for the rule's page.")
+def test(path: str, suites: tuple[str, ...], coverage: bool, allow_not_run: bool, fmt: str, record: bool) -> None:
     """Run the TestSuites of the bundle at PATH (default: configs) against a throwaway database:
     each case's given records, the alert rules at its `now`, its flow with its decisions; exit 1
     when a case fails or cannot run. Nothing touches the deployed database."""
@@ -62,6 +65,15 @@ def test(path: str, suites: tuple[str, ...], coverage: bool, allow_not_run: bool
         report = run_bundle(result.bundle, names=suites or None)
     counts = report.counts()
     cov = report.coverage
+    if record:
+        from runtime.alerts.reports import coverage_bodies, keep
+        from runtime.cli.common import engine_for
+        from runtime.deploy.deployments import default_author
+        from runtime.storage.migrate import upgrade
+        engine = engine_for(None)
+        upgrade(engine)
+        rules = [d for (k, _), d in sorted(result.bundle.documents.items()) if k == "AlertRule"]
+        keep(engine, "coverage", coverage_bodies(rules, report.graded, len(report.results)), default_author())
     if fmt == "json":
         out = {"cases": [r.to_dict() for r in report.results], "counts": counts, "seconds": round(report.seconds, 3),
                "ok": report.ok(allow_not_run)}

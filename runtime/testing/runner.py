@@ -53,6 +53,7 @@ class Report:
     results: list[CaseResult] = field(default_factory=list)
     coverage: Coverage | None = None
     seconds: float = 0.0
+    graded: dict = field(default_factory=dict)      # (rule, grade) → the cases that raised it
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -68,7 +69,7 @@ class Report:
 @dataclass
 class _Seen:
     """What the runs exercised, for coverage."""
-    graded: set = field(default_factory=set)
+    graded: dict = field(default_factory=dict)      # (rule, grade) → the cases that raised it
     acted: set = field(default_factory=set)
     taken: set = field(default_factory=set)
 
@@ -95,6 +96,7 @@ def run_bundle(bundle: Any, *, names: Iterable[str] | None = None,
     rules = [d for (k, _), d in sorted(bundle.documents.items()) if k == "AlertRule"]
     flows = [d for (k, _), d in sorted(bundle.documents.items()) if k == "Flow"]
     report.coverage = coverage_of(rules, flows, seen.graded, seen.acted, seen.taken)
+    report.graded = {k: set(v) for k, v in seen.graded.items()}
     report.seconds = time.perf_counter() - started
     return report
 
@@ -192,7 +194,8 @@ def _moment(service: AlertService, engine: Engine, expect: Any, at: datetime, re
         return False
     live = service.records.refresh()
     found = open_alerts(engine, {n: d.scope for (k, n), d in live.bundle.documents.items() if k == "AlertRule"})
-    seen.graded.update((a.rule, a.grade) for a in found)
+    for a in found:
+        seen.graded.setdefault((a.rule, a.grade), set()).add(result.case)
     seen.acted.update(acted(engine))
     if expect.alerts is not None:
         for d in compare_alerts(expect.alerts, found, expect.span):

@@ -23,6 +23,7 @@ from runtime.http.app import create_app as create_api
 from runtime.http.flow_guard import FlowApiGuard
 from runtime.http.guard import ApiGuard
 from runtime.web.admin import admin_router
+from runtime.web.alert_rules import alert_rule_pages
 from runtime.web.alerts import alert_pages
 from runtime.web.audit import audit_pages
 from runtime.web.context import TEMPLATES, NavItem, WebContext, register_nav
@@ -55,7 +56,7 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     app.mount("/static/forms", StaticFiles(directory=str(FORMS_STATIC)), name="forms-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
-                   lookup_router(web), audit_pages(web), alert_pages(web)):
+                   lookup_router(web), audit_pages(web), alert_pages(web), alert_rule_pages(web)):
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 

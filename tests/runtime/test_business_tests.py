@@ -179,6 +179,19 @@ def test_cli_exit_codes_text_and_json(bundle_dir, tmp_path):
     assert runner.invoke(main, ["test", str(good), "--suite", "nope"]).exit_code == 2
 
 
+def test_record_keeps_which_cases_exercise_each_grade(bundle_dir, tmp_path, monkeypatch):
+    from runtime.alerts.reports import latest
+    from runtime.storage.db import make_engine
+    url = f"sqlite:///{tmp_path / 'deployed.db'}"
+    monkeypatch.setenv("BANYAN_DATABASE_URL", url)
+    CliRunner().invoke(main, ["test", str(bundle_dir), "--record"])
+    engine = make_engine(url)
+    body = latest(engine, "dishonest_debtor_listed")["coverage"]["body"]
+    assert body["grades"]["red"] == ["a listing is red", "a listing said to raise nothing"]
+    assert latest(engine, "loan_overdue")["coverage"]["body"]["grades"]["red"] == []
+    engine.dispose()
+
+
 def test_an_impossible_now_does_not_compile(bundle_dir, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(bundle_dir, bad)

@@ -309,3 +309,25 @@ def test_an_alerts_page_and_the_api_say_why_its_grade_holds(alert_app):
     if rolled is not None:                  # a roll-up has no condition of its own: said so, not a 500
         said = signed_in(app, "admin").get(f"/alerts/{rolled['id']}/explain")
         assert said.status_code == 404 and "member" in said.json()["message"]
+
+
+def test_a_rules_page_shows_its_grades_tests_and_latest_backtest(alert_app):
+    from runtime.alerts.reports import keep
+    engine, app = alert_app
+    rm = signed_in(app, "rm_sh_01")
+    page = rm.get("/ui/alert-rules/loan_overdue")
+    assert page.status_code == 200, page.text
+    assert "max_overdue_days &gt; 90" in page.text and "财务指标恶化" in page.text
+    assert "尚无记录" in page.text and "尚无回测" in page.text
+    keep(engine, "coverage", {"loan_overdue": {"cases_run": 3, "grades": {"red": ["逾期 95 天为红色"], "orange": [],
+                                                                              "yellow": ["逾期 1 天为黄色"]}}}, "tester")
+    keep(engine, "backtest", {"loan_overdue": {"from": "2025-01", "to": "2025-03", "months": 3, "candidate": "abc123",
+                                               "total": 2, "by_month": {"2025-02": {"opens red": 2}}, "notes": []}},
+         "tester")
+    page = rm.get("/ui/alert-rules/loan_overdue")
+    assert "逾期 95 天为红色" in page.text and "没有用例覆盖" in page.text          # the orange grade has no case
+    assert "2025-02" in page.text and "新增 红色 2" in page.text and "abc123" in page.text
+    assert rm.get("/ui/alert-rules/nope").status_code == 404
+    mine = [a for a in rm.get("/alerts?limit=5000").json() if a["rule"] == "loan_overdue"]
+    if mine:                                # the alert page links its rule's page
+        assert 'href="/ui/alert-rules/loan_overdue"' in rm.get(f"/ui/alerts/{mine[0]['id']}").text
