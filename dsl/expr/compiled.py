@@ -66,6 +66,27 @@ def referenced_fields(expr: CompiledExpr) -> set[tuple[str, ...]]:
     return set(expr.paths)
 
 
+def code_of(source: str) -> Any:
+    """The code object of generated source (codegen.py), compiled once per shape and kept."""
+    code = _CODE.get(source)
+    if code is None:
+        with warnings.catch_warnings():         # `-5 is not None` from a null test of a folded literal: meant
+            warnings.simplefilter("ignore", SyntaxWarning)
+            code = compile(source, "<banyan expression>", "exec")
+        if len(_CODE) < _CODE_MAX:
+            _CODE[source] = code
+    return code
+
+
+def bind(code: Any, bindings: dict[str, Any], text: str, span: Span,
+         clock: Callable[[], date] | None) -> Callable[[Mapping[str, Any]], Any]:
+    """The evaluation function of compiled generated code, its literals and helpers bound."""
+    namespace: dict[str, Any] = {}
+    exec(code, _GLOBALS, namespace)  # generated source only (see codegen.py), never user text
+    return namespace["_make"](**bindings, _fail=make_failure(text, span), _now=make_now(text, span, clock),
+                              _EvaluationError=EvaluationError)
+
+
 def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo], env: TypeEnv,
                        diags: Diagnostics, expected: Type | None = None,
                        registry: Registry | None = None,
@@ -89,21 +110,12 @@ def compile_expression(text: str, *, span: Span, scope: Mapping[str, FieldInfo],
         diags.add("BNY308", f"`{path_text(exc.node)}` cannot be evaluated: {exc.cause}",
                   to_span(span, exc.node.pos), "check the literal arguments")
         return None
-    code = _CODE.get(source)
-    if code is None:
-        try:
-            with warnings.catch_warnings():         # `-5 is not None` from a null test of a folded literal: meant
-                warnings.simplefilter("ignore", SyntaxWarning)
-                code = compile(source, "<banyan expression>", "exec")
-        except (SyntaxError, RecursionError, MemoryError, ValueError):
-            diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
-            return None
-        if len(_CODE) < _CODE_MAX:
-            _CODE[source] = code
-    namespace: dict[str, Any] = {}
-    exec(code, _GLOBALS, namespace)  # generated source only (see codegen.py), never user text
-    fn = namespace["_make"](**bindings, _fail=make_failure(text, span), _now=make_now(text, span, clock),
-                            _EvaluationError=EvaluationError)
+    try:
+        code = code_of(source)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        diags.add("BNY301", "the expression is too complex to compile", span, "split it into computed fields")
+        return None
+    fn = bind(code, bindings, text, span, clock)
     ti = checked.info[node]
     return CompiledExpr(text, span, ti.type, frozenset(checked.roots), ti.nullable, frozenset(checked.paths),
                         checked.uses_now, source, fn, checked)

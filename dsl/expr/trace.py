@@ -12,15 +12,14 @@ that holds the lambda is (`any(loans, l -> …)` is true).
 people reading the trace."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
 from . import ast
 from .codegen import Codegen, generate
-from .compiled import _GLOBALS, CompiledExpr
-from .runtime import EvaluationError, make_failure, make_now
+from .compiled import CompiledExpr, bind, code_of
+from .runtime import EvaluationError
 
 NOT_EVALUATED = object()            # a value the expression never needed (`false and …`)
 
@@ -77,14 +76,8 @@ class Traced:
         checked = expr.checked
         gen_cls = _factory(self._numbers, self._nodes)
         source, bindings = generate(checked, gen_cls)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            code = compile(source, "<banyan expression, traced>", "exec")
-        namespace: dict[str, Any] = {}
-        exec(code, _GLOBALS, namespace)  # generated source only (codegen.py), never user text
         bindings["_tr"] = self._note
-        self._fn = namespace["_make"](**bindings, _fail=make_failure(expr.text, expr.span),
-                                      _now=make_now(expr.text, expr.span, None), _EvaluationError=EvaluationError)
+        self._fn = bind(code_of(source), bindings, expr.text, expr.span, None)
 
     def _note(self, n: int, value: Any) -> Any:
         self._seen[n] = value
