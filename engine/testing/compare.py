@@ -4,6 +4,7 @@ with the line of the case it belongs to, and the path a flow instance took. Pure
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
 from dsl.source import Span
@@ -222,4 +223,32 @@ def edges_taken(flow: Any, walk: Any) -> list[tuple[str, str]]:
     went along, and an approval's reject that ended the flow."""
     out = [(a, b) for a, b in walk.taken]
     out += [(n, REJECTED) for n in walk.rejected if walk.outcome == "rejected"]
+    return out
+
+
+def compare_tier(expected: Any, result: Any, subject: str) -> list[Difference]:
+    """A tier case (`expect.tier`) against what engine/tiering decided for `subject`: the tier,
+    and each dimension score it names (exactly, as written: 70 is 70.0)."""
+    out = []
+    label = f"{subject}: "
+    if result is None:
+        return [Difference("tier", f"{label}{expected.tier}", f"{label}not found", expected.span)]
+    got = result.tier or f"not tiered ({result.problem})"
+    if result.tier != expected.tier:
+        rule = result.decisive_rule
+        why = f" (row {rule.index + 1})" if rule is not None and result.tier else ""
+        cap = result.decisive_cap
+        why += f" (capped by cap {cap.index + 1})" if cap is not None else ""
+        out.append(Difference("tier", f"{label}{expected.tier}", f"{label}{got}{why}", expected.span))
+    scores = {d.name: d.value for d in result.dimensions}
+    scores["score"] = result.score
+    for name, text in expected.scores:
+        value = scores.get(name)
+        try:
+            same = value is not None and Decimal(text) == value
+        except InvalidOperation:                 # the schema lets a text through: "62.5" is fine, "high" is not
+            same = False
+        if not same:
+            shown = "null" if value is None else format(value.normalize(), "f")
+            out.append(Difference(f"tier.scores.{name}", text, shown, expected.span))
     return out
