@@ -98,7 +98,8 @@ def run_bundle(bundle: Any, *, names: Iterable[str] | None = None,
                     progress(result)
     rules = [d for (k, _), d in sorted(bundle.documents.items()) if k == "AlertRule"]
     flows = [d for (k, _), d in sorted(bundle.documents.items()) if k == "Flow"]
-    report.coverage = coverage_of(rules, flows, seen.graded, seen.acted, seen.taken)
+    tierings = [d for (k, _), d in sorted(bundle.documents.items()) if k == "Tiering"]
+    report.coverage = coverage_of(rules, flows, seen.graded, seen.acted, seen.taken, tierings, seen.tiered)
     report.graded = {k: set(v) for k, v in seen.graded.items()}
     report.seconds = time.perf_counter() - started
     return report
