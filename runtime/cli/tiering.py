@@ -142,3 +142,68 @@ def history(subject: str, name: str | None, limit: int, fmt: str, env: str | Non
         moved = f"{label(r['previous'])} → {label(r['tier'])}" if r["tier"] else f"not tiered ({r['problem']})"
         reason = r["reason"].get(lang) or r["reason"].get("zh") or ""
         click.echo(f"{when(at)}  {moved}  score {r['details'].get('score') or '-'}  {reason}")
+
+
+@tier.command("whatif")
+@click.argument("path", type=click.Path())
+@click.option("--tiering", "name", default=None, help="The tiering (default: the only one deployed).")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json", "csv"]))
+@env_option
+@handle_errors
+def whatif_cmd(path: str, name: str | None, fmt: str, env: str | None) -> None:
+    """Before deploying the bundle at PATH: tier today's portfolio under its tiering and under the
+    deployed one, and list who would move, from what to what, with the counts per tier. Nothing
+    is written."""
+    from dsl.compiler import compile_path
+    from engine.tiering.whatif import UNTIERED
+    from runtime.cli.common import fail
+    from runtime.tiering.whatif import whatif
+    compiled = compile_path(path)
+    if not compiled.ok:
+        fail(f"{path} does not compile; `banyan validate {path}` shows why")
+    service = _service(env)
+    done = whatif(service, compiled.bundle, name)
+    cmp = done.comparison
+    lang = env_lang()
+    tiers = [t.name for t in done.tiering.tiers] + [t.name for t in done.candidate.tiers
+                                                    if done.tiering.tier(t.name) is None]
+
+    def label(t: str | None) -> str:
+        found = (done.candidate.tier(t) or done.tiering.tier(t)) if t else None
+        return (found.label.text(lang) or found.name) if found is not None else "not tiered"
+    if fmt == "json":
+        click.echo(json.dumps({"tiering": done.tiering.name, "subjects": cmp.subjects,
+                               "moves": [{"subject": m.subject, "name": done.names.get(m.subject), "from": m.before,
+                                          "to": m.after} for m in cmp.moves],
+                               "matrix": [{"from": b, "to": a, "subjects": n} for (b, a), n in sorted(cmp.matrix.items())],
+                               "before": dict(cmp.counts("before")), "after": dict(cmp.counts("after"))},
+                              ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+        out = csv.writer(sys.stdout)
+        out.writerow(["subject", "name", "from", "to"])
+        for m in cmp.moves:
+            out.writerow([m.subject, done.names.get(m.subject, ""), m.before or "", m.after or ""])
+        return
+    click.echo(f"{done.tiering.meta.label.text(lang) or done.tiering.name}: {cmp.subjects:,} subjects, "
+               f"{len(cmp.moves):,} would move")
+    cols = [t for t in tiers if cmp.counts("after")[t]] + ([UNTIERED] if cmp.counts("after")[UNTIERED] else [])
+    rows = [t for t in tiers if cmp.counts("before")[t]] + ([UNTIERED] if cmp.counts("before")[UNTIERED] else [])
+    if rows:
+        def pad(text: str, width: int, right: bool = True) -> str:
+            space = " " * max(0, width - cell_len(text))
+            return space + text if right else text + space
+        names = {t: label(None if t == UNTIERED else t) for t in rows + cols}
+        width = max(cell_len(n) for n in names.values()) + 2
+        click.echo("")
+        click.echo(pad("now ↓ / candidate →", width, right=False) + "".join(pad(names[c], width) for c in cols))
+        for r in rows:
+            click.echo(pad(names[r], width, right=False) +
+                       "".join(pad(str(cmp.matrix.get((r, c), 0) or "·"), width) for c in cols))
+    if cmp.moves:
+        click.echo("\nwould move:")
+        for m in cmp.moves[:200]:
+            click.echo(f"  {m.subject} {done.names.get(m.subject, '')}: {label(m.before)} → {label(m.after)}")
+        if len(cmp.moves) > 200:
+            click.echo(f"  … and {len(cmp.moves) - 200:,} more (--format csv lists them all)")

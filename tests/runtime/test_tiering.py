@@ -111,3 +111,26 @@ def test_cli_run_explain_and_history(bank, db_url, monkeypatch):
     assert runner.invoke(main, ["tier", "history", code]).exit_code == 0
     missing = runner.invoke(main, ["tier", "explain", "G9999"])
     assert missing.exit_code != 0 and "Traceback" not in missing.output and "G9999" in missing.output
+
+
+def test_whatif_moves_match_tiering_each_group_under_the_candidate(bank, tmp_path):
+    import shutil
+
+    from dsl.compiler import compile_path
+    from runtime.tiering.whatif import whatif
+    engine, records, service = bank
+    service.run()
+    candidate = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", candidate)
+    matrix = candidate / "tiering" / "group_value_matrix.yaml"
+    matrix.write_text(matrix.read_text(encoding="utf-8").replace(
+        "contribution >= 70 and potential >= 70", "contribution >= 10 and potential >= 10").replace(
+        "    - when: \"any(alerts, a -> a.grade == 'red') or any(members, m -> any(m.alerts, a -> a.grade == 'red'))\"",
+        "    - when: \"any(alerts, a -> a.grade == 'red' and a.rule == 'no_such_rule')\""), encoding="utf-8")
+    bundle = compile_path(str(candidate)).bundle
+    done = whatif(service, bundle)
+    groups = {g["code"]: g for g in records.iter_all("group")}
+    assert done.comparison.subjects == len(groups)
+    assert all(m.after == "strategic_core" for m in done.comparison.moves)      # everyone scores at least 10
+    assert {m.subject for m in done.comparison.moves} == {k for k, g in groups.items() if g["tier"] != "strategic_core"}
+    assert groups == {g["code"]: g for g in records.iter_all("group")}           # nothing written

@@ -86,3 +86,12 @@ def test_explain_traces_each_rule_and_names_the_near_miss():
     assert first.trace is not None and first.trace.value is False
     assert [(n.left, n.threshold) for n in first.near] == [("value", 50)]
     assert e.rules[1].trace is None                      # the catch-all: no condition
+
+
+def test_whatif_lists_the_moves_and_counts_from_each_tier_to_each():
+    from engine.tiering.whatif import UNTIERED, compare
+    cmp = compare({"G1": "core", "G2": "other", "G3": None, "G4": "other"},
+                  {"G1": "core", "G2": "core", "G3": "other", "G4": "other"})
+    assert [(m.subject, m.before, m.after) for m in cmp.moves] == [("G2", "other", "core"), ("G3", None, "other")]
+    assert cmp.matrix == {("core", "core"): 1, ("other", "core"): 1, (UNTIERED, "other"): 1, ("other", "other"): 1}
+    assert cmp.counts("after") == {"core": 2, "other": 2} and cmp.subjects == 4
