@@ -101,8 +101,11 @@ def _check(expr: Any, scope: Mapping[str, Any]) -> tuple[bool | None, str | None
     return (None if value is None else value is True), None
 
 
-def tier_subject(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None) -> TierResult:
-    """`tiering` over one subject's context `ctx`; `alert_grade`: its worst open alert grade."""
+def tier_subject(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None, *,
+                 every_rule: bool = False) -> TierResult:
+    """`tiering` over one subject's context `ctx`; `alert_grade`: its worst open alert grade.
+    Under `first` and `rule_order` the rows after the one that holds are not evaluated (held
+    None) unless `every_rule` (explain: why each other row did not hold)."""
     dims: list[DimensionScore] = []
     for d in tiering.dimensions:
         try:
@@ -123,9 +126,12 @@ def tier_subject(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None =
                           tuple(caps), problem, problem_rules)
 
     checks = []
+    stop = not every_rule and tiering.hit_policy in ("first", "rule_order")
+    found = False
     for i, r in enumerate(tiering.rules):
-        held, error = _check(r.when, scope) if scored else (None, None)
+        held, error = _check(r.when, scope) if scored and not found else (None, None)
         checks.append(RuleCheck(i, r.tier, r.label, held, error=error))
+        found = stop and held is True
     if not scored:
         return result(None, None, checks, [], "dimension_failed")
     failed = tuple(c.index for c in checks if c.error is not None)

@@ -36,7 +36,7 @@ def _traced(index: int, expr: Any, scope: Mapping[str, Any], held: bool | None) 
 
 
 def explain(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None) -> TierExplanation:
-    result = tier_subject(tiering, ctx, alert_grade)
+    result = tier_subject(tiering, ctx, alert_grade, every_rule=True)
     dims = tuple(traced(d.score).run(ctx) if d.score is not None else None for d in tiering.dimensions)
     extra: dict[str, Any] = {d.name: d.value for d in result.dimensions}
     extra.update(score=result.score, alert_grade=alert_grade)

@@ -20,11 +20,11 @@ class Move:
 class Comparison:
     subjects: int = 0
     moves: list[Move] = field(default_factory=list)
-    matrix: Counter = field(default_factory=Counter)           # (before, after) → subjects
+    matrix: Counter[tuple[str, str]] = field(default_factory=Counter)     # (before, after) → subjects
 
-    def counts(self, side: str) -> Counter:
+    def counts(self, side: str) -> Counter[str]:
         """Subjects per tier now (`before`) or under the candidate (`after`)."""
-        out: Counter = Counter()
+        out: Counter[str] = Counter()
         for (b, a), n in self.matrix.items():
             out[b if side == "before" else a] += n
         return out

@@ -30,7 +30,8 @@ def test_scores_weigh_into_score_and_the_first_rule_that_holds_decides():
     assert [(d.name, d.value) for d in r.dimensions] == [("value", 50), ("outlook", 90)]
     assert r.score == Decimal(50) * 60 / 100 + Decimal(90) * 40 / 100
     assert (r.tier, r.table_tier, r.decisive_rule.index) == ("core", "core", 0)
-    assert [c.held for c in r.rules] == [True, True]
+    assert [c.held for c in r.rules] == [True, None]          # `first`: the rows after the hit are not evaluated
+    assert [c.held for c in tier_subject(t, _subject(2 * 10**8, "strong"), every_rule=True).rules] == [True, True]
     low = tier_subject(t, _subject(10**7, "strong"))
     assert (low.tier, low.decisive_rule.index, low.rules[0].held) == ("other", 1, False)
 
