@@ -46,20 +46,26 @@ def explain_subject(service: TieringService, key: Any, *, name: str | None = Non
     k = live.model[tiering.subject].key
     return tiering, exp, {"entity": tiering.subject, "id": id_, "key": row.get(k) if k else id_,
                           "name": row.get("name"), "at": at, "labels": labels,
-                          "stored": row.get(tiering.assign_to) if tiering.assign_to else None}
+                          "stored": row.get(tiering.assign_to) if tiering.assign_to else None,
+                          "roles": {n: d for (k, n), d in live.bundle.documents.items() if k == "Role"}}
 
 
 def _number(value: Decimal | None, lang: str) -> str:
     return "null" if value is None else value_text(value.quantize(Decimal("0.01")).normalize(), "number", lang)
 
 
-def _tier(tiering: Any, name: str | None, lang: str) -> dict | None:
+def _tier(tiering: Any, name: str | None, lang: str, roles: Mapping[str, Any] | None = None) -> dict | None:
     t = tiering.tier(name) if name else None
     if t is None:
         return None
     p = t.service_package
+
+    def role(name: str) -> str:
+        found = (roles or {}).get(name)
+        return (found.meta.label.text(lang) or name) if found is not None else name
     package = None if p is None else {
-        "label": p.label.text(lang), "lead_role": p.lead_role, "team_roles": list(p.team_roles),
+        "label": p.label.text(lang), "lead_role": role(p.lead_role) if p.lead_role else None,
+        "team_roles": [role(r) for r in p.team_roles],
         "review_every": p.review_every.text if p.review_every is not None else None,
         "response_within": p.response_within.text if p.response_within is not None else None,
         "benefits": [b.text(lang) for b in p.benefits]}
@@ -75,6 +81,7 @@ def explanation_view(tiering: Any, exp: TierExplanation, about: Mapping[str, Any
         dims.append({"name": d.name, "label": d.label.text(lang) or d.name,
                      "weight": None if d.weight is None else format(d.weight.normalize(), "f"),
                      "value": _number(d.value, lang), "null": d.value is None, "error": d.error,
+                     "bar": 0 if d.value is None else max(0, min(100, int(d.value))),
                      "text": getattr(decl.score, "text", ""),
                      "steps": steps_view(trace, labels, lang) if trace is not None else []})
 
@@ -98,7 +105,7 @@ def explanation_view(tiering: Any, exp: TierExplanation, about: Mapping[str, Any
     return {"tiering": tiering.name, "label": tiering.meta.label.text(lang) or tiering.name,
             "subject": {"entity": about["entity"], "key": about["key"], "name": about.get("name"),
                         "at": at.isoformat() if hasattr(at, "isoformat") else at},
-            "tier": _tier(tiering, r.tier, lang), "table_tier": _tier(tiering, r.table_tier, lang),
+            "tier": _tier(tiering, r.tier, lang, about.get("roles")), "table_tier": _tier(tiering, r.table_tier, lang),
             "stored": _tier(tiering, about.get("stored"), lang),
             "score": None if r.score is None else _number(r.score, lang), "weighted": tiering.weighted,
             "alert_grade": r.alert_grade, "alert_grade_shown": shown(r.alert_grade, "enum", lang),
