@@ -82,12 +82,12 @@ def explain(subject: str, name: str | None, at: str | None, fmt: str, env: str |
     s = view["subject"]
     click.echo(f"{view['label']} ({view['tiering']}) · {s['key']} {s['name'] or ''} · {when(s['at'])}")
     if view["tier"]:
-        capped = f" (the table gave {view['table_tier']['label']}; capped)" if view["table_tier"] != view["tier"] \
-            else ""
+        capped = f" (the table gave {view['table_tier']['label']}; capped)" \
+            if view["table_tier"] and view["table_tier"]["name"] != view["tier"]["name"] else ""
         click.echo(f"tier: {view['tier']['label']} [{view['tier']['name']}]{capped}")
     else:
         click.echo(f"tier: none — {view['problem']}")
-    if view["stored"] and view["stored"] != view["tier"]:
+    if view["stored"] and view["tier"] and view["stored"]["name"] != view["tier"]["name"]:
         click.echo(f"  (the record says {view['stored']['label']}: run `banyan tier run` to write the new tier)")
     click.echo("\ndimensions:" + (f"  weighted score {view['score']}" if view["score"] is not None else ""))
     width = max((cell_len(d["label"]) for d in view["dimensions"]), default=0)

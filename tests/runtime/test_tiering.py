@@ -109,6 +109,11 @@ def test_cli_run_explain_and_history(bank, db_url, monkeypatch):
     shown = runner.invoke(main, ["tier", "explain", code])
     assert shown.exit_code == 0 and "decision table (first)" in shown.output and "→" in shown.output
     assert runner.invoke(main, ["tier", "history", code]).exit_code == 0
+    for g in records.iter_all("group"):           # "capped" is said exactly when a cap lowered the tier
+        view = json.loads(runner.invoke(main, ["tier", "explain", g["code"], "--format", "json"]).output)
+        text = runner.invoke(main, ["tier", "explain", g["code"]]).output
+        assert ("capped" in text) == (view["table_tier"]["name"] != view["tier"]["name"])
+        assert "the record says" not in text                       # the run wrote every tier
     missing = runner.invoke(main, ["tier", "explain", "G9999"])
     assert missing.exit_code != 0 and "Traceback" not in missing.output and "G9999" in missing.output
 
