@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan records list group --as rm_sh_01 --fields code,name,lead_branch,member_count,limit_usage
 	$(DEMO_ENV) $(BIN)/banyan alerts scan
 	$(DEMO_ENV) $(BIN)/banyan tier run
+	$(DEMO_ENV) $(BIN)/banyan tier reviews
 	BANYAN_LANG=zh $(DEMO_ENV) $(BIN)/banyan tier explain G0001
 	$(DEMO_ENV) $(BIN)/banyan test configs/ --record > /dev/null && echo "business tests: recorded for each rule's page (/ui/alert-rules/NAME)"
 	$(DEMO_ENV) $(BIN)/banyan alerts list --limit 5

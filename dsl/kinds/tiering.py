@@ -82,7 +82,8 @@ class Tiering:
     caps: tuple[Cap, ...]
     schedule: Schedule | None
     triggers: tuple[str, ...]
-    aggregate: str | None = None     # collect: min (the worst tier that holds) | max (the best) | count
+    aggregate: str | None = None     # collect: min (the worst tier that holds) | max (the best)
+    review_flow: str | None = None   # started about each subject every `review_every` of its tier
 
     @property
     def weighted(self) -> bool:
@@ -135,8 +136,25 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
                           doc.span(("spec", "schedule")), "hours 0-23, minutes 0-59, cron fields in range")
     for i, event in enumerate(spec.get("on") or []):
         check_event(ctx, doc, ("spec", "on", i), subject, event, alerts=True)
+    review_flow = _review_flow(doc, ctx, subject)
     return Tiering(metadata_of(doc), subject or spec["subject"], spec.get("assign_to"), tuple(dims), tuple(tiers),
-                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate)
+                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate, review_flow)
+
+
+def _review_flow(doc: Document, ctx: LinkContext, subject: str | None) -> str | None:
+    """`reviews: {flow}`: a flow about the tiering's subject."""
+    name = (spec_of(doc).get("reviews") or {}).get("flow")
+    if name is None:
+        return None
+    path = ("spec", "reviews", "flow")
+    if not ctx.resolve("Flow", name, doc, path):
+        return None
+    flow = ctx.decls.documents.get(("Flow", name))
+    about = spec_of(flow).get("subject") if flow is not None else None
+    if subject and about != subject:
+        ctx.diags.add("BNY405", f"flow `{name}` is about {about or 'no record'}, not the tiering's {subject}",
+                      doc.span(path), f"name a flow whose `subject:` is {subject}")
+    return name
 
 
 def table_scope_of(base: Mapping[str, FieldInfo], dims: Sequence[Dimension], subject: str | None

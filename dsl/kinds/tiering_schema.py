@@ -80,6 +80,11 @@ TIERING_SPEC = {
                      SCHEDULE["description"]},
         "on": {"type": "array", "items": EVENT, "minItems": 1, "uniqueItems": True,
                "description": "Events that re-tier one subject at once (alert.opened, facilities.updated)."},
+        "reviews": {"type": "object", "required": ["flow"], "additionalProperties": False,
+                    "description": "The recurring relationship review of each tier's service package: the flow "
+                                   "started about each subject every `review_every` of its tier (its form receives "
+                                   "tier, service_package and lead_role, so the flow assigns the lead).",
+                    "properties": {"flow": {**NAME, "description": "A Flow whose subject is the tiering's subject."}}},
     },
 }
 

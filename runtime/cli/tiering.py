@@ -207,3 +207,16 @@ def whatif_cmd(path: str, name: str | None, fmt: str, env: str | None) -> None:
             click.echo(f"  {m.subject} {done.names.get(m.subject, '')}: {label(m.before)} → {label(m.after)}")
         if len(cmp.moves) > 200:
             click.echo(f"  … and {len(cmp.moves) - 200:,} more (--format csv lists them all)")
+
+
+@tier.command("reviews")
+@click.option("--at", "at", default=None, metavar="DATE", help="As if it were this date (default: now).")
+@env_option
+@handle_errors
+def reviews(at: str | None, env: str | None) -> None:
+    """Start the relationship reviews that are due: each tiered group whose tier's service package
+    says `review_every` and whose last review began that long ago (the worker does it hourly)."""
+    from runtime.tiering.reviews import start_due_reviews
+    done = start_due_reviews(_service(env), at=_at(at))
+    click.echo(f"✓ {done['subjects']:,} tiered: {done['started']:,} review(s) started, {done['running']:,} still "
+               f"running" + (f", {done['failed']:,} could not start (see the log)" if done["failed"] else ""))

@@ -7,7 +7,9 @@ alerts' worker is):
   tiering's `schedule:` (`monthly 1 06:00`) at its next time on the bank's clock; items of
   schedules no longer deployed are taken back;
 - the due work `tier-run`: a run of the tiering over every subject (idempotent, so at least once
-  is enough)."""
+  is enough);
+- the periodic job `tier-reviews` (hourly): the service packages' reviews that are due, started
+  (runtime/tiering/reviews.py; a review already running about a subject is not started twice)."""
 from __future__ import annotations
 
 import json
@@ -23,10 +25,12 @@ from runtime.jobs.changes import Change
 from runtime.jobs.scheduler import register_job
 from runtime.jobs.schedules import next_time
 from runtime.storage.db import writing
+from runtime.tiering.reviews import start_due_reviews
 from runtime.tiering.service import SUBSCRIBER, TieringService
 
 RUN = "tier-run"
 CHECK_SECONDS = 60
+REVIEW_SECONDS = 3600
 _SERVICES: "weakref.WeakKeyDictionary[Engine, TieringService]" = weakref.WeakKeyDictionary()
 
 
@@ -79,6 +83,11 @@ def run_tiering(engine: Engine, item: Any) -> None:
         service.run(name)
 
 
+def start_reviews(engine: Engine, worker: str = "") -> int:
+    return start_due_reviews(_service(engine))["started"]
+
+
 feed.subscribe(SUBSCRIBER, on_changes, batch=500)
+register_job("tier-reviews", REVIEW_SECONDS, start_reviews)
 register_job("tier-schedules", CHECK_SECONDS, keep_schedules)
 leases.handle(RUN, run_tiering, transactional=False, lease=timedelta(hours=1), batch=10)

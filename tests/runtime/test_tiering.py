@@ -139,3 +139,26 @@ def test_whatif_moves_match_tiering_each_group_under_the_candidate(bank, tmp_pat
     assert all(m.after == "strategic_core" for m in done.comparison.moves)      # everyone scores at least 10
     assert {m.subject for m in done.comparison.moves} == {k for k, g in groups.items() if g["tier"] != "strategic_core"}
     assert groups == {g["code"]: g for g in records.iter_all("group")}           # nothing written
+
+
+def test_reviews_start_once_per_review_every_of_each_tier(bank):
+    from datetime import timedelta
+
+    from runtime.flows.tables import instances
+    from runtime.tiering.reviews import start_due_reviews
+    engine, records, service = bank
+    service.run()
+    first = start_due_reviews(service)
+    groups = list(records.iter_all("group"))
+    assert first["subjects"] == len(groups) and first["started"] + first["failed"] == len(groups)
+    assert first["failed"] == 0                                   # no lead in the branch: the RM takes it
+    again = start_due_reviews(service)
+    assert (again["started"], again["running"]) == (0, 0)          # not due yet
+    later = TieringService(engine, records=records, clock=lambda: MORNING + timedelta(days=35))
+    monthly = [g for g in groups if g["tier"] in ("strategic_core", "opportunity_adjustment")]
+    due = start_due_reviews(later)
+    assert due["running"] == len(monthly) and due["started"] == 0   # due, but the first is still open
+    with engine.connect() as conn:
+        about = sorted(k for (k,) in conn.execute(sa.select(instances.c.subject_key)
+                                                  .where(instances.c.flow == "relationship_review")))
+    assert about == sorted(g["code"] for g in groups)

@@ -96,3 +96,21 @@ def test_whatif_lists_the_moves_and_counts_from_each_tier_to_each():
     assert [(m.subject, m.before, m.after) for m in cmp.moves] == [("G2", "other", "core"), ("G3", None, "other")]
     assert cmp.matrix == {("core", "core"): 1, ("other", "core"): 1, (UNTIERED, "other"): 1, ("other", "other"): 1}
     assert cmp.counts("after") == {"core": 2, "other": 2} and cmp.subjects == 4
+
+
+def test_a_review_is_due_every_review_every_of_the_tier():
+    from datetime import datetime, timedelta, timezone
+
+    from engine.tiering.reviews import review_due, review_form
+
+    class Days:                                   # a calendar that counts months as 30 days
+        def add(self, start, amount, unit):
+            return start + timedelta(days=amount * (30 if unit == "months" else 1))
+    t = _tiering()
+    core = t.tiers[0]                              # review_every: 1 month
+    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    assert review_due(core.service_package, None, now, Days())
+    assert not review_due(core.service_package, now - timedelta(days=29), now, Days())
+    assert review_due(core.service_package, now - timedelta(days=30), now, Days())
+    assert not review_due(t.tiers[1].service_package, None, now, Days())        # no package: never
+    assert review_form(core) == {"tier": "core", "service_package": "", "lead_role": "branch_head"}
