@@ -71,6 +71,14 @@ class Cap:
 
 
 @dataclass(frozen=True)
+class Override:
+    """The subject's fields that hold a person's tier decision: the tier, why, and its last day."""
+    tier: str
+    reason: str | None
+    until: str | None
+
+
+@dataclass(frozen=True)
 class Tiering:
     meta: Metadata
     subject: str
@@ -84,6 +92,7 @@ class Tiering:
     triggers: tuple[str, ...]
     aggregate: str | None = None     # collect: min (the worst tier that holds) | max (the best)
     review_flow: str | None = None   # started about each subject every `review_every` of its tier
+    override: Override | None = None
 
     @property
     def weighted(self) -> bool:
@@ -138,7 +147,32 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
         check_event(ctx, doc, ("spec", "on", i), subject, event, alerts=True)
     review_flow = _review_flow(doc, ctx, subject)
     return Tiering(metadata_of(doc), subject or spec["subject"], spec.get("assign_to"), tuple(dims), tuple(tiers),
-                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate, review_flow)
+                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate, review_flow,
+                   _override(doc, ctx, subject, names))
+
+
+def _override(doc: Document, ctx: LinkContext, subject: str | None, names: list[str]) -> Override | None:
+    """`override: {tier, reason, until}`: fields of the subject of the right types."""
+    written = spec_of(doc).get("override")
+    if not written:
+        return None
+    fields = ctx.decls.records.get(subject or "", {})
+    wanted = {"tier": "enum", "reason": "string", "until": "date"}
+    for part, kind in wanted.items():
+        name = written.get(part)
+        if name is None or not subject:
+            continue
+        path = ("spec", "override", part)
+        info = fields.get(name)
+        if info is None:
+            ctx.diags.add("BNY404", f"`{subject}` has no field `{name}`", doc.span(path), did_you_mean(name, fields))
+        elif part == "tier" and not (isinstance(info.type, EnumType) and set(names) <= set(info.type.values)):
+            ctx.diags.add("BNY405", f"`{subject}.{name}` must be an enum field holding every tier", doc.span(path),
+                          "give it the tiers as its values")
+        elif part != "tier" and info.type.name != kind:
+            ctx.diags.add("BNY405", f"`{subject}.{name}` is {info.type}, not a {kind}", doc.span(path),
+                          f"name a {kind} field")
+    return Override(written["tier"], written.get("reason"), written.get("until"))
 
 
 def _review_flow(doc: Document, ctx: LinkContext, subject: str | None) -> str | None:

@@ -80,6 +80,13 @@ TIERING_SPEC = {
                      SCHEDULE["description"]},
         "on": {"type": "array", "items": EVENT, "minItems": 1, "uniqueItems": True,
                "description": "Events that re-tier one subject at once (alert.opened, facilities.updated)."},
+        "override": {"type": "object", "required": ["tier"], "additionalProperties": False,
+                     "description": "A person's decision that replaces the table's answer (written by an approval "
+                                    "flow): the subject's fields holding the tier, the reason and the last day.",
+                     "properties": {"tier": {**NAME, "description": "An enum field of the subject holding the tier."},
+                                    "reason": {**NAME, "description": "A text field: why."},
+                                    "until": {**NAME, "description": "A date field: the last day it is in force "
+                                                                     "(empty: until withdrawn)."}}},
         "reviews": {"type": "object", "required": ["flow"], "additionalProperties": False,
                     "description": "The recurring relationship review of each tier's service package: the flow "
                                    "started about each subject every `review_every` of its tier (its form receives "

@@ -10,7 +10,8 @@ that cannot be evaluated, a table the policy refuses for it — gets no tier and
 (`problem`): its tier must not fall silently into a catch-all."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
@@ -51,6 +52,9 @@ class TierResult:
     caps: tuple[RuleCheck, ...]
     problem: str | None = None       # dimension_failed | rule_failed | no_rule | not_unique | disagree
     problem_rules: tuple[int, ...] = ()
+    computed: str | None = None      # the tier the table and caps gave, when an override replaced it
+    override: Label | None = None    # the override's reason (its own words), when one is in force
+    override_until: date | None = None
 
     @property
     def decisive_rule(self) -> RuleCheck | None:
@@ -63,6 +67,9 @@ class TierResult:
     @property
     def reason(self) -> Label:
         """In words: the row that hit, and the cap that lowered it."""
+        if self.override is not None:
+            zh, en = self.override.zh, self.override.en
+            return Label("人工调整" + (f"：{zh}" if zh else ""), "Override" + (f": {en}" if en else ""))
         rule, cap = self.decisive_rule, self.decisive_cap
         parts = [x.label for x in (rule, cap) if x is not None and (x.label.zh or x.label.en)]
         return Label("；".join(p.text("zh") for p in parts) or None, "; ".join(p.text("en") for p in parts) or None)
@@ -102,7 +109,30 @@ def _check(expr: Any, scope: Mapping[str, Any]) -> tuple[bool | None, str | None
 
 
 def tier_subject(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None, *,
-                 every_rule: bool = False) -> TierResult:
+                 every_rule: bool = False, today: date | None = None) -> TierResult:
+    """`tiering` over one subject; an override in force on `today` (the subject's override fields,
+    approved by a person) replaces the answer, which is kept as `computed`."""
+    result = _tier(tiering, ctx, alert_grade, every_rule)
+    o = getattr(tiering, "override", None)
+    if o is None:
+        return result
+    chosen = _field(ctx, o.tier)
+    until = _field(ctx, o.until) if o.until else None
+    if chosen is None or tiering.tier(chosen) is None or (until is not None and today is not None and until < today):
+        return result
+    why = _field(ctx, o.reason) if o.reason else None
+    return replace(result, tier=chosen, computed=result.tier, override=Label(why or None, why or None),
+                   override_until=until, problem=None, problem_rules=())
+
+
+def _field(ctx: Mapping[str, Any], name: str) -> Any:
+    try:
+        return ctx[name]
+    except KeyError:
+        return None
+
+
+def _tier(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None, every_rule: bool) -> TierResult:
     """`tiering` over one subject's context `ctx`; `alert_grade`: its worst open alert grade.
     Under `first` and `rule_order` the rows after the one that holds are not evaluated (held
     None) unless `every_rule` (explain: why each other row did not hold)."""

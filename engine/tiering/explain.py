@@ -5,6 +5,7 @@ others why they did not."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Mapping
 
 from dsl.expr.trace import Trace, traced
@@ -35,8 +36,9 @@ def _traced(index: int, expr: Any, scope: Mapping[str, Any], held: bool | None) 
     return ConditionTrace(index, trace, () if held else near_misses(trace))
 
 
-def explain(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None) -> TierExplanation:
-    result = tier_subject(tiering, ctx, alert_grade, every_rule=True)
+def explain(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None, *,
+            today: date | None = None) -> TierExplanation:
+    result = tier_subject(tiering, ctx, alert_grade, every_rule=True, today=today)
     dims = tuple(traced(d.score).run(ctx) if d.score is not None else None for d in tiering.dimensions)
     extra: dict[str, Any] = {d.name: d.value for d in result.dimensions}
     extra.update(score=result.score, alert_grade=alert_grade)

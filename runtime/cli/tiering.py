@@ -87,6 +87,11 @@ def explain(subject: str, name: str | None, at: str | None, fmt: str, env: str |
         click.echo(f"tier: {view['tier']['label']} [{view['tier']['name']}]{capped}")
     else:
         click.echo(f"tier: none — {view['problem']}")
+    if view["override"]:
+        o = view["override"]
+        until = f" until {o['until']}" if o["until"] else ""
+        click.echo(f"  overridden{until}: {o['reason'] or '-'} (the matrix gives "
+                   f"{o['computed']['label'] if o['computed'] else 'no tier'})")
     if view["stored"] and view["tier"] and view["stored"]["name"] != view["tier"]["name"]:
         click.echo(f"  (the record says {view['stored']['label']}: run `banyan tier run` to write the new tier)")
     click.echo("\ndimensions:" + (f"  weighted score {view['score']}" if view["score"] is not None else ""))

@@ -15,7 +15,7 @@ from runtime.alerts.explain import near_view, shown, steps_view, verdict
 from runtime.auth.scope import Scope
 from runtime.records.context import RecordContext
 from runtime.records.errors import NotFound
-from runtime.tiering.service import TierError, TieringService, alert_grades, prime, reads_of
+from runtime.tiering.service import TierError, TieringService, alert_grades, bank_day, prime, reads_of
 
 
 def explain_subject(service: TieringService, key: Any, *, name: str | None = None, at: datetime | None = None,
@@ -40,7 +40,7 @@ def explain_subject(service: TieringService, key: Any, *, name: str | None = Non
         prime(loader, tiering.subject, list(rows), reads_of(tiering))
         row = rows[id_]
         grade = alert_grades(conn, tiering.subject, [id_], at if as_of else None).get(id_)
-        exp = explain(tiering, RecordContext(tiering.subject, row, loader, id_), grade)
+        exp = explain(tiering, RecordContext(tiering.subject, row, loader, id_), grade, today=bank_day(at))
     ent = live.bundle.entities.get(tiering.subject)
     labels = {f.name: f.label for f in ent.fields} if ent is not None else {}
     k = live.model[tiering.subject].key
@@ -110,5 +110,8 @@ def explanation_view(tiering: Any, exp: TierExplanation, about: Mapping[str, Any
             "score": None if r.score is None else _number(r.score, lang), "weighted": tiering.weighted,
             "alert_grade": r.alert_grade, "alert_grade_shown": shown(r.alert_grade, "enum", lang),
             "hit_policy": tiering.hit_policy, "reason": r.reason.text(lang), "problem": problem,
+            "override": None if r.override is None else {
+                "computed": _tier(tiering, r.computed, lang), "reason": r.override.text(lang),
+                "until": r.override_until.isoformat() if r.override_until else None},
             "dimensions": dims, "rules": checks(r.rules, exp.rules, tiering.rules),
             "caps": checks(r.caps, exp.caps, tiering.caps)}

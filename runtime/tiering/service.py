@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from dsl.bank_time import bank_timezone
 from dsl.diagnostics import did_you_mean
 from dsl.errors import BanyanError
 from engine.tiering import TierResult, tier_subject
@@ -71,6 +72,11 @@ class TierCounts:
                 "by_tier": dict(sorted(self.by_tier.items())), "untiered": self.untiered}
 
 
+def bank_day(at: datetime) -> date:
+    """The day `at` falls on, on the bank's clock (an override's last day is such a day)."""
+    return at.astimezone(bank_timezone()).date()
+
+
 def details_of(result: TierResult) -> dict:
     """A result as the history keeps it (JSON-ready; numbers as exact text)."""
     def num(v: Decimal | None) -> str | None:
@@ -79,7 +85,8 @@ def details_of(result: TierResult) -> dict:
     return {"score": num(result.score), "dimensions": {d.name: num(d.value) for d in result.dimensions},
             "table_tier": result.table_tier, "rule": None if rule is None else rule.index,
             "cap": None if cap is None else cap.index, "alert_grade": result.alert_grade,
-            "problem_rules": list(result.problem_rules)}
+            "problem_rules": list(result.problem_rules),
+            **({"override": True, "computed": result.computed} if result.override is not None else {})}
 
 
 def reads_of(tiering: Any) -> str:
@@ -148,10 +155,11 @@ class TieringService:
         rows = loader.rows(tiering.subject, ids)
         prime(loader, tiering.subject, list(rows), reads_of(tiering))
         grades = alert_grades(conn, tiering.subject, list(rows), at if as_of else None)
+        day = bank_day(at)
         out = {}
         for id_, row in rows.items():
             ctx = RecordContext(tiering.subject, row, loader, id_)
-            out[id_] = (row, tier_subject(tiering, ctx, grades.get(id_)))
+            out[id_] = (row, tier_subject(tiering, ctx, grades.get(id_), today=day))
         return out
 
     def evaluate(self, conn: Connection, live: Any, tiering: Any, ids: list[int], at: datetime,

@@ -114,3 +114,16 @@ def test_a_review_is_due_every_review_every_of_the_tier():
     assert review_due(core.service_package, now - timedelta(days=30), now, Days())
     assert not review_due(t.tiers[1].service_package, None, now, Days())        # no package: never
     assert review_form(core) == {"tier": "core", "service_package": "", "lead_role": "branch_head"}
+
+
+def test_an_override_in_force_replaces_the_answer_and_keeps_it():
+    from dataclasses import replace as with_
+    from datetime import date
+
+    from dsl.kinds.tiering import Override
+    t = with_(_tiering(), override=Override("tier_override", "why", "until"))
+    ctx = {**_subject(2 * 10**8, "strong"), "tier_override": "other", "why": "重组期间", "until": date(2026, 12, 31)}
+    r = tier_subject(t, ctx, today=date(2026, 12, 31))
+    assert (r.tier, r.computed, r.override.zh, r.reason.en) == ("other", "core", "重组期间", "Override: 重组期间")
+    assert tier_subject(t, ctx, today=date(2027, 1, 1)).tier == "core"                 # past its last day
+    assert tier_subject(t, {**ctx, "tier_override": None}, today=date(2026, 1, 1)).override is None
