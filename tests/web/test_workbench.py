@@ -76,3 +76,14 @@ def test_a_tier_page_explains_and_is_cut_to_scope(bench_app):
         unknown = rm.get("/ui/tiering/group_value_matrix/G9999")
         assert hidden.status_code == unknown.status_code == 404
     assert rm.get("/ui/tiering/no_such_tiering/G0001").status_code == 404
+
+
+def test_an_override_shows_as_one_with_its_reason_and_the_matrix_answer(bench_app):
+    engine, records, app = bench_app
+    group = next(iter(records.iter_all("group")))
+    records.update("group", group["id"], {"tier_override": "stable_cooperation", "tier_override_reason": "债务重组期间维持",
+                                          "tier_override_until": "2099-12-31"}, actor="test")
+    page = signed_in(app, "admin").get(f"/ui/tiering/group_value_matrix/{group['code']}")
+    assert page.status_code == 200
+    assert "经审批人工调整（有效期至 2099-12-31）" in page.text and "人工调整：债务重组期间维持" in page.text
+    assert ">稳定合作型<" in page.text
