@@ -113,13 +113,28 @@ def guarantee_network(graph: GuaranteeGraph, seeds: Iterable[str], *, labels: Ma
     {source, target, amount (None when a party is hidden), circle (both ends in one circle),
     mutual}. `cut` counts the firms left out by `max_nodes`."""
     hide = Hide(hidden)
+    given: dict[str, dict[str, float]] = {}
+    near: dict[str, list[str]] = {}
+
+    def gives(firm: str) -> dict[str, float]:
+        found = given.get(firm)
+        if found is None:
+            found = given[firm] = graph.guarantees_given(firm)
+        return found
+
+    def neighbours(firm: str) -> list[str]:
+        found = near.get(firm)
+        if found is None:
+            found = near[firm] = sorted(set(gives(firm)) | set(graph.guarantees_received(firm)))
+        return found
+
     start = sorted({s for s in seeds if s in graph})
     level = {s: 0 for s in start}
     frontier, cut = list(start), 0
     for step in range(1, depth + 1):
         nxt: list[str] = []
         for firm in frontier:
-            for other in sorted(set(graph.guarantees_given(firm)) | set(graph.guarantees_received(firm))):
+            for other in neighbours(firm):
                 if other in level:
                     continue
                 if len(level) >= max_nodes:
@@ -135,11 +150,11 @@ def guarantee_network(graph: GuaranteeGraph, seeds: Iterable[str], *, labels: Ma
               "seed": level[f] == 0} for f in sorted(shown, key=lambda f: (level[f], f))]
     links = []
     for f in sorted(shown):
-        for b, amount in sorted(graph.guarantees_given(f).items()):
+        for b, amount in sorted(gives(f).items()):
             if b not in shown:
                 continue
             veiled = f in hide or b in hide
             links.append({"source": hide.id_of(f), "target": hide.id_of(b), "amount": None if veiled else amount,
                           "circle": b in circles[f] and len(circles[f]) > 1,
-                          "mutual": f in graph.guarantees_given(b)})
+                          "mutual": f in gives(b)})
     return {"nodes": nodes, "links": links, "cut": cut, "circles": sum(1 for f in shown if len(circles[f]) > 1)}
