@@ -40,6 +40,7 @@ from runtime.web.start import start_router
 from runtime.web.task import task_router
 from runtime.web.text import text
 from runtime.web.transfer import transfer_router
+from runtime.web.views import view_pages
 
 STATIC = TEMPLATES.parent / "static"
 
@@ -56,7 +57,7 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     app.mount("/static/forms", StaticFiles(directory=str(FORMS_STATIC)), name="forms-static")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
-                   lookup_router(web), audit_pages(web), alert_pages(web), alert_rule_pages(web)):
+                   lookup_router(web), audit_pages(web), alert_pages(web), alert_rule_pages(web), view_pages(web)):
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 
