@@ -4,7 +4,7 @@ its label, a reference the referenced record's name (the key kept beside it as `
 `value` is what the API writes for the field (dsl/values: a percent as its points)."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from dsl.values.writer import write_value
@@ -25,8 +25,20 @@ def money_text(value: Any, currency: str | None, lang: str) -> str:
         return str(value)
     if not d.is_finite():
         return str(value)
-    figure = in_wan_yi(d, lang) or plain_number(d, 2)
+    figure = in_wan_yi(_to_hundredth_of_unit(d, lang), lang) or plain_number(d, 2)
     return figure if currency in (None, REPORTING) else f"{currency} {figure}"
+
+
+def _to_hundredth_of_unit(d: Decimal, lang: str) -> Decimal:
+    """`d` rounded to the hundredth of the unit it will read in (9,717,598 → 9,717,600: 971.76万), so
+    a figure has two decimals, as bankers write them, not four."""
+    a = abs(d)
+    units = (Decimal(10) ** 9, Decimal(10) ** 6) if lang == "en" else (Decimal(10) ** 8, Decimal(10) ** 4)
+    for unit in units:
+        if a >= unit:
+            step = unit / 100
+            return (d / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+    return d
 
 
 def field_text(f: Any, value: Any, lang: str, record: Mapping[str, Any] | None = None) -> str:

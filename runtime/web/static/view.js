@@ -68,10 +68,10 @@
     chart.setOption({
       animationDuration: 300,
       tooltip: {
-        trigger: "item", triggerOn: "mousemove",
+        trigger: "item", triggerOn: "mousemove", renderMode: "richText",   /* drawn on the canvas: no inline style */
         formatter: function (p) {
           var d = p.data;
-          return echarts.format.encodeHTML(d.name) + (d.edge ? "<br>" + echarts.format.encodeHTML(d.edge) : "");
+          return d.name + (d.edge ? "\n" + d.edge : "");
         }
       },
       series: [{
@@ -179,20 +179,21 @@
       color: [COLORS.member, "#6b8fb3", COLORS.hidden],
       legend: [{ data: categories.map(function (c) { return c.name; }), top: 0 }],
       tooltip: {
+        renderMode: "richText",                                          /* drawn on the canvas: no inline style */
         formatter: function (p) {
           if (p.dataType === "edge") {
             var s = nodes.filter(function (n) { return n.id === p.data.source; })[0];
             var t = nodes.filter(function (n) { return n.id === p.data.target; })[0];
-            return echarts.format.encodeHTML((s ? s.name : "") + " → " + (t ? t.name : "")) +
-              (p.data.amount !== null ? "<br>" + money(p.data.amount) : "");
+            return (s ? s.name : "") + " → " + (t ? t.name : "") +
+              (p.data.amount !== null ? "\n" + money(p.data.amount) : "");
           }
-          return echarts.format.encodeHTML(p.data.name);
+          return p.data.name;
         }
       },
       series: [{
         type: "graph", layout: "force", roam: true, draggable: true, categories: categories,
         data: nodes, links: links, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 7,
-        force: { repulsion: 80, edgeLength: 60, gravity: 0.08 },
+        force: { repulsion: 220, edgeLength: [50, 150], gravity: 0.05 },
         label: { position: "right", fontSize: 11 },
         emphasis: { focus: "adjacency", label: { show: true } }
       }]
