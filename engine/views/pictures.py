@@ -108,12 +108,13 @@ def guarantee_network(graph: GuaranteeGraph, seeds: Iterable[str], *, labels: Ma
                       hidden: Container[str] = frozenset(), members: Container[str] = frozenset(),
                       depth: int = 1, max_nodes: int = 150) -> dict[str, Any]:
     """The guarantees around `seeds` (the group's members): every firm within `depth` guarantee
-    steps (either way), at most `max_nodes` firms (nearest first), and the guarantees between
-    them. Nodes {id, key, name, member, hidden, circle (in a guarantee circle), seed}; links
+    steps (either way), at most `max_nodes` firms (the seeds in circles and with the largest
+    guarantees first, then the nearest), and the guarantees between them. Nodes {id, key, name, member, hidden, circle (in a guarantee circle), seed}; links
     {source, target, amount (None when a party is hidden), circle (both ends in one circle),
     mutual}. `cut` counts the firms left out by `max_nodes`."""
     hide = Hide(hidden)
     given: dict[str, dict[str, float]] = {}
+    taken: dict[str, dict[str, float]] = {}
     near: dict[str, list[str]] = {}
 
     def gives(firm: str) -> dict[str, float]:
@@ -122,15 +123,28 @@ def guarantee_network(graph: GuaranteeGraph, seeds: Iterable[str], *, labels: Ma
             found = given[firm] = graph.guarantees_given(firm)
         return found
 
+    def receives(firm: str) -> dict[str, float]:
+        found = taken.get(firm)
+        if found is None:
+            found = taken[firm] = graph.guarantees_received(firm)
+        return found
+
     def neighbours(firm: str) -> list[str]:
         found = near.get(firm)
         if found is None:
-            found = near[firm] = sorted(set(gives(firm)) | set(graph.guarantees_received(firm)))
+            found = near[firm] = sorted(set(gives(firm)) | set(receives(firm)))
         return found
 
-    start = sorted({s for s in seeds if s in graph})
+    def weight(firm: str) -> float:
+        return sum(gives(firm).values()) + sum(receives(firm).values())
+
+    # the seeds in circles first, then by the guarantees they give and receive: a large group's
+    # picture keeps its `max_nodes` most involved members and counts the rest
+    start = sorted({s for s in seeds if s in graph}, key=lambda f: (not graph.in_circle(f), -weight(f), f))
+    cut = max(0, len(start) - max_nodes)
+    start = start[:max_nodes]
     level = {s: 0 for s in start}
-    frontier, cut = list(start), 0
+    frontier = list(start)
     for step in range(1, depth + 1):
         nxt: list[str] = []
         for firm in frontier:

@@ -129,10 +129,10 @@ def _key(value: Any) -> tuple[int, Any]:
 def sort_rows(rows: Sequence[Mapping[str, Any]], by: str, order: str = "asc") -> list[Mapping[str, Any]]:
     """`rows` ordered by field `by` (`asc` or `desc`), rows without a value last either way; the
     order is stable, so rows with equal values keep the order they came in."""
-    present = [r for r in rows if r.get(by) is not None]
-    empty = [r for r in rows if r.get(by) is None]
-    present.sort(key=lambda r: _key(r.get(by)), reverse=order == "desc")
-    return present + empty
+    keyed = [(r.get(by), r) for r in rows]
+    present = [(_key(v), r) for v, r in keyed if v is not None]
+    present.sort(key=lambda kr: kr[0], reverse=order == "desc")
+    return [r for _, r in present] + [r for v, r in keyed if v is None]
 
 
 def page_of(rows: Sequence[Mapping[str, Any]], page: int, limit: int) -> tuple[list[Mapping[str, Any]], int, int]:

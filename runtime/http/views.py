@@ -12,7 +12,7 @@ from typing import Callable
 from fastapi import APIRouter, Query, Request
 
 from runtime.auth.scope import Scope
-from runtime.http.errors import request_lang
+from runtime.http.errors import BanyanJSON, request_lang
 from runtime.views.service import ViewService
 
 
@@ -27,10 +27,15 @@ def roles_of(request: Request) -> frozenset[str] | None:
 def views_router(service: ViewService, scope_of: Callable[[Request], Scope | None]) -> APIRouter:
     router = APIRouter(prefix="/views", tags=["views"])
 
-    @router.get("/{view}/{key}")
+    @router.get("/{view}/{key}", response_class=BanyanJSON,
+                responses={200: {"description": "The view's sections for the subject, as the asker may see them",
+                                 "content": {"application/json": {"schema": {"type": "object"}}}},
+                           404: {"description": "No such view, or no such subject (or one outside the asker's "
+                                               "org scope: the same answer)"}})
     def view(request: Request, view: str, key: str,
              page: list[str] = Query([], max_length=50, description="a page of a table, timeline or alerts "
-                                                                    "section: `members:2` (repeat for more)")) -> dict:
+                                                                    "section: `members:2` (repeat for more)")
+             ) -> BanyanJSON:
         """The view's sections for the subject: `fields` (each with `value`, `text` and, for a
         reference, its `code`), `metrics` (`warn` when its `warn_when` holds; `withheld` for a
         figure over records the asker may not all read), `table`/`timeline` (`columns`, one page of
@@ -42,7 +47,8 @@ def views_router(service: ViewService, scope_of: Callable[[Request], Scope | Non
             sid, _, number = item.partition(":")
             if sid and number.isdigit():
                 pages[sid[:100]] = max(1, min(int(number), 100_000))
-        return service.page(view, key, scope=scope_of(request), lang=request_lang(request), roles=roles_of(request),
-                            pages=pages)
+        # sent as it is (a page of a large group is a few hundred KB: no second pass through a response model)
+        return BanyanJSON(service.page(view, key, scope=scope_of(request), lang=request_lang(request),
+                                       roles=roles_of(request), pages=pages))
 
     return router

@@ -16,7 +16,7 @@ from runtime.views.shown import money_text, share_text
 from runtime.views.words import vtext
 
 MAX_CHILDREN = 40            # holdings drawn under one holder; the rest counted
-MAX_FIRMS = 200              # firms in the guarantee picture; the rest counted
+MAX_FIRMS = 120              # firms in the guarantee picture (a readable one); the rest counted
 
 
 def _root(state: GraphState, parent: str | None, members: list[str]) -> tuple[str | None, list[str]]:

@@ -9,7 +9,7 @@ one reader: the page (runtime/web/views.py) and the API (runtime/http/views.py) 
   serves and their records, and figures summed over all members are withheld from it (the subject's
   aggregate fields blank, metrics reading a collection or such a field withheld). Pictures are cut
   to the reader's sight as the graph API cuts them; alerts come from the alerts room, which applies
-  the same scope.
+  the same scope (the list kept while the audit chain's head does not move: `_open_alerts`).
 * **Queries.** One for the subject, one per collection the view reads (per 500 parents), one to cut
   each to the scope, one per referenced entity for names, one for the alerts, and the graph room's
   cached graph (its one-row freshness check). Never one per member.
@@ -18,8 +18,10 @@ one reader: the page (runtime/web/views.py) and the API (runtime/http/views.py) 
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, Mapping
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dsl.expr import EvaluationError
@@ -35,7 +37,8 @@ from runtime.records.context import RecordContext
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
-from runtime.views.load import ScopedLoader, collection_paths, prime
+from runtime.storage.tables import audit_head
+from runtime.views.load import ScopedLoader, collection_paths, fields_read, prime
 from runtime.views.pictures import equity_section, guarantee_section
 from runtime.views.tables import Namer, alerts_section, fields_section, metrics_section, rows_section
 from runtime.views.words import vtext
@@ -50,6 +53,8 @@ class ViewService:
         self.alerts = alerts or AlertService(engine, records=self.records)
         self.directory = PeopleDirectory(engine)
         self._trees: dict[str, OrgTree] = {}
+        self._open: dict[tuple[str, Any, int], Any] = {}      # (what, scope units, audit head) → answer
+        self._lock = threading.Lock()
 
     def view(self, name: str) -> View:
         """The deployed View `name`; NotFound (404) for one that is not deployed."""
@@ -75,8 +80,15 @@ class ViewService:
         live = self.records.refresh()
         entity = live.entity(view.subject)
         pages = pages or {}
+        sections = [s for s in view.sections if _allowed(s, roles)]
+        exprs = [s.rows for s in sections] + [m.value for s in sections for m in s.metrics] + \
+            [view.title] + [s.visible_when for s in sections]
+        tree = collection_paths(e for e in exprs if e is not None)
+        for s in sections:
+            for c in s.on:
+                tree.setdefault(c, {})
         with self.engine.connect() as conn:
-            loader = ScopedLoader(conn, live, scope)
+            loader = ScopedLoader(conn, live, scope, _fields_shown(live, view.subject, tree, sections))
             raw = dict(loader.rows(view.subject, [record["id"]]).get(record["id"]) or {})
             placement = placement_of(live)
             aggregates = placement.of(view.subject).aggregates
@@ -87,14 +99,9 @@ class ViewService:
                     raw[name_] = None                       # blank for a serving branch, as the record says
             withheld = set() if lead else set(aggregates) | {c.name for c in entity.collections}
             subject = RecordContext(view.subject, raw, loader, record["id"])
-            sections = [s for s in view.sections if _visible(s, subject, roles)]
-            exprs = [s.rows for s in sections] + [m.value for s in sections for m in s.metrics] + [view.title]
-            tree = collection_paths(e for e in exprs if e is not None)
-            for s in sections:
-                for c in s.on:
-                    tree.setdefault(c, {})
+            sections = [s for s in sections if _visible(s, subject)]
             prime(loader, view.subject, [record["id"]], tree)
-            namer = Namer(conn, live, self._tree(), self.directory, lang, scope)
+            namer = Namer(conn, live, self._tree(), self.directory, lang, scope, loader.seen)
             out = []
             for s in sections:
                 body = self._section(s, subject, record, entity, namer, withheld, scope, lang,
@@ -137,16 +144,39 @@ class ViewService:
                 v = r.values
                 shown[(coll.entity, v.get(target.key or "id"))] = str(v.get(target.display or "") or
                                                                        v.get(target.key or "id"))
-        found = self.alerts.list(status="open", order="grade", limit=ALERTS_READ, scope=scope)
+        found = self._open_alerts(scope)
         labels = {n: d.meta.label for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
         return alerts_section(s, found, shown, labels, page, lang)
+
+    def _kept(self, what: str, scope: Scope | None, make: Any) -> Any:
+        """`make()` — the open alerts `scope` may read, or its sight of the graph — kept while the
+        audit chain's head stays where it was: every record written, every step of an alert and
+        every action on one, every deploy appends to the chain in its own transaction, so an
+        unmoved head means an unchanged answer (the graph room keeps its cache current the same way)."""
+        with self.engine.connect() as conn:
+            head = conn.execute(sa.select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0
+        key = (what, None if scope is None else scope.units, head)
+        with self._lock:
+            found = self._open.get(key)
+        if found is None:
+            found = make()
+            with self._lock:
+                if len(self._open) >= 32:
+                    self._open.clear()
+                self._open[key] = found
+        return found
+
+    def _open_alerts(self, scope: Scope | None) -> list[dict]:
+        """The open alerts `scope` may read, worst first (the alerts room's list applies the scope)."""
+        return self._kept("alerts", scope, lambda: self.alerts.list(status="open", order="grade", limit=ALERTS_READ,
+                                                                    scope=scope))
 
     def _graph(self, s: ViewSection, subject: RecordContext, record: dict, scope: Scope | None,
                lang: str) -> dict[str, Any]:
         kind = s.graph or "equity"
         try:
             graph = graph_service(self.engine, self.records)
-            sight = sight_of(self.records, scope)
+            sight = self._kept("sight", scope, lambda: sight_of(self.records, scope))
             with graph.reading() as state:
                 code = str(record.get("code"))
                 if kind == "guarantee":
@@ -161,9 +191,43 @@ class ViewService:
             return {"graph": kind, "unavailable": True, "note": vtext("graph_unavailable", lang), "rows": []}
 
 
-def _visible(s: ViewSection, subject: RecordContext, roles: frozenset[str] | None) -> bool:
-    if s.roles and roles is not None and not set(s.roles) & roles:
-        return False
+def _allowed(s: ViewSection, roles: frozenset[str] | None) -> bool:
+    """Whether the reader's roles include one the section names (`roles:`; none named: everyone)."""
+    return not (s.roles and roles is not None and not set(s.roles) & roles)
+
+
+def _fields_shown(live: Any, subject: str, tree: Mapping[str, Any], sections: list[ViewSection]) -> dict[str, set[str]]:
+    """{entity: the fields the page reads of its records loaded as collections}: what the expressions
+    read (`fields_read`), and of each table's or timeline's rows its columns, order, `where`, key,
+    display, time field and the currency of its money; the members' credit code and registered capital
+    (the equity picture's amounts). Nothing else is loaded."""
+    out = fields_read(live, subject, tree)
+    collections = {c.name: c.entity for c in live.entity(subject).collections}
+    for s in sections:
+        for target in [s.row_entity] + [collections.get(c) for c in s.on]:
+            if not target:
+                continue
+            ent = live.entity(target)
+            need = out.setdefault(target, set())
+            need.update(n for n in (ent.key, ent.display, ent.time_field) if n)
+            if target != s.row_entity:
+                continue
+            need.update(s.columns)
+            if s.sort:
+                need.add(s.sort[0])
+            if s.where is not None:
+                need.update(p[0] for p in s.where.paths if p)
+                need.update(s.where.names)
+            for name in s.columns:
+                f = ent.field(name)
+                if f is not None and getattr(f, "currency_field", None):
+                    need.add(f.currency_field)
+        if s.type == "graph" and "members" in collections:
+            out.setdefault(collections["members"], set()).update({"credit_code", "registered_capital"})
+    return out
+
+
+def _visible(s: ViewSection, subject: RecordContext) -> bool:
     if s.visible_when is not None:
         try:
             return bool(s.visible_when.test(subject))

@@ -25,15 +25,19 @@ class Namer:
     keyed), org units from the org tree, people from the directory (one query)."""
 
     def __init__(self, conn: Connection, live: LiveModel, tree: OrgTree, directory: PeopleDirectory, lang: str,
-                 scope: Scope | None = None):
+                 scope: Scope | None = None, readable: Mapping[str, set[int]] | None = None):
         self.conn, self.live, self.tree, self.directory, self.lang = conn, live, tree, directory, lang
         self.scope = scope
+        self.readable = readable or {}          # entity → ids known readable already (loaded in scope)
 
     def by_id(self, target: str, ids: Iterable[int]) -> dict[int, tuple[Any, str]]:
         """{id: (key, name)} of the records `scope` may read; the others are left out."""
         ids = {i for i in ids if isinstance(i, int)}
         if self.scope is not None and self.scope.units is not None and ids:
-            ids = placement_of(self.live).ids_within(self.conn, self.live, target, self.scope, ids)
+            known = self.readable.get(target, set())
+            unknown = ids - known
+            ids = (ids & known) | (placement_of(self.live).ids_within(self.conn, self.live, target, self.scope, unknown)
+                                   if unknown else set())
         return record_names(self.conn, self.live, target, ids)
 
     def by_key(self, target: str, keys: Iterable[Any]) -> dict[Any, str]:
@@ -47,6 +51,9 @@ class Namer:
         ids = keys_to_ids(self.conn, self.live, target, keys)
         found = self.by_id(target, ids.values())
         return {k: found[i][1] for k, i in ids.items() if i in found}
+
+
+NUMERIC = ("money", "integer", "number", "percent")
 
 
 def _cell(value: Any, text: str, code: Any = None) -> dict[str, Any]:
@@ -94,7 +101,8 @@ def rows_section(section: ViewSection, subject: Mapping[str, Any], live: LiveMod
     result = section_rows(section, subject, page=page, time_field=time_field)
     fields = [entity.field(c) for c in section.columns] if entity is not None else []
     columns = [{"name": c, "label": (f.label.text(lang) if f is not None else c) or c,
-                "type": f.type_name if f is not None else None} for c, f in zip(section.columns, fields)]
+                "type": f.type_name if f is not None else None,
+                "numeric": f is not None and f.type_name in NUMERIC} for c, f in zip(section.columns, fields)]
     values = [dict(getattr(r, "values", r)) for r in result.rows]
     names: dict[tuple[str, str], dict] = {}
     for f in fields:

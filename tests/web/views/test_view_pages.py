@@ -51,7 +51,8 @@ def test_the_lead_branch_sees_the_whole_group_by_name(sh):
     assert {r["cells"][0]["text"] for r in members["rows"]} == {FIRMS["A1"][3], FIRMS["A2"][3]}
     assert members["columns"][0]["label"] == "企业名称"
     metrics = {m["label"]: m for m in _section(answer, "key_figures")["metrics"]}
-    assert not any(m["withheld"] for m in metrics.values())
+    assert not any(m["withheld"] or m["failed"] for m in metrics.values())
+    assert not any(s.get("failed") for s in answer["sections"])      # every expression found what it reads
     _hidden_never_named(r.text)
 
 
