@@ -6,13 +6,15 @@ equity tree and the guarantee network), as the chief risk officer (`cro`: bank-w
 section) signed in with a session cookie, served by uvicorn in its own subprocess (one worker,
 loopback) through the whole stack (sign-in gate, org scope, the views room's queries, Jinja2, the
 pictures' data), warm (5 requests first), p95 of 50 requests one after another, in milliseconds
-(target < 300). Beside it: the median, the API's JSON of the same view (`GET /views/...`), and the
+(target < 300). Beside it: the median, the server process's CPU time per page (from /proc: what the
+page costs whatever else runs on the machine), the API's JSON of the same view (`GET /views/...`), and the
 page for a serving branch's relationship manager (`rm_sh_01`, whose scope cuts every collection).
 
 The bank: `banyan deploy configs/`, `banyan seed demo --scale 1` and an alert scan (so the alerts
 section holds the open alerts a running bank has), in a temporary file; `--db FILE` reuses a demo
 database made so. `--quick` seeds scale 0.1 and sends 20 requests (its results are not the figure:
-do not commit them).
+do not commit them). The machine's CPU pressure over the last minute (Linux PSI) is printed with the
+figures: on a shared machine the wall times stretch with it.
 """
 from __future__ import annotations
 
@@ -133,6 +135,25 @@ def timings(client, path: str, n: int, warm: int = 5) -> tuple[list[float], int]
     return times, size
 
 
+def cpu_ms(pid: int) -> float | None:
+    """The CPU time (user + system) process `pid` has used, in ms (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_pressure() -> float | None:
+    """The share of the last minute some task waited for a CPU (Linux PSI), in percent: the machine
+    is shared, and wall times stretch with it."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return float(dict(kv.split("=") for kv in line.split()[1:])["avg60"])
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, round(0.95 * len(ordered)) - 1)]
@@ -156,6 +177,9 @@ def main() -> None:
         page = f"/ui/views/group_360/{code}"
         with Served(url, tmp) as served:
             cro = signed_in(served.port, "cro")
+            before = cpu_ms(served.proc.pid)
+            page_ms, page_bytes = timings(cro, page, n, warm=0)
+            after = cpu_ms(served.proc.pid)
             page_ms, page_bytes = timings(cro, page, n)
             api_ms, api_bytes = timings(cro, f"/views/group_360/{code}", n)
             rm = signed_in(served.port, "rm_sh_01")
@@ -169,6 +193,11 @@ def main() -> None:
         metric("view_json_kib", api_bytes / 1024, "KiB"),
         metric("view_serving_branch_p95", p95(rm_ms), "ms"),
     ]
+    if before is not None and after is not None:      # the server's own CPU time per page, whatever the load
+        rows.insert(2, metric("view_600_members_server_cpu", (after - before) / n, "ms"))
+    pressure = cpu_pressure()
+    if pressure is not None:
+        rows.append(metric("cpu_pressure_avg60", pressure, "%"))
     report("views", rows)
 
 

@@ -59,11 +59,18 @@ def _nodes(tree: Mapping[str, Any]):
         yield from _nodes(c)
 
 
-def guarantee_section(section: ViewSection, state: GraphState, sight: Sight, code: str, lang: str) -> dict[str, Any]:
-    members = state.members(code)
-    net = guarantee_network(state.snapshot.guarantees, members, labels=state.names,
-                            hidden=sight.hidden(state) if not sight.bank_wide else frozenset(),
-                            members=set(members), depth=section.depth or 1, max_nodes=MAX_FIRMS)
+def guarantee_section(section: ViewSection, state: GraphState, sight: Sight, code: str, lang: str,
+                      seen_as: Any = None) -> dict[str, Any]:
+    """`seen_as`: what makes two readers' sights the same (their scope's units), so the network is
+    kept with the graph's derived results (`GraphState.cache`, emptied when the graph changes)."""
+    key = ("views.guarantee", code, section.depth, seen_as)
+    net = state.cache.get(key)
+    if net is None:
+        members = state.members(code)
+        net = state.cache[key] = guarantee_network(
+            state.snapshot.guarantees, members, labels=state.names,
+            hidden=sight.hidden(state) if not sight.bank_wide else frozenset(), members=set(members),
+            depth=section.depth or 1, max_nodes=MAX_FIRMS)
     if not net["links"]:
         return {"graph": "guarantee", "network": net, "rows": [], "note": vtext("no_guarantees", lang)}
     name = {n["id"]: n["name"] or vtext("other_client", lang) for n in net["nodes"]}

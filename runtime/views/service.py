@@ -153,9 +153,7 @@ class ViewService:
         audit chain's head stays where it was: every record written, every step of an alert and
         every action on one, every deploy appends to the chain in its own transaction, so an
         unmoved head means an unchanged answer (the graph room keeps its cache current the same way)."""
-        with self.engine.connect() as conn:
-            head = conn.execute(sa.select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0
-        key = (what, None if scope is None else scope.units, head)
+        key = (what, None if scope is None else scope.units, self._head())
         with self._lock:
             found = self._open.get(key)
         if found is None:
@@ -165,6 +163,11 @@ class ViewService:
                     self._open.clear()
                 self._open[key] = found
         return found
+
+    def _head(self) -> int:
+        """The audit chain's head: where the bank's data stands (one indexed row)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0)
 
     def _open_alerts(self, scope: Scope | None) -> list[dict]:
         """The open alerts `scope` may read, worst first (the alerts room's list applies the scope)."""
@@ -180,7 +183,9 @@ class ViewService:
             with graph.reading() as state:
                 code = str(record.get("code"))
                 if kind == "guarantee":
-                    return guarantee_section(s, state, sight, code, lang)
+                    # a bank-wide sight hides nothing; another is the same while the data stands still
+                    seen_as = None if sight.bank_wide else (scope.units if scope else None, self._head())
+                    return guarantee_section(s, state, sight, code, lang, seen_as)
                 capital = {}
                 for m in (subject["members"] if "members" in subject else []):
                     v = m.values
