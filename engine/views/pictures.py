@@ -109,9 +109,9 @@ def guarantee_network(graph: GuaranteeGraph, seeds: Iterable[str], *, labels: Ma
                       depth: int = 1, max_nodes: int = 150) -> dict[str, Any]:
     """The guarantees around `seeds` (the group's members): every firm within `depth` guarantee
     steps (either way), at most `max_nodes` firms (the seeds in circles and with the largest
-    guarantees first, then the nearest), and the guarantees between them. Nodes {id, key, name, member, hidden, circle (in a guarantee circle), seed}; links
-    {source, target, amount (None when a party is hidden), circle (both ends in one circle),
-    mutual}. `cut` counts the firms left out by `max_nodes`."""
+    guarantees first, then the nearest), and the guarantees between them. Nodes {id, key, name,
+    member, hidden, circle (in a guarantee circle), seed}; links {source, target, amount (None when
+    a party is hidden), circle (both ends in one circle), mutual}. `cut` counts the firms left out by `max_nodes`."""
     hide = Hide(hidden)
     given: dict[str, dict[str, float]] = {}
     taken: dict[str, dict[str, float]] = {}
