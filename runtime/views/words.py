@@ -31,6 +31,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "focused": ("已聚焦：{name}。持股路径：{path}", "Focused on {name}. Holding path: {path}"),
     "chart_hint": ("点击节点展开或收起下级；滚轮缩放，拖动平移。",
                    "Click a node to expand or collapse it; scroll to zoom, drag to pan."),
+    "graph_hint": ("拖动节点调整位置；滚轮缩放，拖动空白处平移；悬停查看担保金额。",
+                   "Drag a firm to move it; scroll to zoom, drag the background to pan; hover for the amounts."),
     "guarantee_hint": ("箭头由担保人指向被担保人；红色连线为担保圈。",
                        "Arrows run from guarantor to borrower; red links are guarantee circles."),
     "legend_member": ("集团成员", "Group member"), "legend_outside": ("集团外企业", "Outside the group"),
