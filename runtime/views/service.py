@@ -146,7 +146,11 @@ class ViewService:
                                                                        v.get(target.key or "id"))
         found = self._open_alerts(scope)
         labels = {n: d.meta.label for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
-        return alerts_section(s, found, shown, labels, page, lang)
+        out = alerts_section(s, found, shown, labels, page, lang)
+        # the scope's open alerts are read worst first up to ALERTS_READ: past it, say the list may be short
+        out["cut"] = len(found) >= ALERTS_READ
+        out["note"] = vtext("alerts_cut", lang, n=ALERTS_READ) if out["cut"] else None
+        return out
 
     def _kept(self, what: str, scope: Scope | None, make: Any) -> Any:
         """`make()` — the open alerts `scope` may read, or its sight of the graph — kept while the

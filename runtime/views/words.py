@@ -11,6 +11,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "empty": ("—", "—"),
     "no_rows": ("暂无记录。", "Nothing recorded."),
     "no_alerts": ("没有未关闭的预警。", "No open alerts."),
+    "alerts_cut": ("您可见的未关闭预警超过 {n} 条，此处只列出其中等级最高的部分；完整列表见预警中心。",
+                   "More than {n} open alerts are in your view: only the worst are read here; the alert centre lists all."),
     "rows_failed": ("这一栏的数据无法按配置读取，请联系配置管理员。",
                     "This section's data could not be read as configured; tell the configuration's owner."),
     "graph_unavailable": ("关系图暂不可用。", "The relationship graph is not available."),
