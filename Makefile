@@ -27,7 +27,10 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/banyan graph circles
 	$(DEMO_ENV) $(BIN)/banyan records list group --as rm_sh_01 --fields code,name,lead_branch,member_count,limit_usage
 	$(DEMO_ENV) $(BIN)/banyan alerts scan
-	$(DEMO_ENV) $(BIN)/banyan test configs/ --allow-not-run --record > /dev/null && echo "business tests: recorded for each rule's page (/ui/alert-rules/NAME)"
+	$(DEMO_ENV) $(BIN)/banyan tier run
+	$(DEMO_ENV) $(BIN)/banyan tier reviews
+	BANYAN_LANG=zh $(DEMO_ENV) $(BIN)/banyan tier explain G0001
+	$(DEMO_ENV) $(BIN)/banyan test configs/ --record > /dev/null && echo "business tests: recorded for each rule's page (/ui/alert-rules/NAME)"
 	$(DEMO_ENV) $(BIN)/banyan alerts list --limit 5
 	$(DEMO_ENV) $(BIN)/banyan events import examples/demo_bank/court_feed.csv
 	$(DEMO_ENV) $(BIN)/banyan worker --once
@@ -41,7 +44,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/banyan test configs/ --allow-not-run   # the business tests in configs/tests (tier cases: not run yet)
+	$(BIN)/banyan test configs/   # the business tests in configs/tests: alerts, flows and tiers
 
 # ruff over the whole repository; mypy on dsl/, engine/ (strict) and forms/ (pyproject.toml).
 lint: $(STAMP)

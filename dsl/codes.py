@@ -80,13 +80,15 @@ _TABLE = [
     ("BNY509", "invalid countersign", "The countersign settings do not fit (a ratio outside (0, 1], a ratio without `pass`). A warning when a percentage or a decimal sits next to a simple fraction of the signers but is not it: with 3 signers `pass: 2/3` needs 2 approvals, `67%` or `0.67` needs all 3 — write the fraction you mean."),
     ("BNY510", "approval deadline in calendar days", "A warning: `deadline: 1d` (or `2w`, `3天`) counts weekends and public holidays, so across a weekend or National Day an approver may get no working time at all. Write `1 business day` (or `工作日`) to count the bank's working days, or keep calendar time if that is what you mean."),
     # 6xx — tiering, alerts, tests
-    ("BNY601", "weights do not add up", "The tiering dimensions' weights must add up to 100."),
+    ("BNY601", "weights do not add up", "The tiering dimensions' weights must add up to 100, every dimension has one or none has, and `score` (their weighted total) needs them."),
     ("BNY602", "unknown tier", "A tiering rule names a tier that the tiering does not declare."),
-    ("BNY603", "decision table has no catch-all", "With hit policy `first`, the last rule should have no `when`, so every subject gets a tier."),
+    ("BNY603", "decision table leaves a gap", "Some subjects get no tier: no rule of the decision table holds for the values the message names (found by the interval analysis of BNY506). A rule with no `when` at the end catches everyone."),
     ("BNY604", "grades out of order", "Alert grades go yellow, orange, red."),
     ("BNY605", "invalid test case", "A test case names a rule, tier or flow that is not in the bundle, or its expectation is malformed."),
     ("BNY606", "a rule does not hear what it reads", "A rule without a `schedule:` reads a collection or field that no event in its `on:` announces (a computed field: what it is computed from), so the alert would wait for the next scan. A warning."),
     ("BNY608", "not a subject an alert rule can watch", "An alert rule watches the records of an entity, or guarantee circles (`scope: guarantee_circle`, found among the companies' guarantees); users, org units and alerts are not subjects. A circle's alert stands for the circle: it has no `roll_up` and starts no flow."),
+    ("BNY609", "decision table rules overlap", "Two rules hold for the same subject where the hit policy forbids it: `unique` (no two rules together) or `any` (rules that hold together must give the same tier). The message names such a value."),
+    ("BNY610", "a table condition that cannot be analysed", "A warning: a decision-table condition compares two values or calls a function the gap and overlap analysis cannot see into, so gaps and overlaps are not checked. Compare a dimension, field or number with a constant where you can."),
     ("BNY607", "a grade that is never raised", "An alert grade whose condition holds only where a higher grade's holds too (a yellow stricter than its orange) is never raised, since the highest grade that holds wins. A warning."),
 ]
 

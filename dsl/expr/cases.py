@@ -124,6 +124,34 @@ def shadowed(text: str, higher: list[str], scope: Mapping[str, FieldInfo], env: 
     return "it never holds" if example is None else "for example when " + _shown(variables, example)
 
 
+def overlapping(texts: list[str], scope: Mapping[str, FieldInfo], env: TypeEnv,
+                may_overlap: Callable[[int, int], bool] = lambda i, j: False) -> tuple[int, int, str] | None:
+    """Two conditions that hold together for some value, where `may_overlap(i, j)` says they must
+    not: (i, j, what such a value looks like); None when no two can, or when that cannot be decided
+    (errors reported elsewhere, too many combinations)."""
+    analysed = _analyse(texts, scope, env)
+    if analysed is None or analysed[2] is None:
+        return None
+    trees, variables, combos = analysed
+    for values in combos:
+        held = [i for i, (t, c) in enumerate(trees) if _eval(t, c, variables, values) is True]
+        for a, i in enumerate(held):
+            for j in held[a + 1:]:
+                if not may_overlap(i, j):
+                    return i, j, ("whenever they can hold" if not values else "when " + _shown(variables, values))
+    return None
+
+
+def opaque_atoms(texts: list[str], scope: Mapping[str, FieldInfo], env: TypeEnv) -> list[str]:
+    """The parts of these conditions the analysis cannot see into (a call that is not a number, a
+    comparison of two fields): it treats each as an unknown true or false, so a gap or an overlap
+    it finds may not be real, and one it misses may be."""
+    analysed = _analyse(texts, scope, env)
+    if analysed is None:
+        return []
+    return [v.text for v in analysed[1].values() if v.kind == "opaque"]
+
+
 def _analyse(texts: list[str], scope: Mapping[str, FieldInfo], env: TypeEnv):
     """(trees, variables, every combination of their representative values — None when more than
     MAX_COMBINATIONS); None when a text does not parse or check."""

@@ -49,7 +49,14 @@ _NOTIFIED = {"type": "array", "description": "Messages the alerts' notify action
 _STARTED = {"type": "array", "items": NAME, "description": "Exactly the flows the alerts' actions started ([]: none)."}
 
 _TIER = {"type": "object", "required": ["tiering", "tier"], "additionalProperties": False,
-         "properties": {"tiering": NAME, "tier": NAME}}
+         "description": "The tier the subject gets (alert rules are evaluated first: caps read alerts).",
+         "properties": {"tiering": NAME, "tier": NAME,
+                        "on": {"type": "string", "minLength": 1,
+                               "description": "The subject's key (G0001); needed when the case gives several."},
+                        "scores": {"type": "object", "propertyNames": NAME, "minProperties": 1,
+                                   "additionalProperties": {"type": ["number", "string"]},
+                                   "description": "Dimension scores to check, {dimension: score}, e.g. "
+                                                  "{contribution: 70, risk: 40}; `score` is the weighted total."}}}
 
 _LATER = {"type": "object", "additionalProperties": False, "minProperties": 1,
           "properties": {"alerts": _ALERTS, "notified": _NOTIFIED, "started": _STARTED, "tier": _TIER}}
@@ -116,7 +123,18 @@ class Expectations:
     alerts: tuple[AlertExpectation, ...] | None    # (): no alert at all
     notified: tuple[tuple[str, str | None, Span], ...] | None   # (role, channel or None, line)
     started: tuple[str, ...] | None                # the flows the alerts' actions started
-    tier: tuple[str, str] | None                  # (tiering, tier)
+    tier: "TierExpectation | None"
+    span: Span
+
+
+@dataclass(frozen=True)
+class TierExpectation:
+    """The tier a case expects: of `tiering`, on the subject `on` (None: the only one given), with
+    the dimension `scores` named (their text as written: 70, "62.5")."""
+    tiering: str
+    tier: str
+    on: str | None
+    scores: tuple[tuple[str, str], ...]
     span: Span
 
 
@@ -146,7 +164,7 @@ class TestCase:
     given: Mapping[str, tuple[Mapping[str, Any], ...]]
     flow: FlowRun | None
     alerts: tuple[AlertExpectation, ...] | None    # None: alerts not checked; (): none may fire
-    tier: tuple[str, str] | None                  # (tiering, tier)
+    tier: TierExpectation | None
     flow_path: tuple[str, ...] | None
     flow_outcome: str | None
     span: Span
@@ -181,7 +199,12 @@ def _expectations(doc: Document, path: tuple, expect: Mapping[str, Any]) -> Expe
     notified = tuple((n["role"], n.get("channel"), doc.span(path + ("notified", j)))
                      for j, n in enumerate(expect["notified"])) if "notified" in expect else None
     started = tuple(expect["started"]) if "started" in expect else None
-    tier = (expect["tier"]["tiering"], expect["tier"]["tier"]) if "tier" in expect else None
+    tier = None
+    if "tier" in expect:
+        t = expect["tier"]
+        tier = TierExpectation(t["tiering"], t["tier"], None if t.get("on") is None else str(t["on"]),
+                               tuple((k, str(v)) for k, v in (t.get("scores") or {}).items()),
+                               doc.span(path + ("tier",)))
     return Expectations(alerts, notified, started, tier, doc.key_span(path))
 
 

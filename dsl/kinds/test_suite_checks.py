@@ -161,6 +161,12 @@ def check_expectations(doc: Document, ctx: LinkContext, path: Path, case: dict, 
                               doc.span(tpath + ("tier",)), did_you_mean(expect["tier"]["tier"], tiers) or
                               f"its tiers: {', '.join(tiers)}")
             _needs_subject(doc, ctx, tpath + ("tiering",), spec_of(tiering).get("subject"), subjects)
+            dims = list(spec_of(tiering).get("dimensions") or {}) + ["score"]
+            for name in expect["tier"].get("scores") or {}:
+                if name not in dims:
+                    ctx.diags.add("BNY605", f"tiering `{expect['tier']['tiering']}` has no dimension `{name}`",
+                                  doc.key_span(tpath + ("scores", name)),
+                                  did_you_mean(name, dims) or f"its dimensions: {', '.join(dims)}")
     _check_flow(doc, ctx, path, case, subjects)
 
 

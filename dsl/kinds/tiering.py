@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from dsl.diagnostics import did_you_mean
 from dsl.expr.types import BOOL, NUMBER, EnumType, FieldInfo, enum, record
@@ -17,6 +17,7 @@ from dsl.kinds.parts import Duration, as_dict, duration_at, resolve_entity, spec
 from dsl.kinds.registry import KindDef, register
 from dsl.kinds.schedule import Schedule, parse_schedule
 from dsl.kinds.tiering_schema import SCHEMA
+from dsl.kinds.tiering_table import check_table
 from dsl.link import LinkContext
 from dsl.loader import Document
 from dsl.source import Span
@@ -29,7 +30,7 @@ RESERVED = ("score", "alert_grade", "subject")
 class Dimension:
     name: str
     label: Label
-    weight: Decimal
+    weight: Decimal | None   # None: no weighted `score` (a pure decision table)
     score: Any               # CompiledExpr giving 0-100
     span: Span
 
@@ -81,6 +82,12 @@ class Tiering:
     caps: tuple[Cap, ...]
     schedule: Schedule | None
     triggers: tuple[str, ...]
+    aggregate: str | None = None     # collect: min (the worst tier that holds) | max (the best)
+    review_flow: str | None = None   # started about each subject every `review_every` of its tier
+
+    @property
+    def weighted(self) -> bool:
+        return bool(self.dimensions) and all(d.weight is not None for d in self.dimensions)
 
     @property
     def name(self) -> str:
@@ -95,29 +102,30 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
     subject = resolve_entity(ctx, doc, ("spec", "subject"))
     base = subject_scope(ctx, subject)
     dims = _dimensions(doc, ctx, base if subject else None)
+    weighted = bool(dims) and all(d.weight is not None for d in dims)
     tiers = _tiers(doc, ctx)
     names = [t.name for t in tiers]
-    table_scope = {d.name: FieldInfo(NUMBER, nullable=False) for d in dims}
-    table_scope.update(score=FieldInfo(NUMBER, nullable=False), alert_grade=FieldInfo(ALERT_GRADE))
-    if subject:
-        table_scope["subject"] = FieldInfo(record(subject), nullable=False)
-    policy = spec["table"].get("hit_policy", "first")
+    table_scope = table_scope_of(base if subject else {}, dims, subject)
+    table = spec["table"]
+    policy = table.get("hit_policy", "first")
+    aggregate = table.get("aggregate", "min") if policy == "collect" else None
     rules = []
-    for i, r in enumerate(spec["table"]["rules"]):
+    for i, r in enumerate(table["rules"]):
         path: tuple[str | int, ...] = ("spec", "table", "rules", i)
         _tier_ref(doc, ctx, path + ("tier",), names)
         when = ctx.expr(doc, path + ("when",), table_scope, BOOL) if "when" in r and subject else None
+        if when is not None and not weighted and "score" in when.names:
+            _unweighted_score(doc, ctx, path + ("when",))
         rules.append(TableRule(when, r["tier"], Label.of(r.get("label")), doc.span(path)))
-    last = spec["table"]["rules"][-1]
-    if policy == "first" and "when" in last:
-        ctx.diags.add("BNY603", "with hit policy `first`, the last rule should have no `when`",
-                      doc.span(("spec", "table", "rules", len(rules) - 1)),
-                      f"add a catch-all rule at the end: `- {{tier: {names[-1]}}}`")
+    if subject and all(r.when is not None for r, w in zip(rules, table["rules"]) if "when" in w):
+        check_table(doc, ctx, policy, table_scope)
     caps = []
     for i, c in enumerate(spec.get("caps") or []):
         path = ("spec", "caps", i)
         _tier_ref(doc, ctx, path + ("at_most",), names)
         when = ctx.expr(doc, path + ("when",), table_scope, BOOL) if subject else None
+        if when is not None and not weighted and "score" in when.names:
+            _unweighted_score(doc, ctx, path + ("when",))
         caps.append(Cap(when, c["at_most"], Label.of(c.get("reason")), doc.span(path)))
     _check_assign_to(doc, ctx, subject, names)
     schedule = None
@@ -128,23 +136,69 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
                           doc.span(("spec", "schedule")), "hours 0-23, minutes 0-59, cron fields in range")
     for i, event in enumerate(spec.get("on") or []):
         check_event(ctx, doc, ("spec", "on", i), subject, event, alerts=True)
+    review_flow = _review_flow(doc, ctx, subject)
     return Tiering(metadata_of(doc), subject or spec["subject"], spec.get("assign_to"), tuple(dims), tuple(tiers),
-                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()))
+                   policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate, review_flow)
+
+
+def _review_flow(doc: Document, ctx: LinkContext, subject: str | None) -> str | None:
+    """`reviews: {flow}`: a flow about the tiering's subject."""
+    name = (spec_of(doc).get("reviews") or {}).get("flow")
+    if name is None:
+        return None
+    path = ("spec", "reviews", "flow")
+    if not ctx.resolve("Flow", name, doc, path):
+        return None
+    flow = ctx.decls.documents.get(("Flow", name))
+    about = spec_of(flow).get("subject") if flow is not None else None
+    if subject and about != subject:
+        ctx.diags.add("BNY405", f"flow `{name}` is about {about or 'no record'}, not the tiering's {subject}",
+                      doc.span(path), f"name a flow whose `subject:` is {subject}")
+    return name
+
+
+def table_scope_of(base: Mapping[str, FieldInfo], dims: Sequence[Dimension], subject: str | None
+                   ) -> dict[str, FieldInfo]:
+    """What a table rule or a cap reads: the subject's fields by bare name (and as `subject`),
+    each dimension's score, `score` (the weighted total) and `alert_grade` (the subject's worst
+    open alert). A dimension named like a field hides it in the table (the field stays readable
+    as `subject.<field>`): tables read dimensions first, as they did before fields were visible."""
+    scope = dict(base)
+    scope.update({d.name: FieldInfo(NUMBER, nullable=False) for d in dims})
+    scope.update(score=FieldInfo(NUMBER, nullable=False), alert_grade=FieldInfo(ALERT_GRADE))
+    if subject:
+        scope["subject"] = FieldInfo(record(subject), nullable=False)
+    return scope
+
+
+def _unweighted_score(doc: Document, ctx: LinkContext, path: tuple) -> None:
+    ctx.diags.add("BNY601", "`score` is the weighted total of the dimensions, but the dimensions have no weights",
+                  doc.expr_span(path), "give every dimension a `weight` (adding up to 100), or compare the "
+                                       "dimensions' own scores")
 
 
 def _dimensions(doc: Document, ctx: LinkContext, scope) -> list[Dimension]:
+    """The scored dimensions. Weights are all given (adding up to 100: `score` is their weighted
+    total) or all left out (a pure decision table over the dimensions needs none)."""
     out, total = [], Decimal(0)
-    for name, d in as_dict(spec_of(doc).get("dimensions")).items():
+    written = as_dict(spec_of(doc).get("dimensions"))
+    for name, d in written.items():
         path = ("spec", "dimensions", name)
         if name in RESERVED:
             ctx.diags.add("BNY402", f"`{name}` is a reserved name in the decision table", doc.key_span(path),
                           "rename the dimension")
-        weight = Decimal(str(d["weight"]))
-        total += weight
+        weight = Decimal(str(d["weight"])) if "weight" in d else None
+        total += weight or 0
         score = ctx.expr(doc, path + ("score",), scope, NUMBER) if scope is not None else None
         out.append(Dimension(name, Label.of(d.get("label")), weight, score, doc.key_span(path)))
-    if out and total != 100:
-        listed = " + ".join(f"{d.weight.normalize():f}" for d in out)
+    given = [d for d in out if d.weight is not None]
+    if given and len(given) < len(out):
+        missing = ", ".join(f"`{d.name}`" for d in out if d.weight is None)
+        ctx.diags.add("BNY601", f"some dimensions have a weight and {missing} not",
+                      doc.key_span(("spec", "dimensions")),
+                      "give every dimension a weight (adding up to 100), or none (then `score` is not available)")
+    elif given and total != 100:
+        listed = " + ".join(f"{d.weight.normalize():f}" for d in given if d.weight is not None)
         ctx.diags.add("BNY601", f"the weights add up to {total.normalize():f}, not 100 ({listed})",
                       doc.key_span(("spec", "dimensions")), "adjust the weights so they add up to 100")
     return out

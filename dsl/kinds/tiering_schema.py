@@ -6,12 +6,14 @@ from dsl.kinds.events import EVENT
 from dsl.kinds.parts import CONDITION, SLA
 from dsl.kinds.schedule import SCHEDULE
 
-HIT_POLICIES = ["first", "unique", "any", "priority", "collect"]
+HIT_POLICIES = ["first", "unique", "any", "priority", "rule_order", "collect"]
+AGGREGATES = ["min", "max"]
 
-DIMENSION = {"type": "object", "required": ["weight", "score"], "additionalProperties": False,
+DIMENSION = {"type": "object", "required": ["score"], "additionalProperties": False,
              "properties": {"weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 100,
-                                       "description": "The dimension's share of the total score, in points; all "
-                                                      "weights add up to 100."},
+                                       "description": "The dimension's share of the weighted `score`, in points: "
+                                                      "every dimension has one and they add up to 100, or none has "
+                                                      "(a decision table over the dimensions themselves)."},
                             "score": {**EXPRESSION, "description": "A number from 0 to 100 for the subject. Sees the "
                                                                    "subject's fields by name and as `subject`."},
                             "label": LABEL, "description": {"type": "string"}}}
@@ -35,8 +37,8 @@ TIER = {"type": "object", "required": ["name"], "additionalProperties": False,
                        "service_package": SERVICE_PACKAGE}}
 
 RULE = {"type": "object", "required": ["tier"], "additionalProperties": False,
-        "properties": {"when": {**CONDITION, "description": "Sees each dimension's score by name, `score` (the weighted "
-                                                             "total), `alert_grade` (the subject's worst open alert: "
+        "properties": {"when": {**CONDITION, "description": "Sees the subject's fields and each dimension's score by "
+                                                             "name, `score` (the weighted total), `alert_grade` (the subject's worst open alert: "
                                                              "yellow, orange, red or null) and `subject`. Left out: always."},
                        "tier": {**NAME, "description": "A tier declared under `tiers`."},
                        "label": LABEL}}
@@ -50,16 +52,24 @@ TIERING_SPEC = {
         "assign_to": {**NAME, "description": "An enum field of the subject that receives the tier (its values must "
                                              "include every tier)."},
         "dimensions": {"type": "object", "minProperties": 1, "propertyNames": NAME, "additionalProperties": DIMENSION,
-                       "description": "Scored dimensions: {name: {weight, score}}; weights add up to 100."},
+                       "description": "Scored dimensions: {name: {weight, score}}; weights (all or none) add up to 100."},
         "tiers": {"type": "array", "items": TIER, "minItems": 1,
                   "description": "The tiers, best first (the order `priority`, `collect` and `caps` use)."},
         "table": {"type": "object", "required": ["rules"], "additionalProperties": False,
                   "description": "A decision table choosing the tier.",
                   "properties": {"hit_policy": {"enum": HIT_POLICIES, "default": "first",
-                                                "description": "first: the first rule that holds; unique: exactly one "
-                                                               "may hold; any: all that hold agree; priority: the best "
-                                                               "tier among those that hold; collect: all are kept, the "
-                                                               "worst tier is assigned."},
+                                                "description": "DMN hit policies. first: the first rule that holds; "
+                                                               "unique: exactly one rule may hold (checked where "
+                                                               "written); any: rules that hold together give the "
+                                                               "same tier (checked); priority: the best tier among "
+                                                               "those that hold; rule_order: every rule that holds, "
+                                                               "in order, the first decides; collect: every rule "
+                                                               "that holds, `aggregate` decides."},
+                                 "aggregate": {"enum": AGGREGATES, "default": "min",
+                                               "description": "With `collect`: min gives the worst tier among the "
+                                                              "rules that hold, max the best (tiers are ordered best "
+                                                              "first). A tier is not a number, so DMN's sum and count "
+                                                              "do not apply."},
                                  "rules": {"type": "array", "items": RULE, "minItems": 1}}},
         "caps": {"type": "array", "minItems": 1,
                  "description": "Ceilings applied after the table: while `when` holds the tier is no better than "
@@ -70,6 +80,11 @@ TIERING_SPEC = {
                      SCHEDULE["description"]},
         "on": {"type": "array", "items": EVENT, "minItems": 1, "uniqueItems": True,
                "description": "Events that re-tier one subject at once (alert.opened, facilities.updated)."},
+        "reviews": {"type": "object", "required": ["flow"], "additionalProperties": False,
+                    "description": "The recurring relationship review of each tier's service package: the flow "
+                                   "started about each subject every `review_every` of its tier (its form receives "
+                                   "tier, service_package and lead_role, so the flow assigns the lead).",
+                    "properties": {"flow": {**NAME, "description": "A Flow whose subject is the tiering's subject."}}},
     },
 }
 

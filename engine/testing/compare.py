@@ -4,6 +4,7 @@ with the line of the case it belongs to, and the path a flow instance took. Pure
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
 from dsl.source import Span
@@ -160,23 +161,33 @@ class Coverage:
     grades: dict[tuple[str, str], bool] = field(default_factory=dict)
     actions: dict[tuple[str, int, str], bool] = field(default_factory=dict)
     branches: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    tiers: dict[tuple[str, str, int], bool] = field(default_factory=dict)    # (tiering, row | cap, index)
 
     def missing(self) -> dict[str, list[str]]:
         return {"grades": [f"{r} {g}" for (r, g), hit in sorted(self.grades.items()) if not hit],
                 "actions": [f"{r} action {i + 1} ({k})" for (r, i, k), hit in sorted(self.actions.items()) if not hit],
-                "branches": [f"{f}: {a} → {b}" for (f, a, b), hit in sorted(self.branches.items()) if not hit]}
+                "branches": [f"{f}: {a} → {b}" for (f, a, b), hit in sorted(self.branches.items()) if not hit],
+                "tiers": [f"{t} {k} {i + 1}" for (t, k, i), hit in sorted(self.tiers.items()) if not hit]}
 
     def summary(self) -> dict[str, tuple[int, int]]:
         return {name: (sum(1 for hit in table.values() if hit), len(table))
-                for name, table in (("grades", self.grades), ("actions", self.actions), ("branches", self.branches))}
+                for name, table in (("grades", self.grades), ("actions", self.actions), ("branches", self.branches),
+                                    ("tier rows and caps", self.tiers))}
 
 
 def coverage_of(rules: Iterable[Any], flows: Iterable[Any], graded: Iterable[tuple[str, str]],
-                acted: Iterable[tuple[str, int]], taken: Iterable[tuple[str, str, str]]) -> Coverage:
+                acted: Iterable[tuple[str, int]], taken: Iterable[tuple[str, str, str]],
+                tierings: Iterable[Any] = (), tiered: Iterable[tuple[str, str, int]] = ()) -> Coverage:
     """`graded`: (rule, grade) of every alert a case's run opened; `acted`: (rule, action index)
     of every start_flow or update that ran; `taken`: (flow, from node, to node) of every edge a
-    case's instance took."""
+    case's instance took; `tiered`: (tiering, "row" or "cap", index) of every decision table row
+    that chose a case's tier and every cap that lowered it."""
     cov = Coverage()
+    hit_tiers = set(tiered)
+    for t in tierings:
+        for kind, items in (("row", t.rules), ("cap", t.caps)):
+            for i, _ in enumerate(items):
+                cov.tiers[(t.name, kind, i)] = (t.name, kind, i) in hit_tiers
     hit_grades, hit_actions, hit_edges = set(graded), set(acted), set(taken)
     for rule in rules:
         for g in rule.grades:
@@ -222,4 +233,32 @@ def edges_taken(flow: Any, walk: Any) -> list[tuple[str, str]]:
     went along, and an approval's reject that ended the flow."""
     out = [(a, b) for a, b in walk.taken]
     out += [(n, REJECTED) for n in walk.rejected if walk.outcome == "rejected"]
+    return out
+
+
+def compare_tier(expected: Any, result: Any, subject: str) -> list[Difference]:
+    """A tier case (`expect.tier`) against what engine/tiering decided for `subject`: the tier,
+    and each dimension score it names (exactly, as written: 70 is 70.0)."""
+    out = []
+    label = f"{subject}: "
+    if result is None:
+        return [Difference("tier", f"{label}{expected.tier}", f"{label}not found", expected.span)]
+    got = result.tier or f"not tiered ({result.problem})"
+    if result.tier != expected.tier:
+        rule = result.decisive_rule
+        why = f" (row {rule.index + 1})" if rule is not None and result.tier else ""
+        cap = result.decisive_cap
+        why += f" (capped by cap {cap.index + 1})" if cap is not None else ""
+        out.append(Difference("tier", f"{label}{expected.tier}", f"{label}{got}{why}", expected.span))
+    scores = {d.name: d.value for d in result.dimensions}
+    scores["score"] = result.score
+    for name, text in expected.scores:
+        value = scores.get(name)
+        try:
+            same = value is not None and Decimal(text) == value
+        except InvalidOperation:                 # the schema lets a text through: "62.5" is fine, "high" is not
+            same = False
+        if not same:
+            shown = "null" if value is None else format(value.normalize(), "f")
+            out.append(Difference(f"tier.scores.{name}", text, shown, expected.span))
     return out

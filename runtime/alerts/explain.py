@@ -62,7 +62,7 @@ def _unknown(conn: Any, live: Any, rule: Any, subject: Any) -> AlertError:
     return AlertError(f"no {rule.scope} `{subject}` for rule `{rule.name}`", code="unknown_subject", status=404)
 
 
-def _shown(value: Any, kind: str, lang: str) -> str:
+def shown(value: Any, kind: str, lang: str) -> str:
     if value is NOT_EVALUATED:
         return words("alerts.trace.skipped", lang)
     if isinstance(value, list):
@@ -76,8 +76,25 @@ def _shown(value: Any, kind: str, lang: str) -> str:
     return value_text(value, kind, lang)
 
 
-def _verdict(holds: bool | None, lang: str) -> str:
+def verdict(holds: bool | None, lang: str) -> str:
     return words({True: "alerts.trace.holds", False: "alerts.trace.fails", None: "alerts.trace.unknown"}[holds], lang)
+
+
+def steps_view(trace: Any, labels: Mapping[str, Any], lang: str) -> list[dict]:
+    """Each sub-expression of a traced condition with its value as people read it; a step that
+    reads one of the subject's fields carries the field's label."""
+    return [{"text": s.text, "type": s.type, "depth": s.depth, "evaluated": s.evaluated, "null": s.value is None,
+             "value": shown(s.value, s.type, lang), "label": labels[s.text].text(lang) if s.text in labels else ""}
+            for s in trace.steps]
+
+
+def near_view(near: Any, lang: str) -> list[dict]:
+    """The comparisons that kept a condition from holding, and how far they are from it."""
+    return [{"text": n.text, "value": shown(n.value, n.type, lang), "threshold": shown(n.threshold, n.type, lang),
+             "gap": shown(n.gap, n.type, lang),
+             "words": words("alerts.trace.gap", lang, left=n.left, value=shown(n.value, n.type, lang), op=n.op,
+                            threshold=shown(n.threshold, n.type, lang), gap=shown(n.gap, n.type, lang))}
+            for n in near]
 
 
 def explanation_view(exp: Explanation, about: Mapping[str, Any], lang: str,
@@ -88,19 +105,10 @@ def explanation_view(exp: Explanation, about: Mapping[str, Any], lang: str,
     labels = labels if labels is not None else about.get("labels") or {}
     grades = []
     for g in exp.grades:
-        near = [{"text": n.text, "value": _shown(n.value, n.type, lang), "threshold": _shown(n.threshold, n.type, lang),
-                 "gap": _shown(n.gap, n.type, lang),
-                 "words": words("alerts.trace.gap", lang, left=n.left, value=_shown(n.value, n.type, lang),
-                                op=n.op, threshold=_shown(n.threshold, n.type, lang), gap=_shown(n.gap, n.type, lang))}
-                for n in g.near]
-        grades.append({"grade": g.grade, "holds": g.holds, "verdict": _verdict(g.holds, lang), "error": g.trace.error,
-                       "steps": [{"text": s.text, "type": s.type, "depth": s.depth, "evaluated": s.evaluated,
-                                  "null": s.value is None, "value": _shown(s.value, s.type, lang),
-                                  "label": labels[s.text].text(lang) if s.text in labels else ""}
-                                 for s in g.trace.steps],
-                       "near": near})
+        grades.append({"grade": g.grade, "holds": g.holds, "verdict": verdict(g.holds, lang), "error": g.trace.error,
+                       "steps": steps_view(g.trace, labels, lang), "near": near_view(g.near, lang)})
     evidence = [{"label": label.text(lang) if hasattr(label, "text") else str(label),
-                 "value": _shown(value, _kind(exp, i), lang), "error": error}
+                 "value": shown(value, _kind(exp, i), lang), "error": error}
                 for i, (label, value, error) in enumerate(exp.evidence)]
     at = about.get("at")
     return {"rule": exp.rule, "grade": exp.finding.grade,

@@ -214,6 +214,7 @@ def worker(interval, once, env) -> None:
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
     from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates
+    from runtime.tiering import worker as _tier_jobs  # noqa: F401 - record changes and schedules re-tier groups
     engine = engine_for(env)
     if once:
         click.echo("ran every job once: " + scheduler.summary(scheduler.run_once(engine)))

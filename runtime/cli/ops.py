@@ -91,6 +91,7 @@ def serve(host: str, port: int, env: str | None) -> None:
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
     from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates
+    from runtime.tiering import worker as _tier_jobs  # noqa: F401 - record changes and schedules re-tier groups
     from runtime.web.app import create_app
     engine = engine_for(env)
     warn_demo_users(engine)

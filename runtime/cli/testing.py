@@ -18,9 +18,9 @@ MARK = {"passed": "✓", "failed": "✗", "error": "✗", "not run": "–"}
 @main.command("test")
 @click.argument("path", default="configs", type=click.Path())
 @click.option("--suite", "suites", multiple=True, metavar="NAME", help="Run only this TestSuite (repeatable).")
-@click.option("--coverage", is_flag=True, help="List the grades, actions and flow branches no case exercises.")
+@click.option("--coverage", is_flag=True, help="List the grades, actions, flow branches, tier rows and caps no case exercises.")
 @click.option("--allow-not-run", is_flag=True,
-              help="Pass even when some cases cannot run yet (tier cases until tiering runs).")
+              help="Pass even when some cases cannot run (none do today: kept for bundles that say so).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--record", is_flag=True,
               help="Keep which cases exercise each alert rule's grades in the deployed database (BANYAN_DATABASE_URL), "

@@ -3,7 +3,8 @@ bundle deployed (sandbox.py); its `given` records go in through the records serv
 value model and field rules as the API, the pages and an import, so a bad value fails the case at
 its line —, the alert rules run at the case's `now`, its flow runs with the decisions it names,
 and what came is compared with what it expects (engine/testing). Cases of a kind that does not
-run yet (tiers) are "not run", with the reason."""
+run yet are "not run", with the reason. A tier case evaluates the alert rules first (a cap reads
+the alerts) and then the tiering, at the case's `now`."""
 from __future__ import annotations
 
 import time
@@ -28,6 +29,7 @@ from engine.testing.compare import (
     SeenAlert,
     compare_alerts,
     compare_flow,
+    compare_tier,
     coverage_of,
     edges_taken,
     flow_path,
@@ -42,10 +44,10 @@ from runtime.records.service import Records
 from runtime.storage.db import writing
 from runtime.testing.directory import factory, global_roles
 from runtime.testing.sandbox import Sandbox
+from runtime.tiering.service import TieringService
 
 ACTOR = "banyan-test"
 MAX_STEPS = 200                   # a flow that needs more actions than this is reported as stuck
-NOT_RUN_TIERS = "tiering does not run yet: tier cases are checked once it does"
 
 
 @dataclass
@@ -72,6 +74,7 @@ class _Seen:
     graded: dict = field(default_factory=dict)      # (rule, grade) → the cases that raised it
     acted: set = field(default_factory=set)
     taken: set = field(default_factory=set)
+    tiered: dict = field(default_factory=dict)      # (tiering, "row" | "cap", index) → the cases it decided
 
 
 def suites_of(bundle: Any) -> list[Any]:
@@ -95,7 +98,8 @@ def run_bundle(bundle: Any, *, names: Iterable[str] | None = None,
                     progress(result)
     rules = [d for (k, _), d in sorted(bundle.documents.items()) if k == "AlertRule"]
     flows = [d for (k, _), d in sorted(bundle.documents.items()) if k == "Flow"]
-    report.coverage = coverage_of(rules, flows, seen.graded, seen.acted, seen.taken)
+    tierings = [d for (k, _), d in sorted(bundle.documents.items()) if k == "Tiering"]
+    report.coverage = coverage_of(rules, flows, seen.graded, seen.acted, seen.taken, tierings, seen.tiered)
     report.graded = {k: set(v) for k, v in seen.graded.items()}
     report.seconds = time.perf_counter() - started
     return report
@@ -128,18 +132,11 @@ def _words(exc: BanyanError) -> str:
 def run_case(sandbox: Sandbox, suite: Any, case: Any, seen: _Seen) -> CaseResult:
     result = CaseResult(suite.name, case.name, case.span)
     started = time.perf_counter()
-    moments = [case.expect] + [later.expect for later in case.then]
-    if all(m.tier is not None and m.alerts is None and m.notified is None and m.started is None for m in moments) \
-            and case.flow is None:
-        result.status, result.reason = NOT_RUN, NOT_RUN_TIERS
-        return result
     engine = sandbox.fresh()
     try:
         _run(engine, case, result, seen, suite.defaults)
     finally:
         engine.dispose()
-    if any(m.tier is not None for m in moments) and result.status != ERROR:
-        result.reason = f"its tier expectation was not checked ({NOT_RUN_TIERS})"
     result.seconds = time.perf_counter() - started
     return result
 
@@ -171,6 +168,8 @@ def _run(engine: Engine, case: Any, result: CaseResult, seen: _Seen, defaults: A
         return
     if _checks_alerts(case.expect) and not _moment(service, engine, case.expect, clock[0], result, seen):
         return
+    if case.expect.tier is not None and not _tier_moment(service, engine, case.expect, clock, created, result, seen):
+        return
     if case.flow is not None:
         run_flow(flows, handed, case, created, result, seen)
     for later in case.then:
@@ -178,6 +177,9 @@ def _run(engine: Engine, case: Any, result: CaseResult, seen: _Seen, defaults: A
         if not given(later.given, later.given_spans, later.span):
             return
         if _checks_alerts(later.expect) and not _moment(service, engine, later.expect, clock[0], result, seen):
+            return
+        if later.expect.tier is not None and not _tier_moment(service, engine, later.expect, clock, created, result,
+                                                              seen):
             return
 
 
@@ -212,6 +214,41 @@ def _moment(service: AlertService, engine: Engine, expect: Any, at: datetime, re
     if expect.started is not None and sorted(expect.started) != begun:
         result.fail(Difference("started", ", ".join(sorted(expect.started)) or "no flow",
                                ", ".join(begun) or "no flow", expect.span))
+    return True
+
+
+def _tier_moment(alerts_: AlertService, engine: Engine, expect: Any, clock: list[datetime],
+                 created: dict[str, list[dict]], result: CaseResult, seen: _Seen) -> bool:
+    """Evaluate the alert rules, then the tiering, at the moment, and compare the subject's tier
+    and the scores the case names; False when either could not run (the case is then an error)."""
+    want = expect.tier
+    tiers = TieringService(engine, records=alerts_.records, clock=lambda: clock[0])
+    try:
+        alerts_.scan(at=clock[0])
+        live = tiers.records.refresh()
+        tiering = tiers.tiering(live, want.tiering)
+        entity = tiering.subject
+        keys = [want.on] if want.on is not None else [
+            str(r[live.model[entity].key]) for r in created.get(entity, [])]
+        if len(keys) != 1:
+            result.status, result.reason = ERROR, (
+                f"the case gives {len(keys)} {entity} records: say which one with `on:` in `expect.tier`")
+            return False
+        (id_,) = tiers.subject_ids(live, tiering, keys)
+        with engine.connect() as conn:
+            found = tiers.results(conn, live, tiering, [id_], clock[0]).get(id_)
+    except BanyanError as exc:
+        result.status, result.reason = ERROR, _words(exc)
+        return False
+    outcome = found[1] if found is not None else None
+    if outcome is not None:
+        rule, cap = outcome.decisive_rule, outcome.decisive_cap
+        if rule is not None:
+            seen.tiered.setdefault((tiering.name, "row", rule.index), set()).add(result.case)
+        if cap is not None:
+            seen.tiered.setdefault((tiering.name, "cap", cap.index), set()).add(result.case)
+    for d in compare_tier(want, outcome, keys[0]):
+        result.fail(d)
     return True
 
 

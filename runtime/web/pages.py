@@ -22,6 +22,7 @@ from runtime.records.listing import readable_counts
 from runtime.web.context import WebContext, redirect
 from runtime.web.inbox import amount_fields, amount_text, overdue_for
 from runtime.web.text import text, when
+from runtime.web.workbench import workbench
 
 TODO_SIZE = 5             # tasks on the home page; the inbox has them all
 
@@ -142,7 +143,8 @@ def pages_router(web: WebContext) -> APIRouter:
             units = [tree.label(u, lang) for u, _ in tree.ordered() if scope.holds(u)]
             scope_text = text("scope_units", lang, n=len(units), units="、".join(units[:6]) + ("…" if len(units) > 6 else ""))
         return web.page(request, "home.html", title=text("home", lang), entities=entities, forms=forms,
-                        roles=roles, scope_text=scope_text, todo=_todo(user, lang), w=words)
+                        roles=roles, scope_text=scope_text, todo=_todo(user, lang), w=words,
+                        bench=workbench(web, user, lang))
 
     def _todo(user, lang: str) -> dict | None:
         """The person's to-do list first on the home page (an approver acts from a phone): the first

@@ -76,11 +76,17 @@ spec:
         company: {credit_code: 91420100MA4K7L3P2E, name: 武汉路桥建设有限公司}
       expect:
         alerts: [{rule: dishonest_debtor_listed, grade: none}]
-    - name: a tier nobody can run yet
+    - name: a tier said wrongly
       given:
-        group: {code: G0002, name: 南方能源集团, industry: energy, lead_branch: gz_branch, recognized_on: 2020-01-01}
+        group: {code: G0002, name: 南方能源集团, industry: energy, lead_branch: gz_branch, recognized_on: 2020-01-01,
+                industry_outlook: strong}
       expect:
-        tier: {tiering: group_value_matrix, tier: opportunity_adjustment}
+        tier: {tiering: group_value_matrix, tier: opportunity_adjustment, scores: {potential: 80, contribution: 10}}
+    - name: a group said to be high potential
+      given:
+        group: {code: G0003, name: 京津城投集团, industry: construction, lead_branch: bj_branch, recognized_on: 2020-01-01}
+      expect:
+        tier: {tiering: group_value_matrix, tier: high_potential}
 """
 
 
@@ -123,7 +129,7 @@ def test_each_case_is_judged_on_its_own_database(report):
     [d] = failed.differences
     assert d.got == "dishonest_debtor_listed red on company/91420100MA4K7L3P2E"
     assert d.span.line == _line(SUITE, "a listing said to raise nothing", "expect:")
-    assert report.counts() == {"passed": 1, "failed": 2, "error": 3, "not run": 1}
+    assert report.counts() == {"passed": 1, "failed": 4, "error": 3}
     assert not report.ok() and not report.ok(allow_not_run=True)
 
 
@@ -143,9 +149,17 @@ def test_what_no_other_door_accepts_is_refused_here_too(report, case, field, wor
     assert bad.status == "error" and f"{field}: " in d.got and words in d.got and d.got.count(words) == 1
 
 
-def test_tier_cases_are_not_run_with_the_reason(report):
-    tier = next(r for r in report.results if r.case == "a tier nobody can run yet")
-    assert tier.status == "not run" and "tiering" in tier.reason
+def test_tier_cases_compare_the_tier_and_the_scores_named(report):
+    wrong = next(r for r in report.results if r.case == "a tier said wrongly")
+    assert wrong.status == "failed"
+    assert [(d.what, d.expected, d.got) for d in wrong.differences] == [
+        ("tier", "G0002: opportunity_adjustment", "G0002: high_potential (row 2)"),
+        ("tier.scores.potential", "80", "90")]                      # contribution 10 holds
+    assert {d.span.line for d in wrong.differences} == {_line(SUITE, "tier: {tiering: group_value_matrix, "
+                                                                     "tier: opportunity_adjustment")}
+    stable = next(r for r in report.results if r.case == "a group said to be high potential")
+    [d] = stable.differences
+    assert d.got == "G0003: opportunity_adjustment (row 4)"      # the default outlook is stable: potential 60
 
 
 def test_coverage_counts_the_grades_that_fired(report):
@@ -161,20 +175,20 @@ def test_cli_exit_codes_text_and_json(bundle_dir, tmp_path):
     assert out.exit_code == 1, out.output
     assert "✗ a listing said to raise nothing" in out.output
     assert f"runner_checks.yaml:{_line(SUITE, 'a listing said to raise nothing', 'expect:')}" in out.output
-    assert "1 passed, 2 failed, 3 error, 1 not run" in out.output
+    assert "1 passed, 4 failed, 3 error" in out.output
     data = json.loads(runner.invoke(main, ["test", str(bundle_dir), "--format", "json", "--coverage"]).output)
     assert data["counts"]["passed"] == 1 and data["ok"] is False
     assert "loan_overdue red" in data["coverage"]["missing"]["grades"]
-    # a suite that only passes, and a tier case: 0 with --allow-not-run, 1 without
+    # a suite that only passes: 0
     good = tmp_path / "good"
     shutil.copytree(bundle_dir, good)
     third = SUITE[SUITE.index("        - after: 2 days"):SUITE.index("    - name: a listing said to raise nothing")]
     text = SUITE.replace(third, "")
-    text = text.split("    - name: a listing said to raise nothing")[0] + text[text.index("    - name: a quiet company"):]
+    text = text.split("    - name: a listing said to raise nothing")[0] + \
+        text[text.index("    - name: a quiet company"):text.index("    - name: a tier said wrongly")]
     assert "without its name" not in text and "computed field" not in text
     (good / "tests" / "runner_checks.yaml").write_text(text, encoding="utf-8")
-    assert runner.invoke(main, ["test", str(good)]).exit_code == 1
-    passed = runner.invoke(main, ["test", str(good), "--allow-not-run"])
+    passed = runner.invoke(main, ["test", str(good)])
     assert passed.exit_code == 0, passed.output
     assert runner.invoke(main, ["test", str(good), "--suite", "nope"]).exit_code == 2
 

@@ -50,7 +50,11 @@ def test_the_value_matrix(result):
     assert [t.name for t in matrix.tiers] == ["strategic_core", "high_potential", "stable_cooperation",
                                               "opportunity_adjustment"]
     assert all(t.service_package is not None for t in matrix.tiers)
-    assert matrix.caps[0].at_most == "opportunity_adjustment" and matrix.caps[0].when.test({"alert_grade": "red"})
+    cap = matrix.caps[0]                 # a red alert on the group or on any member caps it
+    assert cap.at_most == "opportunity_adjustment"
+    assert cap.when.test({"alerts": [], "members": [{"alerts": [{"grade": "orange"}, {"grade": "red"}]}]})
+    assert cap.when.test({"alerts": [{"grade": "red"}], "members": []})
+    assert not cap.when.test({"alerts": [{"grade": "orange"}], "members": [{"alerts": []}]})
     assert matrix.rules[-1].when is None and matrix.hit_policy == "first"
 
 

@@ -63,9 +63,62 @@ def test_the_tier_field_must_hold_every_tier():
     assert wrong == {("BNY405", 6, 14)}
 
 
-def test_table_conditions_see_dimensions_not_fields():
-    text = TIERING.replace('"value >= 50 and outlook >= 70"', '"credit >= 50"')
-    assert {c for c, _, _ in found(compile_with_base(matrix=text), "matrix.yaml")} == {"BNY302"}
+def test_table_conditions_read_fields_by_name_and_dimensions_first():
+    text = TIERING.replace('"value >= 50 and outlook >= 70"', '"credit >= 1亿 and outlook >= 70"')
+    result = compile_with_base(matrix=text)
+    assert result.ok, [d.message for d in result.diagnostics]
+    rule = result.bundle.documents[("Tiering", "matrix")].rules[0]
+    assert rule.when.test({"credit": 2 * 10**8, "outlook": 80})       # `outlook`: the dimension's score
+    unknown = TIERING.replace('"value >= 50 and outlook >= 70"', '"credits >= 50"')
+    assert {c for c, _, _ in found(compile_with_base(matrix=unknown), "matrix.yaml")} == {"BNY302"}
+
+
+def test_weights_all_or_none_and_score_needs_them():
+    none = TIERING.replace("weight: 60, ", "").replace("weight: 40, ", "")
+    assert compile_with_base(matrix=none).ok
+    result = compile_with_base(matrix=none.replace('"value >= 50 and outlook >= 70"', '"score >= 60"'))
+    diag = next(d for d in result.diagnostics if d.code == "BNY601")
+    assert "no weights" in diag.message and diag.span.line == 17
+    some = found(compile_with_base(matrix=TIERING.replace("weight: 40, ", "")), "matrix.yaml")
+    assert ("BNY601", 7, 3) in some
+
+
+def _table(policy: str, rules: str) -> str:
+    start = TIERING.index("  table:")
+    end = TIERING.index("  caps:")
+    return TIERING[:start] + f"  table:\n    hit_policy: {policy}\n    rules:\n{rules}" + TIERING[end:]
+
+
+def test_a_gap_in_the_table_is_named():
+    rules = ('      - {when: "value >= 50", tier: core}\n'
+             '      - {when: "value < 40", tier: other}\n')
+    result = compile_with_base(matrix=_table("first", rules))
+    diag = next(d for d in result.diagnostics if d.code == "BNY603")
+    assert "no case holds when `value` is 40" in diag.message and diag.span.line == 18
+
+
+def test_unique_tables_may_not_overlap_and_any_tables_must_agree():
+    rules = ('      - {when: "value >= 50", tier: core}\n'
+             '      - {when: "value <= 50", tier: other}\n')
+    result = compile_with_base(matrix=_table("unique", rules))
+    diag = next(d for d in result.diagnostics if d.code == "BNY609")
+    assert "rules 1 and 2 hold together when `value` is 50" in diag.message
+    agreeing = ('      - {when: "value >= 50", tier: other}\n'
+                '      - {when: "value <= 50", tier: other}\n')
+    assert compile_with_base(matrix=_table("any", agreeing)).ok
+    assert "BNY609" in {d.code for d in compile_with_base(matrix=_table("any", rules)).diagnostics}
+    apart = ('      - {when: "value > 50", tier: core}\n'
+             '      - {when: "value <= 50", tier: other}\n')
+    assert compile_with_base(matrix=_table("unique", apart)).ok
+
+
+def test_a_condition_the_analysis_cannot_read_is_named():
+    rules = ('      - {when: "value > outlook", tier: core}\n'
+             '      - {when: "value <= outlook", tier: other}\n')
+    result = compile_with_base(matrix=_table("unique", rules))
+    assert result.ok
+    diag = next(d for d in result.diagnostics if d.code == "BNY610")
+    assert diag.severity == "warning" and "`value > outlook`" in diag.message
 
 
 def test_reserved_dimension_names_roles_and_events():

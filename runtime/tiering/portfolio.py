@@ -1,0 +1,48 @@
+"""The tiered portfolio as a person's home page reads it, within their org scope: how many
+subjects each tier holds, and "my clients" — the tiered subjects a person is named on (the
+subject entity's first `ref(user)` field: a group's relationship manager), or, for someone named
+on none (a branch head, a risk officer), the subjects in their scope."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.auth.scope import Scope
+from runtime.records.service import Records
+
+
+def tier_counts(records: Records, tiering: Any, scope: Scope | None, lang: str) -> list[dict]:
+    """[{tier, label, count}] in the tiering's order, then the untiered (tier None)."""
+    live = records.refresh()
+    if not tiering.assign_to:
+        return []
+    t = live.table(tiering.subject)
+    column = t.c[tiering.assign_to]
+    with records.engine.connect() as conn:
+        found = dict(conn.execute(sa.select(column, sa.func.count()).where(*records.readable(tiering.subject, scope))
+                                  .group_by(column)).all())
+    out = [{"tier": x.name, "label": x.label.text(lang) or x.name, "count": int(found.get(x.name, 0))}
+           for x in tiering.tiers]
+    if found.get(None):
+        out.append({"tier": None, "label": None, "count": int(found[None])})
+    return out
+
+
+def owner_field(live: Any, entity: str) -> str | None:
+    """The entity's first field that names a person (`ref(user)`): whose clients these are."""
+    ent = live.bundle.entities.get(entity)
+    return next((f.name for f in ent.fields if f.type_name == "ref" and f.ref == "user"), None) if ent else None
+
+
+def my_subjects(records: Records, tiering: Any, user: str, scope: Scope | None, *, limit: int = 10) -> dict:
+    """{"mine": whether these are the person's own, "total", "items": records as the records
+    service outputs them (names, not codes), largest first by the entity's list order}."""
+    live = records.refresh()
+    owner = owner_field(live, tiering.subject)
+    if owner is not None:
+        page = records.query(tiering.subject, {owner: user}, limit=limit, scope=scope)
+        if page.total:
+            return {"mine": True, "total": page.total, "items": page.items}
+    page = records.query(tiering.subject, limit=limit, scope=scope)
+    return {"mine": False, "total": page.total, "items": page.items}
