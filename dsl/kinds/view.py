@@ -19,11 +19,11 @@ from dsl.link import LinkContext
 from dsl.loader import Document
 from dsl.source import Span
 
-SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline"]
+SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline", "alerts"]
 _KEYS = {"fields": {"fields"}, "table": {"rows", "where", "columns", "sort", "limit"}, "metrics": {"metrics"},
-         "graph": {"graph", "depth"}, "timeline": {"rows", "where", "columns", "limit"}}
+         "graph": {"graph", "depth"}, "timeline": {"rows", "where", "columns", "limit"}, "alerts": {"on", "limit"}}
 _NEEDS = {"fields": ("fields",), "table": ("rows", "columns"), "metrics": ("metrics",), "graph": ("graph",),
-          "timeline": ("rows", "columns")}
+          "timeline": ("rows", "columns"), "alerts": ()}
 
 SECTION = {
     "type": "object", "required": ["id", "type"], "additionalProperties": False,
@@ -31,7 +31,8 @@ SECTION = {
         "id": ID, "label": LABEL,
         "type": {"enum": SECTION_TYPES, "description": "fields (the subject's fields), table (records), metrics "
                                                        "(figures), graph (equity or guarantee network), timeline "
-                                                       "(records by date)."},
+                                                       "(records by date), alerts (the open alerts on the subject "
+                                                       "and on the records of its collections named in `on`)."},
         "fields": {**NAME_LIST, "minItems": 1, "description": "fields: the subject's fields shown."},
         "rows": {**EXPRESSION, "description": "table, timeline: an expression giving a list of records, e.g. "
                                               "`facilities`, `flatten(members.loans)`."},
@@ -40,7 +41,10 @@ SECTION = {
         "columns": {**NAME_LIST, "minItems": 1, "description": "table, timeline: fields of each row."},
         "sort": {"type": "object", "required": ["by"], "additionalProperties": False,
                  "properties": {"by": NAME, "order": {"enum": ["asc", "desc"]}}},
-        "limit": {"type": "integer", "minimum": 1, "description": "The most rows shown (the rest behind `more`)."},
+        "limit": {"type": "integer", "minimum": 1, "description": "table, timeline, alerts: the rows shown on one "
+                                                                  "page (the rest on the next pages)."},
+        "on": {**NAME_LIST, "description": "alerts: collections of the subject (e.g. `members`) whose records' "
+                                           "open alerts are shown beside the subject's own."},
         "metrics": {"type": "array", "minItems": 1,
                     "items": {"type": "object", "required": ["label", "value"], "additionalProperties": False,
                               "properties": {"label": LABEL, "value": EXPRESSION,
@@ -92,6 +96,7 @@ class ViewSection:
     roles: tuple[str, ...]
     width: str
     span: Span
+    on: tuple[str, ...] = ()         # alerts: the subject's collections whose records' alerts are shown too
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,8 @@ def _section(doc: Document, ctx: LinkContext, s: dict, path, subject: str | None
                           f"`{key}` belongs to {' and '.join(k for k, v in _KEYS.items() if key in v)} sections")
     live = subject is not None
     _names(doc, ctx, path + ("fields",), s.get("fields"), scope if live else None, subject)
+    if live and s.get("on"):
+        _collections(doc, ctx, path + ("on",), s["on"], scope, subject)
     rows, row_entity = None, None
     if "rows" in s and live:
         rows = ctx.expr(doc, path + ("rows",), scope, None)
@@ -169,7 +176,17 @@ def _section(doc: Document, ctx: LinkContext, s: dict, path, subject: str | None
     sort = (s["sort"]["by"], s["sort"].get("order", "asc")) if "sort" in s else None
     return ViewSection(s["id"], kind, Label.of(s.get("label")), tuple(s.get("fields") or ()), rows, where, row_entity,
                        tuple(s.get("columns") or ()), sort, s.get("limit"), tuple(metrics), s.get("graph"),
-                       s.get("depth"), visible, roles, s.get("width", "full"), doc.span(path))
+                       s.get("depth"), visible, roles, s.get("width", "full"), doc.span(path), tuple(s.get("on") or ()))
+
+
+def _collections(doc: Document, ctx: LinkContext, path, names, scope, entity) -> None:
+    """Each of `names` is a collection of the subject (a list of records, such as `members`)."""
+    lists = {n for n, info in scope.items() if isinstance(info.type, ListType) and isinstance(info.type.element, RecordType)
+             and info.type.element.entity != "alert" and n not in ctx.decls.bank_wide}
+    for j, name in enumerate(names):
+        if name not in lists:
+            ctx.diags.add("BNY404", f"`{entity}` has no collection `{name}`", doc.span(path + (j,)),
+                          did_you_mean(name, lists) or f"collections of {entity}: {', '.join(sorted(lists))}")
 
 
 def _names(doc: Document, ctx: LinkContext, path, names, fields, entity, key=None) -> None:

@@ -37,9 +37,11 @@ from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
 from runtime.http.params import DbId, Offset
 from runtime.http.transfer import transfer_router
+from runtime.http.views import views_router
 from runtime.records.errors import InvalidRecord, RecordError
 from runtime.records.service import Records
 from runtime.records.validation import Problem
+from runtime.views.service import ViewService
 
 RESERVED = {"limit", "offset", "order"}
 
@@ -165,6 +167,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     app.include_router(alerts_router(AlertService(engine, records=records), scope, permit))   # runtime/http/alerts.py
     app.include_router(events_router(EventIntake(engine, records=records), scope, permit))   # runtime/http/events.py
     app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
+    app.include_router(views_router(ViewService(engine, records), scope))   # the 360° views (runtime/http/views.py)
     install_flows(app, engine)
     if extend is not None:
         extend(app, engine)

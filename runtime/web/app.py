@@ -41,6 +41,7 @@ from runtime.web.task import task_router
 from runtime.web.text import text
 from runtime.web.tiering import tiering_pages
 from runtime.web.transfer import transfer_router
+from runtime.web.views import view_pages
 
 STATIC = TEMPLATES.parent / "static"
 
@@ -58,7 +59,7 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
                    lookup_router(web), audit_pages(web), alert_pages(web), alert_rule_pages(web),
-                   tiering_pages(web)):
+                   tiering_pages(web), view_pages(web)):
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 

@@ -23,6 +23,7 @@ from runtime.web.context import WebContext, redirect
 from runtime.web.forms import check, options_for, record_problems, submitted, with_service_problems
 from runtime.web.names import ref_text
 from runtime.web.text import text
+from runtime.web.views import view_links
 
 PAGE_SIZE = 25
 LIST_TYPES = ("string", "enum", "money", "ref", "integer", "percent", "date", "bool", "number")
@@ -220,7 +221,8 @@ def records_router(web: WebContext) -> APIRouter:
         return web.page(request, "detail.html", title=title, entity=ent, record=record, sections=sections,
                         related=related, changeable=web.records.can_change(entity, record_id, scope),
                         history=history(web, user, entity, record_id, lang),
-                        alerts=record_alerts(web, entity, record_id, lang))
+                        alerts=record_alerts(web, entity, record_id, lang),
+                        views=view_links(web, entity, record, ent.key, lang))     # the 360° pages about it
 
     @r.get("/ui/e/{entity}/{record_id}/edit")
     def edit_page(request: Request, entity: str, record_id: DbId) -> HTMLResponse:

@@ -50,3 +50,17 @@ def test_rows_must_be_records_and_keys_must_fit_the_section():
 def test_flatten_needs_a_list_of_lists():
     text = VIEW.replace("flatten(members.events)", "flatten(members)")
     assert {c for c, _, _ in found(compile_with_base(g360=text), "g360.yaml")} == {"BNY305"}
+
+
+def test_an_alerts_section_names_collections_of_the_subject():
+    text = VIEW.replace("    - {id: equity", "    - {id: alerts, type: alerts, on: [members], limit: 10}\n    - {id: equity")
+    result = compile_with_base(g360=text)
+    assert result.ok, [d.message for d in result.diagnostics]
+    alerts = result.bundle.documents[("View", "g360")].sections[4]
+    assert (alerts.type, alerts.on, alerts.limit) == ("alerts", ("members",), 10)
+    wrong = text.replace("on: [members]", "on: [membres, name]")
+    diags = compile_with_base(g360=wrong).diagnostics
+    assert sorted((d.code, d.hint) for d in diags) == [("BNY404", "collections of group: members"),
+                                                      ("BNY404", "did you mean `members`?")]
+    misplaced = VIEW.replace("type: graph, graph: equity", "type: graph, graph: equity, on: [members]")
+    assert {c for c, _, _ in found(compile_with_base(g360=misplaced), "g360.yaml")} == {"BNY407"}

@@ -1,0 +1,156 @@
+"""Reading what a view shows of one subject, cut to the reader's org scope, in a few set-based
+queries: the subject (one), each collection the view's expressions read (one statement per
+collection and 2,000 parents, e.g. all members' loans at once, holding in its WHERE the conditions
+of what the reader may read: runtime/auth/scope.py decides, `Placement.readable`), and only the
+fields the view reads. Never a query per member. References shown in tables become names with one
+query per referenced entity."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runtime.auth.scope import Scope, placement_of
+from runtime.deploy.live import LiveModel
+from runtime.records.context import Loader
+
+CHUNK = 2000                 # parents per statement (SQLite takes 32,766 parameters; PostgreSQL more)
+
+
+class ScopedLoader(Loader):
+    """A records loader for expressions that sees only what `scope` may read: a collection holds
+    the readable records only (a serving branch, 协办行, sees the members it serves), a reference
+    to a record outside the scope reads as no record. `scope` None or bank-wide: everything."""
+
+    def __init__(self, conn: Connection, live: LiveModel, scope: Scope | None,
+                 fields: Mapping[str, set[str]] | None = None):
+        super().__init__(conn, live)
+        self.scope = scope
+        self.placement = placement_of(live)
+        self.fields = fields or {}          # entity → the fields read of its collection rows (`fields_read`)
+        self.seen: dict[str, set[int]] = {}  # entity → ids of records loaded here (all readable)
+        self._allowed: dict[tuple[str, int], bool] = {}
+
+    @property
+    def cut(self) -> bool:
+        return self.scope is not None and self.scope.units is not None
+
+    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
+        """Load the children of many parents at once (`entity.via IN parent_ids`), as the records
+        room's loader does, but in one statement per 2,000 parents that also keeps only what the
+        scope may read (its conditions, `Placement.readable`, in the same WHERE), fetching each
+        whole and as plain tuples, and only the fields the view reads (`fields`) when given."""
+        cache = self._children.setdefault((entity, via), {})
+        todo = [i for i in parent_ids if i not in cache]
+        t = self.live.table(entity)
+        wanted = self.fields.get(entity)
+        columns = [t.c.id] + [c for c in t.c if wanted is not None and c.name in wanted | {via} and c.name != "id"]
+        datetimes = {c.name for c in self.live.model[entity].columns if c.kind == "datetime"}
+        conds = self.placement.readable(self.live, entity, self.scope) if self.cut else []
+        seen = self.seen.setdefault(entity, set())
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start:start + CHUNK]
+            for i in chunk:
+                cache[i] = []
+            q = sa.select(*columns) if wanted is not None else sa.select(t)
+            result = self.conn.execute(q.where(t.c[via].in_(chunk), *conds).order_by(t.c.id))
+            names = list(result.keys())
+            found = [dict(zip(names, r)) for r in result.all()]
+            if wanted is None:
+                rows = Loader.shaped(self, entity, found)
+            else:                           # only the fields the view reads, shaped as from_row does
+                rows = found
+                for row in found:
+                    for n in datetimes & row.keys():
+                        if isinstance(row[n], datetime) and row[n].tzinfo is None:
+                            row[n] = row[n].replace(tzinfo=timezone.utc)
+            for row in rows:
+                seen.add(row["id"])
+                cache[row[via]].append(row)
+
+    def shaped(self, entity: str, found: Iterable[Mapping]) -> list[dict]:
+        rows = self._readable(entity, super().shaped(entity, found))
+        self.seen.setdefault(entity, set()).update(r["id"] for r in rows)
+        return rows
+
+    def _readable(self, entity: str, rows: list[dict]) -> list[dict]:
+        if not self.cut or not rows:
+            return rows
+        keep = self.placement.ids_within(self.conn, self.live, entity, self.scope, [r["id"] for r in rows])
+        return [r for r in rows if r["id"] in keep]
+
+    def row(self, entity: str, id_: int) -> dict | None:
+        found = super().row(entity, id_)
+        if found is None or not self.cut:
+            return found
+        allowed = self._allowed.get((entity, id_))
+        if allowed is None:
+            allowed = self._allowed[(entity, id_)] = bool(
+                self.placement.ids_within(self.conn, self.live, entity, self.scope, [id_]))
+        return found if allowed else None
+
+
+def collection_paths(exprs: Iterable[Any]) -> dict[str, Any]:
+    """The field paths the expressions read, as a tree of names from the subject ({"members":
+    {"loans": {"balance": {}}}}), `subject.x` read as `x`."""
+    tree: dict[str, Any] = {}
+    for e in exprs:
+        for path in getattr(e, "paths", ()) or ():
+            steps = path[1:] if path and path[0] == "subject" else path
+            node = tree
+            for step in steps:
+                node = node.setdefault(step, {})
+    return tree
+
+
+def fields_read(live: LiveModel, entity: str, tree: Mapping[str, Any], out: dict[str, set[str]] | None = None
+                ) -> dict[str, set[str]]:
+    """{collection entity: the fields `tree` (collection_paths) reads of its records}, with each
+    collection's `via` and a money field's currency field; the callers add what tables show."""
+    out = {} if out is None else out
+    ent = live.entity(entity)
+    collections = {c.name: c for c in ent.collections}
+    for name, below in tree.items():
+        c = collections.get(name)
+        if c is not None:
+            out.setdefault(c.entity, set()).add(c.via)
+            fields_read(live, c.entity, below, out)
+            continue
+        f = ent.field(name)
+        if f is not None:
+            out.setdefault(entity, set()).add(name)
+            if getattr(f, "currency_field", None):
+                out[entity].add(f.currency_field)
+    return out
+
+
+def prime(loader: Loader, entity: str, ids: list[int], tree: Mapping[str, Any]) -> None:
+    """Load, in bulk, every collection `tree` names under records `ids` of `entity`, level by level."""
+    if not ids:
+        return
+    _refs, collections, _empty, _names = loader.meta(entity)
+    for name, below in sorted(tree.items()):
+        c = collections.get(name)
+        if c is None:
+            continue
+        loader.prime(c.entity, c.via, ids)
+        if below:
+            child_ids = [r["id"] for i in ids for r in loader.children(c.entity, c.via, i)]
+            prime(loader, c.entity, child_ids, below)
+
+
+def record_names(conn: Connection, live: LiveModel, entity: str, ids: Iterable[int]) -> dict[int, tuple[Any, str]]:
+    """{id: (key, display name)} of `entity`'s records (one query per 500); a record without a
+    display field or value shows its key."""
+    ids = sorted({i for i in ids if isinstance(i, int)})
+    ent, t = live.entity(entity), live.table(entity)
+    key = ent.key or "id"
+    display = ent.display if ent.display and ent.display in t.c else key
+    out: dict[int, tuple[Any, str]] = {}
+    for start in range(0, len(ids), 500):
+        q = sa.select(t.c.id, t.c[key], t.c[display]).where(t.c.id.in_(ids[start:start + 500]))
+        for i, k, d in conn.execute(q):
+            out[i] = (k, str(d if d not in (None, "") else k))
+    return out

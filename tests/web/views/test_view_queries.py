@@ -1,0 +1,37 @@
+"""The 360° view reads a group in a few set-based statements: never one per member. Counted on the
+small demo bank of tests/web/conftest.py (its largest group has dozens of members): the statements
+one page runs stay under a bound that does not grow with the members, and the largest group needs
+no more of them than the smallest one that shows every section."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from runtime.records.service import Records
+from runtime.views.service import ViewService
+
+
+def _statements(engine, service: ViewService, code: str) -> int:
+    count = 0
+
+    def counted(*_args) -> None:
+        nonlocal count
+        count += 1
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        service.page("group_360", code, scope=None, lang="zh")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_a_page_is_a_few_statements_whatever_the_members(engine):
+    records = Records(engine)
+    groups = records.query("group", order_by="-member_count", limit=500).items
+    largest = groups[0]
+    assert (largest["member_count"] or 0) >= 20
+    service = ViewService(engine, records)
+    service.page("group_360", largest["code"], scope=None, lang="zh")        # warm: the graph, the caches
+    big = _statements(engine, service, largest["code"])
+    assert big <= 40, big                                      # not one (or more) per member
+    small = next(g for g in reversed(groups) if (g["member_count"] or 0) >= 2)
+    assert big <= _statements(engine, service, small["code"]) + 4
