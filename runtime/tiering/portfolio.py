@@ -46,3 +46,30 @@ def my_subjects(records: Records, tiering: Any, user: str, scope: Scope | None, 
             return {"mine": True, "total": page.total, "items": page.items}
     page = records.query(tiering.subject, limit=limit, scope=scope)
     return {"mine": False, "total": page.total, "items": page.items}
+
+
+def tier_summary(service: Any, entity: str, key: Any, lang: str) -> dict | None:
+    """The subject's current tier as its last run wrote it (no evaluation: a page that shows it
+    stays fast), for the 360° page: the tier, the weighted score, each dimension's score and weight,
+    the row that hit, the cap or override, and the link to the full explanation; None when no
+    tiering is about `entity`."""
+    live = service.records.refresh()
+    tiering = next((t for t in service.tierings(live) if t.subject == entity), None)
+    if tiering is None:
+        return None
+    _, rows = service.history(tiering.name, key, 1)
+    out: dict[str, Any] = {"label": tiering.meta.label.text(lang) or tiering.name,
+                           "href": f"/ui/tiering/{tiering.name}/{key}", "tier": None, "rank": None, "score": None,
+                           "reason": None, "problem": None, "dimensions": []}
+    if not rows:
+        return out
+    last = rows[0]
+    details = last["details"]
+    tier = tiering.tier(last["tier"]) if last["tier"] else None
+    out.update(tier=(tier.label.text(lang) or tier.name) if tier else None, rank=tier.rank if tier else None,
+               score=details.get("score"), at=last["at"], reason=last["reason"].get(lang) or last["reason"].get("zh"),
+               problem=last["problem"],
+               dimensions=[{"label": d.label.text(lang) or d.name,
+                            "weight": None if d.weight is None else format(d.weight.normalize(), "f"),
+                            "value": details.get("dimensions", {}).get(d.name)} for d in tiering.dimensions])
+    return out

@@ -87,3 +87,13 @@ def test_an_override_shows_as_one_with_its_reason_and_the_matrix_answer(bench_ap
     assert page.status_code == 200
     assert "经审批人工调整（有效期至 2099-12-31）" in page.text and "人工调整：债务重组期间维持" in page.text
     assert ">稳定合作型<" in page.text
+
+
+def test_the_360_page_shows_the_tier_with_its_scores_and_links_the_explanation(bench_app):
+    engine, records, app = bench_app
+    group = next(g for g in records.iter_all("group") if not g.get("tier_override"))
+    page = signed_in(app, "admin").get(f"/ui/views/group_360/{group['code']}")
+    assert page.status_code == 200
+    html = page.text.split('id="tier"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/ui/tiering/group_value_matrix/{group["code"]}"' in html
+    assert "集团贡献度" in html and "40%" in html and "加权总分" in html
