@@ -9,11 +9,11 @@ table_vs_zen: a 20-row decision table over the shipped matrix's four dimensions 
   (target >= 10), medians of alternating rounds.
   - Banyan: the Tiering compiled from YAML (configs/ with this table in place of the shipped one,
     `dsl.compiler.compile_texts`). `tier_subject` always scores the dimensions first (a Tiering
-    has at least one, computed from the subject), so it cannot be handed the scores: the table is
-    evaluated as tier_subject evaluates it — a `TableScope` over the scores (Decimal, as scoring
-    gives them), `score` and `alert_grade`, each rule's compiled `when` checked in order with
-    `engine.tiering.decide._check`, stopping at the first that holds, then
-    `engine.tiering.apply_policy` with the tiers' ranks (`banyan_table` below).
+    has at least one, computed from the subject), so it cannot be handed the scores; its table
+    step is `engine.tiering.decide.decide_table`, called here as tier_subject calls it: over a
+    `TableScope` of the scores (Decimal, as scoring gives them), `score` and `alert_grade` — each
+    row's compiled `when` checked in order and kept as its RuleCheck, the rows after the first
+    that holds not evaluated, `apply_policy` with the tiers' ranks, the deciding row marked.
   - zen: the same table as a JDM graph (inputNode → decisionTableNode, hitPolicy "first", one input
     column per dimension, unary tests such as `>= 70` → outputNode), `ZenEngine().create_decision`
     once and `decision.evaluate(input)` per input, as its users call it. zen-engine is installed
@@ -143,28 +143,17 @@ def zen_decision(tiering):
 
 
 def banyan_table(tiering, inputs: list[dict]) -> list[str]:
-    """The table part of engine.tiering.tier_subject over given scores: the rules' compiled
-    `when` in order under the hit policy (first: stop at the first that holds), apply_policy."""
-    from engine.tiering import Hit, apply_policy
-    from engine.tiering.decide import TableScope, _check
-    rank = {t.name: t.rank for t in tiering.tiers}.__getitem__
-    stop = tiering.hit_policy in ("first", "rule_order")
-    rules = [(i, r.when, r.tier) for i, r in enumerate(tiering.rules)]
-    policy, aggregate = tiering.hit_policy, tiering.aggregate
+    """The table step of engine.tiering.tier_subject over given scores: `decide_table` (each row's
+    compiled `when` in order under the hit policy, kept as its RuleCheck, apply_policy, the
+    deciding row marked) over the TableScope tier_subject builds."""
+    from engine.tiering.decide import TableScope, decide_table
     subject: dict = {}
     out = []
     for scores in inputs:
-        scope = TableScope(subject, scores)
-        hits = []
-        for i, when, tier in rules:
-            held, error = _check(when, scope)
-            if error is not None:
-                raise SystemExit(f"row {i + 1} failed on {scores}")
-            if held:
-                hits.append(Hit(i, tier))
-                if stop:
-                    break
-        out.append(apply_policy(policy, aggregate, hits, rank)[0])
+        tier, _, problem, _ = decide_table(tiering, TableScope(subject, scores))
+        if tier is None:
+            raise SystemExit(f"the table gave no tier for {scores}: {problem}")
+        out.append(tier)
     return out
 
 
