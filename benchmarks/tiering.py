@@ -27,8 +27,9 @@ tier_portfolio (s): `TieringService(engine).run()` — the shipped group value m
   capped at 999,999 because facility_no is `F` and six digits), about 1% of loans overdue, open
   alerts on about 0.5% of companies (a third red, so the cap bites). Generating that through the
   records service would take hours, so configs/ is deployed (runtime.cli.seed.ensure_deployed)
-  and the rows are bulk-inserted with SQLAlchemy executemany straight into the deployed tables,
-  with the stored computed columns written consistent with the rows: company.total_assets /
+  and the rows are bulk-inserted with SQLAlchemy executemany (`exec_driver_sql`, 250 groups a
+  transaction, foreign keys checked once at the end with `PRAGMA foreign_key_check`) straight
+  into the deployed tables, with the stored computed columns written consistent with the rows: company.total_assets /
   net_assets / debt_ratio from its latest statement, loan_balance / overdue_balance /
   max_overdue_days from its loans, deposit_balance from its active accounts,
   guarantees_given_amount from its active guarantees; group.member_count, total_credit_balance,
@@ -37,9 +38,12 @@ tier_portfolio (s): `TieringService(engine).run()` — the shipped group value m
   amount is in CNY (no fx lookups). The run is timed in a child process on a fresh copy of the
   database (`--quick`: median of 3 copies; full: once), with `tier_groups_per_s` and the child's
   peak resident memory (ru_maxrss of the whole process, interpreter and imports included:
-  `tier_peak_rss`, MB) reported. Setup time is printed, not reported: about 14 s per 10,000
-  companies on a busy 2-core machine, so the full portfolio takes 20 minutes or more to generate;
-  `--groups N` runs N groups (100 companies each on average) once, for an estimate in between.
+  `tier_peak_rss`, MB) reported. The time includes the run's fixed start (loading the deployed
+  bundle, about 3 s), which weighs on `--quick`. Setup time is printed, not reported: about 110 s
+  per 100,000 companies on a busy 2-core machine, so the full portfolio takes about 20 minutes to
+  generate (and several GB of disk: BANYAN_BENCH_TMP names the directory, else the system's
+  temporary one); `--groups N` runs N groups (100 companies each on average) once, for an
+  estimate in between.
   The run must tier every group, write each tier and one history row per group, or the
   benchmark fails.
 """
