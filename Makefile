@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/mypy dsl engine forms
 
 bench: $(STAMP)
-	@$(BIN)/python -c "import durable" 2>/dev/null || $(BIN)/pip install -q durable-rules==2.0.28   # the alert benchmark's baseline only
+	@$(BIN)/python -c "import durable, zen" 2>/dev/null || $(BIN)/pip install -q durable-rules==2.0.28 zen-engine==2.1.3   # the alert and tiering benchmarks' baselines only
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 clean:

@@ -10,10 +10,11 @@ that cannot be evaluated, a table the policy refuses for it — gets no tier and
 (`problem`): its tier must not fall silently into a catch-all."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from dsl.expr import EvaluationError
 from dsl.ir import Label
@@ -108,6 +109,88 @@ def _check(expr: Any, scope: Mapping[str, Any]) -> tuple[bool | None, str | None
     return (None if value is None else value is True), None
 
 
+PATTERNS = 4096
+
+
+class _Checks:
+    """The RuleChecks of a table's rows (or of its caps). One without an error is a value — its
+    row, whether it held, whether it decided — so each is made once per table and shared by every
+    subject: a portfolio run makes a handful, not one per row per subject."""
+
+    def __init__(self, rows: Sequence[tuple[str, Label]]):
+        self.rows = rows
+        self.made: dict[tuple[int, bool | None, bool], RuleCheck] = {}
+        self.patterns: dict[tuple[tuple[bool | None, ...], tuple[int, ...]], tuple[RuleCheck, ...]] = {}
+
+    def get(self, i: int, held: bool | None, decisive: bool = False, error: str | None = None) -> RuleCheck:
+        if error is not None:
+            return RuleCheck(i, self.rows[i][0], self.rows[i][1], held, decisive, error)
+        made = self.made.get((i, held, decisive))
+        if made is None:
+            made = self.made[(i, held, decisive)] = RuleCheck(i, self.rows[i][0], self.rows[i][1], held, decisive)
+        return made
+
+    def pattern(self, held: list[bool | None], decided: tuple[int, ...]) -> tuple[RuleCheck, ...]:
+        """Every row's check, no errors: the same few patterns recur subject after subject (under
+        `first`, one per row that can decide), so they are kept too (up to PATTERNS of them)."""
+        key = (tuple(held), decided)
+        found = self.patterns.get(key)
+        if found is None:
+            found = tuple(self.get(i, h, i in decided) for i, h in enumerate(held))
+            if len(self.patterns) < PATTERNS:
+                self.patterns[key] = found
+        return found
+
+
+_TABLES: dict[int, tuple[Any, _Checks, _Checks, dict[str, int]]] = {}
+
+
+def _table_of(tiering: Any) -> tuple[_Checks, _Checks, dict[str, int]]:
+    """(the rows' checks, the caps' checks, each tier's rank) of `tiering`, kept while it lives."""
+    key = id(tiering)
+    found = _TABLES.get(key)
+    if found is not None and found[0]() is tiering:
+        return found[1], found[2], found[3]
+    made = (_Checks([(r.tier, r.label) for r in tiering.rules]), _Checks([(c.at_most, c.reason) for c in tiering.caps]),
+            {t.name: t.rank for t in tiering.tiers})
+    try:
+        _TABLES[key] = (weakref.ref(tiering, lambda _: _TABLES.pop(key, None)), *made)
+    except TypeError:                  # an object that cannot be weakly referenced: not kept
+        pass
+    return made
+
+
+def decide_table(tiering: Any, scope: Mapping[str, Any], *, every_rule: bool = False
+                 ) -> tuple[str | None, tuple[RuleCheck, ...], str | None, tuple[int, ...]]:
+    """The decision table over `scope` (the dimension scores, `score`, `alert_grade`, then the
+    subject) under its hit policy: (the tier or None, each row's check, the problem or None, the
+    rows concerned). Under `first` and `rule_order` the rows after the one that holds are not
+    evaluated (held None) unless `every_rule`."""
+    rows, _, rank = _table_of(tiering)
+    stop = not every_rule and tiering.hit_policy in ("first", "rule_order")
+    held: list[bool | None] = []
+    errors: dict[int, str] = {}
+    found = False
+    for i, r in enumerate(tiering.rules):
+        if found:
+            held.append(None)
+            continue
+        h, error = _check(r.when, scope)
+        held.append(h)
+        if error is not None:
+            errors[i] = error
+        found = stop and h is True
+    if errors:
+        return (None, tuple(rows.get(i, h, False, errors.get(i)) for i, h in enumerate(held)), "rule_failed",
+                tuple(errors))
+    try:
+        tier, decided = apply_policy(tiering.hit_policy, tiering.aggregate,
+                                     [Hit(i, rows.rows[i][0]) for i, h in enumerate(held) if h], rank.__getitem__)
+    except TableProblem as problem:
+        return None, rows.pattern(held, ()), problem.code, problem.rules
+    return tier, rows.pattern(held, decided), None, ()
+
+
 def tier_subject(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None = None, *,
                  every_rule: bool = False, today: date | None = None) -> TierResult:
     """`tiering` over one subject; an override in force on `today` (the subject's override fields,
@@ -150,34 +233,21 @@ def _tier(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None, every_r
     extra.update(score=score, alert_grade=alert_grade)
     scope = TableScope(ctx, extra)
 
-    def result(tier: str | None, table_tier: str | None, rules: list[RuleCheck], caps: list[RuleCheck],
+    def result(tier: str | None, table_tier: str | None, rules: Sequence[RuleCheck], caps: list[RuleCheck],
                problem: str | None = None, problem_rules: tuple[int, ...] = ()) -> TierResult:
         return TierResult(tiering.name, tier, table_tier, score, alert_grade, tuple(dims), tuple(rules),
                           tuple(caps), problem, problem_rules)
 
-    checks = []
-    stop = not every_rule and tiering.hit_policy in ("first", "rule_order")
-    found = False
-    for i, r in enumerate(tiering.rules):
-        held, error = _check(r.when, scope) if scored and not found else (None, None)
-        checks.append(RuleCheck(i, r.tier, r.label, held, error=error))
-        found = stop and held is True
+    rows, cap_checks, rank = _table_of(tiering)
     if not scored:
-        return result(None, None, checks, [], "dimension_failed")
-    failed = tuple(c.index for c in checks if c.error is not None)
-    if failed:
-        return result(None, None, checks, [], "rule_failed", failed)
-    rank = {t.name: t.rank for t in tiering.tiers}
-    try:
-        table_tier, decided = apply_policy(tiering.hit_policy, tiering.aggregate,
-                                           [Hit(c.index, c.tier) for c in checks if c.held], rank.__getitem__)
-    except TableProblem as problem:
-        return result(None, None, checks, [], problem.code, problem.rules)
-    checks = [RuleCheck(c.index, c.tier, c.label, c.held, c.index in decided, c.error) for c in checks]
+        return result(None, None, list(rows.pattern([None] * len(tiering.rules), ())), [], "dimension_failed")
+    table_tier, checks, problem, concerned = decide_table(tiering, scope, every_rule=every_rule)
+    if table_tier is None:
+        return result(None, None, checks, [], problem, concerned)
     caps = []
     for i, c in enumerate(tiering.caps):
         held, error = _check(c.when, scope)
-        caps.append(RuleCheck(i, c.at_most, c.reason, held, error=error))
+        caps.append(cap_checks.get(i, held, False, error))
     failed = tuple(c.index for c in caps if c.error is not None)
     if failed:
         return result(None, table_tier, checks, caps, "cap_failed", failed)
@@ -186,5 +256,5 @@ def _tier(tiering: Any, ctx: Mapping[str, Any], alert_grade: str | None, every_r
     if lowering:
         cap = max(lowering, key=lambda c: (rank[c.tier], -c.index))
         tier = cap.tier
-        caps = [RuleCheck(c.index, c.tier, c.label, c.held, c is cap, c.error) for c in caps]
+        caps = [cap_checks.get(c.index, c.held, c is cap, c.error) for c in caps]
     return result(tier, table_tier, checks, caps)

@@ -89,22 +89,30 @@ def details_of(result: TierResult) -> dict:
             **({"override": True, "computed": result.computed} if result.override is not None else {})}
 
 
-def reads_of(tiering: Any) -> str:
-    """The texts of everything a tiering evaluates (which collections to load for a batch)."""
+def reads_of(tiering: Any) -> frozenset[tuple[str, ...]]:
+    """The field paths of everything a tiering evaluates, root first (`("members", "loans")`):
+    which collections to load for a batch."""
     exprs = [d.score for d in tiering.dimensions] + [r.when for r in tiering.rules] + [c.when for c in tiering.caps]
-    return " ".join(getattr(e, "text", "") for e in exprs if e is not None)
+    paths = (p for e in exprs if e is not None for p in getattr(e, "paths", ()))
+    return frozenset(p[1:] if p[:1] == ("subject",) else p for p in paths)   # `subject.x`: the subject's x
 
 
-def prime(loader: Loader, entity: str, ids: list[int], text: str, depth: int = 2) -> None:
-    """Load for the whole batch every collection `text` names, and the collections of those
-    (`members.loans`) to `depth` levels: one query per collection, none per subject."""
-    if depth <= 0 or not ids:
+def prime(loader: Loader, entity: str, ids: list[int], paths: Iterable[tuple[str, ...]]) -> None:
+    """Load for the whole batch every collection `paths` walk through (`members`, then the
+    members' `loans`): one query per collection, none per subject. Only the collections read are
+    loaded (`guarantees_given_amount` is a field, not the `guarantees_given` collection)."""
+    if not ids:
         return
-    for c in loader.live.entity(entity).collections:
-        if c.name in text:
-            loader.prime(c.entity, c.via, ids)
-            children = [r["id"] for i in ids for r in loader.children(c.entity, c.via, i)]
-            prime(loader, c.entity, children, text, depth - 1)
+    collections = {c.name: c for c in loader.live.entity(entity).collections}
+    further: dict[str, set[tuple[str, ...]]] = {}
+    for path in paths:
+        if path and path[0] in collections:
+            further.setdefault(path[0], set()).add(path[1:])
+    for name, rest in further.items():
+        c = collections[name]
+        loader.prime(c.entity, c.via, ids)
+        children = [r["id"] for i in ids for r in loader.children(c.entity, c.via, i)]
+        prime(loader, c.entity, children, [p for p in rest if p])
 
 
 class TieringService:
