@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Callable, Iterable
 
-import sqlalchemy as sa
-
 from dsl.bank_time import bank_timezone
 from engine.alerts.backtest import Change, differences, month_ends
 from engine.alerts.evaluate import evaluate
@@ -17,10 +15,13 @@ from runtime.alerts.notify import unit_of
 from runtime.alerts.store import AlertError
 from runtime.records.asof import AsOfLoader, needed
 from runtime.records.context import RecordContext
+from runtime.records.history import History
 
-NOTE_IN_PLACE = ("fields changed in place (a loan's overdue days, a facility's status) are read as they are "
-                 "today; records with a time field (statements, events, transactions, loans by disbursement) "
-                 "count from their own dates, and computed fields are worked out again for each month-end")
+NOTE_IN_PLACE = ("records with a time field (statements, events, transactions, loans by disbursement) count from "
+                 "their own dates; fields changed in place (a loan's overdue days, a facility's status) read as they "
+                 "stood, the audit log's changes since each month-end undone; a record written after a month-end "
+                 "was not there then, except before its entity's first records were written (those stand for the "
+                 "time before); computed fields are worked out again for each month-end")
 
 
 @dataclass
@@ -68,14 +69,13 @@ def backtest(service: Any, candidate: Any, *, start: str, end: str, rule_names: 
                 for ent, fields in needed(live, entity, [p for e in exprs for p in e.paths]).items():
                     wanted.setdefault(ent, set()).update(fields)
     tz = bank_timezone()
-    for month_end in result.months:
-        at = datetime.combine(month_end, time(23, 59, 59), tz)
+    moments = [datetime.combine(m, time(23, 59, 59), tz) for m in result.months]
+    history = History(live, since=moments[0])
+    for month_end, at in zip(result.months, moments):
         with service.engine.connect() as conn:
-            loader = AsOfLoader(conn, live, at, service.records.rules, wanted)
+            loader = AsOfLoader(conn, live, at, service.records.rules, wanted, history)
             for entity, rule_list in by_scope.items():
-                t = live.table(entity)
-                ids = list(conn.execute(sa.select(t.c.id).order_by(t.c.id)).scalars())
-                rows = loader.rows(entity, ids)
+                rows = loader.rows(entity, loader.ids(entity))
                 reads = " ".join(_reads(proposed.get(n) or deployed[n]) for n in rule_list)
                 for c in live.entity(entity).collections:
                     if c.name in reads:

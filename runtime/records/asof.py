@@ -3,17 +3,21 @@
 when that time is after the moment, and every computed field is worked out again from what is
 there (a company's debt ratio from the statements filed by then, a group's totals from its
 members' loans then) with the entity's own compute rules — those the evaluated expressions read
-(`needed`), when the caller says which. Fields changed in place (a loan's
-overdue days, a facility's status) read as they are now: the audit log's earlier images are not
-replayed yet."""
+(`needed`), when the caller says which. Fields changed in place (a loan's overdue days and
+classification, a facility's status) read as they stood: the changes written since are undone
+from the audit log's before-images (runtime/records/history.py, one query per entity for a whole
+backtest), a record deleted since is there, one written since is not (before an entity's first
+record was written, the records as first written stand for that time)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.records.context import Loader, RecordContext, _on_or_before
+from runtime.records.history import EntityHistory, History, utc
 
 
 def needed(live: Any, entity: str, paths: Iterable[tuple[str, ...]]) -> dict[str, set[str]]:
@@ -47,14 +51,17 @@ def needed(live: Any, entity: str, paths: Iterable[tuple[str, ...]]) -> dict[str
 
 class AsOfLoader(Loader):
     """`wanted`: the computed fields to work out again, by entity (None: all of them); the others
-    keep today's values, unread by what is evaluated."""
+    keep today's values, unread by what is evaluated. `history`: the changes in place since the
+    first moment asked about (runtime/records/history.py), shared by the loaders of every moment
+    of one backtest; without it, fields read as they are today."""
 
     def __init__(self, conn: Connection, live: Any, at: datetime, rules_of: Callable[[str], Any],
-                 wanted: dict[str, set[str]] | None = None):
+                 wanted: dict[str, set[str]] | None = None, history: History | None = None):
         super().__init__(conn, live)
-        self.at, self.rules_of, self.wanted = at, rules_of, wanted
+        self.at, self.rules_of, self.wanted, self.history = at, rules_of, wanted, history
         self.given("$now", at)
         self._times: dict[str, str | None] = {}
+        self._moved: dict[tuple[str, str], dict[int, dict]] = {}
 
     def _time_field(self, entity: str) -> str | None:
         if entity not in self._times:
@@ -62,12 +69,39 @@ class AsOfLoader(Loader):
             self._times[entity] = getattr(ent, "time_field", None)
         return self._times[entity]
 
+    def _changes(self, entity: str) -> EntityHistory | None:
+        return None if self.history is None else self.history.of(self.conn, entity)
+
+    def ids(self, entity: str) -> list[int]:
+        """The ids of every record that may have been there at `at`: today's, and those deleted
+        since (`rows` leaves out the ones not there yet)."""
+        t = self.live.table(entity)
+        out = list(self.conn.execute(sa.select(t.c.id).order_by(t.c.id)).scalars())
+        changes = self._changes(entity)
+        if changes is not None and changes.deleted:
+            out = sorted(set(out) | changes.deleted)
+        return out
+
     def shaped(self, entity: str, found: Iterable[Any]) -> list[dict]:
-        """Table rows as they stood at `at`: those not there yet left out, computed fields worked
-        out again — the collections they read loaded for all the rows at once."""
+        """Table rows as they stood at `at`: those not there yet left out, changes made since
+        undone, computed fields worked out again — the collections they read loaded for all the
+        rows at once."""
+        changes = self._changes(entity)
+        if changes is None:
+            return self._finish(entity, super().shaped(entity, found))
+        found = list(found)
+        rows = []
+        for raw, row in zip(found, super().shaped(entity, found)):
+            if not changes.there(utc(raw["created_at"]), self.at):
+                continue
+            image = changes.image(row["id"], self.at)
+            rows.append(dict(image) if image is not None else row)
+        return self._finish(entity, rows)
+
+    def _finish(self, entity: str, rows: list[dict]) -> list[dict]:
+        """Leave out the rows whose time is after `at`; work the wanted computed fields out again."""
         tf = self._time_field(entity)
-        rows = [row for row in super().shaped(entity, found)
-                if tf is None or row.get(tf) is None or _on_or_before(row[tf], self.at)]
+        rows = [row for row in rows if tf is None or row.get(tf) is None or _on_or_before(row[tf], self.at)]
         rules = self.rules_of(entity)
         only = None if self.wanted is None else self.wanted.get(entity, set())
         if rules.computed and rows and (only is None or only):
@@ -80,7 +114,73 @@ class AsOfLoader(Loader):
                 rules.compute(row, RecordContext(entity, row, self, row["id"]), [], only=only)
         return rows
 
+    def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
+        """As `Loader.rows`, and the records deleted since `at` that were there then."""
+        out = super().rows(entity, ids)
+        changes = self._changes(entity)
+        if changes is None or not changes.deleted:
+            return out
+        gone = [i for i in ids if i not in out and i in changes.deleted
+                and changes.there(changes.created.get(i), self.at) and changes.image(i, self.at) is not None]
+        for row in self._finish(entity, [dict(changes.image(i, self.at) or {}) for i in gone]):
+            self._rows[(entity, row["id"])] = out[row["id"]] = row
+        return out
+
     def row(self, entity: str, id_: int) -> dict | None:
         if (entity, id_) not in self._rows:
             self.rows(entity, [id_])
         return self._rows[(entity, id_)]
+
+    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
+        """The children of many parents as they stood at `at`: those that pointed at them then,
+        which may not be those that point at them today."""
+        moved = self._moved_by(entity, via)
+        cache = self._children.setdefault((entity, via), {})
+        todo = [i for i in parent_ids if i not in cache]
+        if not todo:
+            return
+        for i in todo:
+            cache[i] = []
+        wanted = set(todo)
+        t = self.live.table(entity)
+        for start in range(0, len(todo), 500):
+            chunk = todo[start:start + 500]
+            found = self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings()
+            for row in self.shaped(entity, found):
+                if row["id"] not in moved and row.get(via) in wanted:
+                    cache[row[via]].append(row)
+        touched = set()
+        for row in moved.values():
+            if row.get(via) in wanted:
+                cache[row[via]].append(row)
+                touched.add(row[via])
+        for parent in touched:
+            cache[parent].sort(key=lambda r: r["id"])
+
+    def _moved_by(self, entity: str, via: str) -> dict[int, dict]:
+        """The records there at `at` whose `via` then differs from today's (or that were deleted
+        since), as they stood: found by where they pointed then, not by today's column."""
+        key = (entity, via)
+        if key not in self._moved:
+            changes = self._changes(entity)
+            ids = [] if changes is None else [
+                i for i in changes.changed(self.at)
+                if i in changes.deleted or (changes.image(i, self.at) or {}).get(via) != changes.today(i, via)]
+            self._moved[key] = {}
+            if ids:
+                images = [dict(changes.image(i, self.at) or {}) for i in ids]       # type: ignore[union-attr]
+                self._moved[key] = {row["id"]: row for row in self._finish(entity, images)}
+        return self._moved[key]
+
+    def bank_wide(self, entity: str) -> list | None:
+        """As `Loader.bank_wide`, the records as they stood at `at`."""
+        if entity in self._bank_wide:
+            return self._bank_wide[entity]
+        ent = self.live.bundle.entities.get(entity)
+        if ent is None or not getattr(ent, "bank_wide", False):
+            return None
+        rows = self.rows(entity, self.ids(entity)).values()
+        tf = ent.time_field
+        out = self._bank_wide[entity] = [RecordContext(entity, r, self, r["id"]) for r in rows
+                                         if not tf or r.get(tf) is not None]
+        return out

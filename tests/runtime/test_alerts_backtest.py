@@ -90,7 +90,7 @@ def test_a_lower_threshold_lists_the_alerts_it_would_have_raised(bank, monkeypat
     expected = _oracle(engine, months)
     assert any(expected.values())                       # the demo bank crosses 65% before 70%
     assert {m: s for m, s in got.items() if s} == {m: s for m, s in expected.items() if s}
-    assert data["notes"] and "as they are today" in data["notes"][0]
+    assert data["notes"] and "read as they stood" in data["notes"][0]
     kept = latest(engine, "debt_ratio_high")["backtest"]["body"]       # for the rule's page: counts, no subject
     assert kept["total"] == len(data["changes"]) and kept["from"] == "2025-01" and "subject" not in json.dumps(kept)
     with engine.connect() as conn:                      # nothing written
