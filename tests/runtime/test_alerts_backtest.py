@@ -4,10 +4,12 @@ to 65% lists the extra alerts month by month, and the list matches a direct eval
 statements filed by each month-end (worked out here from the rows themselves, not by Banyan)."""
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import shutil
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from examples.demo_bank.bank import generate
 from examples.demo_bank.users import seed_demo_users
 from runtime.alerts.reports import latest
 from runtime.alerts.service import AlertService
@@ -44,6 +47,10 @@ def bank(tmp_path_factory):
     shutil.copytree(ROOT / "configs", candidate, ignore=shutil.ignore_patterns("tests"))
     rule = candidate / "alerts" / "debt_ratio_high.yaml"
     rule.write_text(rule.read_text(encoding="utf-8").replace("debt_ratio > 70%", "debt_ratio > 65%"), encoding="utf-8")
+    rule = candidate / "alerts" / "loan_overdue.yaml"
+    text = rule.read_text(encoding="utf-8")
+    assert 'red: "max_overdue_days > 90"' in text
+    rule.write_text(text.replace('red: "max_overdue_days > 90"', 'red: "max_overdue_days > 60"'), encoding="utf-8")
     yield engine, url, candidate
     engine.dispose()
 
@@ -95,6 +102,50 @@ def test_a_lower_threshold_lists_the_alerts_it_would_have_raised(bank, monkeypat
     assert kept["total"] == len(data["changes"]) and kept["from"] == "2025-01" and "subject" not in json.dumps(kept)
     with engine.connect() as conn:                      # nothing written
         assert conn.execute(sa.text("SELECT count(*) FROM banyan_alerts")).scalar() == 0
+
+
+def _overdue_oracle(months: list[str]) -> dict[str, set[str]]:
+    """Per month-end, the companies whose longest overdue loan is 61–90 days (red under the 60-day
+    candidate, orange under the deployed 90), from the generated bank's own history: its loans as
+    they stood at the start, then each month-end's changes."""
+    bank = generate(scale=0.05, transactions=0)
+    loans = {ln["loan_no"]: dict(ln, **bank.history.initial["loan"].get(ln["loan_no"], {}))
+             for ln in bank.records["loan"]}
+    steps = sorted(bank.history.steps, key=lambda s: s[0])
+    out = {}
+    for month in months:
+        y, m = (int(p) for p in month.split("-"))
+        cut = date(y, m, calendar.monthrange(y, m)[1])
+        state = {no: dict(ln) for no, ln in loans.items()}
+        for at, _entity, changes in steps:
+            if at.date() <= cut:
+                for key, values in changes:
+                    state[key].update(values)
+        longest: dict[str, int] = defaultdict(int)
+        for ln in state.values():
+            if ln["disbursed_on"] <= cut:
+                longest[ln["borrower"]] = max(longest[ln["borrower"]], ln["overdue_days"])
+        out[month] = {firm for firm, days in longest.items() if 60 < days <= 90}
+    return out
+
+
+def test_loans_deteriorate_month_by_month_in_the_demo_history(bank, monkeypatch):
+    """The demo bank's loans fall overdue over the 24 month-ends before its today (its audit log
+    holds each month-end's changes): a candidate that turns red at 60 days instead of 90 raises
+    the firms a month or two before the deployed rule, month by month, as the history says."""
+    engine, url, candidate = bank
+    monkeypatch.setenv("BANYAN_DATABASE_URL", url)
+    done = CliRunner().invoke(main, ["alerts", "backtest", str(candidate), "--from", "2025-01", "--to", "2026-09",
+                                     "--rule", "loan_overdue", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    got = defaultdict(set)
+    for c in json.loads(done.output)["changes"]:
+        assert (c["kind"], c["deployed"], c["candidate"]) == ("raised", "orange", "red")
+        got[c["month"]].add(c["subject"])
+    months = [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 13)][:21]
+    expected = _overdue_oracle(months)
+    assert {m: s for m, s in got.items() if s} == {m: s for m, s in expected.items() if s}
+    assert len({m for m, s in expected.items() if s}) >= 3         # they arrive over several months, not at once
 
 
 def test_the_table_and_csv_and_what_is_refused(bank, monkeypatch):
