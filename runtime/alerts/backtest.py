@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from typing import Any, Callable, Iterable
 
 from dsl.bank_time import bank_timezone
-from engine.alerts.backtest import Change, differences, month_ends
+from engine.alerts.backtest import Change, differences, month_ends, rolled_up
 from engine.alerts.evaluate import evaluate
 from runtime.alerts import circles
 from runtime.alerts.notify import unit_of
@@ -94,10 +94,39 @@ def backtest(service: Any, candidate: Any, *, start: str, end: str, rule_names: 
                             about[key] = (str(row.get("name") or ""), unit_of(live, loader, entity, row) or "")
                 result.subjects += len(rows)
                 for n in rule_list:
-                    result.changes += differences(month_end, n, *grades[n], about)
+                    result.changes += differences(month_end, n, *grades[n], about, entity)
+                    result.changes += _rolled_up(loader, month_end, n, deployed.get(n), proposed.get(n), rows,
+                                                 key_field, grades[n])
         if progress is not None:
             progress(month_end)
     return result
+
+
+def _rolled_up(loader: AsOfLoader, month_end: date, name: str, old: Any, new: Any, rows: dict[int, dict],
+               key_field: str | None, grades: tuple[dict, dict]) -> list[Change]:
+    """The roll-ups of rule `name` at a month-end that differ: each parent's grade from its members'
+    grades then (the members' parents as they stood), under the deployed rule's roll-up and the
+    candidate's."""
+    live = loader.live
+    targets = {r.roll_up.entity for r in (old, new) if r is not None and r.roll_up is not None and r.roll_up.entity}
+    out: list[Change] = []
+    for target in sorted(targets):
+        sides: list[dict] = []
+        for rule, graded in zip((old, new), grades):
+            ru = rule.roll_up if rule is not None else None
+            if ru is None or ru.entity != target:
+                sides.append({})
+                continue
+            parents = {str(row.get(key_field) if key_field else id_): row.get(ru.to) for id_, row in rows.items()}
+            sides.append(rolled_up(parents, graded, ru.grade))
+        found = loader.rows(target, sorted(set(sides[0]) | set(sides[1])))
+        parent_key = live.model[target].key
+        keys = {i: str(row.get(parent_key) if parent_key else i) for i, row in found.items()}
+        keyed = [{keys[i]: g for i, g in side.items() if i in keys} for side in sides]
+        about = {keys[i]: (str(row.get("name") or ""), unit_of(live, loader, target, row) or "")
+                 for i, row in found.items()}
+        out += differences(month_end, name, keyed[0], keyed[1], about, target, roll_up=True)
+    return out
 
 
 def _same_entities(live: Any, candidate: Any, rules: list[Any]) -> None:

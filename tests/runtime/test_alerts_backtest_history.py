@@ -1,8 +1,8 @@
 """A backtest reads fields changed in place as they stood at each month-end (issue 14, part 3):
 loans written and changed at known times (the audit clock set by the test), a loan moved to
-another borrower, one written late and one deleted; at every month-end the candidate rule's grade
-of each company matches the one worked out here from the timeline itself (not by Banyan).
-SQLite and PostgreSQL."""
+another borrower, one written late and one deleted, a company moved to another group; at every
+month-end the candidate rule's grade of each company, and its roll-up onto each group, matches the
+one worked out here from the timeline itself (not by Banyan). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import calendar
@@ -22,9 +22,14 @@ from runtime.storage.db import make_engine
 
 from .bundles import bundle, entity
 
+GROUP = entity("group", """
+    - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
+    - {name: name, type: string, label: {en: Name}, required: true}
+""")
 COMPANY = entity("company", """
     - {name: code, type: string, label: {en: Code}, required: true, unique: true, max_length: 20}
     - {name: name, type: string, label: {en: Name}, required: true}
+    - {name: group, type: ref(group), label: {en: Group}}
     - {name: longest, type: integer, label: {en: Longest overdue}, compute: "max(loans, l -> l.overdue_days)"}
 """, extra="""
 collections:
@@ -50,6 +55,7 @@ spec:
     red: "longest > 90"
   message: {zh: '{{ subject.name }} 贷款逾期', en: '{{ subject.name }} has overdue loans'}
   respond_within: {yellow: 10 days, orange: 5 days, red: 2 days}
+  roll_up: {to: group, grade: same}
 """)
 
 
@@ -72,6 +78,7 @@ TIMELINE = [
     ("2025-06-30", "L2", None, 10, False),         # the last day of June, in the morning
     ("2025-07-05", "L3", None, 5, True),           # deleted: there at June's end, gone at July's
 ]
+MOVES = [("2025-04-20", "C2", "G2")]           # a member changes group: its parent at each month-end
 DISBURSED = {"L1": date(2024, 12, 1), "L2": date(2024, 11, 1), "L3": date(2025, 1, 5)}
 MONTHS = ["2024-12", "2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08"]
 
@@ -82,9 +89,13 @@ def _grade(days: int | None) -> str | None:
     return "red" if days > 90 else "orange" if days >= 31 else "yellow" if days >= 1 else None
 
 
+RANK = [None, "yellow", "orange", "red"]
+
+
 def _oracle() -> dict[str, dict[str, str | None]]:
-    """month → company → the grade at its last day, from TIMELINE alone; before the first write, the
-    loans as first written (those disbursed by then)."""
+    """month → company (and group) → the grade at its last day, from TIMELINE and MOVES alone;
+    before the first write, the loans as first written (those disbursed by then); a group's grade is
+    its worst member's then (`grade: same`)."""
     first = min(when for when, *_ in TIMELINE)
     out = {}
     for month in MONTHS:
@@ -107,6 +118,10 @@ def _oracle() -> dict[str, dict[str, str | None]]:
         for borrower, days in state.values():
             longest[borrower] = max(longest.get(borrower, 0), days)
         out[month] = {c: _grade(longest.get(c)) for c in ("C1", "C2")}
+        member_of = {"C1": "G1", "C2": "G1", **{c: g for when, c, g in MOVES if when <= end}}
+        for group in ("G1", "G2"):
+            out[month][group] = RANK[max((RANK.index(out[month][c]) for c, g in member_of.items() if g == group),
+                                         default=0)]
     return out
 
 
@@ -114,7 +129,7 @@ def _oracle() -> dict[str, dict[str, str | None]]:
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
     engine = make_engine(db_url)
-    deployed = bundle(COMPANY, LOAN)
+    deployed = bundle(GROUP, COMPANY, LOAN)
     reg = DeploymentRegistry(engine)
     out = reg.deploy(release_of(deployed), author="test")
     records = Records(engine, live_from_bundle(deployed, out.version, reg.current().model))
@@ -126,10 +141,15 @@ def test_the_backtest_reads_each_loan_as_it_stood_at_every_month_end(bank):
     engine, records, monkeypatch = bank
     clock = {"now": _utc("2025-01-10", 9)}
     monkeypatch.setattr(audit, "utc_now", lambda: clock["now"])     # the audit clock (and the rows' times)
-    records.create("company", {"code": "C1", "name": "甲公司"}, actor="ann")
-    records.create("company", {"code": "C2", "name": "乙公司"}, actor="ann")
-    for when, loan, borrower, days, deleted in TIMELINE:
+    for code in ("G1", "G2"):
+        records.create("group", {"code": code, "name": f"{code}集团"}, actor="ann")
+    records.create("company", {"code": "C1", "name": "甲公司", "group": "G1"}, actor="ann")
+    records.create("company", {"code": "C2", "name": "乙公司", "group": "G1"}, actor="ann")
+    for when, loan, borrower, days, deleted in sorted(TIMELINE + [(w, c, g, -1, False) for w, c, g in MOVES]):
         clock["now"] = _utc(when)
+        if days < 0:
+            records.update("company", records.find("company", loan)["id"], {"group": borrower}, actor="ann")
+            continue
         if deleted:
             records.delete("loan", records.find("loan", loan)["id"], actor="ann")
         elif borrower is not None and not records.query("loan", {"code": loan}).items:
@@ -140,15 +160,19 @@ def test_the_backtest_reads_each_loan_as_it_stood_at_every_month_end(bank):
             records.update("loan", records.find("loan", loan)["id"], changes, actor="ann")
     monkeypatch.undo()
     service = AlertService(engine, records=records)
-    done = backtest(service, bundle(COMPANY, LOAN, RULE), start=MONTHS[0], end=MONTHS[-1], rule_names=["overdue"])
-    got: dict[str, dict[str, str | None]] = {m: {"C1": None, "C2": None} for m in MONTHS}
+    done = backtest(service, bundle(GROUP, COMPANY, LOAN, RULE), start=MONTHS[0], end=MONTHS[-1], rule_names=["overdue"])
+    got: dict[str, dict[str, str | None]] = {m: dict.fromkeys(("C1", "C2", "G1", "G2")) for m in MONTHS}
     for c in done.changes:                     # the rule is new: every alert it raises "opens"
-        assert (c.kind, c.deployed) == ("opens", None)
+        assert (c.kind, c.deployed, c.entity, c.roll_up) == ("opens", None, "group" if c.roll_up else "company",
+                                                             c.key.startswith("G"))
         got[c.month.isoformat()[:7]][c.key] = c.candidate
     expected = _oracle()
     assert got == expected
     # the timeline reaches every grade, a move, a late write and a deletion: the oracle is not trivial
     assert {g for month in expected.values() for g in month.values()} == {None, "yellow", "orange", "red"}
-    assert expected["2025-05"] == {"C1": "red", "C2": "yellow"} and expected["2025-07"] == {"C1": "yellow", "C2": None}
-    # today's values alone would say C1 yellow and C2 nothing in every month
-    assert any(month != {"C1": "yellow", "C2": None} for month in got.values())
+    assert expected["2025-03"] == {"C1": "orange", "C2": None, "G1": "orange", "G2": None}
+    assert expected["2025-04"] == {"C1": "orange", "C2": "red", "G1": "orange", "G2": "red"}
+    assert expected["2025-05"] == {"C1": "red", "C2": "yellow", "G1": "red", "G2": "yellow"}
+    assert expected["2025-07"] == {"C1": "yellow", "C2": None, "G1": "yellow", "G2": None}
+    # today's values alone would say C1 and G1 yellow, C2 and G2 nothing, in every month
+    assert any(month != {"C1": "yellow", "C2": None, "G1": "yellow", "G2": None} for month in got.values())
