@@ -3,6 +3,7 @@ month-end of a span, over the records as they stood then (runtime/records/asof.p
 would have been different (engine/alerts/backtest.py). Nothing is written."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Callable, Iterable
@@ -33,6 +34,25 @@ class Backtest:
     subjects: int = 0
 
 
+# The graph functions (engine/functions.py): they read the relationship graph as it is today.
+GRAPH_FUNCTIONS = ("in_guarantee_circle", "mutual_guarantee", "circle_size", "controller", "effective_share",
+                   "contagion_score")
+_GRAPH_CALL = re.compile(r"\b(" + "|".join(GRAPH_FUNCTIONS) + r")\s*\(")
+
+
+def read_today(rule: Any) -> list[str]:
+    """What a rule reads that the backtest cannot put back as it stood: the graph (its functions read
+    today's equity and guarantee graph) and other alerts (the ones open today)."""
+    exprs = [g.when for g in rule.grades] + [e.value for e in rule.evidence]
+    out = []
+    if any(_GRAPH_CALL.search(e.text) for e in exprs):
+        out.append(f"`{rule.name}` calls graph functions, which read today's equity and guarantee graph at every "
+                   "month-end (the graph keeps no history)")
+    if any("alerts" in path for e in exprs for path in e.paths):
+        out.append(f"`{rule.name}` reads records' alerts: those open today, at every month-end")
+    return out
+
+
 def _reads(rule: Any) -> str:
     texts = [g.when.text for g in rule.grades] + [e.value.text for e in rule.evidence]
     return " ".join(texts)
@@ -59,6 +79,10 @@ def backtest(service: Any, candidate: Any, *, start: str, end: str, rule_names: 
             result.notes.append(f"`{n}` watches guarantee circles, which are not replayed: the graph keeps no history")
             continue
         by_scope.setdefault(scope, []).append(n)
+        for r in (deployed.get(n), proposed.get(n)):
+            for note in read_today(r) if r is not None else ():
+                if note not in result.notes:
+                    result.notes.append(note)
     wanted: dict[str, set[str]] = {}
     for entity, rule_list in by_scope.items():
         for n in rule_list:

@@ -62,6 +62,7 @@ class AsOfLoader(Loader):
         self.given("$now", at)
         self._times: dict[str, str | None] = {}
         self._moved: dict[tuple[str, str], dict[int, dict]] = {}
+        self._moving_of: dict[str, set[str]] = {}
 
     def _time_field(self, entity: str) -> str | None:
         if entity not in self._times:
@@ -89,13 +90,14 @@ class AsOfLoader(Loader):
         changes = self._changes(entity)
         if changes is None:
             return self._finish(entity, super().shaped(entity, found))
-        found = list(found)
-        rows = []
-        for raw, row in zip(found, super().shaped(entity, found)):
-            if not changes.there(utc(raw["created_at"]), self.at):
-                continue
-            image = changes.image(row["id"], self.at)
-            rows.append(dict(image) if image is not None else row)
+        if changes.all_there(self.at):
+            rows = super().shaped(entity, found)
+        else:
+            found = list(found)
+            rows = [row for raw, row in zip(found, super().shaped(entity, found))
+                    if changes.there(utc(raw["created_at"]), self.at)]
+        if changes.steps:
+            rows = [dict(image) if (image := changes.image(row["id"], self.at)) is not None else row for row in rows]
         return self._finish(entity, rows)
 
     def _finish(self, entity: str, rows: list[dict]) -> list[dict]:
@@ -103,9 +105,10 @@ class AsOfLoader(Loader):
         tf = self._time_field(entity)
         rows = [row for row in rows if tf is None or row.get(tf) is None or _on_or_before(row[tf], self.at)]
         rules = self.rules_of(entity)
-        only = None if self.wanted is None else self.wanted.get(entity, set())
-        if rules.computed and rows and (only is None or only):
-            read = set().union(*(f.compute.names for f in rules.computed if only is None or f.name in only))
+        only = self._moving(entity, rules) & (self.wanted.get(entity, set()) if self.wanted is not None
+                                               else {f.name for f in rules.computed})
+        if rules.computed and rows and only:
+            read = set().union(*(f.compute.names for f in rules.computed if f.name in only))
             ids = [row["id"] for row in rows]
             for c in self.live.entity(entity).collections:
                 if c.name in read:
@@ -113,6 +116,23 @@ class AsOfLoader(Loader):
             for row in rows:
                 rules.compute(row, RecordContext(entity, row, self, row["id"]), [], only=only)
         return rows
+
+    def _moving(self, entity: str, rules: Any) -> set[str]:
+        """The computed fields whose value at a past moment may differ from the one the row holds:
+        those reading more than the record's own fields (its collections, references, the clock),
+        or own computed fields that do. The others were worked out when the row (or the image)
+        was written, from the very values it holds."""
+        found = self._moving_of.get(entity)
+        if found is None:
+            own = {f.name: f for f in self.live.entity(entity).fields}
+            moving: set[str] = set()
+            for f in rules.computed:                # in dependency order
+                c = f.compute
+                if c.uses_now or not c.names <= set(own) or any(
+                        len(p) > 1 or p[0] in moving or own[p[0]].ref for p in c.paths if p and p[0] in own):
+                    moving.add(f.name)
+            found = self._moving_of[entity] = moving
+        return found
 
     def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
         """As `Loader.rows`, and the records deleted since `at` that were there then."""

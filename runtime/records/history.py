@@ -94,7 +94,13 @@ class EntityHistory:
         self.created: dict[int, datetime | None] = {}     # of the records with steps (None: before the log)
         self.deleted: set[int] = set()
         self.first_written: datetime | None = None
+        self.last_written: datetime | None = None          # the newest record today
         self._images: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def all_there(self, moment: datetime) -> bool:
+        """Whether every record there today was there at `moment` too (none written since)."""
+        return self.last_written is None or self.last_written <= moment or (
+            self.first_written is not None and moment < self.first_written)
 
     def there(self, created: datetime | None, moment: datetime) -> bool:
         """Whether a record written at `created` was there at `moment`."""
@@ -145,7 +151,8 @@ def load(conn: Connection, live: Any, entity: str, since: datetime) -> EntityHis
         if action == "delete":
             out.deleted.add(record_id)
     t = live.table(entity)
-    first = conn.execute(sa.select(sa.func.min(t.c.created_at))).scalar()
+    first, last = conn.execute(sa.select(sa.func.min(t.c.created_at), sa.func.max(t.c.created_at))).one()
+    out.last_written = None if last is None else utc(last)
     live_ids = [i for i in out.steps if i not in out.deleted]
     for start in range(0, len(live_ids), CHUNK):
         for id_, created in conn.execute(sa.select(t.c.id, t.c.created_at)
