@@ -17,6 +17,7 @@ from runtime.alerts.store import AlertError
 from runtime.records.asof import AsOfLoader, needed
 from runtime.records.context import RecordContext
 from runtime.records.history import History
+from runtime.records.today_rows import TodayRows
 
 NOTE_IN_PLACE = ("records with a time field (statements, events, transactions, loans by disbursement) count from "
                  "their own dates; fields changed in place (a loan's overdue days, a facility's status) read as they "
@@ -94,10 +95,10 @@ def backtest(service: Any, candidate: Any, *, start: str, end: str, rule_names: 
                     wanted.setdefault(ent, set()).update(fields)
     tz = bank_timezone()
     moments = [datetime.combine(m, time(23, 59, 59), tz) for m in result.months]
-    history = History(live, since=moments[0])
+    history, today = History(live, since=moments[0]), TodayRows(live)
     for month_end, at in zip(result.months, moments):
         with service.engine.connect() as conn:
-            loader = AsOfLoader(conn, live, at, service.records.rules, wanted, history)
+            loader = AsOfLoader(conn, live, at, service.records.rules, wanted, history, today)
             for entity, rule_list in by_scope.items():
                 rows = loader.rows(entity, loader.ids(entity))
                 reads = " ".join(_reads(proposed.get(n) or deployed[n]) for n in rule_list)

@@ -16,8 +16,9 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.records.context import Loader, RecordContext, _on_or_before
+from runtime.records.context import Loader, RecordContext, _on_or_before, from_row
 from runtime.records.history import EntityHistory, History, utc
+from runtime.records.today_rows import Pair, TodayRows
 
 
 def needed(live: Any, entity: str, paths: Iterable[tuple[str, ...]]) -> dict[str, set[str]]:
@@ -53,12 +54,15 @@ class AsOfLoader(Loader):
     """`wanted`: the computed fields to work out again, by entity (None: all of them); the others
     keep today's values, unread by what is evaluated. `history`: the changes in place since the
     first moment asked about (runtime/records/history.py), shared by the loaders of every moment
-    of one backtest; without it, fields read as they are today."""
+    of one backtest; without it, fields read as they are today. `today`: today's rows, read once
+    for those loaders (runtime/records/today_rows.py); without it, each loader reads its own."""
 
     def __init__(self, conn: Connection, live: Any, at: datetime, rules_of: Callable[[str], Any],
-                 wanted: dict[str, set[str]] | None = None, history: History | None = None):
+                 wanted: dict[str, set[str]] | None = None, history: History | None = None,
+                 today: TodayRows | None = None):
         super().__init__(conn, live)
         self.at, self.rules_of, self.wanted, self.history = at, rules_of, wanted, history
+        self.today = today if today is not None else TodayRows(live, limit=0)
         self.given("$now", at)
         self._times: dict[str, str | None] = {}
         self._moved: dict[tuple[str, str], dict[int, dict]] = {}
@@ -84,19 +88,21 @@ class AsOfLoader(Loader):
         return out
 
     def shaped(self, entity: str, found: Iterable[Any]) -> list[dict]:
-        """Table rows as they stood at `at`: those not there yet left out, changes made since
-        undone, computed fields worked out again — the collections they read loaded for all the
-        rows at once."""
+        """Table rows as they stood at `at` (see `_as_of`)."""
+        return self._as_of(entity, [(r["created_at"], {"id": r["id"], **from_row(self.live, entity, r)})
+                                    for r in found])
+
+    def _as_of(self, entity: str, pairs: Iterable[Pair]) -> list[dict]:
+        """Today's rows (each with when it was written) as they stood at `at`: those not there
+        yet left out, changes made since undone, computed fields worked out again — the
+        collections they read loaded for all the rows at once. Rows are copied: today's are
+        shared by every moment."""
         changes = self._changes(entity)
-        if changes is None:
-            return self._finish(entity, super().shaped(entity, found))
-        if changes.all_there(self.at):
-            rows = super().shaped(entity, found)
+        if changes is None or changes.all_there(self.at):
+            rows = [dict(row) for _, row in pairs]
         else:
-            found = list(found)
-            rows = [row for raw, row in zip(found, super().shaped(entity, found))
-                    if changes.there(utc(raw["created_at"]), self.at)]
-        if changes.steps:
+            rows = [dict(row) for created, row in pairs if changes.there(utc(created), self.at)]
+        if changes is not None and changes.steps:
             rows = [dict(image) if (image := changes.image(row["id"], self.at)) is not None else row for row in rows]
         return self._finish(entity, rows)
 
@@ -135,16 +141,20 @@ class AsOfLoader(Loader):
         return found
 
     def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
-        """As `Loader.rows`, and the records deleted since `at` that were there then."""
-        out = super().rows(entity, ids)
-        changes = self._changes(entity)
-        if changes is None or not changes.deleted:
-            return out
-        gone = [i for i in ids if i not in out and i in changes.deleted
-                and changes.there(changes.created.get(i), self.at) and changes.image(i, self.at) is not None]
-        for row in self._finish(entity, [dict(changes.image(i, self.at) or {}) for i in gone]):
-            self._rows[(entity, row["id"])] = out[row["id"]] = row
-        return out
+        """As `Loader.rows`, as they stood: and the records deleted since `at` that were there then."""
+        todo = [i for i in ids if (entity, i) not in self._rows]
+        for i in todo:
+            self._rows[(entity, i)] = None
+        if todo:
+            for row in self._as_of(entity, self.today.by_id(self.conn, entity, todo)):
+                self._rows[(entity, row["id"])] = row
+            changes = self._changes(entity)
+            if changes is not None and changes.deleted:
+                gone = [i for i in todo if self._rows[(entity, i)] is None and i in changes.deleted
+                        and changes.there(changes.created.get(i), self.at) and changes.image(i, self.at) is not None]
+                for row in self._finish(entity, [dict(changes.image(i, self.at) or {}) for i in gone]):
+                    self._rows[(entity, row["id"])] = row
+        return {i: row for i in ids if (row := self._rows.get((entity, i))) is not None}
 
     def row(self, entity: str, id_: int) -> dict | None:
         if (entity, id_) not in self._rows:
@@ -162,13 +172,9 @@ class AsOfLoader(Loader):
         for i in todo:
             cache[i] = []
         wanted = set(todo)
-        t = self.live.table(entity)
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
-            found = self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings()
-            for row in self.shaped(entity, found):
-                if row["id"] not in moved and row.get(via) in wanted:
-                    cache[row[via]].append(row)
+        for row in self._as_of(entity, self.today.by_ref(self.conn, entity, via, todo)):
+            if row["id"] not in moved and row.get(via) in wanted:
+                cache[row[via]].append(row)
         touched = set()
         for row in moved.values():
             if row.get(via) in wanted:
