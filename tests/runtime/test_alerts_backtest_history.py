@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from dsl.bank_time import bank_timezone
+from runtime.alerts import backtest as backtest_room
 from runtime.alerts.backtest import backtest
 from runtime.alerts.service import AlertService
 from runtime.audit import log as audit
@@ -18,6 +19,7 @@ from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_from_bundle
 from runtime.deploy.releases import release_of
 from runtime.records.service import Records
+from runtime.records.today_rows import TodayRows
 from runtime.storage.db import make_engine
 
 from .bundles import bundle, entity
@@ -68,7 +70,10 @@ def _utc(day: str, hour: int = 10) -> datetime:
 TIMELINE = [
     ("2025-01-10", "L1", "C1", 3, False),
     ("2025-01-10", "L2", "C2", 0, False),
+    ("2025-02-01", "L4", "C1", 35, False),         # L4 and L5: one bulk write (one entry holding both)
+    ("2025-02-01", "L5", "C2", 0, False),
     ("2025-02-15", "L1", None, 20, False),
+    ("2025-03-10", "L4", None, 35, True),          # deleted: there at February's end only
     ("2025-03-20", "L1", None, 45, False),
     ("2025-04-01", "L3", "C2", 5, False),         # written late: disbursed in January, absent until April
     ("2025-04-15", "L2", None, 95, False),
@@ -79,7 +84,8 @@ TIMELINE = [
     ("2025-07-05", "L3", None, 5, True),           # deleted: there at June's end, gone at July's
 ]
 MOVES = [("2025-04-20", "C2", "G2")]           # a member changes group: its parent at each month-end
-DISBURSED = {"L1": date(2024, 12, 1), "L2": date(2024, 11, 1), "L3": date(2025, 1, 5)}
+DISBURSED = {"L1": date(2024, 12, 1), "L2": date(2024, 11, 1), "L3": date(2025, 1, 5), "L4": date(2025, 1, 20),
+             "L5": date(2025, 1, 20)}
 MONTHS = ["2024-12", "2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08"]
 
 
@@ -145,6 +151,7 @@ def test_the_backtest_reads_each_loan_as_it_stood_at_every_month_end(bank):
         records.create("group", {"code": code, "name": f"{code}集团"}, actor="ann")
     records.create("company", {"code": "C1", "name": "甲公司", "group": "G1"}, actor="ann")
     records.create("company", {"code": "C2", "name": "乙公司", "group": "G1"}, actor="ann")
+    written = set()
     for when, loan, borrower, days, deleted in sorted(TIMELINE + [(w, c, g, -1, False) for w, c, g in MOVES]):
         clock["now"] = _utc(when)
         if days < 0:
@@ -152,9 +159,11 @@ def test_the_backtest_reads_each_loan_as_it_stood_at_every_month_end(bank):
             continue
         if deleted:
             records.delete("loan", records.find("loan", loan)["id"], actor="ann")
-        elif borrower is not None and not records.query("loan", {"code": loan}).items:
-            records.create("loan", {"code": loan, "borrower": borrower, "disbursed_on": DISBURSED[loan],
-                                    "overdue_days": days}, actor="ann")
+        elif loan not in written:
+            new = [(ln, b, d) for w, ln, b, d, _ in TIMELINE if w == when and ln not in written]
+            records.bulk_create("loan", [{"code": ln, "borrower": b, "disbursed_on": DISBURSED[ln], "overdue_days": d}
+                                         for ln, b, d in new], actor="ann")
+            written |= {ln for ln, _, _ in new}
         else:
             changes = {"overdue_days": days, **({"borrower": borrower} if borrower else {})}
             records.update("loan", records.find("loan", loan)["id"], changes, actor="ann")
@@ -170,9 +179,16 @@ def test_the_backtest_reads_each_loan_as_it_stood_at_every_month_end(bank):
     assert got == expected
     # the timeline reaches every grade, a move, a late write and a deletion: the oracle is not trivial
     assert {g for month in expected.values() for g in month.values()} == {None, "yellow", "orange", "red"}
+    assert expected["2025-01"]["C1"] == "yellow" and expected["2025-02"]["C1"] == "orange"       # L4 in February only
     assert expected["2025-03"] == {"C1": "orange", "C2": None, "G1": "orange", "G2": None}
     assert expected["2025-04"] == {"C1": "orange", "C2": "red", "G1": "orange", "G2": "red"}
     assert expected["2025-05"] == {"C1": "red", "C2": "yellow", "G1": "red", "G2": "yellow"}
     assert expected["2025-07"] == {"C1": "yellow", "C2": None, "G1": "yellow", "G2": None}
+    # today's rows kept for every month-end, or only some of them, or none: the same answer
+    for limit in (0, 3):
+        monkeypatch.setattr(backtest_room, "TodayRows", lambda live, limit=limit: TodayRows(live, limit=limit))
+        again = backtest(service, bundle(GROUP, COMPANY, LOAN, RULE), start=MONTHS[0], end=MONTHS[-1],
+                         rule_names=["overdue"])
+        assert again.changes == done.changes
     # today's values alone would say C1 and G1 yellow, C2 and G2 nothing, in every month
     assert any(month != {"C1": "yellow", "C2": None, "G1": "yellow", "G2": None} for month in got.values())
