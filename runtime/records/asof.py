@@ -1,9 +1,9 @@
 """The records as they stood at a past moment, for a backtest: a record whose entity declares a
 `time_field` (a statement's period end, an event's day, a loan's disbursement) is not there yet
-when that time is after the moment, and every computed field is worked out again from what is
-there (a company's debt ratio from the statements filed by then, a group's totals from its
-members' loans then) with the entity's own compute rules — those the evaluated expressions read
-(`needed`), when the caller says which. Fields changed in place (a loan's overdue days and
+when that time is after the moment, and every computed field that reads beyond its record's own
+fields is worked out again from what is there (a company's debt ratio from the statements filed
+by then, a group's totals from its members' loans then) with the entity's own compute rules —
+those the evaluated expressions read (`needed`), when the caller says which. Fields changed in place (a loan's overdue days and
 classification, a facility's status) read as they stood: the changes written since are undone
 from the audit log's before-images (runtime/records/history.py, one query per entity for a whole
 backtest), a record deleted since is there, one written since is not (before an entity's first
@@ -193,8 +193,8 @@ class AsOfLoader(Loader):
                 i for i in changes.changed(self.at)
                 if i in changes.deleted or (changes.image(i, self.at) or {}).get(via) != changes.today(i, via)]
             self._moved[key] = {}
-            if ids:
-                images = [dict(changes.image(i, self.at) or {}) for i in ids]       # type: ignore[union-attr]
+            if ids and changes is not None:
+                images = [dict(changes.image(i, self.at) or {}) for i in ids]
                 self._moved[key] = {row["id"]: row for row in self._finish(entity, images)}
         return self._moved[key]
 
