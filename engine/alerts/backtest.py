@@ -1,6 +1,8 @@
 """What a candidate rule would have done differently from the deployed one, month by month: the
 month-ends of a span, and the subjects whose grade differs (opens, disappears, raised, lowered),
-counted by month, kind, grade and branch. Pure: the runtime evaluates both at each month-end."""
+counted by month, kind, grade and branch — the rule's subjects, and the parents its roll-up
+grades from their members' grades at that month-end. Pure: the runtime evaluates both at each
+month-end."""
 from __future__ import annotations
 
 import calendar
@@ -10,6 +12,7 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from dsl.errors import BanyanError
+from engine.alerts.rollup import rolled_grade
 
 RANK = {None: 0, "yellow": 1, "orange": 2, "red": 3}
 
@@ -52,6 +55,8 @@ class Change:
     branch: str
     deployed: str | None             # the deployed rule's grade then (None: no alert)
     candidate: str | None            # the candidate's
+    entity: str = ""                 # the subject's entity (the rule's scope, or where it rolls up to)
+    roll_up: bool = False            # a roll-up: the grade the members' grades give their parent
 
     @property
     def kind(self) -> str:
@@ -67,12 +72,13 @@ class Change:
         return self.candidate or self.deployed or ""
 
     def to_dict(self) -> dict[str, object]:
-        return {"month": self.month.isoformat()[:7], "rule": self.rule, "subject": self.key, "name": self.name,
-                "branch": self.branch, "kind": self.kind, "deployed": self.deployed, "candidate": self.candidate}
+        return {"month": self.month.isoformat()[:7], "rule": self.rule, "entity": self.entity, "roll_up": self.roll_up,
+                "subject": self.key, "name": self.name, "branch": self.branch, "kind": self.kind,
+                "deployed": self.deployed, "candidate": self.candidate}
 
 
 def differences(month_end: date, rule: str, deployed: Mapping[str, str | None], candidate: Mapping[str, str | None],
-                about: Mapping[str, tuple[str, str]]) -> list[Change]:
+                about: Mapping[str, tuple[str, str]], entity: str = "", roll_up: bool = False) -> list[Change]:
     """The subjects (by key) whose grade under the two rules differs at `month_end`; `about`:
     key → (name, branch)."""
     out = []
@@ -80,7 +86,24 @@ def differences(month_end: date, rule: str, deployed: Mapping[str, str | None], 
         a, b = deployed.get(key), candidate.get(key)
         if a != b:
             name, branch = about.get(key, ("", ""))
-            out.append(Change(month_end, rule, key, name, branch, a, b))
+            out.append(Change(month_end, rule, key, name, branch, a, b, entity, roll_up))
+    return out
+
+
+def rolled_up(parents: Mapping[str, object], grades: Mapping[str, str | None], policy: str) -> dict[object, str]:
+    """Each parent's grade from its members' grades at a month-end (`parents`: member key → its
+    parent then, None for none), under the rule's roll-up `policy` (engine/alerts/rollup.py);
+    parents without one are left out."""
+    members: dict[object, list[str]] = {}
+    for key, grade in grades.items():
+        parent = parents.get(key)
+        if grade is not None and parent is not None:
+            members.setdefault(parent, []).append(grade)
+    out = {}
+    for parent, held in members.items():
+        grade = rolled_grade(policy, held)
+        if grade is not None:
+            out[parent] = grade
     return out
 
 

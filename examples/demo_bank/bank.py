@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import banking, capital, credit, equity, financials, fx, guarantees, market, parties, risk
+from .history import History, build_history
 from .world import DEFAULT_TRANSACTIONS, World
 
 # The order of entities in `records`, in the CSV export and in `summary()`.
@@ -17,7 +18,8 @@ class DemoBank:
     """A generated bank. `records` maps an entity name to its records (keys = the entity's stored
     fields, references hold the referenced record's key); `planted` holds the structures a
     detector or an alert rule must find; `org_units` and `users` are the built-in org units and
-    relationship managers the records refer to."""
+    relationship managers the records refer to; `history` how the loans stood at each of the 24
+    month-ends before (`records` are today's)."""
 
     seed: int
     scale: float
@@ -25,6 +27,7 @@ class DemoBank:
     planted: dict
     org_units: list[dict] = field(default_factory=list)
     users: list[dict] = field(default_factory=list)
+    history: History | None = None          # the month-ends before today (history.py); records are today
 
     def summary(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.records.items()}
@@ -63,4 +66,4 @@ def generate(scale: float = 1.0, seed: int = 42, transactions: int | None = None
     market.build_market(world)
     records = {name: world.records[name] for name in ENTITY_ORDER}
     return DemoBank(seed=seed, scale=scale, records=records, planted=world.planted,
-                    org_units=world.org_units, users=world.users)
+                    org_units=world.org_units, users=world.users, history=build_history(world))

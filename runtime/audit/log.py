@@ -24,9 +24,11 @@ import hmac
 import json
 import os
 import weakref
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -57,9 +59,27 @@ def operator() -> str:
         return "operator"
 
 
+_written_at: ContextVar[datetime | None] = ContextVar("banyan_audit_written_at", default=None)
+
+
 def utc_now() -> datetime:
-    """Now, in UTC. Hashes use the naive UTC form, which both backends give back unchanged."""
-    return datetime.now(timezone.utc)
+    """Now, in UTC (or the moment `written_at` gives). Hashes use the naive UTC form, which both
+    backends give back unchanged."""
+    moment = _written_at.get()
+    return datetime.now(timezone.utc) if moment is None else moment
+
+
+@contextmanager
+def written_at(moment: datetime) -> Iterator[None]:
+    """Date the records written and the entries chained inside the block at `moment` (aware) instead
+    of now: for loading a history of past states oldest first (the demo bank's month-ends,
+    examples/demo_bank/history.py), which the as-of view of a backtest reads back
+    (runtime/records/history.py). The chain's order and MACs are untouched."""
+    token = _written_at.set(moment.astimezone(timezone.utc))
+    try:
+        yield
+    finally:
+        _written_at.reset(token)
 
 
 def _naive_utc(dt: datetime) -> datetime:

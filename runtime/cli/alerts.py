@@ -198,22 +198,25 @@ def backtest_cmd(path: str, start: str, end: str, rules: tuple[str, ...], fmt: s
                               ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
-        out = csv.DictWriter(sys.stdout, fieldnames=["month", "rule", "kind", "deployed", "candidate", "subject",
-                                                     "name", "branch"], lineterminator="\n")
+        out = csv.DictWriter(sys.stdout, fieldnames=["month", "rule", "kind", "deployed", "candidate", "entity",
+                                                     "roll_up", "subject", "name", "branch"], lineterminator="\n")
         out.writeheader()
         out.writerows(rows)
         return
     click.echo(f"{', '.join(done.rules)}: {len(done.months)} month-ends, {len(rows)} difference(s)")
-    per_month = Counter((r["month"], r["kind"], r["candidate"] or r["deployed"]) for r in rows)
+    per_month = Counter((r["month"], r["kind"], r["candidate"] or r["deployed"], r["entity"] if r["roll_up"] else "")
+                        for r in rows)
     for month in sorted({r["month"] for r in rows}):
-        parts = [f"{kind} {grade} {n}" for (m, kind, grade), n in sorted(per_month.items()) if m == month]
+        parts = [f"{kind} {grade} {n}" + (f" (roll-up on {up})" if up else "")
+                 for (m, kind, grade, up), n in sorted(per_month.items()) if m == month]
         click.echo(f"  {month}: {', '.join(parts)}")
     branches = Counter(r["branch"] or "—" for r in rows)
     if branches:
         click.echo("by branch: " + ", ".join(f"{b} {n}" for b, n in branches.most_common()))
     for r in rows[:50]:
+        up = f"roll-up on {r['entity']} " if r["roll_up"] else ""
         click.echo(f"  {r['month']} {r['rule']} {r['kind']:<10} {r['deployed'] or '—':>6} → {r['candidate'] or '—':<6} "
-                   f"{r['subject']} {r['name']} ({r['branch'] or '—'})")
+                   f"{up}{r['subject']} {r['name']} ({r['branch'] or '—'})")
     if len(rows) > 50:
         click.echo(f"  … and {len(rows) - 50} more (--format csv or json lists them all)")
     for note in done.notes:

@@ -7,11 +7,16 @@ A demo object has `generate(scale=, seed=, transactions=)` (an object whose `.re
 entity to its rows), `entity_order`, `seed_users(UserStore, OrgTree)`, `user_names` and
 `password`. References to entities that come later in the load order (a group's parent company)
 are left empty at first and set once their targets exist, still inside the transaction.
+A demo whose bank has a `history` (`start`, `initial`, `steps`: examples/demo_bank/history.py) is
+loaded as it stood at the start, with the audit clock at that moment, then each step is written
+through the records service with the clock at its own moment, oldest first — the past a backtest
+reads back from the audit log (runtime/records/history.py).
 """
 from __future__ import annotations
 
 import logging
 import threading
+from contextlib import nullcontext
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable
 
@@ -20,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dsl.errors import BanyanError
+from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
 from runtime.auth.users import UserStore
 from runtime.flows.service import FlowService
@@ -83,36 +89,55 @@ def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transacti
         raise SeedError(f"the database already holds {', '.join(held)} records; seed an empty database "
                         "(set BANYAN_DATABASE_URL or --env)")
     bank = bank or demo.generate(scale=scale, seed=seed, transactions=transactions)
+    history = getattr(bank, "history", None)
+    with writing(records.engine) as conn:
+        with audit.written_at(history.start) if history is not None else nullcontext():
+            counts = _load(records, conn, bank, order, actor, on_progress, getattr(history, "initial", {}))
+        for at, entity, changes in getattr(history, "steps", ()):
+            with audit.written_at(at):
+                ids = keys_to_ids(conn, live, entity, [k for k, _ in changes])
+                records.bulk_update(entity, [(ids[k], v) for k, v in changes], actor=actor, conn=conn)
+    return counts
+
+
+def _load(records: Records, conn: Any, bank: Any, order: tuple[str, ...], actor: str,
+          on_progress: ProgressHook | None, initial: dict[str, dict[Any, dict]]) -> dict[str, int]:
+    """Create the demo's records (as they stood at its history's start, `initial`: entity → key →
+    the fields that differed then), references to entities loaded later set at the end; the count
+    per entity."""
+    live = records.live
     counts: dict[str, int] = {}
     loaded: set[str] = set()
     deferred: list[tuple[str, Any, dict]] = []
-    with writing(records.engine) as conn:
-        for entity in order:
-            rules = records.rules(entity)
-            later = {f for f, target in rules.refs.items() if target not in loaded and target != entity}
-            key = live.entity(entity).key
-            rows = []
-            for rec in bank.records[entity]:
-                held = {f: rec[f] for f in later if rec.get(f) is not None}
-                if held:
-                    deferred.append((entity, rec[key], held))
-                    rec = {k: v for k, v in rec.items() if k not in held}
-                rows.append(rec)
-            total = len(rows)
+    for entity in order:
+        rules = records.rules(entity)
+        later = {f for f, target in rules.refs.items() if target not in loaded and target != entity}
+        key = live.entity(entity).key
+        then = initial.get(entity, {})
+        rows = []
+        for rec in bank.records[entity]:
+            if rec.get(key) in then:
+                rec = {**rec, **then[rec[key]]}
+            held = {f: rec[f] for f in later if rec.get(f) is not None}
+            if held:
+                deferred.append((entity, rec[key], held))
+                rec = {k: v for k, v in rec.items() if k not in held}
+            rows.append(rec)
+        total = len(rows)
 
-            def progress(done: int, entity: str = entity, total: int = total) -> None:
-                if on_progress:
-                    on_progress(entity, done, total)
-            try:
-                counts[entity] = records.bulk_create(entity, rows, actor=actor, conn=conn, on_progress=progress)
-            except RecordError as exc:
-                raise SeedError(f"the demo {entity} records do not pass the deployed rules: {exc.message}") from exc
-            loaded.add(entity)
-        for entity in order:
-            later = [(key, values) for e, key, values in deferred if e == entity]
-            if later:
-                ids = keys_to_ids(conn, live, entity, [k for k, _ in later])
-                records.bulk_update(entity, [(ids[k], v) for k, v in later], actor=actor, conn=conn)
+        def progress(done: int, entity: str = entity, total: int = total) -> None:
+            if on_progress:
+                on_progress(entity, done, total)
+        try:
+            counts[entity] = records.bulk_create(entity, rows, actor=actor, conn=conn, on_progress=progress)
+        except RecordError as exc:
+            raise SeedError(f"the demo {entity} records do not pass the deployed rules: {exc.message}") from exc
+        loaded.add(entity)
+    for entity in order:
+        later = [(key, values) for e, key, values in deferred if e == entity]
+        if later:
+            ids = keys_to_ids(conn, live, entity, [k for k, _ in later])
+            records.bulk_update(entity, [(ids[k], v) for k, v in later], actor=actor, conn=conn)
     return counts
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from engine.alerts.backtest import SpanError, differences, month_ends, tally
+from engine.alerts.backtest import SpanError, differences, month_ends, rolled_up, tally
 
 
 def test_month_ends_of_a_span():
@@ -29,6 +29,16 @@ def test_differences_name_each_kind():
                       {"a": ("甲", "sh_branch")})
     assert [(c.key, c.kind, c.grade) for c in got] == [("a", "opens", "orange"), ("b", "disappears", "red"),
                                                         ("c", "raised", "red")]
-    assert got[0].to_dict() == {"month": "2026-01", "rule": "r", "subject": "a", "name": "甲", "branch": "sh_branch",
-                                "kind": "opens", "deployed": None, "candidate": "orange"}
+    assert got[0].to_dict() == {"month": "2026-01", "rule": "r", "entity": "", "roll_up": False, "subject": "a",
+                                "name": "甲", "branch": "sh_branch", "kind": "opens", "deployed": None,
+                                "candidate": "orange"}
     assert tally(got)[("2026-01", "opens", "orange", "sh_branch")] == 1
+    up = differences(m, "r", {"G1": "yellow"}, {"G1": "orange"}, {}, "group", roll_up=True)
+    assert [(c.entity, c.roll_up, c.kind) for c in up] == [("group", True, "raised")]
+
+
+def test_a_parent_is_graded_from_its_members_grades_then():
+    parents = {"a": 1, "b": 1, "c": 2, "d": None, "e": 3}
+    grades = {"a": "yellow", "b": "red", "c": "yellow", "d": "red", "e": None}
+    assert rolled_up(parents, grades, "same") == {1: "red", 2: "yellow"}          # d has no parent, e no grade
+    assert rolled_up(parents, grades, "worst_minus_one") == {1: "orange"}         # a yellow alone does not reach it
