@@ -8,7 +8,8 @@ for the whole batch, the subjects' open alerts in one more.
 
 A run writes only differences, so it is idempotent (a second run at the same data writes
 nothing) and a run cut short is completed by running it again: each batch commits what it found.
-`--at` tiers the data as it stood then (runtime/records/asof.py) and keeps that in the history;
+`--at` tiers the data as it stood then (runtime/records/asof.py: records by their own dates, fields
+changed in place put back from the audit log's images) and keeps that in the history;
 the subject's field is written only when that moment is the subject's newest."""
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from runtime.jobs.changes import Change
 from runtime.jobs.tables import db_time
 from runtime.records.asof import AsOfLoader
 from runtime.records.context import Loader, RecordContext
+from runtime.records.history import History
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
 from runtime.storage.db import writing
@@ -152,7 +154,8 @@ class TieringService:
     # -- evaluation ------------------------------------------------------------------------------
     def loader(self, conn: Connection, live: Any, at: datetime, *, as_of: bool) -> Loader:
         """A loader at `at`: today's data, or (`as_of`) the data as it stood then."""
-        loader = AsOfLoader(conn, live, at, self.records.rules) if as_of else Loader(conn, live)
+        loader = AsOfLoader(conn, live, at, self.records.rules, history=History(live, since=at)) if as_of \
+            else Loader(conn, live)
         loader.given("$now", at)
         return loader
 
