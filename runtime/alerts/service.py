@@ -442,6 +442,10 @@ class AlertService:
         return counts
 
     # -- reading and closing ---------------------------------------------------------------------
+    def scope_conditions(self, scope: Scope | None) -> list[Any]:
+        """Conditions on `alerts` keeping those `scope` may read (for the dashboard's counts)."""
+        return self._in_scope(scope)
+
     def _in_scope(self, scope: Scope | None) -> list[Any]:
         """Conditions on `alerts` keeping those on subjects `scope` may read (runtime/auth/scope.py:
         the one scope decision); none for the whole bank."""

@@ -73,3 +73,34 @@ def tier_summary(service: Any, entity: str, key: Any, lang: str) -> dict | None:
                             "weight": None if d.weight is None else format(d.weight.normalize(), "f"),
                             "value": details.get("dimensions", {}).get(d.name)} for d in tiering.dimensions])
     return out
+
+
+def exposure_field(live: Any, entity: str) -> Any:
+    """The subject's first figure it works out in money (a group's credit balance): the exposure."""
+    ent = live.bundle.entities[entity]
+    return next((f for f in ent.fields if f.computed and f.type_name == "money"), None)
+
+
+def categories(live: Any, tiering: Any) -> list[Any]:
+    """What the portfolio is broken down by: the subject's broadest classification — the enum field
+    with the most values that is not a tier (a group's industry) — and its first org-unit
+    reference (the lead branch)."""
+    ent = live.bundle.entities[tiering.subject]
+    tier_fields = {tiering.assign_to, getattr(getattr(tiering, "override", None), "tier", None)}
+    enums = [f for f in ent.fields if f.type_name == "enum" and f.name not in tier_fields and not f.computed]
+    enum = max(enums, key=lambda f: len(f.values), default=None)
+    unit = next((f for f in ent.fields if f.type_name == "ref" and f.ref == "org_unit"), None)
+    return [f for f in (enum, unit) if f is not None]
+
+
+def breakdown(records: Records, tiering: Any, field: Any, scope: Scope | None) -> list[dict]:
+    """[{value, count, exposure}] of the subjects in `scope` by `field`, largest exposure first."""
+    live = records.refresh()
+    t = live.table(tiering.subject)
+    money = exposure_field(live, tiering.subject)
+    total = sa.func.coalesce(sa.func.sum(t.c[money.name]), 0) if money is not None else sa.literal(0)
+    with records.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c[field.name], sa.func.count(), total)
+                            .where(*records.readable(tiering.subject, scope)).group_by(t.c[field.name])).all()
+    return sorted(({"value": v, "count": int(n), "exposure": s} for v, n, s in rows),
+                  key=lambda r: (-(r["exposure"] or 0), str(r["value"])))

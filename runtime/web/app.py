@@ -27,6 +27,7 @@ from runtime.web.alert_rules import alert_rule_pages
 from runtime.web.alerts import alert_pages
 from runtime.web.audit import audit_pages
 from runtime.web.context import TEMPLATES, NavItem, WebContext, register_nav
+from runtime.web.dashboard import dashboard_pages
 from runtime.web.flow import FlowPages
 from runtime.web.flow_text import ftext
 from runtime.web.inbox import inbox_router
@@ -59,7 +60,7 @@ def install_web(app: FastAPI, engine: Engine) -> WebContext:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in (pages_router(web), transfer_router(web), records_router(web), admin_router(web),
                    lookup_router(web), audit_pages(web), alert_pages(web), alert_rule_pages(web),
-                   tiering_pages(web), view_pages(web)):
+                   tiering_pages(web), view_pages(web), dashboard_pages(web)):
         app.include_router(router)
     install_flow_pages(app, web)          # the approval pages (and the flow API's read checks)
 

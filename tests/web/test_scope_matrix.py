@@ -103,6 +103,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/ui/e/{name}/template"): "public",
     # -- about the signed-in person -------------------------------------------------------------
     ("GET", "/ui/"): "self",
+    ("GET", "/ui/dashboard"): "self",                # counts and sums within the person's scope, no record named
     ("GET", "/ui/me"): "self",
     ("POST", "/ui/me"): "self",
     ("GET", "/ui/inbox"): "self",
@@ -663,6 +664,7 @@ PROBES: list[Probe] = [
         "_action": "refresh", "sub_limits.0.borrower": T(w, "company", s).key}, lambda w, s: T(w, "company", s).key)),
     # -- self ---------------------------------------------------------------------------------------
     Probe("GET", "/ui/", get("/ui/")),
+    Probe("GET", "/ui/dashboard", get("/ui/dashboard")),
     Probe("GET", "/ui/me", get("/ui/me")),
     Probe("POST", "/ui/me", page_post(lambda w, s: "/ui/me", lambda w, u, s: {"action": "revoke",
                                                                               "token_id": "no-such-token"})),

@@ -97,3 +97,23 @@ def test_the_360_page_shows_the_tier_with_its_scores_and_links_the_explanation(b
     html = page.text.split('id="tier"', 1)[1].split("</section>", 1)[0]
     assert f'href="/ui/tiering/group_value_matrix/{group["code"]}"' in html
     assert "集团贡献度" in html and "40%" in html and "加权总分" in html
+
+
+def test_the_dashboard_counts_within_scope_with_a_unit_switch(bench_app):
+    engine, records, app = bench_app
+    rm, head = signed_in(app, "rm_sh_01"), signed_in(app, "admin")
+    mine, everything = rm.get("/ui/dashboard"), head.get("/ui/dashboard?unit=wan")
+    assert mine.status_code == everything.status_code == 200
+    assert "按主营行业" in mine.text and "按主办行" in mine.text and "近十二个月新增预警" in mine.text
+    scope = scope_for(OrgTree(records.refresh().bundle), UserStore(engine).get("rm_sh_01"))
+    readable = records.keys_within("group", scope)
+    groups = list(records.iter_all("group"))
+
+    def tier_counts(html: str) -> int:
+        part = html.split('id="h-spread"', 1)[1].split("</section>", 1)[0]
+        return sum(int(n) for n in re.findall(r'</meter>(\d+)</td>', part))
+    assert tier_counts(mine.text) == len([g for g in groups if readable is None or g["code"] in readable])
+    assert tier_counts(everything.text) == len(groups)
+    assert "（万元）" in everything.text and "（亿元）" in mine.text
+    odd = rm.get("/ui/dashboard?unit=usd")
+    assert odd.status_code == 200 and "（亿元）" in odd.text
