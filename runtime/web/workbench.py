@@ -4,6 +4,7 @@ spreads over the tiers — each from its room (runtime/tiering/portfolio.py, the
 within the reader's org scope."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from dsl.errors import words
@@ -16,6 +17,13 @@ from runtime.web.records import cell, list_columns
 
 GRADES = ("red", "orange", "yellow")
 SHOWN = 10
+
+
+def _figure(value: Any, kind: str, lang: str) -> str:
+    """Money in 万/亿 as every page shows it; a share to one decimal (64.0%), as a list reads."""
+    if kind == "percent" and value is not None:
+        return f"{(Decimal(str(value)) * 100).quantize(Decimal('0.1'))}%"
+    return value_text(value, kind, lang)
 
 
 def figures(entity: Any, skip: str | None) -> list:
@@ -52,7 +60,7 @@ def workbench(web: WebContext, user: Any, lang: str) -> dict:
     for item in mine["items"]:
         key = item.get(entity.key) if entity.key else item["id"]
         rows.append({"href": f"/ui/e/{tiering.subject}/{item['id']}",
-                     "cells": [{"text": value_text(item.get(f.name), f.type_name, lang), "num": True}
+                     "cells": [{"text": _figure(item.get(f.name), f.type_name, lang), "num": True}
                                if f.type_name in ("money", "percent") else
                                cell(f, item, labels, lang, own_code=f.name == entity.key) for f in columns],
                      "tier": cell(tier_field, item, labels, lang)["text"] if tier_field is not None else "",
