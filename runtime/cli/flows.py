@@ -204,7 +204,8 @@ def migrate_cmd(name, to_version, mapping, apply_, actor, env) -> None:
 @main.command()
 @click.option("--interval", default=None, type=click.FloatRange(min=0.1),
               help="Seconds between runs of every job (default: each job's own period).")
-@click.option("--once", is_flag=True, help="Run every job once (feed, due work, flow timers, outbox), then exit.")
+@click.option("--once", is_flag=True, help="One whole pass: every job, then the change feed, due work, flow timers "
+                                          "and the outbox again until nothing is left; then exit.")
 @env_option
 @flow_errors
 def worker(interval, once, env) -> None:
@@ -217,7 +218,7 @@ def worker(interval, once, env) -> None:
     from runtime.tiering import worker as _tier_jobs  # noqa: F401 - record changes and schedules re-tier groups
     engine = engine_for(env)
     if once:
-        click.echo("ran every job once: " + scheduler.summary(scheduler.run_once(engine)))
+        click.echo("ran every job until nothing was left: " + scheduler.summary(scheduler.run_once(engine, whole=True)))
         return
     handle = scheduler.start(engine, interval=interval)
     click.echo(f"worker {handle.worker}: {', '.join(scheduler.jobs())} (Ctrl-C stops)")

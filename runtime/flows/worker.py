@@ -85,6 +85,6 @@ def fire_due_timers(engine: Engine, worker_name: str) -> int:
     return FlowWorker(service, name=worker_name).run_timers()
 
 
-register_job("flow-timers", TIMER_INTERVAL_SECONDS, fire_due_timers)
+register_job("flow-timers", TIMER_INTERVAL_SECONDS, fire_due_timers, drains=True)
 feed.subscribe(record_events.SUBSCRIBER, record_events.on_changes)     # waits on record events (events.py)
 

@@ -161,4 +161,4 @@ def deliver_due(engine: Engine, worker_name: str) -> int:
     return Outbox(engine, worker_name).deliver()
 
 
-register_job("outbox", INTERVAL_SECONDS, deliver_due)
+register_job("outbox", INTERVAL_SECONDS, deliver_due, drains=True)

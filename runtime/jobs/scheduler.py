@@ -32,6 +32,7 @@ class Job:
     name: str
     every_seconds: float
     fn: JobFn
+    drains: bool = False       # its result is how much work it did (0: none left), so a whole pass repeats it
 
 
 _jobs: dict[str, Job] = {}
@@ -39,14 +40,16 @@ _lock = threading.Lock()
 _running: Handle | None = None
 
 
-def register_job(name: str, every_seconds: float, fn: JobFn) -> Job:
+def register_job(name: str, every_seconds: float, fn: JobFn, *, drains: bool = False) -> Job:
     """Run `fn(engine, worker_name)` every `every_seconds` in each process's scheduler (registering
-    a name again replaces the job; a scheduler already running picks it up at its next start)."""
+    a name again replaces the job; a scheduler already running picks it up at its next start).
+    `drains`: `fn` returns how much work it did, one batch at a time (the change feed, due work,
+    the outbox, flow timers), so `run_once(whole=True)` runs it again until it does nothing."""
     if not name:
         raise ValueError("a job needs a name")
     if not every_seconds > 0:
         raise ValueError(f"job `{name}`: every_seconds must be more than 0")
-    job = _jobs[name] = Job(name, float(every_seconds), fn)
+    job = _jobs[name] = Job(name, float(every_seconds), fn, drains)
     return job
 
 
@@ -121,11 +124,28 @@ def running() -> Handle | None:
     return _running if _running is not None and _running.running else None
 
 
-def run_once(engine: Engine, worker: str | None = None) -> dict[str, Any]:
+MAX_PASSES = 10_000
+
+
+def run_once(engine: Engine, worker: str | None = None, *, whole: bool = False) -> dict[str, Any]:
     """Run every registered job once; {job name: what it returned}. A failing job is logged and
-    its result is None — the others still run."""
+    its result is None — the others still run. `whole` (`banyan worker --once`): then run the
+    draining jobs again, in order, until none has anything left (what one hands another — a
+    change that opens an alert whose mail the outbox sends — is done in the same call); their
+    results are summed."""
     name = worker or worker_name()
-    return {job.name: _safe(job, engine, name)() for job in list(_jobs.values())}
+    out = {job.name: _safe(job, engine, name)() for job in list(_jobs.values())}
+    if not whole:
+        return out
+    draining = [job for job in _jobs.values() if job.drains]
+    for _ in range(MAX_PASSES):
+        done = {job.name: _safe(job, engine, name)() for job in draining}
+        for k, v in done.items():
+            if isinstance(v, int) and v:
+                out[k] = (out.get(k) or 0) + v
+        if not any(isinstance(v, int) and v > 0 for v in done.values()):
+            break
+    return out
 
 
 def _safe(job: Job, engine: Engine, worker: str) -> Callable[[], Any]:
@@ -163,5 +183,5 @@ def _seconds(variable: str, default: float) -> float:
 
 FEED_EVERY = _seconds("BANYAN_FEED_EVERY", 2.0)
 DUE_EVERY = _seconds("BANYAN_DUE_EVERY", 5.0)
-register_job("feed", FEED_EVERY, _feed)
-register_job("due", DUE_EVERY, _due)
+register_job("feed", FEED_EVERY, _feed, drains=True)
+register_job("due", DUE_EVERY, _due, drains=True)

@@ -209,3 +209,34 @@ def test_serve_can_leave_the_jobs_to_separate_workers(monkeypatch):
     monkeypatch.delenv("BANYAN_SCHEDULER")
     monkeypatch.setenv("BANYAN_FLOW_WORKER", "0")
     assert not scheduler.enabled()
+
+
+def test_a_whole_pass_runs_the_draining_jobs_until_nothing_is_left(db):
+    """`banyan worker --once`: one job hands work to another in batches; a whole pass finishes
+    both, and a job that does not drain runs once."""
+    queue, sent, checks = list(range(250)), [], []
+
+    def produce(engine, worker):              # 100 at a time, like one outbox batch
+        taken = queue[:100]
+        del queue[:100]
+        sent.extend(taken)
+        return len(taken)
+
+    def deliver(engine, worker):
+        return 0
+
+    def check(engine, worker):
+        checks.append(worker)
+        return 7                               # a count that is not work done: run once
+
+    scheduler.register_job("probe-produce", 60, produce, drains=True)
+    scheduler.register_job("probe-deliver", 60, deliver, drains=True)
+    scheduler.register_job("probe-check", 60, check)
+    try:
+        out = scheduler.run_once(db, "w", whole=True)
+        assert sent == list(range(250)) and out["probe-produce"] == 250 and checks == ["w"]
+        queue.extend(range(10))
+        assert scheduler.run_once(db, "w")["probe-produce"] == 10            # not whole: one batch
+    finally:
+        for name in ("probe-produce", "probe-deliver", "probe-check"):
+            scheduler.unregister_job(name)
