@@ -168,7 +168,9 @@ def main() -> None:
     n = args.requests or (20 if args.quick else 50)
     with tempfile.TemporaryDirectory() as tmp:
         if args.db:
+            from runtime.storage.migrate import upgrade
             url = f"sqlite:///{Path(args.db).resolve()}"
+            upgrade(make_engine(url))                           # Banyan's own tables as this tree has them
         else:
             url = f"sqlite:///{Path(tmp) / 'views.db'}"
             build(url, 0.1 if args.quick else 1.0)

@@ -44,9 +44,9 @@ def equity_tree(equity: EquityGraph, root: str, *, labels: Mapping[str, str], hi
                 depth: int = 4, max_children: int = 30, chain: Iterable[str] = ()) -> dict[str, Any]:
     """The tree of holdings from `root` down `depth` levels: each node {id, key, name, kind
     (company, person or hidden), member (of the group), chain (on the control chain), share and
-    amount (of the holding from its parent), children, others (holdings cut: beyond
-    `max_children`, or hidden with nothing shown beneath), repeat (met before: drawn once, here
-    without children)}. Children by share, largest first."""
+    amount (of the holding from its parent), children, others (holdings of hidden parties with
+    nothing shown beneath: counted), more (holdings beyond `max_children`: counted), repeat (met
+    before: drawn once, here without children)}. Children by share, largest first."""
     hide = Hide(hidden)
     capital = capital or {}
     on_chain = set(chain)
@@ -57,12 +57,12 @@ def equity_tree(equity: EquityGraph, root: str, *, labels: Mapping[str, str], hi
         repeat = key in seen
         seen.add(key)
         kids: list[dict[str, Any]] = []
-        others = 0
+        others = more = 0
         if not repeat and level < depth and key in equity:
             held = sorted(equity.holdings(key).items(), key=lambda kv: (-kv[1], kv[0]))
             for firm, s in held:
                 if len(kids) >= max_children:
-                    others += 1
+                    more += 1
                     continue
                 child = node(firm, s, key, level + 1)
                 if child is None:
@@ -78,7 +78,7 @@ def equity_tree(equity: EquityGraph, root: str, *, labels: Mapping[str, str], hi
                 "member": (not anonymous) and key in members, "chain": (not anonymous) and key in on_chain,
                 "share": share, "amount": None if anonymous or share is None or parent in hide else
                 _amount(capital, key, share),
-                "children": kids, "others": others, "repeat": repeat}
+                "children": kids, "others": others, "more": more, "repeat": repeat}
 
     tree = node(root, None, None, 0)
     assert tree is not None                     # the root is always drawn (anonymous if hidden)
@@ -95,10 +95,10 @@ def tree_rows(tree: Mapping[str, Any]) -> list[dict[str, Any]]:
             out.append({"level": level + 1, "holder": n["name"], "holder_kind": n["kind"], "firm": c["name"],
                         "firm_kind": c["kind"], "share": c["share"], "amount": c["amount"], "member": c["member"]})
             walk(c, level + 1)
-        if n["others"]:
-            out.append({"level": level + 1, "holder": n["name"], "holder_kind": n["kind"], "firm": None,
-                        "firm_kind": "others", "share": None, "amount": None, "member": False,
-                        "others": n["others"]})
+        for kind in ("others", "more"):
+            if n.get(kind):
+                out.append({"level": level + 1, "holder": n["name"], "holder_kind": n["kind"], "firm": None,
+                            "firm_kind": kind, "share": None, "amount": None, "member": False, kind: n[kind]})
 
     walk(tree, 0)
     return out

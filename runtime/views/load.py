@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from runtime.auth.scope import Scope, placement_of
 from runtime.deploy.live import LiveModel
-from runtime.records.context import Loader
+from runtime.records.context import Loader, RecordContext
 
 CHUNK = 2000                 # parents per statement (SQLite takes 32,766 parameters; PostgreSQL more)
 
@@ -154,3 +154,46 @@ def record_names(conn: Connection, live: LiveModel, entity: str, ids: Iterable[i
         for i, k, d in conn.execute(q):
             out[i] = (k, str(d if d not in (None, "") else k))
     return out
+
+
+def plain_paths(live: LiveModel, entity: str, exprs: Iterable[Any]) -> bool:
+    """Whether every path the expressions read over records of `entity` runs through collections to
+    stored fields only — no reference to another record (a context compares it by key and reads on
+    through it; an org unit or a user is stored as its name), no `subject`, alerts, bank-wide figures
+    or `$` entries — so plain dicts of the loaded rows answer them as record contexts would."""
+    for e in exprs:
+        if e is None:
+            continue
+        if any(str(n).startswith("$") for n in getattr(e, "names", ()) or ()):
+            return False
+        for path in getattr(e, "paths", ()) or ():
+            ent = live.entity(entity)
+            for i, step in enumerate(path):
+                collection = next((c for c in ent.collections if c.name == step), None)
+                if collection is not None:
+                    ent = live.entity(collection.entity)
+                    continue
+                f = ent.field(step)
+                if f is None:
+                    return False
+                if f.type_name == "ref" and (i < len(path) - 1 or f.ref not in ("org_unit", "user")):
+                    return False            # a record reference: its context compares by key and reads on
+                break
+    return True
+
+
+def plain_record(loader: Loader, entity: str, row: Mapping[str, Any], tree: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` with the collections `tree` names filled in from the loader's primed children, as
+    plain dicts all the way down (fields as stored: a reference is its id)."""
+    out = dict(row)
+    _refs, collections, _empty, _names = loader.meta(entity)
+    for name, below in tree.items():
+        c = collections.get(name)
+        if c is not None:
+            out[name] = [plain_record(loader, c.entity, r, below) for r in loader.children(c.entity, c.via, row["id"])]
+    return out
+
+
+def fields_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The stored values of a record context, or a plain record as it is."""
+    return record.values if isinstance(record, RecordContext) else record

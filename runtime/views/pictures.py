@@ -43,9 +43,9 @@ def equity_section(section: ViewSection, state: GraphState, sight: Sight, code: 
                        capital=capital, depth=section.depth or 4, max_children=MAX_CHILDREN, chain=chain)
     rows = []
     for r in tree_rows(tree):
-        rows.append({"level": r["level"], "holder": r["holder"] or vtext("other_client", lang),
-                     "firm": (r["firm"] or vtext("other_client", lang)) if r["firm_kind"] != "others" else
-                     vtext("others", lang, n=r.get("others", 0)),
+        firm = vtext("other_clients", lang, n=r["others"]) if r["firm_kind"] == "others" else \
+            vtext("more_firms", lang, n=r["more"]) if r["firm_kind"] == "more" else r["firm"] or vtext("other_client", lang)
+        rows.append({"level": r["level"], "holder": r["holder"] or vtext("other_client", lang), "firm": firm,
                      "share": share_text(r["share"]), "amount": money_text(r["amount"], None, lang)
                      if r["amount"] is not None else "", "member": r["member"]})
     focus = sorted({(n["key"], n["name"]) for n in _nodes(tree) if n["member"] and n["key"]}, key=lambda kv: kv[1])

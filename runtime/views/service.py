@@ -38,7 +38,7 @@ from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
 from runtime.storage.tables import audit_head
-from runtime.views.load import ScopedLoader, collection_paths, fields_read, prime
+from runtime.views.load import ScopedLoader, collection_paths, fields_of, fields_read, plain_paths, plain_record, prime
 from runtime.views.pictures import equity_section, guarantee_section
 from runtime.views.tables import Namer, alerts_section, fields_section, metrics_section, rows_section
 from runtime.views.words import vtext
@@ -98,9 +98,15 @@ class ViewService:
                 if record.get(name_) is None:
                     raw[name_] = None                       # blank for a serving branch, as the record says
             withheld = set() if lead else set(aggregates) | {c.name for c in entity.collections}
-            subject = RecordContext(view.subject, raw, loader, record["id"])
-            sections = [s for s in sections if _visible(s, subject)]
+            context = RecordContext(view.subject, raw, loader, record["id"])
+            sections = [s for s in sections if _visible(s, context)]
             prime(loader, view.subject, [record["id"]], tree)
+            # plain dicts of the loaded rows answer the expressions as record contexts would, faster,
+            # when every path runs through collections to stored fields (else: the record contexts)
+            subject: Any = context
+            if plain_paths(live, view.subject, exprs) and all(
+                    plain_paths(live, s.row_entity, [s.where]) for s in sections if s.row_entity and s.where):
+                subject = plain_record(loader, view.subject, {"id": record["id"], **raw}, tree)
             namer = Namer(conn, live, self._tree(), self.directory, lang, scope, loader.seen)
             out = []
             for s in sections:
@@ -116,7 +122,7 @@ class ViewService:
                             "link": f"/ui/e/{view.subject}/{record['id']}"},
                 "access": access, "access_note": vtext(f"access_{access}", lang), "lang": lang, "sections": out}
 
-    def _section(self, s: ViewSection, subject: RecordContext, record: dict, entity: Any, namer: Namer,
+    def _section(self, s: ViewSection, subject: Mapping[str, Any], record: dict, entity: Any, namer: Namer,
                  withheld: set[str], scope: Scope | None, lang: str, page: int) -> dict[str, Any]:
         if s.type == "fields":
             return fields_section(s, record, entity, namer)
@@ -130,7 +136,7 @@ class ViewService:
             return self._graph(s, subject, record, scope, lang)
         return {}
 
-    def _alerts(self, s: ViewSection, subject: RecordContext, record: dict, entity: Any, namer: Namer,
+    def _alerts(self, s: ViewSection, subject: Mapping[str, Any], record: dict, entity: Any, namer: Namer,
                 scope: Scope | None, page: int, lang: str) -> dict[str, Any]:
         live = namer.live
         shown: dict[tuple[str, Any], str] = {
@@ -141,7 +147,7 @@ class ViewService:
                 continue
             target = live.entity(coll.entity)
             for r in subject[c]:
-                v = r.values
+                v = fields_of(r)
                 shown[(coll.entity, v.get(target.key or "id"))] = str(v.get(target.display or "") or
                                                                        v.get(target.key or "id"))
         found = self._open_alerts(scope)
@@ -178,7 +184,7 @@ class ViewService:
         return self._kept("alerts", scope, lambda: self.alerts.list(status="open", order="grade", limit=ALERTS_READ,
                                                                     scope=scope))
 
-    def _graph(self, s: ViewSection, subject: RecordContext, record: dict, scope: Scope | None,
+    def _graph(self, s: ViewSection, subject: Mapping[str, Any], record: dict, scope: Scope | None,
                lang: str) -> dict[str, Any]:
         kind = s.graph or "equity"
         try:
@@ -192,7 +198,7 @@ class ViewService:
                     return guarantee_section(s, state, sight, code, lang, seen_as)
                 capital = {}
                 for m in (subject["members"] if "members" in subject else []):
-                    v = m.values
+                    v = fields_of(m)
                     if v.get("credit_code") and v.get("registered_capital") is not None:
                         capital[v["credit_code"]] = float(v["registered_capital"])
                 return equity_section(s, state, sight, code, record.get("parent_company"), capital, lang)
@@ -245,7 +251,7 @@ def _visible(s: ViewSection, subject: RecordContext) -> bool:
     return True
 
 
-def _title(view: View, subject: RecordContext) -> str | None:
+def _title(view: View, subject: Mapping[str, Any]) -> str | None:
     if view.title is None:
         return None
     try:

@@ -14,7 +14,7 @@ from runtime.auth.people import PeopleDirectory
 from runtime.auth.scope import Scope, placement_of
 from runtime.deploy.live import LiveModel
 from runtime.records.store import keys_to_ids
-from runtime.views.load import record_names
+from runtime.views.load import fields_of, record_names
 from runtime.views.shown import field_text, field_value, figure_text, figure_value
 from runtime.views.words import vtext
 
@@ -103,7 +103,7 @@ def rows_section(section: ViewSection, subject: Mapping[str, Any], live: LiveMod
     columns = [{"name": c, "label": (f.label.text(lang) if f is not None else c) or c,
                 "type": f.type_name if f is not None else None,
                 "numeric": f is not None and f.type_name in NUMERIC} for c, f in zip(section.columns, fields)]
-    values = [dict(getattr(r, "values", r)) for r in result.rows]
+    values = [dict(fields_of(r)) for r in result.rows]
     names: dict[tuple[str, str], dict] = {}
     for f in fields:
         if f is None or f.type_name != "ref" or (f.ref, f.name) in names:

@@ -21,6 +21,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "other_client": ("其他机构客户", "Client of another branch"),
     "not_visible": ("其他机构的记录", "A record of another branch"),
     "others": ("另有 {n} 户未展开", "{n} more not shown"),
+    "other_clients": ("其他机构客户 {n} 户", "{n} clients of other branches"),
+    "more_firms": ("另有 {n} 户未列出", "{n} more not listed"),
     "cut_nodes": ("另有 {n} 户超出本图范围", "{n} more firms beyond this picture"),
     "access_bank_wide": ("全行视角", "Bank-wide"),
     "access_lead_branch": ("主办行视角", "Lead branch"),

@@ -21,7 +21,8 @@ from runtime.views.words import vtext
 from runtime.web.context import WebContext
 from runtime.web.text import text
 
-WORDS = ("equity_focus", "equity_focus_none", "equity_expand", "equity_collapse", "focused", "chart_hint",
+WORDS = ("other_clients", "more_firms",
+         "equity_focus", "equity_focus_none", "equity_expand", "equity_collapse", "focused", "chart_hint",
          "legend_member", "legend_outside", "legend_hidden", "legend_circle", "legend_person", "other_client",
          "guarantee_hint", "share", "amount", "table_behind")
 

@@ -166,6 +166,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/alerts/{alert_id}/explain"): "record",
     ("GET", "/ui/alert-rules/{name}"): "public",       # the bank's rule, its tests and backtest counts: no record
     ("GET", "/ui/tiering/{name}/{key}"): "record",     # a group's tier, explained
+    ("GET", "/ui/views/{view}/{key}"): "record",        # a group's 360° page
+    ("GET", "/views/{view}/{key}"): "record",           # the same as JSON
     ("POST", "/alerts/{alert_id}/{action}"): "record",
     ("POST", "/ui/alerts/{alert_id}"): "record",
     ("GET", "/ui/alerts/{alert_id}"): "record",
@@ -776,6 +778,8 @@ PROBES: list[Probe] = [
     Probe("GET", "/alerts/{alert_id}/explain", get("/alerts/{alert_id}/explain", "{alert_id}")),
     Probe("GET", "/ui/alert-rules/{name}", get("/ui/alert-rules/loan_overdue"), kind="public"),
     Probe("GET", "/ui/tiering/{name}/{key}", get("/ui/tiering/group_value_matrix/{group_key}", "{group_key}")),
+    Probe("GET", "/ui/views/{view}/{key}", get("/ui/views/group_360/{group_key}", "{group_key}")),
+    Probe("GET", "/views/{view}/{key}", get("/views/group_360/{group_key}", "{group_key}")),
     Probe("GET", "/ui/alerts/{alert_id}", get("/ui/alerts/{alert_id}", "{alert_id}")),
     Probe("POST", "/alerts/{alert_id}/{action}", lambda w, u, s: Req(
         "POST", f"/alerts/{T(w, 'alert', s).id}/comment", json={"text": "矩阵"}, idents=(str(T(w, "alert", s).id),))),

@@ -43,9 +43,13 @@
       lineStyle: n.chain ? { color: COLORS.chain, width: 2 } : undefined,
       children: (n.children || []).map(function (c) { return treeNode(c, level + 1, open); })
     };
-    if (n.others) {
-      out.children.push({ name: W.other_client + " ×" + n.others, id: n.id + "-others", kind: "others",
+    if (n.others) {          /* holdings of other branches' clients, nothing shown beneath: counted */
+      out.children.push({ name: W.other_clients.replace("{n}", n.others), id: n.id + "-others", kind: "others",
         itemStyle: { color: COLORS.hidden }, children: [] });
+    }
+    if (n.more) {            /* beyond the holdings drawn under one holder: counted (the table lists the same) */
+      out.children.push({ name: W.more_firms.replace("{n}", n.more), id: n.id + "-more", kind: "more",
+        itemStyle: { color: "#ffffff", borderColor: "#9aa5b1" }, children: [] });
     }
     return out;
   }
@@ -60,11 +64,18 @@
     return null;
   }
 
+  function leaves(n) {       /* the rows a tree drawn left to right needs: its visible leaves */
+    if (n.collapsed || !n.children || !n.children.length) { return 1; }
+    return n.children.reduce(function (sum, c) { return sum + leaves(c); }, 0);
+  }
+
   function drawTree(id, spec, open, focusId) {
     var el = document.getElementById("chart-" + id);
+    var root = treeNode(spec.tree, 0, open);
+    el.style.height = Math.max(560, leaves(root) * 34 + 60) + "px";     /* room for two lines a node */
     var chart = charts[id] || echarts.init(el, null, { renderer: "canvas" });
     charts[id] = chart;
-    var root = treeNode(spec.tree, 0, open);
+    chart.resize();
     chart.setOption({
       animationDuration: 300,
       tooltip: {
@@ -99,9 +110,21 @@
     return chart;
   }
 
+  function shownRows(n) {    /* the same, read from the chart after a click expanded or collapsed a node */
+    if (!n.isExpand || !n.children.length) { return 1; }
+    return n.children.reduce(function (sum, c) { return sum + shownRows(c); }, 0);
+  }
+
   function setupTree(id, spec) {
     var open = {};
     drawTree(id, spec, open, null);
+    charts[id].on("click", function () {
+      var chart = charts[id], el = document.getElementById("chart-" + id);
+      var root = chart.getModel().getSeriesByIndex(0).getData().tree.root;
+      var rows = root.children.reduce(function (sum, c) { return sum + shownRows(c); }, 0);
+      var height = Math.max(560, rows * 34 + 60) + "px";
+      if (el.style.height !== height) { el.style.height = height; chart.resize(); }
+    });
     var select = document.querySelector(".equity-focus[data-chart='" + id + "']");
     var status = document.getElementById("status-" + id);
     if (select) {

@@ -40,7 +40,7 @@ def test_hidden_parties_are_anonymous_or_counted():
 def test_depth_and_width_are_cut_and_counted():
     tree = equity_tree(equity(), "P1", labels=LABELS, depth=2, max_children=2)
     a = tree["children"][0]
-    assert [c["name"] for c in a["children"]] == ["乙公司", "丙公司"] and a["others"] == 1
+    assert [c["name"] for c in a["children"]] == ["乙公司", "丙公司"] and a["more"] == 1 and a["others"] == 0
     assert a["children"][0]["children"] == []                     # depth 2 stops under A's holdings
 
 

@@ -35,3 +35,32 @@ def test_a_page_is_a_few_statements_whatever_the_members(engine):
     assert big <= 40, big                                      # not one (or more) per member
     small = next(g for g in reversed(groups) if (g["member_count"] or 0) >= 2)
     assert big <= _statements(engine, service, small["code"]) + 4
+
+
+def test_plain_rows_answer_as_record_contexts_do(engine, monkeypatch):
+    """The fast path (plain dicts of the loaded rows) gives the very answer of the record contexts."""
+    from runtime.views import service as views_service
+    records = Records(engine)
+    code = records.query("group", order_by="-member_count", limit=1).items[0]["code"]
+    fast = ViewService(engine, records).page("group_360", code, scope=None, lang="en")
+    monkeypatch.setattr(views_service, "plain_paths", lambda *a, **k: False)
+    slow = ViewService(engine, records).page("group_360", code, scope=None, lang="en")
+    assert fast == slow
+
+
+def test_plain_paths_refuse_what_only_a_record_context_answers(engine):
+    from types import SimpleNamespace
+
+    from runtime.views.load import plain_paths
+    live = Records(engine).refresh()
+
+    def reads(*paths):
+        return SimpleNamespace(paths=set(paths), names={p[0] for p in paths})
+    assert plain_paths(live, "group", [reads(("members", "loans", "balance"), ("unified_limit",))])
+    assert not plain_paths(live, "group", [reads(("members", "branch"), ("parent_company", "name"))])  # a reference
+    assert not plain_paths(live, "group", [reads(("subject", "name"))])
+    assert not plain_paths(live, "group", [reads(("bank_capital", "net_capital"))])            # bank-wide figures
+    assert not plain_paths(live, "group", [reads(("members", "alerts"))])                      # open alerts
+    assert not plain_paths(live, "group", [SimpleNamespace(paths=set(), names={"$graph"})])
+    assert plain_paths(live, "group", [reads(("members", "branch"))])                 # an org unit: its name, stored
+    assert not plain_paths(live, "group", [reads(("members", "group"))])               # a record: compared by key
