@@ -27,7 +27,7 @@ except ImportError:                     # pragma: no cover - depends on the envi
 
 # CommandRejected codes → HTTP status; anything else is 422 (the command itself is wrong).
 STATUS = {
-    "stale_version": 409, "conflict": 409, "not_running": 409, "already_acted": 409, "already_claimed": 409,
+    "stale_version": 409, "conflict": 409, "not_running": 409, "already_acted": 409, "task_closed": 409, "already_claimed": 409,
     "already_started": 409, "withdraw_too_late": 409, "task_held": 409, "delegated_task": 409,
     "already_signer": 409, "request_reused": 409, "nothing_deployed": 409, "flow_unavailable": 409, "paused": 409,
     "not_assignee": 403, "four_eyes": 403, "not_allowed": 403, "not_signer": 403,

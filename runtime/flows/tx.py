@@ -29,7 +29,7 @@ from engine.flow import (
 from runtime.audit import log as audit
 from runtime.deploy.live import LiveModel
 from runtime.flows.effects import write_effects
-from runtime.flows.queries import child_of
+from runtime.flows.queries import child_of, task_row
 from runtime.flows.store import (
     FlowError,
     Stored,
@@ -131,6 +131,11 @@ class FlowTx:
         try:
             return apply(flow, state, cmd, ctx)
         except CommandRejected as exc:
+            task = getattr(cmd, "task", None)
+            if exc.code == "unknown_task" and task and task_row(self.conn, task) is not None:
+                # the task was there and is done (the other of two people completing it won): a
+                # conflict with what this person saw, not a task that never was
+                raise FlowError("task_closed", f"task `{task}` has already been dealt with") from None
             raise FlowError.of(exc) from None
 
     def _record(self, instance_id: str, flow: Any, version: int, result: Any, actor: str, action: str,

@@ -128,7 +128,8 @@ def test_illegal_commands_change_nothing(flows, engine):
     v = reviews_to_committee(flows, v)
     m1 = task_of(v, "committee", "m1")
     v = flows.act(v["id"], "approve", actor="m1", task=m1, fields={"approved_amount": 10**8})
-    refused(flows, engine, lambda: flows.act(v["id"], "approve", actor="m1", task=m1), "unknown_task", 404)
+    refused(flows, engine, lambda: flows.act(v["id"], "approve", actor="m1", task=m1), "task_closed", 409)
+    refused(flows, engine, lambda: flows.act(v["id"], "approve", actor="m1", task=f"{v['id']}/999"), "unknown_task", 404)
     refused(flows, engine, lambda: flows.act(v["id"], "return", actor="m2", task=task_of(v, "committee", "m2"),
                                              to="document_review"), "illegal_target", 422)
     refused(flows, engine, lambda: flows.act(v["id"], "withdraw", actor="officer", node="document_review"),

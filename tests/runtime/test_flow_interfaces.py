@@ -48,6 +48,8 @@ def test_flow_api(client):
                     headers={"X-Banyan-Actor": "officer", "If-Match": "1"})
     assert r.status_code == 200 and r.json()["current_nodes"] == ["risk_assessment"]
     r = client.post(f"{url}/approve", json={"task": task}, headers={"X-Banyan-Actor": "officer"})
+    assert r.status_code == 409 and r.json()["error"] == "task_closed"          # it was done: a conflict
+    r = client.post(f"{url}/approve", json={"task": f"{inst['id']}/999"}, headers={"X-Banyan-Actor": "officer"})
     assert r.status_code == 404 and r.json()["error"] == "unknown_task"
     r = client.post(f"{url}/fly", json={}, headers={"X-Banyan-Actor": "officer"})
     assert r.status_code == 422 and r.json()["error"] == "unknown_action"
