@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Sequence
 
+from dsl.errors import BanyanError
+
 
 class Hit(NamedTuple):
     place: int                 # the rule's place in the table, from 0
     tier: str
 
 
-class TableProblem(Exception):
+class TableProblem(BanyanError):
     """The table gives no tier for this subject: `code` (no_rule, not_unique, disagree) and the
-    rules concerned (their places from 0)."""
+    rules concerned (their places from 0); its words are the catalogue's `tiering.problem.<code>`."""
+    namespace, code = "tiering", "problem.no_rule"
 
     def __init__(self, code: str, rules: tuple[int, ...] = ()):
-        super().__init__(code)
-        self.code, self.rules = code, rules
+        super().__init__(code=code, key=f"tiering.problem.{code}",
+                         params={"rules": ", ".join(str(i + 1) for i in rules), "dimensions": ""})
+        self.rules = rules
 
 
 def apply_policy(policy: str, aggregate: str | None, hits: Sequence[Hit],
