@@ -23,6 +23,7 @@ from runtime.alerts import circles
 from runtime.alerts.dispose import DISPOSALS, ActionScope, alert_facts, dispose
 from runtime.alerts.facts import CASCADE, readers
 from runtime.alerts.notify import assigned, notify
+from runtime.alerts.reads import ColumnLoader, columns_read, prime, read_paths
 from runtime.alerts.store import AlertError, Steps, close_gone, evidence_text, keep_errors, open_alerts, write_step
 from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
 from runtime.alerts.triggers import Trigger, triggers_of
@@ -126,7 +127,9 @@ class AlertService:
         if not rules or not ids:
             return counts
         entity = rules[0].scope
-        loader = Loader(conn, live)
+        names = tuple(r.name for r in rules)
+        base = circles.FIRM if entity == CIRCLE else entity
+        loader = ColumnLoader(conn, live, live.cache(("alert columns", base, names), columns_read, live, base, rules))
         loader.given("$now", at)
         reads = " ".join(_reads(r) for r in rules)
         if entity == CIRCLE:                # guarantee circles: no table, the graph room's circles
@@ -142,6 +145,8 @@ class AlertService:
         for c in live.entity(circles.FIRM if entity == CIRCLE else entity).collections:
             if c.name in reads:
                 loader.prime(c.entity, c.via, children)
+        if entity != CIRCLE:               # and what those collections and references reach, level by level
+            prime(loader, entity, list(rows.values()), read_paths(rules))
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
         holders: dict = {}                 # (role, unit) → its holders nearest, for this transaction
