@@ -49,6 +49,7 @@ from dsl.ir import Label, Metadata
 from dsl.kinds.alert_rule import AlertRule, Grade
 from dsl.source import Span
 from engine.alerts import evaluate
+from runtime.alerts.scan import subject_ids
 from runtime.alerts.service import AlertService
 from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.records.context import Loader
@@ -178,7 +179,7 @@ def time_per_subject(path: Path) -> tuple[float, int]:
     start = time.perf_counter()
     with engine.connect() as conn:
         for entity, rs in by_scope.items():
-            for id_ in service._subject_ids(conn, live, entity):
+            for id_ in subject_ids(conn, live, entity):
                 loader = Loader(conn, live)
                 loader.given("$now", now)
                 ctx = AlertService.context_of(loader, entity, id_)     # a record, or a guarantee circle
