@@ -107,14 +107,15 @@ def columns_read(live: Any, entity: str, rules: Iterable[Any]) -> dict[str, froz
     while todo:
         ent = live.entity(todo.pop())
         for c in ent.collections:
-            if c.entity in out or c.entity not in live.model:
+            if c.entity not in live.model:
                 continue
             child = live.entity(c.entity)
             names = {col.name for col in live.model[c.entity].columns}
             keep = {n for n in names if n in words} | {"id", c.via}
             keep |= {n for n in (child.key, child.display, child.time_field) if n}
-            out[c.entity] = frozenset(n for n in keep if n in names or n == "id")
-            todo.append(c.entity)
+            if c.entity not in out:
+                todo.append(c.entity)
+            out[c.entity] = out.get(c.entity, frozenset()) | {n for n in keep if n in names or n == "id"}
     return out
 
 
@@ -143,7 +144,7 @@ class ColumnLoader(Loader):
             chunk = todo[start:start + CHUNK]
             for i in chunk:
                 cache[i] = []
-            for r in self.conn.execute(q.where(t.c[via].in_(chunk)).order_by(t.c.id)):
+            for r in self.conn.execute(q.where(t.c[via].in_(chunk)).order_by(t.c.id)).fetchall():
                 row = dict(zip(names, r))
                 for n in moments:
                     v = row[n]

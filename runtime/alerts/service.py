@@ -23,6 +23,7 @@ from runtime.alerts.bulk import Pending, write_steps
 from runtime.alerts.counts import Counts
 from runtime.alerts.dispose import ActionScope, alert_facts, dispose
 from runtime.alerts.facts import CASCADE, readers
+from runtime.alerts.messages import evidence_types, message_of, reads_text
 from runtime.alerts.notify import assigned, notify
 from runtime.alerts.reads import ColumnLoader, columns_read, prime, read_paths
 from runtime.alerts.scan import by_scope
@@ -34,9 +35,8 @@ from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, placement_of, scope_for
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.service import FlowService
-from runtime.flows.store import db_time, dumps, plain
+from runtime.flows.store import db_time, dumps
 from runtime.jobs.changes import Change
-from runtime.jobs.templates import TemplateProblem, render_text
 from runtime.records.context import Loader, RecordContext
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
@@ -46,13 +46,7 @@ from runtime.storage.migrate import upgrade
 
 log = logging.getLogger("banyan.alerts")
 SUBSCRIBER = "alerts"
-BATCH = 500
-
-
-def _reads(rule: Any) -> str:
-    """The texts of a rule's conditions and evidence (which collections to load for a batch)."""
-    return " ".join([getattr(g.when, "text", "") for g in rule.grades]
-                    + [getattr(e.value, "text", "") for e in rule.evidence])
+BATCH = 2000                       # subjects per transaction in a scan: one read per table each
 
 
 class AlertService:
@@ -110,7 +104,7 @@ class AlertService:
         base = circles.FIRM if entity == CIRCLE else entity
         loader = ColumnLoader(conn, live, live.cache(("alert columns", base, names), columns_read, live, base, rules))
         loader.given("$now", at)
-        reads = " ".join(_reads(r) for r in rules)
+        reads = " ".join(reads_text(r) for r in rules)
         if entity == CIRCLE:                # guarantee circles: no table, the graph room's circles
             found = circles.subjects(conn, live, loader, ids)
             circles.keep_members(conn, found, ids)
@@ -121,10 +115,11 @@ class AlertService:
         else:
             rows = loader.rows(entity, ids)
             contexts, children, key = {}, list(rows), live.model[entity].key
-        for c in live.entity(circles.FIRM if entity == CIRCLE else entity).collections:
-            if c.name in reads:
-                loader.prime(c.entity, c.via, children)
-        if entity != CIRCLE:               # and what those collections and references reach, level by level
+        if entity == CIRCLE:               # the members' collections the rules name
+            for c in live.entity(circles.FIRM).collections:
+                if c.name in reads:
+                    loader.prime(c.entity, c.via, children)
+        else:                              # what the rules reach, level by level (runtime/alerts/reads.py)
             prime(loader, entity, list(rows.values()), read_paths(rules))
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
@@ -160,13 +155,13 @@ class AlertService:
                     if len(counts.errors) < 100:
                         counts.errors += errors[: 100 - len(counts.errors)]
                 stored = current.get((rule.name, id_))
-                evidence = evidence_text(finding.evidence, _types(rule)) if finding.holds else (
+                evidence = evidence_text(finding.evidence, evidence_types(rule)) if finding.holds else (
                     stored.evidence if stored is not None else "[]")
                 step = decide(rule, None if stored is None else stored.current, finding, at, calendar,
                               evidence_changed=stored is not None and stored.evidence != evidence)
                 if not step.changes:
                     continue
-                message = self._message(rule, row, step.grade, evidence)
+                message = message_of(rule, row, step.grade, evidence)
                 pending.append(Pending(step, rule.name, entity, id_, subject_key, stored, message, evidence, errors))
                 acting.append((rule, ctx, row))
                 counts.steps[step.kind] += 1
@@ -283,26 +278,11 @@ class AlertService:
                 continue
             write_step(conn, step, rule=rule.name, entity=ru.entity, subject_id=pid,
                        subject_key=row.get(key) if key else pid, stored=stored,
-                       message=self._message(rule, row, step.grade, evidence), evidence=evidence, errors=[],
+                       message=message_of(rule, row, step.grade, evidence), evidence=evidence, errors=[],
                        version=live.version, at=at, actor=actor, steps=steps)
             counts.steps[f"roll-up {step.kind}"] += 1
         steps.flush()
         return counts
-
-    def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:
-        """The rule's message in both languages (`{{ subject.name }}` …); a text that cannot be
-        rendered is kept as written, and logged."""
-        values = {"subject": plain(row), "grade": grade, "rule": rule.name,
-                  "evidence": [e["value"] for e in json.loads(evidence)]}
-        out = {}
-        for lang in ("zh", "en"):
-            text = getattr(rule.message, lang) or rule.message.text(lang)
-            try:
-                out[lang] = render_text(text, values, f"message of alert rule `{rule.name}`")
-            except TemplateProblem as exc:
-                log.warning("%s", exc.message)
-                out[lang] = text
-        return out
 
     def evaluate_subjects(self, rule_names: Iterable[str] | None, keys: Iterable[Any], *,
                           at: datetime | None = None, actor: str = "system") -> Counts:
@@ -594,11 +574,6 @@ def _view(r: Any) -> dict:
             "closed_by": r["closed_by"], "close_reason": r["close_reason"],
             "acknowledged_at": r["acknowledged_at"], "acknowledged_by": r["acknowledged_by"],
             "assigned_to": r["assigned_to"]}
-
-
-def _types(rule: Any) -> list[str | None]:
-    """The type of each evidence expression (money, percent …), as stored beside its value."""
-    return [getattr(getattr(e.value, "type", None), "name", None) for e in rule.evidence]
 
 
 def _circles_open_on(conn: Connection, rule: str, firms: Iterable[int]) -> list[int]:
