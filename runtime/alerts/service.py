@@ -147,6 +147,8 @@ class AlertService:
             for rule in rules:
                 counts.evaluations += 1
                 finding = evaluate(rule, ctx)
+                if finding.grade is None and not finding.errors and (rule.name, id_) not in current:
+                    continue                   # the common answer: quiet, and no alert to move
                 errors = [{"rule": rule.name, "subject": str(subject_key), "where": w, "expression": t}
                           for w, t in finding.errors]
                 if errors:
