@@ -39,7 +39,7 @@ def write_steps(conn: Connection, pending: Sequence[Pending], *, version: int, a
                 steps: Steps) -> list[int]:
     """Write every step of `pending` (each changes something); returns each alert's id, in order.
     The timeline events and audit entries wait in `steps` for its `flush`."""
-    now = db_time(at)
+    now: Any = db_time(at)
     ids: list[int] = [0] * len(pending)
     superseded = [p.stored.id for p in pending if p.step.kind in ("open", "reopen") and p.stored is not None]
     if superseded:                             # reopen: the open alert makes way for the new one
@@ -49,22 +49,20 @@ def write_steps(conn: Connection, pending: Sequence[Pending], *, version: int, a
     new = [n for n, p in enumerate(pending) if p.step.kind in ("open", "reopen")]
     if new:
         rows = [_new_row(pending[n], version, now) for n in new]
-        if len(rows) == 1:
-            found = [conn.execute(alerts.insert().values(**rows[0])).inserted_primary_key[0]]
-        else:
-            found = list(conn.execute(alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True),
-                                      rows).scalars())
+        found = list(conn.execute(alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True),
+                                  rows).scalars())
         for n, alert_id in zip(new, found):
             ids[n] = alert_id
     changed: dict[tuple[str, ...], list[dict]] = {}
     for n, p in enumerate(pending):
         if p.step.kind in ("open", "reopen"):
             continue
-        if p.stored is None:                   # every other step moves an open alert
+        stored = p.stored
+        if stored is None:                     # every other step moves an open alert
             raise ValueError(f"step `{p.step.kind}` needs the subject's open alert")
-        ids[n] = p.stored.id
+        ids[n] = stored.id
         values = _moved_values(p, version, now, at, actor)
-        changed.setdefault(tuple(sorted(values)), []).append({"alert_id": p.stored.id, **values})
+        changed.setdefault(tuple(sorted(values)), []).append({"alert_id": stored.id, **values})
     for names, rows in changed.items():
         conn.execute(alerts.update().where(alerts.c.id == sa.bindparam("alert_id"))
                      .values({n: sa.bindparam(n) for n in names}), rows)

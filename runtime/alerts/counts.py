@@ -23,13 +23,13 @@ class Counts:
         self.subjects += other.subjects
         self.evaluations += other.evaluations
         self.messages += other.messages
-        for k, v in other.steps.items():
-            self.steps[k] += v
+        for kind, n in other.steps.items():
+            self.steps[kind] += n
         self.errors += other.errors[: max(0, 100 - len(self.errors))]
-        for k, v in other.parents.items():
-            self.parents[k] |= v
-        for k, v in other.moved.items():
-            self.moved[k] |= v
+        for rule, ids in other.parents.items():
+            self.parents[rule] |= ids
+        for entity, moved in other.moved.items():
+            self.moved[entity] |= moved
 
     def to_dict(self) -> dict:
         return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
