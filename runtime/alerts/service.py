@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
@@ -19,10 +18,15 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.diagnostics import did_you_mean
 from dsl.link import CIRCLE
 from engine.alerts import decide, evaluate, roll_up
-from runtime.alerts import circles
-from runtime.alerts.dispose import DISPOSALS, ActionScope, alert_facts, dispose
+from runtime.alerts import circles, scan
+from runtime.alerts.bulk import Pending, write_steps
+from runtime.alerts.counts import Counts
+from runtime.alerts.dispose import ActionScope, alert_facts, dispose
 from runtime.alerts.facts import CASCADE, readers
+from runtime.alerts.messages import evidence_types, message_of, reads_text
 from runtime.alerts.notify import assigned, notify
+from runtime.alerts.reads import ColumnLoader, columns_read, prime, read_paths
+from runtime.alerts.scan import by_scope
 from runtime.alerts.store import AlertError, Steps, close_gone, evidence_text, keep_errors, open_alerts, write_step
 from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
 from runtime.alerts.triggers import Trigger, triggers_of
@@ -31,9 +35,8 @@ from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, placement_of, scope_for
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.service import FlowService
-from runtime.flows.store import db_time, dumps, plain
+from runtime.flows.store import db_time, dumps
 from runtime.jobs.changes import Change
-from runtime.jobs.templates import TemplateProblem, render_text
 from runtime.records.context import Loader, RecordContext
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
@@ -43,39 +46,7 @@ from runtime.storage.migrate import upgrade
 
 log = logging.getLogger("banyan.alerts")
 SUBSCRIBER = "alerts"
-BATCH = 500
-
-
-@dataclass
-class Counts:
-    """What an evaluation did: subjects and rules evaluated, and the steps written by kind."""
-    subjects: int = 0
-    evaluations: int = 0
-    messages: int = 0                                          # notifications written to the outbox
-    steps: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    errors: list[dict] = field(default_factory=list)          # conditions that could not be read (first 100)
-    parents: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))   # rule → records rolled up to
-
-    def add(self, other: "Counts") -> None:
-        self.subjects += other.subjects
-        self.evaluations += other.evaluations
-        self.messages += other.messages
-        for k, v in other.steps.items():
-            self.steps[k] += v
-        self.errors += other.errors[: max(0, 100 - len(self.errors))]
-        for k, v in other.parents.items():
-            self.parents[k] |= v
-
-    def to_dict(self) -> dict:
-        return {"subjects": self.subjects, "evaluations": self.evaluations, "steps": dict(self.steps),
-                "messages": self.messages,
-                "errors": self.errors}
-
-
-def _reads(rule: Any) -> str:
-    """The texts of a rule's conditions and evidence (which collections to load for a batch)."""
-    return " ".join([getattr(g.when, "text", "") for g in rule.grades]
-                    + [getattr(e.value, "text", "") for e in rule.evidence])
+BATCH = 2000                       # subjects per transaction in a scan: one read per table each
 
 
 class AlertService:
@@ -117,18 +88,23 @@ class AlertService:
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, conn: Connection, live: Any, rules: Sequence[Any], ids: list[int], at: datetime,
-                 actor: str = "system", *, roll_ups: bool = True, depth: int = 0) -> Counts:
+                 actor: str = "system", *, roll_ups: bool = True, cascades: bool = True, depth: int = 0,
+                 skip: frozenset[str] = frozenset()) -> Counts:
         """Evaluate `rules` (all of one scope entity) over its records `ids` at `at`, in `conn`'s
         transaction, writing each alert's step. A subject deleted since closes its open alerts.
         Then the alerts the rules roll up (`roll_up: {to: group}`) on the records the subjects
-        point to, unless `roll_ups` is False (a scan does them once, at its end: `counts.parents`)."""
+        point to, unless `roll_ups` is False (a scan does them once, at its end: `counts.parents`).
+        Then the rules that read the alerts that moved (`cascade`), unless `cascades` is False (a
+        scan does that once its batches are done: `counts.moved`), leaving out the rules `skip`."""
         counts = Counts()
         if not rules or not ids:
             return counts
         entity = rules[0].scope
-        loader = Loader(conn, live)
+        names = tuple(r.name for r in rules)
+        base = circles.FIRM if entity == CIRCLE else entity
+        loader = ColumnLoader(conn, live, live.cache(("alert columns", base, names), columns_read, live, base, rules))
         loader.given("$now", at)
-        reads = " ".join(_reads(r) for r in rules)
+        reads = " ".join(reads_text(r) for r in rules)
         if entity == CIRCLE:                # guarantee circles: no table, the graph room's circles
             found = circles.subjects(conn, live, loader, ids)
             circles.keep_members(conn, found, ids)
@@ -139,14 +115,19 @@ class AlertService:
         else:
             rows = loader.rows(entity, ids)
             contexts, children, key = {}, list(rows), live.model[entity].key
-        for c in live.entity(circles.FIRM if entity == CIRCLE else entity).collections:
-            if c.name in reads:
-                loader.prime(c.entity, c.via, children)
+        if entity == CIRCLE:               # the members' collections the rules name
+            for c in live.entity(circles.FIRM).collections:
+                if c.name in reads:
+                    loader.prime(c.entity, c.via, children)
+        else:                              # what the rules reach, level by level (runtime/alerts/reads.py)
+            prime(loader, entity, list(rows.values()), read_paths(rules))
         current = open_alerts(conn, [r.name for r in rules], entity, ids)
         failed: list[dict] = []
         holders: dict = {}                 # (role, unit) → its holders nearest, for this transaction
         moved: set[int] = set()            # subjects whose alert took a step: rules reading alerts hear it
         steps = Steps(conn, live.version)  # timeline events and audit entries, written together
+        pending: list[Pending] = []        # the steps decided, written together (runtime/alerts/bulk.py)
+        acting: list[tuple[Any, RecordContext, dict]] = []     # each one's rule, context and row, for its actions
         calendar = self.calendar_now()
         for id_ in ids:
             row = rows.get(id_)
@@ -166,6 +147,8 @@ class AlertService:
             for rule in rules:
                 counts.evaluations += 1
                 finding = evaluate(rule, ctx)
+                if finding.grade is None and not finding.errors and (rule.name, id_) not in current:
+                    continue                   # the common answer: quiet, and no alert to move
                 errors = [{"rule": rule.name, "subject": str(subject_key), "where": w, "expression": t}
                           for w, t in finding.errors]
                 if errors:
@@ -174,39 +157,42 @@ class AlertService:
                     if len(counts.errors) < 100:
                         counts.errors += errors[: 100 - len(counts.errors)]
                 stored = current.get((rule.name, id_))
-                evidence = evidence_text(finding.evidence, _types(rule)) if finding.holds else (
+                evidence = evidence_text(finding.evidence, evidence_types(rule)) if finding.holds else (
                     stored.evidence if stored is not None else "[]")
                 step = decide(rule, None if stored is None else stored.current, finding, at, calendar,
                               evidence_changed=stored is not None and stored.evidence != evidence)
                 if not step.changes:
                     continue
-                message = self._message(rule, row, step.grade, evidence)
-                alert_id = write_step(conn, step, rule=rule.name, entity=entity, subject_id=id_,
-                                      subject_key=subject_key, stored=stored, message=message, evidence=evidence,
-                                      errors=errors, version=live.version, at=at, actor=actor, steps=steps)
+                message = message_of(rule, row, step.grade, evidence)
+                pending.append(Pending(step, rule.name, entity, id_, subject_key, stored, message, evidence, errors))
+                acting.append((rule, ctx, row))
                 counts.steps[step.kind] += 1
                 moved.add(id_)
-                if alert_id is not None and step.grade is not None and rule.actions:
-                    facts = json.loads(evidence)
-                    scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, message, facts))
-                    members = found[id_].members if entity == CIRCLE else None
-                    counts.messages += notify(conn, live, loader, rule, scope, alert_id=alert_id, step=step.kind,
-                                              grade=step.grade, entity=entity, row=row, subject_key=subject_key,
-                                              evidence=facts, due_at=step.due_at, at=at, memo=holders,
-                                              members=members)
-                    if any(a.kind in DISPOSALS for a in rule.actions):
-                        steps.flush()              # the alert's own step first, then what its actions write
-                    for done in dispose(conn, self.flows, self.records, rule, scope, alert_id=alert_id,
-                                        step=step.kind, subject_key=subject_key, at=at):
-                        counts.steps[f"{done['kind']}{'' if done['ok'] else ' failed'}"] += 1
+        alert_ids = write_steps(conn, pending, version=live.version, at=at, actor=actor, steps=steps)
+        steps.flush()                      # the alerts' own steps first, then what their actions write
+        for p, alert_id, (rule, ctx, row) in zip(pending, alert_ids, acting):
+            step = p.step
+            if step.grade is None or not rule.actions:
+                continue
+            facts = json.loads(p.evidence)
+            scope = ActionScope(ctx, step.grade, alert_facts(alert_id, rule, step.grade, p.message, facts))
+            members = found[p.subject_id].members if entity == CIRCLE else None
+            counts.messages += notify(conn, live, loader, rule, scope, alert_id=alert_id, step=step.kind,
+                                      grade=step.grade, entity=entity, row=row, subject_key=p.subject_key,
+                                      evidence=facts, due_at=step.due_at, at=at, memo=holders, members=members)
+            for done in dispose(conn, self.flows, self.records, rule, scope, alert_id=alert_id,
+                                step=step.kind, subject_key=p.subject_key, at=at):
+                counts.steps[f"{done['kind']}{'' if done['ok'] else ' failed'}"] += 1
         steps.flush()
         keep_errors(conn, [r.name for r in rules], entity, ids, failed, at)
         if roll_ups:
             for rule in rules:
                 if counts.parents.get(rule.name):
                     counts.add(self.roll_up(conn, live, rule, sorted(counts.parents[rule.name]), at, actor))
-        if moved:
-            counts.add(self.cascade(conn, live, entity, moved, at, actor, depth))
+        if moved and not cascades:
+            counts.moved[entity] |= moved
+        elif moved:
+            counts.add(self.cascade(conn, live, entity, moved, at, actor, depth, skip=skip))
         return counts
 
     @staticmethod
@@ -220,20 +206,21 @@ class AlertService:
         return None if row is None else RecordContext(entity, row, loader, subject_id)
 
     def cascade(self, conn: Connection, live: Any, entity: str, moved: set[int], at: datetime, actor: str,
-                depth: int) -> Counts:
+                depth: int, *, skip: frozenset[str] = frozenset()) -> Counts:
         """Alerts as facts: the records of `entity` in `moved` had an alert opened, raised, lowered
         or closed; rules that hear `alert.…` and read those alerts are evaluated again, in this
         transaction — on the record itself (`alerts`), on the records that refer to it
         (`core_enterprise.alerts`), and on the records whose collection refers to it
         (`any(guarantees_received, g -> worst_grade(g.guarantor.alerts) == 'red')`: a guarantor
-        turning red reaches the borrowers it guarantees). At most `CASCADE` steps deep."""
+        turning red reaches the borrowers it guarantees). At most `CASCADE` steps deep. The rules
+        `skip` are left out (a scan evaluates them over every subject afterwards)."""
         counts = Counts()
         if depth >= CASCADE:
             return counts
         todo: dict[str, tuple[list[Any], set[int]]] = {}
         touched: dict[int, Any] | None = None
         for rule in self.rules(live):
-            if not any(e.partition(".")[0] == "alert" for e in rule.events):
+            if rule.name in skip or not any(e.partition(".")[0] == "alert" for e in rule.events):
                 continue
             if rule.scope == CIRCLE:        # a member's alert moved: the circles it is in
                 if entity != circles.FIRM:
@@ -248,7 +235,7 @@ class AlertService:
                 rules.append(rule)
                 found |= ids
         for _scope, (rules, ids) in sorted(todo.items(), key=lambda kv: kv[0]):
-            counts.add(self.evaluate(conn, live, rules, sorted(ids), at, actor, depth=depth + 1))
+            counts.add(self.evaluate(conn, live, rules, sorted(ids), at, actor, depth=depth + 1, skip=skip))
         return counts
 
     def roll_up(self, conn: Connection, live: Any, rule: Any, parent_ids: list[int], at: datetime,
@@ -293,26 +280,11 @@ class AlertService:
                 continue
             write_step(conn, step, rule=rule.name, entity=ru.entity, subject_id=pid,
                        subject_key=row.get(key) if key else pid, stored=stored,
-                       message=self._message(rule, row, step.grade, evidence), evidence=evidence, errors=[],
+                       message=message_of(rule, row, step.grade, evidence), evidence=evidence, errors=[],
                        version=live.version, at=at, actor=actor, steps=steps)
             counts.steps[f"roll-up {step.kind}"] += 1
         steps.flush()
         return counts
-
-    def _message(self, rule: Any, row: dict, grade: str | None, evidence: str) -> dict[str, str]:
-        """The rule's message in both languages (`{{ subject.name }}` …); a text that cannot be
-        rendered is kept as written, and logged."""
-        values = {"subject": plain(row), "grade": grade, "rule": rule.name,
-                  "evidence": [e["value"] for e in json.loads(evidence)]}
-        out = {}
-        for lang in ("zh", "en"):
-            text = getattr(rule.message, lang) or rule.message.text(lang)
-            try:
-                out[lang] = render_text(text, values, f"message of alert rule `{rule.name}`")
-            except TemplateProblem as exc:
-                log.warning("%s", exc.message)
-                out[lang] = text
-        return out
 
     def evaluate_subjects(self, rule_names: Iterable[str] | None, keys: Iterable[Any], *,
                           at: datetime | None = None, actor: str = "system") -> Counts:
@@ -320,10 +292,10 @@ class AlertService:
         live = self.records.refresh()
         at = at or self.clock()
         counts = Counts()
-        by_scope = _by_scope(self.rules(live, rule_names))
+        scopes = by_scope(self.rules(live, rule_names))
         keys = list(keys)
         with writing(self.engine) as conn:
-            for entity, rules in by_scope.items():
+            for entity, rules in scopes.items():
                 if entity == CIRCLE:                # `GC123`: the circle anchored at company #123
                     found = sorted({int(str(k)[2:]) for k in keys if str(k)[:2] == "GC" and str(k)[2:].isdigit()})
                     counts.add(self.evaluate(conn, live, rules, found, at, actor))
@@ -332,69 +304,16 @@ class AlertService:
                 counts.add(self.evaluate(conn, live, rules, found, at, actor))
         return counts
 
-    # -- a scan of every subject ----------------------------------------------------------------
+    # -- a scan of every subject (runtime/alerts/scan.py) -----------------------------------------
     def scan(self, rule_names: Iterable[str] | None = None, *, at: datetime | None = None, batch: int = BATCH,
              progress: Callable[[int], None] | None = None) -> Counts:
-        """Evaluate rules (all, or those named) over every record of their scope, `batch` subjects
-        per transaction. Idempotent: a second scan at the same time writes nothing, and a scan
-        cut short is completed by running it again (each batch commits what it found)."""
-        live = self.records.refresh()
-        at = at or self.clock()
-        counts = Counts()
-        for entity, rules in _by_scope(self.rules(live, rule_names)).items():
-            with self.engine.connect() as conn:
-                ids = self._subject_ids(conn, live, entity)
-                have = set(ids)
-                ids += [i for i in _open_subjects(conn, [r.name for r in rules], entity) if i not in have]
-            for start in range(0, len(ids), batch):
-                chunk = ids[start:start + batch]
-                counts.add(self._batch(lambda conn, rs=rules, ids_=chunk: self.evaluate(conn, live, rs, ids_, at,
-                                                                                     roll_ups=False)))
-                if progress is not None:
-                    progress(len(chunk))
-            for rule in rules:                 # the groups once every member is current
-                if rule.roll_up is None or not rule.roll_up.entity:
-                    continue
-                with self.engine.connect() as conn:
-                    parents = counts.parents.get(rule.name, set()) | set(
-                        _open_subjects(conn, [rule.name], rule.roll_up.entity))
-                ordered = sorted(parents)
-                for start in range(0, len(ordered), batch):
-                    part = ordered[start:start + batch]
-                    counts.add(self._batch(lambda conn, r=rule, ids_=part: self.roll_up(conn, live, r, ids_, at)))
-        return counts
-
-    def _batch(self, work: Callable[[Connection], Counts]) -> Counts:
-        """One batch in its own write transaction. On PostgreSQL a worker may open an alert on the
-        same subject meanwhile (the partial unique index refuses the second): the batch is run
-        again, and reads that alert."""
-        for attempt in range(3):
-            try:
-                with writing(self.engine) as conn:
-                    return work(conn)
-            except sa.exc.IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")    # pragma: no cover
+        """Evaluate rules (all, or those named) over every subject of their scope, `batch` subjects
+        per transaction; idempotent and resumable (runtime/alerts/scan.py)."""
+        return scan.scan(self, rule_names, at=at, batch=batch, progress=progress)
 
     def subjects_to_scan(self, rule_names: Iterable[str] | None = None) -> int:
-        live = self.records.refresh()
-        total = 0
-        with self.engine.connect() as conn:
-            for entity in _by_scope(self.rules(live, rule_names)):
-                if entity == CIRCLE:
-                    total += len(self._subject_ids(conn, live, entity))
-                    continue
-                t = live.table(entity)
-                total += conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() or 0
-        return total
-
-    def _subject_ids(self, conn: Connection, live: Any, entity: str) -> list[int]:
-        """Every subject of a rule watching `entity`: its records, or today's guarantee circles."""
-        if entity == CIRCLE:
-            return sorted(circles.all_circles(conn, live, Loader(conn, live)))
-        t = live.table(entity)
-        return [r[0] for r in conn.execute(sa.select(t.c.id).order_by(t.c.id))]
+        """How many subjects a scan of these rules evaluates (for a progress bar)."""
+        return scan.subjects_to_scan(self, rule_names)
 
     # -- the change feed -------------------------------------------------------------------------
     def on_changes(self, conn: Connection, changes: Sequence[Change]) -> Counts:
@@ -661,26 +580,6 @@ def _view(r: Any) -> dict:
             "closed_by": r["closed_by"], "close_reason": r["close_reason"],
             "acknowledged_at": r["acknowledged_at"], "acknowledged_by": r["acknowledged_by"],
             "assigned_to": r["assigned_to"]}
-
-
-def _types(rule: Any) -> list[str | None]:
-    """The type of each evidence expression (money, percent …), as stored beside its value."""
-    return [getattr(getattr(e.value, "type", None), "name", None) for e in rule.evidence]
-
-
-def _by_scope(rules: Iterable[Any]) -> dict[str, list[Any]]:
-    """Rules by what they watch; guarantee circles last, as they read their members' alerts."""
-    out: dict[str, list[Any]] = defaultdict(list)
-    for r in rules:
-        out[r.scope].append(r)
-    return dict(sorted(out.items(), key=lambda kv: kv[0] == CIRCLE))
-
-
-def _open_subjects(conn: Connection, rules: list[str], entity: str) -> list[int]:
-    """Subjects with an open alert (a deleted one among them is closed by the scan)."""
-    q = sa.select(alerts.c.subject_id).distinct().where(alerts.c.status == "open", alerts.c.rule.in_(rules),
-                                                        alerts.c.subject_entity == entity)
-    return [r[0] for r in conn.execute(q)]
 
 
 def _circles_open_on(conn: Connection, rule: str, firms: Iterable[int]) -> list[int]:
