@@ -27,7 +27,16 @@ from runtime.alerts.messages import evidence_types, message_of, reads_text
 from runtime.alerts.notify import assigned, notify
 from runtime.alerts.reads import ColumnLoader, columns_read, prime, read_paths
 from runtime.alerts.scan import by_scope
-from runtime.alerts.store import AlertError, Steps, close_gone, evidence_text, keep_errors, open_alerts, write_step
+from runtime.alerts.store import (
+    AlertError,
+    Steps,
+    close_gone,
+    evidence_text,
+    feed_alert_steps,
+    keep_errors,
+    open_alerts,
+    write_step,
+)
 from runtime.alerts.tables import OPEN, alert_actions, alert_errors, alert_events, alerts
 from runtime.alerts.triggers import Trigger, triggers_of
 from runtime.audit import log as audit
@@ -493,6 +502,9 @@ class AlertService:
             audit.append(conn, [audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(
                 {"alert": alert_id, "rule": row["rule"], "subject": [row["subject_entity"], row["subject_key"]],
                  "step": action, **({"text": text} if text else {})}))], live.version)
+            if action == "close":
+                feed_alert_steps(conn, [("close", alert_id, [row["subject_entity"], row["subject_key"]])], actor,
+                                 live.version)
         return self.get(alert_id, scope=scope)
 
     def _visible(self, alert_id: int, scope: Scope | None) -> bool:

@@ -15,6 +15,9 @@ from engine.alerts import Current, Step
 from runtime.alerts.tables import OPEN, alert_errors, alert_events, alerts
 from runtime.audit import log as audit
 from runtime.flows.store import db_time, dumps, from_db
+from runtime.jobs import changes
+
+ALERT_ENTITY = "alert"
 
 
 class AlertError(BanyanError):
@@ -61,16 +64,36 @@ def evidence_text(evidence: Iterable[tuple[Any, Any]], types: Iterable[str | Non
                   for i, (label, value) in enumerate(evidence)])
 
 
+# An alert's steps on the change feed (entity `alert`): what opens one is a create, what ends one a
+# delete, a grade moved up or down an update of `grade`; record_key says whose it is, `entity/key`.
+# Tiering hears them (`on: [alert.opened, alert.closed]`: a red alert caps a group).
+FEED_OPS = {"open": "create", "reopen": "create", "raise": "update", "lower": "update", "lift": "delete",
+            "close": "delete", "subject_deleted": "delete"}
+
+
+def feed_alert_steps(conn: Connection, moved: list[tuple[str, int, Any]], actor: str, version: int | None) -> None:
+    """Append (step kind, alert id, [entity, key]) of alerts that moved to the change feed."""
+    by_op: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
+    for kind, alert_id, subject in moved:
+        op = FEED_OPS.get(kind)
+        if op is not None and subject:
+            by_op.setdefault(op, []).append((alert_id, f"{subject[0]}/{subject[1]}", ("grade",)))
+    for op, rows in by_op.items():
+        changes.append(conn, ALERT_ENTITY, op, rows, actor=actor, version=version)
+
+
 class Steps:
     """The timeline events and audit entries of many steps in one transaction, written together
-    by `flush` (one insert and one chaining of the audit log instead of one per alert). Flush
-    before anything else writes to the timeline or the audit log, so their order stays the order
-    things happened in."""
+    by `flush` (one insert and one chaining of the audit log instead of one per alert), and the
+    steps that open, move or end an alert on the change feed. Flush before anything else writes to
+    the timeline or the audit log, so their order stays the order things happened in."""
 
     def __init__(self, conn: Connection, version: int | None):
         self.conn, self.version = conn, version
         self.events: list[dict] = []
         self.entries: list[Any] = []
+        self.moved: list[tuple[str, int, Any]] = []
+        self.actor = "system"
 
     def event(self, alert_id: int, at: datetime, kind: str, grade: str | None, actor: str,
               data: dict | None = None) -> None:
@@ -79,6 +102,9 @@ class Steps:
 
     def audit(self, actor: str, alert_id: int, what: dict) -> None:
         self.entries.append(audit.AuditEntry(actor, "alert", "alert", alert_id, None, dumps(what)))
+        if what.get("step") in FEED_OPS:
+            self.moved.append((what["step"], alert_id, what.get("subject")))
+            self.actor = actor
 
     def flush(self) -> None:
         if self.events:
@@ -87,6 +113,9 @@ class Steps:
         if self.entries:
             audit.append(self.conn, self.entries, self.version)
             self.entries = []
+        if self.moved:
+            feed_alert_steps(self.conn, self.moved, self.actor, self.version)
+            self.moved = []
 
 
 def write_step(conn: Connection, step: Step, *, rule: str, entity: str, subject_id: int, subject_key: Any,

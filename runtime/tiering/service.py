@@ -27,6 +27,7 @@ from dsl.bank_time import bank_timezone
 from dsl.diagnostics import did_you_mean
 from dsl.errors import BanyanError
 from engine.tiering import TierResult, tier_subject
+from runtime.alerts.store import ALERT_ENTITY
 from runtime.alerts.tables import OPEN, alerts
 from runtime.jobs import changes as feed_changes
 from runtime.jobs.changes import Change
@@ -279,6 +280,8 @@ class TieringService:
                         direct.add(change.record_id)
                     elif change.op != "delete" and field_:
                         via.setdefault((entity, field_), set()).add(change.record_id)
+            if any(e.partition(".")[0] == "alert" for e in tiering.triggers):
+                self._alert_subjects(conn, live, tiering, batch, direct, via)
             loader = Loader(conn, live)
             for (entity, field_), ids in via.items():
                 direct |= {r.get(field_) for r in loader.rows(entity, sorted(ids)).values()
@@ -286,6 +289,27 @@ class TieringService:
             if direct:
                 counts.add(self.evaluate(conn, live, tiering, sorted(direct), at))
         return counts
+
+    @staticmethod
+    def _alert_subjects(conn: Connection, live: Any, tiering: Any, batch: Sequence[Change], direct: set[int],
+                        via: dict[tuple[str, str], set[int]]) -> None:
+        """An alert opened, moved or ended (the feed's `alert` changes, keyed `entity/key`) on the
+        subject itself, or on a record of one of its collections (a member: through `group`)."""
+        wanted: dict[str, set[str]] = {}
+        for change in batch:
+            if change.entity == ALERT_ENTITY and change.record_key and "/" in change.record_key:
+                entity, _, key = change.record_key.partition("/")
+                wanted.setdefault(entity, set()).add(key)
+        scope = live.bundle.entities.get(tiering.subject)
+        links = {c.entity: c.via for c in getattr(scope, "collections", ())}
+        for entity, keys in wanted.items():
+            if entity != tiering.subject and entity not in links or entity not in live.model:
+                continue
+            ids = set(keys_to_ids(conn, live, entity, sorted(keys)).values())
+            if entity == tiering.subject:
+                direct |= ids
+            else:
+                via.setdefault((entity, links[entity]), set()).update(ids)
 
     # -- reading ---------------------------------------------------------------------------------
     def history(self, name: str | None, key: Any, limit: int = 50) -> tuple[Any, list[dict]]:

@@ -162,3 +162,23 @@ def test_reviews_start_once_per_review_every_of_each_tier(bank):
         about = sorted(k for (k,) in conn.execute(sa.select(instances.c.subject_key)
                                                   .where(instances.c.flow == "relationship_review")))
     assert about == sorted(g["code"] for g in groups)
+
+
+def test_alerts_that_open_reach_the_tiering_through_the_feed(bank):
+    """The alert steps are on the change feed (entity `alert`, keyed entity/key); the tiering,
+    which hears alert.opened, re-tiers each group whose own alert or a member's moved."""
+    from runtime.alerts.tables import alerts
+    from runtime.jobs.changes import read
+    engine, records, service = bank
+    with engine.begin() as conn:
+        opened = [c for c in read(conn, 0, entities=["alert"], limit=100_000) if c.op == "create"]
+        assert opened and all(c.record_key.count("/") >= 1 for c in opened)
+        on = {tuple(c.record_key.split("/", 1)) for c in opened}
+        ids = {r.id for r in conn.execute(sa.select(alerts.c.id).where(alerts.c.status == "open"))}
+        assert {c.record_id for c in opened} >= ids                     # every open alert was announced
+        heard = service.on_changes(conn, opened)
+    groups = {g["code"]: g for g in records.iter_all("group")}
+    companies = {c["credit_code"]: c for c in records.iter_all("company")}
+    reached = {k for e, k in on if e == "group"} | {companies[k]["group"] for e, k in on
+                                                     if e == "company" and companies.get(k, {}).get("group")}
+    assert heard.subjects == len(reached & set(groups)) > 0
