@@ -100,7 +100,8 @@ def build_groups_and_companies(world: World) -> None:
                                           "decision_control"], [70, 12, 12, 6])[0],
             "industry": industry, "industry_outlook": rng.choices(["weak", "stable", "strong"], [2, 5, 3])[0],
             "lead_branch": lead_branch, "relationship_manager": rng.choice(rms[lead_branch]),
-            "tier": None, "main_settlement_bank": rng.random() < 0.4,
+            "tier": None, "tier_override": None, "tier_override_reason": None, "tier_override_until": None,
+            "main_settlement_bank": rng.random() < 0.4,
             "recognized_on": random_date(rng, date(2008, 1, 1), date(2024, 12, 31)), "status": "active",
         })
         if shanghai:

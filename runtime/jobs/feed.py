@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from runtime.jobs.changes import Change, last_seq, read
-from runtime.jobs.leases import claim
+from runtime.jobs.leases import claim, lease_time
 from runtime.jobs.tables import changes, db_now, db_time
 from runtime.jobs.tables import feed_cursors as cursors
 from runtime.storage.db import writing
@@ -108,7 +108,7 @@ def _claim(engine: Engine, sub: Subscriber, worker: str, now: datetime | None) -
             start = 0 if sub.from_start else last_seq(conn)
             _insert_cursor(conn, sub.name, start)
         ready = sa.or_(cursors.c.retry_at.is_(None), cursors.c.retry_at <= now)
-        return bool(claim(conn, cursors, [cursors.c.subscriber == sub.name, ready], worker, now, LEASE, limit=1))
+        return bool(claim(conn, cursors, [cursors.c.subscriber == sub.name, ready], worker, now, lease_time(LEASE), limit=1))
 
 
 def _insert_cursor(conn: Connection, name: str, start: int) -> None:
@@ -136,7 +136,7 @@ def _one_batch(engine: Engine, sub: Subscriber, worker: str) -> tuple[int, bool]
                 now = db_now()
                 moved = conn.execute(cursors.update().where(mine, cursors.c.last_seq == after).values(
                     last_seq=upto, attempts=0, last_error=None, retry_at=None, updated_at=now,
-                    claimed_until=now + LEASE))
+                    claimed_until=now + lease_time(LEASE)))
                 if moved.rowcount != 1:
                     raise LeaseLost(f"feed subscriber {sub.name} was taken over by another worker")
             return len(batch), more

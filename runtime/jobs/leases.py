@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +35,19 @@ from runtime.storage.db import writing
 
 log = logging.getLogger("banyan.jobs.due")
 LEASE = timedelta(minutes=5)
+
+
+def lease_time(default: timedelta) -> timedelta:
+    """How long a claim holds before another worker may take the work over: `default`, or
+    `BANYAN_LEASE_SECONDS` when set (a crashed worker's change feed and mail are taken over that
+    much sooner; the crash tests use a few seconds). A value that is not a positive number is
+    ignored."""
+    text = os.environ.get("BANYAN_LEASE_SECONDS", "").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return default
+    return timedelta(seconds=seconds) if seconds > 0 else default
 MAX_ATTEMPTS = 10
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runtime.auth.tables import people
 from runtime.deploy.live import NothingDeployed, load_live
-from runtime.jobs.leases import claim
+from runtime.jobs.leases import claim, lease_time
 from runtime.jobs.outbox_tables import outbox
 from runtime.jobs.scheduler import register_job
 from runtime.jobs.senders import Outgoing, Recipient, Sender, SendFailed, Undeliverable, sender_for
@@ -89,7 +89,7 @@ class Outbox:
         with writing(self.engine) as conn:
             rows = claim(conn, outbox, [outbox.c.sent_at.is_(None), outbox.c.attempts < MAX_ATTEMPTS,
                                         outbox.c.due_at <= now],
-                         self.name, now, LEASE, limit=self.batch, order_by=[outbox.c.due_at, outbox.c.id])
+                         self.name, now, lease_time(LEASE), limit=self.batch, order_by=[outbox.c.due_at, outbox.c.id])
         return [r.id for r in rows]
 
     def deliver(self) -> int:

@@ -71,7 +71,8 @@ def test_the_worker_killed_at_random_leaves_one_of_everything(db_url, tmp_path, 
     from runtime.auth.users import UserStore
     seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
     env = {**os.environ, "BANYAN_DATABASE_URL": db_url, "BANYAN_ACTOR": "court-feed",
-           "BANYAN_SECRET_FILE": str(tmp_path / "secret")}
+           "BANYAN_SECRET_FILE": str(tmp_path / "secret"),
+           "BANYAN_LEASE_SECONDS": "2"}            # a killed worker's claims are taken over after 2 s, not 5 min
     assert _run(["worker", "--once"], env).returncode == 0           # the seed's own changes heard first
     while not _settled(engine):
         assert _run(["worker", "--once"], env).returncode == 0
@@ -92,9 +93,10 @@ def test_the_worker_killed_at_random_leaves_one_of_everything(db_url, tmp_path, 
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert interrupted >= 2, "the kills should land while the worker still has work"
-    for _ in range(30):                           # then to the end
+    for _ in range(30):                           # then to the end (once the killed worker's leases ran out)
         if _settled(engine):
             break
+        time.sleep(2)
         assert _run(["worker", "--once"], env).returncode == 0
     assert _settled(engine)
 
