@@ -13,8 +13,7 @@ from fastapi.responses import HTMLResponse
 from dsl.errors import words
 from runtime.alerts.stats import GRADES, opened_by_month
 from runtime.tiering.portfolio import breakdown, categories, exposure_field, tier_counts
-from runtime.tiering.service import TieringService
-from runtime.web.alert_service import service_of
+from runtime.web.alert_service import service_of, tiering_of
 from runtime.web.context import NavItem, WebContext, register_nav
 
 UNITS = {"wan": Decimal(10) ** 4, "yi": Decimal(10) ** 8}
@@ -43,7 +42,7 @@ def dashboard_pages(web: WebContext) -> APIRouter:
         unit = unit if unit in UNITS else "yi"                 # a unit it does not know: 亿元, as by default
         scope = web.scope(user)
         live = web.live()
-        tierings = TieringService(web.records.engine, records=web.records).tierings(live)
+        tierings = tiering_of(web).tierings(live)
         alerts = service_of(web)
         months = opened_by_month(alerts, scope, alerts.clock()) if alerts.rules(live) else []
         for m in months:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from dsl.errors import words
 from runtime.tiering.explain import explain_subject, explanation_view
-from runtime.tiering.service import TieringService
+from runtime.web.alert_service import tiering_of
 from runtime.web.context import WebContext
 from runtime.web.text import when
 
@@ -22,7 +22,7 @@ def tiering_pages(web: WebContext) -> APIRouter:
     @r.get("/ui/tiering/{name}/{key}")
     def tier_page(request: Request, name: str = Path(max_length=100), key: str = Path(max_length=200)) -> HTMLResponse:
         lang, user = web.lang(request), web.user(request)
-        service = TieringService(web.records.engine, records=web.records)
+        service = tiering_of(web)
         scope = web.scope(user)
         tiering, exp, about = explain_subject(service, key, name=name, scope=scope)     # out of scope: 404 in words
         view = explanation_view(tiering, exp, about, lang)

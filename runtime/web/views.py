@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse
 from dsl.errors import words
 from runtime.records.errors import NotFound
 from runtime.tiering.portfolio import tier_summary
-from runtime.tiering.service import TieringService
 from runtime.views.service import ViewService
 from runtime.views.words import vtext
+from runtime.web.alert_service import tiering_of
 from runtime.web.context import WebContext
 from runtime.web.text import text
 
@@ -63,7 +63,7 @@ def view_pages(web: WebContext, service: ViewService | None = None) -> APIRouter
         except NotFound:
             return web.not_found(request, text("no_such_record", lang))
         subject = answer.get("subject") or {}
-        tier = tier_summary(TieringService(web.records.engine, records=web.records), subject.get("entity", ""),
+        tier = tier_summary(tiering_of(web), subject.get("entity", ""),
                             subject.get("key") or key, lang) if subject.get("entity") else None
         return web.page(request, "view.html", title=answer["title"], view=answer, vt=vtext,
                         pictures=pictures(answer, lang), tier=tier, w=words)

@@ -10,8 +10,7 @@ from typing import Any
 from dsl.errors import words
 from forms.display import value_text
 from runtime.tiering.portfolio import my_subjects, tier_counts
-from runtime.tiering.service import TieringService
-from runtime.web.alert_service import service_of
+from runtime.web.alert_service import service_of, tiering_of
 from runtime.web.context import WebContext
 from runtime.web.records import cell, list_columns
 
@@ -46,7 +45,7 @@ def workbench(web: WebContext, user: Any, lang: str) -> dict:
         out["alerts"] = {"counts": [{"grade": g, "label": words(f"web.workbench.grade.{g}", lang), "count": counts[g],
                                      "href": f"/ui/alerts?grade={g}"} for g in GRADES],
                          "overdue": alerts.count(scope=scope, overdue=True), "total": sum(counts.values())}
-    tierings = TieringService(web.records.engine, records=web.records).tierings(live)
+    tierings = tiering_of(web).tierings(live)
     if not tierings:
         return out
     tiering = tierings[0]
