@@ -371,10 +371,6 @@ class AlertService:
 
     # -- reading and closing ---------------------------------------------------------------------
     def scope_conditions(self, scope: Scope | None) -> list[Any]:
-        """Conditions on `alerts` keeping those `scope` may read (for the dashboard's counts)."""
-        return self._in_scope(scope)
-
-    def _in_scope(self, scope: Scope | None) -> list[Any]:
         """Conditions on `alerts` keeping those on subjects `scope` may read (runtime/auth/scope.py:
         the one scope decision); none for the whole bank."""
         if scope is None or scope.bank_wide:
@@ -416,7 +412,7 @@ class AlertService:
               "due": [alerts.c.due_at.is_(None), alerts.c.due_at, alerts.c.id.desc()],
               "grade": [sa.case({"red": 0, "orange": 1, "yellow": 2}, value=alerts.c.grade, else_=3),
                         alerts.c.id.desc()]}[order]
-        q = sa.select(alerts).where(*self._in_scope(scope)).order_by(*by).limit(limit)
+        q = sa.select(alerts).where(*self.scope_conditions(scope)).order_by(*by).limit(limit)
         if overdue:
             q = q.where(alerts.c.status == OPEN, alerts.c.due_at < db_time(self.clock()))
         if assigned_to:
@@ -443,7 +439,7 @@ class AlertService:
               overdue: bool = False, assigned_to: str | None = None) -> int:
         """How many alerts (of `grade`, in `status`; past their answer time; handled by
         `assigned_to`) are on subjects `scope` may read."""
-        q = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.status == status, *self._in_scope(scope))
+        q = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.status == status, *self.scope_conditions(scope))
         if grade:
             q = q.where(alerts.c.grade == grade)
         if overdue:
@@ -477,7 +473,7 @@ class AlertService:
         now = self.clock()
         live = self.records.refresh()
         with writing(self.engine) as conn:
-            row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self._in_scope(scope))).mappings().first()
+            row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self.scope_conditions(scope))).mappings().first()
             if row is None:
                 raise AlertError(f"no alert #{alert_id}", code="not_found", status=404)
             if row["status"] != OPEN:
@@ -503,20 +499,19 @@ class AlertService:
                 {"alert": alert_id, "rule": row["rule"], "subject": [row["subject_entity"], row["subject_key"]],
                  "step": action, **({"text": text} if text else {})}))], live.version)
             if action == "close":
-                feed_alert_steps(conn, [("close", alert_id, [row["subject_entity"], row["subject_key"]])], actor,
-                                 live.version)
+                feed_alert_steps(conn, [("close", alert_id, [row["subject_entity"], row["subject_key"]])], actor, live.version)
         return self.get(alert_id, scope=scope)
 
     def _visible(self, alert_id: int, scope: Scope | None) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id, *self._in_scope(scope))).first() \
+            return conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id, *self.scope_conditions(scope))).first() \
                 is not None
 
     def get(self, alert_id: int, *, scope: Scope | None = None) -> dict:
         """One alert with its timeline; an alert on a subject outside `scope` is as unknown as one
         that does not exist (404)."""
         with self.engine.connect() as conn:
-            r = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self._in_scope(scope))).mappings().first()
+            r = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, *self.scope_conditions(scope))).mappings().first()
             if r is None:
                 raise AlertError(f"no alert #{alert_id}", code="not_found", status=404)
             view = _view(r)

@@ -10,7 +10,6 @@ flows' worker is):
   at 06:00 runs the scan once when it comes back."""
 from __future__ import annotations
 
-import json
 import weakref
 from datetime import timedelta
 from typing import Any, Sequence
@@ -22,7 +21,6 @@ from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
 from runtime.jobs.scheduler import register_job
 from runtime.jobs.schedules import next_time
-from runtime.storage.db import writing
 
 SCAN = "alert-scan"
 CHECK_SECONDS = 60
@@ -56,15 +54,7 @@ def keep_schedules(engine: Engine, worker: str = "") -> int:
         for s in rule.schedules:
             wanted[f"{rule.name}|{s.text}"] = (next_time(s, now, calendar=calendar),
                                                {"rule": rule.name, "schedule": s.text})
-    waiting = {i["key"]: i for i in leases.pending(engine, SCAN)}
-    stale = [k for k, i in waiting.items() if k not in wanted and not i["claimed_by"]]
-    if not stale and all(k in waiting and json.loads(waiting[k]["payload"]) == p for k, (_, p) in wanted.items()):
-        return len(wanted)                      # an idle check writes nothing
-    with writing(engine) as conn:
-        for key, (due_at, payload) in wanted.items():
-            leases.ensure(conn, SCAN, key, due_at, payload)
-        for key in stale:
-            leases.cancel(conn, SCAN, key)
+    leases.keep_items(engine, SCAN, wanted)             # an idle check writes nothing
     return len(wanted)
 
 

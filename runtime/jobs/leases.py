@@ -224,3 +224,19 @@ def _json(payload: Mapping[str, Any]) -> str:
             return str(v)
         raise TypeError(f"a due item's payload holds plain values, not {type(v).__name__}")
     return json.dumps(dict(payload), default=plain, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def keep_items(engine: Engine, kind: str, wanted: Mapping[str, tuple[datetime, Mapping[str, Any]]]) -> None:
+    """Make the waiting items of `kind` exactly `wanted` ({key: (due at, payload)}): each one there
+    at its time (a waiting one kept, one whose payload changed moved), and unclaimed items no
+    longer wanted taken back — the schedules of deployed rules kept as due work. A check that
+    finds everything in place writes nothing."""
+    waiting = {i["key"]: i for i in pending(engine, kind)}
+    stale = [k for k, i in waiting.items() if k not in wanted and not i["claimed_by"]]
+    if not stale and all(k in waiting and json.loads(waiting[k]["payload"]) == p for k, (_, p) in wanted.items()):
+        return
+    with writing(engine) as conn:
+        for key, (due_at, payload) in wanted.items():
+            ensure(conn, kind, key, due_at, payload)
+        for key in stale:
+            cancel(conn, kind, key)

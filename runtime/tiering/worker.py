@@ -12,7 +12,6 @@ alerts' worker is):
   (runtime/tiering/reviews.py; a review already running about a subject is not started twice)."""
 from __future__ import annotations
 
-import json
 import weakref
 from datetime import timedelta
 from typing import Any, Sequence
@@ -24,7 +23,6 @@ from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
 from runtime.jobs.scheduler import register_job
 from runtime.jobs.schedules import next_time
-from runtime.storage.db import writing
 from runtime.tiering.reviews import start_due_reviews
 from runtime.tiering.service import SUBSCRIBER, TieringService
 
@@ -62,15 +60,7 @@ def keep_schedules(engine: Engine, worker: str = "") -> int:
             wanted[f"{tiering.name}|{tiering.schedule.text}"] = (
                 next_time(tiering.schedule, now, calendar=calendar),
                 {"tiering": tiering.name, "schedule": tiering.schedule.text})
-    waiting = {i["key"]: i for i in leases.pending(engine, RUN)}
-    stale = [k for k, i in waiting.items() if k not in wanted and not i["claimed_by"]]
-    if not stale and all(k in waiting and json.loads(waiting[k]["payload"]) == p for k, (_, p) in wanted.items()):
-        return len(wanted)                      # an idle check writes nothing
-    with writing(engine) as conn:
-        for key, (due_at, payload) in wanted.items():
-            leases.ensure(conn, RUN, key, due_at, payload)
-        for key in stale:
-            leases.cancel(conn, RUN, key)
+    leases.keep_items(engine, RUN, wanted)             # an idle check writes nothing
     return len(wanted)
 
 

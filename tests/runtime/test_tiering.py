@@ -182,3 +182,14 @@ def test_alerts_that_open_reach_the_tiering_through_the_feed(bank):
     reached = {k for e, k in on if e == "group"} | {companies[k]["group"] for e, k in on
                                                      if e == "company" and companies.get(k, {}).get("group")}
     assert heard.subjects == len(reached & set(groups)) > 0
+
+
+def test_the_schedule_of_a_tiering_is_kept_as_due_work(bank):
+    from runtime.jobs import leases
+    from runtime.tiering import worker
+    engine, records, service = bank
+    worker.use(service)
+    assert worker.keep_schedules(engine) == 1
+    (item,) = leases.pending(engine, worker.RUN)
+    assert item["key"] == "group_value_matrix|monthly 1 06:00"
+    assert worker.keep_schedules(engine) == 1 and leases.pending(engine, worker.RUN) == [item]   # idle: unchanged
