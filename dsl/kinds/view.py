@@ -19,11 +19,12 @@ from dsl.link import LinkContext
 from dsl.loader import Document
 from dsl.source import Span
 
-SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline", "alerts"]
+SECTION_TYPES = ["fields", "table", "metrics", "graph", "timeline", "alerts", "flows", "changes"]
 _KEYS = {"fields": {"fields"}, "table": {"rows", "where", "columns", "sort", "limit"}, "metrics": {"metrics"},
-         "graph": {"graph", "depth"}, "timeline": {"rows", "where", "columns", "limit"}, "alerts": {"on", "limit"}}
+         "graph": {"graph", "depth"}, "timeline": {"rows", "where", "columns", "limit"}, "alerts": {"on", "limit"},
+         "flows": {"on", "limit"}, "changes": {"on", "limit"}}
 _NEEDS = {"fields": ("fields",), "table": ("rows", "columns"), "metrics": ("metrics",), "graph": ("graph",),
-          "timeline": ("rows", "columns"), "alerts": ()}
+          "timeline": ("rows", "columns"), "alerts": (), "flows": (), "changes": ()}
 
 SECTION = {
     "type": "object", "required": ["id", "type"], "additionalProperties": False,
@@ -32,7 +33,10 @@ SECTION = {
         "type": {"enum": SECTION_TYPES, "description": "fields (the subject's fields), table (records), metrics "
                                                        "(figures), graph (equity or guarantee network), timeline "
                                                        "(records by date), alerts (the open alerts on the subject "
-                                                       "and on the records of its collections named in `on`)."},
+                                                       "and on the records of its collections named in `on`), flows "
+                                                       "(the approvals and reviews running about them: where each "
+                                                       "stands and who holds it), changes (their latest changes "
+                                                       "from the audit log: who, when, what from → to)."},
         "fields": {**NAME_LIST, "minItems": 1, "description": "fields: the subject's fields shown."},
         "rows": {**EXPRESSION, "description": "table, timeline: an expression giving a list of records, e.g. "
                                               "`facilities`, `flatten(members.loans)`."},
@@ -41,10 +45,11 @@ SECTION = {
         "columns": {**NAME_LIST, "minItems": 1, "description": "table, timeline: fields of each row."},
         "sort": {"type": "object", "required": ["by"], "additionalProperties": False,
                  "properties": {"by": NAME, "order": {"enum": ["asc", "desc"]}}},
-        "limit": {"type": "integer", "minimum": 1, "description": "table, timeline, alerts: the rows shown on one "
-                                                                  "page (the rest on the next pages)."},
-        "on": {**NAME_LIST, "description": "alerts: collections of the subject (e.g. `members`) whose records' "
-                                           "open alerts are shown beside the subject's own."},
+        "limit": {"type": "integer", "minimum": 1, "description": "table, timeline, alerts, flows, changes: the rows "
+                                                                  "shown on one page (the rest on the next pages)."},
+        "on": {**NAME_LIST, "description": "alerts, flows, changes: collections of the subject (e.g. `members`) "
+                                           "whose records' open alerts, running flows or changes are shown beside "
+                                           "the subject's own."},
         "metrics": {"type": "array", "minItems": 1,
                     "items": {"type": "object", "required": ["label", "value"], "additionalProperties": False,
                               "properties": {"label": LABEL, "value": EXPRESSION,
@@ -96,7 +101,7 @@ class ViewSection:
     roles: tuple[str, ...]
     width: str
     span: Span
-    on: tuple[str, ...] = ()         # alerts: the subject's collections whose records' alerts are shown too
+    on: tuple[str, ...] = ()         # alerts, flows, changes: the subject's collections shown too
 
 
 @dataclass(frozen=True)

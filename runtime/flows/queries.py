@@ -321,3 +321,40 @@ def running_about(conn: Connection, flow: str, subject_key: Any) -> str | None:
         instances.c.flow == flow, instances.c.status == "running",
         instances.c.subject_key == (None if subject_key is None else str(subject_key)))
         .order_by(instances.c.started_at, instances.c.id).limit(1)).scalar()
+
+
+# -- the flows running about a set of records (the 360° page's `flows` section, runtime/views) -----
+def running_about_records(conn: Connection, subjects: Mapping[str, list[str]], limit: int = 500) -> list[dict]:
+    """The running instances about any of `subjects` ({entity: [key, …]}), newest first, at most
+    `limit`, each with its open tasks (step, holder or pool candidates, deadline): one query for the
+    instances per 500 keys (index `…_subject`), one for their tasks and one for the candidates."""
+    found: list[Any] = []
+    for entity, keys in subjects.items():
+        keys = sorted({str(k) for k in keys if k not in (None, "")})
+        for start in range(0, len(keys), 500):
+            found += conn.execute(sa.select(instances.c.id, instances.c.flow, instances.c.deployment_version,
+                                            instances.c.subject_entity, instances.c.subject_key, instances.c.initiator,
+                                            instances.c.started_at)
+                                  .where(instances.c.status == "running", instances.c.subject_entity == entity,
+                                         instances.c.subject_key.in_(keys[start:start + 500]))).all()
+    found.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+    found = found[:limit]
+    out = {r.id: {"instance": r.id, "flow": r.flow, "deployment_version": r.deployment_version,
+                  "subject": {"entity": r.subject_entity, "key": r.subject_key}, "initiator": r.initiator,
+                  "started_at": iso(r.started_at), "tasks": []} for r in found}
+    ids = list(out)
+    open_tasks: dict[str, dict] = {}
+    for start in range(0, len(ids), 500):
+        for t in conn.execute(sa.select(tasks.c.id, tasks.c.instance_id, tasks.c.node, tasks.c.assignee, tasks.c.due_at)
+                              .where(tasks.c.instance_id.in_(ids[start:start + 500]), tasks.c.status == "open")
+                              .order_by(tasks.c.created_at, tasks.c.id)):
+            task = {"id": t.id, "node": t.node, "assignee": t.assignee, "candidates": [], "due_at": iso(t.due_at)}
+            out[t.instance_id]["tasks"].append(task)
+            open_tasks[t.id] = task
+    pool = [k for k, v in open_tasks.items() if v["assignee"] is None]
+    for start in range(0, len(pool), 500):
+        for c in conn.execute(sa.select(task_candidates.c.task_id, task_candidates.c.user_name)
+                              .where(task_candidates.c.task_id.in_(pool[start:start + 500]))
+                              .order_by(task_candidates.c.user_name)):
+            open_tasks[c.task_id]["candidates"].append(c.user_name)
+    return list(out.values())

@@ -38,6 +38,7 @@ from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
 from runtime.storage.tables import audit_head
+from runtime.views.activity import changes_section, flows_section, shown_records
 from runtime.views.load import ScopedLoader, collection_paths, fields_of, fields_read, plain_paths, plain_record, prime
 from runtime.views.pictures import equity_section, guarantee_section
 from runtime.views.tables import Namer, alerts_section, fields_section, metrics_section, rows_section
@@ -134,22 +135,18 @@ class ViewService:
             return self._alerts(s, subject, record, entity, namer, scope, page, lang)
         if s.type == "graph":
             return self._graph(s, subject, record, scope, lang)
+        if s.type == "flows":
+            return flows_section(s, namer.conn, shown_records(s, subject, record, entity, namer.live), namer.live,
+                                 namer, page, lang)
+        if s.type == "changes":
+            return changes_section(s, namer.conn, shown_records(s, subject, record, entity, namer.live), self.records,
+                                   scope, page, lang)
         return {}
 
     def _alerts(self, s: ViewSection, subject: Mapping[str, Any], record: dict, entity: Any, namer: Namer,
                 scope: Scope | None, page: int, lang: str) -> dict[str, Any]:
         live = namer.live
-        shown: dict[tuple[str, Any], str] = {
-            (entity.name, record.get(entity.key or "id")): str(record.get(entity.display or "") or "")}
-        for c in s.on:
-            coll = next((x for x in entity.collections if x.name == c), None)
-            if coll is None:
-                continue
-            target = live.entity(coll.entity)
-            for r in subject[c]:
-                v = fields_of(r)
-                shown[(coll.entity, v.get(target.key or "id"))] = str(v.get(target.display or "") or
-                                                                       v.get(target.key or "id"))
+        shown = shown_records(s, subject, record, entity, live).names()
         found = self._open_alerts(scope)
         labels = {n: d.meta.label for (k, n), d in live.bundle.documents.items() if k == "AlertRule"}
         out = alerts_section(s, found, shown, labels, page, lang)

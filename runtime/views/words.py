@@ -52,6 +52,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "message": ("内容", "Message"), "page_of": ("第 {page}/{pages} 页，共 {n} 条", "Page {page} of {pages}, {n} in all"),
     "prev": ("上一页", "Previous"), "next": ("下一页", "Next"), "pages": ("分页", "Pages"),
     "tier_explanation": ("客户分层说明", "Tier explanation"),
+    "no_flows": ("没有进行中的流程。", "No flows running."),
+    "flows_cut": ("进行中的流程超过 {n} 个，此处只列出最新的部分。",
+                  "More than {n} flows are running: only the newest are read here."),
+    "flow": ("流程", "Flow"), "step": ("当前环节", "Now at"), "held_by": ("办理人", "With"),
+    "due": ("办理时限", "Due"), "started": ("发起", "Started"), "overdue": ("已超时", "Overdue"),
+    "no_changes": ("暂无修改记录。", "No changes recorded."),
+    "changes_cut": ("只列出最近 {n} 条修改。", "Only the latest {n} changes are listed."),
+    "changed_when": ("时间", "When"), "changed_by": ("操作人", "By"), "changed_record": ("记录", "Record"),
+    "changed_what": ("修改内容", "What changed"),
 }
 
 

@@ -24,8 +24,9 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from dsl.errors import words
 from runtime.audit.search import AuditQuery, distinct, iter_search, search
 from runtime.auth.permissions import MissingPermission
-from runtime.http.audit import PERMISSION, AuditView, BadAuditFilter, action_text, audit_query
+from runtime.http.audit import PERMISSION, BadAuditFilter, audit_query
 from runtime.http.transfer import XLSX, _download
+from runtime.records.audit_text import AuditView, action_text
 from runtime.records.tabular_export import csv_chunks, write_xlsx
 from runtime.web.context import NavItem, WebContext, register_nav
 

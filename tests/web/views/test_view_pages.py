@@ -183,3 +183,54 @@ def test_limit_usage_over_its_threshold_is_flagged(graph_bank, sh):
 def _hidden_never_named(text: str) -> None:
     leaked = [x for x in HIDDEN_TEXT if x in text]
     assert not leaked, f"names firms or persons of another branch: {leaked}"
+
+
+# -- what is happening: the flows running about the group and its members, and their changes ---------
+def _service_request(graph_bank, firm: str, actor: str) -> str:
+    from runtime.flows.service import FlowService
+    v = FlowService(graph_bank).start("cross_branch_service", actor=actor, subject=K[firm],
+                                      form={"description": "跨行结算方案", "service_type": "financing",
+                                            "needed_by": "2027-01-30"})
+    return v["id"]
+
+
+@pytest.fixture(scope="module")
+def running(graph_bank) -> dict[str, str]:
+    """A service request about A3 (Shanghai's, in Beijing's group G7002) and one about B2 (Beijing's);
+    Beijing's RM coordinates as the lead branch's group client manager."""
+    from runtime.auth.org import OrgTree
+    records = Records(graph_bank)
+    UserStore(graph_bank).grant_role("rm_bj_01", "group_client_manager", "bj_branch", OrgTree(records.live.bundle))
+    return {"A3": _service_request(graph_bank, "A3", "rm_sh_01"), "B2": _service_request(graph_bank, "B2", "rm_bj_01")}
+
+
+def test_the_flows_section_shows_what_runs_about_the_records_in_sight(sh, everyone, running):
+    mine = _section(sh.get("/views/group_360/G7002", headers={"Accept-Language": "zh-CN"}).json(), "flows")
+    assert [f["instance"] for f in mine["flows"]] == [running["A3"]]      # not B2's: another branch's member
+    f = mine["flows"][0]
+    assert f["flow_label"] == "跨机构客户服务请求响应" and f["subject"]["name"] == FIRMS["A3"][3]
+    assert f["steps"] == ["主办行协调"] and f["link"] == f"/ui/flow-instances/{f['instance']}"
+    assert f["initiator"] == "陈思远" and f["holders"] == ["段明静"]      # people by name, not user codes
+    assert f["due_at"] and not f["overdue"]
+    whole = _section(everyone[0].get("/views/group_360/G7002").json(), "flows")
+    assert {f["instance"] for f in whole["flows"]} == set(running.values())
+    assert _section(sh.get("/views/group_360/G7001").json(), "flows")["flows"] == []
+    _hidden_never_named(json.dumps(mine, ensure_ascii=False))
+
+
+def test_the_changes_section_is_the_members_history_in_words(graph_bank, sh, everyone, rm_page):
+    records = Records(graph_bank)
+    a2, b1 = records.find("company", K["A2"]), records.find("company", K["B1"])
+    records.update("company", a2["id"], {"registered_capital": 456_780_000}, actor="rm_sh_01")
+    records.update("company", b1["id"], {"address": "北京市朝阳区"}, actor="rm_bj_01")
+    mine = _section(sh.get("/views/group_360/G7001", headers={"Accept-Language": "zh-CN"}).json(), "changes")
+    newest = mine["changes"][0]
+    assert newest["record"] == {"key": K["A2"], "name": FIRMS["A2"][3]} and newest["entity_label"] == "成员单位"
+    assert any(c.startswith("注册资本：") and c.endswith("456,780,000.00") for c in newest["changes"]), newest
+    assert newest["actor"] == "陈思远" and newest["action_text"] == "修改"
+    assert all(c["record"]["key"] != K["B1"] for c in mine["changes"])    # Beijing's member: not in sight
+    _hidden_never_named(json.dumps(mine, ensure_ascii=False))
+    whole = _section(everyone[0].get("/views/group_360/G7001").json(), "changes")
+    assert {c["record"]["key"] for c in whole["changes"][:2]} == {K["A2"], K["B1"]}
+    status, html = _page(rm_page, "G7001")
+    assert status == 200 and ">集团及成员变动</h2>" in html and ">在办流程</h2>" in html and FIRMS["A2"][3] in html
