@@ -88,3 +88,42 @@ def restore_cmd(path: str, force: bool, env: str | None) -> None:
         fail(f"restored, but the audit chain does not verify ({len(verified.problems)} problem(s) in "
              f"{verified.checked:,} entries){hint}", EXIT_PROBLEMS)
     click.secho(f"✓ audit log intact: {verified.checked:,} entries, hash chain verified", fg="green")
+
+
+@main.command("archive")
+@click.option("--dry-run", is_flag=True, help="Count what would move; move nothing.")
+@env_option
+@handle_errors
+def archive_cmd(dry_run: bool, env: str | None) -> None:
+    """Move audit, alert and flow history past its retention (`[retention]` in banyan.toml:
+    audit, alerts, flows = "7y", "18m", "400d" …) into the archive tables of the same database —
+    nothing is deleted; the audit chain verifies across both."""
+    from runtime.storage.archive import archive, retention_settings
+    from runtime.storage.migrate import upgrade
+    settings = retention_settings()
+    engine = engine_for(env)
+    check_connection(engine)
+    try:
+        upgrade(engine)
+        moved = archive(engine, settings, dry_run=dry_run)
+        verified = None
+        if not dry_run and any(m.total for m in moved):
+            with engine.connect() as conn:
+                verified = audit_log.verify(conn)
+    finally:
+        engine.dispose()
+    verb = "would move" if dry_run else "moved"
+    for m in moved:
+        if m.cutoff is None:
+            click.echo(f"{m.kind}: kept for ever (no `{m.kind}` in banyan.toml's [retention])")
+            continue
+        rows = ", ".join(f"{n:,} from {table}" for table, n in m.rows.items())
+        click.echo(f"{m.kind} (older than {getattr(settings, m.kind)}, before {m.cutoff:%Y-%m-%d %H:%M} UTC): "
+                   f"{verb} {rows} to the archive")
+    if verified is not None:
+        for problem in verified.problems:
+            click.secho(f"✗ {problem}", fg="red")
+        if not verified.ok:
+            fail(f"the audit chain does not verify ({len(verified.problems)} problem(s)); run `banyan audit verify`",
+                 EXIT_PROBLEMS)
+        click.secho(f"✓ audit log intact across log and archive: {verified.checked:,} entries", fg="green")
