@@ -23,6 +23,7 @@ What moves, each kind in one transaction (all of it or none):
 from __future__ import annotations
 
 import calendar
+import logging
 import os
 import re
 import tomllib
@@ -37,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from runtime.storage.db import ENV_FILE, ConfigError, writing
 from runtime.storage.tables import audit_log
 
+log = logging.getLogger("banyan.archive")
 KINDS = ("audit", "alerts", "flows")
 _DURATION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
@@ -186,3 +188,19 @@ def _missing_archives(engine: Engine) -> list[str]:
         present = set(sa.inspect(conn).get_table_names())
     wanted = ("banyan_audit", "banyan_alerts", "banyan_alert_events", "banyan_alert_actions", "banyan_flow_events")
     return [_archive_of(n) for n in wanted if _archive_of(n) not in present]
+
+
+ARCHIVE_EVERY = float(os.environ.get("BANYAN_ARCHIVE_SECONDS", 6 * 3600))
+
+
+def archive_job(engine: Engine, worker: str) -> int:
+    """The scheduled form of `banyan archive` (`fn(engine, worker)` for runtime/jobs'
+    `register_job("archive", ARCHIVE_EVERY, archive_job)`): the settings read afresh each run.
+    Several workers may run it at once: each kind moves in one transaction, and rows another
+    worker moved first are simply gone from the live table. Returns the rows moved."""
+    moved = archive(engine, retention_settings())
+    total = sum(m.total for m in moved)
+    if total:
+        log.info("archive: %s moved %s", worker,
+                 ", ".join(f"{n} from {t}" for m in moved for t, n in m.rows.items() if n))
+    return total

@@ -114,3 +114,22 @@ def test_durations_count_by_the_calendar():
     assert Retention(audit="400d").cutoff("audit", now) == now - timedelta(days=400)
     assert Retention().cutoff("flows", now) is None
     assert archive.__doc__
+
+
+def test_the_scheduled_job_archives_with_the_settings_of_its_run(engine, tmp_path):
+    from runtime.jobs import scheduler
+    from runtime.storage.archive import ARCHIVE_EVERY, archive_job
+    from runtime.storage.migrate import upgrade
+    upgrade(engine)
+    with written_at(OLD):
+        make_bank(engine)
+    entries = _count(engine, "banyan_audit")
+    assert archive_job(engine, "w1") == 0                           # no settings: nothing moves
+    (tmp_path / "banyan.toml").write_text('[retention]\naudit = "400d"\n')
+    scheduler.register_job("archive", ARCHIVE_EVERY, archive_job)
+    try:
+        scheduler.run_once(engine)
+    finally:
+        scheduler.unregister_job("archive")
+    assert _count(engine, "banyan_audit_archive") == entries and _count(engine, "banyan_audit") == 0
+    assert archive_job(engine, "w2") == 0
