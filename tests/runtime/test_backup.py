@@ -184,6 +184,15 @@ def test_restore_refuses_a_non_empty_target_unless_forced(engine, db_url, target
     finally:
         other.dispose()
 
+    # the bank's own database put back as it was at the backup (a roll-back over itself)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM e_company"))
+    engine.dispose()
+    r = run(db_url, "restore", str(tmp_path / "b"), "--force")
+    assert r.exit_code == 0 and "replaced" in r.output and "audit log intact" in r.output, r.output
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM e_company")).scalar() == 2
+
 
 def test_a_damaged_or_newer_backup_is_refused_before_anything_changes(engine, db_url, target_url, tmp_path):
     _bank(engine)
