@@ -282,3 +282,42 @@ def test_a_sqlite_backup_does_not_restore_into_postgresql(tmp_path):
         assert run(source, "backup", str(tmp_path / "b")).exit_code == 0
         r = run(pg, "restore", str(tmp_path / "b"))
         assert r.exit_code == 2 and "backup is of a sqlite database and the target is postgresql" in r.output
+
+
+def test_a_failed_postgresql_restore_puts_the_replaced_schema_back(tmp_path, monkeypatch):
+    """pg_restore failing half way (a stand-in that fails) leaves the forced target as it was."""
+    import shutil
+    with fresh_pg_schema() as source, fresh_pg_schema() as target:
+        eng = make_engine(source)
+        try:
+            make_bank(eng)
+            assert run(source, "backup", str(tmp_path / "b")).exit_code == 0
+            with eng.begin() as conn:                           # a change after the backup
+                conn.execute(sa.text("DELETE FROM e_company WHERE id = 1"))
+        finally:
+            eng.dispose()
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        real = shutil.which("pg_restore")
+        failing = bin_dir / "pg_restore"
+        failing.write_text(f'#!/bin/sh\ncase "$*" in *--list*) exec {real} "$@";; esac\n'
+                           'echo "pg_restore: error: could not execute query: disk full" >&2\nexit 1\n')
+        failing.chmod(0o755)
+        monkeypatch.setenv("BANYAN_PG_BIN", str(bin_dir))
+        schema = sa.make_url(target).query["options"].split("=")[1]
+        source_schema = sa.make_url(source).query["options"].split("=")[1]
+        # the backup's schema exists beside the target (same database): refused outright
+        r = run(target, "restore", str(tmp_path / "b"), "--force")
+        assert r.exit_code == 2 and f"schema {source_schema!r}, which exists in the target database" in r.output
+        # into its own schema over itself: pg_restore fails, the old schema comes back
+        r = run(source, "restore", str(tmp_path / "b"), "--force")
+        assert r.exit_code == 2 and "pg_restore failed" in r.output and "disk full" in r.output, r.output
+        eng = make_engine(source)
+        try:
+            with eng.connect() as conn:
+                assert conn.execute(sa.text("SELECT count(*) FROM e_company")).scalar() == 1   # as it was
+                left = conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                                    {"p": f"{source_schema}%"}).scalars().all()
+        finally:
+            eng.dispose()
+        assert left == [source_schema] and schema != source_schema
