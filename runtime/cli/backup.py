@@ -58,7 +58,10 @@ def backup_cmd(path: str, verify: bool, env: str | None) -> None:
 @handle_errors
 def restore_cmd(path: str, force: bool, env: str | None) -> None:
     """Restore the backup directory PATH into an empty database, check it against its manifest,
-    verify its audit chain and bring it to this Banyan's migrations."""
+    verify its audit chain and bring it to this Banyan's migrations. PostgreSQL: into the first
+    schema of the target's search path (options=-csearch_path=NAME), in a database where the
+    backup's own schema name is free or is that schema. The audit key is not in the backup: give
+    the restored database the source's key (BANYAN_AUDIT_KEY, or its key file)."""
     engine = engine_for(env)
     check_connection(engine)
     try:
