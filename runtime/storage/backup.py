@@ -93,9 +93,14 @@ class Manifest:
                               "`banyan backup PATH`")
         known = set(cls.__dataclass_fields__)
         try:
-            return cls(**{k: v for k, v in data.items() if k in known})
+            manifest = cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise BackupError(f"{path}: the manifest lacks a field ({exc}); the backup is damaged") from None
+        if not isinstance(manifest.counts, dict) or not all(isinstance(n, int) for n in manifest.counts.values()) \
+                or not isinstance(manifest.file, str) or "/" in manifest.file or not isinstance(manifest.notes, dict):
+            raise BackupError(f"{path}: the manifest's counts, file or notes are not what `banyan backup` writes; "
+                              "the backup is damaged")
+        return manifest
 
 
 @dataclass
