@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from dsl.errors import BanyanError
 from runtime.audit.key import KEY_ENV, KEY_FILE_ENV, AuditKeyError, key_source, make_key, read_key
+from runtime.storage.archive import audit_archive
 from runtime.storage.prepared import Prepared
 from runtime.storage.tables import audit_head, audit_log, deployments
 
@@ -288,7 +289,8 @@ def verify(conn: Connection, anchors: list[Anchor] | None = None, limit_problems
     seen: dict[int, str] = {}
     keyed_ok = keyed_bad = 0
     expected_seq, prev = 1, GENESIS
-    rows = conn.execution_options(yield_per=5000).execute(sa.select(audit_log).order_by(audit_log.c.seq))
+    entries = _entries(conn)
+    rows = conn.execution_options(yield_per=5000).execute(sa.select(entries).order_by(entries.c.seq))
     for r in rows:
         result.checked += 1
         if r.seq in wanted:
@@ -323,7 +325,7 @@ def verify(conn: Connection, anchors: list[Anchor] | None = None, limit_problems
         if len(result.problems) >= limit_problems:
             break
     else:
-        _after_entries(conn, result, expected_seq - 1, prev, wanted, seen)
+        _after_entries(conn, result, expected_seq - 1, prev, wanted, seen, entries)
     if keyed_bad and not keyed_ok:
         result.problems.insert(0, f"none of the {keyed_bad:,} keyed entries checked matches the audit key "
                                   f"({result.key}): either the log was rewritten, or this is not the key it was "
@@ -331,8 +333,15 @@ def verify(conn: Connection, anchors: list[Anchor] | None = None, limit_problems
     return result
 
 
+def _entries(conn: Connection) -> sa.Subquery:
+    """The chain: the entries archived past their retention (runtime/storage/archive.py), then the log."""
+    if sa.inspect(conn).has_table(audit_archive.name):
+        return sa.union_all(sa.select(audit_archive), sa.select(audit_log)).subquery("entries")
+    return sa.select(audit_log).subquery("entries")
+
+
 def _after_entries(conn: Connection, result: VerifyResult, last: int, prev: str,
-                   wanted: dict[int, Anchor], seen: dict[int, str]) -> None:
+                   wanted: dict[int, Anchor], seen: dict[int, str], entries: sa.Subquery) -> None:
     head = conn.execute(sa.select(audit_head).where(audit_head.c.id == 1)).first()
     if head is None and last:
         result.problems.append("the head row is missing")
@@ -361,6 +370,6 @@ def _after_entries(conn: Connection, result: VerifyResult, last: int, prev: str,
             result.problems.append(f"the log is empty, but {count:,} deployment(s) exist: its entries were deleted")
     elif last and sa.inspect(conn).has_table(deployments.name):
         newest = conn.execute(sa.select(sa.func.max(deployments.c.version))).scalar()
-        if newest is not None and conn.execute(sa.select(audit_log.c.seq).where(
-                audit_log.c.bundle_version == newest, audit_log.c.action.in_(DEPLOY_ACTIONS)).limit(1)).first() is None:
+        if newest is not None and conn.execute(sa.select(entries.c.seq).where(
+                entries.c.bundle_version == newest, entries.c.action.in_(DEPLOY_ACTIONS)).limit(1)).first() is None:
             result.problems.append(f"deployment v{newest} has no audit entry: the entries at the end were deleted")

@@ -25,7 +25,7 @@ from dsl.schema_export import explain as explain_topic
 # Modules that add the operational commands (deploy, records, serve …). They import SQLAlchemy
 # and FastAPI, so they load only when one of their commands (or the command list) is asked
 # for: `banyan validate` starts in a fraction of the time.
-EXTENSIONS = ("runtime.cli.commands", "runtime.cli.graph")
+EXTENSIONS = ("runtime.cli.commands", "runtime.cli.graph", "runtime.cli.backup")
 
 
 class _Banyan(click.Group):
