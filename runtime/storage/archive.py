@@ -1,5 +1,5 @@
 """Retention: audit, alert and flow history past its time moves to archive tables in the same
-database (revision 0018_archive_tables) — never deleted.
+database (revision 0019_archive_tables) — never deleted.
 
 The settings are `[retention]` in banyan.toml (the file `--env` reads; `BANYAN_CONFIG` moves it):
 

@@ -2,14 +2,14 @@
 the flow history. Rows past their retention move here (runtime/storage/archive.py) instead of
 being deleted; each archive has its table's columns, without its indexes but the key.
 
-Revision ID: 0018_archive_tables
-Revises: 0017_tier_history
+Revision ID: 0019_archive_tables
+Revises: 0018_audit_indexes
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_archive_tables"
-down_revision = "0017_tier_history"
+revision = "0019_archive_tables"
+down_revision = "0018_audit_indexes"
 branch_labels = None
 depends_on = None
 
