@@ -8,7 +8,7 @@ import click
 from runtime.cli.common import compile_bundle, engine_for, env_option, fail, fail_error, handle_errors, when
 from runtime.cli.main import main
 from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
-from runtime.deploy.plan import Plan
+from runtime.deploy.plan import Plan, plan_lines
 from runtime.deploy.releases import release_of
 
 
@@ -17,30 +17,8 @@ def _registry(env: str | None) -> DeploymentRegistry:
 
 
 def print_plan(plan: Plan, allow: bool | tuple = False) -> None:
-    head = f"v{plan.from_version} ({plan.from_hash[:12]})" if plan.from_version else "an empty database"
-    click.echo(f"plan: {head} → bundle {plan.to_hash[:12]}")
-    for warning in plan.warnings:           # deployable, but worth a look (a veto role nobody holds …)
-        click.secho(f"  warning: {warning}", fg="yellow")
-    if plan.same:
-        click.secho("  no changes", fg="green")
-        return
-    for label, items, colour in (("added", plan.kinds_added, "green"), ("changed", plan.kinds_changed, "yellow"),
-                                 ("removed", plan.kinds_removed, "red")):
-        for kind, name in items:
-            click.secho(f"  {label:8} {kind} {name}", fg=colour)
-    if plan.files_changed and not (plan.kinds_added or plan.kinds_changed or plan.kinds_removed):
-        click.echo("  the files are stored again as written (their text changed, not what they mean)")
-    if plan.changes:
-        click.echo("  tables:")
-    for c in plan.changes:
-        mark, colour = ("!", "red") if c.conflict else ("-", "red") if c.loss else ("+", "green")
-        click.secho(f"    {mark} e_{c.entity}: {c.detail}", fg=colour)
-        if c.loss:
-            click.secho(f"        would lose {c.loss}", fg="red")
-        if c.conflict:
-            click.secho(f"        cannot apply: {c.conflict}", fg="red")
-    if plan.losses:
-        click.secho(f"  {len(plan.losses)} change(s) lose data; deploy needs --allow-data-loss", fg="red", bold=True)
+    for text, colour in plan_lines(plan):
+        click.secho(text, fg=colour, bold=text.startswith("  ") and "lose data;" in text)
 
 
 @main.command()
