@@ -85,7 +85,7 @@ class ChangeControl:
         step = view["current_nodes"][0] if view["current_nodes"] else None
         node = self.flows.flow(FLOW).by_id.get(step) if step else None
         return plan, {"id": request_id, "instance": instance_id, "approvers": approvers, "step": step,
-                      "assignees": getattr(getattr(node, "assignees", None), "source", None)}
+                      "assignees": getattr(getattr(node, "assignees", None), "text", None)}
 
     # -- after the checker ----------------------------------------------------------------------
     def settle(self, request_ids: Iterable[int] | None = None,

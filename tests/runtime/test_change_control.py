@@ -216,3 +216,44 @@ def test_the_audit_chain_holds_maker_and_checker_and_verifies(prod, engine, tmp_
     assert (deployed["maker"], deployed["checker"], deployed["change_request"]) == ("maker", "checker", req["id"])
     flow_entries = [json.loads(r.after) for r in rows if r.action == "flow"]
     assert any(e.get("command") == "approve" for e in flow_entries)
+
+
+def test_the_cli_waits_on_a_protected_environment_and_deploys_once_approved(db_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from runtime.cli.main import main
+    from runtime.storage.db import make_engine
+    v1 = bundle(tmp_path, "v1")
+    engine = make_engine(db_url)
+    try:
+        DeploymentRegistry(engine).deploy(v1, author="ops")
+        with writing(engine) as conn:
+            put_people(conn, [{"name": "checker"}], [{"user": "checker", "role": "change_approver", "org_unit": None}])
+        (tmp_path / "banyan.toml").write_text(f'[environments]\nprod = {{url = "{db_url}", protected = true}}\n',
+                                              encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("BANYAN_ACTOR", "maker")
+        bundle(tmp_path, "v2", NOTE)
+        runner = CliRunner()
+        r = runner.invoke(main, ["deploy", str(tmp_path / "v2" / "configs"), "--env", "prod", "-m", "notes"])
+        assert r.exit_code == 3, r.output
+        assert "waiting for approval: request 1" in r.output and "may approve: checker" in r.output
+        assert DeploymentRegistry(engine).current().version == 1
+        r = runner.invoke(main, ["changes", "show", "1", "--env", "prod"])
+        assert r.exit_code == 0 and "+    - {name: note" in r.output
+        assert runner.invoke(main, ["changes", "apply", "--env", "prod"]).output.startswith("nothing approved")
+        r = runner.invoke(main, ["flow", "act", ChangeControl(engine).requests.get(1).instance_id, "approve",
+                                 "--as", "maker", "--env", "prod"])
+        assert r.exit_code == 1                                  # not the maker
+        instance = ChangeControl(engine).requests.get(1).instance_id
+        r = runner.invoke(main, ["flow", "act", instance, "approve", "--as", "checker", "--env", "prod"])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(main, ["changes", "apply", "--env", "prod"])
+        assert r.exit_code == 0 and "deployed v2" in r.output and "checker checker" in r.output
+        live = DeploymentRegistry(engine).current()
+        assert (live.version, live.hash) == (2, bundle(tmp_path, "v2b", NOTE).hash)
+        r = runner.invoke(main, ["rollback", "1", "--env", "prod", "--allow-data-loss"])
+        assert r.exit_code == 3 and "request 2" in r.output
+        assert DeploymentRegistry(engine).current().version == 2
+    finally:
+        engine.dispose()
