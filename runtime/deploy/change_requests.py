@@ -182,25 +182,28 @@ class ChangeRequests:
             raise ChangeError(f"change request {request_id}: the stored bundle is {release.hash[:12]}, not the "
                               f"approved {req.hash[:12]}", code="tampered")
 
-        def settle(conn: Connection, version: int) -> dict:
+        def claim(conn: Connection) -> dict:
+            taken = conn.execute(change_requests.update().where(
+                change_requests.c.id == request_id, change_requests.c.status == WAITING).values(
+                status=DEPLOYED, checker=checker, decided_at=audit.utc_now()))
+            if taken.rowcount != 1:
+                raise ChangeError(f"change request {request_id} was settled by another worker", code="settled")
             return {"change_request": request_id, "maker": req.maker, "checker": checker}
 
-        def claim_first(conn: Connection, version: int) -> dict:
-            done = conn.execute(change_requests.update().where(
-                change_requests.c.id == request_id, change_requests.c.status == WAITING).values(
-                status=DEPLOYED, checker=checker, version=version, decided_at=audit.utc_now()))
-            if done.rowcount != 1:
-                raise ChangeError(f"change request {request_id} was settled by another worker", code="settled")
-            return settle(conn, version)
+        def recorded(conn: Connection, version: int) -> None:
+            conn.execute(change_requests.update().where(change_requests.c.id == request_id).values(version=version))
 
         label = {"deploy": "", "rollback": f"rollback to v{req.based_on}", "promote": f"promoted from {req.based_on}"}
         message = "; ".join(m for m in (req.message or label.get(req.action, ""),
                                         f"change request {request_id} by {req.maker}, approved by {checker}") if m)
         out = self.registry.deploy(release, author=req.maker, message=message, allow_data_loss=req.allow_data_loss,
                                    action=req.action, based_on=req.based_on, on_step=on_step,
-                                   expect_live=(req.from_version, req.from_hash), within=claim_first)
-        if not out.applied:                  # planned against this very release: it is live already
-            self.close(request_id, DEPLOYED, checker, "already deployed", version=out.version)
+                                   expect_live=(req.from_version, req.from_hash), claim=claim,
+                                   recorded=recorded)
+        if not out.applied:                  # it is live already (the claim above committed with it)
+            with writing(self.engine) as conn:
+                conn.execute(change_requests.update().where(change_requests.c.id == request_id)
+                             .values(version=out.version, reason="already deployed"))
         return out
 
     def close(self, request_id: int, status: str, by: str | None, reason: str, *, version: int | None = None) -> bool:

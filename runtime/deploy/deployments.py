@@ -162,13 +162,16 @@ class DeploymentRegistry:
     def deploy(self, release: Release, *, author: str | None = None, message: str = "",
                allow_data_loss: bool | Iterable[str] = False, action: str = "deploy", based_on: str | None = None,
                on_step: StepHook | None = None, expect_live: tuple[int | None, str | None] | None = None,
-               within: Callable[[Connection, int], dict] | None = None) -> DeployOutcome:
+               claim: Callable[[Connection], dict] | None = None,
+               recorded: Callable[[Connection, int], None] | None = None) -> DeployOutcome:
         """`expect_live`: the (version, hash) the change was planned against; a live deployment that
-        has moved since is refused (`StaleChange`). `within(conn, version)` runs in the deploy's
-        transaction before the audit entry (an approved change request marks itself deployed there)
-        and returns what the entry adds (maker, checker, request)."""
+        has moved since is refused (`StaleChange`). `claim(conn)` runs first in the deploy's
+        transaction (an approved change request takes itself there, so a second worker waits and
+        then finds it taken) and returns what the audit entry adds (maker, checker, request);
+        `recorded(conn, version)` runs once the deployment row is written."""
         author = author or default_author()
         with ddl_transaction(self.engine) as conn:
+            extra = claim(conn) if claim is not None else {}
             live = self._row(conn)
             if expect_live is not None and (live.version if live else None, live.hash if live else None) != expect_live:
                 planned = f"v{expect_live[0]}" if expect_live[0] else "an empty database"
@@ -190,7 +193,8 @@ class DeploymentRegistry:
                 version=version, hash=release.hash, action=action, based_on=based_on, author=author,
                 message=message, created_at=audit.utc_now(), sources=encode_release(release),
                 model=model_to_json(release.model)))
-            extra = within(conn, version) if within is not None else {}
+            if recorded is not None:
+                recorded(conn, version)
             summary = json.dumps({"version": version, "hash": release.hash, "changes": len(plan.changes), **extra},
                                  ensure_ascii=False)
             audit.append(conn, [audit.AuditEntry(author, action, after=summary)], version)

@@ -257,3 +257,54 @@ def test_the_cli_waits_on_a_protected_environment_and_deploys_once_approved(db_u
         assert DeploymentRegistry(engine).current().version == 2
     finally:
         engine.dispose()
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_in_the_deploy_leaves_the_request_waiting_and_the_next_pass_deploys_it(prod, engine, tmp_path):
+    req = waiting(prod, bundle(tmp_path, "v2", NOTE))
+    approve(prod, req, "checker")
+
+    def crash(step: str) -> None:
+        if step.startswith("recorded deployment"):         # the last moment inside the transaction
+            raise Crash(step)
+    with pytest.raises(Crash):
+        prod.settle(on_step=crash)
+    assert prod.registry.current().version == 1 and prod.requests.get(req["id"]).status == "waiting"
+    with engine.connect() as conn:
+        assert "note" not in [c["name"] for c in sa.inspect(conn).get_columns("e_branch_note")]
+    [done] = prod.settle()
+    assert (done["status"], done["version"]) == ("deployed", 2)
+
+
+def test_workers_settling_at_once_deploy_the_change_once(prod, engine, db_url, tmp_path):
+    import threading
+
+    from runtime.storage.db import make_engine
+    req = waiting(prod, bundle(tmp_path, "v2", NOTE))
+    approve(prod, req, "checker")
+    engines = [make_engine(db_url) for _ in range(3)]
+    controls = [ChangeControl(e, flows=FlowService(e, clock=Clock())) for e in engines]
+    barrier, results, errors = threading.Barrier(len(controls)), [], []
+
+    def run(control):
+        barrier.wait()
+        try:
+            results.extend(control.settle())
+        except Exception as exc:  # noqa: BLE001 - kept to be shown by the assertion
+            errors.append(exc)
+    threads = [threading.Thread(target=run, args=(c,)) for c in controls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert errors == []                                  # the late workers find it taken, quietly
+    results.extend(prod.settle())                        # and a later pass has nothing to do
+    assert [r["status"] for r in results] == ["deployed"], results
+    assert [d.version for d in prod.registry.history()] == [1, 2]
+    with engine.connect() as conn:
+        assert verify(conn).ok
