@@ -24,10 +24,16 @@ def _registry(env: str | None) -> DeploymentRegistry:
     return DeploymentRegistry(engine_for(env))
 
 
-def _protected(env: str | None) -> bool:
-    """Whether `--env NAME` is marked `protected = true` in banyan.toml."""
-    from runtime.storage.db import environment_settings
-    return bool(env) and environment_settings().get(env, {}).get("protected", False)
+def _protected(env: str | None) -> str | None:
+    """The name of the protected environment the command writes to: `--env NAME` marked
+    `protected = true` in banyan.toml, or, without `--env`, the protected environment whose URL
+    `BANYAN_DATABASE_URL` names; None when it is not protected."""
+    from runtime.storage.db import database_url, environment_settings
+    settings = environment_settings()
+    if env:
+        return env if settings.get(env, {}).get("protected", False) else None
+    url = database_url()
+    return next((name for name, s in sorted(settings.items()) if s["protected"] and s["url"] == url), None)
 
 
 def _request_change(env: str, release, *, action: str, based_on: str | None, message: str, allow_all: bool,
@@ -112,8 +118,9 @@ def deploy(path: str, message: str, allow_data_loss: bool, allow_names: tuple, e
     """Deploy the bundle at PATH: all of it in one transaction, or nothing. To a protected
     environment: ask for approval and exit 3 (waiting)."""
     bundle = compile_bundle(path)
-    if _protected(env):
-        _request_change(env, release_of(bundle), action="deploy", based_on=None, message=message,
+    protected = _protected(env)
+    if protected:
+        _request_change(protected, release_of(bundle), action="deploy", based_on=None, message=message,
                         allow_all=allow_data_loss, allow_names=allow_names)
         return
     reg = _registry(env)
@@ -131,8 +138,9 @@ def rollback(version: int, message: str, allow_data_loss: bool, allow_names: tup
     """Deploy an earlier VERSION again (a new version with that bundle). To a protected
     environment: ask for approval and exit 3 (waiting)."""
     reg = _registry(env)
-    if _protected(env):
-        _request_change(env, reg.get(version).release, action="rollback", based_on=str(version),
+    protected = _protected(env)
+    if protected:
+        _request_change(protected, reg.get(version).release, action="rollback", based_on=str(version),
                         message=message or f"rollback to v{version}", allow_all=allow_data_loss,
                         allow_names=allow_names)
         return

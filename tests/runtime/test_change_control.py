@@ -255,6 +255,10 @@ def test_the_cli_waits_on_a_protected_environment_and_deploys_once_approved(db_u
         r = runner.invoke(main, ["rollback", "1", "--env", "prod", "--allow-data-loss"])
         assert r.exit_code == 3 and "request 2" in r.output
         assert DeploymentRegistry(engine).current().version == 2
+        bundle(tmp_path, "v3", NOTE + OWNER)                      # the protected URL without --env: the same
+        r = runner.invoke(main, ["deploy", str(tmp_path / "v3" / "configs")], env={"BANYAN_DATABASE_URL": db_url})
+        assert r.exit_code == 3 and "`prod` is protected" in r.output and "request 3" in r.output
+        assert DeploymentRegistry(engine).current().version == 2
     finally:
         engine.dispose()
 
