@@ -207,8 +207,8 @@ class ChangeRequests:
         return out
 
     def close(self, request_id: int, status: str, by: str | None, reason: str, *, version: int | None = None) -> bool:
-        """Settle a waiting request as rejected or refused (or deployed when it was live already);
-        False when it was no longer waiting."""
+        """Settle a waiting request as rejected or refused, with the audit entry; False when it was
+        no longer waiting (another worker settled it)."""
         with writing(self.engine) as conn:
             done = conn.execute(change_requests.update().where(
                 change_requests.c.id == request_id, change_requests.c.status == WAITING).values(
