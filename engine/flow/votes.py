@@ -20,6 +20,10 @@ from .work import Work
 def held_task(work: Work, task_id: str, action: str | None) -> Task:
     """The task the actor acts on, checked: theirs (or in their pool), not held, action allowed."""
     task = work.task(task_id)
+    mine = work.actor in task.candidates if task.assignee is None else task.assignee == work.actor
+    if not mine and work.actor == work.base.initiator and four_eyes(work.plan.nodes[task.node], work.actor):
+        raise CommandRejected("four_eyes", f"{work.actor} started this request and cannot decide step "
+                                           f"`{task.node}` of it: a second person must (four eyes, maker-checker)")
     if task.assignee is None:
         if work.actor not in task.candidates:
             raise CommandRejected("not_assignee", f"{work.actor} is not among the people of task {task.id}")

@@ -212,6 +212,7 @@ def worker(interval, once, env) -> None:
     """Run the scheduled jobs: change-feed subscribers, due work, flow timers, notifications
     (any number of workers may run)."""
     from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
+    from runtime.change_control import worker as _change_jobs  # noqa: F401 - approved changes deploy
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
     from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates

@@ -87,6 +87,7 @@ def serve(host: str, port: int, env: str | None) -> None:
     import uvicorn
 
     from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
+    from runtime.change_control import worker as _change_jobs  # noqa: F401 - approved changes deploy
     from runtime.cli.seed import warn_demo_users
     from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler

@@ -7,11 +7,12 @@ deployment row and an audit entry are written — or nothing is.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -40,6 +41,11 @@ class DeployError(BanyanError):
 
 class DataLossRefused(DeployError):
     code = "data_loss"
+
+
+class StaleChange(DeployError):
+    """An approved change whose environment moved on since it was planned: plan it again."""
+    code = "stale_change"
 
 
 class UnknownVersion(DeployError):
@@ -155,10 +161,23 @@ class DeploymentRegistry:
     # -- changing -------------------------------------------------------------------------------
     def deploy(self, release: Release, *, author: str | None = None, message: str = "",
                allow_data_loss: bool | Iterable[str] = False, action: str = "deploy", based_on: str | None = None,
-               on_step: StepHook | None = None) -> DeployOutcome:
+               on_step: StepHook | None = None, expect_live: tuple[int | None, str | None] | None = None,
+               claim: Callable[[Connection], dict] | None = None,
+               recorded: Callable[[Connection, int], None] | None = None) -> DeployOutcome:
+        """`expect_live`: the (version, hash) the change was planned against; a live deployment that
+        has moved since is refused (`StaleChange`). `claim(conn)` runs first in the deploy's
+        transaction (an approved change request takes itself there, so a second worker waits and
+        then finds it taken) and returns what the audit entry adds (maker, checker, request);
+        `recorded(conn, version)` runs once the deployment row is written."""
         author = author or default_author()
         with ddl_transaction(self.engine) as conn:
+            extra = claim(conn) if claim is not None else {}
             live = self._row(conn)
+            if expect_live is not None and (live.version if live else None, live.hash if live else None) != expect_live:
+                planned = f"v{expect_live[0]}" if expect_live[0] else "an empty database"
+                raise StaleChange(f"the environment moved from {planned} to v{live.version if live else '?'} since "
+                                  "this change was planned; nothing was deployed — plan it again and ask for a new "
+                                  "approval")
             plan = self._plan(conn, live, release)
             if plan.same:
                 return DeployOutcome(live.version, False, plan)
@@ -174,7 +193,10 @@ class DeploymentRegistry:
                 version=version, hash=release.hash, action=action, based_on=based_on, author=author,
                 message=message, created_at=audit.utc_now(), sources=encode_release(release),
                 model=model_to_json(release.model)))
-            summary = f'{{"version": {version}, "hash": "{release.hash}", "changes": {len(plan.changes)}}}'
+            if recorded is not None:
+                recorded(conn, version)
+            summary = json.dumps({"version": version, "hash": release.hash, "changes": len(plan.changes), **extra},
+                                 ensure_ascii=False)
             audit.append(conn, [audit.AuditEntry(author, action, after=summary)], version)
             if on_step:
                 on_step(f"recorded deployment v{version}")

@@ -7,6 +7,7 @@ in the live database), or names a conflict that stops it whatever the operator a
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -212,3 +213,49 @@ class Probe:
         sql = (f'SELECT count(*) FROM (SELECT "{column}" FROM "{spec.table}" WHERE "{column}" IS NOT NULL '
                f'GROUP BY "{column}" HAVING count(*) > 1) d')
         return int(self.conn.execute(sa.text(sql)).scalar())
+
+
+def plan_lines(plan: Plan) -> list[tuple[str, str | None]]:
+    """The plan as lines of text with a colour hint (green, yellow, red or None): what `banyan plan`
+    prints and what a change request's approver reads."""
+    head = f"v{plan.from_version} ({plan.from_hash[:12]})" if plan.from_version and plan.from_hash \
+        else "an empty database"
+    out: list[tuple[str, str | None]] = [(f"plan: {head} → bundle {plan.to_hash[:12]}", None)]
+    out += [(f"  warning: {w}", "yellow") for w in plan.warnings]
+    if plan.same:
+        return out + [("  no changes", "green")]
+    for label, items, colour in (("added", plan.kinds_added, "green"), ("changed", plan.kinds_changed, "yellow"),
+                                 ("removed", plan.kinds_removed, "red")):
+        out += [(f"  {label:8} {kind} {name}", colour) for kind, name in items]
+    if plan.files_changed and not (plan.kinds_added or plan.kinds_changed or plan.kinds_removed):
+        out.append(("  the files are stored again as written (their text changed, not what they mean)", None))
+    if plan.changes:
+        out.append(("  tables:", None))
+    for c in plan.changes:
+        mark, colour = ("!", "red") if c.conflict else ("-", "red") if c.loss else ("+", "green")
+        out.append((f"    {mark} e_{c.entity}: {c.detail}", colour))
+        if c.loss:
+            out.append((f"        would lose {c.loss}", "red"))
+        if c.conflict:
+            out.append((f"        cannot apply: {c.conflict}", "red"))
+    if plan.losses:
+        out.append((f"  {len(plan.losses)} change(s) lose data; deploy needs --allow-data-loss", "red"))
+    return out
+
+
+def files_diff(old: Mapping[str, str], new: Mapping[str, str], *, limit: int = 60_000) -> str:
+    """A unified diff of the authors' files, old release → new (what the approver reads); cut at
+    `limit` characters with a note of how much was left out."""
+    parts: list[str] = []
+    for path in sorted(set(old) | set(new)):
+        a, b = old.get(path), new.get(path)
+        if a == b:
+            continue
+        parts.extend(difflib.unified_diff((a or "").splitlines(keepends=True), (b or "").splitlines(keepends=True),
+                                          f"a/{path}" if a is not None else "/dev/null",
+                                          f"b/{path}" if b is not None else "/dev/null"))
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in parts)
+    if len(text) > limit:
+        cut = text[:limit].rsplit("\n", 1)[0]
+        text = f"{cut}\n… {text.count(chr(10)) - cut.count(chr(10))} more line(s) (`banyan changes show`)\n"
+    return text

@@ -50,7 +50,7 @@ _instances = sa.table("banyan_flow_instances", sa.column("id", sa.String), sa.co
                       sa.column("updated_at", sa.DateTime))
 
 
-# The audit entries past their retention: the log's columns, in its order (revision 0018), so that
+# The audit entries past their retention: the log's columns, in its order (revision 0019), so that
 # the audit room reads archive and log as one chain.
 audit_archive = sa.Table("banyan_audit_archive", sa.MetaData(),
                          *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,

@@ -34,8 +34,10 @@ class ConfigError(BanyanError):
     code, status, namespace = "config", 500, "storage"
 
 
-def environments(config_file: str | os.PathLike | None = None) -> dict[str, str]:
-    """`{name: url}` from `banyan.toml`'s `[environments]` table (empty when there is no file)."""
+def environment_settings(config_file: str | os.PathLike | None = None) -> dict[str, dict]:
+    """`{name: {"url": …, "protected": bool}}` from `banyan.toml`'s `[environments]`: a name maps to
+    its URL, or to a table with `url` and `protected` (a deploy there waits for a second person's
+    approval, runtime/deploy/README.md). Empty when there is no file."""
     path = Path(config_file or os.environ.get("BANYAN_CONFIG", ENV_FILE))
     if not path.exists():
         return {}
@@ -44,9 +46,24 @@ def environments(config_file: str | os.PathLike | None = None) -> dict[str, str]
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     envs = data.get("environments", {})
-    if not isinstance(envs, dict) or not all(isinstance(v, str) for v in envs.values()):
-        raise ConfigError(f"{path}: [environments] must map names to database URLs, e.g. test = \"sqlite:///test.db\"")
-    return dict(envs)
+    hint = (f"{path}: [environments] must map names to database URLs, e.g. test = \"sqlite:///test.db\", "
+            "or to tables, e.g. prod = {url = \"postgresql://…\", protected = true}")
+    if not isinstance(envs, dict):
+        raise ConfigError(hint)
+    out: dict[str, dict] = {}
+    for name, value in envs.items():
+        if isinstance(value, str):
+            value = {"url": value}
+        if (not isinstance(value, dict) or not isinstance(value.get("url"), str) or set(value) - {"url", "protected"}
+                or not isinstance(value.get("protected", False), bool)):
+            raise ConfigError(f"{hint} (environment `{name}`)")
+        out[name] = {"url": value["url"], "protected": value.get("protected", False)}
+    return out
+
+
+def environments(config_file: str | os.PathLike | None = None) -> dict[str, str]:
+    """`{name: url}` from `banyan.toml`'s `[environments]` table (empty when there is no file)."""
+    return {name: env["url"] for name, env in environment_settings(config_file).items()}
 
 
 def database_url(env: str | None = None) -> str:

@@ -136,7 +136,8 @@ def test_task_page_data_and_flow_list(flows):
     assert page["instance"]["id"] == v["id"]
     assert {f["name"] for f in flows.flows()} == {"group_credit_approval", "cross_branch_service",
                                                    "major_risk_disposal", "joint_marketing",
-                                                   "product_suggestion", "relationship_review", "tier_override"}
+                                                   "product_suggestion", "relationship_review", "tier_override",
+                                                   "config_change_approval"}
     with pytest.raises(FlowError) as err:
         flows.task("nope/1")
     assert err.value.status == 404
