@@ -60,13 +60,14 @@ class RequestContext(logging.Filter):
 
 
 class BanyanJsonFormatter(JsonFormatter):
-    """One JSON object a line: time (ISO 8601, UTC), level, logger, message, request_id, and the
+    """One JSON object a line: time (ISO 8601, UTC), level, logger, pid (which server process),
+    message, request_id, and the
     record's `extra` fields (the request line's method, route, status, ms, user)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
-        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger", "process": "pid"})
         kwargs.setdefault("json_ensure_ascii", False)
-        super().__init__("%(levelname)s %(name)s %(message)s %(request_id)s", *args, **kwargs)
+        super().__init__("%(levelname)s %(name)s %(process)s %(message)s %(request_id)s", *args, **kwargs)
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)

@@ -165,7 +165,7 @@ def test_request_id_is_echoed_and_on_every_log_line_of_its_request(engine, json_
     assert first["request_id"] == "trace-0001.a" and first["route"] == "/_test/log" and first["status"] == 200
     assert first["method"] == "GET" and first["user"] is None and isinstance(first["ms"], float)
     assert first["level"] == "INFO" and first["time"].endswith("+00:00")
-    assert {"level", "logger", "message", "request_id", "time", "method", "route", "status", "ms", "user"} >= set(first)
+    assert set(first) == {"level", "logger", "pid", "message", "request_id", "time", "method", "route", "status", "ms", "user"}
     assert [line["request_id"] for line in request] == ["trace-0001.a", made]       # /health: DEBUG, not here
 
 
