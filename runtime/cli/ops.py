@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from decimal import Decimal
@@ -123,6 +124,10 @@ def _metrics_dir() -> tuple[str, bool]:
     return str(path), False
 
 
+def _stopped(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
@@ -165,6 +170,9 @@ def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | 
         made = metrics_dir if fresh else None
         options.update(factory=True, workers=workers)
     jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a worker's
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler
+    # it found: this one ends `serve` as a clean stop (exit 0, the scheduler shut down), not a kill.
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(target, **options)
     finally:
