@@ -159,15 +159,16 @@ def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | 
     options: dict[str, Any] = dict(host=host, port=port, log_config=log_config,
                                    timeout_graceful_shutdown=graceful_timeout)
     made = None
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        metrics_dir, fresh = _metrics_dir()          # before prometheus-client is imported: it reads it then
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        made = metrics_dir if fresh else None
     if workers == 1:
         from runtime.web.app import create_app
         target: Any = create_app(engine)
     else:
         target = f"{__name__}:web_app"
         os.environ["BANYAN_DATABASE_URL"] = url      # what each worker's factory opens
-        metrics_dir, fresh = _metrics_dir()
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        made = metrics_dir if fresh else None
         options.update(factory=True, workers=workers)
     jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a worker's
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler

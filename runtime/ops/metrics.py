@@ -29,7 +29,6 @@ person or amount."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -42,6 +41,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -70,14 +70,22 @@ FLOW_COMMANDS = Counter("banyan_flow_commands_total", "Flow commands through the
 
 
 def multiprocess() -> bool:
-    """Whether this process's counters live in PROMETHEUS_MULTIPROC_DIR (several server processes)."""
-    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir"))
+    """Whether this process's counters live in PROMETHEUS_MULTIPROC_DIR files (several server
+    processes): what prometheus-client chose when it was imported, not what the environment says now."""
+    return values.ValueClass is not values.MutexValue
+
+
+_CHILDREN: dict[tuple[str, str, int], tuple] = {}     # (method, route, status) -> its counter and histogram
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method, route, status)
+    found = _CHILDREN.get(key)
+    if found is None:                  # `labels()` looks its child up under a lock: once per series, not per request
+        labels = (method, route, str(status))
+        found = _CHILDREN[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 def count_flow_command(action: str, status: int) -> None:

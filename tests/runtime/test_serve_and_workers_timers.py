@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
 from runtime.flows.store import db_time

@@ -1,7 +1,8 @@
 """`banyan serve --workers 2` as a real subprocess on a free port, on SQLite and PostgreSQL: both
 processes answer /ready and the API behind a token, /metrics sums the two processes' counters
 (prometheus-client's multiprocess mode), every request line is JSON with its request id, and
-SIGTERM ends it with exit 0 within the graceful timeout."""
+SIGTERM ends it with exit 0 within the graceful timeout — after finishing a command that was in
+flight when the signal came."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from runtime.cli.main import main
+from runtime.storage.db import make_engine, writing
 
 from .bundles import COMPANY, GROUP
 from .test_ops_http import samples
@@ -68,7 +71,7 @@ def wait_ready(base: str, proc: subprocess.Popen) -> None:
     raise AssertionError(f"serve was not ready within {START_TIMEOUT} s")
 
 
-def test_serve_with_two_workers_answers_counts_and_stops_gracefully(deployed, tmp_path):
+def test_serve_with_two_workers_answers_counts_and_stops_gracefully(deployed, db_url, tmp_path):
     env, token = deployed
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -94,10 +97,29 @@ def test_serve_with_two_workers_answers_counts_and_stops_gracefully(deployed, tm
         assert found[created] == 8                   # whichever process answered the scrape: both counted
         assert found[("banyan_deployment_version", ())] == 1
         assert found[("banyan_metrics_database_up", ())] == 1
-        stopped = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
+        # a command in flight when SIGTERM comes: held up by a lock on the table until after the signal
+        late: dict = {}
+
+        def create_late() -> None:
+            late["response"] = httpx.post(f"{base}/records/group", json={"code": "LATE", "name": "late"},
+                                          headers={**auth, "X-Request-ID": "req-late"}, timeout=60)
+            late["at"] = time.monotonic()
+        locker = make_engine(db_url)
+        with writing(locker) as conn:             # SQLite: the write lock; PostgreSQL: the table's
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE e_group IN EXCLUSIVE MODE")
+            sender = threading.Thread(target=create_late)
+            sender.start()
+            time.sleep(1.5)                       # the request is in, waiting on the lock
+            stopped = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+        sender.join(timeout=60)
+        locker.dispose()
         out, err = proc.communicate(timeout=GRACE + 25)
         took = time.monotonic() - stopped
+        assert late["response"].status_code == 201, late["response"].text       # finished, not cut
+        assert late["at"] - stopped > 0.9                # … after the signal, once the lock was gone
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -108,7 +130,7 @@ def test_serve_with_two_workers_answers_counts_and_stops_gracefully(deployed, tm
     assert "Traceback" not in err
     requests = [line for line in lines if line["logger"] == "banyan.http" and line["route"] == "/records/{entity}"
                 and line["method"] == "POST"]
-    assert sorted(line["request_id"] for line in requests) == sorted(f"req-{n}" for n in range(8))
+    assert sorted(line["request_id"] for line in requests) == sorted([*(f"req-{n}" for n in range(8)), "req-late"])
     assert {line["user"] for line in requests} == {"chen"} and {line["status"] for line in requests} == {201}
     pids = {line["pid"] for line in lines if line["logger"] == "banyan.http"}
     scheduler = [line for line in lines if line["message"].startswith("scheduler ")]
