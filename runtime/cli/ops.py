@@ -173,10 +173,11 @@ def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | 
     jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a worker's
     # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler
     # it found: this one ends `serve` as a clean stop (exit 0, the scheduler shut down), not a kill.
-    signal.signal(signal.SIGTERM, _stopped)
+    before = signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(target, **options)
     finally:
+        signal.signal(signal.SIGTERM, before)
         if jobs is not None:
             jobs.shutdown(wait=False)
         if made is not None:

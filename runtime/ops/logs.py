@@ -12,6 +12,7 @@ import logging
 import logging.config
 import os
 import re
+import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -75,6 +76,22 @@ class BanyanJsonFormatter(JsonFormatter):
         log_data.pop("color_message", None)           # uvicorn's copy of its message with terminal colours
 
 
+class StderrHandler(logging.StreamHandler):
+    """A StreamHandler on whatever `sys.stderr` is when it writes (not the one it was made with,
+    which a test runner may have closed since)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def logging_config(fmt: str | None = None, level: str = "INFO") -> dict[str, Any]:
     """The dictConfig for a server process: Banyan's, uvicorn's and every other logger to stderr in
     one format; uvicorn's own access line is off (the HTTP door writes one line per request)."""
@@ -86,8 +103,7 @@ def logging_config(fmt: str | None = None, level: str = "INFO") -> dict[str, Any
         "disable_existing_loggers": False,
         "filters": {"request": {"()": f"{__name__}.RequestContext"}},
         "formatters": {"banyan": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                "formatter": "banyan", "filters": ["request"]}},
+        "handlers": {"stderr": {"()": f"{__name__}.StderrHandler", "formatter": "banyan", "filters": ["request"]}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True, "level": level},

@@ -184,3 +184,43 @@ def test_serve_refuses_a_wrong_log_format(tmp_path):
                            env={"BANYAN_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "BANYAN_LOG_FORMAT": "yaml"})
     assert r.exit_code == 2 and "BANYAN_LOG_FORMAT='yaml' is not a log format; use `text` or `json`" in r.output
     assert "Traceback" not in r.output
+
+
+def test_serve_hands_uvicorn_the_factory_the_timeout_and_the_log_config(tmp_path, monkeypatch):
+    import signal
+
+    import uvicorn
+
+    from runtime.cli import ops
+    ran: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: ran.update(target=target, **kw))
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_123.db").write_bytes(b"old run")
+    (metrics_dir / "keep.txt").write_text("not ours")
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    before = signal.getsignal(signal.SIGTERM)
+    r = CliRunner().invoke(main, ["serve", "--workers", "3", "--graceful-timeout", "7", "--port", "8124"],
+                           env={"BANYAN_DATABASE_URL": url, "BANYAN_LOG_FORMAT": "json", "BANYAN_SCHEDULER": "0",
+                                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "BANYAN_SECRET_FILE": str(tmp_path / "s")})
+    assert r.exit_code == 0, r.output
+    assert ran["target"] == "runtime.cli.ops:web_app" and ran["factory"] is True and ran["workers"] == 3
+    assert ran["timeout_graceful_shutdown"] == 7 and ran["port"] == 8124
+    assert ran["log_config"]["formatters"]["banyan"] == {"()": "runtime.ops.logs.BanyanJsonFormatter"}
+    assert sorted(p.name for p in metrics_dir.iterdir()) == ["keep.txt"]     # last run's counters gone
+    assert signal.getsignal(signal.SIGTERM) is before
+    monkeypatch.setenv("BANYAN_DATABASE_URL", url)
+    app = ops.web_app()                                  # what each worker builds
+    assert TestClient(app).get("/health").status_code == 200
+
+
+def test_serve_says_what_is_wrong_with_the_metrics_directory(tmp_path, monkeypatch):
+    import uvicorn
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: None)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = CliRunner().invoke(main, ["serve", "--workers", "2"],
+                           env={"BANYAN_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "BANYAN_SCHEDULER": "0",
+                                "PROMETHEUS_MULTIPROC_DIR": str(blocker / "sub"), "BANYAN_SECRET_FILE": str(tmp_path / "s")})
+    assert r.exit_code == 2 and f"PROMETHEUS_MULTIPROC_DIR={blocker / 'sub'}" in r.output
+    assert "give a writable directory" in r.output and "Traceback" not in r.output
