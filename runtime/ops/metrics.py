@@ -107,8 +107,10 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("banyan_metrics_database_up", "1 when the database answered the metrics' queries")
         try:
             found = list(self._read())
-        except Exception:  # noqa: BLE001 - a scrape must answer even when the database does not
-            log.warning("metrics: the database did not answer", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer even when the database does not
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]
+            log.warning("metrics: the database did not answer: %s%s", type(exc).__name__,   # one line a scrape
+                        f": {first[0]}" if first else "")
             up.add_metric([], 0)
             yield up
             return
