@@ -211,16 +211,15 @@ def migrate_cmd(name, to_version, mapping, apply_, actor, env) -> None:
 def worker(interval, once, env) -> None:
     """Run the scheduled jobs: change-feed subscribers, due work, flow timers, notifications
     (any number of workers may run)."""
-    from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
-    from runtime.change_control import worker as _change_jobs  # noqa: F401 - approved changes deploy
-    from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
+    from runtime.cli.ops import load_jobs
     from runtime.jobs import scheduler
-    from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates
-    from runtime.tiering import worker as _tier_jobs  # noqa: F401 - record changes and schedules re-tier groups
+    from runtime.ops.logs import configure
+    load_jobs()                                      # the same jobs `serve` runs
     engine = engine_for(env)
     if once:
         click.echo("ran every job until nothing was left: " + scheduler.summary(scheduler.run_once(engine, whole=True)))
         return
+    configure()                                      # a long-running worker logs as `serve` does (BANYAN_LOG_FORMAT)
     handle = scheduler.start(engine, interval=interval)
     click.echo(f"worker {handle.worker}: {', '.join(scheduler.jobs())} (Ctrl-C stops)")
     try:

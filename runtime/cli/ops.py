@@ -1,14 +1,23 @@
-"""`banyan seed demo` and `banyan serve`."""
+"""`banyan seed demo` and `banyan serve` (one process, or `--workers N` through uvicorn's app
+factory `web_app`, with the jobs run once beside them and a graceful shutdown on SIGTERM)."""
 from __future__ import annotations
 
+import importlib
+import os
+import shutil
+import signal
 import sys
+import tempfile
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import click
 
 from runtime.cli.common import engine_for, env_option, fail, handle_errors
 from runtime.cli.main import main
 from runtime.deploy.deployments import default_author
+from runtime.storage.db import database_url
 
 
 @main.group()
@@ -77,29 +86,102 @@ def seed_demo_cmd(scale: float, seed_value: int, transactions: int | None, path:
     click.echo("next: `banyan serve` and open http://127.0.0.1:8000/ui/ (sign in as rm_sh_01)")
 
 
+JOB_MODULES = (
+    "runtime.alerts.worker",      # record changes reach the alert rules
+    "runtime.change_control.worker",  # approved changes to a protected environment deploy
+    "runtime.flows.worker",       # flow timers and the outbox join the jobs
+    "runtime.jobs.retention",     # history past its retention moves to the archive tables
+    "runtime.records.revalue",    # stored CNY totals follow new exchange rates
+    "runtime.tiering.worker",     # record changes and schedules re-tier groups
+)
+
+
+def load_jobs() -> None:
+    """Import the rooms whose jobs `serve` and `worker` run (each registers its own)."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def web_app() -> Any:
+    """What each process of `banyan serve --workers N` serves (uvicorn's app factory): the web app
+    over the database `serve` chose (handed down in BANYAN_DATABASE_URL), with its own pool."""
+    from runtime.storage.db import make_engine
+    from runtime.web.app import create_app
+    load_jobs()              # the same rooms loaded as in the one-process server (the jobs run elsewhere)
+    return create_app(make_engine(database_url()))
+
+
+def _metrics_dir() -> tuple[str, bool]:
+    """PROMETHEUS_MULTIPROC_DIR for the server processes' counters: the operator's (emptied of the
+    last run's files), else a new temporary directory (removed at the end); (path, made here)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not given:
+        return tempfile.mkdtemp(prefix="banyan-metrics-"), True
+    path = Path(given)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):        # a run's counters start at zero (prometheus-client's rule)
+            old.unlink()
+    except OSError as exc:
+        fail(f"PROMETHEUS_MULTIPROC_DIR={given}: {exc.strerror or exc}; give a writable directory")
+    return str(path), False
+
+
+def _stopped(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (each with its own connection pool; counters summed in /metrics).")
+@click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(0, 3600),
+              help="Seconds requests in flight get to finish after SIGTERM or Ctrl-C before they are cut.")
 @env_option
 @handle_errors
-def serve(host: str, port: int, env: str | None) -> None:
-    """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs)."""
+def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | None) -> None:
+    """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs, probes /health and
+    /ready, Prometheus /metrics).
+
+    The scheduled jobs (change feed, due work, flow timers, outbox) run once per `serve`, in this
+    process — beside the one server, or in the supervisor of the --workers processes, never in
+    each of them; `BANYAN_SCHEDULER=0` leaves them to `banyan worker` processes. Logs:
+    BANYAN_LOG_FORMAT=text (default) or json."""
     import uvicorn
 
-    from runtime.alerts import worker as _alert_jobs  # noqa: F401 - record changes reach the alert rules
-    from runtime.change_control import worker as _change_jobs  # noqa: F401 - approved changes deploy
     from runtime.cli.seed import warn_demo_users
-    from runtime.flows import worker as _flow_jobs  # noqa: F401 - flow timers and the outbox join the jobs
     from runtime.jobs import scheduler
-    from runtime.records import revalue as _revalue  # noqa: F401 - stored CNY totals follow new exchange rates
-    from runtime.tiering import worker as _tier_jobs  # noqa: F401 - record changes and schedules re-tier groups
-    from runtime.web.app import create_app
+    from runtime.ops.logs import configure, logging_config
+    url = database_url(env)                          # a bad --env or URL: a ConfigError, before anything starts
+    log_config = logging_config()                    # a bad BANYAN_LOG_FORMAT likewise
+    configure()
+    load_jobs()
     engine = engine_for(env)
     warn_demo_users(engine)
-    app = create_app(engine)
-    jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a router's
+    options: dict[str, Any] = dict(host=host, port=port, log_config=log_config,
+                                   timeout_graceful_shutdown=graceful_timeout)
+    made = None
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        metrics_dir, fresh = _metrics_dir()          # before prometheus-client is imported: it reads it then
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        made = metrics_dir if fresh else None
+    if workers == 1:
+        from runtime.web.app import create_app
+        target: Any = create_app(engine)
+    else:
+        target = f"{__name__}:web_app"
+        os.environ["BANYAN_DATABASE_URL"] = url      # what each worker's factory opens
+        options.update(factory=True, workers=workers)
+    jobs = scheduler.start(engine) if scheduler.enabled() else None     # the one scheduler, not a worker's
+    # uvicorn finishes the requests in flight on SIGTERM, then raises the signal again for the handler
+    # it found: this one ends `serve` as a clean stop (exit 0, the scheduler shut down), not a kill.
+    before = signal.signal(signal.SIGTERM, _stopped)
     try:
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(target, **options)
     finally:
+        signal.signal(signal.SIGTERM, before)
         if jobs is not None:
             jobs.shutdown(wait=False)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)

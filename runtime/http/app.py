@@ -35,6 +35,7 @@ from runtime.http.errors import BanyanJSON, install_errors
 from runtime.http.events import events_router
 from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
+from runtime.http.observe import install_observe
 from runtime.http.params import DbId, Offset
 from runtime.http.transfer import transfer_router
 from runtime.http.views import views_router
@@ -91,6 +92,9 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
 
     @app.get("/health", tags=["system"])
     def health() -> dict:
+        """Liveness: the process answers (and what is deployed). Readiness — the database answers, its
+        tables are at the newest revision, a deployment is active — is `GET /ready` (200, or 503 with
+        the reason), answered with `GET /metrics` by runtime/http/observe.py before sign-in."""
         now = live_status(engine)           # documents this Banyan cannot run are listed with why
         return {"status": "ok" if now.healthy else "degraded", "database": engine.dialect.name,
                 "deployment": None if now.version is None else {"version": now.version, "hash": now.hash},
@@ -171,4 +175,5 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     install_flows(app, engine)
     if extend is not None:
         extend(app, engine)
+    install_observe(app, engine)          # last, so outermost: request ids, the request log, /ready, /metrics
     return app
