@@ -32,13 +32,15 @@ def metric(name: str, value: float, unit: str, baseline: str | None = None,
             "ratio": None if ratio is None else round(ratio, 3)}
 
 
-def report(name: str, rows: list[dict]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def report(name: str, rows: list[dict], write: bool = True) -> None:
+    """Print the table; with `write`, also the results file (a --quick run's figures are not kept)."""
+    if write:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     width = max(len(r["metric"]) for r in rows)
     print(f"{'metric':<{width}}  {'value':>12}  {'unit':<8}  {'baseline':<28}  {'ratio':>7}")
     for r in rows:
         base = f"{r['baseline'] or ''} {'' if r['baseline_value'] is None else r['baseline_value']}".strip()
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
         print(f"{r['metric']:<{width}}  {r['value']:>12.4f}  {r['unit']:<8}  {base:<28}  {ratio:>7}")
-    print(f"→ {RESULTS / (name + '.json')}")
+    print(f"→ {RESULTS / (name + '.json')}" if write else f"(not written to {RESULTS / (name + '.json')})")
