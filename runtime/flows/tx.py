@@ -116,7 +116,7 @@ class FlowTx:
         return instance_id
 
     def apply(self, instance_id: str, cmd: Any, action: str, stored: Stored | None = None) -> Any:
-        stored = stored or load(self.conn, instance_id)
+        stored = stored or load(self.conn, instance_id, lock=True)    # held to the commit (store.load)
         version = stored.row.deployment_version
         bundle = bundle_at(self.conn, version)
         flow = runnable_flow(bundle, stored.row.flow, running=True)
