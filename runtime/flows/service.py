@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+import time
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -47,7 +49,7 @@ from runtime.flows.queries import (
     timeline,
 )
 from runtime.flows.senders import check_sender
-from runtime.flows.store import FlowError, bundle_at, current_version, db_time, flow_in, load
+from runtime.flows.store import FlowError, Stored, bundle_at, current_version, db_time, flow_in, load, only_votes_since
 from runtime.flows.tables import requests, timers
 from runtime.flows.tx import FlowTx
 from runtime.jobs import notifications
@@ -58,7 +60,15 @@ from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
 from runtime.storage.prepared import Prepared
 
-RETRIES = 3       # a command without an expected version is re-run on a write conflict
+# A command is re-run when the database could not take it as it was (a write conflict on a
+# command without an expected version, PostgreSQL's deadlock or serialization failure): up to
+# RETRIES times, after a jittered wait growing from BACKOFF to BACKOFF_MAX seconds. Commands on
+# one instance queue on its row (store.load's lock), so this is for the rare cross-instance case
+# (a subflow telling its parent while someone acts on the parent).
+RETRIES = 8
+BACKOFF, BACKOFF_MAX = 0.005, 0.25
+RETRYABLE_SQLSTATES = {"40P01", "40001"}        # deadlock_detected, serialization_failure
+DECISIONS = ("approve", "reject", "complete")
 
 
 class FlowService:
@@ -126,9 +136,8 @@ class FlowService:
             tx = FlowTx(conn, self.directory, self.records.refresh, self.calendar, self.clock())
             return self._start_form(tx, flow, form or {})
 
-    def _step_fields(self, tx: FlowTx, instance_id: str, cmd: Any, action: str) -> Any:
+    def _step_fields(self, tx: FlowTx, stored: Stored, cmd: Any, action: str) -> Any:
         """An approve/reject/complete's fields checked against the step's permissions and the Form."""
-        stored = load(tx.conn, instance_id)
         task = stored.state.tasks.get(cmd.task) if stored.state is not None else None
         if task is None or cmd.actor not in (task.assignee, *task.candidates):
             return cmd, stored                 # the engine says why (unknown task, not theirs …)
@@ -142,10 +151,9 @@ class FlowService:
                                       lambda names: known_people(tx.conn, names), {"$now": tx.now})
         return dataclasses.replace(cmd, fields=edits or {}), stored
 
-    def _resubmit_form(self, tx: FlowTx, instance_id: str, cmd: Any) -> tuple[Any, Any]:
+    def _resubmit_form(self, tx: FlowTx, stored: Stored, cmd: Any) -> tuple[Any, Any]:
         """A resubmission's form checked as a start's is (form_check.check_resubmit), over the
         instance's values; left to the engine when the task is not the actor's edit task."""
-        stored = load(tx.conn, instance_id)
         task = stored.state.tasks.get(cmd.task) if stored.state is not None else None
         if task is None or task.node != INITIATOR or task.assignee != cmd.actor:
             return cmd, stored                 # the engine says why (unknown task, not theirs …)
@@ -193,11 +201,15 @@ class FlowService:
             check_sender(self, instance_id, actor)
 
         def run(tx: FlowTx) -> str:
-            cmd, stored = dataclasses.replace(checked, now=tx.now), None
-            if action in ("approve", "reject", "complete"):
-                cmd, stored = self._step_fields(tx, instance_id, cmd, action)
+            cmd = dataclasses.replace(checked, now=tx.now)
+            # the instance's row is held from here to the commit (PostgreSQL): the commands on one
+            # instance queue, each reading what the one before it wrote
+            stored = load(tx.conn, instance_id, lock=True)
+            if action in DECISIONS:
+                cmd = _vote_commutes(tx, stored, cmd)
+                cmd, stored = self._step_fields(tx, stored, cmd, action)
             elif action == "resubmit":
-                cmd, stored = self._resubmit_form(tx, instance_id, cmd)
+                cmd, stored = self._resubmit_form(tx, stored, cmd)
             tx.apply(instance_id, cmd, action, stored)
             return instance_id
         return self._run(request_id, actor, f"{action} {instance_id} {params.get('task') or ''}".strip(),
@@ -210,6 +222,8 @@ class FlowService:
         if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 200):
             raise FlowError("invalid", "a request id is 1–200 characters")
         for attempt in range(RETRIES):
+            if attempt:
+                time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF * 2 ** attempt)))
             try:
                 with writing(self.engine) as conn:
                     if request_id is not None:
@@ -229,17 +243,28 @@ class FlowService:
                             "at": db_time(tx.now)})
                     return view
             except FlowError as exc:
-                if exc.code != "conflict" or expected is not None or attempt == RETRIES - 1:
+                if request_id is not None:
+                    # the same request, sent twice at once, waited on the instance behind its twin and
+                    # found the task done: the twin's answer is this one's
+                    with self.engine.connect() as conn:
+                        seen = _replay(conn, request_id, actor, what, body)
+                    if seen is not None:
+                        return seen
+                if exc.code != "conflict" or expected is not None:
+                    raise
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
                     raise
             except sa.exc.IntegrityError:
                 if request_id is None:
                     raise
                 with self.engine.connect() as conn:      # the same request id landed first elsewhere
-                    seen = _replay(conn, request_id, actor, what)
+                    seen = _replay(conn, request_id, actor, what, body)
                 if seen is None:
                     raise
                 return seen
-        raise FlowError("conflict", "the instance kept changing; try again")
+        raise FlowError("conflict", f"`{what}` could not be written: the instance kept changing under "
+                                    f"{RETRIES} attempts; nothing was changed, try again")
 
     def fire_timer(self, instance_id: str, timer: str, *, claimed_by: str | None = None) -> dict | None:
         """TimerFired for one due timer (the worker's call). Its row is deleted in the same
@@ -248,12 +273,13 @@ class FlowService:
             pass
 
         def run(tx: FlowTx) -> str:
+            stored = load(tx.conn, instance_id, lock=True)    # the instance first, as every command
             gone = tx.conn.execute(timers.delete().where(
                 timers.c.instance_id == instance_id, timers.c.timer == timer,
                 *([timers.c.claimed_by == claimed_by] if claimed_by else [])))
             if gone.rowcount != 1:
                 raise Gone()
-            tx.apply(instance_id, TimerFired(actor="system", now=tx.now, timer=timer), "timer")
+            tx.apply(instance_id, TimerFired(actor="system", now=tx.now, timer=timer), "timer", stored)
             return instance_id
         try:
             return self._run(None, "system", "timer", None, run)
@@ -406,6 +432,20 @@ class FlowService:
             bundle = bundle_at(conn, current_version(conn))
         return [{"name": n, "label": {"zh": f.meta.label.zh, "en": f.meta.label.en}, "subject": f.subject,
                  "form": f.form} for (k, n), f in sorted(bundle.documents.items()) if k == "Flow"]
+
+
+def _vote_commutes(tx: FlowTx, stored: Stored, cmd: Any) -> Any:
+    """A decision that edits no field, whose If-Match is stale only because other signers of the
+    same step have decided since (without editing a field), is taken as current: the form is as
+    its signer saw it, and votes among many commute. Anything else since — a field edited, the step
+    decided, the form resubmitted — leaves the version check to refuse it (409 stale_version)."""
+    expected, state = cmd.expected_version, stored.state
+    if expected is None or state is None or cmd.fields or not 0 <= expected < state.version:
+        return cmd
+    task = state.tasks.get(cmd.task)
+    if task is None or not only_votes_since(tx.conn, stored.id, expected, task.node):
+        return cmd
+    return dataclasses.replace(cmd, expected_version=None)
 
 
 _REQUEST = Prepared(requests.insert(), ["request_id", "actor", "command", "fingerprint", "instance_id", "response", "at"])

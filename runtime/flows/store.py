@@ -176,6 +176,8 @@ class Stored:
 
 
 _LOAD = Prepared(sa.select(instances).where(instances.c.id == sa.bindparam("k_id")))
+# SQLite leaves FOR UPDATE out: its writing transaction holds the database's one write lock already
+_LOAD_LOCKED = Prepared(sa.select(instances).where(instances.c.id == sa.bindparam("k_id")).with_for_update())
 _INSERT = Prepared(instances.insert(), [c.key for c in instances.c])
 _SAVE = Prepared(instances.update()
                  .where(instances.c.id == sa.bindparam("k_id"), instances.c.version == sa.bindparam("k_v"))
@@ -195,8 +197,13 @@ def encode_state(state: FlowInstance) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def load(conn: Connection, instance_id: str) -> Stored:
-    row = _LOAD.first(conn, {"k_id": instance_id})
+def load(conn: Connection, instance_id: str, *, lock: bool = False) -> Stored:
+    """The instance as stored. `lock`: its row is held until the transaction ends (PostgreSQL's
+    `SELECT … FOR UPDATE`), so the commands on one instance — eight committee members voting at
+    once — queue and each reads the state the one before it wrote, instead of all reading one
+    version and all but one failing the optimistic write. On SQLite a writing transaction holds
+    the database's write lock from its start, which serialises them already."""
+    row = (_LOAD_LOCKED if lock else _LOAD).first(conn, {"k_id": instance_id})
     if row is None:
         raise FlowError("not_found", f"no flow instance `{instance_id}`")
     return Stored(row, from_json(json.loads(row.state)))
@@ -223,6 +230,28 @@ def save(conn: Connection, old: Stored, state: FlowInstance, now: datetime, **ex
         done = _SAVE.run(conn, {"k_id": old.id, "k_v": old.row.version, **values})
     if done.rowcount != 1:
         raise FlowError("conflict", f"instance {old.id} changed while this command ran; reload and try again")
+
+
+# what may happen on an instance between the version a person saw and their decision without it
+# making their If-Match stale: other signers' decisions on the same step that edit no field, and
+# words that change nothing (a comment, an urge, a copy)
+_COMMUTING = frozenset({"approve", "reject", "complete"})
+_HARMLESS = frozenset({"comment", "urged", "cc"})
+_SINCE = Prepared(sa.select(events.c.kind, events.c.node, events.c.data)
+                  .where(events.c.instance_id == sa.bindparam("k_id"), events.c.version > sa.bindparam("k_v")))
+
+
+def only_votes_since(conn: Connection, instance_id: str, version: int, node: str) -> bool:
+    """Whether everything recorded on the instance after `version` is a decision at step `node`
+    that edits no field (or a comment, an urge, a copy): the form is as the person who saw
+    `version` saw it, and their vote commutes with those. A step decided since, a field edited,
+    anything else: False."""
+    for kind, at, data in _SINCE.all(conn, {"k_id": instance_id, "k_v": version}):
+        if kind in _HARMLESS:
+            continue
+        if kind not in _COMMUTING or at != node or "fields" in json.loads(data or "{}"):
+            return False
+    return True
 
 
 def append_events(conn: Connection, instance_id: str, version: int, evs: Iterable[Any]) -> None:

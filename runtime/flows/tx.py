@@ -116,7 +116,7 @@ class FlowTx:
         return instance_id
 
     def apply(self, instance_id: str, cmd: Any, action: str, stored: Stored | None = None) -> Any:
-        stored = stored or load(self.conn, instance_id)
+        stored = stored or load(self.conn, instance_id, lock=True)    # held to the commit (store.load)
         version = stored.row.deployment_version
         bundle = bundle_at(self.conn, version)
         flow = runnable_flow(bundle, stored.row.flow, running=True)
@@ -132,9 +132,11 @@ class FlowTx:
             return apply(flow, state, cmd, ctx)
         except CommandRejected as exc:
             task = getattr(cmd, "task", None)
-            if exc.code == "unknown_task" and task and task_row(self.conn, task) is not None:
-                # the task was there and is done (the other of two people completing it won): a
-                # conflict with what this person saw, not a task that never was
+            row = task_row(self.conn, task) if task and exc.code in ("unknown_task", "not_running") else None
+            if row is not None and (exc.code == "unknown_task" or row.status == "done"):
+                # the task was there and is done (the other of two people completing it won — on
+                # the last step, finishing the instance): a conflict with what this person saw, not
+                # a task that never was
                 raise FlowError("task_closed", f"task `{task}` has already been dealt with") from None
             raise FlowError.of(exc) from None
 
