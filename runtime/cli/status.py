@@ -1,5 +1,7 @@
 """`banyan status`: what is deployed, what of it this Banyan cannot run, how far the business
-calendar's known days reach, and the time zone times are shown in.
+calendar's known days reach, the time zone times are shown in, the workers alive (their
+heartbeats, runtime/jobs/heartbeat.py) and how far behind the background work is (the same
+figures `/metrics` exposes: runtime/ops/metrics.py `backlog`).
 
 The business calendar (runtime/flows/calendar.py) knows holidays up to the end of the last year
 the chinese-calendar package or the bank's Calendar files cover; from 60 days before that day
@@ -22,6 +24,8 @@ from runtime.cli.common import engine_for, env_option, fail, handle_errors
 from runtime.cli.main import main
 from runtime.deploy.live import bundle_at, live_status
 from runtime.flows.calendar import Horizon, bank_calendar, horizon
+from runtime.jobs.heartbeat import LIVE_WITHIN, live
+from runtime.ops.metrics import backlog
 
 
 def today() -> date:
@@ -46,6 +50,8 @@ def status(env: str | None, fmt: str) -> None:
     try:
         now = live_status(engine)
         cal = calendar_horizon(engine, now.version) if now.version is not None else None
+        workers = live(engine) if now.version is not None else []
+        work = backlog(engine) if now.version is not None else {}
     finally:
         engine.dispose()
     if now.version is None:
@@ -59,7 +65,8 @@ def status(env: str | None, fmt: str) -> None:
                                    "known_until": cal.known_until.isoformat(), "days_left": cal.days_left,
                                    "level": cal.level, "message": cal.message},
                                "timezone": {"zone": zone_label(), "warning": zone_warning},
-                               "audit_key": {"kind": audit_key.kind, "where": audit_key.describe()}},
+                               "audit_key": {"kind": audit_key.kind, "where": audit_key.describe()},
+                               "workers": workers, "backlog": work},
                               ensure_ascii=False, indent=2))
     else:
         click.echo(f"deployed: v{now.version} (bundle {now.hash[:12]})")
@@ -71,6 +78,7 @@ def status(env: str | None, fmt: str) -> None:
             colour = {"ok": None, "warning": "yellow", "error": "red"}[cal.level]
             prefix = {"ok": "", "warning": "warning: ", "error": "error: "}[cal.level]
             click.secho(f"calendar: {prefix}{cal.message}", fg=colour, bold=cal.level == "error")
+        _work(workers, work)
         if now.healthy:
             click.secho("  every document runs", fg="green")
         else:
@@ -80,3 +88,36 @@ def status(env: str | None, fmt: str) -> None:
                 click.secho(f"    {name}", fg="red")
                 click.echo(f"      {why}")
     sys.exit(0 if now.healthy else 1)
+
+
+def _work(workers: list[dict], work: dict) -> None:
+    """The background work: the workers alive (their last heartbeat) and how far behind it is."""
+    if workers:
+        click.echo(f"workers: {len(workers)} alive")
+        for w in workers:
+            click.echo(f"  {w['name']}  seen {w['seconds_ago']:.0f} s ago, since {w['started_at'][:19]} UTC, "
+                       f"{len(w['jobs'])} jobs")
+    else:
+        click.secho(f"workers: none seen in the last {int(LIVE_WITHIN.total_seconds())} s — timers, alerts, "
+                    "messages and change control wait until `banyan worker` (or `banyan serve`) runs", fg="yellow")
+    late = {"flow timers": work["timer_lag_seconds"], "due work": work["due_lag_seconds"],
+            "outbox": work["outbox_lag_seconds"]}
+    behind = {k: v for k, v in work["feed_behind"].items() if v}
+    click.echo("backlog: " + ", ".join(f"{k} {_ago(v)}" for k, v in late.items())
+               + f"; {work['outbox_depth']} message(s) unsent; {work['open_tasks']} open task(s)")
+    if behind:
+        click.secho("  change feed behind: " + ", ".join(f"{k} {v}" for k, v in sorted(behind.items())), fg="yellow")
+    failing = work["evaluation_errors"]
+    if failing:
+        click.secho("  alert rules that could not evaluate some subjects: "
+                    + ", ".join(f"{k} ({v})" for k, v in sorted(failing.items())), fg="yellow")
+
+
+def _ago(seconds: float) -> str:
+    if seconds <= 0:
+        return "on time"
+    if seconds < 120:
+        return f"{seconds:.0f} s late"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min late"
+    return f"{seconds / 3600:.1f} h late"

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from runtime.jobs import feed, leases
+from runtime.jobs import feed, heartbeat, leases
 
 log = logging.getLogger("banyan.jobs")
 JobFn = Callable[[Engine, str], Any]
@@ -83,6 +83,10 @@ class Handle:
                 self.scheduler.shutdown(wait=wait)
             if _running is self:
                 _running = None
+        try:
+            heartbeat.gone(self.engine, self.worker)       # no longer alive: off `banyan status`
+        except Exception as exc:  # noqa: BLE001 - stopping must not fail on a database gone first
+            log.warning("scheduler %s: could not remove its heartbeat: %s", self.worker, type(exc).__name__)
 
 
 def start(engine: Engine, *, interval: float | None = None, worker: str | None = None) -> Handle:
@@ -132,7 +136,7 @@ def run_once(engine: Engine, worker: str | None = None, *, whole: bool = False) 
     its result is None — the others still run. `whole` (`banyan worker --once`): then run the
     draining jobs again, in order, until none has anything left (what one hands another — a
     change that opens an alert whose mail the outbox sends — is done in the same call); their
-    results are summed."""
+    results are summed; the pass's heartbeat is taken away at its end."""
     name = worker or worker_name()
     out = {job.name: _safe(job, engine, name)() for job in list(_jobs.values())}
     if not whole:
@@ -145,6 +149,7 @@ def run_once(engine: Engine, worker: str | None = None, *, whole: bool = False) 
                 out[k] = (out.get(k) or 0) + v
         if not any(isinstance(v, int) and v > 0 for v in done.values()):
             break
+    _safe(Job("heartbeat", 1, lambda e, w: heartbeat.gone(e, w)), engine, name)()   # the pass is over: not alive
     return out
 
 
@@ -183,5 +188,6 @@ def _seconds(variable: str, default: float) -> float:
 
 FEED_EVERY = _seconds("BANYAN_FEED_EVERY", 2.0)
 DUE_EVERY = _seconds("BANYAN_DUE_EVERY", 5.0)
+register_job("heartbeat", heartbeat.HEARTBEAT_SECONDS, lambda engine, worker: heartbeat.beat(engine, worker, list(_jobs)))
 register_job("feed", FEED_EVERY, _feed, drains=True)
 register_job("due", DUE_EVERY, _due, drains=True)

@@ -1,7 +1,8 @@
 """The tables of the change feed and of due work: `banyan_changes` (the committed record
 changes: one row per change, or per run of a write's records changed alike — see changes.py),
 `banyan_feed_cursors` (how far each subscriber has read, with its lease and its last failure)
-and `banyan_due` (work that falls due at a time, claimed under a lease).
+and `banyan_due` (work that falls due at a time, claimed under a lease), and `banyan_workers`
+(each scheduler's heartbeat, revision 0021).
 
 These definitions are what runtime/jobs queries; the Alembic revision `0005_jobs` creates them
 (a frozen copy, never an import; 0009 adds `records`). The outbox's tables live in `outbox_tables.py`. Every
@@ -61,6 +62,17 @@ due = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("kind", "key", name="uq_banyan_due_kind_key"),
     sa.Index("ix_banyan_due_kind_due", "kind", "due_at"),
+)
+
+
+workers = sa.Table(
+    "banyan_workers", metadata,                    # revision 0021: heartbeats (heartbeat.py)
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("seen_at", sa.DateTime, nullable=False),
+    sa.Column("jobs", sa.Text, nullable=False),
 )
 
 

@@ -119,37 +119,48 @@ class DatabaseCollector(Collector):
         yield from found
 
     def _read(self) -> Iterable[Metric]:
-        now = db_now()
-        with self.engine.connect() as conn:
-            timer = conn.execute(sa.select(sa.func.min(timers.c.due_at)).where(timers.c.due_at <= now)).scalar()
-            due_at = conn.execute(sa.select(sa.func.min(due.c.due_at)).where(
-                due.c.due_at <= now, due.c.attempts < MAX_ATTEMPTS)).scalar()
-            unsent = conn.execute(sa.select(sa.func.count(), sa.func.min(outbox.c.due_at))
-                                  .where(outbox.c.sent_at.is_(None))).one()
-            open_tasks = conn.execute(sa.select(sa.func.count()).where(tasks.c.status == "open")).scalar()
-            errors = conn.execute(sa.select(alert_errors.c.rule, sa.func.count()).group_by(alert_errors.c.rule)).all()
-            version = conn.execute(sa.select(sa.func.max(deployments.c.version))).scalar()
-        lags = feed.status(self.engine)
+        now = backlog(self.engine)
         yield _gauge("banyan_flow_timer_lag_seconds", "How late the oldest due but unfired flow timer is",
-                     _age(now, timer))
+                     now["timer_lag_seconds"])
         yield _gauge("banyan_due_work_lag_seconds", "How late the oldest due item of work under leases is",
-                     _age(now, due_at))
-        yield _gauge("banyan_outbox_depth", "Messages in the outbox not sent yet", unsent[0] or 0)
-        oldest = unsent[1] if unsent[1] is not None and unsent[1] <= now else None
-        yield _gauge("banyan_outbox_lag_seconds", "How late the oldest due unsent message is", _age(now, oldest))
-        yield _gauge("banyan_flow_tasks_open", "Open flow tasks", open_tasks or 0)
+                     now["due_lag_seconds"])
+        yield _gauge("banyan_outbox_depth", "Messages in the outbox not sent yet", now["outbox_depth"])
+        yield _gauge("banyan_outbox_lag_seconds", "How late the oldest due unsent message is", now["outbox_lag_seconds"])
+        yield _gauge("banyan_flow_tasks_open", "Open flow tasks", now["open_tasks"])
         feed_lag = GaugeMetricFamily("banyan_change_feed_lag_events", "Changes a feed subscriber has not handled yet",
                                      labels=["subscriber"])
-        for cursor in lags:
-            feed_lag.add_metric([cursor["subscriber"]], cursor["behind"])
+        for subscriber, behind in now["feed_behind"].items():
+            feed_lag.add_metric([subscriber], behind)
         yield feed_lag
         failing = GaugeMetricFamily("banyan_alert_evaluation_errors",
                                     "Subjects whose alert rule conditions could not be evaluated", labels=["rule"])
-        for rule, n in errors:
+        for rule, n in now["evaluation_errors"].items():
             failing.add_metric([rule], n)
         yield failing
         yield _gauge("banyan_deployment_version", "The active deployment's version (0: nothing deployed)",
-                     version or 0)
+                     now["deployment_version"])
+
+
+def backlog(engine: Engine) -> dict:
+    """Where the background work stands now — what `/metrics` exposes as gauges and `banyan status`
+    prints: how late the oldest due flow timer, due work and unsent message are (seconds), the
+    outbox's depth, open tasks, each feed subscriber's changes not handled yet, the subjects each
+    alert rule could not evaluate, the deployment version. A few short read-only queries."""
+    now = db_now()
+    with engine.connect() as conn:
+        timer = conn.execute(sa.select(sa.func.min(timers.c.due_at)).where(timers.c.due_at <= now)).scalar()
+        due_at = conn.execute(sa.select(sa.func.min(due.c.due_at)).where(
+            due.c.due_at <= now, due.c.attempts < MAX_ATTEMPTS)).scalar()
+        unsent = conn.execute(sa.select(sa.func.count(), sa.func.min(outbox.c.due_at))
+                              .where(outbox.c.sent_at.is_(None))).one()
+        open_tasks = conn.execute(sa.select(sa.func.count()).where(tasks.c.status == "open")).scalar()
+        errors = conn.execute(sa.select(alert_errors.c.rule, sa.func.count()).group_by(alert_errors.c.rule)).all()
+        version = conn.execute(sa.select(sa.func.max(deployments.c.version))).scalar()
+    oldest = unsent[1] if unsent[1] is not None and unsent[1] <= now else None
+    return {"timer_lag_seconds": _age(now, timer), "due_lag_seconds": _age(now, due_at),
+            "outbox_depth": unsent[0] or 0, "outbox_lag_seconds": _age(now, oldest), "open_tasks": open_tasks or 0,
+            "feed_behind": {c["subscriber"]: c["behind"] for c in feed.status(engine)},
+            "evaluation_errors": {rule: n for rule, n in errors}, "deployment_version": version or 0}
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
