@@ -13,7 +13,12 @@ gate, the flow API guard and the flow service's one transaction)
 against a bare FastAPI endpoint (`POST /bare` returning a small JSON), each served by uvicorn in
 its own subprocess (one worker, loopback), driven by the same async httpx client with bounded
 concurrency; requests per second, side by side, bare measured before and after (the median
-is used). Target ≥ 0.3. `--quick` uses 2,000 companies and 2,000 open tasks.
+is used). Target ≥ 0.3.
+
+complete_http_vs_service: the same endpoint's completions per second (concurrency 8, one uvicorn
+worker) ÷ the same completions through the flow service in-process (`FlowService.act`, one after
+another), same flow, same database, in three alternating rounds of each (medians). Target ≥ 0.5.
+`--quick` uses 2,000 companies and 2,000 open tasks.
 """
 from __future__ import annotations
 
@@ -216,6 +221,14 @@ def session_headers(port: int, user: str) -> dict[str, str]:
     return {"Cookie": cookie, "X-CSRF-Token": csrf}
 
 
+def in_process(service, work: list[tuple[str, dict]]) -> float:
+    """The same completions through the flow service in this process, one after another; per second."""
+    start = time.perf_counter()
+    for path, body in work:
+        service.act(path.split("/")[2], "complete", actor="co_sh", **body)
+    return len(work) / (time.perf_counter() - start)
+
+
 def completion_throughput(url: str, tmp: str, completions: int, concurrency: int = 8) -> dict[str, float]:
     from runtime.flows.service import FlowService
     engine = make_engine(url)
@@ -229,18 +242,29 @@ def completion_throughput(url: str, tmp: str, completions: int, concurrency: int
                  for t in page]
         offset += 500
     engine.dispose()
-    warm, timed_work = work[:200], work[200:200 + completions]
-    bare_work = [("/bare", body) for _, body in timed_work]
+    warm, rest = work[:200], work[200:]
+    per = completions // 6                  # three alternating rounds of HTTP and in-process completions
+    http_rounds = [rest[i * 2 * per:(i * 2 + 1) * per] for i in range(3)]
+    service_rounds = [rest[(i * 2 + 1) * per:(i * 2 + 2) * per] for i in range(3)]
+    bare_work = [("/bare", body) for _, body in rest[:completions // 2]]
     with Served(url, True, tmp) as bare:
         load(bare.port, bare_work[:200], {}, concurrency)
         bare_before = load(bare.port, bare_work, {}, concurrency)
         with Served(url, False, tmp) as full:
             auth = session_headers(full.port, "co_sh")
             load(full.port, warm, auth, concurrency)
-            complete = load(full.port, timed_work, auth, concurrency)
+            service = FlowService(make_engine(url))
+            in_process(service, rest[-20:])                          # warm: the bundle, the statements
+            http, direct = [], []
+            for h, d in zip(http_rounds, service_rounds):
+                http.append(load(full.port, h, auth, concurrency))
+                direct.append(in_process(service, d))
+            complete = statistics.median(http)
+            service_rate = statistics.median(direct)
         bare_after = load(bare.port, bare_work, {}, concurrency)
     bare_rate = statistics.median([bare_before, bare_after])
-    return {"complete": complete, "bare": bare_rate, "bare_before": bare_before, "bare_after": bare_after}
+    return {"complete": complete, "service": service_rate, "bare": bare_rate, "bare_before": bare_before,
+            "bare_after": bare_after}
 
 
 def main() -> None:
@@ -276,7 +300,7 @@ def main() -> None:
         flows = flow_pages(app, rng)
         inbox_p95, task_p95 = p95(flows["inbox"]), p95(flows["task"])
         worst = max(records_p95, inbox_p95, task_p95)
-        rates = completion_throughput(url, tmp, 1000 if args.quick else 2000)
+        rates = completion_throughput(url, tmp, 1500 if args.quick else 6000)
         ratio = rates["complete"] / rates["bare"]
         rows = [metric("page_p95", worst, "ms", "target < 200 ms", 200.0, 200.0 / worst),
                 metric("records_page_p95", records_p95, "ms"),
@@ -284,7 +308,11 @@ def main() -> None:
                 metric("task_page_p95", task_p95, "ms", "target < 200 ms", 200.0, 200.0 / task_p95),
                 metric("complete_vs_bare_fastapi", ratio, "ratio", "bare FastAPI req/s; target >= 0.3",
                        rates["bare"], ratio),
+                metric("complete_http_vs_service", rates["complete"] / rates["service"], "ratio",
+                       "in-process FlowService completions/s; target >= 0.5", rates["service"],
+                       rates["complete"] / rates["service"]),
                 metric("complete_per_second", rates["complete"], "req/s"),
+                metric("service_complete_per_second", rates["service"], "req/s"),
                 metric("bare_fastapi_per_second", rates["bare"], "req/s"),
                 metric("list_page_median", statistics.median(times["list"]), "ms"),
                 metric("detail_page_median", statistics.median(times["detail"]), "ms"),

@@ -97,6 +97,9 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
     if verdict != REJECT and signer == work.base.initiator and four_eyes(node, signer):
         raise CommandRejected("four_eyes", f"{signer} started this request and cannot "
                                            f"{'approve it' if is_approval else 'do this step'}")
+    # the fields a page sends back as it showed them edit nothing: such a vote says so (`unchanged`),
+    # and commutes with the other signers' votes (runtime/flows/store.py `only_votes_since`)
+    unchanged = True if fields and all(work.form.get(k) == v for k, v in fields.items()) else None
     if fields:
         _set_fields(work, fields)
     if verdict == REJECT and task.release is not None and isinstance(node, ApprovalNode) \
@@ -122,9 +125,10 @@ def vote(work: Work, cmd: Approve | Reject | Complete, verdict: str) -> None:
         work.tokens[token.id] = Token(token.id, token.node, token.scopes, step, True, token.due)
     if task.owner:                                # a deputy's vote, for the absent owner
         work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) if fields else None,
-                   on_behalf_of=task.owner)
+                   unchanged=unchanged, on_behalf_of=task.owner)
     else:
-        work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) if fields else None)
+        work.event(verdict, node.id, task.id, comment=cmd.comment, fields=dict(fields) if fields else None,
+                   unchanged=unchanged)
     if passes:
         return pass_step(work, token.id, step=step)
     if counted == REJECT and isinstance(node, ApprovalNode) and vetoes(work, node, signer):

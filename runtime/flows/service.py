@@ -206,8 +206,8 @@ class FlowService:
             # instance queue, each reading what the one before it wrote
             stored = load(tx.conn, instance_id, lock=True)
             if action in DECISIONS:
-                cmd = _vote_commutes(tx, stored, cmd)
                 cmd, stored = self._step_fields(tx, stored, cmd, action)
+                cmd = _vote_commutes(tx, stored, cmd)
             elif action == "resubmit":
                 cmd, stored = self._resubmit_form(tx, stored, cmd)
             tx.apply(instance_id, cmd, action, stored)
@@ -435,12 +435,17 @@ class FlowService:
 
 
 def _vote_commutes(tx: FlowTx, stored: Stored, cmd: Any) -> Any:
-    """A decision that edits no field, whose If-Match is stale only because other signers of the
-    same step have decided since (without editing a field), is taken as current: the form is as
-    its signer saw it, and votes among many commute. Anything else since — a field edited, the step
-    decided, the form resubmitted — leaves the version check to refuse it (409 stale_version)."""
+    """A decision that edits no field — none given, or each given (typed by `_step_fields`) equal to
+    what the form holds now, as a task page sends the step's fields unchanged with every vote —
+    whose If-Match is stale only because other signers of the same step have decided since (without
+    editing a field), is taken as current: the form is as its signer saw it, and votes among many
+    commute; the fields stay on the vote, what its signer approved. Anything else since — a field
+    edited, the step decided, the form resubmitted — leaves the version check to refuse it (409
+    stale_version)."""
     expected, state = cmd.expected_version, stored.state
-    if expected is None or state is None or cmd.fields or not 0 <= expected < state.version:
+    if expected is None or state is None or not 0 <= expected < state.version:
+        return cmd
+    if cmd.fields and any(state.form.get(k) != v for k, v in cmd.fields.items()):
         return cmd
     task = state.tasks.get(cmd.task)
     if task is None or not only_votes_since(tx.conn, stored.id, expected, task.node):

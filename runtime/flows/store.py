@@ -243,13 +243,14 @@ _SINCE = Prepared(sa.select(events.c.kind, events.c.node, events.c.data)
 
 def only_votes_since(conn: Connection, instance_id: str, version: int, node: str) -> bool:
     """Whether everything recorded on the instance after `version` is a decision at step `node`
-    that edits no field (or a comment, an urge, a copy): the form is as the person who saw
-    `version` saw it, and their vote commutes with those. A step decided since, a field edited,
-    anything else: False."""
+    that edits no field — none given, or all sent back as they were (`unchanged`) — or a comment,
+    an urge, a copy: the form is as the person who saw `version` saw it, and their vote commutes
+    with those. A step decided since, a field edited, anything else: False."""
     for kind, at, data in _SINCE.all(conn, {"k_id": instance_id, "k_v": version}):
         if kind in _HARMLESS:
             continue
-        if kind not in _COMMUTING or at != node or "fields" in json.loads(data or "{}"):
+        given = json.loads(data or "{}")
+        if kind not in _COMMUTING or at != node or ("fields" in given and not given.get("unchanged")):
             return False
     return True
 

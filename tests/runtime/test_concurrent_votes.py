@@ -329,3 +329,25 @@ def test_eight_votes_over_http_to_a_real_server_all_land(committee, db_url, tmp_
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def test_a_page_sending_the_fields_unchanged_is_a_vote_not_an_edit(committee):
+    """A task page sends the step's editable fields with every vote, changed or not: the same value
+    the form holds is not an edit, so another signer's vote since does not make it stale — and the
+    value stays on the vote, what this signer approved. A different value still is an edit."""
+    _, flows, _ = committee
+    v = flows.start("group_credit_approval", actor="rm", subject="G0001", form={"amount": 8 * 10**8, **CREDIT})
+    v = reviews(flows, v)
+    m1 = act(flows, v, "approve", "committee", "m1", fields={"approved_amount": 6 * 10**8}, expected_version=v["version"])
+    drawn = m1["version"]                        # m2's and m3's pages both show 6亿
+    m2 = act(flows, v, "approve", "committee", "m2", fields={"approved_amount": "600000000"}, expected_version=drawn)
+    assert m2["version"] > drawn
+    m3 = act(flows, v, "approve", "committee", "m3", fields={"approved_amount": 6 * 10**8}, expected_version=drawn)
+    assert m3["outcome"] == "approved"
+    w = flows.start("group_credit_approval", actor="rm", subject="G0001", form={"amount": 8 * 10**8, **CREDIT})
+    w = reviews(flows, w)
+    n1 = act(flows, w, "approve", "committee", "m1", fields={"approved_amount": 6 * 10**8}, expected_version=w["version"])
+    act(flows, w, "approve", "committee", "m2", expected_version=n1["version"])
+    with pytest.raises(FlowError) as stale:      # m3 changes the amount on the page drawn before m2's vote
+        act(flows, w, "approve", "committee", "m3", fields={"approved_amount": 5 * 10**8}, expected_version=n1["version"])
+    assert stale.value.code == "stale_version"
