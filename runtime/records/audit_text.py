@@ -13,12 +13,32 @@ from forms.display import display_text
 from runtime.audit.search import Found
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import action_words
-from runtime.records.listing import ref_labels
+from runtime.records.listing import record_labels_by_id, ref_labels
 from runtime.records.service import Records
 
 OTHER_ENTITIES = {"user": ("用户与权限", "Users and permissions"), "flow_instance": ("流程", "Flows"),
                   "alert": ("预警", "Alerts")}
 NUMBERS = ("money", "number", "percent", "integer")
+# who acts when no person does: the engine's timers and events, a rule, a tiering, an event stream
+MACHINES = {"system": ("系统", "System"), "alert": ("预警规则", "Alert rule"), "tiering": ("客户分层", "Tiering"),
+            "stream": ("事件流", "Event stream")}
+MACHINE_KINDS = {"alert": "AlertRule", "tiering": "Tiering"}
+
+
+def machine_text(actor: str, bundle: Any, lang: str) -> str | None:
+    """A machine actor in words — `system` 系统, `alert:RULE` 预警规则「its label」, `tiering:NAME`
+    客户分层「its label」, `stream:NAME` 事件流「NAME」 — or None for a person (or an operator's
+    name at the command line, shown as it is)."""
+    kind, _, name = actor.partition(":")
+    if kind not in MACHINES or (kind == "system") != (not name):
+        return None
+    zh, en = MACHINES[kind]
+    what = zh if lang == "zh" else en
+    if not name:
+        return what
+    doc = bundle.documents.get((MACHINE_KINDS.get(kind, ""), name)) if bundle is not None else None
+    label = (doc.meta.label.text(lang) or name) if doc is not None else name
+    return f"{what}「{label}」" if lang == "zh" else f"{what} “{label}”"
 
 
 def action_text(action: str, lang: str) -> str:
@@ -34,6 +54,7 @@ class AuditView:
         self.people = PeopleDirectory(records.engine)
         self.bundle = records.live.bundle
         self.names: dict[tuple[str, str], str] = {}     # the `ref` values of the entries shown, named
+        self.ids: dict[tuple[str, int], str] = {}       # references to records, held as ids in the log, named
 
     def entity_label(self, entity: str | None) -> str:
         if not entity:
@@ -59,6 +80,9 @@ class AuditView:
             return self.role_label(value)
         ent = self.bundle.entities.get(entity or "")
         f = ent.field(name) if ent is not None else None
+        if f is not None and f.type_name == "ref" and isinstance(value, int) and not isinstance(value, bool) \
+                and f.ref in self.bundle.entities:
+            return self.ids.get((f.ref, value), f"#{value}")       # another entity's record: its id in the log
         if f is not None and f.type_name == "ref" and not isinstance(value, (list, dict)):
             return self.names.get((f.ref, str(value)), str(value))
         if f is not None and f.values:
@@ -99,8 +123,19 @@ class AuditView:
 
     def rows(self, entries: list[Found]) -> list[dict]:
         about = [(e.detail or {}).get("user") for e in entries if e.entity == "user"]
-        names = self.people.display_names([*(e.actor for e in entries), *about])
-        self.names = ref_labels(self.records, self._refs(entries), self.lang, directory=self.people)
+        names = dict(self.people.display_names([*(e.actor for e in entries), *about]))
+        for e in entries:
+            if names.get(e.actor, e.actor) == e.actor:          # no person of that name: a machine, or an operator
+                names[e.actor] = machine_text(e.actor, self.bundle, self.lang) or e.actor
+        refs = self._refs(entries)
+        by_id: dict[str, set[int]] = {}
+        for target, v in refs:
+            if isinstance(v, int) and not isinstance(v, bool) and target in self.bundle.entities:
+                by_id.setdefault(target, set()).add(v)
+        self.names = ref_labels(self.records, [(t, v) for t, v in refs if not isinstance(v, int)], self.lang,
+                                directory=self.people)
+        self.ids = {(t, i): name for t, ids in by_id.items()
+                    for i, name in record_labels_by_id(self.records, t, ids).items()}
         return [self.row(e, names) for e in entries]
 
     def _refs(self, entries: list[Found]) -> list[tuple[str, Any]]:

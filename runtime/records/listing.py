@@ -124,6 +124,26 @@ def record_labels(records: Records, entity: str | None, keys: Iterable[Any]) -> 
     return {k: found.get(k, k) for k in wanted}
 
 
+def record_labels_by_id(records: Records, entity: str | None, ids: Iterable[Any]) -> dict[int, str]:
+    """{id: the record's display text, else its key} for `entity`'s records by id — what the audit
+    log's images hold for a reference to another entity's record; an id no record has (deleted
+    since) reads `#id`. Labels only: no scope, no other field."""
+    wanted = sorted({i for i in ids if isinstance(i, int) and not isinstance(i, bool)})
+    out = {i: f"#{i}" for i in wanted}
+    live = records.refresh()
+    if not entity or not wanted or entity not in live.bundle.entities:
+        return out
+    ent, t = live.entity(entity), live.table(entity)
+    cols = [t.c.id] + [t.c[n] for n in (ent.display, ent.key) if n and n in t.c]
+    with records.engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            for row in conn.execute(sa.select(*cols).where(t.c.id.in_(wanted[start:start + 500]))):
+                shown = next((v for v in row[1:] if v not in (None, "")), None)
+                if shown is not None:
+                    out[row[0]] = str(shown)
+    return out
+
+
 Labels = dict[tuple[str, str], str]          # (ref target, key) -> the name people see
 
 

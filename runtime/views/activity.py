@@ -19,7 +19,7 @@ from dsl.kinds.view import ViewSection
 from engine.views.sections import page_of
 from runtime.audit.search import latest_of_records
 from runtime.flows.queries import running_about_records
-from runtime.records.audit_text import AuditView
+from runtime.records.audit_text import AuditView, machine_text
 from runtime.records.service import Records
 from runtime.views.load import fields_of
 from runtime.views.tables import Namer
@@ -79,6 +79,9 @@ def flows_section(s: ViewSection, conn: Connection, shown: Shown, live: Any, nam
     limit = s.limit or 20
     shown_rows, page, pages = page_of(found, page, limit)
     people = namer.by_key("user", {p for f in shown_rows for p in _people(f)})
+    for p in {p for f in shown_rows for p in _people(f)}:
+        if people.get(p, p) == p:                       # no person of that name: a machine, or an operator
+            people[p] = machine_text(p, live.bundle, lang) or p
     now = now or datetime.now(timezone.utc)
     rows = []
     for f in shown_rows:

@@ -171,3 +171,20 @@ def test_the_edit_form_keeps_a_masked_value_it_shows_read_only(app, engine):
     assert saved.status_code == 303, saved.text[:3000]
     after = records.get("person", target["id"])
     assert after["name"] == target["name"] + "乙" and after["id_number"] == stored
+
+
+def test_references_and_machines_read_as_names_in_a_history(engine, auditor):
+    """The log holds a reference to another record as its id and a machine as a code
+    (`tiering:NAME`, `alert:RULE`, `system`): the history names the record and says the machine in words."""
+    records = Records(engine)
+    person = records.query("person", {}, limit=1).items[0]
+    firm = records.query("company", {}, limit=1).items[0]
+    records.update("company", firm["id"], {"legal_representative": person["person_no"]}, actor="tiering:group_value_matrix")
+    shown = auditor.get(f"/ui/e/company/{firm['id']}").text
+    assert "法定代表人：" in shown and f"→ {person['name']}" in shown and f"→ {person['id']}<" not in shown
+    assert "客户分层「集团客户价值矩阵」" in shown and "tiering:group_value_matrix" not in results_or(shown)
+
+
+def results_or(html: str) -> str:
+    """The history table of a record page (what people read), else the whole page."""
+    return html.split("修改记录", 1)[-1]
