@@ -159,3 +159,11 @@ def test_the_cli_writes_the_file_and_refuses_in_words(bank, db_url, tmp_path, mo
     assert bad.exit_code == 2 and "error: report_unwritable" in bad.output and "Traceback" not in bad.output
     nobody = CliRunner().invoke(main, ["report", "large-exposures", "--out", str(out), "--as", "nobody"])
     assert nobody.exit_code == 2 and "no active user" in nobody.output
+    from runtime.auth.users import UserStore
+    UserStore(bank.engine).save("rm_sh", display_name="rm_sh", org_unit="sh_branch", email="rm_sh@bank.test",
+                                password="banyan-demo-2026", roles=[("relationship_manager", "sh_branch")],
+                                tree=OrgTree(bank.refresh().bundle), new=True)
+    mine = tmp_path / "mine.xlsx"
+    done = CliRunner().invoke(main, ["report", "large-exposures", "--out", str(mine), "--as", "rm_sh"])
+    assert done.exit_code == 0 and "1 client(s), 1 group(s)" in done.output, done.output
+    assert load_workbook(mine).worksheets[1]["C6"].value == key("C")
