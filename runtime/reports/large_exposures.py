@@ -1,11 +1,11 @@
 """The large-exposure report (大额风险暴露) within a reader's org scope, over the figures the
 concentration functions read.
 
-Set-based: the exposure book is the graph service's (runtime/graph/context.py `exposure_book`: the
-cached loan balances, members, connected firms, rates and capital figures that
+Set-based: the exposure book is made from the graph service's cached state under one read
+(`report_book`: the loan balances, members, connected firms, rates and capital figures that
 `connected_credit_ratio` reads, kept current from the audit log); besides it, one query for the
-clients in scope, one for the groups in scope and one for the unused committed sub-limits of the
-clients found large — never a query per company.
+clients in scope, one for the groups in scope and one per 500 clients found large for their unused
+committed sub-limits — never a query per company or per group.
 
 Scope (runtime/auth/scope.py): part II lists the clients the reader may read; part III the groups
 placed in the reader's scope (主办行: their lead branch is there), since a serving branch (协办行)
@@ -25,12 +25,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from dsl.bank_time import bank_today
-from engine.graph.concentration import NoCapitalFigure
+from engine.graph.concentration import ExposureBook, NoCapitalFigure
 from engine.reports import LargeExposures, Party, large_exposures, with_potential
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import Scope, placement_of
-from runtime.graph.context import exposure_book
-from runtime.graph.service import graph_service
+from runtime.graph.group import connected_firms
+from runtime.graph.service import GraphService, graph_service
 from runtime.records.service import Records
 
 CLIENT, GROUP, FACILITY = "company", "group", "facility"
@@ -115,17 +115,33 @@ def _scope_label(live: Any, scope: Scope | None, lang: str) -> str | None:
     return "、".join(tree.label(u, lang) for u in tops) if lang == "zh" else ", ".join(tree.label(u, lang) for u in tops)
 
 
+def report_book(service: GraphService, groups: list[str], group_key: str, day: date) -> ExposureBook:
+    """The exposure book `connected_credit_ratio` reads (runtime/graph/context.py `exposure_book`:
+    the same balances, rates, capital figures, members and connected firms), with the members and
+    connected firms of `groups` worked out at once under one read of the graph — not one read (and
+    one check of the audit head) per group, as a rule evaluating one group at a time does."""
+    with service.reading() as state:
+        members: dict[str, list[str]] = {}
+        for firm, group in state.snapshot.group_of.items():
+            members.setdefault(group, []).append(firm)
+        wanted = set(groups)
+        members = {g: sorted(firms) for g, firms in members.items() if g in wanted}
+        connected = {g: connected_firms(state, g) for g in sorted(wanted)}
+        return ExposureBook(balances=state.balances(), members=members, connected=connected,
+                            rates=state.rate_table(), capital=state.capital_table(), as_of=day, group_key=group_key)
+
+
 def large_exposure_report(records: Records, scope: Scope | None, *, lang: str = "zh",
                           as_of: date | None = None) -> Report:
     """The report for a reader with `scope` (None: the operator, bank-wide)."""
     live = records.refresh()
     day = as_of or bank_today()
-    service = graph_service(records.engine, records)
-    book = exposure_book(service, _key_field(live, GROUP, "code"))
-    if book.capital.on(day) is None:
-        raise NoCapitalFigure(day)
     clients = _parties(records, CLIENT, scope, placed=False)
     groups = _parties(records, GROUP, scope, placed=True)
+    service = graph_service(records.engine, records)
+    book = report_book(service, [g.key for g in groups], _key_field(live, GROUP, "code"), day)
+    if book.capital.on(day) is None:
+        raise NoCapitalFigure(day)
     data = large_exposures(book, clients=clients, groups=groups, as_of=day)
     potential = holds_facilities(live)
     if potential:           # the sub-limits of the clients listed, and theirs alone
