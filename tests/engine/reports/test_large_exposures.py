@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.fx import RateTable
 from engine.functions import GRAPH_KEY, connected_credit_ratio
+from engine.fx import RateTable
 from engine.graph.concentration import Capital, CapitalTable, ExposureBook, NoCapitalFigure
 from engine.reports import Party, large_exposures, with_potential
 
