@@ -8,14 +8,22 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from dsl.errors import words
 from runtime.alerts.stats import GRADES, opened_by_month
+from runtime.reports.large_exposures import large_exposure_report
+from runtime.reports.large_exposures_xlsx import report_bytes
 from runtime.tiering.portfolio import breakdown, categories, exposure_field, tier_counts
 from runtime.web.alert_service import service_of, tiering_of
 from runtime.web.context import NavItem, WebContext, register_nav
+from runtime.web.transfer import XLSX, attachment
 
+REPORT_LINK = {False: {"href": "/ui/dashboard/large-exposures.xlsx", "label": "下载大额风险暴露报表（XLSX）",
+                       "hint": "单一客户与集团客户风险暴露不低于一级资本净额 10% 者，监管报表格式，金额单位万元"},
+               True: {"href": "/ui/dashboard/large-exposures.xlsx", "label": "Download the large exposures report (XLSX)",
+                      "hint": "Clients and groups with exposure of at least 10% of tier-1 capital, "
+                              "in the regulator's layout, in 10k CNY"}}
 UNITS = {"wan": Decimal(10) ** 4, "yi": Decimal(10) ** 8}
 
 
@@ -48,7 +56,8 @@ def dashboard_pages(web: WebContext) -> APIRouter:
         for m in months:
             m["total"] = sum(m[g] for g in GRADES)
         _bars(months, "total")
-        ctx: dict[str, Any] = {"unit": unit, "months": months, "grades": GRADES, "tiers": None, "parts": []}
+        ctx: dict[str, Any] = {"unit": unit, "months": months, "grades": GRADES, "tiers": None, "parts": [],
+                               "report": REPORT_LINK[lang == "en"]}
         if tierings:
             tiering = tierings[0]
             spread = tier_counts(web.records, tiering, scope, lang)
@@ -69,5 +78,16 @@ def dashboard_pages(web: WebContext) -> APIRouter:
                 _bars(rows, "exposure")
                 ctx["parts"].append({"label": f.label.text(lang) or f.name, "rows": rows})
         return web.page(request, "dashboard.html", title=words("web.dashboard.title", lang), w=words, **ctx)
+
+    @r.get("/ui/dashboard/large-exposures.xlsx")
+    def large_exposures(request: Request, lang: str | None = Query(None, max_length=5)) -> Response:
+        """The large-exposure report (大额风险暴露) within the reader's scope, as the CLI's
+        `banyan report large-exposures` writes it; headers in the page's language (`?lang=`)."""
+        user = web.user(request)
+        lang = lang if lang in ("zh", "en") else web.lang(request)
+        lang = "en" if lang == "en" else "zh"
+        found = large_exposure_report(web.records, web.scope(user), lang=lang)
+        name = ("大额风险暴露" if lang == "zh" else "large-exposures") + f"-{found.data.as_of.isoformat()}.xlsx"
+        return Response(report_bytes(found, lang), media_type=XLSX, headers=attachment(name))
 
     return r

@@ -104,6 +104,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     # -- about the signed-in person -------------------------------------------------------------
     ("GET", "/ui/"): "self",
     ("GET", "/ui/dashboard"): "self",                # counts and sums within the person's scope, no record named
+    ("GET", "/ui/dashboard/large-exposures.xlsx"): "self",   # the large-exposure report within the person's scope
     ("GET", "/ui/me"): "self",
     ("POST", "/ui/me"): "self",
     ("GET", "/ui/inbox"): "self",
@@ -667,6 +668,7 @@ PROBES: list[Probe] = [
     # -- self ---------------------------------------------------------------------------------------
     Probe("GET", "/ui/", get("/ui/")),
     Probe("GET", "/ui/dashboard", get("/ui/dashboard")),
+    Probe("GET", "/ui/dashboard/large-exposures.xlsx", get("/ui/dashboard/large-exposures.xlsx")),
     Probe("GET", "/ui/me", get("/ui/me")),
     Probe("POST", "/ui/me", page_post(lambda w, s: "/ui/me", lambda w, u, s: {"action": "revoke",
                                                                               "token_id": "no-such-token"})),

@@ -1,0 +1,2 @@
+"""Regulatory reports: read set-based within the reader's scope, computed by engine/reports/,
+written as files (runtime/reports/README.md)."""
