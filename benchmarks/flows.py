@@ -22,6 +22,11 @@ or a 3-way parallel countersign (multi-instance) → end; half the instances tak
   medians. durable_vs_spiff_persisted_cpu: the same rounds in this process's CPU time, which a
   busy machine disturbs less than wall time.
 
+- durable_pg_tasks_per_s: flow commands per second (starts and task actions, each one transaction
+  of the runtime's FlowService) from 2 processes at once on one PostgreSQL schema, target ≥ 800;
+  durable_sqlite_tasks_per_s beside it: the same on one SQLite file, where one writer goes at a
+  time. Rounds alternate the databases; medians.
+
 Writes benchmarks/results/flows.json.
 """
 from __future__ import annotations
@@ -317,6 +322,89 @@ def durable_throughput(instances: int, rounds: int, spec, serializer) -> tuple[f
     return m(wall["banyan"]), m(wall["spiff"]), m(cpu["banyan"]), m(cpu["spiff"])
 
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _deployed(url: str) -> None:
+    from runtime.deploy.deployments import DeploymentRegistry
+    from runtime.deploy.releases import release_of
+    from runtime.storage.db import make_engine
+    result = compile_texts({**BASE, "approval.yaml": FLOW})
+    assert result.ok
+    engine = make_engine(url)
+    DeploymentRegistry(engine).deploy(release_of(result.bundle), author="bench")
+    engine.dispose()
+
+
+def _command_worker(url: str, instances: int, go, done) -> None:
+    """One process issuing flow commands (each start and each task action one transaction)."""
+    from runtime.flows.service import FlowService
+    from runtime.storage.db import make_engine
+    engine = make_engine(url)
+    clock = iter(T0 + timedelta(seconds=i) for i in range(10**9))
+    service = FlowService(engine, directory=lambda conn, bundle: _Directory(), clock=lambda: next(clock))
+    banyan_durable(service, 500)                                                  # warm: the bundle, the statements
+    go.wait()
+    commands = sum(1 + banyan_durable(service, 50 if i % 2 else 500) for i in range(instances))
+    done.put(commands)
+    engine.dispose()
+
+
+def commands_per_second(url: str, processes: int, instances: int) -> float:
+    """Flow commands per second (starts and task actions, each its own transaction: load, apply,
+    write, tasks, events, outbox, audit chain) from `processes` processes at once on one database,
+    from the moment all are ready to the last one's end."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    go, done = ctx.Barrier(processes + 1), ctx.Queue()
+    workers = [ctx.Process(target=_command_worker, args=(url, instances, go, done)) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    go.wait()
+    start = time.perf_counter()
+    total = sum(done.get(timeout=1800) for _ in workers)
+    elapsed = time.perf_counter() - start
+    for w in workers:
+        w.join()
+    return total / elapsed
+
+
+def multi_process(instances: int, rounds: int, processes: int = 2) -> dict[str, float | None]:
+    """`durable_pg_tasks_per_s` beside SQLite's: each database freshly deployed, `rounds` rounds
+    alternating the databases; medians. PostgreSQL is skipped (None) when no server answers."""
+    import os
+    import tempfile
+    import uuid
+
+    import sqlalchemy as sa
+    pg = os.environ.get("BANYAN_TEST_POSTGRES_URL", PG_URL)
+    schema = "bench_" + uuid.uuid4().hex[:10]
+    try:
+        admin = sa.create_engine(pg, connect_args={"connect_timeout": 2})
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        pg_url: str | None = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    except Exception:  # noqa: BLE001 - no PostgreSQL here: SQLite alone
+        admin, pg_url = None, None
+    out: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            urls = {"sqlite": f"sqlite:///{Path(tmp) / 'multi.db'}"}
+            if pg_url:
+                urls["postgresql"] = pg_url
+            for url in urls.values():
+                _deployed(url)
+            for r in range(rounds):
+                for db in (list(urls) if r % 2 == 0 else list(urls)[::-1]):
+                    out[db].append(commands_per_second(urls[db], processes, instances))
+    finally:
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+            admin.dispose()
+    return {db: (statistics.median(v) if v else None) for db, v in out.items()}
+
+
 def window(costs: list[float], at: int, width: int = 2) -> float:
     """Median cost around step `at` (1-based), to smooth a single noisy step."""
     return statistics.median(costs[max(0, at - 1 - width): at + width])
@@ -335,6 +423,7 @@ def main() -> None:
     b_mem, s_mem = throughput(instances, rounds, False, flow, spec, serializer)
     b_rt, s_rt = throughput(instances // 4, rounds, True, flow, spec, serializer)
     b_db, s_db, b_db_cpu, s_db_cpu = durable_throughput(instances // 10, rounds + 2, spec, serializer)
+    multi = multi_process(instances // 20, 3 if args.quick else 5)
     b_costs = banyan_step_costs(chain_flow, steps, repeat)
     s_costs = spiff_step_costs(chain_spec, serializer, steps, max(1, repeat // 2))
     b_growth = window(b_costs, 200) / window(b_costs, 10)
@@ -352,7 +441,12 @@ def main() -> None:
                b_db / s_db),
         metric("durable_vs_spiff_persisted_cpu", b_db_cpu, "tasks/cpu-s",
                "spiffworkflow 3.2 SQLite save+reload tasks/cpu-s", s_db_cpu, b_db_cpu / s_db_cpu),
+        metric("durable_sqlite_tasks_per_s", multi["sqlite"] or 0, "commands/s",
+               "2 processes, one SQLite file (one writer at a time)"),
     ]
+    if multi["postgresql"] is not None:
+        rows.append(metric("durable_pg_tasks_per_s", multi["postgresql"], "commands/s",
+                           "2 processes, PostgreSQL; target >= 800", 800.0, multi["postgresql"] / 800.0))
     report("flows", rows)
 
 
