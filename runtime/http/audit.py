@@ -81,7 +81,7 @@ def audit_router(records: Callable[[], Records], scope: Callable[[Request], Scop
         q = audit_query(recs, request.query_params, who)
         lang = request.query_params.get("lang") or request_lang(request, "en")
         found = search(recs.engine, q, limit=limit, offset=offset, personal=recs.masked_personal(who))
-        view = AuditView(recs, lang if lang in ("zh", "en") else "en")
+        view = AuditView(recs, lang if lang in ("zh", "en") else "en", who)
         items = []
         for e, row in zip(found.entries, view.rows(found.entries)):
             items.append({"seq": e.seq, "at": e.at, "actor": e.actor, "actor_name": row["actor_name"],

@@ -13,6 +13,7 @@ from forms.display import display_text
 from runtime.audit.search import Found
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import action_words
+from runtime.auth.scope import Scope, placement_of
 from runtime.records.listing import record_labels_by_id, ref_labels
 from runtime.records.service import Records
 
@@ -23,6 +24,7 @@ NUMBERS = ("money", "number", "percent", "integer")
 MACHINES = {"system": ("系统", "System"), "alert": ("预警规则", "Alert rule"), "tiering": ("客户分层", "Tiering"),
             "stream": ("事件流", "Event stream")}
 MACHINE_KINDS = {"alert": "AlertRule", "tiering": "Tiering"}
+OUTSIDE = ("其他机构的记录", "A record of another branch")
 
 
 def machine_text(actor: str, bundle: Any, lang: str) -> str | None:
@@ -49,8 +51,9 @@ def action_text(action: str, lang: str) -> str:
 class AuditView:
     """Entries as people read them in `lang`: names, words, labels."""
 
-    def __init__(self, records: Records, lang: str):
-        self.records, self.lang = records, lang
+    def __init__(self, records: Records, lang: str, scope: Scope | None = None):
+        """`scope`: the reader's — a referenced record outside it is never named (None: bank-wide)."""
+        self.records, self.lang, self.scope = records, lang, scope
         self.people = PeopleDirectory(records.engine)
         self.bundle = records.live.bundle
         self.names: dict[tuple[str, str], str] = {}     # the `ref` values of the entries shown, named
@@ -134,9 +137,22 @@ class AuditView:
                 by_id.setdefault(target, set()).add(v)
         self.names = ref_labels(self.records, [(t, v) for t, v in refs if not isinstance(v, int)], self.lang,
                                 directory=self.people)
-        self.ids = {(t, i): name for t, ids in by_id.items()
-                    for i, name in record_labels_by_id(self.records, t, ids).items()}
+        self.ids = {}
+        for target, ids in by_id.items():
+            readable = self._readable(target, ids)
+            for i, name in record_labels_by_id(self.records, target, readable).items():
+                self.ids[(target, i)] = name
+            for i in ids - readable:                     # never named: as an unknown record would not be
+                self.ids[(target, i)] = OUTSIDE[0] if self.lang == "zh" else OUTSIDE[1]
         return [self.row(e, names) for e in entries]
+
+    def _readable(self, target: str, ids: set[int]) -> set[int]:
+        """Which referenced records the reader may read (the scope's one decision, runtime/auth/scope.py)."""
+        if self.scope is None or self.scope.units is None or not ids:
+            return ids
+        live = self.records.refresh()
+        with self.records.engine.connect() as conn:
+            return placement_of(live).ids_within(conn, live, target, self.scope, ids)
 
     def _refs(self, entries: list[Found]) -> list[tuple[str, Any]]:
         """(target, key) of every `ref` value the entries' changes show."""

@@ -125,7 +125,7 @@ def changes_section(s: ViewSection, conn: Connection, shown: Shown, records: Rec
     record pages mask them for this reader; a page of `limit` among the newest CHANGES_READ."""
     found = latest_of_records(conn, {e: list(by_id) for e, by_id in shown.by_entity.items()}, limit=CHANGES_READ,
                               personal=records.masked_personal(scope))
-    view = AuditView(records, lang)
+    view = AuditView(records, lang, scope)
     items = []
     for e, row in zip(found, view.rows(found)):
         if e.action == "update" and not row["changes"]:

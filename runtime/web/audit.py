@@ -42,7 +42,7 @@ def history(web: WebContext, user: Any, entity: str, record_id: int, lang: str) 
     who = web.scope(user)
     found = search(recs.engine, AuditQuery(entity=entity, record_id=record_id), limit=HISTORY_SIZE,
                    personal=recs.masked_personal(who))
-    return AuditView(recs, lang).rows(found.entries)
+    return AuditView(recs, lang, who).rows(found.entries)
 
 
 def audit_pages(web: WebContext) -> APIRouter:
@@ -65,7 +65,7 @@ def audit_pages(web: WebContext) -> APIRouter:
         recs.refresh()
         given = filters_of(request)
         who = web.scope(user)
-        view = AuditView(recs, lang)
+        view = AuditView(recs, lang, who)
         problem, rows, total = "", [], 0
         page = max(1, min(page, 10**6))
         try:
@@ -91,7 +91,7 @@ def audit_pages(web: WebContext) -> APIRouter:
         recs.refresh()
         who = web.scope(user)
         q = audit_query(recs, filters_of(request), who)       # a bad filter: the door's 422 in words
-        view = AuditView(recs, lang)
+        view = AuditView(recs, lang, who)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
         name = f"{words('audit.page.title', lang)}-{stamp}"
 

@@ -234,3 +234,12 @@ def test_the_changes_section_is_the_members_history_in_words(graph_bank, sh, eve
     assert {c["record"]["key"] for c in whole["changes"][:2]} == {K["A2"], K["B1"]}
     status, html = _page(rm_page, "G7001")
     assert status == 200 and ">集团及成员变动</h2>" in html and ">在办流程</h2>" in html and FIRMS["A2"][3] in html
+
+
+def test_a_reference_to_a_record_out_of_sight_is_never_named_in_a_history(sh, graph_bank):
+    """G7002's parent company is B2, Beijing's firm: the group's change that set it is in the
+    Shanghai serving branch's changes section, and B2 is not named there (nor in the record's history)."""
+    changes = _section(sh.get("/views/group_360/G7002", headers={"Accept-Language": "zh-CN"}).json(), "changes")
+    parent = [c for c in changes["changes"] if any(x.startswith("母公司") or "其他机构的记录" in x for x in c["changes"])]
+    assert parent and all("其他机构的记录" in " ".join(c["changes"]) for c in parent), changes["changes"]
+    _hidden_never_named(json.dumps(changes, ensure_ascii=False))
