@@ -170,6 +170,10 @@ def run_one(db: str, users: int, seconds: int, warm: int, workers: int, scale: f
                 if driver.returncode != 0 or not out.exists():
                     raise SystemExit(f"the load driver failed ({driver.returncode})")
                 stats = json.loads(out.read_text(encoding="utf-8"))
+            if stats["failures"]:                # what the servers said about them, before the log is gone
+                kept = Path(tempfile.gettempdir()) / f"banyan-load-{db}-servers.log"
+                kept.write_text(servers.logs.read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
+                print(f"[{db}] {stats['failures']} failed; the servers' log is kept in {kept}", file=sys.stderr)
         finally:
             if schema:
                 _drop_schema(schema)

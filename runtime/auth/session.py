@@ -56,14 +56,30 @@ def secret_key(database_url: str | sa.URL | None = None) -> str:
         raise ConfigError(f"cannot read the session secret {path} ({exc.strerror}); "
                           "set BANYAN_SECRET_FILE or BANYAN_SECRET_KEY") from None
     text = secrets.token_urlsafe(48)
+    # made whole beside it, then linked into place: of several processes starting at once (`serve
+    # --workers N`), one secret wins and every one of them reads that one — never one of its own
+    spare = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            found = path.read_text(encoding="utf-8").strip()          # another process made it first
+            if len(found) >= 32:
+                text = found
+            else:                                                      # too short to sign with: replaced
+                os.replace(spare, path)
     except OSError as exc:
         raise ConfigError(f"cannot write the session secret {path} ({exc.strerror}); "
                           "set BANYAN_SECRET_FILE to a writable place or BANYAN_SECRET_KEY") from None
+    finally:
+        try:
+            spare.unlink()
+        except OSError:
+            pass
     return text
 
 

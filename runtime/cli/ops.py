@@ -138,9 +138,13 @@ def _stopped(_signum: int, _frame: Any) -> None:
               help="Server processes (each with its own connection pool; counters summed in /metrics).")
 @click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(0, 3600),
               help="Seconds requests in flight get to finish after SIGTERM or Ctrl-C before they are cut.")
+@click.option("--keep-alive", default=75, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds an idle keep-alive connection stays open: above the idle timeout of whatever stands "
+                   "in front (60 s on most load balancers), so the server never closes a connection a client is "
+                   "about to reuse.")
 @env_option
 @handle_errors
-def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | None) -> None:
+def serve(host: str, port: int, workers: int, graceful_timeout: int, keep_alive: int, env: str | None) -> None:
     """Run the web app and the HTTP API (pages at /ui/, OpenAPI at /docs, probes /health and
     /ready, Prometheus /metrics).
 
@@ -160,7 +164,7 @@ def serve(host: str, port: int, workers: int, graceful_timeout: int, env: str | 
     engine = engine_for(env)
     warn_demo_users(engine)
     options: dict[str, Any] = dict(host=host, port=port, log_config=log_config,
-                                   timeout_graceful_shutdown=graceful_timeout)
+                                   timeout_graceful_shutdown=graceful_timeout, timeout_keep_alive=keep_alive)
     made = None
     if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
         metrics_dir, fresh = _metrics_dir()          # before prometheus-client is imported: it reads it then

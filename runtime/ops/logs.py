@@ -111,6 +111,9 @@ def logging_config(fmt: str | None = None, level: str = "INFO") -> dict[str, Any
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
             # a line per job run and per schema check; the jobs log what they did (banyan.jobs)
             "apscheduler": {"level": "WARNING"},
+            # "skipped: maximum number of running instances reached" every turn a job is still busy: by
+            # design (max_instances=1, coalesce); a failing job is logged by banyan.jobs
+            "apscheduler.scheduler": {"level": "ERROR"},
             "alembic": {"level": "WARNING"},
         },
     }

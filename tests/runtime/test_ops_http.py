@@ -206,6 +206,7 @@ def test_serve_hands_uvicorn_the_factory_the_timeout_and_the_log_config(tmp_path
     assert r.exit_code == 0, r.output
     assert ran["target"] == "runtime.cli.ops:web_app" and ran["factory"] is True and ran["workers"] == 3
     assert ran["timeout_graceful_shutdown"] == 7 and ran["port"] == 8124
+    assert ran["timeout_keep_alive"] == 75              # above a load balancer's 60 s: no reset on reuse
     assert ran["log_config"]["formatters"]["banyan"] == {"()": "runtime.ops.logs.BanyanJsonFormatter"}
     assert sorted(p.name for p in metrics_dir.iterdir()) == ["keep.txt"]     # last run's counters gone
     assert signal.getsignal(signal.SIGTERM) is before

@@ -84,3 +84,25 @@ def test_the_web_app_keeps_its_secret_beside_its_database(tmp_path, clean_env):
 def test_no_secret_is_shipped():
     assert not list((ROOT / "runtime").rglob(".banyan-secret"))
     assert ".banyan-secret" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
+def test_processes_starting_together_share_one_secret(tmp_path, monkeypatch):
+    """`serve --workers N` starts N processes at once: each must sign with the same secret, the one
+    that reached the disk first — never one of its own (a session signed by one would not open in another)."""
+    import multiprocessing as mp
+    monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
+    monkeypatch.delenv("BANYAN_SECRET_KEY", raising=False)
+    ctx = mp.get_context("fork")
+    go, out = ctx.Barrier(6), ctx.Queue()
+
+    def start() -> None:
+        go.wait()
+        out.put(secret_key(None))
+    procs = [ctx.Process(target=start) for _ in range(6)]
+    for p in procs:
+        p.start()
+    keys = {out.get(timeout=30) for _ in procs}
+    for p in procs:
+        p.join()
+    assert len(keys) == 1 and keys == {(tmp_path / "secret").read_text(encoding="utf-8").strip()}
+    assert not [x.name for x in tmp_path.iterdir() if x.name.startswith(".secret")]      # no spare left behind
