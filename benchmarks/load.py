@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BANYAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BANYAN = str(Path(sys.executable).parent / "banyan")
 PAGE_TARGET_MS, COMMAND_TARGET_MS = 500, 1000
+SIGN_IN = ("page /ui/signin", "command sign in")
 FORM = {"credit_type": "new", "amount": 2 * 10**8, "term_months": 12, "products": ["working_capital"],
         "purpose": "营运资金", "guarantee_mode": "credit"}
 
@@ -314,13 +315,17 @@ def _errors(env: object) -> list[dict]:
 def figures(stats: dict) -> list[dict]:
     from _common import metric
     db = stats["database"]
-    pages = [e for e in stats["endpoints"] if e["name"].startswith("page ")]
-    commands = [e for e in stats["endpoints"] if e["name"].startswith(("command ", "api "))]
+    # signing in is once a session and slow on purpose (argon2): its own figure, not the pages' or the commands'
+    signin = [e for e in stats["endpoints"] if e["name"] in SIGN_IN]
+    pages = [e for e in stats["endpoints"] if e["name"].startswith("page ") and e["name"] not in SIGN_IN]
+    commands = [e for e in stats["endpoints"] if e["name"].startswith(("command ", "api ")) and e["name"] not in SIGN_IN]
     rows = [metric(f"load_errors[{db}]", stats["failures"], "count", "target 0"),
             metric(f"load_p95_ms[{db}] pages", max((e["p95_ms"] for e in pages), default=0), "ms",
                    f"target < {PAGE_TARGET_MS}"),
             metric(f"load_p95_ms[{db}] commands", max((e["p95_ms"] for e in commands), default=0), "ms",
                    f"target < {COMMAND_TARGET_MS}"),
+            metric(f"load_signin_p95_ms[{db}]", max((e["p95_ms"] for e in signin), default=0), "ms",
+                   "argon2 on purpose; once a session"),
             metric(f"load_requests[{db}]", stats["total"], "count",
                    f"{stats['users']} users, {stats['seconds']} s after {stats['warm']} s warm"),
             metric(f"load_races[{db}]", stats["races"], "count", "409 task_closed, right answers")]
