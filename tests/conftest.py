@@ -1,8 +1,10 @@
 """Suite-wide settings. Under CI, hypothesis runs derandomized: the same examples every run,
 so a red build is reproducible and a green one is not luck. Locally it explores freely (and
 replays failures from its .hypothesis database)."""
+import logging
 import os
 
+import pytest
 from hypothesis import settings
 
 # tests/leaks.py: a page, an API answer or CLI output showing Python's exception text fails the test.
@@ -15,3 +17,15 @@ os.environ.setdefault("BANYAN_REQUIRE_TOTP_FOR_ADMINS", "0")
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """`banyan serve` run in-process (tests hand uvicorn a fake) sets the process's logging up as a
+    server's — a root handler writing every INFO line to stderr: put it back after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    if root.handlers != handlers or root.level != level:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -48,6 +48,8 @@ DEMO_USERS = (
     ("brc_2", "蒋文清", "head_office", False, [("board_risk_committee", "")]),
     # internal audit: reads the audit log and every record, changes nothing, sees personal data masked
     ("auditor_1", "韩雪", "head_office", False, [("auditor", "")]),
+    # the checker of a deploy to a protected environment (maker-checker: config_change_approval)
+    ("change_1", "唐志远", "head_office", False, [("change_approver", "")]),
 )
 
 DEMO_GRANTS = {

@@ -89,10 +89,10 @@ def test_serve_warns_while_the_demo_password_works(engine, demo_people, capsys, 
     caplog.set_level(logging.WARNING, logger="banyan.serve")
     assert check_demo_users(engine) == DEMO_NAMES
     err = capsys.readouterr().err
-    assert "DEMO USERS CAN SIGN IN" in err and "admin, rm_sh_01" in err and "and 11 more" in err
+    assert "DEMO USERS CAN SIGN IN" in err and "admin, rm_sh_01" in err and "and 12 more" in err
     assert "banyan users disable NAME" in err and DEMO_PASSWORD not in err
     assert [r.getMessage() for r in caplog.records] == [
-        "banyan serve: 19 demo user(s) sign in with the published demo password: " + ", ".join(DEMO_NAMES)]
+        "banyan serve: 20 demo user(s) sign in with the published demo password: " + ", ".join(DEMO_NAMES)]
 
     store = demo_people
     store.set_password("admin", "a password nobody published")
