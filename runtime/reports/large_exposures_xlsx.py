@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from runtime.records.tabular_export import FORMULA_START
 from runtime.reports.large_exposures import Report
 
 WAN = Decimal(10_000)
+CENT = Decimal("0.01")
 MONEY, PERCENT = "#,##0.00", "0.00%"
 
 T = {
@@ -117,7 +118,8 @@ def _num(ws: Worksheet, row: int, col: int, value: Decimal | None, fmt: str) -> 
 
 
 def _wan(value: Decimal) -> Decimal:
-    return value / WAN
+    """An amount in 万元, to the cent of a 万 as the regulator's tables keep it (金额保留两位小数)."""
+    return (value / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _sheet(wb: Workbook, report: Report, part: str, lang: str, heads: list[str], widths: list[int]) -> Worksheet:
