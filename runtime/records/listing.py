@@ -104,7 +104,7 @@ def readable_counts(records: Records, scope: Scope | None) -> dict[str, int]:
         for name in sorted(live.bundle.entities):
             t = live.table(name)
             out[name] = conn.execute(sa.select(sa.func.count()).select_from(t)
-                                     .where(*records.readable(name, scope))).scalar() or 0
+                                     .where(*records.readable(name, scope, t))).scalar() or 0
     return out
 
 

@@ -13,6 +13,7 @@ with another body is a conflict, and another person's key is never seen.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -61,21 +62,28 @@ class Records:
         self.batch_size = batch_size
         self._rules: dict[tuple[str, str], EntityRules] = {}
         self._users: UserStore | None = None
+        self._loading = threading.Lock()
 
     # -- the deployed model ---------------------------------------------------------------------
     @property
     def live(self) -> LiveModel:
         if self._live is None:
-            self._live = load_live(self.engine)
+            with self._loading:                   # one model per deployment, however many requests ask at once
+                if self._live is None:
+                    self._live = load_live(self.engine)
         return self._live
 
     def refresh(self) -> LiveModel:
-        """Follow a new deployment if there is one (cheap when nothing changed)."""
+        """Follow a new deployment if there is one (cheap when nothing changed). Requests arriving
+        together on a fresh process load the model once: two models would build two sets of tables,
+        and a query joining a condition of one to a table of the other names the table twice."""
         with self.engine.connect() as conn:
             head = conn.execute(sa.select(t_deployments.c.version).order_by(t_deployments.c.version.desc())
                                 .limit(1)).scalar()
         if self._live is None or head != self._live.version:
-            self._live = load_live(self.engine)
+            with self._loading:
+                if self._live is None or head != self._live.version:
+                    self._live = load_live(self.engine)
         return self._live
 
     def writable(self, entity: str) -> LiveModel:

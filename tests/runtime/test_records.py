@@ -104,3 +104,24 @@ def test_query_filters_by_reference_key_and_rejects_unknown_fields(engine):
     assert [r["code"] for r in recs.query("company", {"group": None}).items] == ["C200"]
     with pytest.raises(InvalidRecord):
         recs.query("company", {"colour": "red"})
+
+
+def test_requests_arriving_together_load_one_model(engine):
+    """A fresh process's first requests arrive together: the model is loaded once, so a query never
+    joins a condition built on one model's tables to another's (`FROM t, t`: ambiguous column)."""
+    import threading
+
+    from runtime.records.service import Records
+    deploy(engine)
+    records = Records(engine)
+    go, seen = threading.Barrier(8), []
+
+    def ask() -> None:
+        go.wait()
+        seen.append(records.refresh())
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(m) for m in seen}) == 1
