@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import moment_text
 from dsl.errors import words
@@ -25,6 +26,7 @@ from runtime.http.params import DbId
 from runtime.records.listing import record_labels
 from runtime.web.alert_service import service_of
 from runtime.web.context import NavItem, WebContext, redirect, register_nav
+from runtime.web.forms import posted
 from runtime.web.lookup import pickable
 from runtime.web.text import text
 
@@ -58,8 +60,9 @@ def alert_pages(web: WebContext) -> APIRouter:
     r = APIRouter()
     service = service_of(web)
 
-    def red_count(_web: WebContext, user: Any) -> int | None:
-        return service.count(status="open", grade="red", scope=web.scope(user)) or None
+    def red_count(page_web: WebContext, user: Any) -> int | None:
+        """Counted by the app that renders the page (NAV is shared by every app of the process)."""
+        return service_of(page_web).count(status="open", grade="red", scope=page_web.scope(user)) or None
 
     register_nav(NavItem("alerts", {"zh": "预警中心", "en": "Alerts"}, "/ui/alerts", 20, None, red_count))
 
@@ -184,9 +187,8 @@ def alert_pages(web: WebContext) -> APIRouter:
         return alert_page(request, alert_id)
 
     @r.post("/ui/alerts/{alert_id}")
-    async def act(request: Request, alert_id: DbId) -> Response:
+    def act(request: Request, alert_id: DbId, form: FormData = Depends(posted)) -> Response:
         user, lang = web.user(request), web.lang(request)
-        form = await request.form()
         service.get(alert_id, scope=web.scope(user))                # out of scope: the unknown alert's 404 first
         if not web.check_csrf(request, form):
             return alert_page(request, alert_id, text("signin_csrf", lang), 400)
