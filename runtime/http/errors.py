@@ -83,8 +83,10 @@ def error_response(request: Request, error: BanyanError) -> Response:
 def install_errors(app: FastAPI) -> None:
     """The app's three error handlers; no other handler is needed (or wanted) anywhere."""
 
+    # Plain `def`s: Starlette runs them in its threadpool, so an error page's queries hold up no
+    # other request of the process.
     @app.exception_handler(BanyanError)
-    async def _banyan(request: Request, exc: BanyanError) -> Response:
+    def _banyan(request: Request, exc: BanyanError) -> Response:
         return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -96,7 +98,7 @@ def install_errors(app: FastAPI) -> None:
                           status_code=422)
 
     @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> Response:
+    def _bug(request: Request, exc: Exception) -> Response:
         ref = secrets.token_hex(6)
         log.error("unhandled error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
         fault = ServerFault(ref)

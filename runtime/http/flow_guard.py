@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from runtime.flows.access import can_see, involved_in
@@ -65,7 +66,7 @@ class FlowApiGuard:
                 "forbidden", "moving instances to another deployment is for administrators"), 403)
             return
         for instance_id, unknown in self._instances_of(scope):
-            if not self._may_see(user, instance_id):
+            if not await run_in_threadpool(self._may_see, user, instance_id):     # queries: off the event loop
                 await _answer(scope, receive, send, unknown)      # exactly what an unknown one gets
                 return
         await self.app(scope, receive, send)

@@ -4,8 +4,9 @@ everywhere) and what each role may do. Only for holders of `users.admin` (and ad
 Every change is audited under the signed-in administrator's name and address."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.errors import catalog, words
 from runtime.auth.people import PeopleDirectory
@@ -13,6 +14,7 @@ from runtime.auth.users import PERMISSIONS, UserError
 from runtime.flows.service import FlowService
 from runtime.people.hand_over import HandOverError, hand_over
 from runtime.web.context import WebContext, redirect
+from runtime.web.forms import posted
 from runtime.web.text import text
 
 
@@ -77,11 +79,10 @@ def admin_router(web: WebContext) -> APIRouter:
         return user_form(request, person) if person else web.not_found(request, name)
 
     @r.post("/ui/admin/users/{name}")
-    async def save_user(request: Request, name: str) -> Response:
+    def save_user(request: Request, name: str, form: FormData = Depends(posted)) -> Response:
         if not allowed(request):
             return web.denied(request)
         lang = web.lang(request)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         new = name == "new"
@@ -152,11 +153,10 @@ def admin_router(web: WebContext) -> APIRouter:
                         grants=web.users.grants(), permissions=PERMISSIONS)
 
     @r.post("/ui/admin/roles")
-    async def save_roles(request: Request) -> Response:
+    def save_roles(request: Request, form: FormData = Depends(posted)) -> Response:
         if not allowed(request):
             return web.denied(request)
         lang = web.lang(request)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         me = web.user(request)

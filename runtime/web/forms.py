@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
 
 from dsl.bank_time import zone_name
 from forms import FieldError, RenderOptions, Submitted, UploadedFile, parse, validate
@@ -23,12 +24,20 @@ _CODES = {
 }
 
 
-async def submitted(form: Any) -> Submitted:
-    """Starlette form data → forms.Submitted (uploads read into memory, at most MAX_UPLOAD + 1 bytes)."""
+async def posted(request: Request) -> FormData:
+    """A POST's form, read on the event loop (a FastAPI dependency), so that the handler itself is a
+    plain `def` FastAPI runs in its threadpool: a handler that queries the database or hashes a
+    password inside `async def` holds up every other request of its process until it is done."""
+    return await request.form()
+
+
+def submitted(form: Any) -> Submitted:
+    """Starlette form data → forms.Submitted (uploads read into memory, at most MAX_UPLOAD + 1 bytes;
+    called in the threadpool, where reading the spooled file may block)."""
     pairs: list[tuple[str, Any]] = []
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
-            data = await value.read(MAX_UPLOAD + 1)
+            data = value.file.read(MAX_UPLOAD + 1)
             pairs.append((name, UploadedFile(value.filename or "", value.content_type or "", data)))
         else:
             pairs.append((name, value))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import zone_name
 from dsl.kinds.flow.ir import INITIATOR
@@ -23,6 +24,7 @@ from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import read_tables, typed
 from runtime.web.flow_text import WORDS, ftext, outcome_text, refusal, refusal_of
+from runtime.web.forms import posted
 from runtime.web.inbox import short_time
 from runtime.web.lookup import pickable
 from runtime.web.text import text
@@ -139,19 +141,18 @@ def instance_router(fp: FlowPages) -> APIRouter:
                         media_type="image/svg+xml")
 
     @r.post("/ui/flow-instances/{instance_id}")
-    async def act(request: Request, instance_id: str) -> Response:
+    def act(request: Request, instance_id: str, form: FormData = Depends(posted)) -> Response:
         lang, user = web.lang(request), web.user(request)
         try:
             view = load(request, instance_id)
             if view is None:
                 return web.not_found(request, instance_id)
-            return await _act(request, view, lang, user)
+            return _act(request, form, view, lang, user)
         except FlowError as exc:
             return fp.refused(request, exc, "instance_unavailable")
 
-    async def _act(request: Request, view: dict, lang: str, user: Any) -> Response:
+    def _act(request: Request, form: FormData, view: dict, lang: str, user: Any) -> Response:
         instance_id = view["id"]
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         action = str(form.get("_action") or "")

@@ -9,8 +9,9 @@ comes with their name, their unit's name and their roles' names; the user name i
 action forms post."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import zone_name
 from forms import FormSpec, parse, render_form, validate
@@ -21,7 +22,7 @@ from runtime.deploy.live import UnknownEntity
 from runtime.records.errors import RecordError
 from runtime.records.listing import list_records
 from runtime.web.context import WebContext
-from runtime.web.forms import options_for, submitted
+from runtime.web.forms import options_for, posted, submitted
 from runtime.web.text import text
 
 LIMIT = 10
@@ -129,15 +130,14 @@ def lookup_router(web: WebContext) -> APIRouter:
         return page(request, spec, new=True, extra_rows={f.name: f.min_rows or 1 for f in spec.fields if f.is_table})
 
     @r.post("/ui/forms/{name}")
-    async def try_form_post(request: Request, name: str) -> Response:
+    def try_form_post(request: Request, name: str, form: FormData = Depends(posted)) -> Response:
         lang = web.lang(request)
         spec = form_spec(name)
         if spec is None:
             return web.not_found(request, name)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
-        sub = await submitted(form)
+        sub = submitted(form)
         values, problems = parse(spec, sub, lang, tz=zone_name())
         outcome = validate(spec, values, lang)
         bad = {e.key for e in outcome.errors}

@@ -24,6 +24,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
+
 from dsl.errors import words
 from runtime.auth.session import CSRF_HEADER, SESSION_COOKIE, cookie_secure, csrf_ok
 from runtime.auth.users import UserStore
@@ -63,18 +65,10 @@ class AuthGate:
         self._cache[name] = (now, user)
         return user
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path == "/" or path.startswith(PUBLIC):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
+    def _identify(self, headers: dict, session: dict) -> tuple[Any, bool, str | None, bool]:
+        """(the user, signed in by the session cookie?, the API token's scope, a session that ended)."""
         user, by_cookie, token_scope, ended = None, False, None, False
         auth = headers.get(b"authorization", b"").decode("latin-1")
-        session = scope.get("session") or {}
         if auth.lower().startswith("bearer "):
             found_token = self.users.token_access(auth[7:])
             if found_token is not None:
@@ -90,6 +84,21 @@ class AuthGate:
                 session.clear()
                 if lang:
                     session["lang"] = lang
+        return user, by_cookie, token_scope, ended
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if path == "/" or path.startswith(PUBLIC):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        session = scope.get("session") or {}
+        # The lookups query the database: in the threadpool, so the event loop serves others meanwhile.
+        user, by_cookie, token_scope, ended = await run_in_threadpool(self._identify, headers, session)
+        needs_second = by_cookie and self.users.totp_needed(user)
         page = path.startswith("/ui/")
         lang = session.get("lang") or accepted_lang(headers.get(b"accept-language", b"").decode("latin-1")) or "en"
         if user is None:
@@ -108,7 +117,7 @@ class AuthGate:
             await _send_json(send, 403, {"error": "read_only_token", "detail": [],
                                          "message": words("auth.read_only_token", lang)})
             return
-        if by_cookie and self.users.totp_needed(user) and not path.startswith(ENROL_PATHS):
+        if needs_second and not path.startswith(ENROL_PATHS):
             if page:
                 await send({"type": "http.response.start", "status": 303,
                             "headers": [(b"location", b"/ui/me#totp"), (b"content-length", b"0")]})

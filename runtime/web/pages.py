@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import bank_today
 from dsl.errors import words
@@ -20,6 +21,7 @@ from runtime.flows.service import FlowService
 from runtime.people.away import go_away
 from runtime.records.listing import readable_counts
 from runtime.web.context import WebContext, redirect
+from runtime.web.forms import posted
 from runtime.web.inbox import amount_fields, amount_text, overdue_for
 from runtime.web.text import text, when
 from runtime.web.workbench import workbench
@@ -62,10 +64,9 @@ def pages_router(web: WebContext) -> APIRouter:
         return signin_form(request, next=_safe_next(next), notice=words("web.signin.ended", lang) if ended else "")
 
     @r.post("/ui/signin")
-    async def signin(request: Request) -> Response:
+    def signin(request: Request, form: FormData = Depends(posted)) -> Response:
         """The password, then (for a person with a second factor) the one-time code. Throttled:
         a locked name or address gets the lockout words whether the name is someone's or not."""
-        form = await request.form()
         lang, address = web.lang(request), _address(request)
         name, password = str(form.get("username") or "").strip(), str(form.get("password") or "")
         nxt = _safe_next(str(form.get("next") or ""))
@@ -103,8 +104,7 @@ def pages_router(web: WebContext) -> APIRouter:
         return signin_form(request, 401, error=words("web.signin.totp_failed", lang), step="totp", next=nxt)
 
     @r.post("/ui/signout")
-    async def signout(request: Request) -> Response:
-        form = await request.form()
+    def signout(request: Request, form: FormData = Depends(posted)) -> Response:
         if web.check_csrf(request, form):
             web.users.sign_out(request.session.get("sid"), _address(request))
             sign_out(request.session)
@@ -118,8 +118,7 @@ def pages_router(web: WebContext) -> APIRouter:
         return redirect(target if not target.startswith("/ui/lang") else "/ui/")
 
     @r.post("/ui/lang")
-    async def switch_lang(request: Request) -> Response:
-        form = await request.form()
+    def switch_lang(request: Request, form: FormData = Depends(posted)) -> Response:
         if web.check_csrf(request, form) and form.get("to") in ("zh", "en"):
             request.session["lang"] = form.get("to")
         return redirect(_safe_next(str(form.get("next") or "")))
@@ -231,8 +230,7 @@ def pages_router(web: WebContext) -> APIRouter:
                                         kept=len(away.kept)))
 
     @r.post("/ui/me")
-    async def me_post(request: Request) -> Response:
-        form = await request.form()
+    def me_post(request: Request, form: FormData = Depends(posted)) -> Response:
         lang, user, address = web.lang(request), web.user(request), _address(request)
         if not web.check_csrf(request, form):
             return _me(request, 400, flash=text("signin_csrf", lang))

@@ -7,8 +7,9 @@ import math
 from dataclasses import replace
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import zone_name
 from forms import read_view, render_form
@@ -20,7 +21,7 @@ from runtime.records.listing import list_records
 from runtime.web.alerts import record_alerts
 from runtime.web.audit import history
 from runtime.web.context import WebContext, redirect
-from runtime.web.forms import check, options_for, record_problems, submitted, with_service_problems
+from runtime.web.forms import check, options_for, posted, record_problems, submitted, with_service_problems
 from runtime.web.names import ref_text
 from runtime.web.text import text
 from runtime.web.views import view_links
@@ -134,10 +135,10 @@ def records_router(web: WebContext) -> APIRouter:
         return form_page(request, ent, values={})
 
     @r.post("/ui/e/{entity}/new")
-    async def create(request: Request, entity: str) -> Response:
-        return await save(request, entity, None)
+    def create(request: Request, entity: str, form: FormData = Depends(posted)) -> Response:
+        return save(request, form, entity, None)
 
-    async def save(request: Request, entity: str, record_id: int | None) -> Response:
+    def save(request: Request, form: FormData, entity: str, record_id: int | None) -> Response:
         lang, user = web.lang(request), web.user(request)
         ent = entity_or_none(entity)
         if ent is None:
@@ -152,10 +153,9 @@ def records_router(web: WebContext) -> APIRouter:
                 return web.not_found(request, text("no_such_record", lang))
             if not web.records.can_change(entity, record_id, scope):
                 return web.denied(request, text("read_only", lang))
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
-        sub = await submitted(form)
+        sub = submitted(form)
         values, outcome = check(web, entity, sub, lang, user)
         if form.get("_action") != "save":        # "refresh" or "add_row:…": show the form again, unsaved
             outcome.errors = []
@@ -242,17 +242,16 @@ def records_router(web: WebContext) -> APIRouter:
         return form_page(request, ent, values=record, record=record)
 
     @r.post("/ui/e/{entity}/{record_id}/edit")
-    async def update(request: Request, entity: str, record_id: DbId) -> Response:
-        return await save(request, entity, record_id)
+    def update(request: Request, entity: str, record_id: DbId, form: FormData = Depends(posted)) -> Response:
+        return save(request, form, entity, record_id)
 
     @r.post("/ui/e/{entity}/{record_id}/delete")
-    async def delete(request: Request, entity: str, record_id: DbId) -> Response:
+    def delete(request: Request, entity: str, record_id: DbId, form: FormData = Depends(posted)) -> Response:
         lang, user = web.lang(request), web.user(request)
         if entity_or_none(entity) is None:
             return web.not_found(request, entity)
         if not user.can("records.delete"):
             return web.denied(request)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         version = str(form.get("_version") or "")

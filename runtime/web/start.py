@@ -8,8 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import zone_name
 from dsl.errors import words
@@ -25,7 +26,7 @@ from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import check_start, start_spec, start_values, with_problems
 from runtime.web.flow_text import ftext, outcome_text, refusal, refusal_of
-from runtime.web.forms import options_for, submitted
+from runtime.web.forms import options_for, posted, submitted
 from runtime.web.inbox import short_time
 from runtime.web.text import text
 
@@ -116,12 +117,11 @@ def start_router(fp: FlowPages) -> APIRouter:
         return page(request, name, flow, subject=subject.strip()[:200], q=q.strip()[:100])
 
     @r.post("/ui/start/{name}")
-    async def start(request: Request, name: str) -> Response:
+    def start(request: Request, name: str, form: FormData = Depends(posted)) -> Response:
         lang, user = web.lang(request), web.user(request)
         flow = flow_or_none(name)
         if flow is None:
             return web.not_found(request, name)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, web_text_expired(lang))
         subject = str(form.get("subject") or "").strip()[:200]
@@ -133,7 +133,7 @@ def start_router(fp: FlowPages) -> APIRouter:
             values, outcome, raw = {}, None, None
         else:
             narrowed = start_spec(spec, flow)
-            raw = await submitted(form)
+            raw = submitted(form)
             outcome = check_start(narrowed, raw, lang)
             values = start_values(narrowed, outcome)
         if action != "save":       # the preview button, "update the form", "add a row": nothing is started

@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from dsl.bank_time import zone_name
 from dsl.kinds.flow.ir import INITIATOR
@@ -37,7 +38,7 @@ from runtime.web.context import redirect
 from runtime.web.flow import FlowPages
 from runtime.web.flow_forms import check_step, read_tables, start_spec, step_fields, step_spec, typed, with_problems
 from runtime.web.flow_text import ftext, refusal, refusal_of
-from runtime.web.forms import options_for, submitted
+from runtime.web.forms import options_for, posted, submitted
 from runtime.web.inbox import short_time
 from runtime.web.lookup import pickable
 from runtime.web.ratios import panel as concentration_panel
@@ -175,7 +176,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         return page(request, data)
 
     @r.post("/ui/tasks/{instance_id}/{n}")
-    async def act(request: Request, instance_id: str, n: str) -> Response:
+    def act(request: Request, instance_id: str, n: str, form: FormData = Depends(posted)) -> Response:
         lang, user = web.lang(request), web.user(request)
         task_id = f"{instance_id}/{n}"
         try:
@@ -184,7 +185,6 @@ def task_router(fp: FlowPages) -> APIRouter:
             return fp.refused(request, exc, "task_unavailable")
         if data is None:
             return web.not_found(request, ftext("task_closed", lang))
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         action = str(form.get("_action") or "")
@@ -194,7 +194,7 @@ def task_router(fp: FlowPages) -> APIRouter:
         raw = outcome = None
         if spec is not None and (action in DECISIONS or action in ("save", "refresh") or action.startswith("add_row:")):
             narrowed = _form_spec(spec, data["flow"], step)
-            raw = await submitted(form)
+            raw = submitted(form)
             outcome = check_step(narrowed, typed(spec, view["form"]), raw, step, lang,
                                  deciding=action in ("approve", "complete"))
         if action not in DECISIONS + TASK_ACTIONS:     # Enter in a field, "update the form", "add a row": redraw

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from runtime.deploy.live import UnknownEntity
 from runtime.records.errors import RecordError
@@ -20,6 +20,7 @@ from runtime.records.tabular import ImportRefused, import_file
 from runtime.records.tabular_export import export_chunks, export_records
 from runtime.records.tabular_template import write_template
 from runtime.web.context import WebContext, redirect
+from runtime.web.forms import posted
 from runtime.web.records import filter_fields
 from runtime.web.text import text
 
@@ -66,21 +67,20 @@ def transfer_router(web: WebContext) -> APIRouter:
         return page(request, ent)
 
     @r.post("/ui/e/{name}/import")
-    async def import_post(request: Request, name: str) -> Response:
+    def import_post(request: Request, name: str, form: FormData = Depends(posted)) -> Response:
         lang, user = web.lang(request), web.user(request)
         ent = entity(request, name)
         if ent is None:
             return web.not_found(request, name)
         if not user.can("records.import"):
             return web.denied(request)
-        form = await request.form()
         if not web.check_csrf(request, form):
             return web.denied(request, text("signin_csrf", lang))
         upload = form.get("file")
         suffix = Path(upload.filename or "").suffix.lower() if isinstance(upload, UploadFile) else ""
         if not isinstance(upload, UploadFile) or suffix not in (".csv", ".xlsx"):
             return page(request, ent, 422, error=text("import_type", lang))
-        data = await upload.read(MAX_IMPORT + 1)
+        data = upload.file.read(MAX_IMPORT + 1)
         if len(data) > MAX_IMPORT:
             return page(request, ent, 413, error=text("import_too_big", lang, mb=MAX_IMPORT // (1024 * 1024)))
         scope = web.scope(user)
