@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.diagnostics import did_you_mean
 from dsl.link import CIRCLE
 from engine.alerts import decide, evaluate, roll_up
+from engine.alerts.lifecycle import GRADES
 from runtime.alerts import circles, scan
 from runtime.alerts.bulk import Pending, write_steps
 from runtime.alerts.counts import Counts
@@ -448,6 +449,20 @@ class AlertService:
             q = q.where(alerts.c.assigned_to == assigned_to)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+    def open_counts(self, *, scope: Scope | None = None, assigned_to: str | None = None) -> dict[str, int]:
+        """The open alerts on subjects `scope` may read, counted in one query: by grade (each grade
+        of GRADES), `overdue` (past their answer time), `mine` (handled by `assigned_to`) and `total`."""
+        now, due = db_time(self.clock()), alerts.c.due_at
+        cols = [sa.func.count().label("total"),
+                sa.func.sum(sa.case((due < now, 1), else_=0)).label("overdue"),
+                *[sa.func.sum(sa.case((alerts.c.grade == g, 1), else_=0)).label(g) for g in GRADES]]
+        if assigned_to:
+            cols.append(sa.func.sum(sa.case((alerts.c.assigned_to == assigned_to, 1), else_=0)).label("mine"))
+        q = sa.select(*cols).select_from(alerts).where(alerts.c.status == OPEN, *self.scope_conditions(scope))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).mappings().one()
+        return {k: int(v or 0) for k, v in row.items()}
 
     def act(self, alert_id: int, action: str, *, actor: str, text: Any = None, scope: Scope | None = None) -> dict:
         """A person's action on an open alert they may read: `acknowledge` (签收: they have it in

@@ -82,6 +82,7 @@ class Placement:
     """How each entity of a bundle sits in the org tree, and the SQL and checks that follow."""
 
     def __init__(self, entities: Mapping[str, Any]):
+        self._built: dict[tuple, tuple[sa.Table, list]] = {}
         direct: dict[str, str] = {}
         for name, e in entities.items():
             org = next((f.name for f in e.fields
@@ -126,13 +127,24 @@ class Placement:
         if not placed.anchors:
             return []                   # an entity placed nowhere is the whole bank's
         t, units = table if table is not None else live.table(entity), sorted(scope.units)
+        # The same conditions serve every request of the same person: built once per (table, units).
+        # Keyed on the table object, which belongs to one live model (and is held, so its id stays its own).
+        key = (id(t), entity, referrers, tuple(units)) if t is live.table(entity) else None
+        found = self._built.get(key) if key else None
+        if found is not None:
+            return list(found[1])          # a caller may add to its list
         conds = [self._anchor_sql(live, t, a, units) for a in placed.anchors]
         for r in placed.referrers if referrers else ():
             rt = live.table(r.entity)
             conds.append(t.c.id.in_(sa.select(rt.c[r.field]).where(rt.c[r.org].in_(units),
                                                                       rt.c[r.field].is_not(None))
                                     .scalar_subquery()))
-        return [sa.or_(*conds)]
+        out = [sa.or_(*conds)]
+        if key:
+            if len(self._built) > 512:
+                self._built.clear()
+            self._built[key] = (t, out)
+        return list(out)
 
     def ids_within(self, conn: Connection, live: Any, entity: str, scope: Scope | None, ids: Iterable[int],
                    *, write: bool = False) -> set[int]:

@@ -9,9 +9,12 @@ name it: `bundle.unavailable` is {"Kind/name": reason}; everything else runs.
 """
 from __future__ import annotations
 
+import threading
 import weakref
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -27,6 +30,7 @@ from runtime.storage.tables import deployments as t_deployments
 _BUNDLES: dict[str, Bundle] = {}                      # release key -> the release compiled by this process
 _VERSIONS: dict[tuple[str, int], str] = {}            # (database URL, version) -> release key
 _URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_HEADS_SEEN: ContextVar[dict | None] = ContextVar("banyan_heads_seen", default=None)
 
 
 class NothingDeployed(BanyanError):
@@ -167,3 +171,51 @@ def live_from_bundle(bundle: Any, version: int, model: TableModel) -> LiveModel:
     _BUNDLES[release_key(encode_release(release_of(bundle)))] = bundle
     _md, tables = metadata_for(model)
     return LiveModel(version, bundle.hash, bundle, model, tables)
+
+
+@contextmanager
+def one_look_per_request() -> Iterator[None]:
+    """Inside it (the server wraps each request in it), a process asks each database which
+    deployment is live once, however many services follow it: a page asked it two dozen times,
+    a round trip each. A deploy that lands during the request is followed from the next one."""
+    token = _HEADS_SEEN.set({})
+    try:
+        yield
+    finally:
+        _HEADS_SEEN.reset(token)
+
+
+class LiveFollower:
+    """The live model of one database, following each new deployment. Requests arriving
+    together on a fresh process load the model once: two models would build two sets of tables,
+    and a query joining a condition of one to a table of the other names the table twice."""
+
+    def __init__(self, engine: Engine, live: LiveModel | None = None):
+        self.engine, self._live = engine, live
+        self._loading = threading.Lock()
+
+    @property
+    def live(self) -> LiveModel:
+        if self._live is None:
+            with self._loading:
+                if self._live is None:
+                    self._live = load_live(self.engine)
+        return self._live
+
+    def refresh(self) -> LiveModel:
+        """The model of the deployment live now (cheap when nothing changed: one short query, and
+        none at all when this request already looked)."""
+        seen = _HEADS_SEEN.get()
+        if seen is not None and self.engine in seen:
+            head = seen[self.engine]
+        else:
+            with self.engine.connect() as conn:
+                head = conn.execute(sa.select(t_deployments.c.version).order_by(t_deployments.c.version.desc())
+                                    .limit(1)).scalar()
+            if seen is not None:
+                seen[self.engine] = head
+        if self._live is None or head != self._live.version:
+            with self._loading:
+                if self._live is None or head != self._live.version:
+                    self._live = load_live(self.engine)
+        return self._live

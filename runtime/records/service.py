@@ -13,7 +13,6 @@ with another body is a conflict, and another person's key is never seen.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -21,12 +20,10 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from dsl.values import BadValue, value_reader
-from dsl.values.numbers import read_integer
 from runtime.audit import log as audit
 from runtime.auth.scope import Scope, placement_of
 from runtime.auth.users import UserStore
-from runtime.deploy.live import LiveModel, load_live
+from runtime.deploy.live import LiveFollower, LiveModel
 from runtime.jobs.changes import append as append_changes
 from runtime.records import personal as personal_data
 from runtime.records.computed import prime_collections, propagate
@@ -34,10 +31,9 @@ from runtime.records.context import Loader, RecordContext, from_row
 from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly, VersionConflict, invalid
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from runtime.records.validation import EntityRules, Problem
-from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
+from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved, without_echoes
 from runtime.storage.db import WRITE_OPTION, writing
 from runtime.storage.idempotency import fingerprint
-from runtime.storage.tables import deployments as t_deployments
 from runtime.storage.tables import requests as t_requests
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at")
@@ -58,33 +54,19 @@ class Page:
 class Records:
     def __init__(self, engine: Engine, live: LiveModel | None = None, *, batch_size: int = 1000):
         self.engine = engine
-        self._live = live
+        self._follower = LiveFollower(engine, live)
         self.batch_size = batch_size
         self._rules: dict[tuple[str, str], EntityRules] = {}
         self._users: UserStore | None = None
-        self._loading = threading.Lock()
 
-    # -- the deployed model ---------------------------------------------------------------------
+    # -- the deployed model (runtime/deploy/live.py follows new deployments) ----------------------
     @property
     def live(self) -> LiveModel:
-        if self._live is None:
-            with self._loading:                   # one model per deployment, however many requests ask at once
-                if self._live is None:
-                    self._live = load_live(self.engine)
-        return self._live
+        return self._follower.live
 
     def refresh(self) -> LiveModel:
-        """Follow a new deployment if there is one (cheap when nothing changed). Requests arriving
-        together on a fresh process load the model once: two models would build two sets of tables,
-        and a query joining a condition of one to a table of the other names the table twice."""
-        with self.engine.connect() as conn:
-            head = conn.execute(sa.select(t_deployments.c.version).order_by(t_deployments.c.version.desc())
-                                .limit(1)).scalar()
-        if self._live is None or head != self._live.version:
-            with self._loading:
-                if self._live is None or head != self._live.version:
-                    self._live = load_live(self.engine)
-        return self._live
+        """Follow a new deployment if there is one (cheap when nothing changed)."""
+        return self._follower.refresh()
 
     def writable(self, entity: str) -> LiveModel:
         """The live model, when `entity`'s records may be changed; ReadOnly while it is unavailable."""
@@ -592,34 +574,3 @@ class Records:
                         out.append(f"{n} {name}.{col.name}")
         return out
 
-
-def without_echoes(rules: EntityRules, old: Mapping[str, Any], changes: Mapping[str, Any], problems: list[Problem]
-                   ) -> tuple[dict[str, Any], int | None]:
-    """A change as a client may send it back — the whole record it fetched — and the `version` it
-    sent (None if none). What the server owns is taken out when it says what the record already
-    says: `id` (this record's), the timestamps, a computed field at its current value. The version
-    is the caller's to compare (a stale one is a conflict, not a lost update). Another id, a
-    version that is not a number, or a computed field sent with another value is a problem."""
-    out = dict(changes)
-    if "id" in out:
-        if str(out.pop("id")).strip() != str(old["id"]):
-            problems.append(Problem.of(("id",), "id_mismatch", id=old["id"]))
-    sent = None
-    if "version" in out:
-        raw = out.pop("version")
-        try:
-            sent = read_integer(raw) if raw is not None else None
-        except BadValue:
-            problems.append(Problem.of(("version",), "version"))
-    for name in ("created_at", "updated_at"):
-        if name not in rules.fields:
-            out.pop(name, None)
-    for f in rules.computed:
-        if f.name in out:
-            try:
-                same = value_reader(f)(out[f.name]) == old.get(f.name)
-            except BadValue:
-                same = False
-            if same:
-                del out[f.name]
-    return out, sent

@@ -7,6 +7,8 @@ from typing import Any, Callable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dsl.values import BadValue, value_reader
+from dsl.values.numbers import read_integer
 from runtime.deploy.live import LiveModel
 from runtime.records.context import Loader, RecordContext
 from runtime.records.store import allocate_ids, check_unique, keys_to_ids
@@ -169,3 +171,35 @@ def prepare_new(conn: Connection, loader: Loader, live: LiveModel, rules: Entity
             continue
         ready.append(vals)
     return ready, {p: v for p, v in problems.items() if v}
+
+
+def without_echoes(rules: EntityRules, old: Mapping[str, Any], changes: Mapping[str, Any], problems: list[Problem]
+                   ) -> tuple[dict[str, Any], int | None]:
+    """A change as a client may send it back — the whole record it fetched — and the `version` it
+    sent (None if none). What the server owns is taken out when it says what the record already
+    says: `id` (this record's), the timestamps, a computed field at its current value. The version
+    is the caller's to compare (a stale one is a conflict, not a lost update). Another id, a
+    version that is not a number, or a computed field sent with another value is a problem."""
+    out = dict(changes)
+    if "id" in out:
+        if str(out.pop("id")).strip() != str(old["id"]):
+            problems.append(Problem.of(("id",), "id_mismatch", id=old["id"]))
+    sent = None
+    if "version" in out:
+        raw = out.pop("version")
+        try:
+            sent = read_integer(raw) if raw is not None else None
+        except BadValue:
+            problems.append(Problem.of(("version",), "version"))
+    for name in ("created_at", "updated_at"):
+        if name not in rules.fields:
+            out.pop(name, None)
+    for f in rules.computed:
+        if f.name in out:
+            try:
+                same = value_reader(f)(out[f.name]) == old.get(f.name)
+            except BadValue:
+                same = False
+            if same:
+                del out[f.name]
+    return out, sent

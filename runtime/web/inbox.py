@@ -164,8 +164,8 @@ def inbox_router(fp: FlowPages) -> APIRouter:
         sorts = [(s, words("web.inbox.sort_" + s, lang)) for s in INBOX_SORTS]
         alerts = service_of(web)
         scope = web.scope(user)
-        alert_note = {"mine": alerts.count(assigned_to=user.name, scope=scope),
-                      "overdue": alerts.count(overdue=True, scope=scope)}
+        open_alerts = alerts.open_counts(scope=scope, assigned_to=user.name)
+        alert_note = {"mine": open_alerts["mine"], "overdue": open_alerts["overdue"]}
         return web.page(request, "flow_inbox.html", title=ftext("inbox", lang), box=box, tabs=tabs, rows=rows,
                         alert_note=alert_note,
                         page=page, pages=pages, total=total, first=offset + 1 if total else 0,
