@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from dsl.expr.types import (
@@ -114,7 +115,16 @@ class Entity:
         return self.meta.name
 
     def field(self, name: str) -> EntityField | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, EntityField]:
+        """The fields by name (the first of a name, as a scan would find it), built once: the pages
+        ask for fields by name thousands of times per 360° view."""
+        out: dict[str, EntityField] = {}
+        for f in self.fields:
+            out.setdefault(f.name, f)
+        return out
 
 
 def field_type(type_name: str, values: list | None = None, order: str | None = None) -> tuple[Type | None, str | None]:

@@ -192,12 +192,15 @@ def latest_of_records(conn: Connection, wanted: Mapping[str, Iterable[int]], *, 
     their own entries, not the bulk ones holding many (a feed of what changed on them) — newest
     first: one query per entity and 500 ids (index `ix_banyan_audit_entity_record`)."""
     a = audit_log.c
-    rows: list[Any] = []
-    for entity, ids in wanted.items():
+    seqs: list[int] = []
+    for entity, ids in wanted.items():          # the newest entries' numbers first: no images read yet
         ids = sorted({i for i in ids if isinstance(i, int)})
         for start in range(0, len(ids), 500):
-            rows += conn.execute(sa.select(audit_log).where(
+            seqs += conn.execute(sa.select(a.seq).where(
                 a.entity == entity, a.record_id.in_(ids[start:start + 500]), a.action.in_(actions))
-                .order_by(a.seq.desc()).limit(limit)).all()
-    rows.sort(key=lambda r: r.seq, reverse=True)
-    return [_found(r, r.record_id, personal or {}) for r in rows[:limit]]
+                .order_by(a.seq.desc()).limit(limit)).scalars()
+    newest = sorted(seqs, reverse=True)[:limit]
+    if not newest:
+        return []
+    rows = conn.execute(sa.select(audit_log).where(a.seq.in_(newest)).order_by(a.seq.desc())).all()
+    return [_found(r, r.record_id, personal or {}) for r in rows]

@@ -58,6 +58,7 @@ class AuditView:
         self.bundle = records.live.bundle
         self.names: dict[tuple[str, str], str] = {}     # the `ref` values of the entries shown, named
         self.ids: dict[tuple[str, int], str] = {}       # references to records, held as ids in the log, named
+        self._labels: dict[int, dict] = {}                  # an enum field's value → label, by field (held by the bundle)
 
     def entity_label(self, entity: str | None) -> str:
         if not entity:
@@ -89,7 +90,9 @@ class AuditView:
         if f is not None and f.type_name == "ref" and not isinstance(value, (list, dict)):
             return self.names.get((f.ref, str(value)), str(value))
         if f is not None and f.values:
-            labels = {v.value: v.label.text(self.lang) or v.value for v in f.values}
+            labels = self._labels.get(id(f))
+            if labels is None:
+                labels = self._labels[id(f)] = {v.value: v.label.text(self.lang) or v.value for v in f.values}
             if isinstance(value, list):
                 return "、".join(labels.get(v, str(v)) for v in value)
             return labels.get(value, str(value))
