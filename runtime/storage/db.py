@@ -80,6 +80,35 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# The connection pool of each process (SQLAlchemy's QueuePool: checked with a ping before use, so a
+# server restart costs one failed ping, not a failed request). Its size: what the server's threadpool
+# (40 requests at once) and the jobs use without opening and closing connections under load; a
+# request past it waits up to the timeout for a connection. psycopg_pool would be a second pool under
+# this one (SQLAlchemy would then need NullPool and lose its ping and reset-on-return): one is enough.
+POOL_SETTINGS = {"BANYAN_DB_POOL_SIZE": ("pool_size", 10, 1), "BANYAN_DB_MAX_OVERFLOW": ("max_overflow", 10, 0),
+                 "BANYAN_DB_POOL_TIMEOUT": ("pool_timeout", 30, 1)}
+
+
+def pool_settings() -> dict[str, int]:
+    """The pool's size, overflow and wait (seconds) for PostgreSQL, from BANYAN_DB_POOL_SIZE (default
+    10), BANYAN_DB_MAX_OVERFLOW (10) and BANYAN_DB_POOL_TIMEOUT (30). Keep processes × (size +
+    overflow) under the server's max_connections."""
+    out = {}
+    for env, (key, default, least) in POOL_SETTINGS.items():
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            out[key] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise ConfigError(f"{env}={raw!r} is not a whole number of at least {least}; unset it for {default}")
+        out[key] = value
+    return out
+
+
 def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     """An engine for `url`; `schema` (PostgreSQL only) puts every table in that schema (tests use it)."""
     url = url or database_url()
@@ -94,7 +123,7 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         options = {"options": f"-csearch_path={schema}"} if schema else {}
-        engine = sa.create_engine(parsed, connect_args=options, pool_pre_ping=True)
+        engine = sa.create_engine(parsed, connect_args=options, pool_pre_ping=True, **pool_settings())
     else:
         raise ConfigError(f"unsupported database `{parsed.get_backend_name()}`; use sqlite:/// or postgresql://")
     return engine
