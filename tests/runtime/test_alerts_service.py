@@ -16,6 +16,7 @@ from runtime.alerts.service import AlertService
 from runtime.alerts.store import AlertError
 from runtime.alerts.tables import alert_events, alerts
 from runtime.audit import log as audit
+from runtime.auth.users import UserStore
 from runtime.cli.main import main
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.live import live_from_bundle
@@ -370,3 +371,22 @@ def test_a_person_acknowledges_comments_and_closes_an_open_alert(bank):
         steps = [r.after for r in conn.execute(sa.select(audit.audit_log.c.after).where(audit.audit_log.c.action == "alert"))]
     assert sum('"step":"close"' in s for s in steps) == 1
     assert service.scan().steps.get("open") == 1            # still overdue: a closed alert does not hold back a new one
+
+
+def test_the_open_counts_in_one_query_agree_with_counting_each(bank):
+    """What the workbench and the inbox show (AlertService.open_counts) is what counting each figure
+    on its own says: by grade, past the answer time, handled by a person — open alerts only."""
+    engine, records, service, clock, _ = bank
+    records.create("loan", {"code": "L1", "borrower": "C1", "overdue_days": 10}, actor="ann")
+    records.create("loan", {"code": "L2", "borrower": "C2", "overdue_days": 10}, actor="ann")
+    service.scan()
+    first, second = rows(engine)
+    UserStore(engine).save("risk_2", display_name="风险经理", org_unit="head_office", password="a-Long-pass-2026!", new=True)
+    service.act(first["id"], "assign", actor="risk_1", text="risk_2")
+    clock.now = T0 + timedelta(days=60)                         # past every answer time
+    found = service.open_counts(assigned_to="risk_2")
+    expected = {g: service.count(grade=g) for g in ("red", "orange", "yellow")}
+    assert {g: found[g] for g in expected} == expected and sum(expected.values()) == 2 == found["total"]
+    assert found["overdue"] == service.count(overdue=True) and found["mine"] == 1 == service.count(assigned_to="risk_2")
+    service.act(second["id"], "close", actor="risk_1", text="已结清")
+    assert service.open_counts()["total"] == 1 and "mine" not in service.open_counts()
