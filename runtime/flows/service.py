@@ -23,6 +23,7 @@ from dsl.kinds.flow.ir import INITIATOR
 from engine.flow import TimerFired
 from engine.flow.opinions import opinions
 from engine.flow.plan import plan_for
+from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.tables import people
@@ -104,6 +105,7 @@ class FlowService:
         the same subject is taken instead of a second one. Returns (instance id, joined); a
         FlowError leaves the caller to roll back its savepoint."""
         if join_running and subject is not None:
+            audit.hold(conn)        # a start about it in another transaction is committed and seen, or waits for ours
             running = running_about(conn, flow, subject)
             if running is not None:
                 return running, True
