@@ -56,7 +56,7 @@ from runtime.flows.tx import FlowTx
 from runtime.jobs import notifications
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
-from runtime.storage.db import writing
+from runtime.storage.db import lost_a_race, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
 from runtime.storage.prepared import Prepared
@@ -68,7 +68,6 @@ from runtime.storage.prepared import Prepared
 # (a subflow telling its parent while someone acts on the parent).
 RETRIES = 8
 BACKOFF, BACKOFF_MAX = 0.005, 0.25
-RETRYABLE_SQLSTATES = {"40P01", "40001"}        # deadlock_detected, serialization_failure
 DECISIONS = ("approve", "reject", "complete")
 
 
@@ -255,7 +254,7 @@ class FlowService:
                 if exc.code != "conflict" or expected is not None:
                     raise
             except sa.exc.OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                if not lost_a_race(exc):
                     raise
             except sa.exc.IntegrityError:
                 if request_id is None:
