@@ -23,6 +23,7 @@ from dsl.kinds.flow.ir import INITIATOR
 from engine.flow import TimerFired
 from engine.flow.opinions import opinions
 from engine.flow.plan import plan_for
+from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.tables import people
@@ -55,7 +56,7 @@ from runtime.flows.tx import FlowTx
 from runtime.jobs import notifications
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
-from runtime.storage.db import writing
+from runtime.storage.db import lost_a_race, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
 from runtime.storage.prepared import Prepared
@@ -67,7 +68,6 @@ from runtime.storage.prepared import Prepared
 # (a subflow telling its parent while someone acts on the parent).
 RETRIES = 8
 BACKOFF, BACKOFF_MAX = 0.005, 0.25
-RETRYABLE_SQLSTATES = {"40P01", "40001"}        # deadlock_detected, serialization_failure
 DECISIONS = ("approve", "reject", "complete")
 
 
@@ -104,6 +104,7 @@ class FlowService:
         the same subject is taken instead of a second one. Returns (instance id, joined); a
         FlowError leaves the caller to roll back its savepoint."""
         if join_running and subject is not None:
+            audit.hold(conn)        # a start about it in another transaction is committed and seen, or waits for ours
             running = running_about(conn, flow, subject)
             if running is not None:
                 return running, True
@@ -253,7 +254,7 @@ class FlowService:
                 if exc.code != "conflict" or expected is not None:
                     raise
             except sa.exc.OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                if not lost_a_race(exc):
                     raise
             except sa.exc.IntegrityError:
                 if request_id is None:

@@ -8,7 +8,9 @@ effects happen exactly once; work outside the database (a mail) should go throug
 
 A handler that raises leaves the cursor where it was: the batch is retried after a back-off
 (30 s, doubling, at most an hour), the failures are counted and the last error kept, and from
-`WARN_AFTER` failures on each one is logged as an error. `status()` shows every subscriber's lag,
+`WARN_AFTER` failures on each one is logged as an error. A batch PostgreSQL undid because it ran
+into another transaction (a deadlock, a serialization failure) has not failed: it runs again at the
+next turn, uncounted. `status()` shows every subscriber's lag,
 failures and error (the poison batch is never dropped silently); `skip(engine, name, seq)` is the
 operator's way past an event that can never be handled."""
 from __future__ import annotations
@@ -27,7 +29,7 @@ from runtime.jobs.changes import Change, last_seq, read
 from runtime.jobs.leases import claim, lease_time
 from runtime.jobs.tables import changes, db_now, db_time
 from runtime.jobs.tables import feed_cursors as cursors
-from runtime.storage.db import writing
+from runtime.storage.db import lost_a_race, writing
 
 log = logging.getLogger("banyan.jobs.feed")
 LEASE = timedelta(minutes=5)
@@ -144,6 +146,10 @@ def _one_batch(engine: Engine, sub: Subscriber, worker: str) -> tuple[int, bool]
         log.warning("%s; its batch is left to that worker", exc)
         return 0, False
     except Exception as exc:  # noqa: BLE001 - a subscriber's failure: keep it, retry later
+        if lost_a_race(exc):        # another writer's transaction, not the batch: again at the next turn
+            log.warning("feed subscriber %s ran into another transaction (%s); its batch runs again at the next "
+                        "turn", sub.name, type(exc.orig).__name__)
+            return 0, False
         _failed(engine, sub.name, worker, exc)
         return 0, False
 

@@ -154,6 +154,15 @@ def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
             raise sa.exc.DBAPIError.instance(sql, (), exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
+RETRYABLE_SQLSTATES = {"40P01", "40001"}        # deadlock_detected, serialization_failure
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether the database undid the transaction because it ran into another one (PostgreSQL's
+    deadlock or serialization failure): nothing was wrong with it, and running it again is the cure."""
+    return isinstance(exc, sa.exc.OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that will write (on SQLite it holds the write lock from the start)."""

@@ -3,14 +3,16 @@ with the inbox, the timeline, the audit log, and a subflow in the same transacti
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from runtime.flows.store import FlowError
-from runtime.flows.tables import tasks, timers
+from runtime.flows.tables import instances, tasks, timers
 from runtime.jobs.outbox_tables import outbox
+from runtime.storage.db import writing
 from runtime.storage.tables import audit_log
 
 from .flow_bank import company_key, make_bank
@@ -141,3 +143,29 @@ def test_task_page_data_and_flow_list(flows):
     with pytest.raises(FlowError) as err:
         flows.task("nope/1")
     assert err.value.status == 404
+
+
+def test_two_starts_that_join_a_running_one_at_once_make_one_instance(flows, engine):
+    """Two workers start the review of G0001 at the same moment (`join_running`, as the tiering's
+    reviews and the alerts' disposals do): the second waits for the first to commit and joins it,
+    rather than checking before that commit and starting a second one."""
+    form = {"tier": "稳定合作", "service_package": "标准服务", "lead_role": "relationship_manager"}
+
+    def start(conn):
+        return flows.start_within(conn, "relationship_review", actor="tiering:t", subject="G0001", form=form,
+                                  now=flows.clock(), join_running=True)
+
+    def second():
+        with writing(engine) as conn:
+            got.append(start(conn))
+
+    got: list[tuple[str, bool]] = []
+    with writing(engine) as conn:
+        got.append(start(conn))
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(timeout=1)              # let it get as far as it can while the first is not committed
+    other.join()
+    with engine.connect() as conn:
+        made = conn.execute(sa.select(instances.c.id).where(instances.c.flow == "relationship_review")).scalars().all()
+    assert made == [got[0][0]] and got == [(made[0], False), (made[0], True)]

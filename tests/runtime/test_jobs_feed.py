@@ -257,3 +257,25 @@ def test_prune_keeps_what_a_subscriber_has_not_read(engine):
     assert feed.prune(engine) == 3 and events(engine) == []
     recs.create("company", {"code": "C200", "name": "N"}, actor="a")
     assert events(engine)[0].seq == 4                                    # a seq is never reused
+
+
+def test_a_batch_undone_by_a_deadlock_runs_again_at_the_next_turn(engine):
+    """PostgreSQL undoes one transaction of a deadlock (two workers' writes crossing): the batch did
+    nothing wrong, so it is neither counted as a failure nor put off by the back-off."""
+    recs = deploy(engine)
+    calls: list[int] = []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def handler(conn, evs):
+        calls.append(len(evs))
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE e_group …", {}, Deadlock("deadlock detected"))
+
+    feed.subscribe("racing", handler)
+    recs.create("company", {"code": "C100", "name": "N"}, actor="a")
+    assert feed.run_once(engine, "w1") == 0
+    [state] = feed.status(engine)
+    assert (state["attempts"], state["retry_at"], state["claimed_by"], state["behind"]) == (0, None, None, 1)
+    assert feed.run_once(engine, "w2") == 1 and calls == [1, 1]
