@@ -190,16 +190,6 @@ _MOVE = Prepared(audit_head.update().where(audit_head.c.id == 1).values(seq=sa.b
 _FIRST = Prepared(audit_head.insert(), ["id", "seq", "hash"])
 
 
-def hold(conn: Connection) -> None:
-    """Lock the head row until the caller's transaction ends, as `append` does (PostgreSQL; SQLite's
-    writer holds the whole database already). Every writer that chains onto the log after this waits
-    for that end, so what the caller reads next includes whatever such a writer committed: a check
-    that must not pass in two transactions at once takes it first (a flow's `start_within` with
-    `join_running`). Taken in the order every writer takes it, it adds no deadlock."""
-    if conn.dialect.name == "postgresql":
-        _HEAD_LOCKED.first(conn)
-
-
 def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int | None) -> int:
     """Chain `entries` onto the log in the caller's transaction; returns how many were written.
     On PostgreSQL the head row is locked, so concurrent writers chain one after the other."""

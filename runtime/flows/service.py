@@ -23,7 +23,6 @@ from dsl.kinds.flow.ir import INITIATOR
 from engine.flow import TimerFired
 from engine.flow.opinions import opinions
 from engine.flow.plan import plan_for
-from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.tables import people
@@ -56,7 +55,7 @@ from runtime.flows.tx import FlowTx
 from runtime.jobs import notifications
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
-from runtime.storage.db import lost_a_race, writing
+from runtime.storage.db import hold_name, lost_a_race, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
 from runtime.storage.prepared import Prepared
@@ -104,7 +103,7 @@ class FlowService:
         the same subject is taken instead of a second one. Returns (instance id, joined); a
         FlowError leaves the caller to roll back its savepoint."""
         if join_running and subject is not None:
-            audit.hold(conn)        # a start about it in another transaction is committed and seen, or waits for ours
+            hold_name(conn, "flow-start", flow, str(subject))   # another start about it: committed and seen, or waits for ours
             running = running_about(conn, flow, subject)
             if running is not None:
                 return running, True

@@ -7,6 +7,7 @@ would silently commit before a `CREATE TABLE`, which would break atomic deploys)
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 import warnings
@@ -161,6 +162,19 @@ def lost_a_race(exc: BaseException) -> bool:
     """Whether the database undid the transaction because it ran into another one (PostgreSQL's
     deadlock or serialization failure): nothing was wrong with it, and running it again is the cure."""
     return isinstance(exc, sa.exc.OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def hold_name(conn: Connection, *parts: str) -> None:
+    """Hold a lock on a name (its parts, e.g. a flow and a subject) until the caller's transaction
+    ends: a check that must not pass in two transactions at once takes it first, so the second
+    waits for the first to end and then sees what it wrote. PostgreSQL: a transaction-level
+    advisory lock on a 64-bit digest of the name — only transactions asking for the same name
+    wait, and no row lock is taken, so it cannot invert the order in which writers lock rows and
+    the audit head. SQLite: nothing to do, its one writer holds the whole database already."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=8).digest()
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
 
 
 @contextmanager
