@@ -16,6 +16,8 @@ rows, those are set aside with their problems and the rest is written in a new t
 the common case costs one transaction."""
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
@@ -30,10 +32,10 @@ from runtime.records.store import keys_to_ids
 from runtime.records.tabular import read_rows
 from runtime.records.validation import Problem
 from runtime.records.writes import RowError
-from runtime.storage.db import writing
+from runtime.storage.db import RACE_BACKOFF, lost_a_race, writing
 
 MAX_BATCH = 5000
-TRIES = 4                   # a concurrent writer of the same event numbers is met again at most this often
+TRIES = 6                   # a concurrent writer of the same event numbers (or a deadlock) is met again at most this often
 
 
 class EventError(BanyanError):
@@ -144,7 +146,7 @@ class EventIntake:
                 continue
             seen.add(k)
             todo.append((i, k, dict(item)))
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             if not todo:
                 break
             try:
@@ -169,6 +171,10 @@ class EventIntake:
                 todo = [t for j, t in enumerate(todo) if j not in bad]
             except sa.exc.IntegrityError:
                 continue                          # another writer stored some of these numbers: look again
+            except sa.exc.OperationalError as exc:
+                if not lost_a_race(exc):
+                    raise
+                time.sleep(random.uniform(0, RACE_BACKOFF * 2 ** attempt))    # undone in a deadlock: again
         out.rejected += [Rejected(i, k, [Problem((), "not written: other writers kept changing what this event "
                                                      "needs; send it again", "conflict")]) for i, k, _ in todo]
         out.rejected.sort(key=lambda r: r.index)

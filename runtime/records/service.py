@@ -32,7 +32,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly,
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from runtime.records.validation import EntityRules, Problem
 from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved, without_echoes
-from runtime.storage.db import WRITE_OPTION, writing
+from runtime.storage.db import WRITE_OPTION, write_retrying, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.tables import requests as t_requests
 
@@ -284,13 +284,15 @@ class Records:
     def create(self, entity: str, values: Mapping[str, Any], *, actor: str, request_id: str | None = None,
                scope: Scope | None = None) -> dict:
         command = f"create {entity}"
-        with writing(self.engine) as conn:
+
+        def work(conn: Connection) -> dict:
             done = self._replay(conn, request_id, actor, command, values)
             if done is not None:
                 return self._get(conn, entity, int(done), scope)
             ids = self._create_many(conn, entity, [values], actor, first_row=None, scope=scope)
             self._remember(conn, request_id, actor, command, values, entity, str(ids[0]))
             return self._get(conn, entity, ids[0], scope)
+        return write_retrying(self.engine, work)
 
     def problems(self, entity: str, values: Mapping[str, Any], *, actor: str, id_: int | None = None,
                  scope: Scope | None = None) -> list[Problem]:
@@ -320,9 +322,12 @@ class Records:
         if conn is not None:
             return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
                                          scope=scope))
-        with writing(self.engine) as conn:
-            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
-                                         scope=scope))
+        if not isinstance(rows, (list, tuple)):         # a stream (a file being read) is read once
+            with writing(self.engine) as conn:
+                return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
+                                             scope=scope))
+        return write_retrying(self.engine, lambda conn: len(self._create_many(
+            conn, entity, rows, actor, first_row=first_row, on_progress=on_progress, scope=scope)))
 
     def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
                      first_row: int | None, on_progress: Callable[[int], None] | None = None,
@@ -407,8 +412,8 @@ class Records:
                conn: Connection | None = None, scope: Scope | None = None) -> dict:
         if conn is not None:
             return self._update(conn, entity, id_, changes, actor, expected_version, request_id, scope)
-        with writing(self.engine) as conn:
-            return self._update(conn, entity, id_, changes, actor, expected_version, request_id, scope)
+        return write_retrying(self.engine, lambda conn: self._update(conn, entity, id_, changes, actor,
+                                                                     expected_version, request_id, scope))
 
     def _update(self, conn: Connection, entity: str, id_: int, changes: Mapping[str, Any], actor: str,
                 expected_version: int | None, request_id: str | None, scope: Scope | None) -> dict:
@@ -424,8 +429,8 @@ class Records:
         batch = [(i, c, None) for i, c in items]
         if conn is not None:
             return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope)
-        with writing(self.engine) as conn:
-            return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope)
+        return write_retrying(self.engine,
+                              lambda conn: self._update_many(conn, entity, batch, actor, numbered=True, scope=scope))
 
     def can_change(self, entity: str, id_: int, scope: Scope | None) -> bool:
         """Whether `scope` may change or delete record `id_` (it is placed inside the scope)."""
@@ -522,22 +527,26 @@ class Records:
         live = self.writable(entity)
         t = live.table(entity)
         command = f"delete {entity} #{id_}"
-        with writing(self.engine) as conn:
-            if self._replay(conn, request_id, actor, command) is not None:
-                return
-            row = self._locked_row(conn, t, entity, id_, expected_version)
-            self._may_change(conn, entity, [id_], scope)
-            users = self._referrers(conn, entity, id_)
-            if users:
-                raise VersionConflict(f"{entity} #{id_} is still referenced by " + ", ".join(users))
-            old = {"id": id_, **from_row(live, entity, row)}
-            conn.execute(t.delete().where(t.c.id == id_))
-            audit.append(conn, [audit.AuditEntry(actor, "delete", entity, id_, to_json(old), None)], live.version)
-            key = live.entity(entity).key
-            append_changes(conn, entity, "delete", [(id_, old.get(key) if key else None, [n for n in old if n != "id"])],
-                           actor=actor, version=live.version)
-            propagate(conn, Loader(conn, live), entity, [(old, None)], self.rules, actor)
-            self._remember(conn, request_id, actor, command, None, entity, str(id_))
+        write_retrying(self.engine, lambda conn: self._delete(conn, live, t, entity, id_, actor, expected_version,
+                                                             request_id, command, scope))
+
+    def _delete(self, conn: Connection, live: LiveModel, t: sa.Table, entity: str, id_: int, actor: str,
+                expected_version: int | None, request_id: str | None, command: str, scope: Scope | None) -> None:
+        if self._replay(conn, request_id, actor, command) is not None:
+            return
+        row = self._locked_row(conn, t, entity, id_, expected_version)
+        self._may_change(conn, entity, [id_], scope)
+        users = self._referrers(conn, entity, id_)
+        if users:
+            raise VersionConflict(f"{entity} #{id_} is still referenced by " + ", ".join(users))
+        old = {"id": id_, **from_row(live, entity, row)}
+        conn.execute(t.delete().where(t.c.id == id_))
+        audit.append(conn, [audit.AuditEntry(actor, "delete", entity, id_, to_json(old), None)], live.version)
+        key = live.entity(entity).key
+        append_changes(conn, entity, "delete", [(id_, old.get(key) if key else None, [n for n in old if n != "id"])],
+                       actor=actor, version=live.version)
+        propagate(conn, Loader(conn, live), entity, [(old, None)], self.rules, actor)
+        self._remember(conn, request_id, actor, command, None, entity, str(id_))
 
     def _locked_row(self, conn: Connection, t: sa.Table, entity: str, id_: int, expected: int | None):
         q = sa.select(t).where(t.c.id == id_)

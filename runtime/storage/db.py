@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import time
 import tomllib
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from dsl.errors import BanyanError
 
 DEFAULT_URL = "sqlite:///banyan.db"
+T = TypeVar("T")
 WRITE_OPTION = "banyan_write"
 ENV_FILE = "banyan.toml"
 
@@ -175,6 +178,34 @@ def hold_name(conn: Connection, *parts: str) -> None:
         return
     digest = hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=8).digest()
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
+
+
+class Contended(BanyanError):
+    """A write the database undid again and again because it ran into other writers (deadlocks):
+    nothing was written; the same request sent again will do."""
+    code, status, namespace, generic = "contended", 409, "storage", True
+
+
+RACE_TRIES, RACE_BACKOFF = 6, 0.02       # seconds: the first wait's bound, doubling (jittered)
+
+
+def write_retrying(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """`work(conn)` in a writing transaction, run again from the start when PostgreSQL undid it in a
+    deadlock or a serialization failure (`lost_a_race`: the transaction was fine, another one crossed
+    it — two writers locking the same rows in a different order, e.g. a record write and a feed batch
+    that froze a facility): after a jittered wait, up to RACE_TRIES times, then `Contended` (a 409).
+    `work` must do nothing outside the transaction it is given, since it may run more than once."""
+    for attempt in range(RACE_TRIES):
+        if attempt:
+            time.sleep(random.uniform(0, RACE_BACKOFF * 2 ** attempt))
+        try:
+            with writing(engine) as conn:
+                return work(conn)
+        except sa.exc.OperationalError as exc:
+            if not lost_a_race(exc):
+                raise
+    raise Contended(f"the write crossed other writers {RACE_TRIES} times and was undone each time; nothing was "
+                    "written — send it again")
 
 
 @contextmanager
