@@ -35,6 +35,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly,
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from runtime.records.validation import EntityRules, Problem
 from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved
+from runtime.storage import faults
 from runtime.storage.db import WRITE_OPTION, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.tables import deployments as t_deployments
@@ -339,8 +340,10 @@ class Records:
             return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
                                          scope=scope))
         with writing(self.engine) as conn:
-            return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
-                                         scope=scope))
+            created = self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
+                                        scope=scope)
+            faults.point("records.before_commit")
+            return len(created)
 
     def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
                      first_row: int | None, on_progress: Callable[[int], None] | None = None,
@@ -373,6 +376,7 @@ class Records:
                 self._insert(conn, entity, ready, actor)
                 created.extend(v["id"] for v in ready)
                 changes.extend((None, v) for v in ready)
+                faults.point("records.after_batch")
             batch.clear()
             if on_progress:
                 on_progress(seen)
