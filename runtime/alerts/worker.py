@@ -21,6 +21,7 @@ from runtime.jobs import feed, leases
 from runtime.jobs.changes import Change
 from runtime.jobs.scheduler import register_job
 from runtime.jobs.schedules import next_time
+from runtime.storage import faults
 
 SCAN = "alert-scan"
 CHECK_SECONDS = 60
@@ -40,7 +41,9 @@ def _service(engine: Engine) -> AlertService:
 
 
 def on_changes(conn: Connection, changes: Sequence[Change]) -> int:
-    return _service(conn.engine).on_changes(conn, changes).evaluations
+    evaluations = _service(conn.engine).on_changes(conn, changes).evaluations
+    faults.point("alerts.after_evaluate")      # the feed moves the cursor after this, in the same transaction
+    return evaluations
 
 
 def keep_schedules(engine: Engine, worker: str = "") -> int:

@@ -23,6 +23,7 @@ from runtime.deploy.migrator import StepHook, apply_changes
 from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources, veto_warnings
 from runtime.deploy.releases import Release, decode_release, encode_release
 from runtime.deploy.table_model import TableModel, model_from_json, model_to_json
+from runtime.storage import faults
 from runtime.storage.db import WRITE_OPTION
 from runtime.storage.migrate import upgrade
 from runtime.storage.tables import deployments as t_deployments
@@ -188,6 +189,7 @@ class DeploymentRegistry:
                 raise DataLossRefused("the deploy would lose data: " + "; ".join(c.loss for c in refused)
                                       + " — rerun with --allow-data-loss to accept", plan)
             apply_changes(conn, live.model if live else {}, release.model, plan.changes, on_step)
+            faults.point("deploy.after_migrate")
             version = (live.version if live else 0) + 1
             conn.execute(t_deployments.insert().values(
                 version=version, hash=release.hash, action=action, based_on=based_on, author=author,
@@ -195,11 +197,13 @@ class DeploymentRegistry:
                 model=model_to_json(release.model)))
             if recorded is not None:
                 recorded(conn, version)
+            faults.point("deploy.after_record")
             summary = json.dumps({"version": version, "hash": release.hash, "changes": len(plan.changes), **extra},
                                  ensure_ascii=False)
             audit.append(conn, [audit.AuditEntry(author, action, after=summary)], version)
             if on_step:
                 on_step(f"recorded deployment v{version}")
+            faults.point("deploy.before_commit")
         return DeployOutcome(version, True, plan)
 
     def rollback(self, version: int, **kwargs) -> DeployOutcome:

@@ -55,6 +55,7 @@ from runtime.flows.tx import FlowTx
 from runtime.jobs import notifications
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
+from runtime.storage import faults
 from runtime.storage.db import hold_name, lost_a_race, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.migrate import upgrade
@@ -241,6 +242,7 @@ class FlowService:
                             "fingerprint": fingerprint(body),
                             "instance_id": instance_id, "response": json.dumps(view, ensure_ascii=False),
                             "at": db_time(tx.now)})
+                    faults.point("flow.before_commit")
                     return view
             except FlowError as exc:
                 if request_id is not None:

@@ -47,6 +47,7 @@ from runtime.flows.store import (
 )
 from runtime.records.context import Loader, RecordContext
 from runtime.records.store import keys_to_ids
+from runtime.storage import faults
 
 MAX_CHAIN = 50          # follow-ups per transaction: a subflow chain deeper than this is refused
 
@@ -143,9 +144,11 @@ class FlowTx:
     def _record(self, instance_id: str, flow: Any, version: int, result: Any, actor: str, action: str,
                 ctx: FlowContext) -> None:
         state = result.state
+        faults.point("flow.after_state")            # the instance's row is written (start: insert, apply: save)
         append_events(self.conn, instance_id, state.version, result.events)
         follow = write_effects(self.conn, instance_id, flow.name, result.effects, actor, self.now, ctx.directory,
                                compiled=flow, state=state, subject=ctx.subject)
+        faults.point("flow.after_effects")
         summary = {"instance": instance_id, "flow": flow.name, "command": action, "version": state.version,
                    "status": state.status, "events": [e.kind for e in result.events]}
         audit.append(self.conn, [audit.AuditEntry(actor, "flow", "flow_instance", None, None, dumps(summary))],

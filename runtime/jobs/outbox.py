@@ -29,6 +29,7 @@ from runtime.jobs.scheduler import register_job
 from runtime.jobs.senders import Outgoing, Recipient, Sender, SendFailed, Undeliverable, sender_for
 from runtime.jobs.tables import db_time
 from runtime.jobs.templates import TemplateProblem, language_of, render
+from runtime.storage import faults
 from runtime.storage.db import writing
 
 log = logging.getLogger("banyan.jobs")
@@ -97,6 +98,7 @@ class Outbox:
         ids = self.claim()
         if not ids:
             return 0
+        faults.point("outbox.after_claim")
         channels = self.channels(self.engine)
         return sum(1 for i in ids if self._deliver_one(i, channels))
 
@@ -118,6 +120,7 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - a sender's own bug: recorded and retried, the batch goes on
             log.exception("outbox message %s: the sender failed", row.message_id)
             return self._failed(row, f"the {row.channel} sender failed ({type(exc).__name__}: {exc})"[:2000], give_up=False)
+        faults.point("outbox.after_send")
         with writing(self.engine) as conn:
             done = conn.execute(outbox.update().where(outbox.c.id == row.id, outbox.c.claimed_by == self.name,
                                                       outbox.c.sent_at.is_(None))

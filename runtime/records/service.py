@@ -32,6 +32,7 @@ from runtime.records.errors import Forbidden, InvalidRecord, NotFound, ReadOnly,
 from runtime.records.store import check_unique, ids_to_keys, insert_new, keys_to_ids, to_json
 from runtime.records.validation import EntityRules, Problem
 from runtime.records.writes import prepare_new, resolve_refs, scope_problems, unresolved, without_echoes
+from runtime.storage import faults
 from runtime.storage.db import WRITE_OPTION, write_retrying, writing
 from runtime.storage.idempotency import fingerprint
 from runtime.storage.tables import requests as t_requests
@@ -322,12 +323,15 @@ class Records:
         if conn is not None:
             return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
                                          scope=scope))
+        def create(conn: Connection) -> int:
+            created = self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
+                                        scope=scope)
+            faults.point("records.before_commit")
+            return len(created)
         if not isinstance(rows, (list, tuple)):         # a stream (a file being read) is read once
             with writing(self.engine) as conn:
-                return len(self._create_many(conn, entity, rows, actor, first_row=first_row, on_progress=on_progress,
-                                             scope=scope))
-        return write_retrying(self.engine, lambda conn: len(self._create_many(
-            conn, entity, rows, actor, first_row=first_row, on_progress=on_progress, scope=scope)))
+                return create(conn)
+        return write_retrying(self.engine, create)
 
     def _create_many(self, conn: Connection, entity: str, rows: Iterable[Mapping[str, Any]], actor: str,
                      first_row: int | None, on_progress: Callable[[int], None] | None = None,
@@ -360,6 +364,7 @@ class Records:
                 self._insert(conn, entity, ready, actor)
                 created.extend(v["id"] for v in ready)
                 changes.extend((None, v) for v in ready)
+                faults.point("records.after_batch")
             batch.clear()
             if on_progress:
                 on_progress(seen)
