@@ -21,6 +21,8 @@ INTERNAL = {
     "runtime.jobs.feed.LeaseLost": "the worker's own signal to roll back; caught by the worker",
     "runtime.jobs.senders.SendFailed": "the outbox's retry signal; caught by the outbox",
     "runtime.jobs.senders.Undeliverable": "the outbox's give-up signal; caught by the outbox",
+    "runtime.storage.faults.InjectedFault": "a crash the tests inject at a step boundary; stands for an unexpected "
+                                            "failure, so it must not be a BanyanError a handler answers in words",
     "runtime.jobs.templates.TemplateProblem": "caught by the outbox (the message is marked failed); "
                                               "its owner should make it a BanyanError when validate raises it",
 }
