@@ -16,6 +16,7 @@ operator's way past an event that can never be handled."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,12 +30,13 @@ from runtime.jobs.changes import Change, last_seq, read
 from runtime.jobs.leases import claim, lease_time
 from runtime.jobs.tables import changes, db_now, db_time
 from runtime.jobs.tables import feed_cursors as cursors
-from runtime.storage.db import lost_a_race, writing
+from runtime.storage.db import is_sqlite, lost_a_race, writing
 
 log = logging.getLogger("banyan.jobs.feed")
 LEASE = timedelta(minutes=5)
 WARN_AFTER = 5
 MAX_BATCHES = 20            # per subscriber and run: a long backlog is shared out between workers
+SQLITE_GAP = 0.03           # seconds between two batches on SQLite, for the other writers
 
 Handler = Callable[[Connection, Sequence[Change]], Any]
 
@@ -98,6 +100,12 @@ def run_once(engine: Engine, worker: str, *, names: Iterable[str] | None = None,
                 handled += done
                 if not more:
                     break
+                if is_sqlite(engine):
+                    # SQLite's write lock is not handed over in turn: a writer waiting for it polls
+                    # (every 100 ms once it has waited a while), and batches committed back to back
+                    # would keep it out for the whole backlog — a sign-in timed out behind the 63,170
+                    # changes of a freshly seeded bank. A short gap lets it in.
+                    time.sleep(SQLITE_GAP)
         finally:
             _release(engine, sub.name, worker)
     return handled

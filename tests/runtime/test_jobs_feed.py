@@ -279,3 +279,17 @@ def test_a_batch_undone_by_a_deadlock_runs_again_at_the_next_turn(engine):
     [state] = feed.status(engine)
     assert (state["attempts"], state["retry_at"], state["claimed_by"], state["behind"]) == (0, None, None, 1)
     assert feed.run_once(engine, "w2") == 1 and calls == [1, 1]
+
+
+def test_on_sqlite_a_long_backlog_leaves_gaps_for_other_writers(engine, monkeypatch):
+    """SQLite's write lock goes to whoever polls first, so a backlog handled batch after batch
+    would shut every other writer out (a sign-in timed out behind a seeded bank's changes): the
+    feed pauses between its batches there — and only there, and not after the last one."""
+    recs = deploy(engine)
+    for i in range(7):                                       # seven writes: seven rows of the feed
+        recs.create("company", {"code": f"C{3000 + i}", "name": "N"}, actor="ann")
+    feed.subscribe("slow", lambda conn, evs: None, batch=2)
+    gaps: list[float] = []
+    monkeypatch.setattr(feed.time, "sleep", gaps.append)
+    assert feed.run_once(engine, "w") == 7                  # batches of 2, 2, 2, 1
+    assert gaps == ([feed.SQLITE_GAP] * 3 if engine.dialect.name == "sqlite" else [])
