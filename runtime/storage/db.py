@@ -121,8 +121,13 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     except sa.exc.ArgumentError as exc:
         raise ConfigError(f"not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
-        _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        in_memory = parsed.database in (None, "", ":memory:")
+        # A file's connections cost nothing to open, and a thread must never wait for one while
+        # another thread holds the write lock and waits for a connection too: both would sit out
+        # the 30 s timeouts (the load benchmark's sign-ins did). No bound on the pool's overflow.
+        pool = {} if in_memory else {"pool_size": 10, "max_overflow": -1}
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30}, **pool)
+        _configure_sqlite(engine, in_memory=in_memory)
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
