@@ -18,7 +18,7 @@ from dsl.link import CIRCLE, CIRCLE_FIRM
 from forms.display import value_text
 from runtime.alerts.explain import explain_subject, explanation_view
 from runtime.alerts.notify import GRADE_LABELS, grade_label
-from runtime.alerts.service import ORDERS
+from runtime.alerts.reading import ORDERS
 from runtime.alerts.store import AlertError
 from runtime.auth.people import PeopleDirectory
 from runtime.auth.permissions import MissingPermission

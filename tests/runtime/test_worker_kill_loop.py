@@ -26,6 +26,7 @@ from runtime.records.service import Records
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
 
+from .crash_bank import members_without_alert
 from .test_alerts_disposal import smtp  # noqa: F401 - the local SMTP server fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +36,7 @@ MEMBERS = 4
 
 
 def _members(engine) -> list[str]:
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT DISTINCT c.credit_code FROM e_company c JOIN e_facility f ON f.borrower = c.id "
-            "WHERE c.branch = 'sh_branch' AND f.status = 'active' ORDER BY c.credit_code").all()
-        flagged = set(conn.execute(sa.select(alerts.c.subject_key).where(alerts.c.rule == "dishonest_debtor_listed"))
-                      .scalars())
-    found = [r[0] for r in rows if r[0] not in flagged][:MEMBERS]
-    assert len(found) == MEMBERS, "the demo bank has enough Shanghai borrowers with active facilities"
-    return found
+    return members_without_alert(engine, MEMBERS)
 
 
 def _run(args: list[str], env: dict) -> subprocess.CompletedProcess:
