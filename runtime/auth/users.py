@@ -31,6 +31,7 @@ PERMISSIONS = ("records.write", "records.import", "records.delete", "deployments
                "audit.read", "personal.read", "personal.export", "alerts.close")
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,99}$")
 TOKEN_SCOPES = ("read", "write")
+TOKEN_TOUCH = timedelta(minutes=1)   # how stale a token's "last used" may get: it is written at most this often
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
 
@@ -577,8 +578,10 @@ class UserStore:
         user = self.get(row["user_name"])
         if user is None or not user.active:
             return None
-        with writing(self.engine) as conn:
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row["id"]).values(last_used_at=_now()))
+        now = _now()
+        if row["last_used_at"] is None or now - utc(row["last_used_at"]) >= TOKEN_TOUCH:   # type: ignore[operator]
+            with writing(self.engine) as conn:      # not a write (and a commit) for every request it makes
+                conn.execute(api_tokens.update().where(api_tokens.c.id == row["id"]).values(last_used_at=now))
         return user, row["scope"]
 
     def token_user(self, token: str) -> User | None:
