@@ -31,7 +31,7 @@ PERMISSIONS = ("records.write", "records.import", "records.delete", "deployments
                "audit.read", "personal.read", "personal.export", "alerts.close")
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,99}$")
 TOKEN_SCOPES = ("read", "write")
-TOKEN_TOUCH = timedelta(minutes=1)   # how stale a token's "last used" may get: it is written at most this often
+TOKEN_TOUCH = timedelta(seconds=server_sessions.TOUCH_SECONDS)   # a token's "last used" is written as a session's is
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("not a password of anyone")
 

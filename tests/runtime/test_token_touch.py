@@ -1,4 +1,4 @@
-"""An API token's "last used" is written at most once a minute: not a write transaction (and, on
+"""An API token's "last used" is written at most every half minute, as a session's is: not a write transaction (and, on
 PostgreSQL, a commit's flush) for every request it makes (runtime/auth/users.py token_access)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
 
 
-def test_last_used_is_written_once_a_minute(tmp_path, monkeypatch):
+def test_last_used_is_written_at_most_every_half_minute(tmp_path, monkeypatch):
     engine = make_engine(f"sqlite:///{tmp_path / 't.db'}")
     upgrade(engine)
     store = UserStore(engine)
