@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from runtime.jobs.outbox_tables import notifications, outbox
 from runtime.jobs.tables import feed_cursors
 from runtime.records.service import Records
 
-from .test_alerts_disposal import Inbox
+from .test_alerts_disposal import Inbox, smtp_server  # noqa: F401 - smtp_server: the crash tests' SMTP server
 
 ROOT = Path(__file__).resolve().parents[2]
 BANYAN = Path(sys.executable).parent / "banyan"
@@ -51,18 +50,6 @@ spec:
     - {{name: code, type: string, label: {{zh: 编号, en: Code}}, required: true, unique: true}}
     - {{name: amount, type: money, label: {{zh: 金额, en: Amount}}}}
 """
-
-
-def smtp_server():
-    """A local SMTP server (aiosmtpd) and what it received."""
-    from aiosmtpd.controller import Controller
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, box, port
 
 
 class Bank:

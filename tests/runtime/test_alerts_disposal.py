@@ -44,8 +44,8 @@ class Inbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp(monkeypatch):
+def smtp_server():
+    """A local SMTP server (aiosmtpd) on a free port: (controller, what it received, port)."""
     from aiosmtpd.controller import Controller
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,6 +53,12 @@ def smtp(monkeypatch):
     box = Inbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
+    return controller, box, port
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    controller, box, port = smtp_server()
     monkeypatch.setenv("BANYAN_SMTP_URL", f"smtp://127.0.0.1:{port}")
     yield box
     controller.stop()
