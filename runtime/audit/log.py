@@ -188,6 +188,12 @@ _LOG = Prepared(audit_log.insert(), ["seq", "at", "actor", "bundle_version", "ac
 _MOVE = Prepared(audit_head.update().where(audit_head.c.id == 1).values(seq=sa.bindparam("seq"),
                                                                          hash=sa.bindparam("hash")))
 _FIRST = Prepared(audit_head.insert(), ["id", "seq", "hash"])
+# PostgreSQL: the last entry and the head's move in one statement, one round trip less while the
+# head is locked (SQLite has no data-modifying WITH; there one writer goes at a time anyway).
+_LAST_AND_MOVE = Prepared(audit_log.insert().add_cte(
+    audit_head.update().where(audit_head.c.id == sa.literal_column("1"))
+    .values(seq=sa.bindparam("head_seq"), hash=sa.bindparam("head_hash")).cte("moved")),
+    ["seq", "at", "actor", "bundle_version", "action", "entity", "record_id", "before", "after", "prev_hash", "hash"])
 
 
 def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int | None) -> int:
@@ -209,6 +215,10 @@ def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int 
                      "entity": e.entity, "record_id": e.record_id, "before": e.before, "after": e.after,
                      "prev_hash": prev, "hash": h})
         prev = h
+    if head and conn.dialect.name == "postgresql":
+        _LOG.many(conn, rows[:-1])
+        _LAST_AND_MOVE.run(conn, {**rows[-1], "head_seq": seq, "head_hash": prev})
+        return len(rows)
     _LOG.many(conn, rows)
     if head:
         _MOVE.run(conn, {"seq": seq, "hash": prev})

@@ -1,8 +1,10 @@
 """The one place Banyan reaches below `Connection.execute`: a compiled statement run straight on
-the DBAPI cursor of the connection SQLAlchemy holds (so in its transaction), for SQLite's hot paths.
+the DBAPI cursor of the connection SQLAlchemy holds (so in its transaction), for the hot write
+paths (flow commands, the audit chain) on SQLite and PostgreSQL.
 
 SQLAlchemy's own per-call work (execution context, events, SQL logging, result set-up) is most of
-what a small statement costs on SQLite, in-process. Skipping it is only right when nobody could
+what a small statement costs on SQLite, in-process, and about a sixth of a flow command's CPU on
+PostgreSQL, where two processes on two cores are CPU-bound (benchmarks/flows.py). Skipping it is only right when nobody could
 notice, so `quiet(conn)` asks whether anything listens to the events a driver-level statement
 fires (the connection's and engine's before/after_cursor_execute, the dialect's handle_error and
 do_execute…) and whether SQL is logged (`echo`, or the `sqlalchemy.engine` logger at INFO, as
@@ -50,8 +52,10 @@ def nobody_listens(conn: Connection) -> bool:
 def run(conn: Connection, sql: str, args: Any, many: bool) -> Any:
     """Run `sql` on a DBAPI cursor of `conn` (in its transaction) and return the cursor. A driver
     error comes out as SQLAlchemy's exception class for it (`sqlalchemy.exc.IntegrityError` …),
-    the driver's as its cause. Only for connections that are `quiet`. Like `exec_driver_sql`, it
-    begins the connection's transaction when none is open (the caller commits it)."""
+    the driver's as its cause; a lost connection (the server restarted, the backend killed) is
+    invalidated as `exec_driver_sql` would, so the pool never hands it out again. Only for
+    connections that are `quiet`. Like `exec_driver_sql`, it begins the connection's transaction
+    when none is open (the caller commits it)."""
     if not conn.in_transaction():
         conn.begin()
     dbapi = conn.dialect.loaded_dbapi
@@ -62,6 +66,11 @@ def run(conn: Connection, sql: str, args: Any, many: bool) -> Any:
         else:
             cur.execute(sql, args)
     except dbapi.Error as exc:
+        gone = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cur))
         cur.close()
-        raise sa.exc.DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many) from exc
+        error = sa.exc.DBAPIError.instance(sql, args, exc, dbapi.Error, dialect=conn.dialect, ismulti=many,
+                                           connection_invalidated=gone)
+        if gone:
+            conn.invalidate(exc)
+        raise error from exc
     return cur

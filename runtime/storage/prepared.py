@@ -8,12 +8,12 @@ statement is compiled once per dialect and run in the caller's connection and tr
 - bind values go through the column types' bind processors, and a SELECT's values through their
   result processors, so what is written and read is what `conn.execute(statement)` gives
   (rows come back as named tuples: attribute access, like a Row);
-- on SQLite (in-process, where that per-call work is most of a statement's cost) the statement
-  goes straight to the sqlite3 cursor of the connection SQLAlchemy holds (`cursor.py`), and a
-  driver error is raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError` …) — but only while
-  nothing listens to SQLAlchemy's events and SQL logging is off; otherwise, and on every other
-  database, through `exec_driver_sql`, which fires the events, logs and keeps SQLAlchemy's
-  disconnect handling;
+- on SQLite (in-process, where that per-call work is most of a statement's cost) and PostgreSQL
+  (where two processes on two cores are CPU-bound) the statement goes straight to the DBAPI
+  cursor of the connection SQLAlchemy holds (`cursor.py`); a driver error is raised as
+  SQLAlchemy's (`sqlalchemy.exc.IntegrityError` …) and a lost connection is invalidated — but
+  only while nothing listens to SQLAlchemy's events and SQL logging is off; otherwise, and on
+  any other database, through `exec_driver_sql`, which fires the events and logs;
 - a list of rows is one `executemany`.
 """
 from __future__ import annotations
@@ -24,6 +24,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy.engine import Connection
 
 from runtime.storage import cursor
+
+
+DIRECT = ("sqlite", "postgresql")          # dialects whose statements may go straight to the driver
 
 
 class _Compiled:
@@ -49,7 +52,7 @@ class _Compiled:
             cols = list(stmt.selected_columns)
             self.row = namedtuple("Row", [c.key for c in cols], rename=True)
             self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
-        self.direct = dialect.name == "sqlite"
+        self.direct = dialect.name in DIRECT
 
     def args(self, params: Mapping[str, Any]) -> Any:
         if self.fixed:
