@@ -1,10 +1,12 @@
 """`banyan plan | deploy | history | diff | rollback | promote | changes | db upgrade`.
 
-A deploy, rollback or promote to an environment marked `protected = true` in banyan.toml does not
-deploy: it stores a change request and starts its `config_change_approval` flow, prints who may
-approve it and exits 3 (EXIT_WAITING). A second person approves it through the flow (`banyan
-flow act … approve`, the web inbox); the worker (`banyan worker`, `banyan serve`) — or `banyan
-changes apply` — then deploys exactly the approved bundle."""
+A deploy, rollback or promote to an environment marked `protected = true` in banyan.toml (or to a
+database under change control, however its URL is spelled: `DeploymentRegistry` refuses a straight
+deploy there from any door) does not deploy: it stores a change request and starts its
+`config_change_approval` flow, prints who may approve it and exits 3 (EXIT_WAITING). A second
+person approves it through the flow (`banyan flow act … approve`, the web inbox); the worker
+(`banyan worker`, `banyan serve`) — or `banyan changes apply` — then deploys exactly the approved
+bundle."""
 from __future__ import annotations
 
 import sys
@@ -16,6 +18,7 @@ from runtime.cli.main import main
 from runtime.deploy.deployments import DataLossRefused, DeployError, DeploymentRegistry, default_author
 from runtime.deploy.plan import Plan, plan_lines
 from runtime.deploy.releases import release_of
+from runtime.storage.db import database_url, environment_settings, same_database
 
 EXIT_WAITING = 3          # a protected environment's change waits for its approver
 
@@ -26,21 +29,28 @@ def _registry(env: str | None) -> DeploymentRegistry:
 
 def _protected(env: str | None) -> str | None:
     """The name of the protected environment the command writes to: `--env NAME` marked
-    `protected = true` in banyan.toml, or, without `--env`, the protected environment whose URL
-    `BANYAN_DATABASE_URL` names; None when it is not protected."""
-    from runtime.storage.db import database_url, environment_settings
+    `protected = true` in banyan.toml; without `--env`, the protected environment whose URL names
+    the database `BANYAN_DATABASE_URL` names, however either is spelled (`same_database`); and
+    in any case a database under change control (it holds change requests), whatever the config
+    file says — the registry refuses a straight deploy there too. None when it is not protected."""
     settings = environment_settings()
-    if env:
-        return env if settings.get(env, {}).get("protected", False) else None
-    url = database_url()
-    return next((name for name, s in sorted(settings.items()) if s["protected"] and s["url"] == url), None)
+    if env and settings.get(env, {}).get("protected", False):
+        return env
+    if not env:
+        url = database_url()
+        found = next((name for name, s in sorted(settings.items()) if s["protected"] and same_database(s["url"], url)),
+                     None)
+        if found:
+            return found
+    return _registry(env).protected_as()
 
 
 def _request_change(env: str, release, *, action: str, based_on: str | None, message: str, allow_all: bool,
-                    allow_names: tuple) -> None:
-    """Store the change and start its approval flow; exit 3 (waiting) or 0 (nothing to change)."""
+                    allow_names: tuple, target: str | None) -> None:
+    """Store the change to the protected environment `env` (the database of `--env target`, or
+    of BANYAN_DATABASE_URL) and start its approval flow; exit 3 (waiting) or 0 (nothing to change)."""
     from runtime.change_control.service import FLOW, ChangeControl
-    control = ChangeControl(engine_for(env))
+    control = ChangeControl(engine_for(target))
     try:
         plan, req = control.request(release, environment=env, maker=default_author(), action=action,
                                     based_on=based_on, message=message,
@@ -121,7 +131,7 @@ def deploy(path: str, message: str, allow_data_loss: bool, allow_names: tuple, e
     protected = _protected(env)
     if protected:
         _request_change(protected, release_of(bundle), action="deploy", based_on=None, message=message,
-                        allow_all=allow_data_loss, allow_names=allow_names)
+                        allow_all=allow_data_loss, allow_names=allow_names, target=env)
         return
     reg = _registry(env)
     _run_deploy(reg, reg.deploy, allow_data_loss, allow_names, release=release_of(bundle),
@@ -142,7 +152,7 @@ def rollback(version: int, message: str, allow_data_loss: bool, allow_names: tup
     if protected:
         _request_change(protected, reg.get(version).release, action="rollback", based_on=str(version),
                         message=message or f"rollback to v{version}", allow_all=allow_data_loss,
-                        allow_names=allow_names)
+                        allow_names=allow_names, target=env)
         return
     _run_deploy(reg, reg.rollback, allow_data_loss, allow_names, version=version, author=default_author(),
                 message=message)
@@ -160,13 +170,14 @@ def promote(source: str, target: str, message: str, allow_data_loss: bool, allow
     if source == target:
         fail("--from and --to name the same environment")
     src, dst = _registry(source), _registry(target)
-    if _protected(target):
+    protected = _protected(target)
+    if protected:
         live = src.current()
         if live is None:
             fail_error(DeployError(f"nothing is deployed in `{source}`"), 1)
-        _request_change(target, live.release, action="promote", based_on=f"{source} v{live.version}",
+        _request_change(protected, live.release, action="promote", based_on=f"{source} v{live.version}",
                         message=message or f"promoted from {source} v{live.version}", allow_all=allow_data_loss,
-                        allow_names=allow_names)
+                        allow_names=allow_names, target=target)
         return
     _run_deploy(dst, dst.promote, allow_data_loss, allow_names, source=src, source_name=source,
                 author=default_author(), message=message)

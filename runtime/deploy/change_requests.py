@@ -33,33 +33,7 @@ from runtime.deploy.deployments import DeployError, DeploymentRegistry, DeployOu
 from runtime.deploy.releases import Release, decode_release, encode_release
 from runtime.deploy.table_model import model_from_json, model_to_json
 from runtime.storage.db import writing
-
-metadata = sa.MetaData()
-
-change_requests = sa.Table(                    # Alembic 0020_change_requests (a frozen copy there)
-    "banyan_change_requests", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("environment", sa.String(100), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),          # deploy | rollback | promote
-    sa.Column("based_on", sa.String(200)),
-    sa.Column("hash", sa.String(64), nullable=False),            # the bundle hash (dsl.bundle.content_hash)
-    sa.Column("digest", sa.String(64), nullable=False),          # SHA-256 of the stored sources and model
-    sa.Column("sources", sa.Text, nullable=False),
-    sa.Column("model", sa.Text, nullable=False),
-    sa.Column("from_version", sa.Integer),                       # what the plan was made against
-    sa.Column("from_hash", sa.String(64)),
-    sa.Column("allow_data_loss", sa.Text, nullable=False),       # JSON: true, or the names allowed
-    sa.Column("maker", sa.String(200), nullable=False),
-    sa.Column("message", sa.Text, nullable=False, server_default=""),
-    sa.Column("instance_id", sa.String(40)),                     # the config_change_approval instance
-    sa.Column("status", sa.String(16), nullable=False),          # waiting | deployed | rejected | refused
-    sa.Column("checker", sa.String(200)),
-    sa.Column("version", sa.Integer),                            # the deployment it became
-    sa.Column("reason", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("decided_at", sa.DateTime(timezone=True)),
-    sa.Index("ix_banyan_change_requests_status", "status", "id"),
-)
+from runtime.storage.tables import change_requests
 
 WAITING, DEPLOYED, REJECTED, REFUSED = "waiting", "deployed", "rejected", "refused"
 

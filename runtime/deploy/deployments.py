@@ -3,6 +3,11 @@
 A deploy is one transaction: the live model is read from the last deployment, the plan is
 made against the live rows (under the write lock), the tables are migrated, the new
 deployment row and an audit entry are written — or nothing is.
+
+A database under change control (it holds a change request: an environment marked protected has
+asked for one) refuses a deploy, rollback or promote made straight to it, whatever door or URL
+spelling it comes by (`ProtectedEnvironment`); only an approved change request deploys there
+(`change_requests.apply`, through `claim`). The database, not a config file, is what remembers.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from runtime.deploy.table_model import TableModel, model_from_json, model_to_jso
 from runtime.storage import faults
 from runtime.storage.db import WRITE_OPTION
 from runtime.storage.migrate import upgrade
+from runtime.storage.tables import change_requests as t_change_requests
 from runtime.storage.tables import deployments as t_deployments
 
 _EMPTY = '{"format": 2, "files": {}, "documents": []}'     # history rows leave the files out
@@ -47,6 +53,25 @@ class DataLossRefused(DeployError):
 class StaleChange(DeployError):
     """An approved change whose environment moved on since it was planned: plan it again."""
     code = "stale_change"
+
+
+class ProtectedEnvironment(DeployError):
+    """A deploy, rollback or promote made straight to a database under change control."""
+    code, status = "protected", 403
+
+    def __init__(self, environment: str):
+        super().__init__(f"this database is the protected environment `{environment}` (it is under change "
+                         f"control): a deploy, rollback or promote here needs a second person's approval; nothing "
+                         f"was deployed — ask for it with `banyan deploy PATH --env {environment}` (or rollback, "
+                         f"promote --to {environment})")
+        self.environment = environment
+
+
+def change_controlled(conn: Connection) -> str | None:
+    """The protected environment this database is (the one its latest change request names), or
+    None when it has never had a change request."""
+    return conn.execute(sa.select(t_change_requests.c.environment)
+                        .order_by(t_change_requests.c.id.desc()).limit(1)).scalar()
 
 
 class UnknownVersion(DeployError):
@@ -133,6 +158,11 @@ class DeploymentRegistry:
             raise UnknownVersion(f"there is no deployment version {version}; `banyan history` lists them")
         return found
 
+    def protected_as(self) -> str | None:
+        """The protected environment this database is, or None (`change_controlled`)."""
+        with self.engine.connect() as conn:
+            return change_controlled(conn)
+
     def history(self) -> list[Deployment]:
         cols = [c for c in t_deployments.c if c.name not in ("sources", "model")]
         with self.engine.connect() as conn:
@@ -169,9 +199,14 @@ class DeploymentRegistry:
         has moved since is refused (`StaleChange`). `claim(conn)` runs first in the deploy's
         transaction (an approved change request takes itself there, so a second worker waits and
         then finds it taken) and returns what the audit entry adds (maker, checker, request);
-        `recorded(conn, version)` runs once the deployment row is written."""
+        `recorded(conn, version)` runs once the deployment row is written. Without `claim`, a
+        database under change control refuses (`ProtectedEnvironment`)."""
         author = author or default_author()
         with ddl_transaction(self.engine) as conn:
+            if claim is None:
+                guarded = change_controlled(conn)
+                if guarded is not None:
+                    raise ProtectedEnvironment(guarded)
             extra = claim(conn) if claim is not None else {}
             live = self._row(conn)
             if expect_live is not None and (live.version if live else None, live.hash if live else None) != expect_live:

@@ -80,6 +80,33 @@ def database_url(env: str | None = None) -> str:
     return os.environ.get("BANYAN_DATABASE_URL") or DEFAULT_URL
 
 
+def same_database(a: str, b: str) -> bool:
+    """Whether two URLs name one database however they are spelled: the driver
+    (`postgresql://` and `postgresql+psycopg://`), the user, the host's case, `localhost` and
+    127.0.0.1, the default port, a relative or absolute SQLite path. The `options` query (a
+    PostgreSQL search_path) is part of it: another schema is another database."""
+    return _identity(a) == _identity(b)
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
+
+
+def _identity(url: str) -> tuple:
+    try:
+        u = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return ("unparsed", url.strip())
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        name = u.database or ""
+        plain = name and name != ":memory:" and not name.startswith("file:")
+        return (backend, str(Path(name).expanduser().resolve()) if plain else name)
+    host = (u.host or "localhost").lower()
+    return (backend, "localhost" if host in _LOOPBACK else host, u.port or _DEFAULT_PORTS.get(backend),
+            u.database, u.query.get("options"))
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection
 
 from runtime.storage import cursor
 
-
 DIRECT = ("sqlite", "postgresql")          # dialects whose statements may go straight to the driver
 
 

@@ -1,4 +1,5 @@
-"""Banyan's own tables (not the entities'): deployments, the audit chain, idempotent requests.
+"""Banyan's own tables (not the entities'): deployments, the audit chain, idempotent requests,
+change requests.
 
 These definitions are what the services query; the Alembic revisions under
 runtime/migrations create and evolve them (a revision is a frozen copy, never an import).
@@ -53,4 +54,29 @@ requests = sa.Table(                                             # idempotency k
     sa.Column("fingerprint", sa.String(64), nullable=False, server_default=""),  # sha256 of the body
     sa.Column("response", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+change_requests = sa.Table(                    # change control (runtime/deploy/change_requests.py); Alembic 0020
+    "banyan_change_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("environment", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),          # deploy | rollback | promote
+    sa.Column("based_on", sa.String(200)),
+    sa.Column("hash", sa.String(64), nullable=False),            # the bundle hash (dsl.bundle.content_hash)
+    sa.Column("digest", sa.String(64), nullable=False),          # SHA-256 of the stored sources and model
+    sa.Column("sources", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("from_version", sa.Integer),                       # what the plan was made against
+    sa.Column("from_hash", sa.String(64)),
+    sa.Column("allow_data_loss", sa.Text, nullable=False),       # JSON: true, or the names allowed
+    sa.Column("maker", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("instance_id", sa.String(40)),                     # the config_change_approval instance
+    sa.Column("status", sa.String(16), nullable=False),          # waiting | deployed | rejected | refused
+    sa.Column("checker", sa.String(200)),
+    sa.Column("version", sa.Integer),                            # the deployment it became
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_banyan_change_requests_status", "status", "id"),
 )

@@ -14,7 +14,7 @@ from dsl.compiler import compile_path
 from runtime.audit.log import verify
 from runtime.change_control.service import FLOW, ChangeControl
 from runtime.deploy.change_requests import ChangeError, change_requests
-from runtime.deploy.deployments import DeploymentRegistry, StaleChange
+from runtime.deploy.deployments import DeploymentRegistry, ProtectedEnvironment, StaleChange
 from runtime.deploy.releases import release_of
 from runtime.flows.directory import put_people
 from runtime.flows.service import FlowService
@@ -156,13 +156,38 @@ def test_a_rejected_change_leaves_the_environment_as_it_was(prod, engine, tmp_pa
 
 def test_a_change_planned_against_an_older_version_is_refused(prod, tmp_path):
     req = waiting(prod, bundle(tmp_path, "v2", NOTE))
-    prod.registry.deploy(bundle(tmp_path, "v2b", OWNER), author="someone")   # the environment moves on
+    other = waiting(prod, bundle(tmp_path, "v2b", OWNER), maker="checker2")   # the environment moves on
+    approve(prod, other, "checker")
+    assert [d["status"] for d in prod.settle([other["id"]])] == ["deployed"]
     approve(prod, req, "checker")
     done = prod.settle()
     assert [d["status"] for d in done] == ["refused"] and "plan it again" in done[0]["reason"]
     assert prod.registry.current().version == 2 and prod.requests.get(req["id"]).status == "refused"
     with pytest.raises(StaleChange):
-        prod.registry.deploy(bundle(tmp_path, "v3", NOTE), expect_live=(1, "x"))
+        prod.registry.deploy(bundle(tmp_path, "v3", NOTE), expect_live=(1, "x"), claim=lambda conn: {})
+
+
+def test_a_database_under_change_control_refuses_a_straight_deploy_from_any_door(prod, engine, tmp_path):
+    """Once a change request exists, the database is the protected environment: a deploy, rollback
+    or promote made straight to the registry (a script, `banyan seed`, another URL spelling) is
+    refused and changes nothing; only an approved request deploys."""
+    v2 = bundle(tmp_path, "v2", NOTE)
+    assert prod.registry.protected_as() is None
+    waiting(prod, v2)
+    assert prod.registry.protected_as() == "prod"
+    with engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+    other = DeploymentRegistry(engine)
+    for attempt in (lambda: other.deploy(v2, author="ops"), lambda: other.rollback(1, author="ops"),
+                    lambda: other.promote(DeploymentRegistry(engine), "staging", author="ops")):
+        with pytest.raises(ProtectedEnvironment) as err:
+            attempt()
+        assert err.value.code == "protected" and err.value.status == 403
+        assert "`prod`" in err.value.message and "nothing was deployed" in err.value.message
+    assert [d.version for d in other.history()] == [1]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == before
+        assert "note" not in [c["name"] for c in sa.inspect(conn).get_columns("e_branch_note")]
 
 
 def test_a_tampered_candidate_is_refused(prod, engine, tmp_path):
@@ -258,9 +283,32 @@ def test_the_cli_waits_on_a_protected_environment_and_deploys_once_approved(db_u
         bundle(tmp_path, "v3", NOTE + OWNER)                      # the protected URL without --env: the same
         r = runner.invoke(main, ["deploy", str(tmp_path / "v3" / "configs")], env={"BANYAN_DATABASE_URL": db_url})
         assert r.exit_code == 3 and "`prod` is protected" in r.output and "request 3" in r.output
+        other = respelled(db_url, tmp_path)                      # the same database spelled otherwise
+        r = runner.invoke(main, ["deploy", str(tmp_path / "v3" / "configs")], env={"BANYAN_DATABASE_URL": other})
+        assert r.exit_code == 3 and "`prod` is protected" in r.output and "request 4" in r.output
+        (tmp_path / "banyan.toml").unlink()                       # the config file gone: the database remembers
+        r = runner.invoke(main, ["deploy", str(tmp_path / "v3" / "configs")], env={"BANYAN_DATABASE_URL": db_url})
+        assert r.exit_code == 3 and "`prod` is protected" in r.output and "request 5" in r.output
         assert DeploymentRegistry(engine).current().version == 2
     finally:
         engine.dispose()
+
+
+def respelled(url: str, tmp_path: Path) -> str:
+    """`url` written another way: a relative SQLite path; PostgreSQL by another driver name and host."""
+    if url.startswith("sqlite"):
+        return "sqlite:///" + str(Path(url.split("///", 1)[1]).relative_to(tmp_path))
+    return url.replace("postgresql+psycopg://", "postgresql://").replace("127.0.0.1:5432", "LOCALHOST")
+
+
+def test_two_spellings_of_one_database_are_the_same_database():
+    from runtime.storage.db import same_database
+    assert same_database("postgresql+psycopg://postgres@127.0.0.1:5432/prod", "postgresql://LocalHost/prod")
+    assert same_database("sqlite:///banyan.db", f"sqlite:///{Path('banyan.db').resolve()}")
+    assert not same_database("postgresql://db1/prod", "postgresql://db1/test")
+    assert not same_database("postgresql://db1:5433/prod", "postgresql://db1/prod")
+    assert not same_database("postgresql://h/test?options=-csearch_path%3Da", "postgresql://h/test?options=-csearch_path%3Db")
+    assert not same_database("sqlite:///a.db", "sqlite:///b.db")
 
 
 class Crash(Exception):
