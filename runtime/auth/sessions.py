@@ -17,6 +17,7 @@ from runtime.auth.events import now as _now
 from runtime.auth.events import utc
 from runtime.auth.policy import SecurityPolicy
 from runtime.auth.tables import sessions
+from runtime.storage.prepared import Prepared
 
 TOUCH_SECONDS = 30          # last_seen_at is written at most this often per session (idle time's grain)
 
@@ -33,12 +34,15 @@ def open_session(conn: Connection, user: str, address: str | None) -> str:
     return sid
 
 
+_SESSION = Prepared(sa.select(sessions).where(sessions.c.id == sa.bindparam("k_id")))    # every request reads it
+
+
 def verdict(conn: Connection, sid: object, policy: SecurityPolicy, at: datetime) -> tuple[str | None, str]:
     """(user, what to write) for session `sid` read on `conn`: ("name", "") alive, ("name", "touch")
     alive and due a last_seen_at, (None, "idle" / "expired") to be ended now, (None, "") nothing."""
     if not isinstance(sid, str) or not 20 <= len(sid) <= 100:
         return None, ""
-    row = conn.execute(sa.select(sessions).where(sessions.c.id == _key(sid))).first()
+    row = _SESSION.first(conn, {"k_id": _key(sid)})
     if row is None or row.ended_at is not None:
         return None, ""
     seen, began = utc(row.last_seen_at), utc(row.created_at)

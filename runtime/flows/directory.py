@@ -58,6 +58,8 @@ def org_tree(bundle: Any) -> OrgTree:
 
 _BANK_HOLDERS = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.role == sa.bindparam("k_role"))
                          .order_by(role_holders.c.user_name))
+_HOLDERS_WITH_UNITS = Prepared(sa.select(role_holders.c.user_name, role_holders.c.org_unit)
+                               .where(role_holders.c.role == sa.bindparam("k_role")).order_by(role_holders.c.user_name))
 _HAS_ROLE = Prepared(sa.select(role_holders.c.user_name).where(role_holders.c.user_name == sa.bindparam("k_user"),
                                                                role_holders.c.role == sa.bindparam("k_role")).limit(1))
 _PERSON = Prepared(sa.select(people).where(people.c.name == sa.bindparam("k_name")))
@@ -73,10 +75,9 @@ class TableDirectory:
         if key not in self._cache:
             if org_unit is None:
                 users = [r.user_name for r in _BANK_HOLDERS.all(self.conn, {"k_role": role})]
-            else:
-                q = sa.select(role_holders.c.user_name).where(role_holders.c.role == role,
-                                                              role_holders.c.org_unit.in_(sorted(self.tree.subtree(str(org_unit)))))
-                users = self.conn.execute(q.order_by(role_holders.c.user_name)).scalars()
+            else:          # a role's holders are a few dozen: one prepared query, the subtree kept here
+                units = self.tree.subtree(str(org_unit))
+                users = [r.user_name for r in _HOLDERS_WITH_UNITS.all(self.conn, {"k_role": role}) if r.org_unit in units]
             self._cache[key] = list(dict.fromkeys(users))
         return list(self._cache[key])
 
