@@ -64,11 +64,12 @@ def _request_change(env: str, release, *, action: str, based_on: str | None, mes
         click.secho(f"✓ already deployed: v{plan.from_version} ({plan.to_hash[:12]}); nothing to do", fg="green")
         return
     who = f"approvers {req['assignees']}" if req["assignees"] else f"step {req['step']}"
+    where = f" --env {env}" if env in environment_settings() else ""     # else the same BANYAN_DATABASE_URL
     click.secho(f"⏸ `{env}` is protected: nothing was deployed; waiting for approval: request {req['id']}, {who}",
                 fg="yellow", bold=True)
     click.echo(f"  may approve: {', '.join(req['approvers'])} (flow {FLOW}, instance {req['instance']}); "
-               f"they see the plan and the diff in their inbox or with `banyan changes show {req['id']} --env {env}`")
-    click.echo(f"  once approved, the worker deploys bundle {release.hash[:12]} (or `banyan changes apply --env {env}`)")
+               f"they see the plan and the diff in their inbox or with `banyan changes show {req['id']}{where}`")
+    click.echo(f"  once approved, the worker deploys bundle {release.hash[:12]} (or `banyan changes apply{where}`)")
     sys.exit(EXIT_WAITING)
 
 

@@ -62,8 +62,8 @@ class ProtectedEnvironment(DeployError):
     def __init__(self, environment: str):
         super().__init__(f"this database is the protected environment `{environment}` (it is under change "
                          f"control): a deploy, rollback or promote here needs a second person's approval; nothing "
-                         f"was deployed — ask for it with `banyan deploy PATH --env {environment}` (or rollback, "
-                         f"promote --to {environment})")
+                         "was deployed — ask for it with `banyan deploy`, `rollback` or `promote` on this database: "
+                         "they open a change request for a second person to approve")
         self.environment = environment
 
 
