@@ -37,7 +37,7 @@ from dsl.errors import BanyanError
 from runtime.audit.key import KEY_ENV, KEY_FILE_ENV, AuditKeyError, key_source, make_key, read_key
 from runtime.storage.archive import audit_archive
 from runtime.storage.prepared import Prepared
-from runtime.storage.tables import audit_head, audit_log, deployments
+from runtime.storage.tables import audit_head, audit_holds, audit_log, deployments
 
 GENESIS = "0" * 64
 DEPLOY_ACTIONS = ("deploy", "rollback", "promote")
@@ -95,6 +95,8 @@ class AuditEntry:
     record_id: int | None = None
     before: str | None = None       # JSON text of the record before (None on create)
     after: str | None = None        # JSON text after (None on delete)
+    holds: tuple[int, ...] = ()     # an entry about several records (a bulk create, a list read): their
+    #                                 ids, indexed in banyan_audit_holds (not part of the chained text)
 
 
 _quote = json.encoder.encode_basestring_ascii      # what json.dumps does with a str, without its set-up
@@ -188,6 +190,7 @@ _LOG = Prepared(audit_log.insert(), ["seq", "at", "actor", "bundle_version", "ac
 _MOVE = Prepared(audit_head.update().where(audit_head.c.id == 1).values(seq=sa.bindparam("seq"),
                                                                          hash=sa.bindparam("hash")))
 _FIRST = Prepared(audit_head.insert(), ["id", "seq", "hash"])
+_HOLDS = Prepared(audit_holds.insert(), ["entity", "record_id", "seq"])
 # PostgreSQL: the last entry and the head's move in one statement, one round trip less while the
 # head is locked (SQLite has no data-modifying WITH; there one writer goes at a time anyway).
 _LAST_AND_MOVE = Prepared(audit_log.insert().add_cte(
@@ -215,6 +218,10 @@ def append(conn: Connection, entries: Iterable[AuditEntry], bundle_version: int 
                      "entity": e.entity, "record_id": e.record_id, "before": e.before, "after": e.after,
                      "prev_hash": prev, "hash": h})
         prev = h
+    held = [{"entity": e.entity, "record_id": i, "seq": r["seq"]}
+            for e, r in zip(entries, rows) if e.holds and e.entity for i in dict.fromkeys(e.holds)]
+    if held:
+        _HOLDS.many(conn, held)
     if head and conn.dialect.name == "postgresql":
         _LOG.many(conn, rows[:-1])
         _LAST_AND_MOVE.run(conn, {**rows[-1], "head_seq": seq, "head_hash": prev})

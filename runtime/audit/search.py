@@ -23,10 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from dsl.bank_time import bank_day_starts
 from dsl.values.mask import mask
-from runtime.storage.tables import audit_log
+from runtime.storage.tables import audit_holds, audit_log
 
 HIDDEN_FIELDS = ("version", "created_at", "updated_at")    # what every change changes
-READ_LIST = "read_personal"         # runtime/records/personal.py: a list read names its ids
 MAX_ID = 2**63 - 1
 
 
@@ -73,14 +72,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _record_conditions(record_id: int) -> Any:
-    """The entries about record `record_id`: its own, a bulk create holding it (`"id":N` in the
-    JSON list), a list read naming it (`"ids":[…N…]`)."""
-    n, after, action = str(record_id), audit_log.c.after, audit_log.c.action
-    bulk = sa.and_(action == "create", sa.or_(after.like(f'%"id":{n},%'), after.like(f'%"id":{n}}}%')))
-    listed = sa.and_(action == READ_LIST, sa.or_(*(after.like(p) for p in (
-        f'%"ids":[{n},%', f'%"ids":[{n}]%', f'%,{n},%', f'%,{n}]%'))))
-    return sa.or_(audit_log.c.record_id == record_id, sa.and_(audit_log.c.record_id.is_(None), sa.or_(bulk, listed)))
+def _record_conditions(record_id: int, entity: str | None) -> Any:
+    """The entries about record `record_id`: its own, and those about several records holding it
+    (a bulk create, a list read naming it), found through their index `banyan_audit_holds`."""
+    held = sa.select(audit_holds.c.seq).where(audit_holds.c.record_id == record_id)
+    if entity:
+        held = held.where(audit_holds.c.entity == entity)
+    return sa.or_(audit_log.c.record_id == record_id, audit_log.c.seq.in_(held))
 
 
 def conditions(q: AuditQuery) -> list:
@@ -92,7 +90,7 @@ def conditions(q: AuditQuery) -> list:
     if q.entity:
         conds.append(audit_log.c.entity == q.entity)
     if q.record_id is not None:
-        conds.append(_record_conditions(q.record_id))
+        conds.append(_record_conditions(q.record_id, q.entity))
     if q.since is not None:
         conds.append(audit_log.c.at >= _utc(bank_day_starts(q.since)))
     if q.until is not None:

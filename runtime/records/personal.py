@@ -73,4 +73,5 @@ def audit_read(engine: Engine, scope: Scope | None, entity: str, ids: Iterable[i
     after = None if one is not None else json.dumps({"ids": ids, **(details or {})}, ensure_ascii=False, default=str,
                                                     separators=(",", ":"))    # runtime/audit/search.py finds an id in it
     with writing(engine) as conn:
-        audit.append(conn, [audit.AuditEntry(scope.who, action, entity, one, None, after)], version)
+        audit.append(conn, [audit.AuditEntry(scope.who, action, entity, one, None, after,
+                                             tuple(ids) if one is None else ())], version)

@@ -405,7 +405,8 @@ class Records:
         if len(ready) == 1:
             entries = [audit.AuditEntry(actor, "create", entity, ready[0]["id"], None, to_json(ready[0]))]
         else:   # a bulk batch is one entry holding every created record (with its id)
-            entries = [audit.AuditEntry(actor, "create", entity, None, None, to_json(ready))]
+            entries = [audit.AuditEntry(actor, "create", entity, None, None, to_json(ready),
+                                        tuple(r["id"] for r in ready))]
         audit.append(conn, entries,
                      self.live.version)
         key, fields = self.live.entity(entity).key, tuple(n for n in ready[0] if n != "id")

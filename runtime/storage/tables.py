@@ -38,6 +38,13 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+audit_holds = sa.Table(                    # the records an entry about several holds (Alembic 0022)
+    "banyan_audit_holds", metadata,
+    sa.Column("entity", sa.String(100), primary_key=True),
+    sa.Column("record_id", sa.BigInteger, primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+)
+
 audit_head = sa.Table(
     "banyan_audit_head", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),

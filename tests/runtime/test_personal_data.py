@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -29,7 +30,7 @@ from runtime.records.service import Records
 from runtime.records.tabular import import_file
 from runtime.records.tabular_export import export_chunks, export_records
 from runtime.storage.db import make_engine
-from runtime.storage.migrate import upgrade
+from runtime.storage.migrate import _config, upgrade
 
 from .conftest import fresh_pg_schema
 
@@ -182,6 +183,38 @@ def test_the_audit_search_finds_a_record_inside_a_bulk_create_and_masks_for_the_
     change = {c.field: c.after for c in e.changes}
     assert change["person_no"] == "P100002" and change["id_number"] == "1101**********002X"
     assert {c.field: c.after for c in plain.entries[0].changes}["id_number"] == "11010519800101002X"
+
+
+def holds(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT entity, record_id, seq FROM banyan_audit_holds "
+                                    "ORDER BY entity, record_id, seq")).all()
+
+
+def test_a_record_history_finds_the_entries_about_several_records_by_their_index(bank):
+    """A bulk create and a list read are indexed by the records they hold (banyan_audit_holds), so
+    a record's history is found without searching their JSON; the migration that made the index
+    indexes the entries written before it exactly as the write path does."""
+    engine, records, users = bank
+    p = person(records, "P100002")
+    start = head(engine)
+    records.query("person", {}, scope=scope_of(records, users, "admin"))              # a list read: both ids
+    [listed] = entries(engine, "read_personal", start)
+    ids = {r["id"] for r in records.query("person", {}).items}
+    assert {(e, r, s) for e, r, s in holds(engine) if s == listed.seq} == {("person", i, listed.seq) for i in ids}
+    found = search(engine, AuditQuery(entity="person", record_id=p["id"]),
+                   personal=records.masked_personal(scope_of(records, users, "admin")))
+    assert {e.action for e in found.entries} >= {"create", "read_personal"}
+    assert all(p["id"] in e.record_ids for e in found.entries)
+    assert search(engine, AuditQuery(entity="company", record_id=p["id"], action="read_personal"),
+                  personal={}).total == 0                                           # another entity's id
+    written = holds(engine)
+    with engine.begin() as conn:                          # back to before the index, then forward again
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0021_worker_heartbeats")
+    upgrade(engine)
+    assert holds(engine) == written and len(written) >= 4
 
 
 def test_the_cli_listing_masks_for_the_person_it_acts_for(bank):
