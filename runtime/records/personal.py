@@ -71,7 +71,7 @@ def audit_read(engine: Engine, scope: Scope | None, entity: str, ids: Iterable[i
         return
     one = ids[0] if len(ids) == 1 and not details else None
     after = None if one is not None else json.dumps({"ids": ids, **(details or {})}, ensure_ascii=False, default=str,
-                                                    separators=(",", ":"))    # runtime/audit/search.py finds an id in it
+                                                    separators=(",", ":"))    # the ids indexed too (banyan_audit_holds)
     with writing(engine) as conn:
         audit.append(conn, [audit.AuditEntry(scope.who, action, entity, one, None, after,
                                              tuple(ids) if one is None else ())], version)
