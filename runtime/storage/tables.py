@@ -43,6 +43,7 @@ audit_holds = sa.Table(                    # the records an entry about several 
     sa.Column("entity", sa.String(100), primary_key=True),
     sa.Column("record_id", sa.BigInteger, primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 audit_head = sa.Table(

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.BigInteger, nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("entity", "record_id", "seq"),
+        sqlite_with_rowid=False,            # the key is the row: one B-tree to write per record, not two
     )
     conn = op.get_bind()
     seqs = conn.execute(sa.select(_audit.c.seq).where(
