@@ -37,9 +37,9 @@ SERVE = """
 import sys
 sys.path.insert(0, {root!r})
 import uvicorn
-from runtime.web.app import create_app
+from runtime.cli.ops import served_app
 from runtime.storage.db import make_engine
-app = create_app(make_engine({url!r}))
+app = served_app(make_engine({url!r}))          # as `banyan serve` serves it
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
 

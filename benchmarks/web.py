@@ -144,9 +144,9 @@ if {bare!r}:
     def bare(body: dict = Body(default_factory=dict)) -> dict:
         return {{"ok": True, "task": body.get("task")}}
 else:
-    from runtime.web.app import create_app
+    from runtime.cli.ops import served_app
     from runtime.storage.db import make_engine
-    app = create_app(make_engine({url!r}))
+    app = served_app(make_engine({url!r}))      # as `banyan serve` serves it
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
 

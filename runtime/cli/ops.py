@@ -106,9 +106,18 @@ def web_app() -> Any:
     """What each process of `banyan serve --workers N` serves (uvicorn's app factory): the web app
     over the database `serve` chose (handed down in BANYAN_DATABASE_URL), with its own pool."""
     from runtime.storage.db import make_engine
-    from runtime.web.app import create_app
     load_jobs()              # the same rooms loaded as in the one-process server (the jobs run elsewhere)
-    return create_app(make_engine(database_url()))
+    return served_app(make_engine(database_url()))
+
+
+def served_app(engine: Any) -> Any:
+    """The web app as a server process serves it: made, with the live model and the graph loaded
+    and the process's heap frozen before the first request (runtime/ops/memory.py)."""
+    from runtime.ops.memory import preload
+    from runtime.web.app import create_app
+    app = create_app(engine)
+    preload(engine, app.state.web.records)
+    return app
 
 
 def _metrics_dir() -> tuple[str, bool]:
@@ -171,8 +180,7 @@ def serve(host: str, port: int, workers: int, graceful_timeout: int, keep_alive:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         made = metrics_dir if fresh else None
     if workers == 1:
-        from runtime.web.app import create_app
-        target: Any = create_app(engine)
+        target: Any = served_app(engine)
     else:
         target = f"{__name__}:web_app"
         os.environ["BANYAN_DATABASE_URL"] = url      # what each worker's factory opens
