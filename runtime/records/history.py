@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.storage.tables import audit_log
+from runtime.storage.tables import audit_holds, audit_log
 
 CHUNK = 500
 
@@ -166,27 +166,18 @@ def load(conn: Connection, live: Any, entity: str, since: datetime) -> EntityHis
 
 
 def _created_of_deleted(conn: Connection, entity: str, ids: list[int]) -> dict[int, datetime | None]:
-    """When deleted records were written: their own create entry, or the bulk one holding them (its
-    list of records, each with its id); None for those written before the log."""
-    if not ids:
-        return {}
+    """When deleted records were written: their own create entry, or the bulk one holding them
+    (found through the entries' index `banyan_audit_holds`); None for those written before the log."""
     out: dict[int, datetime | None] = dict.fromkeys(ids)
-    a = audit_log.c
-    wanted = set(ids)
-    rows = conn.execute(sa.select(a.record_id, a.at, a.after).where(
-        a.entity == entity, a.action == "create",
-        sa.or_(a.record_id.in_(ids), a.record_id.is_(None))).order_by(a.seq))
-    for record_id, at, after in rows:
-        if record_id is not None:
+    a, h = audit_log.c, audit_holds.c
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        own = sa.select(a.seq, a.record_id, a.at).where(a.entity == entity, a.action == "create",
+                                                         a.record_id.in_(chunk))
+        held = (sa.select(a.seq, h.record_id, a.at).select_from(audit_holds.join(audit_log, a.seq == h.seq))
+                .where(h.entity == entity, h.record_id.in_(chunk), a.action == "create"))
+        for _seq, record_id, at in conn.execute(sa.union_all(own, held).order_by("seq")):
             out[record_id] = utc(at)
-            continue
-        try:
-            held = json.loads(after or "[]")
-        except ValueError:
-            continue
-        for rec in held if isinstance(held, list) else ():
-            if isinstance(rec, dict) and rec.get("id") in wanted:
-                out[rec["id"]] = utc(at)
     return out
 
 
