@@ -6,6 +6,10 @@ learns what exists outside their reach; moving instances to another deployment
 engine decides who may act: the gate sets the actor to the signed-in person and the engine
 refuses a task that is not theirs.
 
+A command (`POST /flow-instances/{id}/{action}`) is checked by its endpoint, in the worker thread
+it runs in anyway, before anything else (`flow_command_check` in the request's state, set here):
+one trip to the threadpool per command instead of two. Reads are checked here, before routing.
+
 A pure ASGI middleware inside the sign-in gate; any other path passes straight through."""
 from __future__ import annotations
 
@@ -65,11 +69,24 @@ class FlowApiGuard:
             await _answer(scope, receive, send, FlowError(
                 "forbidden", "moving instances to another deployment is for administrators"), 403)
             return
-        for instance_id, unknown in self._instances_of(scope):
+        found = self._instances_of(scope)
+        if scope["method"] == "POST" and found:
+            # A command's endpoint runs in the threadpool anyway: it runs this check there first
+            # (`flow_command_check`), one trip off the event loop instead of two.
+            (instance_id, unknown), = found
+            scope.setdefault("state", {})["flow_command_check"] = lambda: self._check(user, instance_id, unknown)
+            await self.app(scope, receive, send)
+            return
+        for instance_id, unknown in found:
             if not await run_in_threadpool(self._may_see, user, instance_id):     # queries: off the event loop
                 await _answer(scope, receive, send, unknown)      # exactly what an unknown one gets
                 return
         await self.app(scope, receive, send)
+
+    def _check(self, user: Any, instance_id: str, unknown: FlowError) -> None:
+        """Raise what an unknown instance gets (the API's one handler renders it) unless `user` may see it."""
+        if not self._may_see(user, instance_id):
+            raise unknown
 
 
 async def _answer(scope: dict, receive: Any, send: Any, error: FlowError, status: int | None = None) -> None:

@@ -144,6 +144,13 @@ def test_an_instance_outside_your_reach_is_not_found(app, instance, outsider):
     page = other.get("/ui/inbox").text
     assert other.post(f"/ui/tasks/{task}", data={"csrf_token": hidden(page, "csrf_token"), "_action": "complete"},
                       follow_redirects=False).status_code == 404
+    # the JSON API's command alike, byte for byte what an unknown instance gets, and nothing done
+    csrf, before = {"X-CSRF-Token": hidden(page, "csrf_token")}, version_of(app, instance["id"])
+    hidden_one = other.post(f"/flow-instances/{instance['id']}/complete", json={"task": task}, headers=csrf)
+    unknown = other.post("/flow-instances/X0/complete", json={"task": task}, headers=csrf)
+    assert hidden_one.status_code == unknown.status_code == 404
+    assert hidden_one.content == unknown.content.replace(b"X0", str(instance["id"]).encode())
+    assert version_of(app, instance["id"]) == before
     mine = signed_in(app, "rm_sh_01")
     assert mine.get(f"/flow-instances/{instance['id']}").status_code == 200
     assert mine.get(f"/ui/flow-instances/{instance['id']}/graph.svg").headers["content-type"].startswith("image/svg")
