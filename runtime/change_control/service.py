@@ -3,6 +3,10 @@ a protected environment becomes a change request with its `config_change_approva
 an approved one is deployed (exactly once) by `settle`, which the worker runs as the periodic job
 `change-control` (worker.py) and `banyan changes apply` runs by hand.
 
+The first request to a database marks it the protected environment (`DeploymentRegistry.protect`,
+one row in `banyan_protection` and an audit entry), a request that changes nothing included: from
+then on the registry refuses a straight deploy there from every door.
+
 The approval flow is the environment's own deployed one (its rule of who approves is in force, not
 the rule of the change being approved); the maker starts it on their behalf (the database access
 is the permission) with the plan and the diff as its form. The flow keeps the maker off the step
@@ -58,6 +62,9 @@ class ChangeControl:
                               f"`{FLOW}` flow{f' ({why})' if why else ''}: a second person cannot approve the change. "
                               f"Deploy a bundle with configs/flows/{FLOW}.yaml while the environment is not "
                               "protected", code="no_approval_flow")
+        # the database is the protected environment from now on, whatever this request becomes: a
+        # straight deploy from any door is refused even before its first change request
+        self.registry.protect(environment, maker)
         plan = self.registry.plan(release)
         if plan.same:
             return plan, None

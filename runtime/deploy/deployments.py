@@ -29,10 +29,11 @@ from runtime.deploy.plan import Plan, Probe, diff_models, diff_sources, veto_war
 from runtime.deploy.releases import Release, decode_release, encode_release
 from runtime.deploy.table_model import TableModel, model_from_json, model_to_json
 from runtime.storage import faults
-from runtime.storage.db import WRITE_OPTION
+from runtime.storage.db import WRITE_OPTION, writing
 from runtime.storage.migrate import upgrade
 from runtime.storage.tables import change_requests as t_change_requests
 from runtime.storage.tables import deployments as t_deployments
+from runtime.storage.tables import protection as t_protection
 
 _EMPTY = '{"format": 2, "files": {}, "documents": []}'     # history rows leave the files out
 
@@ -68,8 +69,12 @@ class ProtectedEnvironment(DeployError):
 
 
 def change_controlled(conn: Connection) -> str | None:
-    """The protected environment this database is (the one its latest change request names), or
-    None when it has never had a change request."""
+    """The protected environment this database is: the one it was marked (`protect`, the first time
+    a maker asked for a change to it), else the one its latest change request names; None when
+    neither."""
+    marked = conn.execute(sa.select(t_protection.c.environment).where(t_protection.c.id == 1)).scalar()
+    if marked is not None:
+        return marked
     return conn.execute(sa.select(t_change_requests.c.environment)
                         .order_by(t_change_requests.c.id.desc()).limit(1)).scalar()
 
@@ -162,6 +167,26 @@ class DeploymentRegistry:
         """The protected environment this database is, or None (`change_controlled`)."""
         with self.engine.connect() as conn:
             return change_controlled(conn)
+
+    def protect(self, environment: str, by: str) -> bool:
+        """Mark this database the protected environment `environment` (once: True when marked now,
+        with an audit entry; False when it was marked already). From then on a deploy, rollback or
+        promote without an approved change request's `claim` is refused, whatever door it comes from."""
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(t_protection.c.id).where(t_protection.c.id == 1)).first() is not None:
+                return False
+        try:
+            with writing(self.engine) as conn:
+                if conn.execute(sa.select(t_protection.c.id).where(t_protection.c.id == 1)).first() is not None:
+                    return False
+                conn.execute(t_protection.insert().values(id=1, environment=environment, marked_by=by,
+                                                          marked_at=audit.utc_now()))
+                version = conn.execute(sa.select(sa.func.max(t_deployments.c.version))).scalar()
+                audit.append(conn, [audit.AuditEntry(by, "protect", entity="change_request", after=json.dumps(
+                    {"environment": environment}, ensure_ascii=False))], version)
+        except sa.exc.IntegrityError:       # another maker marked it at the same moment (PostgreSQL)
+            return False
+        return True
 
     def history(self) -> list[Deployment]:
         cols = [c for c in t_deployments.c if c.name not in ("sources", "model")]

@@ -64,6 +64,14 @@ requests = sa.Table(                                             # idempotency k
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
+protection = sa.Table(                         # the protected environment this database is (Alembic 0023)
+    "banyan_protection", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),     # always 1: one row or none
+    sa.Column("environment", sa.String(100), nullable=False),
+    sa.Column("marked_by", sa.String(200), nullable=False),
+    sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 change_requests = sa.Table(                    # change control (runtime/deploy/change_requests.py); Alembic 0020
     "banyan_change_requests", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -190,6 +190,28 @@ def test_a_database_under_change_control_refuses_a_straight_deploy_from_any_door
         assert "note" not in [c["name"] for c in sa.inspect(conn).get_columns("e_branch_note")]
 
 
+def test_the_first_request_marks_the_database_protected_even_when_it_changes_nothing(prod, engine, tmp_path):
+    """A maker's first request to the environment — here one for what is live already, which opens
+    no change request — marks the database protected: from then on a straight deploy from any door
+    is refused, before any change request exists. The mark is audited once."""
+    assert prod.registry.protected_as() is None
+    plan, req = prod.request(bundle(tmp_path, "same"), environment="prod", maker="maker")
+    assert plan.same and req is None
+    assert prod.registry.protected_as() == "prod"
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(change_requests)).scalar() == 0
+    with pytest.raises(ProtectedEnvironment):
+        DeploymentRegistry(engine).deploy(bundle(tmp_path, "v2", NOTE), author="ops")
+    assert [d.version for d in prod.registry.history()] == [1]
+    assert prod.registry.protect("prod", "maker") is False                   # once
+    waiting(prod, bundle(tmp_path, "v2b", NOTE))                              # requests go on as before
+    with engine.connect() as conn:
+        marks = conn.execute(sa.select(audit_log.c.actor, audit_log.c.after)
+                             .where(audit_log.c.action == "protect")).all()
+        assert verify(conn).ok
+    assert [(a, json.loads(b)) for a, b in marks] == [("maker", {"environment": "prod"})]
+
+
 def test_a_tampered_candidate_is_refused(prod, engine, tmp_path):
     req = waiting(prod, bundle(tmp_path, "v2", NOTE))
     stored = prod.requests.get(req["id"], with_release=True).sources_json
