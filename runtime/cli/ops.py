@@ -112,10 +112,13 @@ def web_app() -> Any:
 
 def served_app(engine: Any) -> Any:
     """The web app as a server process serves it: made, with the live model and the graph loaded
-    and the process's heap frozen before the first request (runtime/ops/memory.py)."""
+    and the process's heap frozen before the first request (runtime/ops/memory.py), and its
+    threadpool sized to its connection pool (runtime/ops/threads.py)."""
     from runtime.ops.memory import preload
+    from runtime.ops.threads import limit_request_threads
     from runtime.web.app import create_app
     app = create_app(engine)
+    limit_request_threads(app, engine)
     preload(engine, app.state.web.records)
     return app
 

@@ -113,8 +113,9 @@ def is_sqlite(engine: Engine) -> bool:
 
 # The connection pool of each process (SQLAlchemy's QueuePool: checked with a ping before use, so a
 # server restart costs one failed ping, not a failed request). Its size: what the server's threadpool
-# (40 requests at once) and the jobs use without opening and closing connections under load; a
-# request past it waits up to the timeout for a connection. psycopg_pool would be a second pool under
+# and the jobs use without opening and closing connections under load; a request past it waits up to
+# the timeout for a connection. A request may hold two at once, so `banyan serve` gives its threadpool
+# half the pool's connections on PostgreSQL (runtime/ops/threads.py). psycopg_pool would be a second pool under
 # this one (SQLAlchemy would then need NullPool and lose its ping and reset-on-return): one is enough.
 POOL_SETTINGS = {"BANYAN_DB_POOL_SIZE": ("pool_size", 10, 1), "BANYAN_DB_MAX_OVERFLOW": ("max_overflow", 10, 0),
                  "BANYAN_DB_POOL_TIMEOUT": ("pool_timeout", 30, 1)}
