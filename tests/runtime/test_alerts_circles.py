@@ -6,8 +6,6 @@ they may read one of its members, and its page names those members only — the 
 a reader who may read none of them gets the 404 of an unknown alert."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -18,29 +16,20 @@ from runtime.alerts.tables import OPEN, alerts
 from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.users import UserStore
-from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.events.intake import EventIntake
 from runtime.graph.service import graph_service
 from runtime.jobs import feed
 from runtime.jobs.outbox_tables import outbox
-from runtime.records.service import Records
-from runtime.storage.db import make_engine
-from runtime.storage.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parents[2]
+from .demo_db import demo_bank
+
 RULE = "guarantee_circle_distress"
 
 
 @pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    records = Records(engine)
-    seed_demo(records, scale=0.02, seed=42, transactions=0, actor="test")
-    from examples.demo_bank.users import seed_demo_users
-    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    engine, records = demo_bank(db_url, scale=0.02, people=True)
     service = AlertService(engine, records=records)
     worker.use(service)
     while feed.run_once(engine, "w0", names=["alerts"]):

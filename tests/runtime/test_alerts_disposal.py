@@ -17,18 +17,14 @@ import sqlalchemy as sa
 from runtime.alerts import worker  # noqa: F401 - registers the feed subscriber `alerts`
 from runtime.alerts.service import AlertService
 from runtime.alerts.tables import alert_actions, alert_events, alerts
-from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.events.intake import EventIntake
 from runtime.flows.service import FlowService
 from runtime.flows.tables import instances
 from runtime.jobs import feed
 from runtime.jobs.outbox import Outbox
 from runtime.jobs.outbox_tables import outbox
-from runtime.records.service import Records
-from runtime.storage.db import make_engine
-from runtime.storage.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parents[2]
+from .demo_db import demo_bank
 
 
 class Inbox:
@@ -67,15 +63,7 @@ def smtp(monkeypatch):
 @pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    records = Records(engine)
-    seed_demo(records, scale=0.01, seed=42, transactions=0, actor="test")
-    from examples.demo_bank.users import seed_demo_users
-    from runtime.auth.org import OrgTree
-    from runtime.auth.users import UserStore
-    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    engine, records = demo_bank(db_url, scale=0.01, people=True)
     worker.use(AlertService(engine, records=records))
     while feed.run_once(engine, "w0", names=["alerts"]):          # the seed's own changes, heard first
         pass

@@ -7,19 +7,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.events.intake import EventIntake
 from runtime.events.stream import StreamConsumer
-from runtime.records.service import Records
-from runtime.storage.db import make_engine
-from runtime.storage.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parents[2]
+from .demo_db import demo_bank
+
 COMPANY = [""]
 REDIS_URL = os.environ.get("BANYAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -41,11 +37,7 @@ def redis_client():
 @pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    records = Records(engine)
-    seed_demo(records, scale=0.01, seed=42, transactions=0, actor="test")
+    engine, records = demo_bank(db_url, scale=0.01)
     with engine.connect() as conn:
         COMPANY[0] = conn.execute(sa.text("SELECT credit_code FROM e_company ORDER BY id LIMIT 1")).scalar()
     yield engine, records

@@ -11,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from runtime.cli.ops import served_app
-from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.graph.service import graph_service
 from runtime.ops.memory import preload
 from runtime.records.service import Records
 from runtime.storage.db import make_engine
 from runtime.storage.migrate import upgrade
+
+from .demo_db import demo_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,10 +33,7 @@ def thawed():
 @pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    seed_demo(Records(engine), scale=0.02, seed=42, transactions=0, actor="test")
+    engine, _records = demo_bank(db_url, scale=0.02)
     yield engine
     engine.dispose()
 
@@ -95,18 +93,11 @@ def test_concurrent_360_pages_on_a_small_postgresql_pool_all_answer(db_url, tmp_
 
     import httpx
 
-    from examples.demo_bank.users import DEMO_PASSWORD, seed_demo_users
-    from runtime.auth.org import OrgTree
-    from runtime.auth.users import UserStore
+    from examples.demo_bank.users import DEMO_PASSWORD
 
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite's pool has no bound")
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    records = Records(engine)
-    seed_demo(records, scale=0.02, seed=42, transactions=0, actor="test")
-    seed_demo_users(UserStore(engine), OrgTree(records.live.bundle))
+    engine, records = demo_bank(db_url, scale=0.02, people=True)
     code = records.query("group", order_by="-member_count", limit=1).items[0]["code"]
     engine.dispose()
     with socket.socket() as s:

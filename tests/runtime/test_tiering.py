@@ -17,14 +17,12 @@ from examples.demo_bank.bank import generate
 from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.cli.main import main
-from runtime.cli.seed import ensure_deployed, seed_demo
 from runtime.records.context import Loader, RecordContext
-from runtime.records.service import Records
-from runtime.storage.db import make_engine
-from runtime.storage.migrate import upgrade
 from runtime.tiering.explain import explain_subject, explanation_view
 from runtime.tiering.service import TierError, TieringService, alert_grades
 from runtime.tiering.tables import tier_history
+
+from .demo_db import demo_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 MORNING = datetime(2026, 7, 1, 1, 0, tzinfo=timezone.utc)
@@ -33,11 +31,7 @@ MORNING = datetime(2026, 7, 1, 1, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
-    engine = make_engine(db_url)
-    upgrade(engine)
-    ensure_deployed(engine, str(ROOT / "configs"), "test")
-    records = Records(engine)
-    seed_demo(records, bank=generate(scale=0.03, seed=42, transactions=500), actor="test")
+    engine, records = demo_bank(db_url, bank=generate(scale=0.03, seed=42, transactions=500))
     AlertService(engine, records=records, clock=lambda: MORNING).scan()
     yield engine, records, TieringService(engine, records=records, clock=lambda: MORNING)
     engine.dispose()
