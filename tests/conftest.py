@@ -1,6 +1,7 @@
 """Suite-wide settings. Under CI, hypothesis runs derandomized: the same examples every run,
 so a red build is reproducible and a green one is not luck. Locally it explores freely (and
 replays failures from its .hypothesis database)."""
+import gc
 import logging
 import os
 
@@ -29,3 +30,12 @@ def _logging_as_it_was():
     if root.handlers != handlers or root.level != level:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _heap_thawed():
+    """`banyan serve` built in-process freezes the heap as a server process does (runtime/ops/memory.py):
+    thaw it after each test, so the test process's collector sees everything again."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()

@@ -23,14 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def thawed():
-    """The test process's heap as it was: whatever a test froze is unfrozen after it."""
-    assert gc.get_freeze_count() == 0
-    yield
-    gc.unfreeze()
-
-
-@pytest.fixture
 def bank(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
     engine, _records = demo_bank(db_url, scale=0.02)
@@ -38,7 +30,8 @@ def bank(db_url, tmp_path, monkeypatch):
     engine.dispose()
 
 
-def test_the_served_app_has_the_model_and_the_graph_loaded_and_its_heap_frozen(bank, thawed):
+def test_the_served_app_has_the_model_and_the_graph_loaded_and_its_heap_frozen(bank):
+    assert gc.get_freeze_count() == 0                     # tests/conftest.py thaws after each test
     app = served_app(bank)
     assert gc.get_freeze_count() > 100_000                 # the modules, the app, the model, the graph
     records = app.state.web.records
@@ -54,7 +47,7 @@ def test_the_served_app_has_the_model_and_the_graph_loaded_and_its_heap_frozen(b
     assert TestClient(app).get("/ready").json()["status"] == "ready"
 
 
-def test_a_database_with_nothing_deployed_still_gives_a_server(db_url, tmp_path, monkeypatch, thawed):
+def test_a_database_with_nothing_deployed_still_gives_a_server(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
     engine = make_engine(db_url)
     upgrade(engine)
