@@ -5,7 +5,8 @@ The runtime never imports examples/: a demo is found through the `banyan.demo` e
 that its package registers (examples/pyproject.toml: `bank = "examples.demo_bank.plugin:DEMO"`).
 A demo object has `generate(scale=, seed=, transactions=)` (an object whose `.records` maps an
 entity to its rows), `entity_order`, `seed_users(UserStore, OrgTree)`, `user_names` and
-`password`. References to entities that come later in the load order (a group's parent company)
+`password`; a bank's `users` ({code, name, branch}: the staff its records name) go into the people
+directory without roles or sign-in, so pages show their names. References to entities that come later in the load order (a group's parent company)
 are left empty at first and set once their targets exist, still inside the transaction.
 A demo whose bank has a `history` (`start`, `initial`, `steps`: examples/demo_bank/history.py) is
 loaded as it stood at the start, with the audit clock at that moment, then each step is written
@@ -27,7 +28,9 @@ from sqlalchemy.engine import Engine
 from dsl.errors import BanyanError
 from runtime.audit import log as audit
 from runtime.auth.org import OrgTree
+from runtime.auth.tables import people
 from runtime.auth.users import UserStore
+from runtime.flows.directory import put_people
 from runtime.flows.service import FlowService
 from runtime.records.errors import RecordError
 from runtime.records.service import Records
@@ -93,11 +96,29 @@ def seed_demo(records: Records, *, scale: float = 1.0, seed: int = 42, transacti
     with writing(records.engine) as conn:
         with audit.written_at(history.start) if history is not None else nullcontext():
             counts = _load(records, conn, bank, order, actor, on_progress, getattr(history, "initial", {}))
+            _staff(conn, bank, demo)
         for at, entity, changes in getattr(history, "steps", ()):
             with audit.written_at(at):
                 ids = keys_to_ids(conn, live, entity, [k for k, _ in changes])
                 records.bulk_update(entity, [(ids[k], v) for k, v in changes], actor=actor, conn=conn)
     return counts
+
+
+def _staff(conn: Any, bank: Any, demo: Any) -> int:
+    """The demo bank's staff (`bank.users`: the relationship managers its records name) in the people
+    directory, so pages show their names, not their user names: without roles (no task finds them)
+    and without sign-in. Those already there and the demo's sign-in people (`seed_users` makes
+    them) are left alone; returns how many were added."""
+    staff = {u["code"]: u for u in getattr(bank, "users", ()) or () if u.get("code")}
+    for name in getattr(demo, "user_names", ()):
+        staff.pop(name, None)
+    if not staff:
+        return 0
+    present = set(conn.execute(sa.select(people.c.name).where(people.c.name.in_(sorted(staff)))).scalars())
+    rows = [{"name": code, "display_name": u.get("name") or None, "org_unit": u.get("branch")}
+            for code, u in sorted(staff.items()) if code not in present]
+    put_people(conn, rows)
+    return len(rows)
 
 
 def _load(records: Records, conn: Any, bank: Any, order: tuple[str, ...], actor: str,

@@ -134,3 +134,28 @@ def test_no_users_table_no_warning(engine, capsys):
     assert check_demo_users(engine) == []
     assert capsys.readouterr().err == ""
 
+
+
+def test_the_relationship_managers_the_demo_names_are_people_with_names(db_url, tmp_path, monkeypatch):
+    """Every relationship manager a demo group or company names is in the people directory with a
+    name, so a 360° page shows 段明静 rather than rm_bj_01; the staff get no roles (no task finds
+    someone who cannot sign in), and the sign-in people keep their own names."""
+    import sqlalchemy as sa
+
+    from runtime.auth.people import PeopleDirectory
+    from runtime.auth.tables import role_holders
+
+    from .demo_db import demo_bank
+    monkeypatch.setenv("BANYAN_SECRET_FILE", str(tmp_path / "secret"))
+    engine, records = demo_bank(db_url, scale=0.01, people=True)
+    try:
+        with engine.connect() as conn:
+            named = set(conn.exec_driver_sql("SELECT relationship_manager FROM e_group UNION "
+                                             "SELECT relationship_manager FROM e_company").scalars()) - {None}
+            with_roles = set(conn.execute(sa.select(role_holders.c.user_name)).scalars())
+        shown = PeopleDirectory(engine).display_names(named)
+        assert len(named) > 5 and all(shown[n] != n for n in named), shown
+        assert shown.get("rm_sh_01", "陈思远") == "陈思远"
+        assert with_roles <= set(DEMO_NAMES)
+    finally:
+        engine.dispose()
