@@ -6,8 +6,9 @@ that its package registers (examples/pyproject.toml: `bank = "examples.demo_bank
 A demo object has `generate(scale=, seed=, transactions=)` (an object whose `.records` maps an
 entity to its rows), `entity_order`, `seed_users(UserStore, OrgTree)`, `user_names` and
 `password`; a bank's `users` ({code, name, branch}: the staff its records name) go into the people
-directory without roles or sign-in, so pages show their names. References to entities that come later in the load order (a group's parent company)
-are left empty at first and set once their targets exist, still inside the transaction.
+directory without roles or sign-in, so pages show their names. References to entities that come
+later in the load order (a group's parent company) are left empty at first and set once their
+targets exist, still inside the transaction.
 A demo whose bank has a `history` (`start`, `initial`, `steps`: examples/demo_bank/history.py) is
 loaded as it stood at the start, with the audit clock at that moment, then each step is written
 through the records service with the clock at its own moment, oldest first — the past a backtest
