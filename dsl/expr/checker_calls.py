@@ -219,10 +219,12 @@ def function_call(self: "Checker", node: ast.Call) -> "TI":
                           f"{'' if sig.arity_text() == '1' else 's'}, got {len(node.args)}", node.pos)
     errors_before = self.errors
     types: list[Type] = []
+    paths: list[tuple[str, ...] | None] = []
     nullable = fn.nullable
     for i, arg in enumerate(node.args):
         ti = self.check(arg)
         types.append(ti.type)
+        paths.append(ti.path)
         nullable = nullable or (fn.nulls == "propagate" and ti.nullable)
         param = sig.param_for(i)
         if not accepts(param, ti.type):
@@ -238,7 +240,7 @@ def function_call(self: "Checker", node: ast.Call) -> "TI":
     self.out.calls[node] = ("function", fn)
     if fn.uses_now:
         self.out.uses_now = True
-    return _ti(result, nullable)
+    return _ti(result, nullable, paths[0] if fn.same_records and paths else None)
 
 
 def band_keys(self: "Checker", value: Type, mapping: ast.MapLit) -> bool:

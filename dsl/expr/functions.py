@@ -100,6 +100,9 @@ class Function:
     nullable: bool = True
     doc: str = ""
     uses_context: bool = False
+    # its result holds the records its first argument holds (flatten(members.loans)): what an
+    # expression reads of them is read along that argument's path (CompiledExpr.paths)
+    same_records: bool = False
 
 
 @dataclass
@@ -108,7 +111,8 @@ class Registry:
 
     def register(self, name: str, signature: Signature, impl: Callable, *, pure: bool = True,
                  nulls: str = "propagate", uses_now: bool = False, nullable: bool = True,
-                 doc: str = "", replace: bool = False, uses_context: bool = False) -> Function:
+                 doc: str = "", replace: bool = False, uses_context: bool = False,
+                 same_records: bool = False) -> Function:
         if not name.isidentifier() or not name.isascii():
             raise ValueError(f"function name {name!r} must be an ASCII identifier")
         if name in SPECIAL_FORMS:
@@ -118,7 +122,7 @@ class Registry:
         if nulls not in ("propagate", "accept"):
             raise ValueError("nulls must be 'propagate' or 'accept'")
         fn = Function(name, signature, impl, pure and not uses_context, nulls, uses_now, nullable, doc,
-                      uses_context)
+                      uses_context, same_records)
         self.functions[name] = fn
         return fn
 

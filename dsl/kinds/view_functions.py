@@ -24,5 +24,5 @@ def _flatten(lists):
 
 
 if functions.lookup("flatten") is None:
-    functions.register("flatten", functions.Signature((_LISTS,), _flatten_type), _flatten,
+    functions.register("flatten", functions.Signature((_LISTS,), _flatten_type), _flatten, same_records=True,
                        doc="one list of the elements of a list of lists: flatten(members.loans)")

@@ -64,3 +64,28 @@ def test_plain_paths_refuse_what_only_a_record_context_answers(engine):
     assert not plain_paths(live, "group", [SimpleNamespace(paths=set(), names={"$graph"})])
     assert plain_paths(live, "group", [reads(("members", "branch"))])                 # an org unit: its name, stored
     assert not plain_paths(live, "group", [reads(("members", "group"))])               # a record: compared by key
+
+
+def test_a_metric_over_flattened_rows_loads_the_fields_it_reads():
+    """A metric `sum(flatten(members.loans), l -> l.principal)` reads the loans' principal, which no
+    table of the page shows: the page loads it (`flatten` keeps its argument's path, so the
+    lambda's reads are paths too), as it loads what the shipped `f -> f.product` reads."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from dsl.compiler import compile_texts, discover
+    from runtime.views.load import collection_paths, fields_read
+    root = Path(__file__).resolve().parents[3] / "configs"
+    texts = {str(p): p.read_text(encoding="utf-8") for p in discover(root)}
+    view = next(k for k in texts if k.endswith("group_360.yaml"))
+    shipped = 'value: "count(distinct flatten(members.facilities), f -> f.product)"'
+    assert shipped in texts[view]
+    texts[view] = texts[view].replace(shipped, shipped + "}\n        - {label: {zh: 本金, en: Principal}, "
+                                      'value: "sum(flatten(members.loans), l -> l.principal)"')
+    result = compile_texts(texts)
+    assert result.bundle is not None, [d.message for d in result.diagnostics]
+    doc = next(d for (k, n), d in result.bundle.documents.items() if k == "View" and n == "group_360")
+    metrics = [m.value for s in doc.sections for m in s.metrics]
+    live = SimpleNamespace(entity=result.bundle.entities.__getitem__)
+    read = fields_read(live, "group", collection_paths(metrics))
+    assert "principal" in read["loan"] and "product" in read["facility"]
