@@ -26,7 +26,7 @@ from runtime.alerts.facts import CASCADE, readers
 from runtime.alerts.messages import evidence_types, message_of, reads_text
 from runtime.alerts.notify import assigned, notify
 from runtime.alerts.reading import AlertReading, view_of
-from runtime.alerts.reads import ColumnLoader, columns_read, prime, read_paths
+from runtime.alerts.reads import columns_read, prime, read_paths
 from runtime.alerts.scan import by_scope
 from runtime.alerts.store import (
     AlertError,
@@ -112,7 +112,7 @@ class AlertService(AlertReading):
         entity = rules[0].scope
         names = tuple(r.name for r in rules)
         base = circles.FIRM if entity == CIRCLE else entity
-        loader = ColumnLoader(conn, live, live.cache(("alert columns", base, names), columns_read, live, base, rules))
+        loader = Loader(conn, live, live.cache(("alert columns", base, names), columns_read, live, base, rules))
         loader.given("$now", at)
         reads = " ".join(reads_text(r) for r in rules)
         if entity == CIRCLE:                # guarantee circles: no table, the graph room's circles

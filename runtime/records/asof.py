@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runtime.records.context import Loader, RecordContext, _on_or_before, from_row
+from runtime.records.context import Loader, RecordContext, _on_or_before
 from runtime.records.history import EntityHistory, History, utc
 from runtime.records.today_rows import Pair, TodayRows
 
@@ -86,11 +86,6 @@ class AsOfLoader(Loader):
         if changes is not None and changes.deleted:
             out = sorted(set(out) | changes.deleted)
         return out
-
-    def shaped(self, entity: str, found: Iterable[Any]) -> list[dict]:
-        """Table rows as they stood at `at` (see `_as_of`)."""
-        return self._as_of(entity, [(r["created_at"], {"id": r["id"], **from_row(self.live, entity, r)})
-                                    for r in found])
 
     def _as_of(self, entity: str, pairs: Iterable[Pair]) -> list[dict]:
         """Today's rows (each with when it was written) as they stood at `at`: those not there

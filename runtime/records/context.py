@@ -4,7 +4,9 @@ records pointing here (loaded in bulk when primed, else on first read).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from typing import Any, Iterable, Iterator
@@ -51,10 +53,18 @@ def _column_names(columns: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 class Loader:
-    """Reads records for expressions within one operation, with caches."""
+    """Reads records for expressions within one operation, with caches.
 
-    def __init__(self, conn: Connection, live: LiveModel):
+    Records are read as plain tuples and shaped as `from_row` does ({"id", field: value},
+    datetimes in UTC). `columns` ({entity: names}, `columns_named`) narrows what a collection's
+    records hold to the fields the operation's expressions can read (with the record's id and its
+    link to the parent); an entity not named there is read whole."""
+
+    chunk = 500                      # ids or parents per statement
+
+    def __init__(self, conn: Connection, live: LiveModel, columns: Mapping[str, frozenset[str]] | None = None):
         self.conn, self.live = conn, live
+        self.columns: Mapping[str, frozenset[str]] = columns or {}
         self._rows: dict[tuple[str, int], dict | None] = {}
         self._children: dict[tuple[str, str], dict[int, list[dict]]] = {}
         self._meta: dict[str, tuple[dict, dict, dict]] = {}
@@ -65,23 +75,50 @@ class Loader:
         """Give the context entry `name` (`$now`: the time an evaluation runs at) for this operation."""
         self._context[name] = value
 
+    def fetch(self, entity: str, where: Any = None, *, via: str | None = None) -> list[dict]:
+        """The records of `entity` that `where` selects, shaped as expressions read them; a
+        collection's (`via`: its link to the parent, in id order) hold only `columns[entity]`
+        when named, and meet `conditions(entity)` too."""
+        t = self.live.table(entity)
+        names, datetimes = self.live.cache(("record columns", entity), _column_names, self.live.model[entity].columns)
+        wanted = self.columns.get(entity) if via is not None else None
+        if wanted is not None:
+            names = tuple(n for n in names if n in wanted or n == via)
+            datetimes = tuple(n for n in datetimes if n in names)
+        names = ("id", *(n for n in names if n != "id"))
+        q = sa.select(*(t.c[n] for n in names))
+        if where is not None:
+            q = q.where(where)
+        if via is not None:
+            q = q.where(*self.conditions(entity)).order_by(t.c.id)
+        rows = [dict(zip(names, r)) for r in self.conn.execute(q).fetchall()]
+        for n in datetimes:
+            for row in rows:
+                v = row[n]
+                if isinstance(v, datetime) and v.tzinfo is None:
+                    row[n] = v.replace(tzinfo=timezone.utc)
+        return rows
+
+    def conditions(self, entity: str) -> list:
+        """What a collection's records must meet besides their link (a reader's scope: runtime/views)."""
+        return []
+
+    def kept(self, entity: str, rows: list[dict]) -> list[dict]:
+        """Of the records read by id (`rows`), those the operation may see (all, here)."""
+        return rows
+
     def rows(self, entity: str, ids: list[int]) -> dict[int, dict]:
         """Many records at once (`id IN ids`, in chunks); {id: values} for those that exist, kept
         for `row`."""
         todo = [i for i in ids if (entity, i) not in self._rows]
         t = self.live.table(entity)
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
+        for start in range(0, len(todo), self.chunk):
+            chunk = todo[start:start + self.chunk]
             for i in chunk:
                 self._rows[(entity, i)] = None
-            for row in self.shaped(entity, self.conn.execute(sa.select(t).where(t.c.id.in_(chunk))).mappings()):
+            for row in self.kept(entity, self.fetch(entity, t.c.id.in_(chunk))):
                 self._rows[(entity, row["id"])] = row
         return {i: row for i in ids if (row := self._rows.get((entity, i))) is not None}
-
-    def shaped(self, entity: str, found: Iterable[Mapping]) -> list[dict]:
-        """Table rows as expressions read them (a past moment's loader leaves some out and works
-        computed fields out again: runtime/records/asof.py)."""
-        return [{"id": r["id"], **from_row(self.live, entity, r)} for r in found]
 
     def context_value(self, name: str) -> Any:
         if name not in self._context:
@@ -112,8 +149,7 @@ class Loader:
         ent = self.live.bundle.entities.get(entity)
         if ent is None or not getattr(ent, "bank_wide", False):
             return None
-        t = self.live.table(entity)
-        rows = [{"id": r["id"], **from_row(self.live, entity, r)} for r in self.conn.execute(sa.select(t)).mappings()]
+        rows = self.fetch(entity)
         if ent.time_field:
             now = self._context.get("$now") or datetime.now(timezone.utc)
             rows = [r for r in rows if r.get(ent.time_field) is not None and _on_or_before(r[ent.time_field], now)]
@@ -123,9 +159,8 @@ class Loader:
     def row(self, entity: str, id_: int) -> dict | None:
         key = (entity, id_)
         if key not in self._rows:
-            t = self.live.table(entity)
-            r = self.conn.execute(sa.select(t).where(t.c.id == id_)).mappings().first()
-            self._rows[key] = None if r is None else {"id": r["id"], **from_row(self.live, entity, r)}
+            found = self.fetch(entity, self.live.table(entity).c.id == id_)
+            self._rows[key] = found[0] if found else None
         return self._rows[key]
 
     def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
@@ -133,12 +168,11 @@ class Loader:
         cache = self._children.setdefault((entity, via), {})
         todo = [i for i in parent_ids if i not in cache]
         t = self.live.table(entity)
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
+        for start in range(0, len(todo), self.chunk):
+            chunk = todo[start:start + self.chunk]
             for i in chunk:
                 cache[i] = []
-            found = self.conn.execute(sa.select(t).where(t.c[via].in_(chunk)).order_by(t.c.id)).mappings()
-            for row in self.shaped(entity, found):
+            for row in self.fetch(entity, t.c[via].in_(chunk), via=via):
                 cache[row[via]].append(row)
 
     def children(self, entity: str, via: str, parent_id: int | None) -> list[dict]:
@@ -255,3 +289,58 @@ class RecordContext(Mapping):
 
     def __hash__(self) -> int:
         return hash((self.entity, self.id))
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expression_texts(*holders: Any) -> list[str]:
+    """The text of every compiled expression `holders` hold (conditions, scores, evidence, an
+    action's `when` …), found by walking them: dataclasses, mappings, lists."""
+    out: list[str] = []
+    seen: set[int] = set()
+
+    def walk(v: Any, depth: int) -> None:
+        if depth > 8 or id(v) in seen or v is None or isinstance(v, (str, int, float, bool)):
+            return
+        seen.add(id(v))
+        if hasattr(v, "paths") and isinstance(getattr(v, "text", None), str):
+            out.append(v.text)
+        elif is_dataclass(v):
+            for f in fields(v):
+                walk(getattr(v, f.name), depth + 1)
+        elif isinstance(v, Mapping):
+            for x in v.values():
+                walk(x, depth + 1)
+        elif isinstance(v, (tuple, list)):
+            for x in v:
+                walk(x, depth + 1)
+
+    for holder in holders:
+        walk(holder, 0)
+    return out
+
+
+def columns_named(live: LiveModel, entity: str, texts: Iterable[str]) -> dict[str, frozenset[str]]:
+    """For each entity reachable from `entity` through collections: the columns of its records
+    that expressions of `texts` can read — every field whose name is a word of one of them (a
+    superset of what they read), its id, the link to its parent, its key, display name and time
+    field (windows and `latest` read it). A `Loader`'s `columns`."""
+    words: set[str] = set()
+    for text in texts:
+        words |= set(_WORD.findall(text))
+    out: dict[str, frozenset[str]] = {}
+    todo = [entity]
+    while todo:
+        ent = live.entity(todo.pop())
+        for c in ent.collections:
+            if c.entity not in live.model:
+                continue
+            child = live.entity(c.entity)
+            names = {col.name for col in live.model[c.entity].columns}
+            keep = {n for n in names if n in words} | {"id", c.via}
+            keep |= {n for n in (child.key, child.display, child.time_field) if n}
+            if c.entity not in out:
+                todo.append(c.entity)
+            out[c.entity] = out.get(c.entity, frozenset()) | {n for n in keep if n in names or n == "id"}
+    return out

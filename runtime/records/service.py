@@ -430,11 +430,13 @@ class Records:
         return self._get(conn, entity, id_, scope)
 
     def bulk_update(self, entity: str, items: Iterable[tuple[int, Mapping[str, Any]]], *, actor: str,
-                    conn: Connection | None = None, scope: Scope | None = None) -> int:
-        """Change many records (id, changes) in one transaction: all of them or none."""
+                    conn: Connection | None = None, scope: Scope | None = None, loader: Loader | None = None) -> int:
+        """Change many records (id, changes) in one transaction: all of them or none. `loader`: one
+        of `conn`'s that has read, today, what the records' computed fields and checks read (the
+        tiering run's), so the write reads it again only where it has not."""
         batch = [(i, c, None) for i, c in items]
         if conn is not None:
-            return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope)
+            return self._update_many(conn, entity, batch, actor, numbered=True, scope=scope, loader=loader)
         return write_retrying(self.engine,
                               lambda conn: self._update_many(conn, entity, batch, actor, numbered=True, scope=scope))
 
@@ -461,11 +463,11 @@ class Records:
         raise Forbidden(f"{entity} #{others[0]} belongs to another branch: you may read it, not change it")
 
     def _update_many(self, conn: Connection, entity: str, items: list[tuple[int, Mapping, int | None]],
-                     actor: str, numbered: bool, scope: Scope | None = None) -> int:
+                     actor: str, numbered: bool, scope: Scope | None = None, loader: Loader | None = None) -> int:
         self.writable(entity)
         live, rules = self.live, self.rules(entity)
         t = live.table(entity)
-        loader = Loader(conn, live)
+        loader = Loader(conn, live) if loader is None else loader
         olds: dict[int, dict] = {}
         rows: list[tuple[int, dict]] = []
         problems: dict[int, list[Problem]] = {}

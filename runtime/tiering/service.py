@@ -33,7 +33,8 @@ from runtime.jobs import changes as feed_changes
 from runtime.jobs.changes import Change
 from runtime.jobs.tables import db_time
 from runtime.records.asof import AsOfLoader
-from runtime.records.context import Loader, RecordContext
+from runtime.records.computed import dependents
+from runtime.records.context import Loader, RecordContext, columns_named, expression_texts
 from runtime.records.history import History
 from runtime.records.service import Records
 from runtime.records.store import keys_to_ids
@@ -90,6 +91,22 @@ def details_of(result: TierResult) -> dict:
             "cap": None if cap is None else cap.index, "alert_grade": result.alert_grade,
             "problem_rules": list(result.problem_rules),
             **({"override": True, "computed": result.computed} if result.override is not None else {})}
+
+
+def tier_columns(live: Any, tiering: Any) -> dict[str, frozenset[str]]:
+    """The columns of the subject's collections' records (by entity) a run reads: what the
+    tiering's expressions name, and what writing the tier evaluates — the computed fields and
+    checks of the subject's entity and of the entities whose computed fields read it, up the chain."""
+    holders: list[Any] = [tiering]
+    todo, seen = [tiering.subject], set()
+    while todo:
+        entity = todo.pop()
+        if entity in seen or entity not in live.bundle.entities:
+            continue
+        seen.add(entity)
+        holders.append(live.bundle.entities[entity])
+        todo += [parent for parent, _collection, _via in dependents(live, entity)]
+    return columns_named(live, tiering.subject, expression_texts(*holders))
 
 
 def reads_of(tiering: Any) -> frozenset[tuple[str, ...]]:
@@ -153,17 +170,20 @@ class TieringService:
         return found[0]
 
     # -- evaluation ------------------------------------------------------------------------------
-    def loader(self, conn: Connection, live: Any, at: datetime, *, as_of: bool) -> Loader:
-        """A loader at `at`: today's data, or (`as_of`) the data as it stood then."""
+    def loader(self, conn: Connection, live: Any, at: datetime, *, as_of: bool, tiering: Any = None) -> Loader:
+        """A loader at `at`: today's data, or (`as_of`) the data as it stood then; today's, given
+        the `tiering`, reads of the subjects' collections only what it and the write of a tier read
+        (`tier_columns`)."""
         loader = AsOfLoader(conn, live, at, self.records.rules, history=History(live, since=at)) if as_of \
-            else Loader(conn, live)
+            else Loader(conn, live, None if tiering is None else tier_columns(live, tiering))
         loader.given("$now", at)
         return loader
 
     def results(self, conn: Connection, live: Any, tiering: Any, ids: list[int], at: datetime, *,
-                as_of: bool = False) -> dict[int, tuple[dict, TierResult]]:
-        """{subject id: (its row, its result)} for the subjects of `ids` that exist."""
-        loader = self.loader(conn, live, at, as_of=as_of)
+                as_of: bool = False, loader: Loader | None = None) -> dict[int, tuple[dict, TierResult]]:
+        """{subject id: (its row, its result)} for the subjects of `ids` that exist (read through
+        `loader` when given)."""
+        loader = self.loader(conn, live, at, as_of=as_of) if loader is None else loader
         rows = loader.rows(tiering.subject, ids)
         prime(loader, tiering.subject, list(rows), reads_of(tiering))
         grades = alert_grades(conn, tiering.subject, list(rows), at if as_of else None)
@@ -180,7 +200,10 @@ class TieringService:
         counts = TierCounts()
         if not ids:
             return counts
-        found = self.results(conn, live, tiering, ids, at, as_of=as_of)
+        # today's run reads, of the subjects' collections, only what the tiering and the write of
+        # the tier read, and the write reads nothing again
+        loader = self.loader(conn, live, at, as_of=as_of, tiering=None if as_of else tiering)
+        found = self.results(conn, live, tiering, ids, at, as_of=as_of, loader=loader)
         latest = latest_rows(conn, tiering.name, tiering.subject, list(found))
         key = live.model[tiering.subject].key
         when, written_at = db_time(at), db_time(self.clock())
@@ -215,7 +238,8 @@ class TieringService:
             counts.written += len(history)
         if updates:
             with feed_changes.source(f"tiering:{tiering.name}"):
-                self.records.bulk_update(tiering.subject, updates, actor=f"tiering:{tiering.name}", conn=conn)
+                self.records.bulk_update(tiering.subject, updates, actor=f"tiering:{tiering.name}", conn=conn,
+                                         loader=None if as_of else loader)
             counts.changed += len(updates)
         return counts
 

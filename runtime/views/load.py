@@ -6,7 +6,6 @@ fields the view reads. Never a query per member. References shown in tables beco
 query per referenced entity."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -24,12 +23,14 @@ class ScopedLoader(Loader):
     the readable records only (a serving branch, 协办行, sees the members it serves), a reference
     to a record outside the scope reads as no record. `scope` None or bank-wide: everything."""
 
+    chunk = CHUNK
+
     def __init__(self, conn: Connection, live: LiveModel, scope: Scope | None,
                  fields: Mapping[str, set[str]] | None = None):
-        super().__init__(conn, live)
+        # `fields`: entity → the fields read of its collection rows (`fields_read`); the rest are not loaded
+        super().__init__(conn, live, {e: frozenset(f) for e, f in (fields or {}).items()})
         self.scope = scope
         self.placement = placement_of(live)
-        self.fields = fields or {}          # entity → the fields read of its collection rows (`fields_read`)
         self.seen: dict[str, set[int]] = {}  # entity → ids of records loaded here (all readable)
         self._allowed: dict[tuple[str, int], bool] = {}
 
@@ -37,41 +38,20 @@ class ScopedLoader(Loader):
     def cut(self) -> bool:
         return self.scope is not None and self.scope.units is not None
 
-    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
-        """Load the children of many parents at once (`entity.via IN parent_ids`), as the records
-        room's loader does, but in one statement per 2,000 parents that also keeps only what the
-        scope may read (its conditions, `Placement.readable`, in the same WHERE), fetching each
-        whole and as plain tuples, and only the fields the view reads (`fields`) when given."""
-        cache = self._children.setdefault((entity, via), {})
-        todo = [i for i in parent_ids if i not in cache]
-        t = self.live.table(entity)
-        wanted = self.fields.get(entity)
-        columns = [t.c.id] + [c for c in t.c if wanted is not None and c.name in wanted | {via} and c.name != "id"]
-        datetimes = {c.name for c in self.live.model[entity].columns if c.kind == "datetime"}
-        conds = self.placement.readable(self.live, entity, self.scope) if self.cut else []
-        seen = self.seen.setdefault(entity, set())
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start:start + CHUNK]
-            for i in chunk:
-                cache[i] = []
-            q = sa.select(*columns) if wanted is not None else sa.select(t)
-            result = self.conn.execute(q.where(t.c[via].in_(chunk), *conds).order_by(t.c.id))
-            names = list(result.keys())
-            found = [dict(zip(names, r)) for r in result.all()]
-            if wanted is None:
-                rows = Loader.shaped(self, entity, found)
-            else:                           # only the fields the view reads, shaped as from_row does
-                rows = found
-                for row in found:
-                    for n in datetimes & row.keys():
-                        if isinstance(row[n], datetime) and row[n].tzinfo is None:
-                            row[n] = row[n].replace(tzinfo=timezone.utc)
-            for row in rows:
-                seen.add(row["id"])
-                cache[row[via]].append(row)
+    def conditions(self, entity: str) -> list:
+        """A collection holds only what the scope may read: `Placement.readable` in the same WHERE."""
+        return self.placement.readable(self.live, entity, self.scope) if self.cut else []
 
-    def shaped(self, entity: str, found: Iterable[Mapping]) -> list[dict]:
-        rows = self._readable(entity, super().shaped(entity, found))
+    def prime(self, entity: str, via: str, parent_ids: list[int]) -> None:
+        """Load the children of many parents at once, as the records room's loader does (one
+        statement per 2,000 parents, only the fields the view reads when given), keeping only what
+        the scope may read (`conditions`)."""
+        super().prime(entity, via, parent_ids)
+        cache = self._children[(entity, via)]
+        self.seen.setdefault(entity, set()).update(r["id"] for i in parent_ids for r in cache.get(i, ()))
+
+    def kept(self, entity: str, rows: list[dict]) -> list[dict]:
+        rows = self._readable(entity, rows)
         self.seen.setdefault(entity, set()).update(r["id"] for r in rows)
         return rows
 

@@ -19,7 +19,7 @@ from runtime.auth.scope import Scope
 from runtime.cli.main import main
 from runtime.records.context import Loader, RecordContext
 from runtime.tiering.explain import explain_subject, explanation_view
-from runtime.tiering.service import TierError, TieringService, alert_grades
+from runtime.tiering.service import TierError, TieringService, alert_grades, tier_columns
 from runtime.tiering.tables import tier_history
 
 from .demo_db import demo_bank
@@ -57,6 +57,34 @@ def test_a_run_tiers_every_group_writes_the_tier_and_is_idempotent(bank):
                                   grades.get(g["id"]))
             assert g["tier"] == direct.tier == history[g["code"]].tier
             assert json.loads(history[g["code"]].details)["score"] is not None
+
+
+def test_a_run_reads_each_collection_once_a_batch_and_only_the_columns_it_reads(bank):
+    """The run's loader reads of the members and their loans only what the matrix and the write of
+    the tier name, and the write (the group's computed fields, over its members) reads the members
+    no second time; the previous test confirms the answers against a loader that reads everything."""
+    engine, records, service = bank
+    live = records.refresh()
+    columns = tier_columns(live, service.tiering(live))
+    assert {"id", "borrower", "balance", "currency", "rate"} <= columns["loan"]
+    assert not {"purpose", "maturity_date", "principal"} & columns["loan"]
+    assert {"debt_ratio", "deposit_balance", "loan_balance", "group"} <= columns["company"]   # loan_balance: the write
+    assert not {"address", "legal_representative"} & columns["company"]
+    company, loan = live.table("company").name, live.table("loan").name
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        counts = service.run(batch=10_000)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert counts.changed == counts.subjects > 0
+    members = [s for s in statements if s.startswith("SELECT") and f"FROM {company} WHERE {company}.\"group\" IN" in s]
+    loans = [s for s in statements if s.startswith("SELECT") and f"FROM {loan} WHERE" in s]
+    assert len(members) == 1, members
+    assert loans and not any("purpose" in s or "maturity_date" in s for s in loans)
 
 
 def test_a_change_the_tiering_hears_retiers_its_group_through_the_feed(bank):
