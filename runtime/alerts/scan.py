@@ -22,6 +22,7 @@ from dsl.link import CIRCLE
 from runtime.alerts import circles
 from runtime.alerts.counts import Counts
 from runtime.alerts.tables import OPEN, alerts
+from runtime.deploy.live import one_look
 from runtime.records.context import Loader
 from runtime.storage.db import writing
 
@@ -82,7 +83,7 @@ def in_transaction(engine: Any, work: Callable[[Connection], Counts]) -> Counts:
     again, and reads that alert."""
     for attempt in range(3):
         try:
-            with writing(engine) as conn:
+            with one_look(), writing(engine) as conn:
                 return work(conn)
         except sa.exc.IntegrityError:
             if attempt == 2:

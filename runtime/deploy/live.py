@@ -174,10 +174,11 @@ def live_from_bundle(bundle: Any, version: int, model: TableModel) -> LiveModel:
 
 
 @contextmanager
-def one_look_per_request() -> Iterator[None]:
-    """Inside it (the server wraps each request in it), a process asks each database which
-    deployment is live once, however many services follow it: a page asked it two dozen times,
-    a round trip each. A deploy that lands during the request is followed from the next one."""
+def one_look() -> Iterator[None]:
+    """Inside it, a process asks each database which deployment is live once, however many
+    services follow it: a page asked it two dozen times, a round trip each; a scan's batch asked it
+    for every flow it started. The server wraps each request in it, the alert scan each batch and
+    the change feed each subscriber's batch; a deploy that lands meanwhile is followed from the next."""
     token = _HEADS_SEEN.set({})
     try:
         yield

@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from runtime.deploy.live import one_look_per_request
+from runtime.deploy.live import one_look
 from runtime.ops import metrics
 from runtime.ops.logs import given_or_new_id, request_id
 from runtime.ops.ready import check
@@ -86,7 +86,7 @@ class Observe:
         ours = method == "GET" and path in ("/ready", "/metrics")       # answered here, not by a route
         try:
             if not ours:
-                with one_look_per_request():            # which deployment is live: asked once a request
+                with one_look():            # which deployment is live: asked once a request
                     await self.app(scope, receive, sending)
             elif path == "/ready":
                 await self._ready(sending)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from runtime.deploy.live import one_look
 from runtime.jobs.changes import Change, last_seq, read
 from runtime.jobs.leases import claim, lease_time
 from runtime.jobs.tables import changes, db_now, db_time
@@ -130,7 +131,7 @@ def _insert_cursor(conn: Connection, name: str, start: int) -> None:
 def _one_batch(engine: Engine, sub: Subscriber, worker: str) -> tuple[int, bool]:
     """Handle the next batch: (changes handled, whether more may be waiting)."""
     try:
-        with writing(engine) as conn:
+        with one_look(), writing(engine) as conn:
             mine = sa.and_(cursors.c.subscriber == sub.name, cursors.c.claimed_by == worker)
             q = sa.select(cursors.c.last_seq).where(mine)
             after = conn.execute(q.with_for_update() if conn.dialect.name == "postgresql" else q).scalar()

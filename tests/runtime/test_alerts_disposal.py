@@ -168,6 +168,39 @@ def test_a_dishonest_debtor_event_freezes_limits_starts_one_disposal_and_mails_e
                    for u in ("rm_sh_01", "risk_sh", "cro")}                  # … one distinct message per person
 
 
+def test_a_feed_batch_asks_which_deployment_is_live_once(bank, tmp_path, monkeypatch):
+    """The alert worker's batch that opens the alert, freezes the limits and starts the disposal
+    asks the database which deployment is live once (runtime/deploy/live.one_look), not once for
+    every service the disposal goes through."""
+    engine, records = bank
+    code, _name, _facilities = _member(engine)
+    EventIntake(engine, records=records).take_file(_events_file(tmp_path, code), actor="court-feed")
+    looks: list[str] = []
+    batches: list[int] = []
+    one_batch = feed._one_batch
+
+    def counted(*args, **kwargs):
+        done = one_batch(*args, **kwargs)
+        batches.append(done[0])
+        return done
+
+    def seen(conn, cursor, statement, *args):
+        if "FROM banyan_deployments ORDER BY" in " ".join(statement.split()):
+            looks.append(statement)
+    monkeypatch.setattr(feed, "_one_batch", counted)
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        while feed.run_once(engine, "w1", names=["alerts"]):
+            pass
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    with engine.connect() as conn:
+        kinds = [e.kind for e in conn.execute(sa.select(alert_events).join(alerts, alerts.c.id == alert_events.c.alert_id)
+                                              .where(alerts.c.subject_key == code))]
+    assert {"open", "records_updated", "flow_started"} <= set(kinds)
+    assert 0 < len(looks) <= len([n for n in batches if n]), (looks, batches)
+
+
 def test_events_by_the_api_are_taken_one_by_one(bank):
     engine, records = bank
     code, _, _ = _member(engine)
