@@ -89,6 +89,7 @@ _TABLE = [
     ("BNY608", "not a subject an alert rule can watch", "An alert rule watches the records of an entity, or guarantee circles (`scope: guarantee_circle`, found among the companies' guarantees); users, org units and alerts are not subjects. A circle's alert stands for the circle: it has no `roll_up` and starts no flow."),
     ("BNY609", "decision table rules overlap", "Two rules hold for the same subject where the hit policy forbids it: `unique` (no two rules together) or `any` (rules that hold together must give the same tier). The message names such a value."),
     ("BNY610", "a table condition that cannot be analysed", "A warning: a decision-table condition compares two values or calls a function the gap and overlap analysis cannot see into, so gaps and overlaps are not checked. Compare a dimension, field or number with a constant where you can."),
+    ("BNY611", "a service request step without a deadline", "The step a tiering's `service_requests` names is due within the client's tier's `response_within`; a client with no tier, or a package that promises nothing, needs the step's own `deadline:`."),
     ("BNY607", "a grade that is never raised", "An alert grade whose condition holds only where a higher grade's holds too (a yellow stricter than its orange) is never raised, since the highest grade that holds wins. A warning."),
 ]
 

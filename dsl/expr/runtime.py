@@ -168,15 +168,23 @@ def latest_n(items: Sequence[Mapping] | None, time_field: str, count: int, now: 
     if items is None:
         return None
     now_d = now.date()
-    dated = []
+    dated: list[tuple[Any, Mapping]] = []
+    moments = False                     # a datetime among them: every time compared as a datetime
     for t, item in _dated(items, time_field):
         if type(t) is date:
             if t <= now_d:
-                dated.append((as_datetime(t), item))
-        elif as_datetime(t) <= now:
-            dated.append((as_datetime(t), item))
-    dated.sort(key=lambda p: p[0], reverse=True)
+                dated.append((t, item))
+        elif (t := as_datetime(t)) <= now:
+            dated.append((t, item))
+            moments = True
+    if moments:
+        dated = [(as_datetime(t), item) for t, item in dated]
+    dated.sort(key=_first, reverse=True)          # stable: on a tie, the earlier in the list first
     return [item for _, item in dated[:count]]
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def latest(items: Sequence[Mapping] | None, time_field: str) -> Any:

@@ -79,6 +79,16 @@ class Override:
 
 
 @dataclass(frozen=True)
+class ServiceRequests:
+    """`service_requests: {flow, step}`: the flow by which a client asks for service, answered at
+    `step` within the subject's tier's `response_within` (the step's own deadline otherwise)."""
+    flow: str
+    step: str
+    via: str | None          # the field of the flow's subject that names the tiering's subject (a
+                             # member's `group`); None: the flow is about the tiering's subject itself
+
+
+@dataclass(frozen=True)
 class Tiering:
     meta: Metadata
     subject: str
@@ -93,6 +103,7 @@ class Tiering:
     aggregate: str | None = None     # collect: min (the worst tier that holds) | max (the best)
     review_flow: str | None = None   # started about each subject every `review_every` of its tier
     override: Override | None = None
+    service_requests: ServiceRequests | None = None
 
     @property
     def weighted(self) -> bool:
@@ -148,7 +159,7 @@ def _build(doc: Document, ctx: LinkContext) -> Tiering:
     review_flow = _review_flow(doc, ctx, subject)
     return Tiering(metadata_of(doc), subject or spec["subject"], spec.get("assign_to"), tuple(dims), tuple(tiers),
                    policy, tuple(rules), tuple(caps), schedule, tuple(spec.get("on") or ()), aggregate, review_flow,
-                   _override(doc, ctx, subject, names))
+                   _override(doc, ctx, subject, names), _service_requests(doc, ctx, subject))
 
 
 def _override(doc: Document, ctx: LinkContext, subject: str | None, names: list[str]) -> Override | None:
@@ -189,6 +200,44 @@ def _review_flow(doc: Document, ctx: LinkContext, subject: str | None) -> str | 
         ctx.diags.add("BNY405", f"flow `{name}` is about {about or 'no record'}, not the tiering's {subject}",
                       doc.span(path), f"name a flow whose `subject:` is {subject}")
     return name
+
+
+def _service_requests(doc: Document, ctx: LinkContext, subject: str | None) -> ServiceRequests | None:
+    """`service_requests: {flow, step}`: a flow about the tiering's subject or about the records of
+    one of its collections (a group's members), and a human step of it with a deadline of its own."""
+    written = spec_of(doc).get("service_requests")
+    if not written:
+        return None
+    name, step = written["flow"], written["step"]
+    path = ("spec", "service_requests")
+    if not ctx.resolve("Flow", name, doc, path + ("flow",)):
+        return None
+    flow = spec_of(ctx.decls.documents[("Flow", name)])
+    about, via = flow.get("subject"), None
+    if subject and about != subject:
+        entity = ctx.decls.documents.get(("Entity", subject))
+        links = [c for c in (spec_of(entity).get("collections") or []) if c.get("entity") == about] if entity else []
+        if not links:
+            ctx.diags.add("BNY405", f"flow `{name}` is about {about or 'no record'}: neither the tiering's {subject} "
+                                    f"nor the records of one of its collections", doc.span(path + ("flow",)),
+                          f"name a flow whose `subject:` is {subject} or a {subject}'s member")
+            return None
+        via = links[0].get("via")
+    nodes = {n.get("id"): n for n in flow.get("nodes") or [] if isinstance(n, dict)}
+    node = nodes.get(step)
+    if node is None:
+        ctx.diags.add("BNY501", f"flow `{name}` has no step `{step}`", doc.span(path + ("step",)),
+                      did_you_mean(step, [n for n in nodes if n]) or "name one of its task or approval steps")
+        return None
+    if node.get("type") not in ("task", "approval"):
+        ctx.diags.add("BNY405", f"step `{step}` of flow `{name}` is {node.get('type')} step, not a task or an "
+                                "approval", doc.span(path + ("step",)), "name the step a person answers")
+        return None
+    if "deadline" not in node:
+        ctx.diags.add("BNY611", f"step `{step}` of flow `{name}` has no deadline of its own", doc.span(path + ("step",)),
+                      "give the step a `deadline:`: it applies to a client with no tier, or whose package "
+                      "promises no `response_within`")
+    return ServiceRequests(name, step, via)
 
 
 def table_scope_of(base: Mapping[str, FieldInfo], dims: Sequence[Dimension], subject: str | None

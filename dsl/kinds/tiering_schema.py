@@ -92,6 +92,15 @@ TIERING_SPEC = {
                                    "started about each subject every `review_every` of its tier (its form receives "
                                    "tier, service_package and lead_role, so the flow assigns the lead).",
                     "properties": {"flow": {**NAME, "description": "A Flow whose subject is the tiering's subject."}}},
+        "service_requests": {
+            "type": "object", "required": ["flow", "step"], "additionalProperties": False,
+            "description": "How a client asks for service: the flow (about the tiering's subject or a member of it) "
+                           "whose step `step` is due within the client's tier's `response_within`; a client with no "
+                           "tier, or whose package promises nothing, gets the step's own deadline.",
+            "properties": {"flow": {**NAME, "description": "A Flow about the subject or the records of one of its "
+                                                           "collections (a group's members)."},
+                           "step": {**NAME, "description": "The id of a task or approval step of that flow, with a "
+                                                           "`deadline:` of its own."}}},
     },
 }
 

@@ -13,12 +13,15 @@ from .state import Scope, Step, Task, Token
 from .work import Work
 
 
-def arm(work: Work, token_id: str, timing: Timing) -> datetime | None:
-    """Set the step's timers; give its deadline."""
+def arm(work: Work, token_id: str, timing: Timing, node_id: str | None = None) -> datetime | None:
+    """Set the step's timers; give its deadline (the context's for this step, when it gives one:
+    a client's promised response time, else the step's own)."""
     cal, now = work.ctx.calendar, work.now
     due = None
-    if timing.deadline is not None:
-        due = cal.add(now, timing.deadline.amount, timing.deadline.unit)
+    deadline = work.ctx.deadlines.get(node_id, timing.deadline) if node_id is not None and timing.deadline is not None \
+        else timing.deadline
+    if deadline is not None:
+        due = cal.add(now, deadline.amount, deadline.unit)
         work.set_timer(token_id, "deadline", due)
         if timing.on_timeout == "escalate":
             for level, esc in enumerate(timing.escalation):
@@ -115,7 +118,8 @@ def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | No
     mode = cs.mode if cs is not None else "single"
     token_id = work.next_id("t")
     timing = node.timing
-    due = arm(work, token_id, timing) if timing.deadline is not None or timing.reminders is not None else None
+    due = arm(work, token_id, timing, node.id) if timing.deadline is not None or timing.reminders is not None \
+        else None
     if mode == "sequential":
         step = Step(mode, (users[0],), tuple(users[1:]))
     else:
@@ -138,7 +142,7 @@ def open_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...]) -> str | No
 def restore_step(work: Work, node: TaskNode, scopes: tuple[Scope, ...], step: Step, user: str) -> str:
     """Reopen a passed step for `user` (withdraw): the others' votes stay, theirs is taken back."""
     token_id = work.next_id("t")
-    due = arm(work, token_id, node.timing)
+    due = arm(work, token_id, node.timing, node.id)
     votes = tuple((u, v) for u, v in step.votes if u != user)
     signers = step.signers if user in step.signers else step.signers + (user,)
     work.tokens[token_id] = Token(token_id, node.id, scopes, Step(step.mode, signers, step.queue, votes), False, due)

@@ -47,6 +47,9 @@ class FlowContext:
     calendar: Calendar = WEEKDAYS
     subject: Mapping[str, Any] = field(default_factory=dict)
     initiator: Mapping[str, Any] | None = None
+    # step id → the deadline that replaces the step's own for this instance (the response time a
+    # client's service package promises: engine/tiering/sla.py)
+    deadlines: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Work:

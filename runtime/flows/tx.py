@@ -26,6 +26,7 @@ from engine.flow import (
     SubflowEnded,
     apply,
 )
+from engine.tiering.sla import service_deadlines
 from runtime.audit import log as audit
 from runtime.deploy.live import LiveModel
 from runtime.flows.effects import write_effects
@@ -66,7 +67,11 @@ class FlowTx:
     def context(self, bundle: Any, flow: Any, subject_key: Any, initiator: str, strict: bool) -> FlowContext:
         directory = self.directory_for(self.conn, bundle)
         subject = self.subject(flow.subject, subject_key, strict) if flow.subject else {}
-        return FlowContext(directory, self.calendar, subject, directory.user_record(initiator))
+        # the response time the client's tier promises, where a tiering names this flow's step
+        asking = [d for (kind, _), d in bundle.documents.items()
+                  if kind == "Tiering" and getattr(d.service_requests, "flow", None) == flow.name]
+        deadlines = service_deadlines(asking, flow.name, subject) if asking else {}
+        return FlowContext(directory, self.calendar, subject, directory.user_record(initiator), deadlines)
 
     def subject(self, entity: str, key: Any, strict: bool) -> Any:
         if key is None:

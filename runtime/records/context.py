@@ -235,6 +235,9 @@ class RecordRef(Mapping):
         return hash((self.entity, self.id))
 
 
+_MISSING = object()
+
+
 class RecordContext(Mapping):
     """One record's fields (and collections) for a compiled expression."""
 
@@ -274,6 +277,20 @@ class RecordContext(Mapping):
             raise KeyError(name)
         self._cache[name] = out
         return out
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """As Mapping.get, without its exception for a stored field (the expressions' null-safe
+        reads call it for every field of every record)."""
+        if name in self._cache:
+            return self._cache[name]
+        if name not in self._refs and name not in self._collections:
+            value = self.values.get(name, _MISSING)
+            if value is not _MISSING:
+                return value
+        try:
+            return self[name]
+        except KeyError:
+            return default
 
     def __iter__(self) -> Iterator[str]:
         yield from self.values

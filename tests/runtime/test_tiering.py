@@ -87,6 +87,23 @@ def test_a_run_reads_each_collection_once_a_batch_and_only_the_columns_it_reads(
     assert loans and not any("purpose" in s or "maturity_date" in s for s in loans)
 
 
+def test_a_record_context_gets_what_it_reads(bank):
+    """`RecordContext.get` (the expressions' null-safe read) answers as reading by name does: a
+    stored field, a reference as the record, a collection as its records, an unknown name as the
+    default."""
+    engine, records, _service = bank
+    live = records.refresh()
+    company = next(iter(records.iter_all("company")))
+    with engine.connect() as conn:
+        loader = Loader(conn, live)
+        ctx = RecordContext("company", loader.row("company", company["id"]), loader, company["id"])
+        for name in ("credit_code", "debt_ratio", "group", "loans", "subject"):
+            assert ctx.get(name) == ctx[name], name
+        assert ctx.get("group").id == loader.row("company", company["id"])["group"]
+        assert [r.id for r in ctx.get("loans")] == [r["id"] for r in loader.children("loan", "borrower", company["id"])]
+        assert ctx.get("no_such_field") is None and ctx.get("no_such_field", 7) == 7
+
+
 def test_a_change_the_tiering_hears_retiers_its_group_through_the_feed(bank):
     engine, records, service = bank
     service.run()

@@ -144,6 +144,19 @@ def test_latest_n_counts_records_not_the_calendar(company):
     assert compile_err("latest 2 of name")[0].code == "BNY310"
 
 
+def test_latest_n_over_dates_and_datetimes_keeps_the_list_order_on_a_tie():
+    """Dates compare as their midnights, with datetimes among them too; two records of the same
+    time keep the order they had in the list; one after now is left out."""
+    from dsl.expr.runtime import latest_n
+    now = datetime(2026, 6, 30, 12, 0)
+    a, b, c = {"t": date(2026, 3, 31), "n": "a"}, {"t": date(2026, 3, 31), "n": "b"}, {"t": date(2026, 6, 30), "n": "c"}
+    late, none = {"t": date(2026, 7, 1), "n": "late"}, {"t": None, "n": "none"}
+    assert [r["n"] for r in latest_n([a, late, b, none, c], "t", 3, now)] == ["c", "a", "b"]
+    noon, evening = {"t": datetime(2026, 6, 30, 9, 0), "n": "noon"}, {"t": datetime(2026, 6, 30, 18, 0), "n": "evening"}
+    assert [r["n"] for r in latest_n([a, c, noon, evening], "t", 2, now)] == ["noon", "c"]     # c: midnight
+    assert latest_n(None, "t", 2, now) is None and latest_n([], "t", 2, now) == []
+
+
 def test_units_that_cannot_slip():
     """`debt_ratio > 75` means 7,500%: an error with the fix; a count against money too."""
     (d,) = compile_err("debt_ratio > 75")

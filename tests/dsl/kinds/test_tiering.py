@@ -127,3 +127,41 @@ def test_reserved_dimension_names_roles_and_events():
                   .replace("members.updated", "member.updated")
     codes = {c for c, _, _ in found(compile_with_base(matrix=text), "matrix.yaml")}
     assert {"BNY402", "BNY401"} <= codes
+
+
+SERVICE_FLOW = """\
+apiVersion: banyan/v1
+kind: Flow
+metadata: {name: service}
+spec:
+  subject: company
+  start: {who: "role('credit_officer')"}
+  nodes:
+    - {id: route, type: branch, cases: [{when: "true", goto: answer}], default: answer}
+    - {id: answer, type: task, assignees: "role('credit_officer')", deadline: 1 business day}
+    - {id: done, type: end}
+"""
+
+
+def test_service_requests_name_a_flow_about_a_member_and_a_step_with_its_own_deadline():
+    """`service_requests: {flow, step}`: the flow may be about a member (the link is its `group`);
+    the step must be one a person answers and have a deadline of its own, for clients with no tier."""
+    asked = TIERING + "  service_requests: {flow: service, step: answer}\n"
+    result = compile_with_base(matrix=asked, service=SERVICE_FLOW)
+    assert result.ok, [d.message for d in result.diagnostics]
+    sr = result.bundle.documents[("Tiering", "matrix")].service_requests
+    assert (sr.flow, sr.step, sr.via) == ("service", "answer", "group")
+    line, text = asked.count("\n"), asked.splitlines()[-1]            # the last line: service_requests
+    flow_col, step_col = text.index("service,") + 1, text.index("answer") + 1
+    codes = found(compile_with_base(matrix=asked.replace("step: answer", "step: answr"), service=SERVICE_FLOW),
+                  "matrix.yaml")
+    assert ("BNY501", line, step_col) in codes
+    codes = found(compile_with_base(matrix=asked.replace("step: answer", "step: route"), service=SERVICE_FLOW),
+                  "matrix.yaml")
+    assert ("BNY405", line, step_col) in codes
+    result = compile_with_base(matrix=asked, service=SERVICE_FLOW.replace(", deadline: 1 business day", ""))
+    (diag,) = [d for d in result.diagnostics if d.code == "BNY611"]
+    assert "no deadline of its own" in diag.message and "deadline:" in diag.hint
+    about_event = SERVICE_FLOW.replace("subject: company", "subject: event")
+    codes = found(compile_with_base(matrix=asked, service=about_event), "matrix.yaml")
+    assert ("BNY405", line, flow_col) in codes
