@@ -256,12 +256,17 @@ class UserStore:
         """Whose live session `sid` is, else None; a session found idle or past its lifetime is
         ended here (a read on every request, a write only every half minute of use)."""
         at = _now()
-        with self.engine.connect() as conn:
-            name, what = server_sessions.verdict(conn, sid, self.policy, at)
+        name, what = self.session_read(sid, at)
         if what:
             with writing(self.engine) as conn:
                 server_sessions.settle(conn, str(sid), what, at)
         return name
+
+    def session_read(self, sid: object, at: datetime | None = None) -> tuple[str | None, str]:
+        """`session_user` without its write: (whose live session `sid` is, what is due to be written
+        first — "" nothing, else what `session_user` would write: see sessions.verdict)."""
+        with self.engine.connect() as conn:
+            return server_sessions.verdict(conn, sid, self.policy, at or _now())
 
     def sign_out(self, sid: object, address: str | None = None) -> None:
         with writing(self.engine) as conn:

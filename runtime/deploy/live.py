@@ -25,12 +25,14 @@ from dsl.errors import BanyanError
 from runtime.deploy.deployments import DeploymentRegistry
 from runtime.deploy.releases import decode_release, encode_release, load_bundle, release_key, release_of
 from runtime.deploy.table_model import TableModel, TableSpec, metadata_for
+from runtime.storage.prepared import Prepared
 from runtime.storage.tables import deployments as t_deployments
 
 _BUNDLES: dict[str, Bundle] = {}                      # release key -> the release compiled by this process
 _VERSIONS: dict[tuple[str, int], str] = {}            # (database URL, version) -> release key
 _URLS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 _HEADS_SEEN: ContextVar[dict | None] = ContextVar("banyan_heads_seen", default=None)
+_HEAD = Prepared(sa.select(sa.func.max(t_deployments.c.version).label("live_version")))    # asked on every request
 
 
 class NothingDeployed(BanyanError):
@@ -179,6 +181,9 @@ def one_look() -> Iterator[None]:
     services follow it: a page asked it two dozen times, a round trip each; a scan's batch asked it
     for every flow it started. The server wraps each request in it, the alert scan each batch and
     the change feed each subscriber's batch; a deploy that lands meanwhile is followed from the next."""
+    if _HEADS_SEEN.get() is not None:       # inside a look already (a command inside a request): that one
+        yield
+        return
     token = _HEADS_SEEN.set({})
     try:
         yield
@@ -211,8 +216,7 @@ class LiveFollower:
             head = seen[self.engine]
         else:
             with self.engine.connect() as conn:
-                head = conn.execute(sa.select(t_deployments.c.version).order_by(t_deployments.c.version.desc())
-                                    .limit(1)).scalar()
+                head = _HEAD.scalar(conn)
             if seen is not None:
                 seen[self.engine] = head
         if self._live is None or head != self._live.version:

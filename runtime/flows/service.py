@@ -27,6 +27,7 @@ from runtime.auth.org import OrgTree
 from runtime.auth.scope import scope_for
 from runtime.auth.tables import people
 from runtime.auth.users import UserStore
+from runtime.deploy.live import one_look
 from runtime.flows import form_check
 from runtime.flows.calendar import LiveCalendar
 from runtime.flows.commands import build
@@ -226,7 +227,8 @@ class FlowService:
             if attempt:
                 time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF * 2 ** attempt)))
             try:
-                with writing(self.engine) as conn:
+                # a command looks once at which deployment is live (its subject, its calendar)
+                with one_look(), writing(self.engine) as conn:
                     if request_id is not None:
                         seen = _replay(conn, request_id, actor, what, body)
                         if seen is not None:

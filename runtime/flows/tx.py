@@ -47,7 +47,6 @@ from runtime.flows.store import (
     save,
 )
 from runtime.records.context import Loader, RecordContext
-from runtime.records.store import keys_to_ids
 from runtime.storage import faults
 
 MAX_CHAIN = 50          # follow-ups per transaction: a subflow chain deeper than this is refused
@@ -78,14 +77,13 @@ class FlowTx:
             if strict:
                 raise FlowError("invalid", f"this flow is about a {entity} record: give its key as the subject")
             return {}
-        live = self.live()
-        found = keys_to_ids(self.conn, live, entity, [key])
-        if key not in found:
+        loader = Loader(self.conn, self.live())
+        row = loader.by_key(entity, key)
+        if row is None:
             if strict:
                 raise FlowError("unknown_subject", f"no {entity} record `{key}`")
             return {}
-        loader = Loader(self.conn, live)
-        return RecordContext(entity, loader.row(entity, found[key]), loader, found[key])
+        return RecordContext(entity, row, loader, row["id"])
 
     # -- start and apply -------------------------------------------------------------------------
     def start(self, name: str, actor: str, subject: Any, form: dict | Callable[[Any], dict], version: int | None = None,

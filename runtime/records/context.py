@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runtime.deploy.live import LiveModel
+from runtime.storage.prepared import Prepared
 
 # Context entries expressions may read besides fields ("$graph" for the graph functions):
 # name → provider(loader, name), asked once per operation, only when an expression reads it.
@@ -50,6 +51,14 @@ def from_row(live: LiveModel, entity: str, row: Mapping) -> dict[str, Any]:
 
 def _column_names(columns: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(c.name for c in columns), tuple(c.name for c in columns if c.kind == "datetime")
+
+
+def _by_column(live: LiveModel, entity: str, column: str) -> tuple[Prepared, tuple[str, ...], tuple[str, ...]]:
+    """`Loader.by_key`'s statement for `entity` by `column`, with the names of what it selects."""
+    t = live.table(entity)
+    names, datetimes = _column_names(live.model[entity].columns)
+    names = ("id", *(n for n in names if n != "id"))
+    return Prepared(sa.select(*(t.c[n] for n in names)).where(t.c[column] == sa.bindparam("k_value"))), names, datetimes
 
 
 class Loader:
@@ -155,6 +164,34 @@ class Loader:
             rows = [r for r in rows if r.get(ent.time_field) is not None and _on_or_before(r[ent.time_field], now)]
         out = self._bank_wide[entity] = [RecordContext(entity, r, self, r["id"]) for r in rows]
         return out
+
+    def by_key(self, entity: str, key: Any) -> dict | None:
+        """The record of `entity` whose key is `key` (its id when `key` is a number, or a string of
+        digits for an entity without a key, as `keys_to_ids` reads keys), shaped as `fetch` shapes
+        records and kept for `row`; None when there is none (or `kept` keeps it not). One prepared
+        statement per entity and column: a flow command reads its subject so, every time."""
+        column = self.live.entity(entity).key
+        if isinstance(key, int) or column is None:
+            if not isinstance(key, int):
+                if not (isinstance(key, str) and key.isdigit()):
+                    return None
+                key = int(key)
+            column = "id"
+        statement, names, datetimes = self.live.cache(("record by", entity, column), _by_column, self.live, entity,
+                                                      column)
+        found = statement.first(self.conn, {"k_value": key})
+        if found is None:
+            return None
+        row = dict(zip(names, found))
+        for n in datetimes:
+            v = row[n]
+            if isinstance(v, datetime) and v.tzinfo is None:
+                row[n] = v.replace(tzinfo=timezone.utc)
+        kept = self.kept(entity, [row])
+        row = kept[0] if kept else None
+        if row is not None:
+            self._rows[(entity, row["id"])] = row
+        return row
 
     def row(self, entity: str, id_: int) -> dict | None:
         key = (entity, id_)

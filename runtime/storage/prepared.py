@@ -21,11 +21,22 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, Iterable, Mapping, Sequence
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from runtime.storage import cursor
 
 DIRECT = ("sqlite", "postgresql")          # dialects whose statements may go straight to the driver
+
+
+def _result_processor(type_: Any, dialect: Any) -> Any:
+    """The column type's result processor. A type that asks which type the driver reported
+    (PostgreSQL's NUMERIC under psycopg: it reports 1700 and gives a Decimal already) is
+    taken as the driver gives it — a prepared statement knows no cursor before it runs."""
+    try:
+        return type_.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, ValueError, LookupError, sa_exc.InvalidRequestError):
+        return None
 
 
 class _Compiled:
@@ -50,7 +61,7 @@ class _Compiled:
         if stmt.is_select:
             cols = list(stmt.selected_columns)
             self.row = namedtuple("Row", [c.key for c in cols], rename=True)
-            self.results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols]
+            self.results = [_result_processor(c.type, dialect) for c in cols]
         self.direct = dialect.name in DIRECT
 
     def args(self, params: Mapping[str, Any]) -> Any:

@@ -51,6 +51,7 @@ class AuthGate:
         self.app, self.users, self.cache_seconds = app, users, cache_seconds
         self._cache: dict[str, tuple[float, Any]] = {}
         self._generation = users.generation
+        self.local = users.engine.dialect.name == "sqlite"
 
     def _user(self, name: str, epoch: object) -> Any:
         """`name` as stored, from this worker's cache when fresh and of the cookie's epoch."""
@@ -75,16 +76,34 @@ class AuthGate:
                 user, token_scope = found_token
         elif isinstance(session.get("user"), str):
             owner = self.users.session_user(session.get("sid"))
-            found = self._user(session["user"], session.get("epoch")) if owner == session["user"] else None
-            if found is not None and found.active and found.epoch == session.get("epoch"):
-                user, by_cookie = found, True
-            else:                                   # ended: the cookie is emptied and signs in nobody again
-                ended = True
-                lang = session.get("lang")
-                session.clear()
-                if lang:
-                    session["lang"] = lang
+            user, by_cookie, ended = self._of_session(session, owner)
         return user, by_cookie, token_scope, ended
+
+    def _read_session(self, headers: dict, session: dict) -> tuple[Any, bool, str | None, bool] | None:
+        """`_identify` of a request riding on a session cookie (or on nothing), reading only; None
+        when the session is due a write first (a touch every half minute, or its end), or when the
+        request carries an API token (whose use is written): then `_identify` answers."""
+        if b"authorization" in headers:
+            return None
+        if not isinstance(session.get("user"), str):
+            return None, False, None, False
+        owner, due = self.users.session_read(session.get("sid"))
+        if due:
+            return None
+        user, by_cookie, ended = self._of_session(session, owner)
+        return user, by_cookie, None, ended
+
+    def _of_session(self, session: dict, owner: str | None) -> tuple[Any, bool, bool]:
+        """(the user, signed in by the session?, a session that ended) for a cookie whose session
+        `owner` holds (None: no live session)."""
+        found = self._user(session["user"], session.get("epoch")) if owner == session["user"] else None
+        if found is not None and found.active and found.epoch == session.get("epoch"):
+            return found, True, False
+        lang = session.get("lang")                  # ended: the cookie is emptied and signs in nobody again
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        return None, False, True
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -96,8 +115,14 @@ class AuthGate:
             return
         headers = dict(scope["headers"])
         session = scope.get("session") or {}
-        # The lookups query the database: in the threadpool, so the event loop serves others meanwhile.
-        user, by_cookie, token_scope, ended = await run_in_threadpool(self._identify, headers, session)
+        # The lookups query the database. A session's row on SQLite is a read of a local file, quicker
+        # than the trip to the threadpool: read here. Anything else — a network round trip to
+        # PostgreSQL, a write (a session due a touch or its end, an API token's use) — goes to the
+        # threadpool, so the event loop serves others meanwhile.
+        found = self._read_session(headers, session) if self.local else None
+        if found is None:
+            found = await run_in_threadpool(self._identify, headers, session)
+        user, by_cookie, token_scope, ended = found
         needs_second = by_cookie and self.users.totp_needed(user)
         page = path.startswith("/ui/")
         lang = session.get("lang") or accepted_lang(headers.get(b"accept-language", b"").decode("latin-1")) or "en"

@@ -136,6 +136,31 @@ def test_idle_timeout_and_absolute_lifetime(bank):
     assert "会话已结束" in TestClient(app).get("/ui/signin?ended=1").text
 
 
+def test_a_session_in_use_is_marked_used_every_half_minute(bank):
+    """The gate reads a session without writing (on SQLite, on the event loop: runtime/web/
+    middleware.py); one last seen more than TOUCH_SECONDS ago takes the path that writes, and
+    its `last_seen_at` moves — else its idle time would run out while the person works."""
+    from runtime.auth.sessions import TOUCH_SECONDS
+    app = create_app(bank)
+    client = signed(app)
+
+    def seen() -> datetime:
+        with bank.connect() as conn:
+            found = conn.execute(sa.text("SELECT last_seen_at FROM banyan_sessions")).scalar_one()
+        found = found if isinstance(found, datetime) else datetime.fromisoformat(found)
+        return found.replace(tzinfo=timezone.utc) if found.tzinfo is None else found
+
+    before = seen()
+    assert client.get(PROBE, follow_redirects=False).status_code == 200
+    assert seen() == before                                     # just seen: nothing written
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=TOUCH_SECONDS + 5)
+    with bank.begin() as conn:
+        conn.execute(sa.text("UPDATE banyan_sessions SET last_seen_at = :t"), {"t": long_ago})
+    stale = seen()
+    assert client.get(PROBE, follow_redirects=False).status_code == 200
+    assert seen() > stale
+
+
 def test_tokens_expire_have_a_scope_and_die_with_a_password_change(bank):
     app = create_app(bank)
     store = UserStore(bank)

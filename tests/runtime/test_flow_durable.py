@@ -260,3 +260,23 @@ def test_route_preview_says_who_would_approve_and_writes_nothing(flows, engine):
     no = flows.preview("group_credit_approval", actor="officer", subject="G0001", form={})
     assert no["stopped"]["code"] == "not_allowed" and no["steps"] == []
     assert snapshot(engine) == before
+
+
+def test_a_command_asks_which_deployment_is_live_once(flows, engine):
+    """A command reads its subject and counts its deadlines on the business calendar of the live
+    deployment: it asks the database which one that is once (runtime/deploy/live.one_look), not
+    once for each (three times before)."""
+    v = start(flows)
+    t = task_of(v, "document_review")
+    looks: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "live_version" in statement:
+            looks.append(statement)
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        v = act(flows, v, "complete", "document_review", "officer", fields={"review_opinion": "ok"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert t not in {x["id"] for x in v["tasks"]}
+    assert len(looks) == 1, looks

@@ -18,6 +18,7 @@ from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.cli.main import main
 from runtime.records.context import Loader, RecordContext
+from runtime.records.store import keys_to_ids
 from runtime.tiering.explain import explain_subject, explanation_view
 from runtime.tiering.service import TierError, TieringService, alert_grades, tier_columns
 from runtime.tiering.tables import tier_history
@@ -102,6 +103,23 @@ def test_a_record_context_gets_what_it_reads(bank):
         assert ctx.get("group").id == loader.row("company", company["id"])["group"]
         assert [r.id for r in ctx.get("loans")] == [r["id"] for r in loader.children("loan", "borrower", company["id"])]
         assert ctx.get("no_such_field") is None and ctx.get("no_such_field", 7) == 7
+
+
+def test_a_record_read_by_its_key_is_the_record_read_by_its_id(bank):
+    """`Loader.by_key` (how a flow command reads its subject, one prepared statement) finds a
+    record by its key or its id as `keys_to_ids` does, and shapes it as `row` does."""
+    engine, records, _service = bank
+    live = records.refresh()
+    group = next(iter(records.iter_all("group")))
+    with engine.connect() as conn:
+        by_id = Loader(conn, live).row("group", group["id"])
+        for key in (group["code"], group["id"]):
+            assert Loader(conn, live).by_key("group", key) == by_id, key
+        assert Loader(conn, live).by_key("group", "G9999") is None
+        assert Loader(conn, live).by_key("group", str(group["id"])) is None      # a key that is not there
+        assert keys_to_ids(conn, live, "group", [str(group["id"])]) == {}
+        loader = Loader(conn, live)
+        assert loader.by_key("group", group["code"]) is loader.row("group", group["id"])       # kept for `row`
 
 
 def test_a_change_the_tiering_hears_retiers_its_group_through_the_feed(bank):
