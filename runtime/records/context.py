@@ -42,11 +42,17 @@ def from_row(live: LiveModel, entity: str, row: Mapping) -> dict[str, Any]:
     """Field values of a table row of `entity`, as runtime values (datetimes in UTC)."""
     names, datetimes = live.cache(("record columns", entity), _column_names, live.model[entity].columns)
     out = {n: row[n] for n in names}
-    for n in datetimes:
-        v = out[n]
-        if isinstance(v, datetime) and v.tzinfo is None:
-            out[n] = v.replace(tzinfo=timezone.utc)
+    _in_utc([out], datetimes)
     return out
+
+
+def _in_utc(rows: list[dict], datetimes: tuple[str, ...]) -> None:
+    """The stored datetimes of `rows` (naive: stored as UTC) marked UTC, in place."""
+    for n in datetimes:
+        for row in rows:
+            v = row[n]
+            if isinstance(v, datetime) and v.tzinfo is None:
+                row[n] = v.replace(tzinfo=timezone.utc)
 
 
 def _column_names(columns: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -101,11 +107,7 @@ class Loader:
         if via is not None:
             q = q.where(*self.conditions(entity)).order_by(t.c.id)
         rows = [dict(zip(names, r)) for r in self.conn.execute(q).fetchall()]
-        for n in datetimes:
-            for row in rows:
-                v = row[n]
-                if isinstance(v, datetime) and v.tzinfo is None:
-                    row[n] = v.replace(tzinfo=timezone.utc)
+        _in_utc(rows, datetimes)
         return rows
 
     def conditions(self, entity: str) -> list:
@@ -182,15 +184,12 @@ class Loader:
         found = statement.first(self.conn, {"k_value": key})
         if found is None:
             return None
-        row = dict(zip(names, found))
-        for n in datetimes:
-            v = row[n]
-            if isinstance(v, datetime) and v.tzinfo is None:
-                row[n] = v.replace(tzinfo=timezone.utc)
-        kept = self.kept(entity, [row])
-        row = kept[0] if kept else None
-        if row is not None:
-            self._rows[(entity, row["id"])] = row
+        rows = [dict(zip(names, found))]
+        _in_utc(rows, datetimes)
+        kept = self.kept(entity, rows)
+        if not kept:
+            return None
+        row = self._rows[(entity, kept[0]["id"])] = kept[0]
         return row
 
     def row(self, entity: str, id_: int) -> dict | None:
