@@ -17,6 +17,7 @@ from runtime.alerts.service import AlertService
 from runtime.auth.scope import Scope
 from runtime.http.errors import request_lang
 from runtime.http.params import DbId
+from runtime.http.routes import JsonRoute
 
 
 class ActionBody(BaseModel):
@@ -29,7 +30,7 @@ class ActionBody(BaseModel):
 
 def alerts_router(service: AlertService, scope_of: Callable[[Request], Scope | None],
                   permit: Callable[[Request, str], None]) -> APIRouter:
-    router = APIRouter(prefix="/alerts", tags=["alerts"])
+    router = APIRouter(prefix="/alerts", tags=["alerts"], route_class=JsonRoute)
 
     @router.get("")
     def list_alerts(request: Request, rule: str | None = Query(None, max_length=100),

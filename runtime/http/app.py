@@ -37,6 +37,7 @@ from runtime.http.flows import install_flows
 from runtime.http.graph import graph_router
 from runtime.http.observe import install_observe
 from runtime.http.params import DbId, Offset
+from runtime.http.routes import JsonRoute
 from runtime.http.transfer import transfer_router
 from runtime.http.views import views_router
 from runtime.records.errors import InvalidRecord, RecordError
@@ -62,6 +63,7 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     front of every endpoint and the security headers."""
     app = FastAPI(title="Banyan", version="0.1.0", default_response_class=BanyanJSON,
                   description="Records and deployments of a Banyan system.", docs_url=None, redoc_url=None)
+    app.router.route_class = JsonRoute    # a `def` endpoint's data leaves as JSON from its thread (runtime/http/routes.py)
     install_docs(app)                     # /docs from the app's own copy of Swagger UI (runtime/http/docs.py)
     registry = DeploymentRegistry(engine)
     records = Records(engine)
@@ -87,6 +89,9 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
         percents = percent_fields(recs.live.entity(entity).fields)
         return [write_record(percents, item) for item in items]
 
+    # The flows first: a route is found by trying each in turn, and their commands are the busiest
+    # writes (every approver's every action); no other path begins like theirs.
+    install_flows(app, engine)
     # spreadsheets (runtime/http/transfer.py) before `/records/{entity}/{record_id}`, which would take `export`
     app.include_router(transfer_router(live_records, scope, permit))
 
@@ -172,7 +177,6 @@ def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | Non
     app.include_router(events_router(EventIntake(engine, records=records), scope, permit))   # runtime/http/events.py
     app.include_router(audit_router(live_records, scope, permit))     # the audit log, read only (runtime/http/audit.py)
     app.include_router(views_router(ViewService(engine, records), scope))   # the 360° views (runtime/http/views.py)
-    install_flows(app, engine)
     if extend is not None:
         extend(app, engine)
     install_observe(app, engine)          # last, so outermost: request ids, the request log, /ready, /metrics

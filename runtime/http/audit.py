@@ -17,6 +17,7 @@ from dsl.errors import BanyanError
 from runtime.audit.search import MAX_ID, AuditQuery, iter_search, search
 from runtime.auth.scope import Scope
 from runtime.http.errors import request_lang
+from runtime.http.routes import JsonRoute
 from runtime.records.audit_text import OTHER_ENTITIES, AuditView
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
@@ -66,7 +67,7 @@ def audit_query(records: Records, params: Mapping[str, str], scope: Scope | None
 
 def audit_router(records: Callable[[], Records], scope: Callable[[Request], Scope | None],
                  permit: Callable[[Request, str], None]) -> APIRouter:
-    r = APIRouter(tags=["audit"])
+    r = APIRouter(tags=["audit"], route_class=JsonRoute)
 
     @r.get("/audit")
     def audit_search(request: Request, limit: int = 50, offset: int = 0) -> dict:

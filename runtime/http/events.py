@@ -14,11 +14,12 @@ from fastapi import APIRouter, Body, Header, Request
 from runtime.auth.scope import Scope
 from runtime.events.intake import EventError, EventIntake
 from runtime.http.errors import request_lang
+from runtime.http.routes import JsonRoute
 
 
 def events_router(intake: EventIntake, scope_of: Callable[[Request], Scope | None],
                   permit: Callable[[Request, str], None]) -> APIRouter:
-    router = APIRouter(tags=["events"])
+    router = APIRouter(tags=["events"], route_class=JsonRoute)
 
     @router.post("/events")
     def take_events(request: Request, body: Any = Body(...), x_banyan_actor: str = Header("api")) -> dict:

@@ -24,6 +24,7 @@ from runtime.flows.queries import form_percents, wire_form
 from runtime.flows.service import FlowService
 from runtime.flows.store import FlowError
 from runtime.http.params import MAX_ID, Limit, Offset
+from runtime.http.routes import JsonRoute
 
 
 class StartBody(BaseModel):
@@ -50,7 +51,7 @@ def _if_match(value: str | None) -> int | None:
 
 
 def flow_router(service: FlowService) -> APIRouter:
-    r = APIRouter(tags=["flows"])
+    r = APIRouter(tags=["flows"], route_class=JsonRoute)
 
     @lru_cache(maxsize=256)
     def percents(flow: str, version: int) -> Any:

@@ -28,6 +28,7 @@ from runtime.graph.scope import Sight, leads, sight_of
 from runtime.graph.service import graph_service
 from runtime.graph.settings import bank_settings
 from runtime.http.errors import request_lang
+from runtime.http.routes import JsonRoute
 from runtime.records.errors import NotFound
 from runtime.records.service import Records
 from runtime.records.validation import Problem
@@ -51,7 +52,7 @@ class ContagionRequest(BaseModel):
 
 def graph_router(engine: Engine, records: Records, scope_of: Callable[[Request], Scope | None]) -> APIRouter:
     """`scope_of(request)` is the asker's org scope (None: the whole bank) — see runtime/auth/scope.py."""
-    router = APIRouter(prefix="/graph", tags=["graph"])
+    router = APIRouter(prefix="/graph", tags=["graph"], route_class=JsonRoute)
     service = graph_service(engine, records)
 
     def sight(request: Request) -> Sight:

@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from runtime.auth.scope import Scope
 from runtime.http.errors import request_lang
+from runtime.http.routes import JsonRoute
 from runtime.records.errors import InvalidRecord
 from runtime.records.listing import list_records
 from runtime.records.service import Records
@@ -34,7 +35,7 @@ def _download(filename: str) -> dict[str, str]:
 
 def transfer_router(records: Callable[[], Records], scope: Callable[[Request], Scope | None],
                     permit: Callable[[Request, str], None]) -> APIRouter:
-    r = APIRouter(tags=["records"])
+    r = APIRouter(tags=["records"], route_class=JsonRoute)
 
     def language(request: Request, lang: str | None) -> str | None:
         if lang == "raw":

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 
 from runtime.auth.scope import Scope
 from runtime.http.errors import BanyanJSON, request_lang
+from runtime.http.routes import JsonRoute
 from runtime.views.service import ViewService
 
 
@@ -25,7 +26,7 @@ def roles_of(request: Request) -> frozenset[str] | None:
 
 
 def views_router(service: ViewService, scope_of: Callable[[Request], Scope | None]) -> APIRouter:
-    router = APIRouter(prefix="/views", tags=["views"])
+    router = APIRouter(prefix="/views", tags=["views"], route_class=JsonRoute)
 
     @router.get("/{view}/{key}", response_class=BanyanJSON,
                 responses={200: {"description": "The view's sections for the subject, as the asker may see them",
