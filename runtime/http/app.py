@@ -57,12 +57,17 @@ def _version(if_match: str | None) -> int | None:
     return int(text)
 
 
+# The order /docs shows the sections in (else the order of the routes, which puts the flows first).
+DOC_ORDER = ("records", "system", "deployments", "graph", "alerts", "events", "audit", "views", "flows")
+
+
 def create_app(engine: Engine, *, extend: Callable[[FastAPI, Engine], Any] | None = None) -> FastAPI:
     """The API alone (tests drive it with the actor in a header). `extend(app, engine)` adds more
     around it: `runtime.web.app.create_app` (what `banyan serve` runs) adds the pages, sign-in in
     front of every endpoint and the security headers."""
     app = FastAPI(title="Banyan", version="0.1.0", default_response_class=BanyanJSON,
-                  description="Records and deployments of a Banyan system.", docs_url=None, redoc_url=None)
+                  description="Records and deployments of a Banyan system.", docs_url=None, redoc_url=None,
+                  openapi_tags=[{"name": t} for t in DOC_ORDER])
     app.router.route_class = JsonRoute    # a `def` endpoint's data leaves as JSON from its thread (runtime/http/routes.py)
     install_docs(app)                     # /docs from the app's own copy of Swagger UI (runtime/http/docs.py)
     registry = DeploymentRegistry(engine)
