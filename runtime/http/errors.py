@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from typing import Any
 
@@ -39,8 +40,27 @@ class ServerFault(BanyanError):
 
 
 class BanyanJSON(JSONResponse):
+    """The API's one encoder: Decimal as its string, dates and times in ISO 8601 (with their
+    offset: `+00:00` for UTC), non-ASCII kept. A float that is not a number (NaN, ±∞) goes out as
+    null: JSON has no spelling for it."""
+
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, default=json_value, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            text = json.dumps(content, default=json_value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(content), default=json_value, ensure_ascii=False, separators=(",", ":"))
+        return text.encode()
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float made None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def accepted_lang(header: str | None) -> str | None:

@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from runtime.http.app import DOC_ORDER, create_app
+from runtime.http.errors import BanyanJSON
 from runtime.http.routes import JsonRoute
 
 from .flow_bank import make_bank
@@ -65,10 +66,14 @@ def test_a_flow_command_takes_one_trip_to_the_threadpool_and_answers_the_instanc
 def test_an_error_inside_a_wrapped_endpoint_is_the_apis_error(engine):
     make_bank(engine)
     api = TestClient(create_app(engine))
+    view = api.post("/flows/joint_marketing/instances", json={"subject": "G0001", "form": FORM},
+                    headers={"X-Banyan-Actor": "gcm"}).json()
     r = api.post("/flow-instances/nope/approve", json={"task": "x"}, headers={"X-Banyan-Actor": "head"})
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     created = api.post("/records/group", json={"code": "G0009", "name": "nine", "industry": "manufacturing", "lead_branch": "sh_branch", "recognized_on": "2020-01-01"}, headers={"X-Banyan-Actor": "api"})
     assert created.status_code == 201 and created.json()["code"] == "G0009"
+    # one spelling of a UTC time at every door: the records' as the flows' and the CLI's (isoformat)
+    assert created.json()["created_at"].endswith("+00:00") and view["started_at"].endswith("+00:00")
     gone = api.delete(f"/records/group/{created.json()['id']}", headers={"X-Banyan-Actor": "api"})
     assert (gone.status_code, gone.content) == (204, b"")
     again = api.delete(f"/records/group/{created.json()['id']}", headers={"X-Banyan-Actor": "api"})
@@ -82,3 +87,11 @@ def test_the_docs_keep_their_section_order_whatever_the_route_order(engine):
     used = {tag for ops in doc["paths"].values() for op in ops.values() for tag in op.get("tags", [])}
     assert [t["name"] for t in doc["tags"]] == list(DOC_ORDER)
     assert used <= set(DOC_ORDER), used - set(DOC_ORDER)
+
+
+def test_a_float_that_is_not_a_number_goes_out_as_null():
+    """JSON has no NaN or infinity: FastAPI's encoder wrote null, and so does the API's one encoder
+    now that the endpoints answer with it."""
+    body = BanyanJSON({"a": float("nan"), "b": [1.5, float("inf")], "c": {"d": -float("inf")}, "e": "文"}).body
+    assert body == '{"a":null,"b":[1.5,null],"c":{"d":null},"e":"文"}'.encode()
+    assert BanyanJSON({"x": 0.1}).body == b'{"x":0.1}'
